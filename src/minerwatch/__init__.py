@@ -1,0 +1,78 @@
+"""minerwatch: Bitcoin mining economics from raw chain and price data.
+
+The library is the product; the CLI and the web layer only format what it returns::
+
+    import minerwatch
+    with minerwatch.open_store("mw.duckdb") as store:
+        minerwatch.import_coinmetrics(store, "btc.csv")
+    s = minerwatch.status("mw.duckdb", as_of="2025-10-06")
+    s.hashrate_ehs["7d"], s.hashprice_usd_ph_day
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import (
+    AsOfOutOfRange,
+    BadResponse,
+    InputError,
+    MinerwatchError,
+    RateLimited,
+    SourceError,
+    SourceUnavailable,
+)
+from .frames import DailyFrame, build_daily_frame, parse_as_of
+from .ingest import ImportReport, import_coinmetrics, import_epochs, import_prices
+from .metrics.daily import DailyMetrics, compute_daily_metrics
+from .snapshot import Status, status_from_frame
+from .store import Store, default_db_path, open_store
+
+__version__ = "0.1.0"
+
+
+def daily_frame(
+    db: Store | str | Path | None = None, as_of: str | None = None, *, price_source: str = "auto"
+) -> DailyFrame:
+    """The daily frame of the database ``db`` (a path or an open :class:`Store`) up to
+    ``as_of`` (YYYY-MM-DD; default the last stored day)."""
+    if isinstance(db, Store):
+        return build_daily_frame(db, parse_as_of(as_of), price_source=price_source)
+    with open_store(db, read_only=True) as store:
+        return build_daily_frame(store, parse_as_of(as_of), price_source=price_source)
+
+
+def status(
+    db: Store | str | Path | None = None, as_of: str | None = None, *, price_source: str = "auto"
+) -> Status:
+    """The miner-economics snapshot of ``as_of`` (YYYY-MM-DD; default the last stored day).
+
+    Reads nothing after ``as_of``. Raises :class:`AsOfOutOfRange` for a date outside the data.
+    """
+    return status_from_frame(daily_frame(db, as_of, price_source=price_source))
+
+
+__all__ = [
+    "AsOfOutOfRange",
+    "BadResponse",
+    "DailyFrame",
+    "DailyMetrics",
+    "ImportReport",
+    "InputError",
+    "MinerwatchError",
+    "RateLimited",
+    "SourceError",
+    "SourceUnavailable",
+    "Status",
+    "Store",
+    "build_daily_frame",
+    "compute_daily_metrics",
+    "daily_frame",
+    "default_db_path",
+    "import_coinmetrics",
+    "import_epochs",
+    "import_prices",
+    "open_store",
+    "status",
+    "status_from_frame",
+]

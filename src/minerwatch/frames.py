@@ -1,0 +1,253 @@
+"""The daily frame: one row per UTC day, the table every daily metric reads.
+
+Built from the store's chain rows, prices and (when loaded) difficulty epochs, cut at
+``as_of``: nothing after that day is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import AsOfOutOfRange, InputError, MinerwatchError
+from .store import Store, require_data
+
+GENESIS_DAY = np.datetime64("2009-01-03", "D")
+PRICE_SOURCE_AUTO = "auto"
+# With ``price_source="auto"`` a day's close comes from the user's own price imports when
+# present, else from Coin Metrics' reference rate.
+FALLBACK_PRICE_SOURCE = "coinmetrics"
+
+
+@dataclass(frozen=True)
+class DailyFrame:
+    """Daily chain and market data, ascending, one row per consecutive UTC day.
+
+    Attributes (arrays of equal length):
+        day: ``datetime64[D]``.
+        blocks: blocks whose header time fell in the day.
+        end_height: height of the day's last block (-1 when the data does not start at the
+            genesis day, so heights cannot be counted). Coin Metrics counts blocks from
+            height 1; the genesis block is not in any day's count.
+        fees_sat, issuance_sat: fees and new coins of the day's blocks, satoshis.
+        supply_sat: supply at the end of the day, satoshis.
+        difficulty_mean: block-weighted mean difficulty of the day's blocks (NaN on days
+            without blocks).
+        difficulty_last: difficulty of the day's last block: exact from the epochs table when
+            it covers the height, else the day's mean difficulty.
+        price_usd: the day's close in USD (NaN where no source has one).
+        price_source: name of the source of each day's close ("" where none).
+    """
+
+    day: np.ndarray
+    blocks: np.ndarray
+    end_height: np.ndarray
+    fees_sat: np.ndarray
+    issuance_sat: np.ndarray
+    supply_sat: np.ndarray
+    difficulty_mean: np.ndarray
+    difficulty_last: np.ndarray
+    price_usd: np.ndarray
+    price_source: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.day)
+
+    def index_of(self, day: np.datetime64) -> int:
+        """Row of ``day``; :class:`AsOfOutOfRange` when the frame does not hold it."""
+        day = np.datetime64(day, "D")
+        i = int(np.searchsorted(self.day, day))
+        if i >= len(self.day) or self.day[i] != day:
+            raise AsOfOutOfRange(f"{day} is outside the data ({self.day[0]} to {self.day[-1]})")
+        return i
+
+
+def parse_as_of(text: str | np.datetime64 | None) -> np.datetime64 | None:
+    """A user's ``--as-of`` value as ``datetime64[D]``; :class:`InputError` if malformed."""
+    if text is None or isinstance(text, np.datetime64):
+        return None if text is None else np.datetime64(text, "D")
+    try:
+        if len(str(text)) != 10:
+            raise ValueError
+        return np.datetime64(str(text), "D")
+    except ValueError:
+        raise InputError(f"--as-of {text!r} is not a date; expected YYYY-MM-DD") from None
+
+
+def check_as_of(store: Store, as_of: np.datetime64 | None) -> np.datetime64:
+    """The ``as_of`` day to use: the last stored day when None; an error outside the data."""
+    first, last = require_data(store)
+    if as_of is None:
+        return last
+    as_of = np.datetime64(as_of, "D")
+    if as_of < first or as_of > last:
+        raise AsOfOutOfRange(
+            f"as-of date {as_of} is outside the data held ({first} to {last}); "
+            "choose a date in that range or load more data"
+        )
+    return as_of
+
+
+def epoch_difficulty_at(
+    heights: np.ndarray, start_height: np.ndarray, difficulty: np.ndarray
+) -> np.ndarray:
+    """Difficulty in force at each height from a table of epochs (NaN where not covered).
+
+    A height is covered when its epoch (``height // 2016``) is in the table.
+    """
+    heights = np.asarray(heights, np.int64)
+    out = np.full(heights.shape, np.nan)
+    if len(start_height) == 0:
+        return out
+    idx = np.searchsorted(start_height, heights, side="right") - 1
+    valid = (idx >= 0) & (heights >= 0)
+    idx_c = np.clip(idx, 0, None)
+    same_epoch = valid & (start_height[idx_c] // 2016 == heights // 2016)
+    out[same_epoch] = difficulty[idx_c[same_epoch]]
+    return out
+
+
+def select_prices(
+    days: np.ndarray, prices: dict[str, np.ndarray], source: str = PRICE_SOURCE_AUTO
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each day's close and its source name, from the stored closes of every source.
+
+    ``source="auto"``: the user's imported prices first (sources in alphabetical order),
+    then Coin Metrics. Any other value takes that source alone.
+    """
+    close = np.full(len(days), np.nan)
+    chosen = np.full(len(days), "", dtype=object)
+    names = sorted(set(prices["source"].tolist()))
+    if source == PRICE_SOURCE_AUTO:
+        order = [n for n in names if n != FALLBACK_PRICE_SOURCE]
+        if FALLBACK_PRICE_SOURCE in names:
+            order.append(FALLBACK_PRICE_SOURCE)
+    else:
+        if source not in names:
+            raise InputError(
+                f"no prices from source {source!r}; stored sources: {', '.join(names) or 'none'}"
+            )
+        order = [source]
+    for name in order:
+        mask = prices["source"] == name
+        src_day, src_close = prices["day"][mask], prices["close_usd"][mask]
+        pos = np.searchsorted(src_day, days)
+        pos_c = np.clip(pos, 0, max(len(src_day) - 1, 0))
+        hit = (pos < len(src_day)) & (src_day[pos_c] == days) if len(src_day) else pos < 0
+        fill = hit & np.isnan(close)
+        close[fill] = src_close[pos_c[fill]]
+        chosen[fill] = name
+    return close, chosen
+
+
+def build_daily_frame(
+    store: Store, as_of: np.datetime64 | None = None, *, price_source: str = PRICE_SOURCE_AUTO
+) -> DailyFrame:
+    """The daily frame up to and including ``as_of`` (the last stored day when None).
+
+    Raises :class:`AsOfOutOfRange` for an ``as_of`` outside the stored days, and an error
+    naming the missing days when the chain data has a gap.
+    """
+    as_of = check_as_of(store, as_of)
+    chain = store.read_chain_daily(as_of)
+    day = chain["day"]
+    steps = np.diff(day).astype(np.int64)
+    if (steps != 1).any():
+        i = int(np.flatnonzero(steps != 1)[0])
+        raise MinerwatchError(
+            f"chain data has a gap after {day[i]} (next day held: {day[i + 1]}); "
+            "re-import or sync the missing days"
+        )
+    blocks = chain["blocks"]
+    if day[0] == GENESIS_DAY:
+        end_height = np.cumsum(blocks)
+    else:
+        end_height = np.full(len(day), -1, np.int64)
+    d_mean = chain["difficulty_mean"]
+    epochs = store.read_epochs()
+    d_last = epoch_difficulty_at(end_height, epochs["start_height"], epochs["difficulty"])
+    # Where no epoch covers the height, the day's mean, carried over days without blocks.
+    fallback = d_mean.copy()
+    filled = np.where(np.isfinite(fallback), np.arange(len(fallback)), 0)
+    np.maximum.accumulate(filled, out=filled)
+    fallback = fallback[filled]
+    d_last = np.where(np.isfinite(d_last), d_last, fallback)
+    close, chosen = select_prices(day, store.read_prices(as_of), price_source)
+    return DailyFrame(
+        day=day,
+        blocks=blocks,
+        end_height=end_height,
+        fees_sat=chain["fees_sat"],
+        issuance_sat=chain["issuance_sat"],
+        supply_sat=chain["supply_sat"],
+        difficulty_mean=d_mean,
+        difficulty_last=d_last,
+        price_usd=close,
+        price_source=chosen,
+    )
+
+
+@dataclass(frozen=True)
+class DifficultyCheck:
+    """Daily mean difficulty from the chain source against the epochs table.
+
+    ``days_checked``: days with blocks whose heights the epochs table covers;
+    ``max_rel_error``: largest ``|D_source / D_epochs - 1|``; ``days_off``: days beyond
+    ``tolerance``, with the first few listed in ``examples`` as (day, source, epochs).
+    """
+
+    days_checked: int
+    max_rel_error: float
+    tolerance: float
+    days_off: int
+    examples: tuple[tuple[str, float, float], ...]
+
+
+def crosscheck_difficulty(store: Store, tolerance: float = 1e-6) -> DifficultyCheck | None:
+    """Compare each day's recovered mean difficulty with the epochs' block-weighted mean.
+
+    For a day holding heights ``a..b``, the expected mean is ``(W(b) - W(a-1)) / (b-a+1)``
+    where ``W(h)`` is the cumulative difficulty of blocks 1..h from the epochs table.
+    Returns None when either table is empty or heights are unknown.
+    """
+    if store.chain_day_range() is None:
+        return None
+    epochs = store.read_epochs()
+    if len(epochs["start_height"]) == 0:
+        return None
+    frame = build_daily_frame(store)
+    if frame.end_height[0] < 0:
+        return None
+    start, diff = epochs["start_height"], epochs["difficulty"]
+    contiguous = np.concatenate([[start[0] == 0], np.diff(start) == 2016])
+    # Only the leading run of epochs without holes defines W(h).
+    run = int(np.argmin(contiguous)) if not contiguous.all() else len(start)
+    start, diff = start[:run], diff[:run]
+    if run == 0:
+        return None
+    covered_to = int(start[-1]) + 2015
+    # Cumulative difficulty at each epoch start (blocks 1..start-1; genesis excluded).
+    blocks_before = np.maximum(start - 1, 0)
+    w_start = np.concatenate([[0.0], np.cumsum(diff[:-1] * np.diff(blocks_before))])
+
+    def cumulative(h: np.ndarray) -> np.ndarray:
+        i = np.searchsorted(start, h, side="right") - 1
+        i = np.clip(i, 0, None)
+        return w_start[i] + (h - blocks_before[i]) * diff[i]
+
+    end = frame.end_height
+    begin = end - frame.blocks
+    ok = (frame.blocks > 0) & (end <= covered_to)
+    expected = (cumulative(end[ok]) - cumulative(begin[ok])) / frame.blocks[ok]
+    got = frame.difficulty_mean[ok]
+    rel = np.abs(got / expected - 1.0)
+    off = np.flatnonzero(rel > tolerance)
+    days = frame.day[ok]
+    return DifficultyCheck(
+        days_checked=int(ok.sum()),
+        max_rel_error=float(rel.max()) if rel.size else 0.0,
+        tolerance=tolerance,
+        days_off=int(off.size),
+        examples=tuple((str(days[i]), float(got[i]), float(expected[i])) for i in off[:5]),
+    )

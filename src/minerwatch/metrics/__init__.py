@@ -1,0 +1,1 @@
+"""Pure, vectorised daily metrics: arrays in, arrays out, every parameter explicit."""

@@ -1,0 +1,77 @@
+"""Miner revenue, fee share, hashprice and the Puell multiple.
+
+Units: BTC amounts enter as integer satoshis; results are BTC or USD as named.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..chain import HASHES_PER_DIFFICULTY
+from .rolling import trailing_mean, trailing_sum
+
+SAT_PER_BTC = 1e8
+SECONDS_PER_DAY = 86_400
+HS_PER_PHS = 1e15
+PUELL_WINDOW_DAYS = 365
+
+
+def revenue_btc(issuance_sat: np.ndarray, fees_sat: np.ndarray) -> np.ndarray:
+    """Miner revenue of each day in BTC: ``(subsidy + fees) / 1e8``."""
+    return (np.asarray(issuance_sat, np.float64) + fees_sat) / SAT_PER_BTC
+
+
+def fee_share_pct(
+    fees_sat: np.ndarray, issuance_sat: np.ndarray, window_days: int = 7
+) -> np.ndarray:
+    """Fees as a percent of miner revenue over the trailing window:
+    ``100 * sum(fees) / sum(subsidy + fees)``."""
+    fees = trailing_sum(np.asarray(fees_sat, np.float64), window_days)
+    total = trailing_sum(np.asarray(issuance_sat, np.float64) + fees_sat, window_days)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, 100.0 * fees / total, np.nan)
+
+
+def hashprice_btc_ph_day(
+    subsidy_sat_per_block: np.ndarray,
+    fees_sat_per_block: np.ndarray,
+    difficulty: np.ndarray,
+) -> np.ndarray:
+    """Expected revenue of 1 PH/s for one day, BTC (Luxor's hashprice).
+
+    ``hashprice = (subsidy + fees per block) * 86400 * 1e15 / (D * 2**32)``: one PH/s finds
+    ``86400 * 1e15 / (D * 2**32)`` blocks per day on average.
+
+    References: Luxor Technology, *Hashrate Index: hashprice* methodology (fees as a
+    trailing 144-block mean).
+    """
+    reward_btc = (np.asarray(subsidy_sat_per_block, np.float64) + fees_sat_per_block) / SAT_PER_BTC
+    return (
+        reward_btc
+        * SECONDS_PER_DAY
+        * HS_PER_PHS
+        / (np.asarray(difficulty, np.float64) * HASHES_PER_DIFFICULTY)
+    )
+
+
+def hashprice_realised_usd_ph_day(revenue_usd: np.ndarray, hashrate_hs: np.ndarray) -> np.ndarray:
+    """Realised hashprice: what miners earned per PH/s that day,
+    ``revenue_usd / (hashrate / 1e15)``. With the day's own block-count hashrate this
+    equals the difficulty-based figure; with a smoothed hashrate it carries the day's luck.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(revenue_usd, np.float64) / (np.asarray(hashrate_hs) / HS_PER_PHS)
+
+
+def puell_multiple(issuance_usd: np.ndarray, window_days: int = PUELL_WINDOW_DAYS) -> np.ndarray:
+    """Daily issuance value over its trailing ``window_days`` mean (Puell multiple).
+
+    ``Puell = issuance_usd[t] / mean(issuance_usd[t-364 .. t])``; NaN until a whole window
+    of priced days exists.
+
+    Reference: D. Puell (2019), *The Puell Multiple*, via Glassnode's definition (subsidy
+    only, fees excluded).
+    """
+    mean = trailing_mean(issuance_usd, window_days, min_count=window_days)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(issuance_usd, np.float64) / mean

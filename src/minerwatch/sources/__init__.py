@@ -1,0 +1,1 @@
+"""Outside sources: each module yields typed records and knows nothing of metrics."""

@@ -1,0 +1,303 @@
+"""Column-wise parsing of text tables into NumPy arrays, with errors that point at a cell.
+
+Every parser is vectorised: the happy path converts a whole column at once, and only when a
+conversion fails is the column scanned to name the first bad cell (file, line, column, the
+value, and the form that was expected).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+SAT_PER_BTC = 100_000_000
+MIDNIGHT_SUFFIXES = ("T00:00:00Z", "T00:00:00.000Z", "T00:00:00.000000000Z", " 00:00:00")
+
+
+@dataclass
+class Table:
+    """A table of text cells: ``columns[name]`` is an object array of ``str``.
+
+    ``lines[i]`` is the 1-based line (or item number, for API pages) of row ``i`` in
+    ``origin``, used in error messages.
+    """
+
+    origin: str
+    columns: dict[str, np.ndarray]
+    lines: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def has(self, name: str) -> bool:
+        return name in self.columns
+
+    def take(self, mask_or_index: np.ndarray) -> Table:
+        return Table(
+            self.origin,
+            {k: v[mask_or_index] for k, v in self.columns.items()},
+            self.lines[mask_or_index],
+            list(self.notes),
+        )
+
+    def error(self, row: int, column: str | None, message: str) -> InputError:
+        return InputError(message, path=self.origin, line=int(self.lines[row]), column=column)
+
+
+def _empty_mask(cells: np.ndarray) -> np.ndarray:
+    return np.char.str_len(cells.astype(str)) == 0 if len(cells) else np.zeros(0, bool)
+
+
+def _first_unparsable(cells: np.ndarray, convert) -> int:
+    for i, cell in enumerate(cells):
+        try:
+            convert(cell)
+        except (ValueError, OverflowError):
+            return i
+    return -1
+
+
+def parse_float(
+    table: Table,
+    column: str,
+    *,
+    allow_empty: np.ndarray | bool = False,
+    minimum: float | None = None,
+    exclusive_minimum: bool = False,
+    expected: str = "a decimal number",
+) -> np.ndarray:
+    """Parse a column of decimal numbers to float64; empty cells become NaN where allowed.
+
+    ``allow_empty`` may be a boolean mask saying which rows may be empty.
+    """
+    cells = table.columns[column].astype(str)
+    empty = _empty_mask(cells)
+    allowed = np.broadcast_to(np.asarray(allow_empty, bool), empty.shape)
+    bad_empty = np.flatnonzero(empty & ~allowed)
+    if bad_empty.size:
+        raise table.error(bad_empty[0], column, f"empty cell; expected {expected}")
+    filled = np.where(empty, "nan", cells)
+    try:
+        values = filled.astype(np.float64)
+    except ValueError:
+        i = _first_unparsable(filled, float)
+        raise table.error(i, column, f"{str(cells[i])!r} is not {expected}") from None
+    finite = np.isfinite(values) | empty
+    if not finite.all():
+        i = int(np.flatnonzero(~finite)[0])
+        raise table.error(
+            i, column, f"{str(cells[i])!r} is not a finite number; expected {expected}"
+        )
+    if minimum is not None:
+        below = (values <= minimum) if exclusive_minimum else (values < minimum)
+        below &= ~empty
+        if below.any():
+            i = int(np.flatnonzero(below)[0])
+            bound = f"> {minimum:g}" if exclusive_minimum else f">= {minimum:g}"
+            raise table.error(i, column, f"{str(cells[i])!r} is out of range; expected {bound}")
+    return values
+
+
+def parse_int(
+    table: Table,
+    column: str,
+    *,
+    allow_empty: bool = False,
+    minimum: int | None = None,
+    expected: str = "a whole number",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a column of integers to int64; returns ``(values, empty_mask)`` (empty -> 0)."""
+    cells = table.columns[column].astype(str)
+    empty = _empty_mask(cells)
+    if not allow_empty and empty.any():
+        raise table.error(int(np.flatnonzero(empty)[0]), column, f"empty cell; expected {expected}")
+    filled = np.where(empty, "0", cells)
+    try:
+        values = filled.astype(np.int64)
+    except (ValueError, OverflowError):
+        i = _first_unparsable(filled, int)
+        raise table.error(i, column, f"{str(cells[i])!r} is not {expected}") from None
+    if minimum is not None and (values[~empty] < minimum).any():
+        i = int(np.flatnonzero((values < minimum) & ~empty)[0])
+        raise table.error(
+            i, column, f"{str(cells[i])!r} is out of range; expected {expected} >= {minimum}"
+        )
+    return values, empty
+
+
+def parse_btc_as_sat(
+    table: Table, column: str, *, allow_empty: np.ndarray | bool = False
+) -> np.ndarray:
+    """Parse non-negative BTC amounts written in decimal to exact integer satoshis (int64).
+
+    Splits each cell at the decimal point and converts both halves as integers, so
+    ``"3.05108551"`` becomes exactly 305,108,551 sat (float parsing can be off by one sat on
+    supply-sized amounts). More than 8 decimals are rounded half-up to the satoshi. Empty
+    cells (where allowed) become 0.
+    """
+    # Validates form, emptiness and sign with the float parser, then converts exactly.
+    parse_float(table, column, allow_empty=allow_empty, minimum=0.0, expected="an amount in BTC")
+    cells = np.char.strip(table.columns[column].astype(str))
+    empty = _empty_mask(cells)
+    parts = np.char.partition(cells, ".")
+    whole, frac = parts[..., 0], parts[..., 2]
+    exact = ~empty & (np.char.str_len(frac) <= 8) & np.char.isdigit(np.char.add(whole, "0"))
+    exact &= np.char.isdigit(np.char.add(frac, "0"))
+    sat = np.zeros(len(cells), np.int64)
+    if exact.any():
+        w = np.where(np.char.str_len(whole[exact]) == 0, "0", whole[exact]).astype(np.int64)
+        f = np.char.ljust(frac[exact], 8, "0").astype(np.int64)
+        sat[exact] = w * SAT_PER_BTC + f
+    rounded = ~empty & ~exact  # scientific notation or more than 8 decimals
+    if rounded.any():
+        sat[rounded] = np.rint(cells[rounded].astype(np.float64) * SAT_PER_BTC).astype(np.int64)
+    return sat
+
+
+def parse_date(table: Table, column: str, *, expected: str = "a date YYYY-MM-DD") -> np.ndarray:
+    """Parse ``YYYY-MM-DD`` (or an ISO timestamp at midnight UTC) to ``datetime64[D]``."""
+    cells = np.char.strip(table.columns[column].astype(str))
+    empty = _empty_mask(cells)
+    if empty.any():
+        raise table.error(int(np.flatnonzero(empty)[0]), column, f"empty cell; expected {expected}")
+    day_part = cells.astype("U10")
+    midnight = cells == day_part
+    for suffix in MIDNIGHT_SUFFIXES:
+        midnight |= cells == np.char.add(day_part, suffix)
+    bad = ~(midnight & (np.char.str_len(day_part) == 10))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise table.error(i, column, f"{str(cells[i])!r} is not {expected}")
+    try:
+        return day_part.astype("datetime64[D]")
+    except ValueError:
+
+        def _check(s: str) -> None:
+            np.datetime64(s, "D")
+
+        i = _first_unparsable(day_part, _check)
+        raise table.error(i, column, f"{str(cells[i])!r} is not {expected}") from None
+
+
+def reject_conflicting_duplicates(
+    table: Table, key: np.ndarray, key_column: str, value_columns: list[str]
+) -> np.ndarray:
+    """Rows to keep after duplicate keys: identical duplicates collapse to one; duplicates
+    with different values are an error naming both lines and the first differing column.
+
+    Returns the sorted row index of the kept rows (ascending key).
+    """
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    same_as_prev = np.zeros(len(order), bool)
+    same_as_prev[1:] = sorted_key[1:] == sorted_key[:-1]
+    if same_as_prev.any():
+        dup_pos = np.flatnonzero(same_as_prev)
+        for col in value_columns:
+            cells = table.columns[col]
+            differ = cells[order[dup_pos]] != cells[order[dup_pos - 1]]
+            if differ.any():
+                p = dup_pos[np.flatnonzero(differ)[0]]
+                first, second = order[p - 1], order[p]
+                raise table.error(
+                    second,
+                    col,
+                    f"duplicate {key_column} {table.columns[key_column][second]!s} with a "
+                    f"different value ({str(cells[second])!r}) from line {int(table.lines[first])} "
+                    f"({str(cells[first])!r}); expected one row per {key_column}",
+                )
+        table.notes.append(f"{dup_pos.size} identical duplicate row(s) ignored")
+    return order[~same_as_prev]
+
+
+def read_csv(path: str | Path, required: list[str], optional: list[str] = ()) -> Table:
+    """Read a CSV file with a header line into a :class:`Table` of text cells.
+
+    Checks, each an :class:`InputError` naming the file and line: the file exists and is
+    UTF-8 text (binary data is refused), it has a header holding every ``required`` column,
+    and every row has as many cells as the header. A short row at the very end of the file
+    (an interrupted download) is dropped with a note; a short row anywhere else is an error.
+    Columns not named in ``required`` or ``optional`` are ignored.
+    """
+    path = Path(path)
+    origin = str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file", path=origin) from None
+    except IsADirectoryError:
+        raise InputError("is a directory; expected a CSV file", path=origin) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=origin) from None
+    expected_header = ",".join(required)
+    if not raw.strip():
+        raise InputError(f"empty file; expected a header line {expected_header!r}", path=origin)
+    nul = raw.find(b"\x00")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"binary data (byte {exc.start} is not UTF-8 text); expected a CSV text file",
+            path=origin,
+            line=line,
+        ) from None
+    if nul >= 0:
+        line = raw[:nul].count(b"\n") + 1
+        raise InputError(
+            f"binary data (NUL byte at offset {nul}); expected a CSV text file",
+            path=origin,
+            line=line,
+        )
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+        rows = []
+        line_numbers = []
+        for row in reader:
+            if row:
+                rows.append(row)
+                line_numbers.append(reader.line_num)
+    except csv.Error as exc:
+        raise InputError(f"not valid CSV ({exc})", path=origin, line=reader.line_num) from None
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(
+            f"header lacks column(s) {', '.join(missing)}; expected a header with "
+            f"{expected_header} (got {','.join(header)[:200]!r})",
+            path=origin,
+            line=1,
+        )
+    if len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        raise InputError(f"header repeats column(s) {', '.join(dup)}", path=origin, line=1)
+    width = len(header)
+    notes: list[str] = []
+    while rows and len(rows[-1]) < width:
+        notes.append(
+            f"line {line_numbers[-1]}: partial trailing row with {len(rows[-1])} of {width} "
+            "cells dropped"
+        )
+        rows.pop()
+        line_numbers.pop()
+    for row, line in zip(rows, line_numbers, strict=True):
+        if len(row) != width:
+            raise InputError(
+                f"{len(row)} cells; expected {width} as in the header", path=origin, line=line
+            )
+    if not rows:
+        raise InputError("no data rows after the header", path=origin, line=2)
+    wanted = [c for c in [*required, *optional] if c in header]
+    grid = np.array(rows, dtype=object)
+    columns = {
+        name: np.char.strip(grid[:, header.index(name)].astype(str)).astype(object)
+        for name in wanted
+    }
+    return Table(origin, columns, np.asarray(line_numbers, np.int64), notes)

@@ -1,0 +1,415 @@
+"""The DuckDB store: schema, migrations, transactional idempotent writes, and reads.
+
+This is the only module that speaks SQL. Everything else asks it for arrays.
+
+Tables (schema version :data:`SCHEMA_VERSION`):
+
+- ``chain_daily``: one row per UTC day of chain data (blocks, fees, issuance, supply in
+  satoshis; the source's hashrate estimate in TH/s; the mean difficulty recovered from it).
+- ``prices``: one daily close per (day, source), USD.
+- ``epochs``: one row per 2016-block difficulty epoch (difficulty, compact bits, start time).
+- ``blocks``: per-block rows (height, header time, bits, difficulty, fees, subsidy, pool);
+  reserved for per-block sources.
+- ``sync_state``: where each network source's incremental sync stands.
+- ``imports``: a log of every write (what, from where, how many rows new/changed).
+
+Writes go through a staging table and ``INSERT OR REPLACE`` inside one transaction, so a
+write is all-or-nothing and writing the same rows again changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from .errors import InputError, MinerwatchError
+
+SCHEMA_VERSION = 1
+EPOCH_DAY = np.datetime64("1970-01-01", "D")
+
+_MIGRATIONS: list[list[str]] = [
+    # 1: initial schema
+    [
+        """CREATE TABLE chain_daily (
+            day DATE PRIMARY KEY,
+            blocks INTEGER NOT NULL,
+            fees_sat BIGINT NOT NULL,
+            issuance_sat BIGINT NOT NULL,
+            supply_sat BIGINT NOT NULL,
+            hashrate_ths DOUBLE NOT NULL,
+            difficulty_mean DOUBLE,
+            source VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE prices (
+            day DATE NOT NULL,
+            source VARCHAR NOT NULL,
+            close_usd DOUBLE NOT NULL,
+            PRIMARY KEY (day, source)
+        )""",
+        """CREATE TABLE epochs (
+            start_height INTEGER PRIMARY KEY,
+            difficulty DOUBLE NOT NULL,
+            bits BIGINT NOT NULL,
+            start_time BIGINT
+        )""",
+        """CREATE TABLE blocks (
+            height INTEGER PRIMARY KEY,
+            time BIGINT NOT NULL,
+            bits BIGINT,
+            difficulty DOUBLE,
+            fees_sat BIGINT,
+            subsidy_sat BIGINT,
+            pool VARCHAR
+        )""",
+        """CREATE TABLE sync_state (
+            source VARCHAR PRIMARY KEY,
+            last_day DATE,
+            updated_at TIMESTAMP NOT NULL
+        )""",
+        """CREATE TABLE imports (
+            id INTEGER PRIMARY KEY,
+            imported_at TIMESTAMP NOT NULL,
+            kind VARCHAR NOT NULL,
+            origin VARCHAR NOT NULL,
+            rows_new INTEGER NOT NULL,
+            rows_changed INTEGER NOT NULL,
+            rows_unchanged INTEGER NOT NULL
+        )""",
+    ],
+]
+
+# Table name -> (key columns, value columns). Values are compared to count changed rows.
+_TABLES: dict[str, tuple[list[str], list[str]]] = {
+    "chain_daily": (
+        ["day"],
+        [
+            "blocks",
+            "fees_sat",
+            "issuance_sat",
+            "supply_sat",
+            "hashrate_ths",
+            "difficulty_mean",
+            "source",
+        ],
+    ),
+    "prices": (["day", "source"], ["close_usd"]),
+    "epochs": (["start_height"], ["difficulty", "bits", "start_time"]),
+}
+
+
+class StoreError(MinerwatchError):
+    """The database file cannot be opened or is of an unknown schema."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Row counts of one write: rows added, rows whose values changed, rows already equal."""
+
+    table: str
+    new: int
+    changed: int
+    unchanged: int
+
+    @property
+    def total(self) -> int:
+        return self.new + self.changed + self.unchanged
+
+
+def default_db_path() -> Path:
+    """``$MINERWATCH_DB`` if set, else ``minerwatch.duckdb`` in the user data directory."""
+    env = os.environ.get("MINERWATCH_DB")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("minerwatch", appauthor=False)) / "minerwatch.duckdb"
+
+
+def _to_epoch_days(day: np.ndarray) -> np.ndarray:
+    return (np.asarray(day, "datetime64[D]") - EPOCH_DAY).astype(np.int32)
+
+
+def _from_epoch_days(days: np.ndarray) -> np.ndarray:
+    return EPOCH_DAY + np.asarray(days, np.int64).astype("timedelta64[D]")
+
+
+def _plain(array: np.ndarray) -> np.ndarray:
+    """A masked array from DuckDB (NULLs) as a plain array: NaN for floats."""
+    if isinstance(array, np.ma.MaskedArray):
+        if array.dtype.kind == "f":
+            return array.filled(np.nan)
+        if array.dtype.kind in "iu":
+            return array.filled(-1)
+        return array.filled(None)
+    return np.asarray(array)
+
+
+class Store:
+    """A DuckDB database file holding minerwatch's data.
+
+    Open with :func:`open_store`. ``read_only`` stores refuse writes and need an existing
+    file whose schema is current.
+    """
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        self.path = Path(path) if str(path) != ":memory:" else Path(":memory:")
+        self.read_only = read_only
+        if str(path) != ":memory:":
+            if read_only and not self.path.exists():
+                raise InputError(
+                    f"no database at {self.path}; load data first with "
+                    "`minerwatch import coinmetrics FILE` or `minerwatch sync`"
+                )
+            if not read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open database {self.path}: {exc}") from None
+        self._migrate()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside happen together or not at all."""
+        self.con.begin()
+        try:
+            yield
+        except BaseException:
+            self.con.rollback()
+            raise
+        self.con.commit()
+
+    def schema_version(self) -> int:
+        exists = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        ).fetchone()[0]
+        if not exists:
+            return 0
+        return int(self.con.execute("SELECT max(version) FROM schema_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"database {self.path} has schema version {version}, newer than this "
+                f"minerwatch understands ({SCHEMA_VERSION}); upgrade minerwatch"
+            )
+        if version == SCHEMA_VERSION:
+            return
+        if self.read_only:
+            raise StoreError(
+                f"database {self.path} has schema version {version}; open it once for "
+                f"writing (any import) to migrate to {SCHEMA_VERSION}"
+            )
+        with self.transaction():
+            self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target - 1]:
+                    self.con.execute(statement)
+                self.con.execute("INSERT INTO schema_version VALUES (?)", [target])
+
+    # -- writes --------------------------------------------------------------------------
+
+    def _upsert(self, table: str, columns: dict[str, np.ndarray], origin: str) -> WriteResult:
+        """Stage ``columns`` and merge them into ``table`` (caller holds the transaction)."""
+        if self.read_only:
+            raise StoreError(f"database {self.path} is open read-only")
+        keys, values = _TABLES[table]
+        names = [*keys, *values]
+        staged = {}
+        for name in names:
+            col = columns[name]
+            if np.asarray(col).dtype.kind == "M":
+                col = _to_epoch_days(col)
+            staged[name] = np.asarray(col)
+        date_cols = {n for n in names if np.asarray(columns[n]).dtype.kind == "M"}
+        select = ", ".join(
+            f"(DATE '1970-01-01' + CAST({n} AS INTEGER)) AS {n}" if n in date_cols else n
+            for n in names
+        )
+        self.con.register("_staged_src", staged)
+        try:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _staged AS SELECT {select} FROM _staged_src"
+            )
+        finally:
+            self.con.unregister("_staged_src")
+        on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        same = " AND ".join(f"t.{v} IS NOT DISTINCT FROM s.{v}" for v in values)
+        total, existing, unchanged = self.con.execute(
+            f"""SELECT count(*), count(t.{keys[0]}), count(*) FILTER (WHERE {same})
+                FROM _staged s LEFT JOIN {table} t ON {on}"""
+        ).fetchone()
+        self.con.execute(
+            f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) "
+            f"SELECT {', '.join(names)} FROM _staged"
+        )
+        self.con.execute("DROP TABLE _staged")
+        result = WriteResult(table, total - existing, existing - unchanged, unchanged)
+        self.con.execute(
+            "INSERT INTO imports "
+            "SELECT coalesce(max(id), 0) + 1, now(), ?, ?, ?, ?, ? FROM imports",
+            [table, origin, result.new, result.changed, result.unchanged],
+        )
+        return result
+
+    def write_chain_daily(self, records, origin: str) -> WriteResult:
+        """Upsert daily chain rows from a :class:`~minerwatch.sources.coinmetrics.DailyChain`.
+
+        The caller should hold a :meth:`transaction` when this is one of several writes.
+        """
+        return self._upsert(
+            "chain_daily",
+            {
+                "day": records.day,
+                "blocks": records.blocks.astype(np.int32),
+                "fees_sat": records.fees_sat,
+                "issuance_sat": records.issuance_sat,
+                "supply_sat": records.supply_sat,
+                "hashrate_ths": records.hashrate_ths,
+                "difficulty_mean": records.difficulty_mean,
+                "source": np.full(len(records.day), records.source, dtype=object),
+            },
+            origin,
+        )
+
+    def write_prices(
+        self, day: np.ndarray, close_usd: np.ndarray, source: np.ndarray, origin: str
+    ) -> WriteResult:
+        """Upsert daily closes keyed by (day, source)."""
+        keep = np.isfinite(close_usd)
+        return self._upsert(
+            "prices",
+            {
+                "day": day[keep],
+                "source": np.asarray(source, object)[keep],
+                "close_usd": close_usd[keep],
+            },
+            origin,
+        )
+
+    def write_epochs(self, epochs, origin: str) -> WriteResult:
+        """Upsert difficulty epochs from a :class:`~minerwatch.sources.files.Epochs`."""
+        start_time = np.where(epochs.start_time >= 0, epochs.start_time, np.nan)
+        return self._upsert(
+            "epochs",
+            {
+                "start_height": epochs.start_height.astype(np.int32),
+                "difficulty": epochs.difficulty,
+                "bits": epochs.bits,
+                # NaN becomes NULL on the way in; cast back to integer seconds below.
+                "start_time": start_time,
+            },
+            origin,
+        )
+
+    def set_sync_state(self, source: str, last_day: np.datetime64) -> None:
+        self.con.execute(
+            "INSERT OR REPLACE INTO sync_state VALUES (?, CAST(? AS DATE), now())",
+            [source, str(np.datetime64(last_day, "D"))],
+        )
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def sync_state(self, source: str) -> np.datetime64 | None:
+        row = self.con.execute(
+            "SELECT CAST(last_day AS VARCHAR) FROM sync_state WHERE source = ?", [source]
+        ).fetchone()
+        return np.datetime64(row[0], "D") if row and row[0] else None
+
+    def chain_day_range(self) -> tuple[np.datetime64, np.datetime64] | None:
+        """First and last day of chain data, or None when the store has none."""
+        lo, hi = self.con.execute(
+            "SELECT CAST(min(day) AS VARCHAR), CAST(max(day) AS VARCHAR) FROM chain_daily"
+        ).fetchone()
+        if lo is None:
+            return None
+        return np.datetime64(lo, "D"), np.datetime64(hi, "D")
+
+    def read_chain_daily(self, as_of: np.datetime64 | None = None) -> dict[str, np.ndarray]:
+        """Chain rows up to and including ``as_of`` (all when None), ascending by day."""
+        cut = "" if as_of is None else "WHERE day <= CAST(? AS DATE)"
+        params = [] if as_of is None else [str(np.datetime64(as_of, "D"))]
+        raw = self.con.execute(
+            f"""SELECT CAST(day - DATE '1970-01-01' AS INTEGER) AS day, blocks, fees_sat,
+                       issuance_sat, supply_sat, hashrate_ths, difficulty_mean
+                FROM chain_daily {cut} ORDER BY day""",
+            params,
+        ).fetchnumpy()
+        out = {k: _plain(v) for k, v in raw.items()}
+        out["day"] = _from_epoch_days(out["day"])
+        out["blocks"] = out["blocks"].astype(np.int64)
+        return out
+
+    def read_prices(self, as_of: np.datetime64 | None = None) -> dict[str, np.ndarray]:
+        """Every stored close up to ``as_of``: arrays ``day``, ``source``, ``close_usd``."""
+        cut = "" if as_of is None else "WHERE day <= CAST(? AS DATE)"
+        params = [] if as_of is None else [str(np.datetime64(as_of, "D"))]
+        raw = self.con.execute(
+            f"""SELECT CAST(day - DATE '1970-01-01' AS INTEGER) AS day, source, close_usd
+                FROM prices {cut} ORDER BY day, source""",
+            params,
+        ).fetchnumpy()
+        out = {k: _plain(v) for k, v in raw.items()}
+        out["day"] = _from_epoch_days(out["day"])
+        return out
+
+    def read_epochs(self) -> dict[str, np.ndarray]:
+        """Every stored epoch, ascending: ``start_height``, ``difficulty``, ``bits``,
+        ``start_time`` (-1 where unknown)."""
+        raw = self.con.execute(
+            """SELECT start_height, difficulty, bits, coalesce(start_time, -1) AS start_time
+               FROM epochs ORDER BY start_height"""
+        ).fetchnumpy()
+        out = {k: _plain(v) for k, v in raw.items()}
+        out["start_height"] = out["start_height"].astype(np.int64)
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every data table."""
+        return {
+            t: int(self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+            for t in ("chain_daily", "prices", "epochs", "blocks")
+        }
+
+    def import_log(self) -> list[tuple]:
+        return self.con.execute(
+            "SELECT id, CAST(imported_at AS VARCHAR), kind, origin, rows_new, rows_changed, "
+            "rows_unchanged FROM imports ORDER BY id"
+        ).fetchall()
+
+
+def open_store(path: Path | str | None = None, *, read_only: bool = False) -> Store:
+    """Open (creating and migrating when writable) the database at ``path``.
+
+    ``path`` defaults to :func:`default_db_path`.
+    """
+    return Store(path if path is not None else default_db_path(), read_only=read_only)
+
+
+def require_data(store: Store) -> tuple[np.datetime64, np.datetime64]:
+    """The chain day range, or an :class:`InputError` telling how to load data."""
+    span = store.chain_day_range()
+    if span is None:
+        raise InputError(
+            f"the database {store.path} holds no chain data; load it with "
+            "`minerwatch import coinmetrics FILE` or `minerwatch sync`"
+        )
+    return span

@@ -1,0 +1,68 @@
+"""Shared fixtures: the real data set beside the repository, and fresh stores."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("MINERWATCH_TEST_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        # Fail, never skip: a test run without the real data proves nothing.
+        pytest.fail(
+            f"test data not found: {path} (expected the shared data set at "
+            f"{DATA_DIR}; set MINERWATCH_TEST_DATA to its folder)",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return _require(DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def coinmetrics_csv(data_dir: Path) -> Path:
+    return _require(data_dir / "coinmetrics_btc.csv")
+
+
+@pytest.fixture(scope="session")
+def prices_csv(data_dir: Path) -> Path:
+    return _require(data_dir / "prices_btcusd_daily.csv")
+
+
+@pytest.fixture(scope="session")
+def epochs_csv(data_dir: Path) -> Path:
+    return _require(data_dir / "difficulty_epochs.csv")
+
+
+@pytest.fixture(scope="session")
+def blocks_csv(data_dir: Path) -> Path:
+    return _require(data_dir / "blocks_915264_919296.csv")
+
+
+@pytest.fixture(scope="session")
+def loaded_db(tmp_path_factory, coinmetrics_csv: Path, epochs_csv: Path) -> Path:
+    """A database holding the real Coin Metrics history and difficulty epochs (read it only)."""
+    import minerwatch
+
+    path = tmp_path_factory.mktemp("db") / "loaded.duckdb"
+    with minerwatch.open_store(path) as store:
+        minerwatch.import_coinmetrics(store, coinmetrics_csv)
+        minerwatch.import_epochs(store, epochs_csv)
+    return path
+
+
+@pytest.fixture(scope="session")
+def cm_rows(coinmetrics_csv: Path) -> list[dict[str, str]]:
+    """The Coin Metrics CSV as plain dicts, read independently of minerwatch."""
+    import csv
+
+    with open(coinmetrics_csv, newline="") as f:
+        return list(csv.DictReader(f))
