@@ -343,33 +343,33 @@ class Store:
             return None
         return np.datetime64(lo, "D"), np.datetime64(hi, "D")
 
-    def read_chain_daily(self, as_of: np.datetime64 | None = None) -> dict[str, np.ndarray]:
-        """Chain rows up to and including ``as_of`` (all when None), ascending by day."""
+    def _read_daily(self, columns: str, table: str, order: str, as_of) -> dict[str, np.ndarray]:
+        """Rows of a table keyed by ``day``, up to ``as_of``; ``day`` as datetime64[D]."""
         cut = "" if as_of is None else "WHERE day <= CAST(? AS DATE)"
         params = [] if as_of is None else [str(np.datetime64(as_of, "D"))]
         raw = self.con.execute(
-            f"""SELECT CAST(day - DATE '1970-01-01' AS INTEGER) AS day, blocks, fees_sat,
-                       issuance_sat, supply_sat, hashrate_ths, difficulty_mean
-                FROM chain_daily {cut} ORDER BY day""",
+            f"""SELECT CAST(day - DATE '1970-01-01' AS INTEGER) AS day, {columns}
+                FROM {table} {cut} ORDER BY {order}""",
             params,
         ).fetchnumpy()
         out = {k: _plain(v) for k, v in raw.items()}
         out["day"] = _from_epoch_days(out["day"])
+        return out
+
+    def read_chain_daily(self, as_of: np.datetime64 | None = None) -> dict[str, np.ndarray]:
+        """Chain rows up to and including ``as_of`` (all when None), ascending by day."""
+        out = self._read_daily(
+            "blocks, fees_sat, issuance_sat, supply_sat, hashrate_ths, difficulty_mean",
+            "chain_daily",
+            "day",
+            as_of,
+        )
         out["blocks"] = out["blocks"].astype(np.int64)
         return out
 
     def read_prices(self, as_of: np.datetime64 | None = None) -> dict[str, np.ndarray]:
         """Every stored close up to ``as_of``: arrays ``day``, ``source``, ``close_usd``."""
-        cut = "" if as_of is None else "WHERE day <= CAST(? AS DATE)"
-        params = [] if as_of is None else [str(np.datetime64(as_of, "D"))]
-        raw = self.con.execute(
-            f"""SELECT CAST(day - DATE '1970-01-01' AS INTEGER) AS day, source, close_usd
-                FROM prices {cut} ORDER BY day, source""",
-            params,
-        ).fetchnumpy()
-        out = {k: _plain(v) for k, v in raw.items()}
-        out["day"] = _from_epoch_days(out["day"])
-        return out
+        return self._read_daily("source, close_usd", "prices", "day, source", as_of)
 
     def read_epochs(self) -> dict[str, np.ndarray]:
         """Every stored epoch, ascending: ``start_height``, ``difficulty``, ``bits``,
