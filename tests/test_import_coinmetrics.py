@@ -196,7 +196,9 @@ def test_failed_import_leaves_database_as_it_was(tmp_path, coinmetrics_csv):
 
 
 @pytest.mark.parametrize(
-    "content", ["", "time,BlkCnt\n", "\x00\x01\x02garbage"], ids=["empty", "header", "binary"]
+    "content",
+    ["", "time,BlkCnt\n", "\x00\x01\x02garbage", "time,[/]BlkCnt[bold]\n1,2\n"],
+    ids=["empty", "header", "binary", "markup"],
 )
 def test_cli_bad_file_exits_2_without_traceback(tmp_path, content):
     path = _write(tmp_path / "x.csv", content)
@@ -204,6 +206,8 @@ def test_cli_bad_file_exits_2_without_traceback(tmp_path, content):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert str(path) in result.stderr
+    if "[/]" in content:  # cell text is shown as written, never read as markup
+        assert "[/]BlkCnt[bold]" in result.stderr
 
 
 def test_cli_missing_file_exits_2(tmp_path):

@@ -27,6 +27,7 @@ from .ingest import ImportReport, import_coinmetrics, import_epochs, import_pric
 from .metrics.daily import DailyMetrics, compute_daily_metrics
 from .snapshot import Status, status_from_frame
 from .store import Store, default_db_path, open_store
+from .syncing import SyncReport, sync
 
 __version__ = "0.1.0"
 
@@ -65,6 +66,7 @@ __all__ = [
     "SourceUnavailable",
     "Status",
     "Store",
+    "SyncReport",
     "build_daily_frame",
     "compute_daily_metrics",
     "daily_frame",
@@ -75,4 +77,5 @@ __all__ = [
     "open_store",
     "status",
     "status_from_frame",
+    "sync",
 ]

@@ -122,6 +122,93 @@ def status(
         render.status_panel(out, snapshot)
 
 
+@app.command()
+def sync(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            help="Coin Metrics API v4 base URL (default: $MINERWATCH_COINMETRICS_URL, else "
+            "https://community-api.coinmetrics.io/v4).",
+            show_default=False,
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="First day to fetch, YYYY-MM-DD (default: the day after the last day held; "
+            "2009-01-03 for an empty database).",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--end",
+            help="Last day to fetch, YYYY-MM-DD (default: the latest the source has).",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+    backoff_s: Annotated[
+        float | None,
+        typer.Option("--http-backoff", hidden=True, envvar="MINERWATCH_HTTP_BACKOFF_S"),
+    ] = None,
+    max_attempts: Annotated[
+        int | None,
+        typer.Option("--http-attempts", hidden=True, envvar="MINERWATCH_HTTP_ATTEMPTS"),
+    ] = None,
+) -> None:
+    """Fetch daily chain metrics and closes from the Coin Metrics community API.
+
+    Incremental: starts the day after the last day held; each page is committed on its own,
+    so an interrupted sync resumes where it stopped. Failed requests (timeouts, HTTP 429 and
+    5xx) are retried with exponential backoff: 5 attempts from 1 s by default; the
+    environment variables MINERWATCH_HTTP_ATTEMPTS and MINERWATCH_HTTP_BACKOFF_S (seconds)
+    change that. Exit code 3 when the source keeps failing.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .syncing import sync_coinmetrics
+
+    options = {}
+    if backoff_s is not None:
+        options["backoff_s"] = backoff_s
+    if max_attempts is not None:
+        options["max_attempts"] = max_attempts
+    with (
+        _store(db) as store,
+        Progress(
+            TextColumn("sync coinmetrics"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("days"),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar,
+    ):
+        task = bar.add_task("sync", total=None)
+
+        def progress(done: int, expected: int) -> None:
+            bar.update(task, completed=done, total=expected)
+
+        report = sync_coinmetrics(
+            store, base_url=url, start=start, end=end, progress=progress, **options
+        )
+    from . import render
+
+    render.sync_report(out, report)
+
+
+def _fail(label: str, exc: Exception, code: int) -> None:
+    from rich.markup import escape
+
+    err.print(f"[bold red]{label}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
 def main() -> None:
     """Console entry point: maps library errors to messages and exit codes.
 
@@ -130,11 +217,8 @@ def main() -> None:
     try:
         app()
     except InputError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True, markup=True)
-        sys.exit(EXIT_INPUT)
+        _fail("error", exc, EXIT_INPUT)
     except SourceError as exc:
-        err.print(f"[bold red]source error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(EXIT_SOURCE)
+        _fail("source error", exc, EXIT_SOURCE)
     except MinerwatchError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        _fail("error", exc, 1)

@@ -16,7 +16,7 @@ class InputError(MinerwatchError):
     """Bad user input: a file, a row, a cell, a parameter or a date.
 
     The message names where the problem is (file, line, column or parameter) and what was
-    expected there.
+    expected there. ``line_label`` names what ``line`` counts ("item" for API pages).
     """
 
     def __init__(
@@ -26,6 +26,7 @@ class InputError(MinerwatchError):
         path: str | None = None,
         line: int | None = None,
         column: str | None = None,
+        line_label: str = "line",
     ) -> None:
         self.path = path
         self.line = line
@@ -35,7 +36,7 @@ class InputError(MinerwatchError):
         if path is not None:
             where.append(str(path))
         if line is not None:
-            where.append(f"line {line}")
+            where.append(f"{line_label} {line}")
         if column is not None:
             where.append(f"column {column!r}")
         super().__init__(f"{': '.join([', '.join(where), message]) if where else message}")

@@ -4,11 +4,14 @@ unit scaling and rounding for display."""
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 from .ingest import ImportReport
 from .snapshot import Status
+from .store import WriteResult
+from .syncing import SyncReport
 
 
 def _f(x: float | None, fmt: str = ",.2f", suffix: str = "") -> str:
@@ -19,18 +22,38 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x:+.1f}%"
 
 
-def import_report(console: Console, report: ImportReport) -> None:
-    table = Table(title=f"import {report.kind}: {report.origin}", show_lines=False)
+def _writes_table(title: str, writes: list[WriteResult]) -> Table:
+    table = Table(title=escape(title), show_lines=False)
     table.add_column("table")
     table.add_column("new", justify="right")
     table.add_column("changed", justify="right")
     table.add_column("unchanged", justify="right")
-    for w in report.writes:
+    for w in writes:
         table.add_row(w.table, f"{w.new:,}", f"{w.changed:,}", f"{w.unchanged:,}")
-    console.print(table)
+    return table
+
+
+def _notes(console: Console, notes: list[str]) -> None:
+    for note in notes:
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+
+
+def sync_report(console: Console, report: SyncReport) -> None:
+    if report.writes:
+        console.print(_writes_table(f"sync {report.source}: {report.url}", report.writes))
+    span = f", {report.first} to {report.last}" if report.first else ""
+    console.print(
+        f"{report.pages:,} page(s), {report.rows_read:,} days{span}, "
+        f"{report.retries:,} retried request(s)",
+        highlight=False,
+    )
+    _notes(console, report.notes)
+
+
+def import_report(console: Console, report: ImportReport) -> None:
+    console.print(_writes_table(f"import {report.kind}: {report.origin}", report.writes))
     console.print(f"{report.rows_read:,} rows read, {report.first} to {report.last}")
-    for note in report.notes:
-        console.print(f"[yellow]note:[/] {note}")
+    _notes(console, report.notes)
     check = report.difficulty_check
     if check is not None:
         verdict = "[green]agree[/]" if check.days_off == 0 else f"[red]{check.days_off} days off[/]"

@@ -79,14 +79,25 @@ def difficulty_from_hashrate(hashrate_ths: np.ndarray, blocks: np.ndarray) -> np
     return np.where(blocks_f > 0, d, np.nan)
 
 
+# A row is complete once its chain metrics are filled in; the current day's row may carry
+# a price before they are.
+CHAIN_COLUMNS = ("BlkCnt", "FeeTotNtv", "SplyCur")
+
+
+def complete_rows(table: Table) -> np.ndarray:
+    """Boolean mask of rows whose chain metrics (:data:`CHAIN_COLUMNS`) are all filled in."""
+    filled = np.ones(len(table), bool)
+    for col in CHAIN_COLUMNS:
+        filled &= np.char.str_len(table.columns[col].astype(str)) > 0
+    return filled
+
+
 def _drop_partial_tail(table: Table) -> Table:
     """Drop trailing rows whose chain metrics are not yet filled in (the current day)."""
-    required_filled = np.ones(len(table), bool)
-    for col in ["BlkCnt", "FeeTotNtv", "SplyCur"]:
-        required_filled &= np.char.str_len(table.columns[col].astype(str)) > 0
+    complete = complete_rows(table)
     n = len(table)
     keep = n
-    while keep > 0 and not required_filled[keep - 1]:
+    while keep > 0 and not complete[keep - 1]:
         keep -= 1
     if keep == n:
         return table
@@ -95,7 +106,7 @@ def _drop_partial_tail(table: Table) -> Table:
     trimmed = table.take(np.arange(keep))
     trimmed.notes.append(
         f"{n - keep} partial trailing row(s) without chain metrics dropped "
-        f"(from line {int(table.lines[keep])})"
+        f"(from {table.line_label} {int(table.lines[keep])})"
     )
     return trimmed
 

@@ -24,14 +24,15 @@ MIDNIGHT_SUFFIXES = ("T00:00:00Z", "T00:00:00.000Z", "T00:00:00.000000000Z", " 0
 class Table:
     """A table of text cells: ``columns[name]`` is an object array of ``str``.
 
-    ``lines[i]`` is the 1-based line (or item number, for API pages) of row ``i`` in
-    ``origin``, used in error messages.
+    ``lines[i]`` is the 1-based line (or item number, for API pages: ``line_label`` says
+    which) of row ``i`` in ``origin``, used in error messages.
     """
 
     origin: str
     columns: dict[str, np.ndarray]
     lines: np.ndarray
     notes: list[str] = field(default_factory=list)
+    line_label: str = "line"
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -45,10 +46,17 @@ class Table:
             {k: v[mask_or_index] for k, v in self.columns.items()},
             self.lines[mask_or_index],
             list(self.notes),
+            self.line_label,
         )
 
     def error(self, row: int, column: str | None, message: str) -> InputError:
-        return InputError(message, path=self.origin, line=int(self.lines[row]), column=column)
+        return InputError(
+            message,
+            path=self.origin,
+            line=int(self.lines[row]),
+            column=column,
+            line_label=self.line_label,
+        )
 
 
 def _empty_mask(cells: np.ndarray) -> np.ndarray:
