@@ -9,7 +9,9 @@ Figures (median and minimum of several repetitions; see docs/benchmarks.md):
 1. import: ``open_store`` + ``import_coinmetrics`` + close of the full Coin Metrics CSV into
    a new DuckDB file each repetition, in-process. Target < 1.5 s.
 2. recompute: ``compute_daily_metrics`` over the whole history (frame built once), and
-   ``build_daily_frame`` separately ("frame read"). Target < 100 ms.
+   ``build_daily_frame`` separately ("frame read"). Target < 100 ms. Production cost:
+   ``production_cost`` (every model) and the expanding DRM refit of every day (target
+   < 200 ms) on the same frame.
 3. status: ``minerwatch status --json`` as a whole process on a database holding the CSV and
    the difficulty epochs, wall clock; ``python -c pass`` as the floor. Target < 1 s.
 4. pandas baseline (``bench/pandas_baseline.py``): ``read_csv``, the same rolling
@@ -50,6 +52,7 @@ REPS = {
     "parse": (10, 3),
     "frame": (30, 5),
     "recompute": (100, 10),
+    "cost": (30, 5),
     "pd_read": (20, 5),
     "pd_compute": (100, 10),
     "process": (15, 3),
@@ -304,6 +307,41 @@ def run(data: Path, quick: bool, tmp: Path, log: Callable[[str], None]) -> Resul
         )
     )
     metrics = minerwatch.compute_daily_metrics(frame)
+
+    # 2b. Production cost: every model, and the expanding DRM refit alone.
+    log("production cost: every model, expanding DRM refit ...")
+    from minerwatch.models import cost as cost_models
+    from minerwatch.production import load_fleet_catalog
+
+    catalog = load_fleet_catalog()
+    res.add(
+        Figure(
+            "cost_all",
+            "all cost models, full history",
+            time_calls(lambda _: minerwatch.production_cost(frame, catalog=catalog), reps("cost")),
+            group="ours",
+            note=f"5 DRM presets, Hayes, CBECI fleet ({len(catalog.efficiency_j_th)} machines)",
+        )
+    )
+    res.add(
+        Figure(
+            "drm_refit",
+            "expanding DRM refit, every day",
+            time_calls(
+                lambda _: cost_models.drm_fit(
+                    frame.day,
+                    frame.difficulty_mean,
+                    frame.price_usd,
+                    frame.supply_sat,
+                    start=frame.day[0],
+                ),
+                reps("cost"),
+            ),
+            target_s=0.200,
+            group="ours",
+            note="closed-form OLS refit on each day's history (fit-all window)",
+        )
+    )
 
     # 4a. The pandas baseline in-process.
     log("pandas baseline: read_csv and rolling computations ...")

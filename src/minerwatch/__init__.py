@@ -24,9 +24,12 @@ from .errors import (
 )
 from .frames import DailyFrame, build_daily_frame, parse_as_of
 from .ingest import ImportReport, import_coinmetrics, import_epochs, import_prices
+from .machines import AsicEconomics, asic_economics
 from .metrics.daily import DailyMetrics, compute_daily_metrics
+from .production import ProductionCost, production_cost
 from .snapshot import Status, status_from_frame
-from .store import Store, default_db_path, open_store
+from .store import Store, default_db_path, open_store, require_data
+from .studies import EpisodesReport, cost_episodes
 from .syncing import SyncReport, sync
 
 __version__ = "0.1.0"
@@ -50,31 +53,42 @@ def status(
 
     Reads nothing after ``as_of``. Raises :class:`AsOfOutOfRange` for a date outside the data.
     """
-    return status_from_frame(daily_frame(db, as_of, price_source=price_source))
+    if not isinstance(db, Store):
+        with open_store(db, read_only=True) as store:
+            return status(store, as_of, price_source=price_source)
+    return status_from_frame(
+        daily_frame(db, as_of, price_source=price_source), data_through=require_data(db)[1]
+    )
 
 
 __all__ = [
     "AsOfOutOfRange",
+    "AsicEconomics",
     "BadResponse",
     "DailyFrame",
     "DailyMetrics",
+    "EpisodesReport",
     "ImportReport",
     "InputError",
     "MinerwatchError",
+    "ProductionCost",
     "RateLimited",
     "SourceError",
     "SourceUnavailable",
     "Status",
     "Store",
     "SyncReport",
+    "asic_economics",
     "build_daily_frame",
     "compute_daily_metrics",
+    "cost_episodes",
     "daily_frame",
     "default_db_path",
     "import_coinmetrics",
     "import_epochs",
     "import_prices",
     "open_store",
+    "production_cost",
     "status",
     "status_from_frame",
     "sync",

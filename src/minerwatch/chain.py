@@ -66,6 +66,9 @@ __all__ = [
 
 # --- constants (mainnet) -------------------------------------------------------------------
 
+#: UTC day of the genesis block (2009-01-03 18:15:05 UTC).
+GENESIS_DAY = np.datetime64("2009-01-03", "D")
+
 #: Compact encoding of the mainnet proof-of-work limit (the genesis block's ``nBits``).
 POW_LIMIT_BITS = 0x1D00FFFF
 #: Target of ``POW_LIMIT_BITS``: 0xffff * 2**208. Core's ``powLimit`` is 2**224 - 1; capping at

@@ -202,6 +202,207 @@ def sync(
     render.sync_report(out, report)
 
 
+asics_app = typer.Typer()  # help: the docstring of its callback, ``asics``
+app.add_typer(asics_app, name="asics")
+
+MachinesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--machines",
+        help="CSV of your own machines: model,hashrate_ths,power_w[,vendor,efficiency_j_th,"
+        "release_month,cooling,source]. A row named like a catalog model replaces it.",
+        show_default=False,
+    ),
+]
+
+
+@asics_app.callback(invoke_without_command=True)
+def asics(
+    ctx: typer.Context,
+    power_price: Annotated[
+        float | None,
+        typer.Option(
+            "--power-price",
+            metavar="USD_PER_KWH",
+            help="Electricity price, USD/kWh (default 0.05: CBECI's assumption).",
+            show_default=False,
+        ),
+    ] = None,
+    pool_fee: Annotated[
+        float | None,
+        typer.Option(
+            "--pool-fee",
+            metavar="PCT",
+            help="Pool fee, percent of revenue (default 2: a typical FPPS fee).",
+            show_default=False,
+        ),
+    ] = None,
+    uptime: Annotated[
+        float | None,
+        typer.Option(
+            "--uptime",
+            metavar="PCT",
+            help="Share of the day the machines hash, percent (default 97).",
+            show_default=False,
+        ),
+    ] = None,
+    as_of: AsOfOption = None,
+    machines: MachinesOption = None,
+    all_models: Annotated[
+        bool, typer.Option("--all", help="Also list models not yet released on the day.")
+    ] = False,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Economics of every ASIC model on a day: revenue, power cost, profit, breakeven
+    electricity price and shutdown BTC price at that day's hashprice.
+
+    Models not yet on sale on the day are left out (--all lists them); `minerwatch asics
+    list` shows the catalog. Underwater models (power cost above revenue) are marked.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from .machines import asic_economics
+
+    given = {
+        "power_price_usd_kwh": power_price,
+        "pool_fee_pct": pool_fee,
+        "uptime_pct": uptime,
+    }
+    result = asic_economics(
+        db,
+        as_of,
+        user_file=machines,
+        released_only=not all_models,
+        **{name: value for name, value in given.items() if value is not None},
+    )
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        from . import render
+
+        render.asic_economics_table(out, result)
+
+
+@asics_app.command("list")
+def asics_list(machines: MachinesOption = None, json_out: JsonOption = False) -> None:
+    """The ASIC catalog: every model's hashrate, power, efficiency, release month and source.
+
+    With --machines, your own machines are added (a row named like a catalog model
+    replaces it).
+    """
+    from .models.asics import load_catalog
+
+    catalog = load_catalog(machines)
+    if json_out:
+        doc = {"count": len(catalog), "models": catalog.rows(), "notes": list(catalog.notes)}
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        from . import render
+
+        render.asic_catalog_table(out, catalog)
+
+
+CostModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        metavar="NAME",
+        help="Production-cost model (default drm-fit-2015); `minerwatch cost` lists them.",
+        show_default=False,
+    ),
+]
+PowerPriceOption = Annotated[
+    float | None,
+    typer.Option(
+        "--power-price",
+        metavar="USD_PER_KWH",
+        help="Electricity price for the energy and all-in models (default 0.05: CBECI's).",
+        show_default=False,
+    ),
+]
+
+
+def _cost_parameters(model: str | None, power_price: float | None) -> dict:
+    given = {"model": model, "electricity_usd_kwh": power_price}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+@app.command()
+def cost(
+    model: CostModelOption = None,
+    as_of: AsOfOption = None,
+    power_price: PowerPriceOption = None,
+    electricity_share: Annotated[
+        float | None,
+        typer.Option(
+            "--electricity-share",
+            help="Electricity's share of total mining cost, (0, 1] (default 0.6: Capriole's).",
+            show_default=False,
+        ),
+    ] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Production cost of a bitcoin by every model: Difficulty Regression fits and presets,
+    Hayes' energy breakeven, CBECI-style electricity and all-in cost, with fit statistics."""
+    from .production import production_cost
+
+    options = _cost_parameters(model, power_price)
+    if electricity_share is not None:
+        options["electricity_share"] = electricity_share
+    with _store(db, read_only=True) as store:
+        result = production_cost(store, as_of, **options)
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        from . import render
+
+        render.production_cost_report(out, result)
+
+
+@app.command()
+def episodes(
+    model: CostModelOption = None,
+    merge_gap: Annotated[
+        int | None,
+        typer.Option(
+            "--merge-gap",
+            metavar="DAYS",
+            help="Bridge gaps above cost shorter than this many days (default 7).",
+            show_default=False,
+        ),
+    ] = None,
+    min_days: Annotated[
+        int | None,
+        typer.Option(
+            "--min-days", help="Shortest episode listed, days (default 1).", show_default=False
+        ),
+    ] = None,
+    as_of: AsOfOption = None,
+    power_price: PowerPriceOption = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Every episode of the daily close below the production cost: dates, depth, how it
+    ended and the price 90, 180 and 365 days after it began."""
+    from .studies import cost_episodes
+
+    options = _cost_parameters(model, power_price)
+    if merge_gap is not None:
+        options["merge_gap_days"] = merge_gap
+    if min_days is not None:
+        options["min_days"] = min_days
+    with _store(db, read_only=True) as store:
+        result = cost_episodes(store, as_of, **options)
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        from . import render
+
+        render.episodes_table(out, result)
+
+
 def _fail(label: str, exc: Exception, code: int) -> None:
     from rich.markup import escape
 

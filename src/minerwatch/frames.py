@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .chain import GENESIS_DAY
+from .days import DayLike, parse_day
 from .errors import AsOfOutOfRange, InputError, MinerwatchError
 from .store import Store, require_data
+from .units import SECONDS_PER_DAY
 
-GENESIS_DAY = np.datetime64("2009-01-03", "D")
 PRICE_SOURCE_AUTO = "auto"
 # With ``price_source="auto"`` a day's close comes from the user's own price imports when
 # present, else from Coin Metrics' reference rate.
@@ -36,6 +38,7 @@ class DailyFrame:
             without blocks).
         difficulty_last: difficulty of the day's last block: exact from the epochs table when
             it covers the height, else the day's mean difficulty.
+        difficulty_exact: True where ``difficulty_last`` came from the epochs table.
         price_usd: the day's close in USD (NaN where no source has one).
         price_source: name of the source of each day's close ("" where none).
     """
@@ -48,6 +51,7 @@ class DailyFrame:
     supply_sat: np.ndarray
     difficulty_mean: np.ndarray
     difficulty_last: np.ndarray
+    difficulty_exact: np.ndarray
     price_usd: np.ndarray
     price_source: np.ndarray
 
@@ -63,16 +67,40 @@ class DailyFrame:
         return i
 
 
-def parse_as_of(text: str | np.datetime64 | None) -> np.datetime64 | None:
+def parse_as_of(value: DayLike) -> np.datetime64 | None:
     """A user's ``--as-of`` value as ``datetime64[D]``; :class:`InputError` if malformed."""
-    if text is None or isinstance(text, np.datetime64):
-        return None if text is None else np.datetime64(text, "D")
-    try:
-        if len(str(text)) != 10:
-            raise ValueError
-        return np.datetime64(str(text), "D")
-    except ValueError:
-        raise InputError(f"--as-of {text!r} is not a date; expected YYYY-MM-DD") from None
+    return parse_day(value, "--as-of")
+
+
+def check_days_join(
+    days: np.ndarray, held: tuple[np.datetime64, np.datetime64] | None, origin: str
+) -> None:
+    """New daily rows must be consecutive and join the days already held without a gap
+    (overlapping or adjacent), so the daily frame never has a hole. :class:`InputError`
+    naming ``origin`` and the missing days otherwise. ``days`` ascending and unique."""
+    steps = np.diff(days).astype(np.int64)
+    if (steps != 1).any():
+        i = int(np.flatnonzero(steps != 1)[0])
+        raise InputError(
+            f"days {days[i] + 1} to {days[i + 1] - 1} are missing (between {days[i]} and "
+            f"{days[i + 1]}); expected consecutive days",
+            path=origin,
+        )
+    if held is None or len(days) == 0:
+        return
+    first, last = held
+    if days[0] > last + 1:
+        raise InputError(
+            f"starts on {days[0]}, but the data held ends on {last}: days {last + 1} to "
+            f"{days[0] - 1} would be missing; expected data continuing from {last + 1}",
+            path=origin,
+        )
+    if days[-1] < first - 1:
+        raise InputError(
+            f"ends on {days[-1]}, but the data held starts on {first}: days {days[-1] + 1} to "
+            f"{first - 1} would be missing; expected data reaching {first - 1}",
+            path=origin,
+        )
 
 
 def check_as_of(store: Store, as_of: np.datetime64 | None) -> np.datetime64:
@@ -90,11 +118,19 @@ def check_as_of(store: Store, as_of: np.datetime64 | None) -> np.datetime64:
 
 
 def epoch_difficulty_at(
-    heights: np.ndarray, start_height: np.ndarray, difficulty: np.ndarray
+    heights: np.ndarray,
+    start_height: np.ndarray,
+    difficulty: np.ndarray,
+    start_time: np.ndarray | None = None,
+    before_time: np.ndarray | None = None,
 ) -> np.ndarray:
     """Difficulty in force at each height from a table of epochs (NaN where not covered).
 
-    A height is covered when its epoch (``height // 2016``) is in the table.
+    A height is covered when its epoch (``height // 2016``) is in the table. With
+    ``start_time`` (unix seconds, -1 unknown) and ``before_time`` (per height), an epoch
+    whose first block came at or after ``before_time`` is not yet in force: the previous
+    epoch's difficulty is used. This guards against heights counted from daily block
+    totals running a few blocks ahead of the chain at an epoch boundary.
     """
     heights = np.asarray(heights, np.int64)
     out = np.full(heights.shape, np.nan)
@@ -103,8 +139,18 @@ def epoch_difficulty_at(
     idx = np.searchsorted(start_height, heights, side="right") - 1
     valid = (idx >= 0) & (heights >= 0)
     idx_c = np.clip(idx, 0, None)
-    same_epoch = valid & (start_height[idx_c] // 2016 == heights // 2016)
-    out[same_epoch] = difficulty[idx_c[same_epoch]]
+    covered = valid & (start_height[idx_c] // 2016 == heights // 2016)
+    if start_time is not None and before_time is not None:
+        prev = np.clip(idx_c - 1, 0, None)
+        not_yet = (
+            covered
+            & (start_time[idx_c] >= 0)
+            & (start_time[idx_c] >= before_time)
+            & (idx_c > 0)
+            & (start_height[prev] == start_height[idx_c] - 2016)
+        )
+        idx_c = np.where(not_yet, prev, idx_c)
+    out[covered] = difficulty[idx_c[covered]]
     return out
 
 
@@ -166,7 +212,15 @@ def build_daily_frame(
         end_height = np.full(len(day), -1, np.int64)
     d_mean = chain["difficulty_mean"]
     epochs = store.read_epochs()
-    d_last = epoch_difficulty_at(end_height, epochs["start_height"], epochs["difficulty"])
+    day_end_unix = (day + 1 - np.datetime64("1970-01-01", "D")).astype(np.int64) * SECONDS_PER_DAY
+    d_last = epoch_difficulty_at(
+        end_height,
+        epochs["start_height"],
+        epochs["difficulty"],
+        epochs["start_time"],
+        day_end_unix,
+    )
+    exact = np.isfinite(d_last)
     # Where no epoch covers the height, the day's mean, carried over days without blocks.
     fallback = d_mean.copy()
     filled = np.where(np.isfinite(fallback), np.arange(len(fallback)), 0)
@@ -183,6 +237,7 @@ def build_daily_frame(
         supply_sat=chain["supply_sat"],
         difficulty_mean=d_mean,
         difficulty_last=d_last,
+        difficulty_exact=exact,
         price_usd=close,
         price_source=chosen,
     )

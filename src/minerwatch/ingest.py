@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .frames import DifficultyCheck, crosscheck_difficulty
+from .frames import DifficultyCheck, check_days_join, crosscheck_difficulty
 from .sources import coinmetrics, files
 from .store import Store, WriteResult
 
@@ -48,10 +48,12 @@ def write_daily_chain(
 def import_coinmetrics(store: Store, path: str | Path) -> ImportReport:
     """Import a Coin Metrics community CSV (chain metrics and ``PriceUSD`` closes).
 
-    When difficulty epochs are loaded too, the recovered daily mean difficulty is checked
+    The file's days must be consecutive and join the days already held (no gap). When
+    difficulty epochs are loaded too, the recovered daily mean difficulty is checked
     against them (``difficulty_check``).
     """
     records = coinmetrics.read_file(path)
+    check_days_join(records.day, store.chain_day_range(), str(path))
     with store.transaction():
         writes = write_daily_chain(store, records, str(path))
     return ImportReport(

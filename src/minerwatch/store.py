@@ -167,9 +167,24 @@ class Store:
                     "`minerwatch import coinmetrics FILE` or `minerwatch sync`"
                 )
             if not read_only:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise InputError(
+                        f"cannot create the folder of database {self.path} "
+                        f"({exc.strerror}); choose another --db or MINERWATCH_DB"
+                    ) from None
+            if self.path.is_dir():
+                raise InputError(f"database path {self.path} is a directory; expected a file")
         try:
             self.con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreError(
+                    f"database {self.path} is busy: another minerwatch process (a sync or an "
+                    "import) is writing to it; try again when it has finished"
+                ) from None
+            raise InputError(f"cannot open database {self.path}: {exc}") from None
         except duckdb.Error as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from None
         self._migrate()
@@ -199,10 +214,10 @@ class Store:
     def schema_version(self) -> int:
         exists = self.con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if not exists:
             return 0
-        return int(self.con.execute("SELECT max(version) FROM schema_version").fetchone()[0])
+        return int(self.con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0])
 
     def _migrate(self) -> None:
         version = self.schema_version()
@@ -256,7 +271,7 @@ class Store:
         total, existing, unchanged = self.con.execute(
             f"""SELECT count(*), count(t.{keys[0]}), count(*) FILTER (WHERE {same})
                 FROM _staged s LEFT JOIN {table} t ON {on}"""
-        ).fetchone()
+        ).fetchall()[0]
         self.con.execute(
             f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) "
             f"SELECT {', '.join(names)} FROM _staged"
@@ -329,16 +344,16 @@ class Store:
     # -- reads ---------------------------------------------------------------------------
 
     def sync_state(self, source: str) -> np.datetime64 | None:
-        row = self.con.execute(
+        rows = self.con.execute(
             "SELECT CAST(last_day AS VARCHAR) FROM sync_state WHERE source = ?", [source]
-        ).fetchone()
-        return np.datetime64(row[0], "D") if row and row[0] else None
+        ).fetchall()
+        return np.datetime64(rows[0][0], "D") if rows and rows[0][0] else None
 
     def chain_day_range(self) -> tuple[np.datetime64, np.datetime64] | None:
         """First and last day of chain data, or None when the store has none."""
         lo, hi = self.con.execute(
             "SELECT CAST(min(day) AS VARCHAR), CAST(max(day) AS VARCHAR) FROM chain_daily"
-        ).fetchone()
+        ).fetchall()[0]
         if lo is None:
             return None
         return np.datetime64(lo, "D"), np.datetime64(hi, "D")
@@ -385,7 +400,7 @@ class Store:
     def counts(self) -> dict[str, int]:
         """Row count of every data table."""
         return {
-            t: int(self.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
+            t: int(self.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0])
             for t in ("chain_daily", "prices", "epochs", "blocks")
         }
 

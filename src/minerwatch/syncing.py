@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .chain import GENESIS_DAY
+from .days import DayLike, parse_day, utc_today
 from .errors import BadResponse, InputError
-from .frames import GENESIS_DAY
+from .frames import check_days_join
 from .ingest import write_daily_chain
 from .sources import coinmetrics
 from .store import Store, WriteResult, open_store
@@ -39,7 +40,6 @@ DEFAULT_PAGE_SIZE = 10_000
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_BACKOFF_S = 1.0
 
-DayLike = str | date | np.datetime64 | None
 Progress = Callable[[int, int], None]
 
 
@@ -97,47 +97,6 @@ class SyncReport:
                 w.table, old.new + w.new, old.changed + w.changed, old.unchanged + w.unchanged
             )
             self.writes = [x for x in self.writes if x.table != w.table] + [merged]
-
-
-def parse_day(value: DayLike, option: str) -> np.datetime64 | None:
-    """A day given as ``YYYY-MM-DD`` text, a date or a datetime64, as ``datetime64[D]``;
-    :class:`InputError` naming ``option`` when malformed."""
-    if value is None:
-        return None
-    if isinstance(value, np.datetime64 | date):
-        return np.datetime64(value, "D")
-    text = str(value).strip()
-    try:
-        if len(text) != 10:
-            raise ValueError
-        return np.datetime64(text, "D")
-    except ValueError:
-        raise InputError(f"{option} {value!r} is not a date; expected YYYY-MM-DD") from None
-
-
-def _utc_today() -> np.datetime64:
-    return np.datetime64(datetime.now(UTC).date(), "D")
-
-
-def _check_continuity(days: np.ndarray, previous_last: np.datetime64 | None, origin: str) -> None:
-    """A page must join the data before it (no missing day) and hold consecutive days."""
-    if previous_last is not None and days[0] > previous_last + 1:
-        raise InputError(
-            f"the page starts on {days[0]}, but the data before it ends on {previous_last}: "
-            f"days {previous_last + 1} to {days[0] - 1} are missing; expected the page to "
-            "continue from the day after",
-            path=origin,
-            column="time",
-        )
-    steps = np.diff(days).astype(np.int64)
-    if (steps != 1).any():
-        i = int(np.flatnonzero(steps != 1)[0])
-        raise InputError(
-            f"days {days[i] + 1} to {days[i + 1] - 1} are missing (between {days[i]} and "
-            f"{days[i + 1]}); expected consecutive days",
-            path=origin,
-            column="time",
-        )
 
 
 def sync_coinmetrics(
@@ -209,7 +168,7 @@ def sync_coinmetrics(
             f"the first day held ({span[0]}); expected an end on or after {span[0] - 1}"
         )
     report = SyncReport(SOURCE, base, str(start_day), None if end_day is None else str(end_day))
-    today = _utc_today()
+    today = utc_today()
     if start_day > today:
         report.notes.append(f"already up to date: data held through {start_day - 1}")
         return report
@@ -226,7 +185,6 @@ def sync_coinmetrics(
         from .sources.http import default_client
 
         client = default_client()
-    previous_last = None if span is None else span[1]
     done = 0
     try:
         pages = coinmetrics_api.iter_pages(
@@ -259,7 +217,7 @@ def sync_coinmetrics(
                     f"the source's data begins on {records.day[0]}, after the requested "
                     f"start {start_day}"
                 )
-            _check_continuity(records.day, previous_last, table.origin)
+            check_days_join(records.day, store.chain_day_range(), table.origin)
             with store.transaction():
                 writes = write_daily_chain(store, records, table.origin)
                 state = store.sync_state(SOURCE)
@@ -270,7 +228,6 @@ def sync_coinmetrics(
             report.notes.extend(records.notes)
             report.first = report.first or str(records.day[0])
             report.last = str(last)
-            previous_last = last if previous_last is None else max(previous_last, last)
             done = int((last - start_day).astype(np.int64)) + 1
             if progress is not None:
                 progress(min(done, expected), expected)

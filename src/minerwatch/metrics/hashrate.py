@@ -14,11 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..chain import HASHES_PER_DIFFICULTY
+from ..units import MINUTES_PER_DAY, SECONDS_PER_DAY
 from .rolling import trailing_sum
 
-SECONDS_PER_DAY = 86_400
-MINUTES_PER_DAY = 1_440
-HS_PER_EHS = 1e18
 ESTIMATOR = "daily blocks x mean difficulty x 2^32 / 86400 s (Coin Metrics HashRate)"
 
 
@@ -48,11 +46,3 @@ def block_interval_min(blocks: np.ndarray, window_days: int = 7) -> np.ndarray:
     count = trailing_sum(np.asarray(blocks, np.float64), window_days)
     with np.errstate(divide="ignore"):
         return np.where(count > 0, window_days * MINUTES_PER_DAY / count, np.nan)
-
-
-def relative_standard_error(blocks_in_window: np.ndarray) -> np.ndarray:
-    """Approximate relative standard error of a count-based hashrate estimate:
-    ``1 / sqrt(k)`` for ``k`` blocks (Poisson counts)."""
-    k = np.asarray(blocks_in_window, np.float64)
-    with np.errstate(divide="ignore"):
-        return np.where(k > 0, 1.0 / np.sqrt(k), np.nan)

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rolling import change_pct, drawdown_pct, running_max
+from .rolling import change_pct, running_max
 
 
 def price_ath(price_usd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """All-time high daily close up to each day (USD) and the row where it was set."""
     return running_max(price_usd)
-
-
-def price_drawdown_pct(price_usd: np.ndarray) -> np.ndarray:
-    """Percent of the close below its all-time high to date (0 on a new high)."""
-    peak, _ = running_max(price_usd)
-    return drawdown_pct(price_usd, peak)
 
 
 def price_change_pct(price_usd: np.ndarray, days: int) -> np.ndarray:

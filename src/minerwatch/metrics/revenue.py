@@ -8,11 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..chain import HASHES_PER_DIFFICULTY
+from ..units import HS_PER_PHS, SAT_PER_BTC, SECONDS_PER_DAY
 from .rolling import trailing_mean, trailing_sum
 
-SAT_PER_BTC = 1e8
-SECONDS_PER_DAY = 86_400
-HS_PER_PHS = 1e15
 PUELL_WINDOW_DAYS = 365
 
 

@@ -24,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chain import HASHES_PER_DIFFICULTY
+from ..chain import GENESIS_DAY, HASHES_PER_DIFFICULTY
+from ..days import utc_today
 from ..errors import InputError
+from ..units import SECONDS_PER_DAY
 from .table import (
     Table,
     parse_btc_as_sat,
@@ -38,8 +40,12 @@ from .table import (
 
 METRICS = ["BlkCnt", "FeeTotNtv", "IssTotNtv", "HashRate", "PriceUSD", "SplyCur"]
 REQUIRED_COLUMNS = ["time", *METRICS]
-SECONDS_PER_DAY = 86_400
 SOURCE = "coinmetrics"
+# Plausibility bounds that catch typos and unit mix-ups, far outside anything real: the
+# busiest day of 2009-2010 had under 1,000 blocks; 2025's hashrate is ~1e9 TH/s.
+MAX_BLOCKS_PER_DAY = 10_000
+MAX_HASHRATE_THS = 1e15
+MAX_PRICE_USD = 1e9
 
 
 @dataclass(frozen=True)
@@ -120,12 +126,16 @@ def parse_table(table: Table) -> DailyChain:
     identical repeated rows collapse, conflicting ones are an error.
     """
     table = _drop_partial_tail(table)
-    day = parse_date(table, "time")
+    day = parse_date(table, "time", earliest=GENESIS_DAY, latest=utc_today() + 1)
     keep = reject_conflicting_duplicates(table, day, "time", METRICS)
     table, day = table.take(keep), day[keep]
-    blocks, _ = parse_int(table, "BlkCnt", minimum=0, expected="a block count")
+    blocks, _ = parse_int(
+        table, "BlkCnt", minimum=0, maximum=MAX_BLOCKS_PER_DAY, expected="a block count"
+    )
     no_blocks = blocks == 0
-    hashrate = parse_float(table, "HashRate", allow_empty=no_blocks, minimum=0.0)
+    hashrate = parse_float(
+        table, "HashRate", allow_empty=no_blocks, minimum=0.0, maximum=MAX_HASHRATE_THS
+    )
     zero_hash = (hashrate <= 0) & ~no_blocks
     if zero_hash.any():
         i = int(np.flatnonzero(zero_hash)[0])
@@ -139,6 +149,7 @@ def parse_table(table: Table) -> DailyChain:
         allow_empty=True,
         minimum=0.0,
         exclusive_minimum=True,
+        maximum=MAX_PRICE_USD,
         expected="a price in USD",
     )
     return DailyChain(

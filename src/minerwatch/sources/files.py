@@ -7,11 +7,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chain import RETARGET_INTERVAL, bits_to_difficulty, difficulty_to_bits
+from ..chain import GENESIS_DAY, RETARGET_INTERVAL, bits_to_difficulty, difficulty_to_bits
+from ..days import utc_today
 from ..errors import InputError
 from .table import parse_date, parse_float, parse_int, read_csv, reject_conflicting_duplicates
 
 DEFAULT_PRICE_SOURCE = "csv"
+GENESIS_TIME = 1_231_006_505  # header time of block 0, unix seconds
+# Typo guards far beyond any real value: heights stay below 2**31 (the store's INTEGER),
+# block times before the year 2200.
+MAX_HEIGHT = 2**31 - 1
+MAX_TIME = 7_258_118_400
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,14 @@ def read_prices(path: str | Path, source: str | None = None) -> DailyPrices:
     (default ``"csv"``). Each close must be a number > 0; one row per (date, source).
     """
     table = read_csv(path, ["date", "close_usd"], optional=["source"])
-    day = parse_date(table, "date")
+    if source is not None and table.has("source"):
+        raise InputError(
+            f"the file has a source column, so --source {source!r} would be ignored; "
+            "drop one of them",
+            path=table.origin,
+            line=1,
+        )
+    day = parse_date(table, "date", earliest=GENESIS_DAY, latest=utc_today() + 1)
     close = parse_float(
         table, "close_usd", minimum=0.0, exclusive_minimum=True, expected="a price in USD > 0"
     )
@@ -75,7 +88,9 @@ def read_epochs(path: str | Path) -> Epochs:
     difficulty; ``start_time`` unix seconds or empty.
     """
     table = read_csv(path, ["start_height", "difficulty"], optional=["start_time"])
-    height, _ = parse_int(table, "start_height", minimum=0, expected="a block height")
+    height, _ = parse_int(
+        table, "start_height", minimum=0, maximum=MAX_HEIGHT, expected="a block height"
+    )
     off_grid = height % RETARGET_INTERVAL != 0
     if off_grid.any():
         i = int(np.flatnonzero(off_grid)[0])
@@ -83,7 +98,12 @@ def read_epochs(path: str | Path) -> Epochs:
     difficulty = parse_float(table, "difficulty", minimum=1.0, expected="a difficulty >= 1")
     if table.has("start_time"):
         start_time, unknown = parse_int(
-            table, "start_time", allow_empty=True, minimum=1_231_006_505, expected="unix seconds"
+            table,
+            "start_time",
+            allow_empty=True,
+            minimum=GENESIS_TIME,
+            maximum=MAX_TIME,
+            expected="unix seconds",
         )
         start_time = np.where(unknown, -1, start_time)
     else:

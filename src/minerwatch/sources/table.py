@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..units import MAX_MONEY_BTC, SAT_PER_BTC
 
-SAT_PER_BTC = 100_000_000
 MIDNIGHT_SUFFIXES = ("T00:00:00Z", "T00:00:00.000Z", "T00:00:00.000000000Z", " 00:00:00")
 
 
@@ -72,6 +72,18 @@ def _first_unparsable(cells: np.ndarray, convert) -> int:
     return -1
 
 
+def _as_int64(cell: str) -> np.int64:
+    return np.int64(int(cell))
+
+
+def _reject_underscores(table: Table, column: str, cells: np.ndarray, expected: str) -> None:
+    """Python reads ``1_40`` as 140; in a data file it is a typo, not a number."""
+    bad = np.char.find(cells, "_") >= 0
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise table.error(i, column, f"{str(cells[i])!r} is not {expected}")
+
+
 def parse_float(
     table: Table,
     column: str,
@@ -79,13 +91,16 @@ def parse_float(
     allow_empty: np.ndarray | bool = False,
     minimum: float | None = None,
     exclusive_minimum: bool = False,
+    maximum: float | None = None,
     expected: str = "a decimal number",
 ) -> np.ndarray:
     """Parse a column of decimal numbers to float64; empty cells become NaN where allowed.
 
-    ``allow_empty`` may be a boolean mask saying which rows may be empty.
+    ``allow_empty`` may be a boolean mask saying which rows may be empty; values must lie in
+    ``[minimum, maximum]`` (``minimum`` excluded when ``exclusive_minimum``).
     """
     cells = table.columns[column].astype(str)
+    _reject_underscores(table, column, cells, expected)
     empty = _empty_mask(cells)
     allowed = np.broadcast_to(np.asarray(allow_empty, bool), empty.shape)
     bad_empty = np.flatnonzero(empty & ~allowed)
@@ -110,6 +125,13 @@ def parse_float(
             i = int(np.flatnonzero(below)[0])
             bound = f"> {minimum:g}" if exclusive_minimum else f">= {minimum:g}"
             raise table.error(i, column, f"{str(cells[i])!r} is out of range; expected {bound}")
+    if maximum is not None:
+        above = (values > maximum) & ~empty
+        if above.any():
+            i = int(np.flatnonzero(above)[0])
+            raise table.error(
+                i, column, f"{str(cells[i])!r} is out of range; expected at most {maximum:,.15g}"
+            )
     return values
 
 
@@ -119,10 +141,13 @@ def parse_int(
     *,
     allow_empty: bool = False,
     minimum: int | None = None,
+    maximum: int | None = None,
     expected: str = "a whole number",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Parse a column of integers to int64; returns ``(values, empty_mask)`` (empty -> 0)."""
+    """Parse a column of integers to int64; returns ``(values, empty_mask)`` (empty -> 0).
+    Values must lie in ``[minimum, maximum]``."""
     cells = table.columns[column].astype(str)
+    _reject_underscores(table, column, cells, expected)
     empty = _empty_mask(cells)
     if not allow_empty and empty.any():
         raise table.error(int(np.flatnonzero(empty)[0]), column, f"empty cell; expected {expected}")
@@ -130,12 +155,17 @@ def parse_int(
     try:
         values = filled.astype(np.int64)
     except (ValueError, OverflowError):
-        i = _first_unparsable(filled, int)
+        i = _first_unparsable(filled, _as_int64)
         raise table.error(i, column, f"{str(cells[i])!r} is not {expected}") from None
     if minimum is not None and (values[~empty] < minimum).any():
         i = int(np.flatnonzero((values < minimum) & ~empty)[0])
         raise table.error(
             i, column, f"{str(cells[i])!r} is out of range; expected {expected} >= {minimum}"
+        )
+    if maximum is not None and (values[~empty] > maximum).any():
+        i = int(np.flatnonzero((values > maximum) & ~empty)[0])
+        raise table.error(
+            i, column, f"{str(cells[i])!r} is out of range; expected {expected} <= {maximum:,}"
         )
     return values, empty
 
@@ -151,7 +181,14 @@ def parse_btc_as_sat(
     cells (where allowed) become 0.
     """
     # Validates form, emptiness and sign with the float parser, then converts exactly.
-    parse_float(table, column, allow_empty=allow_empty, minimum=0.0, expected="an amount in BTC")
+    parse_float(
+        table,
+        column,
+        allow_empty=allow_empty,
+        minimum=0.0,
+        maximum=MAX_MONEY_BTC,
+        expected="an amount in BTC",
+    )
     cells = np.char.strip(table.columns[column].astype(str))
     empty = _empty_mask(cells)
     parts = np.char.partition(cells, ".")
@@ -169,8 +206,16 @@ def parse_btc_as_sat(
     return sat
 
 
-def parse_date(table: Table, column: str, *, expected: str = "a date YYYY-MM-DD") -> np.ndarray:
-    """Parse ``YYYY-MM-DD`` (or an ISO timestamp at midnight UTC) to ``datetime64[D]``."""
+def parse_date(
+    table: Table,
+    column: str,
+    *,
+    earliest: np.datetime64 | None = None,
+    latest: np.datetime64 | None = None,
+    expected: str = "a date YYYY-MM-DD",
+) -> np.ndarray:
+    """Parse ``YYYY-MM-DD`` (or an ISO timestamp at midnight UTC) to ``datetime64[D]``,
+    each in ``[earliest, latest]`` when given."""
     cells = np.char.strip(table.columns[column].astype(str))
     empty = _empty_mask(cells)
     if empty.any():
@@ -184,7 +229,7 @@ def parse_date(table: Table, column: str, *, expected: str = "a date YYYY-MM-DD"
         i = int(np.flatnonzero(bad)[0])
         raise table.error(i, column, f"{str(cells[i])!r} is not {expected}")
     try:
-        return day_part.astype("datetime64[D]")
+        days = day_part.astype("datetime64[D]")
     except ValueError:
 
         def _check(s: str) -> None:
@@ -192,6 +237,16 @@ def parse_date(table: Table, column: str, *, expected: str = "a date YYYY-MM-DD"
 
         i = _first_unparsable(day_part, _check)
         raise table.error(i, column, f"{str(cells[i])!r} is not {expected}") from None
+    for bound, word in ((earliest, "on or after"), (latest, "on or before")):
+        if bound is None:
+            continue
+        outside = days < bound if word == "on or after" else days > bound
+        if outside.any():
+            i = int(np.flatnonzero(outside)[0])
+            raise table.error(
+                i, column, f"{str(cells[i])!r} is out of range; expected a date {word} {bound}"
+            )
+    return days
 
 
 def reject_conflicting_duplicates(
@@ -225,6 +280,14 @@ def reject_conflicting_duplicates(
     return order[~same_as_prev]
 
 
+def _looks_like_text(raw: bytes) -> bool:
+    """True when under 1% of the bytes are control characters other than tab, CR and LF
+    (a text file in another encoding, rather than binary data)."""
+    sample = np.frombuffer(raw[:65536], np.uint8)
+    control = (sample < 32) & ~np.isin(sample, [9, 10, 13])
+    return bool(control.mean() < 0.01)
+
+
 def read_csv(path: str | Path, required: list[str], optional: list[str] = ()) -> Table:
     """Read a CSV file with a header line into a :class:`Table` of text cells.
 
@@ -252,11 +315,20 @@ def read_csv(path: str | Path, required: list[str], optional: list[str] = ()) ->
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
+        if nul < 0 and _looks_like_text(raw):
+            raise InputError(
+                f"not UTF-8 text (byte {exc.start}: 0x{raw[exc.start]:02x}); re-save the file "
+                "as UTF-8",
+                path=origin,
+                line=line,
+            ) from None
         raise InputError(
             f"binary data (byte {exc.start} is not UTF-8 text); expected a CSV text file",
             path=origin,
             line=line,
         ) from None
+    if not text.strip():
+        raise InputError(f"empty file; expected a header line {expected_header!r}", path=origin)
     if nul >= 0:
         line = raw[:nul].count(b"\n") + 1
         raise InputError(

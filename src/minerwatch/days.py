@@ -1,0 +1,32 @@
+"""UTC days: parsing a user's date and today's date."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import numpy as np
+
+from .errors import InputError
+
+DayLike = str | date | np.datetime64 | None
+
+
+def utc_today() -> np.datetime64:
+    """Today's UTC day."""
+    return np.datetime64(datetime.now(UTC).date(), "D")
+
+
+def parse_day(value: DayLike, option: str = "--as-of") -> np.datetime64 | None:
+    """A day given as ``YYYY-MM-DD`` text, a date or a datetime64, as ``datetime64[D]``
+    (None stays None); :class:`InputError` naming ``option`` when malformed."""
+    if value is None:
+        return None
+    if isinstance(value, np.datetime64 | date):
+        return np.datetime64(value, "D")
+    text = str(value).strip()
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return np.datetime64(text, "D")
+    except ValueError:
+        raise InputError(f"{option} {value!r} is not a date; expected YYYY-MM-DD") from None

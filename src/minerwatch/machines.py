@@ -1,0 +1,150 @@
+"""Per-machine economics of a day (``minerwatch asics``): every ASIC model's revenue, power
+cost, profit, breakeven electricity price and shutdown BTC price at that day's hashprice.
+
+This module only gathers the inputs (the day's Luxor hashprice and close from the daily
+metrics, the catalog cut at the day) and names the results; the arithmetic is in
+:mod:`minerwatch.models.asics`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError
+from .models.asics import (
+    DEFAULT_POOL_FEE_PCT,
+    DEFAULT_POWER_PRICE_USD_KWH,
+    DEFAULT_UPTIME_PCT,
+    MachineEconomics,
+    check_parameters,
+    load_catalog,
+    machine_economics,
+)
+from .store import Store
+
+HASHPRICE_METHOD = (
+    "Luxor hashprice: (next block subsidy + mean fees per block of the day) x 86400 x 1e15 / "
+    "(difficulty x 2^32)"
+)
+
+
+@dataclass(frozen=True)
+class AsicEconomics:
+    """The economics of every listed ASIC model on ``as_of``, with the inputs echoed.
+
+    ``price_usd`` (close, source ``price_source``), ``hashprice_usd_ph_day`` and
+    ``hashprice_btc_ph_day`` (Luxor's, per PH/s per day) are the day's figures from
+    :func:`~minerwatch.metrics.daily.compute_daily_metrics`; ``power_price_usd_kwh``,
+    ``pool_fee_pct`` and ``uptime_pct`` the parameters; ``machines`` the per-model results,
+    most profitable first. With ``released_only`` the models not yet on sale on ``as_of``
+    are left out; ``unreleased_omitted`` counts them. ``notes`` carries loading remarks.
+    """
+
+    as_of: str
+    price_usd: float
+    price_source: str | None
+    hashprice_usd_ph_day: float
+    hashprice_btc_ph_day: float
+    hashprice_method: str
+    power_price_usd_kwh: float
+    pool_fee_pct: float
+    uptime_pct: float
+    released_only: bool
+    unreleased_omitted: int
+    machines_file: str | None
+    machines: MachineEconomics
+    notes: tuple[str, ...]
+
+    @property
+    def underwater_count(self) -> int:
+        return int(self.machines.underwater.sum())
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict: the inputs, then one object per model (profit order)."""
+        return {
+            "as_of": self.as_of,
+            "price_usd": self.price_usd,
+            "price_source": self.price_source,
+            "hashprice_usd_ph_day": self.hashprice_usd_ph_day,
+            "hashprice_btc_ph_day": self.hashprice_btc_ph_day,
+            "hashprice_method": self.hashprice_method,
+            "power_price_usd_kwh": self.power_price_usd_kwh,
+            "pool_fee_pct": self.pool_fee_pct,
+            "uptime_pct": self.uptime_pct,
+            "released_only": self.released_only,
+            "unreleased_omitted": self.unreleased_omitted,
+            "machines_file": self.machines_file,
+            "underwater_count": self.underwater_count,
+            "machines": self.machines.rows(),
+            "notes": list(self.notes),
+        }
+
+
+def asic_economics(
+    db: Store | str | Path | None = None,
+    as_of: str | None = None,
+    *,
+    power_price_usd_kwh: float = DEFAULT_POWER_PRICE_USD_KWH,
+    pool_fee_pct: float = DEFAULT_POOL_FEE_PCT,
+    uptime_pct: float = DEFAULT_UPTIME_PCT,
+    user_file: str | Path | None = None,
+    released_only: bool = True,
+) -> AsicEconomics:
+    """Economics of every ASIC model on ``as_of`` (YYYY-MM-DD; default the last stored day).
+
+    Reads nothing after ``as_of``: the hashprice and close are that day's, and with
+    ``released_only`` (the default) a model is listed only once on sale (from the month
+    after its release month; see :meth:`Catalog.released_by`). ``user_file`` adds the
+    user's own machines (see :func:`~minerwatch.models.asics.load_catalog`).
+
+    Raises :class:`InputError` for a parameter out of range (naming it), a bad machines
+    file (naming file, line and column), a date outside the data, or a day without a close.
+    """
+    from . import daily_frame
+    from .metrics.daily import compute_daily_metrics
+
+    check_parameters(power_price_usd_kwh, pool_fee_pct, uptime_pct)
+    catalog = load_catalog(user_file)
+    frame = daily_frame(db, as_of)
+    metrics = compute_daily_metrics(frame)
+    row = len(frame) - 1
+    day = frame.day[row]
+    price = float(frame.price_usd[row])
+    hp_usd = float(metrics.hashprice_usd_ph_day[row])
+    hp_btc = float(metrics.hashprice_btc_ph_day[row])
+    if not (math.isfinite(price) and math.isfinite(hp_usd) and math.isfinite(hp_btc)):
+        raise InputError(
+            f"no BTC/USD close or hashprice on {day}; choose a later --as-of or import prices"
+        )
+    omitted = 0
+    if released_only:
+        mask = catalog.released_by(day)
+        omitted = int((~mask).sum())
+        catalog = catalog.select(mask)
+    result = machine_economics(
+        catalog,
+        hashprice_usd_ph_day=hp_usd,
+        hashprice_btc_ph_day=hp_btc,
+        price_usd=price,
+        power_price_usd_kwh=power_price_usd_kwh,
+        pool_fee_pct=pool_fee_pct,
+        uptime_pct=uptime_pct,
+    )
+    return AsicEconomics(
+        as_of=str(day),
+        price_usd=price,
+        price_source=str(frame.price_source[row]) or None,
+        hashprice_usd_ph_day=hp_usd,
+        hashprice_btc_ph_day=hp_btc,
+        hashprice_method=HASHPRICE_METHOD,
+        power_price_usd_kwh=float(power_price_usd_kwh),
+        pool_fee_pct=float(pool_fee_pct),
+        uptime_pct=float(uptime_pct),
+        released_only=released_only,
+        unreleased_omitted=omitted,
+        machines_file=None if user_file is None else str(user_file),
+        machines=result,
+        notes=catalog.notes,
+    )

@@ -1,0 +1,625 @@
+"""Production cost of a bitcoin on every day up to ``as_of``, by every model at once.
+
+:func:`production_cost` reads the daily frame up to ``as_of`` (nothing after it), runs the
+models of :mod:`minerwatch.models.cost` over the whole history and reports the ``as_of``
+day: each model's USD cost, the price against it, the DRM fit statistics and the fleet band.
+The per-day arrays are in :attr:`ProductionCost.series`. See ``docs/cost.md``.
+
+Models (names for ``model=``):
+
+* ``drm-fit-2015`` (the default, :data:`DEFAULT_MODEL`), ``drm-fit-all``, ``drm-fit-2012``:
+  the Difficulty Regression Model refitted every day on the days from the first priced day
+  (2015-01-01 for the default; 2010-07-18 and 2012-01-01 for the others) up to that day;
+* ``drm-glassnode-2022``, ``drm-checkmate-2019``: the DRM with published constants;
+* ``hayes``: Hayes' electricity breakeven at the profitable fleet's best-guess efficiency
+  (or a fixed efficiency), no facility overhead;
+* ``cbeci-electricity``: electricity cost per BTC of the CBECI best-guess fleet with its
+  overhead (PUE 1.10);
+* ``cbeci-all-in``: ``cbeci-electricity`` over electricity's share of total cost (0.6).
+
+The last three need the ASIC catalog (``minerwatch.models.asics``); without it they are
+reported as unavailable (``None``), and asking for one as ``model=`` raises
+:class:`CatalogUnavailable`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import InputError, MinerwatchError
+from .frames import DailyFrame, build_daily_frame, parse_as_of
+from .metrics import hashrate as hr
+from .metrics import revenue
+from .metrics.daily import next_block_subsidy_sat
+from .metrics.rolling import trailing_mean
+from .models import cost as mc
+from .store import Store, open_store
+
+# The default "average production cost": the Difficulty Regression Model refitted each day
+# on every priced day up to that day, the model as Checkmate and Glassnode define it (this
+# fit reproduces both published constant sets). Why this one: docs/cost.md ("The default").
+DEFAULT_MODEL = "drm-fit-2015"
+
+DRM_MODELS = {
+    "drm-fit-all": "fit-all",
+    "drm-fit-2012": "fit-2012",
+    "drm-fit-2015": "fit-2015",
+    "drm-glassnode-2022": "glassnode-2022",
+    "drm-checkmate-2019": "checkmate-2019",
+}
+CATALOG_MODELS = ("hayes", "cbeci-electricity", "cbeci-all-in")
+MODELS = (*DRM_MODELS, *CATALOG_MODELS)
+# DRM: Difficulty Regression Model; electricity and all-in: the CBECI-style fleet.
+MODEL_FAMILY = {**dict.fromkeys(DRM_MODELS, "DRM"), **{
+    "hayes": "energy breakeven",
+    "cbeci-electricity": "electricity",
+    "cbeci-all-in": "all-in",
+}}  # fmt: skip
+BAND = ("lower", "best", "upper")
+HOURS_PER_YEAR = 8_760
+# CBECI annualises a 7-day moving average of the power estimate.
+POWER_AVERAGE_DAYS = 7
+
+
+class CatalogUnavailable(MinerwatchError):
+    """The ASIC catalog the energy and all-in models need could not be loaded."""
+
+
+class FleetCatalog(Protocol):
+    """What the fleet models read from an ASIC catalog: one entry per machine model."""
+
+    efficiency_j_th: np.ndarray  # J/TH
+    release_month: np.ndarray  # datetime64[M]
+
+
+def load_fleet_catalog() -> FleetCatalog:
+    """The project's ASIC catalog (``minerwatch.models.asics.load_catalog()``).
+
+    Raises :class:`CatalogUnavailable` with the reason while that module is missing.
+    """
+    try:
+        from .models.asics import load_catalog
+    except ImportError as exc:
+        raise CatalogUnavailable(
+            f"the ASIC catalog (minerwatch.models.asics) is not available ({exc}); the "
+            f"{', '.join(CATALOG_MODELS)} models need it"
+        ) from None
+    return load_catalog()
+
+
+# -- results --------------------------------------------------------------------------------
+
+
+def _num(x: Any) -> float | None:
+    """A float for JSON, None for NaN/inf/None (missing)."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _pct(price: float | None, cost: float | None) -> float | None:
+    if price is None or cost is None or cost <= 0:
+        return None
+    return 100.0 * (price / cost - 1.0)
+
+
+def _ratio(price: float | None, cost: float | None) -> float | None:
+    if price is None or cost is None or cost <= 0:
+        return None
+    return price / cost
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    """One model's production cost on ``as_of``: ``cost_usd`` (USD per BTC),
+    ``price_to_cost_pct`` = ``100 * (price / cost - 1)`` and ``multiple`` = ``price / cost``
+    (for a DRM model, the difficulty multiple). None where the model has no value."""
+
+    name: str
+    family: str
+    cost_usd: float | None
+    price_to_cost_pct: float | None
+    multiple: float | None
+    available: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class DrmFitSummary:
+    """A Difficulty Regression Model's constants on ``as_of``: ``ln(cap) = a + b ln(D)``.
+
+    ``r2`` and ``n`` (daily points) describe the fit; ``window_start`` and ``window_end``
+    are the first and last days in it (for published constants, the publisher's window
+    where known). ``hindsight``: the constants were fit with data after ``as_of``.
+    """
+
+    preset: str
+    source: str
+    a: float | None
+    b: float | None
+    r2: float | None
+    n: int | None
+    window_start: str | None
+    window_end: str | None
+    expanding: bool
+    published: bool
+    hindsight: bool
+
+
+@dataclass(frozen=True)
+class FleetSummary:
+    """The CBECI-style fleet on ``as_of`` (each dict keyed ``lower``, ``best``, ``upper``).
+
+    ``hashprice_usd_th_day``: the smoothed hashprice the threshold uses;
+    ``threshold_j_th``: least efficient profitable hardware; ``efficiency_j_th``: the band;
+    ``overhead``: PUE per bound; ``power_gw`` and ``annualised_twh``: network power, 7-day
+    mean, and that power over a year; ``electricity_cost_usd`` and ``all_in_cost_usd``: per
+    BTC.
+    """
+
+    electricity_usd_kwh: float
+    hashprice_usd_th_day: float | None
+    threshold_j_th: float | None
+    machines_available: int
+    machines_profitable: int
+    efficiency_j_th: dict[str, float | None]
+    overhead: dict[str, float]
+    power_gw: dict[str, float | None]
+    annualised_twh: dict[str, float | None]
+    electricity_cost_usd: dict[str, float | None]
+    all_in_cost_usd: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class CostSeries:
+    """Per-day arrays aligned with ``day`` (the frame up to ``as_of``).
+
+    ``cost_usd``: model name -> USD per BTC; ``drm``: preset -> :class:`~.models.cost.OlsFit`
+    (constants broadcast for published presets); ``fleet``: the efficiency band (None
+    without a catalog); ``threshold_j_th``; ``power_w``: bound -> 7-day mean network power;
+    ``all_in_band_usd``: bound -> all-in cost.
+    """
+
+    day: np.ndarray
+    price_usd: np.ndarray
+    cost_usd: dict[str, np.ndarray]
+    drm: dict[str, mc.OlsFit]
+    fleet: mc.FleetBand | None = None
+    threshold_j_th: np.ndarray | None = None
+    power_w: dict[str, np.ndarray] = field(default_factory=dict)
+    all_in_band_usd: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProductionCost:
+    """Production cost of a bitcoin on ``as_of`` by every model (units in the names).
+
+    ``model``, ``cost_usd``, ``price_to_cost_pct``, ``multiple``: the chosen model's;
+    ``difficulty_multiple``: price over the DRM price of ``difficulty_multiple_model`` (the
+    chosen model if it is a DRM, else the default); ``models``: every model;
+    ``drm``: every DRM preset's constants and fit statistics; ``fleet``: the CBECI-style
+    fleet (None without a catalog); ``parameters``: every assumption used;
+    ``unavailable``: model -> why it has no value. ``series`` holds the per-day arrays and
+    is left out of :meth:`to_dict`.
+    """
+
+    as_of: str
+    price_usd: float | None
+    model: str
+    cost_usd: float | None
+    price_to_cost_pct: float | None
+    multiple: float | None
+    difficulty_multiple: float | None
+    difficulty_multiple_model: str
+    models: dict[str, ModelCost]
+    drm: dict[str, DrmFitSummary]
+    fleet: FleetSummary | None
+    parameters: dict[str, Any]
+    unavailable: dict[str, str]
+    series: CostSeries = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict without the per-day series (missing values are None)."""
+        return {
+            f.name: _plain(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name != "series"
+        }
+
+    def costs_usd(self) -> dict[str, float | None]:
+        """Model name -> USD cost on ``as_of``."""
+        return {name: m.cost_usd for name, m in self.models.items()}
+
+
+def _plain(x: Any) -> Any:
+    if dataclasses.is_dataclass(x):
+        return {f.name: _plain(getattr(x, f.name)) for f in dataclasses.fields(x)}
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    if isinstance(x, float | np.floating):
+        return _num(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
+
+
+# -- inputs ---------------------------------------------------------------------------------
+
+
+def _cut(frame: DailyFrame, row: int) -> DailyFrame:
+    """The frame up to and including ``row``."""
+    if row == len(frame) - 1:
+        return frame
+    return dataclasses.replace(
+        frame, **{f.name: getattr(frame, f.name)[: row + 1] for f in dataclasses.fields(frame)}
+    )
+
+
+def frame_up_to(
+    db_or_frame: DailyFrame | Store | str | Path | None,
+    as_of: str | np.datetime64 | None = None,
+    *,
+    price_source: str = "auto",
+) -> DailyFrame:
+    """The daily frame up to ``as_of`` from a frame, an open store or a database path."""
+    day = parse_as_of(as_of)
+    if isinstance(db_or_frame, DailyFrame):
+        frame = db_or_frame
+        row = len(frame) - 1 if day is None else frame.index_of(day)
+        return _cut(frame, row)
+    if isinstance(db_or_frame, Store):
+        return build_daily_frame(db_or_frame, day, price_source=price_source)
+    with open_store(db_or_frame, read_only=True) as store:
+        return build_daily_frame(store, day, price_source=price_source)
+
+
+def check_model(model: str) -> str:
+    """``model`` if it names a production-cost model; :class:`InputError` otherwise."""
+    if model not in MODELS:
+        raise InputError(
+            f"model {model!r} is not a production-cost model; choose one of: {', '.join(MODELS)}"
+        )
+    return model
+
+
+def _check_overheads(overheads) -> tuple[float, float, float]:
+    try:
+        values = tuple(overheads)
+    except TypeError:
+        values = ()
+    if len(values) != 3:
+        raise InputError(
+            f"overheads must be three PUE values (lower, best, upper), got {overheads!r}"
+        )
+    out = tuple(mc.check_positive(v, "overheads") for v in values)
+    if any(v < 1 for v in out):
+        raise InputError(f"overheads are power usage effectiveness values >= 1, got {overheads!r}")
+    return out  # type: ignore[return-value]
+
+
+# -- the computation ------------------------------------------------------------------------
+
+
+def _drm_series(
+    frame: DailyFrame, preset: mc.DrmPreset, min_fit_days: int
+) -> tuple[mc.OlsFit, np.ndarray]:
+    n = len(frame)
+    if preset.fixed:
+        fit = mc.OlsFit(
+            a=np.full(n, preset.a),
+            b=np.full(n, preset.b),
+            r2=np.full(n, np.nan if preset.r2 is None else preset.r2),
+            n=np.full(n, -1, np.int64),
+            first_row=np.full(n, -1, np.int64),
+            last_row=np.full(n, -1, np.int64),
+        )
+    else:
+        fit = mc.drm_fit(
+            frame.day,
+            frame.difficulty_mean,
+            frame.price_usd,
+            frame.supply_sat,
+            start=preset.start,
+            end=preset.end,
+            min_fit_days=min_fit_days,
+        )
+    return fit, mc.drm_price_usd(frame.difficulty_mean, frame.supply_sat, fit.a, fit.b)
+
+
+def _drm_summary(
+    frame: DailyFrame, preset: mc.DrmPreset, fit: mc.OlsFit, row: int
+) -> DrmFitSummary:
+    as_of = frame.day[row]
+    if preset.fixed:
+        return DrmFitSummary(
+            preset=preset.name,
+            source=preset.source,
+            a=preset.a,
+            b=preset.b,
+            r2=preset.r2,
+            n=preset.n,
+            window_start=preset.fit_start,
+            window_end=preset.fit_end,
+            expanding=False,
+            published=True,
+            hindsight=bool(preset.fit_end is not None and np.datetime64(preset.fit_end) > as_of),
+        )
+    has_fit = math.isfinite(fit.a[row])
+    first, last = int(fit.first_row[row]), int(fit.last_row[row])
+    return DrmFitSummary(
+        preset=preset.name,
+        source=preset.source,
+        a=_num(fit.a[row]),
+        b=_num(fit.b[row]),
+        r2=_num(fit.r2[row]),
+        n=int(fit.n[row]) if has_fit else None,
+        window_start=str(frame.day[first]) if first >= 0 else None,
+        window_end=str(frame.day[last]) if last >= 0 else None,
+        expanding=preset.expanding,
+        published=False,
+        hindsight=False,
+    )
+
+
+def _fleet(
+    frame: DailyFrame,
+    catalog: FleetCatalog,
+    *,
+    electricity_usd_kwh: float,
+    electricity_share: float,
+    lifetime_years: float,
+    smoothing_days: int,
+    overheads: tuple[float, float, float],
+    include_fees: bool,
+    hayes_efficiency_j_th: float | None,
+) -> dict[str, Any]:
+    blocks = np.asarray(frame.blocks, np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fees_per_block = np.where(blocks > 0, frame.fees_sat / blocks, np.nan)
+    hashprice_btc = revenue.hashprice_btc_ph_day(
+        next_block_subsidy_sat(frame), fees_per_block, frame.difficulty_last
+    )
+    hashprice_th = hashprice_btc * frame.price_usd / 1000.0  # per PH/s -> per TH/s
+    smoothed = trailing_mean(hashprice_th, smoothing_days, min_count=smoothing_days)
+    threshold = mc.profitability_threshold_j_th(smoothed, electricity_usd_kwh)
+    band = mc.fleet_efficiency_band(
+        frame.day,
+        threshold,
+        np.asarray(catalog.efficiency_j_th, np.float64),
+        np.asarray(catalog.release_month, "datetime64[M]"),
+        lifetime_years=lifetime_years,
+    )
+    # The day's own hashrate and BTC: the day's luck cancels in the cost per BTC.
+    hashrate_1d = hr.hashrate_hs(frame.blocks, frame.difficulty_mean, 1)
+    btc_sat = np.asarray(frame.issuance_sat, np.float64)
+    if include_fees:
+        btc_sat = btc_sat + frame.fees_sat
+    btc_per_day = btc_sat / mc.SAT_PER_BTC
+    efficiency = dict(zip(BAND, (band.lower_j_th, band.best_j_th, band.upper_j_th), strict=True))
+    overhead = dict(zip(BAND, overheads, strict=True))
+    power, electricity, all_in = {}, {}, {}
+    for bound in BAND:
+        daily_power = mc.network_power_w(efficiency[bound], hashrate_1d, overhead[bound])
+        power[bound] = trailing_mean(daily_power, POWER_AVERAGE_DAYS, min_count=POWER_AVERAGE_DAYS)
+        electricity[bound] = mc.electricity_cost_usd_per_btc(
+            daily_power, electricity_usd_kwh, btc_per_day
+        )
+        all_in[bound] = mc.all_in_cost_usd(electricity[bound], electricity_share)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reward = np.where(blocks > 0, btc_per_day / blocks, np.nan)
+    hayes_e = band.best_j_th if hayes_efficiency_j_th is None else hayes_efficiency_j_th
+    hayes = mc.hayes_cost_usd(frame.difficulty_mean, hayes_e, electricity_usd_kwh, reward)
+    return {
+        "band": band,
+        "hashprice_th": smoothed,
+        "threshold": threshold,
+        "overhead": overhead,
+        "power": power,
+        "electricity": electricity,
+        "all_in": all_in,
+        "costs": {
+            "hayes": hayes,
+            "cbeci-electricity": electricity["best"],
+            "cbeci-all-in": all_in["best"],
+        },
+    }
+
+
+def production_cost(
+    db_or_frame: DailyFrame | Store | str | Path | None = None,
+    as_of: str | np.datetime64 | None = None,
+    *,
+    model: str = DEFAULT_MODEL,
+    electricity_usd_kwh: float = mc.CBECI_ELECTRICITY_USD_KWH,
+    electricity_share: float = mc.CAPRIOLE_ELECTRICITY_SHARE,
+    lifetime_years: float = mc.CBECI_LIFETIME_YEARS,
+    smoothing_days: int = mc.CBECI_SMOOTHING_DAYS,
+    overheads: tuple[float, float, float] = mc.CBECI_OVERHEADS,
+    include_fees: bool = True,
+    hayes_efficiency_j_th: float | None = None,
+    drm_min_fit_days: int = mc.DRM_MIN_FIT_DAYS,
+    catalog: FleetCatalog | None = None,
+    price_source: str = "auto",
+) -> ProductionCost:
+    """Production cost of a bitcoin on ``as_of`` by every model, from data up to ``as_of``.
+
+    Parameters
+    ----------
+    db_or_frame : DailyFrame, Store, path or None
+        A daily frame (cut at ``as_of``), an open store, or a database path (None: the
+        default database).
+    as_of : YYYY-MM-DD or None
+        Day to report; default the last day held. Nothing after it is read.
+    model : str, default ``DEFAULT_MODEL`` ("drm-fit-2015")
+        The model whose cost is the headline (one of :data:`MODELS`).
+    electricity_usd_kwh : float, default 0.05
+        Electricity price miners pay, USD per kWh (CBECI's default).
+    electricity_share : float, default 0.6
+        Electricity's share of total mining cost, in (0, 1] (Capriole).
+    lifetime_years : float, default 5
+        Years after release a machine counts as deployable (CBECI).
+    smoothing_days : int, default 14
+        Trailing days of the hashprice mean behind the profitability threshold (CBECI).
+    overheads : (float, float, float), default (1.01, 1.10, 1.20)
+        PUE of the lower, best-guess and upper fleet (CBECI).
+    include_fees : bool, default True
+        Count fees as well as the subsidy in the BTC a day's work earns (the cost per BTC
+        of the energy and all-in models). The profitability threshold always uses the
+        hashprice with fees, which is what miners earn.
+    hayes_efficiency_j_th : float or None, default None
+        Fleet efficiency for the ``hayes`` model, J/TH; None: the profitable fleet's
+        best-guess efficiency of each day.
+    drm_min_fit_days : int, default 365
+        Daily points an expanding DRM fit needs before it is reported.
+    catalog : FleetCatalog or None
+        ASIC catalog (arrays ``efficiency_j_th``, ``release_month``); None: the project's
+        catalog, when available.
+    price_source : str, default "auto"
+        Price source when reading a database.
+
+    Returns
+    -------
+    ProductionCost
+
+    Raises
+    ------
+    InputError
+        A parameter out of range (named in the message) or ``as_of`` outside the data.
+    CatalogUnavailable
+        ``model`` needs the ASIC catalog and it cannot be loaded.
+    """
+    check_model(model)
+    c = mc.check_positive(electricity_usd_kwh, "electricity_usd_kwh")
+    share = mc.check_share(electricity_share)
+    lifetime = mc.check_positive(lifetime_years, "lifetime_years")
+    if not isinstance(smoothing_days, int | np.integer) or smoothing_days < 1:
+        raise InputError(f"smoothing_days must be a whole number >= 1, got {smoothing_days!r}")
+    if not isinstance(drm_min_fit_days, int | np.integer) or drm_min_fit_days < 2:
+        raise InputError(f"drm_min_fit_days must be a whole number >= 2, got {drm_min_fit_days!r}")
+    pue = _check_overheads(overheads)
+    if hayes_efficiency_j_th is not None:
+        hayes_efficiency_j_th = mc.check_positive(hayes_efficiency_j_th, "hayes_efficiency_j_th")
+
+    frame = frame_up_to(db_or_frame, as_of, price_source=price_source)
+    row = len(frame) - 1
+    price = frame.price_usd
+
+    costs: dict[str, np.ndarray] = {}
+    fits: dict[str, mc.OlsFit] = {}
+    summaries: dict[str, DrmFitSummary] = {}
+    for name, preset_name in DRM_MODELS.items():
+        preset = mc.DRM_PRESETS[preset_name]
+        fit, costs[name] = _drm_series(frame, preset, drm_min_fit_days)
+        fits[preset_name] = fit
+        summaries[preset_name] = _drm_summary(frame, preset, fit, row)
+
+    unavailable: dict[str, str] = {}
+    fleet = None
+    if catalog is None:
+        try:
+            catalog = load_fleet_catalog()
+        except CatalogUnavailable as exc:
+            if model in CATALOG_MODELS:
+                raise
+            unavailable = dict.fromkeys(CATALOG_MODELS, str(exc))
+    if catalog is not None:
+        fleet = _fleet(
+            frame,
+            catalog,
+            electricity_usd_kwh=c,
+            electricity_share=share,
+            lifetime_years=lifetime,
+            smoothing_days=int(smoothing_days),
+            overheads=pue,
+            include_fees=include_fees,
+            hayes_efficiency_j_th=hayes_efficiency_j_th,
+        )
+        costs.update(fleet["costs"])
+    else:
+        nan = np.full(len(frame), np.nan)
+        costs.update(dict.fromkeys(CATALOG_MODELS, nan))
+
+    p = _num(price[row])
+    models = {}
+    for name in MODELS:
+        value = _num(costs[name][row])
+        note = unavailable.get(name, "")
+        if not note and value is None:
+            note = "no value on this day (fit not yet possible, no price, or no profitable machine)"
+        models[name] = ModelCost(
+            name=name,
+            family=MODEL_FAMILY[name],
+            cost_usd=value,
+            price_to_cost_pct=_pct(p, value),
+            multiple=_ratio(p, value),
+            available=name not in unavailable,
+            note=note,
+        )
+
+    fleet_summary = None
+    if fleet is not None:
+        band = fleet["band"]
+        eff = dict(zip(BAND, (band.lower_j_th, band.best_j_th, band.upper_j_th), strict=True))
+        fleet_summary = FleetSummary(
+            electricity_usd_kwh=c,
+            hashprice_usd_th_day=_num(fleet["hashprice_th"][row]),
+            threshold_j_th=_num(fleet["threshold"][row]),
+            machines_available=int(band.available[row]),
+            machines_profitable=int(band.profitable[row]),
+            efficiency_j_th={b: _num(eff[b][row]) for b in BAND},
+            overhead=fleet["overhead"],
+            power_gw={b: _num(fleet["power"][b][row] / 1e9) for b in BAND},
+            annualised_twh={b: _num(fleet["power"][b][row] * HOURS_PER_YEAR / 1e12) for b in BAND},
+            electricity_cost_usd={b: _num(fleet["electricity"][b][row]) for b in BAND},
+            all_in_cost_usd={b: _num(fleet["all_in"][b][row]) for b in BAND},
+        )
+
+    dm_model = model if model in DRM_MODELS else DEFAULT_MODEL
+    chosen = models[model]
+    return ProductionCost(
+        as_of=str(frame.day[row]),
+        price_usd=p,
+        model=model,
+        cost_usd=chosen.cost_usd,
+        price_to_cost_pct=chosen.price_to_cost_pct,
+        multiple=chosen.multiple,
+        difficulty_multiple=models[dm_model].multiple,
+        difficulty_multiple_model=dm_model,
+        models=models,
+        drm=summaries,
+        fleet=fleet_summary,
+        parameters={
+            "electricity_usd_kwh": c,
+            "electricity_share": share,
+            "lifetime_years": lifetime,
+            "smoothing_days": int(smoothing_days),
+            "overheads": dict(zip(BAND, pue, strict=True)),
+            "include_fees": bool(include_fees),
+            "hayes_efficiency_j_th": hayes_efficiency_j_th,
+            "drm_min_fit_days": int(drm_min_fit_days),
+            "drm_difficulty": "the day's block-weighted mean difficulty (difficulty_mean)",
+            "price_source": str(frame.price_source[row]) or None,
+        },
+        unavailable=unavailable,
+        series=CostSeries(
+            day=frame.day,
+            price_usd=price,
+            cost_usd=costs,
+            drm=fits,
+            fleet=None if fleet is None else fleet["band"],
+            threshold_j_th=None if fleet is None else fleet["threshold"],
+            power_w={} if fleet is None else fleet["power"],
+            all_in_band_usd={} if fleet is None else fleet["all_in"],
+        ),
+    )

@@ -1,0 +1,391 @@
+"""The ASIC catalog and per-machine economics (`minerwatch asics`), on the real history.
+
+Expected figures are worked out here from the formulas (hashprice per PH/s per day, J/TH,
+24 h), not taken from the functions under test.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import subprocess
+import sys
+from importlib import resources
+
+import numpy as np
+import pytest
+
+import minerwatch
+from minerwatch.errors import InputError
+from minerwatch.models.asics import (
+    DEFAULT_POOL_FEE_PCT,
+    DEFAULT_POWER_PRICE_USD_KWH,
+    DEFAULT_UPTIME_PCT,
+    breakeven_power_price_usd_kwh,
+    check_parameters,
+    load_catalog,
+    machine_economics,
+    power_cost_usd_day,
+    read_machines,
+    revenue_usd_day,
+    shutdown_price_usd,
+)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+def _row(catalog, model: str) -> int:
+    return next(i for i, m in enumerate(catalog.model) if m == model)
+
+
+def _csv_rows() -> list[dict[str, str]]:
+    """The packaged CSV read with the csv module, independently of minerwatch's parser."""
+    text = resources.files("minerwatch.models").joinpath("asics.csv").read_text("utf-8")
+    return list(csv.DictReader(text.splitlines()))
+
+
+# -- the catalog ---------------------------------------------------------------------------
+
+
+def test_catalog_has_40_unique_models(catalog):
+    assert len(catalog) >= 40
+    names = [m.lower() for m in catalog.model]
+    assert len(set(names)) == len(names)
+    assert len(_csv_rows()) == len(catalog)
+
+
+@pytest.mark.parametrize(
+    "family, pattern",
+    [
+        ("S9", r"Antminer S9"),
+        ("S17", r"Antminer S17.*"),
+        ("S19", r"Antminer S19"),
+        ("S19 Pro", r"Antminer S19 Pro"),
+        ("S19j Pro", r"Antminer S19j Pro"),
+        ("S19 XP", r"Antminer S19 XP"),
+        ("S19k Pro", r"Antminer S19k Pro"),
+        ("S21", r"Antminer S21"),
+        ("S21 Pro", r"Antminer S21 Pro"),
+        ("S21 XP", r"Antminer S21 XP"),
+        ("S21+", r"Antminer S21\+"),
+        ("S21 hydro", r"Antminer S21.* Hyd.*"),
+        ("S23", r"Antminer S23.*"),
+        ("M30S", r"Whatsminer M30S\+{0,2}"),
+        ("M50", r"Whatsminer M5\d.*"),
+        ("M60", r"Whatsminer M60.*"),
+        ("M63", r"Whatsminer M63.*"),
+        ("M66", r"Whatsminer M66.*"),
+        ("M70", r"Whatsminer M7\d.*"),
+        ("A12", r"Avalon A12.*"),
+        ("A13", r"Avalon A13.*"),
+        ("A14", r"Avalon A14.*"),
+        ("A15", r"Avalon A15.*"),
+    ],
+)
+def test_every_family_is_present(catalog, family, pattern):
+    assert any(re.fullmatch(pattern, m) for m in catalog.model), family
+
+
+def test_hydro_variants_are_marked_hydro(catalog):
+    hyd = [i for i, m in enumerate(catalog.model) if " Hyd" in m]
+    assert len(hyd) >= 8
+    assert all(catalog.cooling[i] == "hydro" for i in hyd)
+    assert set(catalog.cooling) == {"air", "hydro", "immersion"}
+
+
+def test_efficiency_is_power_over_hashrate(catalog):
+    for row in _csv_rows():
+        watts, ths = float(row["power_w"]), float(row["hashrate_ths"])
+        # The file rounds to 0.01 J/TH.
+        assert float(row["efficiency_j_th"]) == pytest.approx(watts / ths, abs=0.0051), row
+    np.testing.assert_array_equal(catalog.efficiency_j_th, catalog.power_w / catalog.hashrate_ths)
+    s21 = _row(catalog, "Antminer S21")
+    assert catalog.efficiency_j_th[s21] == 17.5  # 3500 W / 200 TH/s
+
+
+def test_release_months_are_in_range_and_sourced(catalog):
+    assert catalog.release_month.dtype == np.dtype("datetime64[M]")
+    assert (catalog.release_month >= np.datetime64("2016-01")).all()
+    assert (catalog.release_month <= np.datetime64("2026-12")).all()
+    for month, source in zip(catalog.release_month, catalog.source, strict=True):
+        # Every row either documents the launch month it states, or says it is estimated.
+        launch = re.match(r"launch (\d{4}-\d{2}):", source)
+        assert launch or "estimated" in source, source
+        if launch:
+            assert launch.group(1) == str(month), source
+    assert catalog.release_month[_row(catalog, "Antminer S9")] == np.datetime64("2016-06")
+    assert catalog.release_month[_row(catalog, "Antminer S21")] == np.datetime64("2023-09")
+
+
+def test_released_by_has_no_look_ahead(catalog):
+    s21 = _row(catalog, "Antminer S21")  # launched 2023-09-22
+    assert not catalog.released_by("2023-09-30")[s21]
+    assert catalog.released_by("2023-10-01")[s21]
+    early = catalog.select(catalog.released_by("2019-06-01"))
+    assert "Antminer S9" in early.model and "Antminer S21" not in early.model
+    assert (early.release_month < np.datetime64("2019-06")).all()
+
+
+# -- the formulas, by hand -----------------------------------------------------------------
+
+
+def test_breakeven_by_hand_for_s19j_pro_and_s21(catalog):
+    rows = [_row(catalog, "Antminer S19j Pro"), _row(catalog, "Antminer S21")]
+    got = breakeven_power_price_usd_kwh(40.0, catalog.efficiency_j_th[rows], pool_fee_pct=2.0)
+    # At 40 $/PH/day one TH/s earns 40 / 1000 = 0.04 $ a day, 0.0392 $ after a 2% fee.
+    # S19j Pro: 3068 W / 104 TH/s = 29.5 J/TH; one TH/s draws 29.5 * 24 / 1000 = 0.708 kWh a day.
+    # S21: 3500 W / 200 TH/s = 17.5 J/TH; 17.5 * 24 / 1000 = 0.42 kWh a day.
+    assert got[0] == pytest.approx(0.0392 / 0.708, rel=1e-12)  # 0.0554 $/kWh
+    assert got[1] == pytest.approx(0.0392 / 0.42, rel=1e-12)  # 0.0933 $/kWh
+    # Without a fee it is design.md's hashprice_USD_per_TH_day / (J_per_TH * 0.024).
+    no_fee = breakeven_power_price_usd_kwh(40.0, catalog.efficiency_j_th[rows], pool_fee_pct=0)
+    np.testing.assert_allclose(no_fee, [0.04 / (29.5 * 0.024), 0.04 / (17.5 * 0.024)])
+
+
+def test_revenue_and_power_cost_by_hand():
+    # S21 at 37.38 $/PH/day, 2% fee, 97% uptime: 0.03738 * 200 * 0.98 * 0.97 $ a day.
+    assert revenue_usd_day(37.38, 200.0) == pytest.approx(0.03738 * 200 * 0.98 * 0.97)
+    # 3500 W for 24 h is 84 kWh; at 0.06 $/kWh and 97% uptime: 84 * 0.06 * 0.97 $.
+    assert power_cost_usd_day(3500.0, 0.06) == pytest.approx(84 * 0.06 * 0.97)
+
+
+def test_at_the_breakeven_price_revenue_equals_power_cost(catalog):
+    be = breakeven_power_price_usd_kwh(37.38, catalog.efficiency_j_th, 2.0)
+    np.testing.assert_allclose(
+        revenue_usd_day(37.38, catalog.hashrate_ths, 2.0, 90.0),
+        power_cost_usd_day(catalog.power_w, be, 90.0),
+        rtol=1e-12,
+    )
+
+
+def test_at_the_shutdown_price_revenue_equals_power_cost(catalog):
+    # Days down the rows, machines across: the functions broadcast.
+    hashprice_btc = np.array([[0.0004271], [0.0009], [0.0365]])
+    price = shutdown_price_usd(hashprice_btc, catalog.efficiency_j_th, 0.06, 2.0)
+    assert price.shape == (3, len(catalog))
+    revenue = revenue_usd_day(hashprice_btc * price, catalog.hashrate_ths, 2.0, 97.0)
+    cost = power_cost_usd_day(catalog.power_w, 0.06, 97.0)
+    np.testing.assert_allclose(revenue, np.broadcast_to(cost, revenue.shape), rtol=1e-12)
+    # A little above the shutdown price a machine makes money, a little below it loses.
+    above = revenue_usd_day(hashprice_btc * price * 1.01, catalog.hashrate_ths, 2.0, 97.0)
+    below = revenue_usd_day(hashprice_btc * price * 0.99, catalog.hashrate_ths, 2.0, 97.0)
+    assert (above > cost).all() and (below < cost).all()
+
+
+def test_shutdown_price_is_hayes_marginal_cost_without_fee():
+    difficulty, reward_btc = 148.26e12, 3.18
+    hashprice_btc = reward_btc * 86400 * 1e15 / (difficulty * 2**32)  # per PH/s per day
+    hayes = 0.05 * 17.5 * difficulty * 2**32 / (reward_btc * 3.6e18)
+    assert shutdown_price_usd(hashprice_btc, 17.5, 0.05, 0.0) == pytest.approx(hayes, rel=1e-12)
+
+
+def test_defaults_are_the_documented_ones():
+    assert (DEFAULT_POWER_PRICE_USD_KWH, DEFAULT_POOL_FEE_PCT, DEFAULT_UPTIME_PCT) == (
+        0.05,
+        2.0,
+        97.0,
+    )
+
+
+def test_machine_economics_sorted_with_underwater_flag(catalog):
+    econ = machine_economics(
+        catalog,
+        hashprice_usd_ph_day=37.38,
+        hashprice_btc_ph_day=37.38 / 87517.0,
+        price_usd=87517.0,
+        power_price_usd_kwh=0.06,
+    )
+    assert len(econ) == len(catalog)
+    assert (np.diff(econ.profit_usd_day) <= 0).all()
+    np.testing.assert_array_equal(econ.underwater, econ.profit_usd_day < 0)
+    np.testing.assert_array_equal(econ.underwater, econ.shutdown_price_usd > 87517.0)
+    np.testing.assert_allclose(
+        econ.profit_usd_day, econ.revenue_usd_day - econ.power_cost_usd_day, rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, option",
+    [
+        ({"power_price_usd_kwh": -0.01}, "--power-price"),
+        ({"power_price_usd_kwh": 0.0}, "--power-price"),
+        ({"power_price_usd_kwh": 10.0}, "--power-price"),
+        ({"power_price_usd_kwh": float("nan")}, "--power-price"),
+        ({"pool_fee_pct": 150.0}, "--pool-fee"),
+        ({"pool_fee_pct": -1.0}, "--pool-fee"),
+        ({"uptime_pct": 0.0}, "--uptime"),
+        ({"uptime_pct": 100.5}, "--uptime"),
+    ],
+)
+def test_parameters_out_of_range_name_the_parameter(kwargs, option):
+    params = {"power_price_usd_kwh": 0.05, "pool_fee_pct": 2.0, "uptime_pct": 97.0, **kwargs}
+    with pytest.raises(InputError, match=re.escape(option)) as err:
+        check_parameters(**params)
+    assert next(iter(kwargs)) in str(err.value)
+    check_parameters(0.05, 0.0, 100.0)  # the edges that are allowed
+
+
+# -- the day's economics on the real history -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dec31_json(loaded_db):
+    result = _cli(
+        "asics", "--as-of", "2025-12-31", "--power-price", "0.06", "--json", "--db", str(loaded_db)
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_cli_2025_12_31_s9_underwater_s21_profitable(dec31_json, loaded_db):
+    doc = dec31_json
+    assert doc["as_of"] == "2025-12-31" and doc["power_price_usd_kwh"] == 0.06
+    assert (doc["pool_fee_pct"], doc["uptime_pct"]) == (2.0, 97.0)
+    # The day's Luxor hashprice, as `minerwatch status` reports it (about $37-40/PH/day).
+    status = minerwatch.status(loaded_db, "2025-12-31")
+    assert doc["hashprice_usd_ph_day"] == status.hashprice_usd_ph_day
+    assert 37 <= doc["hashprice_usd_ph_day"] <= 40
+    rows = {m["model"]: m for m in doc["machines"]}
+    assert rows["Antminer S9"]["underwater"] and rows["Antminer S9"]["profit_usd_day"] < 0
+    s21 = rows["Antminer S21"]
+    assert not s21["underwater"] and s21["profit_usd_day"] > 0
+    hp = doc["hashprice_usd_ph_day"]
+    assert s21["revenue_usd_day"] == pytest.approx(hp / 1000 * 200 * 0.98 * 0.97, rel=1e-12)
+    assert s21["power_cost_usd_day"] == pytest.approx(3.5 * 24 * 0.06 * 0.97, rel=1e-12)
+    assert s21["shutdown_price_usd"] < doc["price_usd"] < rows["Antminer S9"]["shutdown_price_usd"]
+    profits = [m["profit_usd_day"] for m in doc["machines"]]
+    assert profits == sorted(profits, reverse=True)
+    assert doc["underwater_count"] == sum(m["underwater"] for m in doc["machines"])
+
+
+def test_cli_json_equals_library(dec31_json, loaded_db):
+    lib = minerwatch.asic_economics(loaded_db, "2025-12-31", power_price_usd_kwh=0.06)
+    assert dec31_json == json.loads(json.dumps(lib.to_dict()))
+
+
+def test_2019_lists_only_machines_already_on_sale(loaded_db):
+    early = minerwatch.asic_economics(loaded_db, "2019-06-01")
+    models = set(early.machines.model)
+    assert "Antminer S9" in models and "Antminer S15" in models
+    assert "Antminer S21" not in models and "Antminer S19" not in models
+    assert early.unreleased_omitted == len(load_catalog()) - len(models)
+    assert (early.machines.release_month < np.datetime64("2019-06")).all()
+    everything = minerwatch.asic_economics(loaded_db, "2019-06-01", released_only=False)
+    assert "Antminer S21" in set(everything.machines.model)
+    assert everything.unreleased_omitted == 0
+
+
+@pytest.mark.parametrize(
+    "option, value", [("--power-price", "-1"), ("--pool-fee", "150"), ("--uptime", "0")]
+)
+def test_cli_bad_parameter_exits_2_naming_the_option(loaded_db, option, value):
+    result = _cli("asics", option, value, "--db", str(loaded_db))
+    assert result.returncode == 2
+    assert option in result.stderr and "out of range" in result.stderr
+
+
+def test_cli_help_states_the_library_defaults():
+    import typer.main
+
+    from minerwatch.cli import app
+
+    group = typer.main.get_command(app).commands["asics"]
+    helps = {p.name: p.help for p in group.params}
+    assert f"default {DEFAULT_POWER_PRICE_USD_KWH:g}:" in helps["power_price"]
+    assert f"default {DEFAULT_POOL_FEE_PCT:g}:" in helps["pool_fee"]
+    assert f"default {DEFAULT_UPTIME_PCT:g})" in helps["uptime"]
+
+
+# -- the user's own machines ---------------------------------------------------------------
+
+
+def _write(tmp_path, text: str):
+    path = tmp_path / "machines.csv"
+    path.write_text(text)
+    return path
+
+
+def test_user_file_adds_and_replaces_machines(tmp_path, loaded_db):
+    path = _write(
+        tmp_path,
+        "model,hashrate_ths,power_w,release_month,cooling\n"
+        "My Rig,250,3000,,immersion\n"
+        "antminer s21,195,3550,2023-09,\n",
+    )
+    base = load_catalog()
+    merged = load_catalog(path)
+    assert len(merged) == len(base) + 1
+    rig = _row(merged, "My Rig")
+    assert merged.efficiency_j_th[rig] == 12.0 and merged.cooling[rig] == "immersion"
+    assert np.isnat(merged.release_month[rig])
+    s21 = next(i for i, m in enumerate(merged.model) if m.lower() == "antminer s21")
+    assert merged.hashrate_ths[s21] == 195.0 and merged.cooling[s21] == "air"
+    assert any("replaces the catalog model 'Antminer S21'" in n for n in merged.notes)
+    # A machine without a release month is yours: listed on any day.
+    early = minerwatch.asic_economics(loaded_db, "2019-06-01", user_file=path)
+    assert "My Rig" in set(early.machines.model)
+
+    result = _cli(
+        "asics", "--as-of", "2025-12-31", "--machines", str(path), "--json", "--db", str(loaded_db)
+    )
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    rows = {m["model"]: m for m in doc["machines"]}
+    hp = doc["hashprice_usd_ph_day"]
+    assert rows["My Rig"]["revenue_usd_day"] == pytest.approx(hp / 1000 * 250 * 0.98 * 0.97)
+    assert "Antminer S21" not in rows and rows["antminer s21"]["hashrate_ths"] == 195.0
+    assert any("replaces" in n for n in doc["notes"])
+
+
+def test_cli_list_shows_the_catalog_and_user_machines(tmp_path):
+    path = _write(tmp_path, "model,hashrate_ths,power_w\nMy Rig,250,3000\n")
+    result = _cli("asics", "list", "--machines", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["count"] == len(load_catalog()) + 1 == len(doc["models"])
+    assert doc["models"][-1]["model"] == "My Rig"
+    assert doc["models"][-1]["release_month"] is None
+    text = _cli("asics", "list")
+    assert text.returncode == 0 and "Antminer S21 XP" in text.stdout
+
+
+@pytest.mark.parametrize(
+    "body, line, column",
+    [
+        ("My Rig,250,3000,,,\nOther,abc,3000,,,\n", 3, "hashrate_ths"),
+        ("My Rig,250,0,,,\n", 2, "power_w"),
+        ("My Rig,250,3000,13,,\n", 2, "efficiency_j_th"),  # 3000 W / 250 TH/s = 12 J/TH
+        ("My Rig,250,3000,,2023-13,\n", 2, "release_month"),
+        ("My Rig,250,3000,,23-09,\n", 2, "release_month"),
+        ("My Rig,250,3000,,2008-12,\n", 2, "release_month"),
+        ("My Rig,250,3000,,,water\n", 2, "cooling"),
+        ("My Rig,250,3000,,,\nmy rig,200,3000,,,\n", 3, "model"),
+        (",250,3000,,,\n", 2, "model"),
+    ],
+)
+def test_bad_user_file_names_line_and_column(tmp_path, body, line, column):
+    header = "model,hashrate_ths,power_w,efficiency_j_th,release_month,cooling\n"
+    path = _write(tmp_path, header + body)
+    with pytest.raises(InputError) as err:
+        read_machines(path)
+    assert (err.value.path, err.value.line, err.value.column) == (str(path), line, column)
+
+
+def test_cli_bad_user_file_exits_2_naming_line_and_column(tmp_path, loaded_db):
+    path = _write(tmp_path, "model,hashrate_ths,power_w\nMy Rig,250,3000\nOther,fast,3000\n")
+    result = _cli("asics", "--machines", str(path), "--db", str(loaded_db))
+    assert result.returncode == 2
+    assert str(path) in result.stderr and "line 3" in result.stderr
+    assert "column 'hashrate_ths'" in result.stderr
+    missing = _cli("asics", "list", "--machines", str(tmp_path / "none.csv"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
