@@ -12,6 +12,9 @@ Figures (median and minimum of several repetitions; see docs/benchmarks.md):
    ``build_daily_frame`` separately ("frame read"). Target < 100 ms. Production cost:
    ``production_cost`` (every model) and the expanding DRM refit of every day (target
    < 200 ms) on the same frame.
+2c. difficulty: ``block_window_hashrate`` (getnetworkhashps over 120 blocks with its
+   interval) over 1,000,000 synthetic blocks (target < 0.5 s), and ``backtest_difficulty``
+   over the full history.
 3. status: ``minerwatch status --json`` as a whole process on a database holding the CSV and
    the difficulty epochs, wall clock; ``python -c pass`` as the floor. Target < 1 s.
 4. pandas baseline (``bench/pandas_baseline.py``): ``read_csv``, the same rolling
@@ -53,6 +56,7 @@ REPS = {
     "frame": (30, 5),
     "recompute": (100, 10),
     "cost": (30, 5),
+    "difficulty": (10, 3),
     "pd_read": (20, 5),
     "pd_compute": (100, 10),
     "process": (15, 3),
@@ -311,9 +315,9 @@ def run(data: Path, quick: bool, tmp: Path, log: Callable[[str], None]) -> Resul
     # 2b. Production cost: every model, and the expanding DRM refit alone.
     log("production cost: every model, expanding DRM refit ...")
     from minerwatch.models import cost as cost_models
-    from minerwatch.production import load_fleet_catalog
+    from minerwatch.models.asics import load_catalog
 
-    catalog = load_fleet_catalog()
+    catalog = load_catalog()
     res.add(
         Figure(
             "cost_all",
@@ -342,6 +346,41 @@ def run(data: Path, quick: bool, tmp: Path, log: Callable[[str], None]) -> Resul
             note="closed-form OLS refit on each day's history (fit-all window)",
         )
     )
+
+    # 2c. Difficulty: hashrate estimator over a million synthetic blocks, and the backtest
+    # of the next-adjustment forecast over the whole history (daily data).
+    log("difficulty: estimator over 1,000,000 synthetic blocks, backtest ...")
+    import numpy as np
+
+    from minerwatch.metrics import estimators
+
+    rng = np.random.default_rng(1)
+    block_times = np.cumsum(rng.exponential(600.0, 1_000_000)).astype(np.int64) + 1_700_000_000
+    block_diff = np.full(len(block_times), 1.4e14)
+    res.add(
+        Figure(
+            "estimator",
+            "estimator, 1,000,000 blocks",
+            time_calls(
+                lambda _: estimators.block_window_hashrate(block_times, block_diff, 120),
+                reps("difficulty"),
+            ),
+            target_s=0.5,
+            group="ours",
+            note="block_window_hashrate: getnetworkhashps(120) at every block, (n-1)/n, 90% "
+            "chi-square interval",
+        )
+    )
+    with minerwatch.open_store(db, read_only=True) as store:
+        res.add(
+            Figure(
+                "backtest",
+                "backtest difficulty, full history",
+                time_calls(lambda _: minerwatch.backtest_difficulty(store), reps("difficulty")),
+                group="ours",
+                note="both forecasts at 5 levels of every epoch with known times, daily data",
+            )
+        )
 
     # 4a. The pandas baseline in-process.
     log("pandas baseline: read_csv and rolling computations ...")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import subprocess
 import sys
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,12 +191,20 @@ def test_shutdown_price_is_hayes_marginal_cost_without_fee():
     assert shutdown_price_usd(hashprice_btc, 17.5, 0.05, 0.0) == pytest.approx(hayes, rel=1e-12)
 
 
-def test_defaults_are_the_documented_ones():
-    assert (DEFAULT_POWER_PRICE_USD_KWH, DEFAULT_POOL_FEE_PCT, DEFAULT_UPTIME_PCT) == (
-        0.05,
-        2.0,
-        97.0,
+def test_defaults_price_a_machine_as_documented(catalog):
+    # docs/asics.md: electricity 0.05 $/kWh, pool fee 2%, uptime 97%. The S21 (200 TH/s,
+    # 3500 W) at 40 $/PH/day with no parameter given, worked out here from those figures.
+    s21 = catalog.select(np.array([_row(catalog, "Antminer S21")]))
+    econ = machine_economics(
+        s21, hashprice_usd_ph_day=40.0, hashprice_btc_ph_day=40.0 / 80000, price_usd=80000
     )
+    assert econ.revenue_usd_day[0] == pytest.approx(0.040 * 200 * 0.98 * 0.97, rel=1e-12)
+    assert econ.power_cost_usd_day[0] == pytest.approx(3.5 * 24 * 0.05 * 0.97, rel=1e-12)
+    assert econ.breakeven_power_price_usd_kwh[0] == pytest.approx(0.0392 / 0.42, rel=1e-12)
+    shutdown = 0.05 * 17.5 * 0.024 / (40.0 / 80000 / 1000 * 0.98)
+    assert econ.shutdown_price_usd[0] == pytest.approx(shutdown, rel=1e-12)
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "asics.md").read_text()
+    assert "electricity 0.05 $/kWh" in doc and "pool fee 2%" in doc and "uptime 97%" in doc
 
 
 def test_machine_economics_sorted_with_underwater_flag(catalog):
@@ -229,9 +239,14 @@ def test_machine_economics_sorted_with_underwater_flag(catalog):
 )
 def test_parameters_out_of_range_name_the_parameter(kwargs, option):
     params = {"power_price_usd_kwh": 0.05, "pool_fee_pct": 2.0, "uptime_pct": 97.0, **kwargs}
-    with pytest.raises(InputError, match=re.escape(option)) as err:
+    name = next(iter(kwargs))
+    with pytest.raises(InputError, match=f"^{name} .* is out of range") as err:
         check_parameters(**params)
-    assert next(iter(kwargs)) in str(err.value)
+    assert err.value.parameter == name
+    # The CLI names the option instead.
+    from minerwatch.cli import PARAMETER_OPTIONS
+
+    assert PARAMETER_OPTIONS[name] == option
     check_parameters(0.05, 0.0, 100.0)  # the edges that are allowed
 
 
@@ -345,6 +360,52 @@ def test_user_file_adds_and_replaces_machines(tmp_path, loaded_db):
     assert rows["My Rig"]["revenue_usd_day"] == pytest.approx(hp / 1000 * 250 * 0.98 * 0.97)
     assert "Antminer S21" not in rows and rows["antminer s21"]["hashrate_ths"] == 195.0
     assert any("replaces" in n for n in doc["notes"])
+
+
+def test_a_replacing_row_keeps_the_catalog_release_month(tmp_path, loaded_db):
+    # The example of docs/asics.md: only hashrate, power and source given.
+    path = _write(
+        tmp_path,
+        "model,hashrate_ths,power_w,vendor,efficiency_j_th,release_month,cooling,source\n"
+        "Antminer S21,195,3550,,,,,measured at the wall\n",
+    )
+    merged = load_catalog(path)
+    s21 = _row(merged, "Antminer S21")
+    assert merged.hashrate_ths[s21] == 195.0 and merged.power_w[s21] == 3550.0
+    assert merged.release_month[s21] == np.datetime64("2023-09")  # the catalog's launch
+    assert (merged.vendor[s21], merged.cooling[s21]) == ("Bitmain", "air")
+    assert merged.source[s21].startswith("measured at the wall; vendor, release_month")
+    assert any("empty vendor, release_month, cooling taken from" in n for n in merged.notes)
+    # Not on sale in mid-2020, so not listed then; listed (with the user's figures) later.
+    result = _cli(
+        "asics", "--as-of", "2020-06-01", "--machines", str(path), "--json", "--db", str(loaded_db)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Antminer S21" not in {m["model"] for m in json.loads(result.stdout)["machines"]}
+    later = minerwatch.asic_economics(loaded_db, "2025-12-31", user_file=path)
+    i = list(later.machines.model).index("Antminer S21")
+    assert later.machines.hashrate_ths[i] == 195.0
+    # A cell the user fills wins over the catalog's.
+    own = _write(
+        tmp_path, "model,hashrate_ths,power_w,release_month\nantminer s21,195,3550,2019-01\n"
+    )
+    assert load_catalog(own).release_month[s21] == np.datetime64("2019-01")
+
+
+def test_asics_table_fits_80_columns(loaded_db):
+    result = subprocess.run(
+        [sys.executable, "-m", "minerwatch", "asics", "--as-of", "2025-12-31", "--db",
+         str(loaded_db)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "80"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    # Every model on one line, whole, with its shutdown price; no figure cut short.
+    for name in (m for m in load_catalog().model if m in result.stdout):
+        (line,) = [line for line in lines if re.search(rf"\s{re.escape(name)}\s+\d", line)]
+        assert re.search(r"\$[\d,]+\s*$", line), line
+    assert "…" not in result.stdout
 
 
 def test_cli_list_shows_the_catalog_and_user_machines(tmp_path):

@@ -7,11 +7,15 @@ csv module and fitted with numpy.polyfit, never from minerwatch code.
 
 from __future__ import annotations
 
+import csv
 import json
 import math
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,7 +24,8 @@ import minerwatch
 from minerwatch import production
 from minerwatch.errors import InputError
 from minerwatch.models import cost as mc
-from minerwatch.production import CatalogUnavailable, production_cost
+from minerwatch.models.asics import breakeven_power_price_usd_kwh, shutdown_price_usd
+from minerwatch.production import production_cost
 
 
 def _f(row, col) -> float:
@@ -41,6 +46,60 @@ def _cm_arrays(cm_rows):
 
 def _row(day, text) -> int:
     return int(np.searchsorted(day, np.datetime64(text)))
+
+
+@pytest.fixture(scope="module")
+def by_hand(cm_rows, epochs_csv):
+    """Per-day inputs of the fleet models computed here from the Coin Metrics CSV and the
+    epochs CSV (csv module and numpy only): Luxor's hashprice in USD per TH/s per day, the
+    BTC mined, the day's hashrate (Coin Metrics' HashRate, TH/s) and mean difficulty."""
+    day, difficulty, price, _ = _cm_arrays(cm_rows)
+    blocks = np.nan_to_num(np.array([_f(r, "BlkCnt") for r in cm_rows]))
+    fees = np.array([_f(r, "FeeTotNtv") for r in cm_rows])
+    issued = np.array([_f(r, "IssTotNtv") for r in cm_rows])
+    hashrate_ths = np.array([_f(r, "HashRate") for r in cm_rows])
+    with open(epochs_csv, newline="") as f:
+        epochs = list(csv.DictReader(f))
+    starts = np.array([int(e["start_height"]) for e in epochs])
+    diffs = np.array([float(e["difficulty"]) for e in epochs])
+    # The genesis block is not in BlkCnt, so the running count is the last block's height.
+    height = np.cumsum(blocks).astype(np.int64)
+    last_difficulty = diffs[np.searchsorted(starts, height, side="right") - 1]
+    next_subsidy_btc = 50.0 / 2.0 ** ((height + 1) // 210_000)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # (subsidy + mean fees per block) x 86400 s x 1e12 H/s / (D x 2^32) x price.
+        hashprice_th = (
+            (next_subsidy_btc + fees / blocks) * 86400 * 1e12 / (last_difficulty * 2**32) * price
+        )
+    return {
+        "day": day,
+        "hashprice_th": hashprice_th,
+        "btc": issued + fees,
+        "blocks": blocks,
+        "hashrate_ths": hashrate_ths,
+        "difficulty": difficulty,
+    }
+
+
+def _catalog_csv():
+    """The packaged ASIC catalog read with the csv module: efficiency and release month."""
+    text = resources.files("minerwatch.models").joinpath("asics.csv").read_text("utf-8")
+    rows = list(csv.DictReader(text.splitlines()))
+    efficiency = np.array([float(r["power_w"]) / float(r["hashrate_ths"]) for r in rows])
+    return efficiency, np.array([r["release_month"] for r in rows], "datetime64[M]")
+
+
+def _band_by_hand(hand, day: str, *, smoothing: int = 14, price_kwh: float = 0.05):
+    """CBECI's band on ``day`` from the CSVs: the mean hashprice of the last ``smoothing``
+    days over 0.024 x the price is the threshold; machines 1 to 60 months after their
+    release month at or under it are profitable."""
+    i = _row(hand["day"], day)
+    threshold = hand["hashprice_th"][i - smoothing + 1 : i + 1].mean() / (0.024 * price_kwh)
+    efficiency, release = _catalog_csv()
+    months = (np.datetime64(day, "M") - release).astype(int)
+    available = (months >= 1) & (months <= 60)
+    profitable = efficiency[available & (efficiency <= threshold)]
+    return i, threshold, int(available.sum()), profitable
 
 
 @pytest.fixture(scope="module")
@@ -201,37 +260,128 @@ def test_threshold_is_where_power_cost_equals_revenue():
     assert threshold[0] == pytest.approx(50.0)
 
 
-def test_all_in_is_electricity_over_its_share(loaded_db):
+def test_all_in_and_hayes_by_hand_with_a_tiny_catalog(loaded_db, by_hand):
+    # 2024-09: of TINY only the 30 J/TH machine (2020-05) is in its first five years, and it
+    # is profitable at that day's hashprice, so the band is 30 J/TH on every bound.
     pc = production_cost(loaded_db, "2024-09-06", catalog=TINY, electricity_share=0.5)
-    elec, all_in = pc.models["cbeci-electricity"].cost_usd, pc.models["cbeci-all-in"].cost_usd
-    assert all_in == pytest.approx(elec / 0.5)
-    assert pc.fleet.efficiency_j_th["best"] == pytest.approx(30.0)
-    assert pc.fleet.electricity_cost_usd["best"] == pytest.approx(elec)
-    assert pc.fleet.all_in_cost_usd["lower"] <= all_in <= pc.fleet.all_in_cost_usd["upper"]
-    # Hayes uses the bare best-guess efficiency; the electricity model adds the 1.10 PUE.
-    assert pc.models["hayes"].cost_usd == pytest.approx(elec / 1.10)
+    i = _row(by_hand["day"], "2024-09-06")
+    assert pc.fleet.efficiency_j_th == {"lower": 30.0, "best": 30.0, "upper": 30.0}
+    # 30 J/TH x PUE 1.10 x the day's TH/s = W; x 24 h / 1000 = kWh; x $0.05 / BTC mined.
+    kwh = 30.0 * 1.10 * by_hand["hashrate_ths"][i] * 24 / 1000
+    electricity = kwh * 0.05 / by_hand["btc"][i]
+    assert pc.models["cbeci-electricity"].cost_usd == pytest.approx(electricity, rel=1e-9)
+    assert pc.models["cbeci-all-in"].cost_usd == pytest.approx(electricity / 0.5, rel=1e-9)
+    # Hayes: $0.05 x 30 J/TH x D x 2^32 / (reward x 3.6e18), with the day's mean reward.
+    reward = by_hand["btc"][i] / by_hand["blocks"][i]
+    hayes = 0.05 * 30.0 * by_hand["difficulty"][i] * 2**32 / (reward * 3.6e18)
+    assert pc.models["hayes"].cost_usd == pytest.approx(hayes, rel=1e-9)
+    assert pc.fleet.power_gw_1d["best"] == pytest.approx(kwh / 24 / 1e6, rel=1e-9)
+    assert pc.fleet.btc_mined_1d == pytest.approx(by_hand["btc"][i], rel=1e-12)
 
 
-def test_catalog_models_with_the_real_catalog(loaded_db):
-    pc = production_cost(loaded_db, "2025-12-31")
-    for name in production.CATALOG_MODELS:
-        assert pc.models[name].available and pc.models[name].cost_usd > 0, name
+def test_fleet_band_on_2022_11_21_by_hand(loaded_db, by_hand):
+    # Everything derived here from asics.csv and the Coin Metrics and epochs CSVs.
+    i, threshold, available, profitable = _band_by_hand(by_hand, "2022-11-21")
+    pc = production_cost(loaded_db, "2022-11-21")
     fl = pc.fleet
-    assert fl.efficiency_j_th["lower"] <= fl.efficiency_j_th["best"] <= fl.efficiency_j_th["upper"]
-    assert 5 < fl.power_gw["best"] < 60 and fl.machines_profitable >= 1
+    assert fl.threshold_j_th == pytest.approx(threshold, rel=1e-6)
+    assert (fl.machines_profitable, fl.machines_available) == (len(profitable), available)
+    assert 0 < len(profitable) < available  # a day near the threshold: some machine is out
+    lower, best, upper = profitable.min(), profitable.mean(), profitable.max()
+    assert fl.efficiency_j_th["lower"] == pytest.approx(lower, rel=1e-12)
+    assert fl.efficiency_j_th["best"] == pytest.approx(best, rel=1e-12)
+    assert fl.efficiency_j_th["upper"] == pytest.approx(upper, rel=1e-12)
+    kwh = best * 1.10 * by_hand["hashrate_ths"][i] * 24 / 1000
+    electricity = kwh * 0.05 / by_hand["btc"][i]
+    assert fl.electricity_cost_usd["best"] == pytest.approx(electricity, rel=1e-9)
+    assert pc.models["cbeci-all-in"].cost_usd == pytest.approx(electricity / 0.6, rel=1e-9)
+    reward = by_hand["btc"][i] / by_hand["blocks"][i]
+    hayes = 0.05 * best * by_hand["difficulty"][i] * 2**32 / (reward * 3.6e18)
+    assert pc.models["hayes"].cost_usd == pytest.approx(hayes, rel=1e-9)
 
 
-def test_catalog_missing_leaves_drm_working(loaded_db, monkeypatch):
-    # The guard: without minerwatch.models.asics the catalog models are unavailable (None),
-    # the DRM models still work, and asking for a catalog model is a clear error.
-    monkeypatch.setitem(sys.modules, "minerwatch.models.asics", None)
+def test_the_threshold_uses_a_14_day_mean_hashprice(loaded_db, by_hand):
+    # On 2022-11-21 the hashprice had been falling: the 14-day mean keeps a machine that the
+    # day's own hashprice would cut, so the smoothing window changes the band.
+    _, smooth_thr, _, smooth = _band_by_hand(by_hand, "2022-11-21", smoothing=14)
+    _, day_thr, _, day_only = _band_by_hand(by_hand, "2022-11-21", smoothing=1)
+    assert len(smooth) != len(day_only)
+    default = production_cost(loaded_db, "2022-11-21").fleet
+    one_day = production_cost(loaded_db, "2022-11-21", smoothing_days=1).fleet
+    assert default.threshold_j_th == pytest.approx(smooth_thr, rel=1e-6)
+    assert default.machines_profitable == len(smooth)
+    assert one_day.threshold_j_th == pytest.approx(day_thr, rel=1e-6)
+    assert one_day.machines_profitable == len(day_only)
+    assert one_day.efficiency_j_th["best"] == pytest.approx(day_only.mean(), rel=1e-12)
+
+
+def test_catalog_models_with_the_real_catalog(loaded_db, by_hand):
     pc = production_cost(loaded_db, "2025-12-31")
-    assert pc.cost_usd is not None and pc.fleet is None
-    for name in production.CATALOG_MODELS:
-        assert pc.models[name].cost_usd is None and not pc.models[name].available
-        assert "ASIC catalog" in pc.unavailable[name]
-    with pytest.raises(CatalogUnavailable, match="ASIC catalog"):
-        production_cost(loaded_db, "2025-12-31", model="cbeci-all-in")
+    fl = pc.fleet
+    i, threshold, available, profitable = _band_by_hand(by_hand, "2025-12-31")
+    assert fl.threshold_j_th == pytest.approx(threshold, rel=1e-6)
+    assert (fl.machines_profitable, fl.machines_available) == (len(profitable), available)
+    assert fl.efficiency_j_th["lower"] == pytest.approx(profitable.min(), rel=1e-12)
+    assert fl.efficiency_j_th["best"] == pytest.approx(profitable.mean(), rel=1e-12)
+    assert fl.efficiency_j_th["upper"] == pytest.approx(profitable.max(), rel=1e-12)
+    # The bounds' PUE and the day's power: efficiency x PUE x the day's TH/s.
+    for bound, pue in zip(("lower", "best", "upper"), (1.01, 1.10, 1.20), strict=True):
+        power = fl.efficiency_j_th[bound] * pue * by_hand["hashrate_ths"][i]
+        assert fl.power_gw_1d[bound] == pytest.approx(power / 1e9, rel=1e-9), bound
+        elec = power * 24 / 1000 * 0.05 / by_hand["btc"][i]
+        assert fl.electricity_cost_usd[bound] == pytest.approx(elec, rel=1e-9), bound
+        assert fl.annualised_twh[bound] == pytest.approx(fl.power_gw[bound] * 8.76, rel=1e-12)
+    # Hayes prices the bare best-guess fleet; the electricity model adds the 1.10 PUE.
+    assert pc.models["hayes"].cost_usd == pytest.approx(
+        pc.models["cbeci-electricity"].cost_usd / 1.10, rel=1e-9
+    )
+    assert pc.models["cbeci-all-in"].cost_usd == pytest.approx(
+        pc.models["cbeci-electricity"].cost_usd / 0.6, rel=1e-12
+    )
+
+
+def test_threshold_and_breakeven_are_one_relation():
+    # A machine exactly at the day's threshold breaks even at exactly that power price.
+    hashprice_th = np.array([0.03, 0.06, 0.2])
+    threshold = mc.profitability_threshold_j_th(hashprice_th, 0.05)
+    np.testing.assert_allclose(threshold, hashprice_th / (0.024 * 0.05), rtol=1e-12)
+    at = breakeven_power_price_usd_kwh(hashprice_th * 1000, threshold, pool_fee_pct=0)
+    np.testing.assert_allclose(at, 0.05, rtol=1e-12)
+
+
+def test_hayes_is_the_shutdown_price_without_fee():
+    difficulty, reward, e, c = 60_883_825_480.0, 12.5, 750.0, 0.135
+    hashprice_btc_ph_day = reward * 86400 * 1e15 / (difficulty * 2**32)
+    assert float(mc.hayes_cost_usd(difficulty, e, c, reward)) == pytest.approx(
+        float(shutdown_price_usd(hashprice_btc_ph_day, e, c, 0.0)), rel=1e-12
+    )
+
+
+def test_a_fixed_fit_window_keeps_the_fit_that_ends_there(loaded_db, cm_rows):
+    # --fit-end 2022-09-14: the fit over every priced day up to Glassnode's date gives back
+    # Glassnode's constants, and 2025-12-31 is priced with them.
+    day, difficulty, price, supply = _cm_arrays(cm_rows)
+    hi = _row(day, "2022-09-14")
+    x, y = np.log(difficulty[: hi + 1]), np.log(price[: hi + 1] * supply[: hi + 1])
+    ok = np.isfinite(x) & np.isfinite(y)
+    b, a = np.polyfit(x[ok], y[ok], 1)
+    pc = production_cost(loaded_db, "2025-12-31", drm_fit_end="2022-09-14")
+    fit = pc.drm["fit-all"]
+    assert fit.a == pytest.approx(a, rel=1e-9) and fit.b == pytest.approx(b, rel=1e-9)
+    assert fit.window_end == "2022-09-14" and not fit.expanding and fit.n == int(ok.sum())
+    i = _row(day, "2025-12-31")
+    expected = math.exp(a + b * math.log(difficulty[i])) / supply[i]
+    assert pc.models["drm-fit-all"].cost_usd == pytest.approx(expected, rel=1e-9)
+    assert pc.models["drm-fit-all"].cost_usd == pytest.approx(
+        pc.models["drm-glassnode-2022"].cost_usd, rel=2e-3
+    )
+    assert pc.parameters["drm_fit_end"] == "2022-09-14"
+    # A window ending after as_of is the expanding fit (nothing after as_of is read).
+    later = production_cost(loaded_db, "2021-06-30", drm_fit_end="2024-01-01")
+    assert later.costs_usd() == production_cost(loaded_db, "2021-06-30").costs_usd()
+    with pytest.raises(InputError, match="drm_fit_end") as err:
+        production_cost(loaded_db, "2025-12-31", drm_fit_end="2022-13-01")
+    assert err.value.parameter == "drm_fit_end"
 
 
 # -- no look-ahead ---------------------------------------------------------------------------
@@ -260,6 +410,7 @@ def test_cost_for_a_day_ignores_later_data(loaded_db, truncated_db):
         ({"model": "drm-fit-1999"}, "model"),
         ({"electricity_usd_kwh": -0.05}, "electricity_usd_kwh"),
         ({"electricity_usd_kwh": 0}, "electricity_usd_kwh"),
+        ({"electricity_usd_kwh": 50}, "electricity_usd_kwh"),  # the range of `asics` too
         ({"electricity_share": 0}, "electricity_share"),
         ({"electricity_share": 1.2}, "electricity_share"),
         ({"lifetime_years": -1}, "lifetime_years"),
@@ -268,21 +419,43 @@ def test_cost_for_a_day_ignores_later_data(loaded_db, truncated_db):
     ],
 )
 def test_bad_parameters_are_rejected_by_name(loaded_db, kwargs, named):
-    with pytest.raises(InputError, match=named):
+    with pytest.raises(InputError, match=named) as err:
         production_cost(loaded_db, "2024-09-06", **kwargs)
+    assert err.value.parameter == named
 
 
 # -- status and the CLI ----------------------------------------------------------------------
 
 
-def test_status_reports_the_default_model(loaded_db):
+def test_status_cost_is_the_2015_fit_by_hand(loaded_db, cm_rows):
+    # The documented default: the regression refitted on the days from 2015-01-01 up to the
+    # day (numpy.polyfit on the CSV), read back as a price.
+    day, difficulty, price, supply = _cm_arrays(cm_rows)
+    lo, hi = _row(day, "2015-01-01"), _row(day, "2024-09-06")
+    x, y = np.log(difficulty[lo : hi + 1]), np.log(price[lo : hi + 1] * supply[lo : hi + 1])
+    ok = np.isfinite(x) & np.isfinite(y)
+    b, a = np.polyfit(x[ok], y[ok], 1)
+    cost = math.exp(a + b * math.log(difficulty[hi])) / supply[hi]
     s = minerwatch.status(loaded_db, as_of="2024-09-06")
-    pc = production_cost(loaded_db, "2024-09-06")
-    assert s.production_cost_model == production.DEFAULT_MODEL
-    assert s.production_cost_usd == pc.cost_usd
-    assert s.price_to_cost_pct == pc.price_to_cost_pct
-    assert s.production_cost_models == pc.costs_usd()
-    assert set(s.production_cost_models) == set(production.MODELS)
+    assert s.production_cost_model == "drm-fit-2015"
+    assert s.production_cost_usd == pytest.approx(cost, rel=1e-9)
+    assert s.price_to_cost_pct == pytest.approx(100 * (price[hi] / cost - 1), rel=1e-9)
+    # Every model of docs/cost.md, by name, in USD.
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "cost.md").read_text()
+    documented = re.findall(r"^\| `([a-z0-9-]+)`(?: \(\*\*default\*\*\))? \| ", doc, re.M)
+    assert set(s.production_cost_models) == set(documented[: len(production.MODELS)])
+    assert s.production_cost_models["drm-fit-2015"] == s.production_cost_usd
+
+
+@pytest.mark.parametrize("as_of", ["2016-06-01", "2019-01-01", "2022-01-01", "2025-12-31"])
+def test_the_default_is_never_a_hindsight_preset(loaded_db, as_of):
+    # The published presets were fitted on data up to 2019-10-13 and 2022-09-14; the
+    # default, which status reports, reads nothing after the day on any day.
+    assert production.hindsight_preset(production.DEFAULT_MODEL) is None
+    pc = production_cost(loaded_db, as_of)
+    fit = pc.drm[production.DRM_MODELS[pc.model]]
+    assert not fit.published and not fit.hindsight
+    assert minerwatch.status(loaded_db, as_of).production_cost_model == pc.model
 
 
 def _cli(*args):
@@ -309,3 +482,47 @@ def test_cli_cost_table_and_bad_model(loaded_db):
     assert production.DEFAULT_MODEL in _cli("cost", "--help").stdout
     bad = _cli("cost", "--model", "nope", "--db", str(loaded_db))
     assert bad.returncode == 2 and "model 'nope'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("cost", "--power-price", "-1"), "--power-price"),
+        (("cost", "--power-price", "50"), "--power-price"),
+        (("cost", "--electricity-share", "2"), "--electricity-share"),
+        (("cost", "--fit-end", "2022-13-01"), "--fit-end"),
+        (("episodes", "--merge-gap", "-1"), "--merge-gap"),
+        (("episodes", "--min-days", "0"), "--min-days"),
+    ],
+)
+def test_cli_bad_parameter_exits_2_naming_the_option(loaded_db, args, option):
+    result = _cli(*args, "--db", str(loaded_db))
+    assert result.returncode == 2, result.stderr
+    assert f"error: {option} " in result.stderr and "Traceback" not in result.stderr
+    for name in ("electricity_usd_kwh", "merge_gap_days", "min_days", "drm_fit_end"):
+        assert name not in result.stderr
+
+
+def test_cli_cost_warns_of_hindsight_and_prints_no_placeholder(loaded_db):
+    result = _cli("cost", "--as-of", "2021-01-01", "--db", str(loaded_db))
+    assert result.returncode == 0, result.stderr
+    assert "warning:" in result.stdout and "hindsight" in result.stdout
+    assert "drm-glassnode-2022" in result.stdout and "2022-09-14" in result.stdout
+    later = _cli("cost", "--as-of", "2025-12-31", "--db", str(loaded_db))
+    assert "warning:" not in later.stdout
+    # Before any price or fleet: every figure "n/a", never "$n/a" or "? to ?".
+    early = _cli("cost", "--as-of", "2010-01-01", "--db", str(loaded_db))
+    assert early.returncode == 0, early.stderr
+    assert "$n/a" not in early.stdout and "?" not in early.stdout
+
+
+def test_cli_cost_fleet_rows_reconcile(loaded_db):
+    # The table's day power, x 24 h x the price / the BTC it prints, is its electricity cost.
+    doc = json.loads(_cli("cost", "--as-of", "2022-11-21", "--json", "--db", str(loaded_db)).stdout)
+    fl = doc["fleet"]
+    for bound in ("lower", "best", "upper"):
+        per_btc = fl["power_gw_1d"][bound] * 1e6 * 24 * 0.05 / fl["btc_mined_1d"]
+        assert fl["electricity_cost_usd"][bound] == pytest.approx(per_btc, rel=1e-9)
+    text = _cli("cost", "--as-of", "2022-11-21", "--db", str(loaded_db)).stdout
+    assert "power GW, the day" in text and "power GW, 7d mean" in text
+    assert f"{fl['btc_mined_1d']:,.2f} BTC mined that day" in text

@@ -105,6 +105,31 @@ def test_ongoing_episode_and_forward_returns_stop_at_the_last_day():
     assert last.forward_return_pct == {"90d": None, "180d": None, "365d": None}
 
 
+def test_an_episode_is_ongoing_until_the_merge_gap_has_passed():
+    # Below cost on rows 10-14, back above from row 15: a day below cost up to row 21 (after
+    # fewer than 7 days above) would merge into it, so it stays open until row 21 is above.
+    price, cost = _series(40, [(10, 14)])
+    day = _days(40)
+    for last in range(15, 21):
+        (e,) = below_cost_episodes(day[: last + 1], price[: last + 1], cost[: last + 1])
+        assert e.ended == ENDED_ONGOING and e.exit_date is None, last
+        assert e.exit_price_change_pct is None and e.end == "2020-01-15"
+    (e,) = below_cost_episodes(day[:22], price[:22], cost[:22])
+    assert e.ended == ENDED_PRICE and e.exit_date == "2020-01-16"
+    # Without merging, the first day back above cost ends it.
+    (e,) = below_cost_episodes(day[:16], price[:16], cost[:16], merge_gap_days=0)
+    assert e.ended == ENDED_PRICE
+
+
+def test_censored_start_when_the_series_begins_below_cost():
+    price, cost = _series(30, [(3, 5), (12, 14)])
+    cost[:3] = np.nan  # the cost begins on row 3, already above the close
+    first, second = below_cost_episodes(_days(30), price, cost, merge_gap_days=0)
+    assert first.censored_start and not second.censored_start
+    cost[:] = 100.0
+    assert not any(e.censored_start for e in below_cost_episodes(_days(30), price, cost))
+
+
 def test_missing_values_are_never_below_cost():
     price, cost = _series(10, [(2, 6)])
     cost[4] = np.nan
@@ -136,6 +161,50 @@ def default_episodes(loaded_db):
 
 def _covering(report, first: str, last: str):
     return [e for e in report.episodes if e.start <= first and e.end >= last]
+
+
+@pytest.mark.parametrize("as_of", ["2017-03-20", "2017-03-21", "2017-03-26", "2017-03-27"])
+def test_march_2017_episode_stays_open_across_a_short_bounce(loaded_db, as_of):
+    # Below the default cost from 2017-03-18; above it on 2017-03-20 and from 2017-03-27.
+    # A bounce shorter than the merge gap (7 days) does not end the episode on any day.
+    last = cost_episodes(loaded_db, as_of).episodes[-1]
+    assert last.start == "2017-03-18"
+    assert last.ended == ENDED_ONGOING and last.exit_date is None
+
+
+def test_march_2017_episode_ends_once_the_merge_gap_has_passed(loaded_db):
+    assert cost_episodes(loaded_db, "2017-04-01").episodes[-1].ended == ENDED_ONGOING
+    last = cost_episodes(loaded_db, "2017-04-02").episodes[-1]
+    assert (last.start, last.end, last.exit_date) == ("2017-03-18", "2017-03-26", "2017-03-27")
+    assert last.ended == ENDED_PRICE
+    # As seen on 2025-12-31 the episode is the same.
+    (e,) = [e for e in cost_episodes(loaded_db, "2025-12-31").episodes if e.start == last.start]
+    assert (e.end, e.exit_date, e.ended) == (last.end, last.exit_date, last.ended)
+
+
+def test_first_episode_is_censored_at_the_models_first_day(default_episodes):
+    first, *rest = default_episodes.episodes
+    # The 2015 fit first holds 365 days on 2015-12-31, with the close already below it.
+    assert default_episodes.first_day_with_cost == first.start == "2015-12-31"
+    assert first.censored_start and not any(e.censored_start for e in rest)
+    assert default_episodes.to_dict()["episodes"][0]["censored_start"] is True
+
+
+def test_published_presets_carry_hindsight(loaded_db, default_episodes):
+    report = cost_episodes(loaded_db, "2025-12-31", model="drm-glassnode-2022")
+    doc = report.to_dict()
+    assert doc["hindsight"] is True and doc["fit_end"] == "2022-09-14"
+    flags = {e["start"]: e["hindsight"] for e in doc["episodes"]}
+    assert all(flags[s] for s in flags if s < "2022-09-14")
+    assert not any(flags[s] for s in flags if s >= "2022-09-14")
+    assert any(flags.values()) and not all(flags.values())
+    # Our fits read nothing after a day: no hindsight.
+    assert not default_episodes.hindsight and default_episodes.fit_end is None
+    assert not any(e.hindsight for e in default_episodes.episodes)
+    table = _cli("episodes", "--model", "drm-checkmate-2019", "--db", str(loaded_db))
+    assert table.returncode == 0, table.stderr
+    assert "warning:" in table.stdout and "2019-10-13" in table.stdout
+    assert "hindsight" in table.stdout
 
 
 def test_2018_bear_market_is_an_episode(default_episodes):
@@ -198,4 +267,4 @@ def test_cli_episodes_json_equals_library(loaded_db):
     assert table.returncode == 0, table.stderr
     assert "2018-02-01" in table.stdout and "2019-06-18" in table.stdout
     bad = _cli("episodes", "--merge-gap", "-3", "--db", str(loaded_db))
-    assert bad.returncode == 2 and "merge_gap_days" in bad.stderr
+    assert bad.returncode == 2 and "--merge-gap -3 is out of range" in bad.stderr

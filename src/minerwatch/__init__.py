@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .backtest import DifficultyBacktest, backtest_difficulty
 from .errors import (
     AsOfOutOfRange,
     BadResponse,
@@ -22,14 +23,22 @@ from .errors import (
     SourceError,
     SourceUnavailable,
 )
+from .forecast import DifficultyOutlook, difficulty_outlook, next_adjustment_or_none
 from .frames import DailyFrame, build_daily_frame, parse_as_of
-from .ingest import ImportReport, import_coinmetrics, import_epochs, import_prices
+from .ingest import (
+    ImportReport,
+    import_blocks,
+    import_coinmetrics,
+    import_epochs,
+    import_prices,
+)
 from .machines import AsicEconomics, asic_economics
 from .metrics.daily import DailyMetrics, compute_daily_metrics
 from .production import ProductionCost, production_cost
-from .snapshot import Status, status_from_frame
+from .signals_report import Signals, signals
+from .snapshot import Status, block_intervals_at, status_from_frame
 from .store import Store, default_db_path, open_store, require_data
-from .studies import EpisodesReport, cost_episodes
+from .studies import EpisodesReport, StudyResult, cost_episodes, study
 from .syncing import SyncReport, sync
 
 __version__ = "0.1.0"
@@ -56,8 +65,12 @@ def status(
     if not isinstance(db, Store):
         with open_store(db, read_only=True) as store:
             return status(store, as_of, price_source=price_source)
+    frame = daily_frame(db, as_of, price_source=price_source)
     return status_from_frame(
-        daily_frame(db, as_of, price_source=price_source), data_through=require_data(db)[1]
+        frame,
+        data_through=require_data(db)[1],
+        block_intervals=block_intervals_at(db, frame, len(frame) - 1),
+        next_adjustment=next_adjustment_or_none(db, frame.day[-1], frame=frame),
     )
 
 
@@ -67,6 +80,8 @@ __all__ = [
     "BadResponse",
     "DailyFrame",
     "DailyMetrics",
+    "DifficultyBacktest",
+    "DifficultyOutlook",
     "EpisodesReport",
     "ImportReport",
     "InputError",
@@ -74,22 +89,29 @@ __all__ = [
     "ProductionCost",
     "RateLimited",
     "SourceError",
+    "Signals",
     "SourceUnavailable",
     "Status",
+    "StudyResult",
     "Store",
     "SyncReport",
     "asic_economics",
+    "backtest_difficulty",
     "build_daily_frame",
     "compute_daily_metrics",
     "cost_episodes",
     "daily_frame",
     "default_db_path",
+    "difficulty_outlook",
+    "import_blocks",
     "import_coinmetrics",
     "import_epochs",
     "import_prices",
     "open_store",
     "production_cost",
+    "signals",
     "status",
     "status_from_frame",
+    "study",
     "sync",
 ]

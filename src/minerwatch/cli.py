@@ -99,6 +99,31 @@ def import_epochs_cmd(
         _print_import(import_epochs(store, file))
 
 
+@import_app.command("blocks")
+def import_blocks_cmd(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with height,time[,bits|difficulty][,fees_sat][,subsidy_sat][,pool]."
+        ),
+    ],
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="A reorg: where a stored block differs from the file's, replace it and every "
+            "stored block above it.",
+        ),
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Import per-block rows (header times; bits or difficulty, else from the epochs table)."""
+    from .ingest import import_blocks
+
+    with _store(db) as store:
+        _print_import(import_blocks(store, file, replace=replace))
+
+
 @app.command()
 def status(
     as_of: AsOfOption = None,
@@ -257,7 +282,7 @@ def asics(
     """Economics of every ASIC model on a day: revenue, power cost, profit, breakeven
     electricity price and shutdown BTC price at that day's hashprice.
 
-    Models not yet on sale on the day are left out (--all lists them); `minerwatch asics
+    Models not yet launched by the day are left out (--all lists them); `minerwatch asics
     list` shows the catalog. Underwater models (power cost above revenue) are marked.
     """
     if ctx.invoked_subcommand is not None:
@@ -317,14 +342,27 @@ PowerPriceOption = Annotated[
     typer.Option(
         "--power-price",
         metavar="USD_PER_KWH",
-        help="Electricity price for the energy and all-in models (default 0.05: CBECI's).",
+        help="Electricity price for the energy and all-in models, > 0 and < 10 (default "
+        "0.05: CBECI's).",
+        show_default=False,
+    ),
+]
+FitEndOption = Annotated[
+    str | None,
+    typer.Option(
+        "--fit-end",
+        metavar="YYYY-MM-DD",
+        help="End the window of the drm-fit-* regressions on this day (later days keep that "
+        "fit); default: each day is refitted up to itself.",
         show_default=False,
     ),
 ]
 
 
-def _cost_parameters(model: str | None, power_price: float | None) -> dict:
-    given = {"model": model, "electricity_usd_kwh": power_price}
+def _cost_parameters(
+    model: str | None, power_price: float | None, fit_end: str | None = None
+) -> dict:
+    given = {"model": model, "electricity_usd_kwh": power_price, "drm_fit_end": fit_end}
     return {name: value for name, value in given.items() if value is not None}
 
 
@@ -333,6 +371,7 @@ def cost(
     model: CostModelOption = None,
     as_of: AsOfOption = None,
     power_price: PowerPriceOption = None,
+    fit_end: FitEndOption = None,
     electricity_share: Annotated[
         float | None,
         typer.Option(
@@ -348,7 +387,7 @@ def cost(
     Hayes' energy breakeven, CBECI-style electricity and all-in cost, with fit statistics."""
     from .production import production_cost
 
-    options = _cost_parameters(model, power_price)
+    options = _cost_parameters(model, power_price, fit_end)
     if electricity_share is not None:
         options["electricity_share"] = electricity_share
     with _store(db, read_only=True) as store:
@@ -381,6 +420,7 @@ def episodes(
     ] = None,
     as_of: AsOfOption = None,
     power_price: PowerPriceOption = None,
+    fit_end: FitEndOption = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:
@@ -388,7 +428,7 @@ def episodes(
     ended and the price 90, 180 and 365 days after it began."""
     from .studies import cost_episodes
 
-    options = _cost_parameters(model, power_price)
+    options = _cost_parameters(model, power_price, fit_end)
     if merge_gap is not None:
         options["merge_gap_days"] = merge_gap
     if min_days is not None:
@@ -403,22 +443,176 @@ def episodes(
         render.episodes_table(out, result)
 
 
-def _fail(label: str, exc: Exception, code: int) -> None:
+@app.command()
+def signals(
+    as_of: AsOfOption = None,
+    price_cross: Annotated[
+        str | None,
+        typer.Option(
+            "--price-cross",
+            metavar="any|follow",
+            help="Hash-ribbon buy rule: the price's 10-day SMA above its 20-day SMA in the "
+            "recovery, whenever it crossed (any, the default: Capriole's), or a price cross "
+            "after the hashrate cross (follow).",
+            show_default=False,
+        ),
+    ] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Capitulation and stress signals of a day: hash ribbons (state, every capitulation and
+    buy signal), the Puell multiple and its historical percentile, our sustainability index,
+    and the miner-stress conditions that hold."""
+    from .signals_report import signals as library_signals
+
+    options = {} if price_cross is None else {"price_cross": price_cross}
+    with _store(db, read_only=True) as store:
+        result = library_signals(store, as_of, **options)
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        from . import render
+
+        render.signals_report(out, result)
+
+
+@app.command()
+def study(
+    name: Annotated[str, typer.Argument(help="compression, ribbons or below-cost.")],
+    as_of: AsOfOption = None,
+    json_out: JsonOption = False,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", metavar="FILE", help="Also write the summary table to FILE (CSV)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """A history study: forward price returns after hash-rate compression (compression),
+    after hash-ribbon signals (ribbons), or after the close fell below production cost
+    (below-cost), with sample sizes, distinct episodes and intervals."""
+    from .studies import study as library_study
+
+    with _store(db, read_only=True) as store:
+        result = library_study(store, name, as_of)
+    if csv_file is not None:
+        try:
+            csv_file.write_text(result.to_csv(), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write {exc.strerror or exc}", path=str(csv_file)) from None
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        from . import render
+
+        render.study_report(out, result)
+        if csv_file is not None:
+            out.print(f"summary table written to {csv_file}", style="dim", highlight=False)
+
+
+@app.command()
+def difficulty(
+    as_of: AsOfOption = None,
+    at_height: Annotated[
+        int | None,
+        typer.Option(
+            "--at-height",
+            metavar="H",
+            help="Forecast as of block H instead of a day (needs per-block data).",
+            show_default=False,
+        ),
+    ] = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """The current difficulty epoch and the next adjustment: percent change and date with
+    90% intervals, mempool.space's estimate beside them, and hashrate estimators with
+    intervals. Per-block data is used when held, else the daily data at the day's end."""
+    from .forecast import difficulty_outlook
+
+    with _store(db, read_only=True) as store:
+        result = difficulty_outlook(store, as_of, at_height)
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        from . import render
+
+        render.difficulty_outlook_panel(out, result)
+
+
+backtest_app = typer.Typer(help="Backtests of the forecasts over history.", no_args_is_help=True)
+app.add_typer(backtest_app, name="backtest")
+
+
+@backtest_app.command("difficulty")
+def backtest_difficulty_cmd(
+    json_out: JsonOption = False,
+    csv_file: Annotated[
+        Path | None,
+        typer.Option("--csv", metavar="FILE", help="Also write the table to FILE (CSV)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Backtest the next-adjustment forecast against mempool.space's over every epoch the
+    data allows, at 10/25/50/75/90% of the epoch: mean absolute errors of change and date,
+    ratio to the baseline, coverage of the 90% intervals."""
+    from .backtest import backtest_difficulty
+
+    with _store(db, read_only=True) as store:
+        result = backtest_difficulty(store)
+    if csv_file is not None:
+        result.write_csv(csv_file)
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        from . import render
+
+        render.difficulty_backtest_table(out, result)
+        if csv_file is not None:
+            out.print(f"table written to {csv_file}", style="dim", highlight=False)
+
+
+def _fail(label: str, exc: Exception | str, code: int) -> None:
     from rich.markup import escape
 
     err.print(f"[bold red]{label}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
+# The option that sets each library parameter: an InputError about a parameter names the
+# option instead (the library's message begins with the parameter's name).
+PARAMETER_OPTIONS = {
+    "power_price_usd_kwh": "--power-price",
+    "electricity_usd_kwh": "--power-price",
+    "pool_fee_pct": "--pool-fee",
+    "uptime_pct": "--uptime",
+    "electricity_share": "--electricity-share",
+    "merge_gap_days": "--merge-gap",
+    "min_days": "--min-days",
+    "model": "--model",
+    "drm_fit_end": "--fit-end",
+    "price_cross": "--price-cross",
+}
+
+
+def _input_message(exc: InputError) -> str:
+    """The error's message, naming the CLI option where the library names its parameter."""
+    text = str(exc)
+    option = PARAMETER_OPTIONS.get(exc.parameter or "")
+    if option is not None and text.startswith(exc.parameter):
+        return option + text[len(exc.parameter) :]
+    return text
+
+
 def main() -> None:
     """Console entry point: maps library errors to messages and exit codes.
 
-    Usage errors are Typer's own (exit 2); library errors become one line on stderr.
+    Usage errors are Typer's own (exit 2); library errors become one line on stderr, a bad
+    parameter named by its option.
     """
     try:
         app()
     except InputError as exc:
-        _fail("error", exc, EXIT_INPUT)
+        _fail("error", _input_message(exc), EXIT_INPUT)
     except SourceError as exc:
         _fail("source error", exc, EXIT_SOURCE)
     except MinerwatchError as exc:

@@ -17,6 +17,8 @@ class InputError(MinerwatchError):
 
     The message names where the problem is (file, line, column or parameter) and what was
     expected there. ``line_label`` names what ``line`` counts ("item" for API pages).
+    ``parameter`` names the library parameter a bad value was given for (the message then
+    begins with that name), so the CLI can name its own option instead.
     """
 
     def __init__(
@@ -27,7 +29,9 @@ class InputError(MinerwatchError):
         line: int | None = None,
         column: str | None = None,
         line_label: str = "line",
+        parameter: str | None = None,
     ) -> None:
+        self.parameter = parameter
         self.path = path
         self.line = line
         self.column = column

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .frames import DifficultyCheck, check_days_join, crosscheck_difficulty
+from .sources import blocks as block_files
 from .sources import coinmetrics, files
 from .store import Store, WriteResult
 
@@ -98,4 +99,39 @@ def import_epochs(store: Store, path: str | Path) -> ImportReport:
         [write],
         list(epochs.notes),
         crosscheck_difficulty(store),
+    )
+
+
+def import_blocks(store: Store, path: str | Path, *, replace: bool = False) -> ImportReport:
+    """Import a ``height,time[,bits|difficulty][,fees_sat][,subsidy_sat][,pool]`` CSV.
+
+    The file's heights must be consecutive and overlap or adjoin the blocks held. Bits are
+    checked against the epochs table and filled from it where the file has none. A stored
+    height with different values is an error unless ``replace`` (a reorg): then that
+    height and every stored block above it are replaced by the file's.
+    """
+    records = block_files.read_blocks(path)
+    block_files.check_heights_join(
+        records.height, store.block_height_range(), records.origin, records.lines
+    )
+    epochs = store.read_epochs()
+    records = block_files.apply_epochs(
+        records, epochs["start_height"], epochs["bits"], epochs["start_time"]
+    )
+    with store.transaction():
+        write = store.write_blocks(records, str(path), replace=replace)
+    notes = list(records.notes)
+    if write.removed:
+        notes.append(
+            f"reorg: {write.removed:,} stored block(s) above height {records.height[-1]} "
+            "removed (not in this file)"
+        )
+    return ImportReport(
+        "blocks",
+        str(path),
+        len(records),
+        str(int(records.height[0])),
+        str(int(records.height[-1])),
+        [write],
+        notes,
     )

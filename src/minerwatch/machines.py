@@ -38,7 +38,7 @@ class AsicEconomics:
     ``hashprice_btc_ph_day`` (Luxor's, per PH/s per day) are the day's figures from
     :func:`~minerwatch.metrics.daily.compute_daily_metrics`; ``power_price_usd_kwh``,
     ``pool_fee_pct`` and ``uptime_pct`` the parameters; ``machines`` the per-model results,
-    most profitable first. With ``released_only`` the models not yet on sale on ``as_of``
+    most profitable first. With ``released_only`` the models not yet launched by ``as_of``
     are left out; ``unreleased_omitted`` counts them. ``notes`` carries loading remarks.
     """
 
@@ -95,7 +95,7 @@ def asic_economics(
     """Economics of every ASIC model on ``as_of`` (YYYY-MM-DD; default the last stored day).
 
     Reads nothing after ``as_of``: the hashprice and close are that day's, and with
-    ``released_only`` (the default) a model is listed only once on sale (from the month
+    ``released_only`` (the default) a model is listed only once launched (from the month
     after its release month; see :meth:`Catalog.released_by`). ``user_file`` adds the
     user's own machines (see :func:`~minerwatch.models.asics.load_catalog`).
 

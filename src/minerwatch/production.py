@@ -7,19 +7,21 @@ The per-day arrays are in :attr:`ProductionCost.series`. See ``docs/cost.md``.
 
 Models (names for ``model=``):
 
-* ``drm-fit-2015`` (the default, :data:`DEFAULT_MODEL`), ``drm-fit-all``, ``drm-fit-2012``:
-  the Difficulty Regression Model refitted every day on the days from the first priced day
-  (2015-01-01 for the default; 2010-07-18 and 2012-01-01 for the others) up to that day;
-* ``drm-glassnode-2022``, ``drm-checkmate-2019``: the DRM with published constants;
+* ``drm-fit-2015`` (the default, :data:`DEFAULT_MODEL`), ``drm-fit-2012``, ``drm-fit-all``:
+  the Difficulty Regression Model refitted every day on the days from the window's start
+  (2015-01-01, the ASIC era, for the default; 2012-01-01; every priced day from 2010-07-18
+  for ``drm-fit-all``, the window that reproduces the published constants) up to that day,
+  or up to ``drm_fit_end`` when one is given;
+* ``drm-glassnode-2022``, ``drm-checkmate-2019``: the DRM with published constants (fitted
+  on data up to 2022-09-14 and 2019-10-13: before those days they carry hindsight);
 * ``hayes``: Hayes' electricity breakeven at the profitable fleet's best-guess efficiency
   (or a fixed efficiency), no facility overhead;
 * ``cbeci-electricity``: electricity cost per BTC of the CBECI best-guess fleet with its
   overhead (PUE 1.10);
 * ``cbeci-all-in``: ``cbeci-electricity`` over electricity's share of total cost (0.6).
 
-The last three need the ASIC catalog (``minerwatch.models.asics``); without it they are
-reported as unavailable (``None``), and asking for one as ``model=`` raises
-:class:`CatalogUnavailable`.
+The last three read the ASIC catalog that ships with the package
+(:func:`minerwatch.models.asics.load_catalog`).
 """
 
 from __future__ import annotations
@@ -28,22 +30,27 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from .errors import InputError, MinerwatchError
+from . import params
+from .errors import InputError
 from .frames import DailyFrame, build_daily_frame, parse_as_of
+from .jsonable import num as _num
 from .metrics import hashrate as hr
-from .metrics import revenue
-from .metrics.daily import next_block_subsidy_sat
+from .metrics.daily import compute_daily_metrics
 from .metrics.rolling import trailing_mean
 from .models import cost as mc
+from .models.asics import Catalog, load_catalog
 from .store import Store, open_store
+from .units import THS_PER_PHS
 
 # The default "average production cost": the Difficulty Regression Model refitted each day
-# on every priced day up to that day, the model as Checkmate and Glassnode define it (this
-# fit reproduces both published constant sets). Why this one: docs/cost.md ("The default").
+# on the days from 2015-01-01 (the industrial ASIC era) up to that day. (The fit over every
+# priced day, drm-fit-all, is the one that reproduces Checkmate's and Glassnode's published
+# constants.) Why this one: docs/cost.md ("The default"). Never a published preset: their
+# constants were fitted with data after most of the days they are applied to.
 DEFAULT_MODEL = "drm-fit-2015"
 
 DRM_MODELS = {
@@ -67,41 +74,7 @@ HOURS_PER_YEAR = 8_760
 POWER_AVERAGE_DAYS = 7
 
 
-class CatalogUnavailable(MinerwatchError):
-    """The ASIC catalog the energy and all-in models need could not be loaded."""
-
-
-class FleetCatalog(Protocol):
-    """What the fleet models read from an ASIC catalog: one entry per machine model."""
-
-    efficiency_j_th: np.ndarray  # J/TH
-    release_month: np.ndarray  # datetime64[M]
-
-
-def load_fleet_catalog() -> FleetCatalog:
-    """The project's ASIC catalog (``minerwatch.models.asics.load_catalog()``).
-
-    Raises :class:`CatalogUnavailable` with the reason while that module is missing.
-    """
-    try:
-        from .models.asics import load_catalog
-    except ImportError as exc:
-        raise CatalogUnavailable(
-            f"the ASIC catalog (minerwatch.models.asics) is not available ({exc}); the "
-            f"{', '.join(CATALOG_MODELS)} models need it"
-        ) from None
-    return load_catalog()
-
-
 # -- results --------------------------------------------------------------------------------
-
-
-def _num(x: Any) -> float | None:
-    """A float for JSON, None for NaN/inf/None (missing)."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _pct(price: float | None, cost: float | None) -> float | None:
@@ -120,14 +93,14 @@ def _ratio(price: float | None, cost: float | None) -> float | None:
 class ModelCost:
     """One model's production cost on ``as_of``: ``cost_usd`` (USD per BTC),
     ``price_to_cost_pct`` = ``100 * (price / cost - 1)`` and ``multiple`` = ``price / cost``
-    (for a DRM model, the difficulty multiple). None where the model has no value."""
+    (for a DRM model, the difficulty multiple). None where the model has no value, and
+    ``note`` says why."""
 
     name: str
     family: str
     cost_usd: float | None
     price_to_cost_pct: float | None
     multiple: float | None
-    available: bool
     note: str
 
 
@@ -159,9 +132,12 @@ class FleetSummary:
 
     ``hashprice_usd_th_day``: the smoothed hashprice the threshold uses;
     ``threshold_j_th``: least efficient profitable hardware; ``efficiency_j_th``: the band;
-    ``overhead``: PUE per bound; ``power_gw`` and ``annualised_twh``: network power, 7-day
-    mean, and that power over a year; ``electricity_cost_usd`` and ``all_in_cost_usd``: per
-    BTC.
+    ``overhead``: PUE per bound; ``power_gw`` and ``annualised_twh``: network power as a
+    7-day mean (CBECI's convention) and that power over a year; ``power_gw_1d``: the day's
+    own power (efficiency x PUE x the day's hashrate); ``btc_mined_1d``: BTC mined that day
+    (subsidy, plus fees when counted); ``electricity_cost_usd`` =
+    ``power_gw_1d * 24 h * electricity price / btc_mined_1d`` and ``all_in_cost_usd``, per
+    BTC, both on the day's basis.
     """
 
     electricity_usd_kwh: float
@@ -173,6 +149,8 @@ class FleetSummary:
     overhead: dict[str, float]
     power_gw: dict[str, float | None]
     annualised_twh: dict[str, float | None]
+    power_gw_1d: dict[str, float | None]
+    btc_mined_1d: float | None
     electricity_cost_usd: dict[str, float | None]
     all_in_cost_usd: dict[str, float | None]
 
@@ -182,8 +160,8 @@ class CostSeries:
     """Per-day arrays aligned with ``day`` (the frame up to ``as_of``).
 
     ``cost_usd``: model name -> USD per BTC; ``drm``: preset -> :class:`~.models.cost.OlsFit`
-    (constants broadcast for published presets); ``fleet``: the efficiency band (None
-    without a catalog); ``threshold_j_th``; ``power_w``: bound -> 7-day mean network power;
+    (constants broadcast for published presets); ``fleet``: the efficiency band;
+    ``threshold_j_th``; ``power_w``: bound -> 7-day mean network power;
     ``all_in_band_usd``: bound -> all-in cost.
     """
 
@@ -191,8 +169,8 @@ class CostSeries:
     price_usd: np.ndarray
     cost_usd: dict[str, np.ndarray]
     drm: dict[str, mc.OlsFit]
-    fleet: mc.FleetBand | None = None
-    threshold_j_th: np.ndarray | None = None
+    fleet: mc.FleetBand
+    threshold_j_th: np.ndarray
     power_w: dict[str, np.ndarray] = field(default_factory=dict)
     all_in_band_usd: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -205,8 +183,7 @@ class ProductionCost:
     ``difficulty_multiple``: price over the DRM price of ``difficulty_multiple_model`` (the
     chosen model if it is a DRM, else the default); ``models``: every model;
     ``drm``: every DRM preset's constants and fit statistics; ``fleet``: the CBECI-style
-    fleet (None without a catalog); ``parameters``: every assumption used;
-    ``unavailable``: model -> why it has no value. ``series`` holds the per-day arrays and
+    fleet; ``parameters``: every assumption used. ``series`` holds the per-day arrays and
     is left out of :meth:`to_dict`.
     """
 
@@ -220,9 +197,8 @@ class ProductionCost:
     difficulty_multiple_model: str
     models: dict[str, ModelCost]
     drm: dict[str, DrmFitSummary]
-    fleet: FleetSummary | None
+    fleet: FleetSummary
     parameters: dict[str, Any]
-    unavailable: dict[str, str]
     series: CostSeries = field(repr=False, compare=False)
 
     def to_dict(self) -> dict:
@@ -288,9 +264,17 @@ def check_model(model: str) -> str:
     """``model`` if it names a production-cost model; :class:`InputError` otherwise."""
     if model not in MODELS:
         raise InputError(
-            f"model {model!r} is not a production-cost model; choose one of: {', '.join(MODELS)}"
+            f"model {model!r} is not a production-cost model; choose one of: {', '.join(MODELS)}",
+            parameter="model",
         )
     return model
+
+
+def hindsight_preset(model: str) -> mc.DrmPreset | None:
+    """The published DRM preset behind ``model`` (constants fitted with data up to its
+    ``fit_end``), or None for a model that reads no data after the day it prices."""
+    preset = mc.DRM_PRESETS.get(DRM_MODELS.get(model, ""))
+    return preset if preset is not None and preset.fixed else None
 
 
 def _check_overheads(overheads) -> tuple[float, float, float]:
@@ -300,12 +284,26 @@ def _check_overheads(overheads) -> tuple[float, float, float]:
         values = ()
     if len(values) != 3:
         raise InputError(
-            f"overheads must be three PUE values (lower, best, upper), got {overheads!r}"
+            f"overheads must be three PUE values (lower, best, upper), got {overheads!r}",
+            parameter="overheads",
         )
-    out = tuple(mc.check_positive(v, "overheads") for v in values)
-    if any(v < 1 for v in out):
-        raise InputError(f"overheads are power usage effectiveness values >= 1, got {overheads!r}")
-    return out  # type: ignore[return-value]
+    return tuple(params.PUE.check(v, "overheads") for v in values)  # type: ignore[return-value]
+
+
+def _check_fit_end(fit_end) -> str | None:
+    """``fit_end`` as ``YYYY-MM-DD`` (None stays None); :class:`InputError` otherwise."""
+    if fit_end is None:
+        return None
+    try:
+        day = np.datetime64(fit_end, "D")
+        if np.isnat(day):
+            raise ValueError
+        return str(day)
+    except ValueError:
+        raise InputError(
+            f"drm_fit_end {fit_end!r} is not a date; expected YYYY-MM-DD",
+            parameter="drm_fit_end",
+        ) from None
 
 
 # -- the computation ------------------------------------------------------------------------
@@ -374,7 +372,7 @@ def _drm_summary(
 
 def _fleet(
     frame: DailyFrame,
-    catalog: FleetCatalog,
+    catalog: Catalog,
     *,
     electricity_usd_kwh: float,
     electricity_share: float,
@@ -385,12 +383,8 @@ def _fleet(
     hayes_efficiency_j_th: float | None,
 ) -> dict[str, Any]:
     blocks = np.asarray(frame.blocks, np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fees_per_block = np.where(blocks > 0, frame.fees_sat / blocks, np.nan)
-    hashprice_btc = revenue.hashprice_btc_ph_day(
-        next_block_subsidy_sat(frame), fees_per_block, frame.difficulty_last
-    )
-    hashprice_th = hashprice_btc * frame.price_usd / 1000.0  # per PH/s -> per TH/s
+    # Luxor's hashprice of each day, as `minerwatch status` reports it, per PH/s -> per TH/s.
+    hashprice_th = compute_daily_metrics(frame).hashprice_usd_ph_day / THS_PER_PHS
     smoothed = trailing_mean(hashprice_th, smoothing_days, min_count=smoothing_days)
     threshold = mc.profitability_threshold_j_th(smoothed, electricity_usd_kwh)
     band = mc.fleet_efficiency_band(
@@ -408,9 +402,10 @@ def _fleet(
     btc_per_day = btc_sat / mc.SAT_PER_BTC
     efficiency = dict(zip(BAND, (band.lower_j_th, band.best_j_th, band.upper_j_th), strict=True))
     overhead = dict(zip(BAND, overheads, strict=True))
-    power, electricity, all_in = {}, {}, {}
+    power, power_1d, electricity, all_in = {}, {}, {}, {}
     for bound in BAND:
         daily_power = mc.network_power_w(efficiency[bound], hashrate_1d, overhead[bound])
+        power_1d[bound] = daily_power
         power[bound] = trailing_mean(daily_power, POWER_AVERAGE_DAYS, min_count=POWER_AVERAGE_DAYS)
         electricity[bound] = mc.electricity_cost_usd_per_btc(
             daily_power, electricity_usd_kwh, btc_per_day
@@ -426,6 +421,8 @@ def _fleet(
         "threshold": threshold,
         "overhead": overhead,
         "power": power,
+        "power_1d": power_1d,
+        "btc_per_day": btc_per_day,
         "electricity": electricity,
         "all_in": all_in,
         "costs": {
@@ -449,7 +446,8 @@ def production_cost(
     include_fees: bool = True,
     hayes_efficiency_j_th: float | None = None,
     drm_min_fit_days: int = mc.DRM_MIN_FIT_DAYS,
-    catalog: FleetCatalog | None = None,
+    drm_fit_end: str | np.datetime64 | None = None,
+    catalog: Catalog | None = None,
     price_source: str = "auto",
 ) -> ProductionCost:
     """Production cost of a bitcoin on ``as_of`` by every model, from data up to ``as_of``.
@@ -464,7 +462,7 @@ def production_cost(
     model : str, default ``DEFAULT_MODEL`` ("drm-fit-2015")
         The model whose cost is the headline (one of :data:`MODELS`).
     electricity_usd_kwh : float, default 0.05
-        Electricity price miners pay, USD per kWh (CBECI's default).
+        Electricity price miners pay, USD per kWh (CBECI's default), > 0 and < 10.
     electricity_share : float, default 0.6
         Electricity's share of total mining cost, in (0, 1] (Capriole).
     lifetime_years : float, default 5
@@ -482,9 +480,14 @@ def production_cost(
         best-guess efficiency of each day.
     drm_min_fit_days : int, default 365
         Daily points an expanding DRM fit needs before it is reported.
-    catalog : FleetCatalog or None
-        ASIC catalog (arrays ``efficiency_j_th``, ``release_month``); None: the project's
-        catalog, when available.
+    drm_fit_end : YYYY-MM-DD or None, default None
+        Last day of the fit window of our DRM fits (``drm-fit-*``; the published presets
+        keep their constants). None: each day is refitted up to itself (an expanding
+        window). With a date, days after it keep the fit that ends there (a fixed window)
+        and days before it are fitted up to themselves, so no day reads a later one.
+    catalog : Catalog or None
+        ASIC catalog (arrays ``efficiency_j_th``, ``release_month`` are read); None: the
+        catalog that ships with the package.
     price_source : str, default "auto"
         Price source when reading a database.
 
@@ -495,21 +498,21 @@ def production_cost(
     Raises
     ------
     InputError
-        A parameter out of range (named in the message) or ``as_of`` outside the data.
-    CatalogUnavailable
-        ``model`` needs the ASIC catalog and it cannot be loaded.
+        A parameter out of range (named in the message and in its ``parameter``) or
+        ``as_of`` outside the data.
     """
     check_model(model)
-    c = mc.check_positive(electricity_usd_kwh, "electricity_usd_kwh")
-    share = mc.check_share(electricity_share)
-    lifetime = mc.check_positive(lifetime_years, "lifetime_years")
-    if not isinstance(smoothing_days, int | np.integer) or smoothing_days < 1:
-        raise InputError(f"smoothing_days must be a whole number >= 1, got {smoothing_days!r}")
-    if not isinstance(drm_min_fit_days, int | np.integer) or drm_min_fit_days < 2:
-        raise InputError(f"drm_min_fit_days must be a whole number >= 2, got {drm_min_fit_days!r}")
+    c = params.ELECTRICITY_PRICE_USD_KWH.check(electricity_usd_kwh, "electricity_usd_kwh")
+    share = params.ELECTRICITY_SHARE.check(electricity_share, "electricity_share")
+    lifetime = params.LIFETIME_YEARS.check(lifetime_years, "lifetime_years")
+    smoothing = params.SMOOTHING_DAYS.check(smoothing_days, "smoothing_days")
+    min_fit = params.DRM_MIN_FIT_DAYS.check(drm_min_fit_days, "drm_min_fit_days")
     pue = _check_overheads(overheads)
     if hayes_efficiency_j_th is not None:
-        hayes_efficiency_j_th = mc.check_positive(hayes_efficiency_j_th, "hayes_efficiency_j_th")
+        hayes_efficiency_j_th = params.EFFICIENCY_J_TH.check(
+            hayes_efficiency_j_th, "hayes_efficiency_j_th"
+        )
+    fit_end = _check_fit_end(drm_fit_end)
 
     frame = frame_up_to(db_or_frame, as_of, price_source=price_source)
     row = len(frame) - 1
@@ -520,42 +523,32 @@ def production_cost(
     summaries: dict[str, DrmFitSummary] = {}
     for name, preset_name in DRM_MODELS.items():
         preset = mc.DRM_PRESETS[preset_name]
-        fit, costs[name] = _drm_series(frame, preset, drm_min_fit_days)
+        if fit_end is not None and not preset.fixed:
+            source = f"{preset.source}; window ended on {fit_end} (drm_fit_end)"
+            preset = dataclasses.replace(preset, end=fit_end, source=source)
+        fit, costs[name] = _drm_series(frame, preset, min_fit)
         fits[preset_name] = fit
         summaries[preset_name] = _drm_summary(frame, preset, fit, row)
 
-    unavailable: dict[str, str] = {}
-    fleet = None
-    if catalog is None:
-        try:
-            catalog = load_fleet_catalog()
-        except CatalogUnavailable as exc:
-            if model in CATALOG_MODELS:
-                raise
-            unavailable = dict.fromkeys(CATALOG_MODELS, str(exc))
-    if catalog is not None:
-        fleet = _fleet(
-            frame,
-            catalog,
-            electricity_usd_kwh=c,
-            electricity_share=share,
-            lifetime_years=lifetime,
-            smoothing_days=int(smoothing_days),
-            overheads=pue,
-            include_fees=include_fees,
-            hayes_efficiency_j_th=hayes_efficiency_j_th,
-        )
-        costs.update(fleet["costs"])
-    else:
-        nan = np.full(len(frame), np.nan)
-        costs.update(dict.fromkeys(CATALOG_MODELS, nan))
+    fleet = _fleet(
+        frame,
+        load_catalog() if catalog is None else catalog,
+        electricity_usd_kwh=c,
+        electricity_share=share,
+        lifetime_years=lifetime,
+        smoothing_days=smoothing,
+        overheads=pue,
+        include_fees=include_fees,
+        hayes_efficiency_j_th=hayes_efficiency_j_th,
+    )
+    costs.update(fleet["costs"])
 
     p = _num(price[row])
     models = {}
     for name in MODELS:
         value = _num(costs[name][row])
-        note = unavailable.get(name, "")
-        if not note and value is None:
+        note = ""
+        if value is None:
             note = "no value on this day (fit not yet possible, no price, or no profitable machine)"
         models[name] = ModelCost(
             name=name,
@@ -563,27 +556,26 @@ def production_cost(
             cost_usd=value,
             price_to_cost_pct=_pct(p, value),
             multiple=_ratio(p, value),
-            available=name not in unavailable,
             note=note,
         )
 
-    fleet_summary = None
-    if fleet is not None:
-        band = fleet["band"]
-        eff = dict(zip(BAND, (band.lower_j_th, band.best_j_th, band.upper_j_th), strict=True))
-        fleet_summary = FleetSummary(
-            electricity_usd_kwh=c,
-            hashprice_usd_th_day=_num(fleet["hashprice_th"][row]),
-            threshold_j_th=_num(fleet["threshold"][row]),
-            machines_available=int(band.available[row]),
-            machines_profitable=int(band.profitable[row]),
-            efficiency_j_th={b: _num(eff[b][row]) for b in BAND},
-            overhead=fleet["overhead"],
-            power_gw={b: _num(fleet["power"][b][row] / 1e9) for b in BAND},
-            annualised_twh={b: _num(fleet["power"][b][row] * HOURS_PER_YEAR / 1e12) for b in BAND},
-            electricity_cost_usd={b: _num(fleet["electricity"][b][row]) for b in BAND},
-            all_in_cost_usd={b: _num(fleet["all_in"][b][row]) for b in BAND},
-        )
+    band = fleet["band"]
+    eff = dict(zip(BAND, (band.lower_j_th, band.best_j_th, band.upper_j_th), strict=True))
+    fleet_summary = FleetSummary(
+        electricity_usd_kwh=c,
+        hashprice_usd_th_day=_num(fleet["hashprice_th"][row]),
+        threshold_j_th=_num(fleet["threshold"][row]),
+        machines_available=int(band.available[row]),
+        machines_profitable=int(band.profitable[row]),
+        efficiency_j_th={b: _num(eff[b][row]) for b in BAND},
+        overhead=fleet["overhead"],
+        power_gw={b: _num(fleet["power"][b][row] / 1e9) for b in BAND},
+        annualised_twh={b: _num(fleet["power"][b][row] * HOURS_PER_YEAR / 1e12) for b in BAND},
+        power_gw_1d={b: _num(fleet["power_1d"][b][row] / 1e9) for b in BAND},
+        btc_mined_1d=_num(fleet["btc_per_day"][row]),
+        electricity_cost_usd={b: _num(fleet["electricity"][b][row]) for b in BAND},
+        all_in_cost_usd={b: _num(fleet["all_in"][b][row]) for b in BAND},
+    )
 
     dm_model = model if model in DRM_MODELS else DEFAULT_MODEL
     chosen = models[model]
@@ -603,23 +595,23 @@ def production_cost(
             "electricity_usd_kwh": c,
             "electricity_share": share,
             "lifetime_years": lifetime,
-            "smoothing_days": int(smoothing_days),
+            "smoothing_days": smoothing,
             "overheads": dict(zip(BAND, pue, strict=True)),
             "include_fees": bool(include_fees),
             "hayes_efficiency_j_th": hayes_efficiency_j_th,
-            "drm_min_fit_days": int(drm_min_fit_days),
+            "drm_min_fit_days": min_fit,
+            "drm_fit_end": fit_end,
             "drm_difficulty": "the day's block-weighted mean difficulty (difficulty_mean)",
             "price_source": str(frame.price_source[row]) or None,
         },
-        unavailable=unavailable,
         series=CostSeries(
             day=frame.day,
             price_usd=price,
             cost_usd=costs,
             drm=fits,
-            fleet=None if fleet is None else fleet["band"],
-            threshold_j_th=None if fleet is None else fleet["threshold"],
-            power_w={} if fleet is None else fleet["power"],
-            all_in_band_usd={} if fleet is None else fleet["all_in"],
+            fleet=fleet["band"],
+            threshold_j_th=fleet["threshold"],
+            power_w=fleet["power"],
+            all_in_band_usd=fleet["all_in"],
         ),
     )

@@ -3,6 +3,8 @@ unit scaling and rounding for display."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich import box
 from rich.console import Console
 from rich.markup import escape
@@ -13,11 +15,16 @@ from .ingest import ImportReport
 from .machines import AsicEconomics
 from .models.asics import Catalog
 from .production import ProductionCost
+from .signals_report import Signals
 from .snapshot import Status
 from .store import WriteResult
-from .studies import EpisodesReport
+from .studies import EpisodesReport, StudyResult
 from .syncing import SyncReport
 from .units import HS_PER_EHS
+
+if TYPE_CHECKING:
+    from .backtest import DifficultyBacktest
+    from .forecast import DifficultyOutlook
 
 
 def _f(x: float | None, fmt: str = ",.2f", suffix: str = "") -> str:
@@ -41,8 +48,13 @@ def _hashrate(ehs: float | None) -> str:
     return _si(None if ehs is None else ehs * HS_PER_EHS, "H/s")
 
 
-def _usd(x: float | None, fmt: str = ",.0f") -> str:
-    return "n/a" if x is None else f"${x:{fmt}}"
+def _usd(x: float | None, fmt: str | None = None) -> str:
+    """Dollars: whole dollars from $10, cents below (``$0.41``), or ``fmt`` when given."""
+    if x is None:
+        return "n/a"
+    if fmt is None:
+        fmt = ",.2f" if abs(x) < 10 else ",.0f"
+    return f"${x:{fmt}}"
 
 
 def _pct(x: float | None) -> str:
@@ -93,6 +105,44 @@ def import_report(console: Console, report: ImportReport) -> None:
             console.print(f"  {day}: source {got:,.2f}, epochs {expected:,.2f}")
 
 
+def _block_intervals_rows(bi: dict) -> list[tuple[str, str, str]]:
+    """Mean (and, from block times, median and slow blocks) of the 1d / 7d / epoch windows."""
+    w = [bi.get(k) or {} for k in ("1d", "7d", "epoch")]
+    means = " / ".join(_f(x.get("mean_min"), ".2f") for x in w)
+    if bi.get("source") != "blocks":
+        return [("  1d / 7d / epoch", f"{means} min", "mean, from daily block counts")]
+    medians = " / ".join(_f(x.get("median_min"), ".2f") for x in w)
+    week = w[1]
+    slow = (
+        f"7d: {week['slow_30m']} > 30 min, {week['slow_60m']} > 60 min"
+        if week.get("slow_30m") is not None
+        else ""
+    )
+    return [
+        ("  1d / 7d / epoch", f"{means} min", "mean, from block times"),
+        ("  median", f"{medians} min", slow),
+    ]
+
+
+def _next_adjustment_rows(na: dict | None) -> list[tuple[str, str, str]]:
+    """The forecast of the next adjustment (``Status.next_adjustment``) in one row."""
+    if not na or na.get("change_pct") is None:
+        return []
+    return [
+        (
+            "  next adjustment",
+            f"{_pct(na['change_pct'])}",
+            f"90% {_pct(na['change_pct_low'])} to {_pct(na['change_pct_high'])}, "
+            f"{_when(na['date'])} (block {na['height']:,}; minerwatch difficulty)",
+        )
+    ]
+
+
+def _when(iso: str | None) -> str:
+    """``2025-10-01T22:13:19Z`` as ``2025-10-01 22:13 UTC``."""
+    return "n/a" if not iso else f"{iso[:10]} {iso[11:16]} UTC"
+
+
 def status_panel(console: Console, s: Status) -> None:
     """The snapshot as a panel of labelled figures with units."""
     t = Table.grid(padding=(0, 2))
@@ -118,6 +168,7 @@ def status_panel(console: Console, s: Status) -> None:
             _si(s.difficulty, "", digits=5),
             "last block (epochs)" if s.difficulty_method.startswith("epochs") else "day mean",
         ),
+        *_next_adjustment_rows(s.next_adjustment),
         (
             "Hashrate 1d / 7d",
             f"{_hashrate(hr['1d'])} / {_hashrate(hr['7d'])}",
@@ -131,6 +182,7 @@ def status_panel(console: Console, s: Status) -> None:
             f"on {s.hashrate_ath_date or 'n/a'}",
         ),
         ("Block interval 7d", _f(s.block_interval_min_7d, ".2f", " min"), "target 10 min"),
+        *_block_intervals_rows(s.block_intervals),
         (
             "Revenue 1d",
             _usd(s.revenue_usd_1d),
@@ -179,18 +231,9 @@ def asic_economics_table(console: Console, r: AsicEconomics) -> None:
         highlight=False,
     )
     m = r.machines
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    t.add_column("", justify="center", no_wrap=True)
-    # The model column wraps on a narrow terminal; figures never do.
-    t.add_column("model", min_width=12)
-    for name in ("TH/s", "J/TH", "revenue\n$/day", "power\n$/day", "profit\n$/day"):
-        t.add_column(name, justify="right", no_wrap=True)
-    t.add_column("breakeven\n$/kWh", justify="right", no_wrap=True)
-    t.add_column("shutdown\nBTC price", justify="right", no_wrap=True)
-    for i in range(len(m)):
-        under = bool(m.underwater[i])
-        t.add_row(
-            UNDERWATER_MARK if under else "",
+    rows = [
+        (
+            UNDERWATER_MARK if m.underwater[i] else "",
             escape(str(m.model[i])),
             f"{m.hashrate_ths[i]:,.4g}",
             f"{m.efficiency_j_th[i]:.1f}",
@@ -199,8 +242,28 @@ def asic_economics_table(console: Console, r: AsicEconomics) -> None:
             f"{m.profit_usd_day[i]:,.2f}",
             f"{m.breakeven_power_price_usd_kwh[i]:.3f}",
             f"${m.shutdown_price_usd[i]:,.0f}",
-            style="red" if under else None,
         )
+        for i in range(len(m))
+    ]
+    headers = (
+        "TH/s",
+        "J/TH",
+        "revenue\n$/day",
+        "power\n$/day",
+        "profit\n$/day",
+        "breakeven\n$/kWh",
+        "shutdown\nBTC price",
+    )
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=0)
+    t.add_column("", justify="center", no_wrap=True, min_width=1)
+    # Nothing wraps, and no figure is ever cut: on a narrow terminal only the model name is
+    # shortened (with an ellipsis).
+    t.add_column("model", no_wrap=True, overflow="ellipsis", min_width=12)
+    for k, name in enumerate(headers, start=2):
+        width = max([len(line) for line in name.split("\n")] + [len(row[k]) for row in rows])
+        t.add_column(name, justify="right", no_wrap=True, min_width=width)
+    for row in rows:
+        t.add_row(*row, style="red" if row[0] else None)
     console.print(t)
     console.print(
         f"{UNDERWATER_MARK} underwater (power cost above revenue): "
@@ -280,7 +343,7 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
             _usd(m.cost_usd),
             _f(m.multiple, ".2f", "x"),
             _pct(m.price_to_cost_pct),
-            style=None if m.available else "dim",
+            style=None if m.cost_usd is not None else "dim",
         )
     console.print(t)
     d = Table(
@@ -304,10 +367,18 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
             _f(f.b, ".4f"),
             _f(f.r2, ".4f"),
             _f(f.n, ",d") if f.n is not None else "",
-            f"{f.window_start or '?'} to {f.window_end or '?'}",
+            f"{f.window_start} to {f.window_end}" if f.window_start and f.window_end else "n/a",
             kind,
         )
     console.print(d)
+    late = [f for f in pc.drm.values() if f.hindsight]
+    if late:
+        names = ", ".join(f"drm-{f.preset} (fitted on data to {f.window_end})" for f in late)
+        console.print(
+            f"[yellow]warning:[/] {escape(names)}: published constants fitted on data after "
+            f"{pc.as_of}; their cost on this day carries hindsight",
+            highlight=False,
+        )
     fl = pc.fleet
     if fl is not None:
         g = Table(
@@ -322,28 +393,39 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
         rows = [
             ("efficiency J/TH", fl.efficiency_j_th, ".1f", ""),
             ("overhead (PUE)", fl.overhead, ".2f", ""),
-            ("power GW (7d mean)", fl.power_gw, ",.2f", ""),
-            ("annualised TWh", fl.annualised_twh, ",.1f", ""),
-            ("electricity $/BTC", fl.electricity_cost_usd, ",.0f", ""),
-            ("all-in $/BTC", fl.all_in_cost_usd, ",.0f", ""),
+            ("power GW, 7d mean", fl.power_gw, ",.2f", ""),
+            ("  annualised TWh", fl.annualised_twh, ",.1f", ""),
+            ("power GW, the day", fl.power_gw_1d, ",.2f", ""),
+            ("  electricity $/BTC", fl.electricity_cost_usd, ",.0f", ""),
+            ("  all-in $/BTC", fl.all_in_cost_usd, ",.0f", ""),
         ]
         for label, values, fmt, suffix in rows:
             g.add_row(label, *(_f(values[b], fmt, suffix) for b in ("lower", "best", "upper")))
         console.print(g)
         console.print(
+            f"annualised TWh = 7-day mean power x 8,760 h (CBECI's convention); electricity "
+            f"$/BTC = the day's power x 24 h x ${fl.electricity_usd_kwh:g}/kWh / "
+            f"{_f(fl.btc_mined_1d, ',.2f')} BTC mined that day; all-in = electricity / "
+            f"{pc.parameters['electricity_share']:g}",
+            style="dim",
+            highlight=False,
+        )
+        hashprice = "n/a"
+        if fl.hashprice_usd_th_day is not None:
+            hashprice = f"{_usd(fl.hashprice_usd_th_day, '.4f')}/TH/day"
+        console.print(
             f"profitable: {fl.machines_profitable} of {fl.machines_available} machines "
-            f"(threshold {_f(fl.threshold_j_th, '.1f')} J/TH at a "
-            f"{pc.parameters['smoothing_days']}-day hashprice of "
-            f"${_f(fl.hashprice_usd_th_day, '.4f')}/TH/day); electricity share "
+            f"(threshold {_f(fl.threshold_j_th, '.1f', ' J/TH')} at a "
+            f"{pc.parameters['smoothing_days']}-day hashprice of {hashprice}); electricity share "
             f"{pc.parameters['electricity_share']:g}, machines live "
             f"{pc.parameters['lifetime_years']:g} years, fees "
             f"{'included' if pc.parameters['include_fees'] else 'excluded'}",
             highlight=False,
         )
-    for name, why in pc.unavailable.items():
-        console.print(f"[yellow]note:[/] {escape(name)}: {escape(why)}", highlight=False)
 
 
+CENSORED_MARK = "*"
+HINDSIGHT_MARK = "†"
 ENDED_SHORT = {
     "price recovered above cost": "price",
     "cost fell to price": "cost",
@@ -359,6 +441,13 @@ def episodes_table(console: Console, r: EpisodesReport) -> None:
         f"merged, shortest kept {r.min_days} days)",
         highlight=False,
     )
+    if r.hindsight:
+        console.print(
+            f"[yellow]warning:[/] {escape(r.model)} applies published constants fitted on data "
+            f"to {r.fit_end}: its cost before that day, and the episodes marked "
+            f"{HINDSIGHT_MARK}, carry hindsight",
+            highlight=False,
+        )
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     t.add_column("start, end", no_wrap=True)
     for name in ("days", "deepest", "price", "cost"):
@@ -366,8 +455,11 @@ def episodes_table(console: Console, r: EpisodesReport) -> None:
     t.add_column("ended", no_wrap=True)
     t.add_column("+" + "/".join(str(h) for h in r.horizons_days) + "d", justify="right")
     for e in r.episodes:
+        marks = (CENSORED_MARK if e.censored_start else "") + (
+            HINDSIGHT_MARK if e.hindsight else ""
+        )
         t.add_row(
-            f"{e.start}\n{e.end}",
+            f"{e.start}{marks}\n{e.end}",
             f"{e.days:,}\n({e.days_below:,})",
             f"{_pct(e.deepest_discount_pct)}\n{e.deepest_date}",
             f"{_usd(e.price_start_usd)}\n{_usd(e.price_end_usd)}",
@@ -379,8 +471,308 @@ def episodes_table(console: Console, r: EpisodesReport) -> None:
     console.print(
         "days: calendar days (days below cost); deepest: lowest price vs cost and its day; "
         "price, cost: at the start and the end; ended: the gap closed mostly by the price "
-        "rising or by the cost falling; +Nd: price change N days after the start (n/a after "
-        "the last day held)",
+        "rising or by the cost falling, ongoing while fewer days than the merge gap have "
+        "passed above cost; +Nd: price change N days after the start (n/a after the last day "
+        f"held); {CENSORED_MARK} censored start: the close was already below cost on the "
+        "model's first day, so the real start is unknown and the forward returns are not "
+        "from a start" + (f"; {HINDSIGHT_MARK} hindsight" if r.hindsight else ""),
         style="dim",
         highlight=False,
     )
+
+
+STRESS_MARK = "!"
+
+
+def signals_report(console: Console, s: Signals) -> None:
+    """Hash ribbons, Puell multiple, sustainability index and the stress conditions of a day,
+    then every capitulation period with its buy signal."""
+    r = s.hash_ribbons
+    console.print(
+        f"[bold]Signals as of {s.as_of}[/]: close {_usd(s.price_usd)} "
+        f"({s.price_source or 'no source'})",
+        highlight=False,
+    )
+    style = {"capitulation": "bold red", "recovery": "bold yellow"}.get(r.state, "bold")
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_column(style="dim")
+    p = r.parameters
+    t.add_row(
+        "Hash ribbons",
+        f"[{style}]{r.state}[/]",
+        f"since {r.since or 'n/a'}; last buy signal {r.last_buy_signal or 'none'}",
+    )
+    t.add_row(
+        f"  hashrate {p['short_days']}d / {p['long_days']}d",
+        f"{_hashrate(r.sma_short_ehs)} / {_hashrate(r.sma_long_ehs)}",
+        f"spread {_pct(r.spread_pct)}",
+    )
+    t.add_row(
+        f"  price {p['price_short_days']}d / {p['price_long_days']}d",
+        f"{_usd(r.price_sma_short_usd)} / {_usd(r.price_sma_long_usd)}",
+        f"buy rule: {p['price_cross']}",
+    )
+    pu = s.puell
+    t.add_row(
+        "Puell multiple",
+        _f(pu.multiple, ".2f"),
+        f"percentile {_f(pu.percentile, '.0f')} of {pu.days_ranked:,} days since "
+        f"{pu.first_day or 'n/a'}",
+    )
+    su = s.sustainability
+    t.add_row(
+        "Sustainability index",
+        f"{_f(su.index, '.0f')} / 100",
+        f"ours: revenue per unit of work {_usd(su.revenue_per_work_usd_ph_day, ',.2f')}/PH/day "
+        f"ranked among {su.window_days} days",
+    )
+    console.print(t)
+    console.print(
+        f"[bold]Miner stress[/]: {len(s.stress)} of {len(s.stress_checked)} conditions checked "
+        "hold",
+        highlight=False,
+    )
+    for c in s.stress:
+        console.print(f"  [red]{STRESS_MARK}[/] {escape(c.name)}: {escape(c.description)}")
+    periods = Table(
+        title=f"Capitulations ({len(r.capitulations)})",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    periods.add_column("start", no_wrap=True)
+    periods.add_column("end", no_wrap=True)
+    periods.add_column("days", justify="right", no_wrap=True)
+    periods.add_column("buy signal", no_wrap=True)
+    for c in r.capitulations:
+        periods.add_row(
+            c.start,
+            c.end or "(ongoing)",
+            f"{c.days:,}",
+            c.buy_signal or ("" if c.ongoing else "none"),
+        )
+    console.print(periods)
+    console.print(
+        f"capitulation: {p['short_days']}-day mean hashrate below the {p['long_days']}-day "
+        f"mean; it ends after {p['confirm_days']} days back above; buy signal: first "
+        f"recovery day (within {p['recovery_days']} days) with the price's "
+        f"{p['price_short_days']}-day mean above its {p['price_long_days']}-day mean "
+        "(docs/signals.md)",
+        style="dim",
+        highlight=False,
+    )
+
+
+def _returns_cells(row, ci: bool) -> list[str]:
+    cells = [
+        _f(row.share_positive_pct, ".0f", "%"),
+        _f(row.mean_return_pct, "+,.1f", "%"),
+        _f(row.median_return_pct, "+,.1f", "%"),
+    ]
+    if ci:
+        cells.append(
+            f"{_f(row.mean_ci_low_pct, '+,.0f')} to {_f(row.mean_ci_high_pct, '+,.0f', '%')}"
+        )
+    return cells
+
+
+def _forward(values: dict[str, float | None]) -> str:
+    return " ".join(_f(v, "+,.0f", "%") for v in values.values())
+
+
+def study_report(console: Console, r: StudyResult) -> None:
+    """A study's summary table, with its events or episodes where it has them."""
+    console.print(
+        f"[bold]Study {escape(r.name)}[/], data {r.first_day} to {r.as_of}",
+        highlight=False,
+    )
+    if r.name == "compression":
+        p = r.parameters
+        for key, today in r.details["today"].items():
+            console.print(
+                f"{p['mean_days']}-day mean hashrate, change over {key}: "
+                f"{_pct(today['change_pct'])} ({', '.join(today['regimes']) or 'n/a'})",
+                highlight=False,
+            )
+        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        for name in ("lookback", "regime", "horizon"):
+            t.add_column(name, no_wrap=True)
+        for name in ("days", "episodes", "positive", "mean", "median"):
+            t.add_column(name, justify="right", no_wrap=True)
+        t.add_column(f"{p['interval']:.0%} CI of mean", justify="right", no_wrap=True)
+        for row in r.rows:
+            t.add_row(
+                f"{row.lookback_days}d",
+                f"{row.regime} ({row.condition})",
+                f"+{row.horizon_days}d",
+                f"{row.n_days:,}",
+                f"{row.episodes:,}",
+                *_returns_cells(row, ci=True),
+            )
+        console.print(t)
+        console.print(
+            f"days from {p['start'] or 'the first day'} with a forward return; episodes: runs "
+            f"of regime days (gaps under {p['merge_gap_days']} days joined); CI: moving-block "
+            f"bootstrap ({p['bootstrap_samples']:,} resamples, blocks of the horizon, seed "
+            f"{p['seed']})",
+            style="dim",
+            highlight=False,
+        )
+        return
+    if r.name == "ribbons":
+        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        t.add_column("date", no_wrap=True)
+        t.add_column("event", no_wrap=True)
+        t.add_column("capitulation", no_wrap=True)
+        t.add_column("close", justify="right", no_wrap=True)
+        horizons = "/".join(str(h) for h in r.parameters["horizons_days"])
+        t.add_column(f"+{horizons}d", justify="right", no_wrap=True)
+        for e in r.details["events"]:
+            t.add_row(
+                e.date,
+                e.event,
+                f"{e.capitulation_start} to {e.capitulation_end}",
+                _usd(e.price_usd),
+                _forward(e.forward_return_pct),
+            )
+        console.print(t)
+    else:
+        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        t.add_column("start, end", no_wrap=True)
+        t.add_column("days", justify="right", no_wrap=True)
+        t.add_column("deepest", justify="right", no_wrap=True)
+        t.add_column("to cost / to start price", justify="right", no_wrap=True)
+        horizons = "/".join(str(h) for h in r.parameters["horizons_days"])
+        t.add_column(f"+{horizons}d", justify="right", no_wrap=True)
+        for e in r.details["episodes"]:
+            t.add_row(
+                f"{e.start}{CENSORED_MARK if e.censored_start else ''}\n{e.end}",
+                f"{e.days:,}",
+                f"{_pct(e.deepest_discount_pct)}\n{e.deepest_date}",
+                f"{_f(e.days_to_cost, ',d', ' d') if e.days_to_cost is not None else 'n/a'} / "
+                + (f"{e.days_to_start_price:,} d" if e.days_to_start_price is not None else "n/a"),
+                _forward(e.forward_return_pct),
+            )
+        console.print(t)
+        console.print(
+            f"model {r.parameters['model']}, episodes of at least {r.parameters['min_days']} "
+            f"days; to cost: days from the start to the first close back at or above cost; to "
+            f"start price: to the first close at or above the start's after the deepest day; "
+            f"{CENSORED_MARK} censored start (left out of the summary)",
+            style="dim",
+            highlight=False,
+        )
+    s = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    s.add_column("after", no_wrap=True)
+    s.add_column("horizon", no_wrap=True)
+    for name in ("n", "positive", "mean", "median"):
+        s.add_column(name, justify="right", no_wrap=True)
+    for row in r.rows:
+        s.add_row(row.event, f"+{row.horizon_days}d", f"{row.n:,}", *_returns_cells(row, False))
+    console.print(s)
+
+
+def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
+    """The epoch so far, the next adjustment (ours and mempool.space's) and the hashrate
+    estimators with their 90% intervals."""
+    na, base, m = o.next_adjustment, o.baseline, o.model
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_column(style="dim")
+    start = f"started {_when(o.epoch_start_time)}"
+    if o.epoch_start_time_estimated:
+        start += " (estimated)"
+    rows = [
+        ("Epoch", f"{o.epoch:,}", f"blocks {o.epoch_start_height:,} to "
+         f"{o.epoch_start_height + 2015:,}, {start}"),
+        ("Height", f"{o.height:,}", f"{o.blocks_in_epoch:,} blocks in, {o.blocks_remaining:,} "
+         f"to go ({o.progress_pct:.1f}%)"),
+        ("Difficulty", _si(o.difficulty, "", digits=5), ""),
+        ("Block interval", _f(o.interval_min_epoch, ".2f", " min"), "mean since the epoch began"),
+        ("  now", _f(o.interval_min_recent, ".2f", " min"),
+         f"at the hashrate the forecast assumes ({_f(m['level_time_constant_days'], '.1f')}"
+         "-day weighted, with drift)"),
+        ("Next adjustment", _pct(na["change_pct"]),
+         f"90% {_pct(na['change_pct_low'])} to {_pct(na['change_pct_high'])} "
+         f"at block {na['height']:,}"),
+        ("  date", _when(na["date"]), f"90% {_when(na['date_low'])} to {_when(na['date_high'])}"),
+        ("mempool.space", _pct(base["change_pct"]), f"{_when(base['date'])} (baseline)"),
+    ]  # fmt: skip
+    for row in rows:
+        t.add_row(*row)
+    title = f"Difficulty outlook as of {_when(o.as_of)} ({o.data} data)"
+    console.print(Panel(t, title=title, expand=False))
+    h = Table(title="Hashrate estimators (90% intervals)", box=box.SIMPLE_HEAD, pad_edge=False)
+    h.add_column("window", no_wrap=True)
+    h.add_column("blocks", justify="right")
+    for name in ("estimate", "low", "high"):
+        h.add_column(name, justify="right", no_wrap=True)
+    h.add_column("getnetworkhashps", justify="right", no_wrap=True)
+    for e in o.hashrate.values():
+        h.add_row(
+            escape(e["window"]),
+            _f(e["blocks"], ",d") if e["blocks"] is not None else "n/a",
+            _hashrate(e["hashrate_ehs"]),
+            _hashrate(e["low_ehs"]),
+            _hashrate(e["high_ehs"]),
+            _hashrate(e["getnetworkhashps_ehs"]) if "getnetworkhashps_ehs" in e else "",
+        )
+    console.print(h)
+    console.print(
+        f"model: random walk {_f(m['random_walk_sd_pct_per_day'], '.2f')}%/day, drift "
+        f"{_f(m['drift_pct_per_day'], '+.3f')}%/day, hashrate sd {_f(m['rate_sd_pct'], '.1f')}%"
+        f" over the rest of the epoch ({m['fit_days']} days fitted; docs/difficulty.md)",
+        style="dim",
+        highlight=False,
+    )
+    _notes(console, list(o.notes))
+
+
+def difficulty_backtest_table(console: Console, bt: DifficultyBacktest) -> None:
+    """The backtest: errors of ours and the baseline, ratio, coverage and the Poisson floor
+    per level, one table for the change and one for the date."""
+    console.print(
+        f"[bold]Next-adjustment backtest[/]: ours ({bt.method}) against the baseline "
+        f"({bt.baseline}), realised retargets",
+        highlight=False,
+    )
+    for what, unit, key, fmt in (
+        ("Change of difficulty", "pp", "change", ".2f"),
+        ("Date of the retarget", "h", "date", ".1f"),
+    ):
+        t = Table(
+            title=f"{what}: mean absolute error, {unit}",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            collapse_padding=True,
+        )
+        t.add_column("data", no_wrap=True)
+        for name in ("level", "epochs", "at", "ours", "baseline", "ratio", "90% cover", "floor"):
+            t.add_column(name, justify="right", no_wrap=True)
+        for r in bt.rows:
+            ours = getattr(r, f"mae_{key}_{unit}")
+            base = getattr(r, f"mae_{key}_{unit}_baseline")
+            t.add_row(
+                r.data,
+                f"{r.level_pct}%",
+                f"{r.epochs:,}",
+                f"{r.progress_pct:.1f}%",
+                f"{ours:{fmt}}",
+                f"{base:{fmt}}",
+                _f(getattr(r, f"ratio_{key}"), ".2f"),
+                f"{getattr(r, f'coverage_{key}_pct'):.0f}%",
+                f"{getattr(r, f'floor_{key}_{unit}'):{fmt}}",
+            )
+        console.print(t)
+    console.print(
+        "pp: percentage points; h: hours. at: mean progress when forecast (daily data: the "
+        "first day's end past the level). ratio: ours / baseline. 90% cover: realised values "
+        "inside our 90% interval. floor: the error left if the rest of the epoch's hashrate "
+        "were known (Poisson arrivals alone).",
+        style="dim",
+        highlight=False,
+    )
+    _notes(console, list(bt.notes))

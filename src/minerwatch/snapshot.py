@@ -6,24 +6,23 @@ the ``as_of`` row; this module only selects and names them.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .chain import RETARGET_INTERVAL
 from .frames import DailyFrame
+from .jsonable import num as _num
 from .metrics.daily import HASHRATE_ATH_WINDOW_DAYS, DailyMetrics, compute_daily_metrics
 from .metrics.hashrate import ESTIMATOR
+from .metrics.intervals import TIME_WINDOWS_DAYS, block_interval_windows, daily_interval_windows
+from .metrics.signals import SUSTAINABILITY_WINDOW_DAYS, hash_ribbons
 from .production import production_cost
-from .units import HS_PER_EHS
+from .signals_report import ribbons_summary, sustainability_today
+from .store import Store
+from .units import HS_PER_EHS, SECONDS_PER_DAY
 
 HASHRATE_KEYS = {1: "1d", 7: "7d", 30: "30d", 60: "60d"}
-
-
-def _num(x) -> float | None:
-    """A float for JSON, None for NaN/inf (missing)."""
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _day(frame: DailyFrame, row: int) -> str | None:
@@ -53,6 +52,7 @@ class Status:
     hashrate_ath_window: str
     hashrate_drawdown_pct: float | None
     block_interval_min_7d: float | None
+    block_intervals: dict[str, object]
     difficulty: float | None
     difficulty_method: str
     revenue_usd_1d: float | None
@@ -68,6 +68,9 @@ class Status:
     production_cost_model: str
     price_to_cost_pct: float | None
     production_cost_models: dict[str, float | None]
+    hash_ribbons: dict[str, str | float | None]
+    sustainability_index: float | None
+    next_adjustment: dict | None = None
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict (missing values are None)."""
@@ -86,12 +89,19 @@ def status_from_frame(
     metrics: DailyMetrics | None = None,
     *,
     data_through: np.datetime64 | None = None,
+    block_intervals: dict[str, object] | None = None,
+    next_adjustment: dict | None = None,
 ) -> Status:
     """The snapshot at ``as_of`` (default: the frame's last day) from a daily frame.
 
     ``data_through`` is the last day the database holds (default: the frame's last day).
+    ``block_intervals`` is :func:`block_intervals_at` of the store (default: from the
+    frame's daily counts alone, without the epoch's mean). ``next_adjustment`` is the
+    forecast of :func:`minerwatch.forecast.next_adjustment_or_none` (None when not given).
     """
     row = len(frame) - 1 if as_of is None else frame.index_of(as_of)
+    if block_intervals is None:
+        block_intervals = block_intervals_at(None, frame, row)
     m = metrics if metrics is not None else compute_daily_metrics(frame)
     cost = production_cost(frame, frame.day[row])
     price = _num(frame.price_usd[row])
@@ -117,6 +127,7 @@ def status_from_frame(
         hashrate_ath_window=HASHRATE_KEYS[HASHRATE_ATH_WINDOW_DAYS],
         hashrate_drawdown_pct=_num(m.hashrate_drawdown_pct[row]),
         block_interval_min_7d=_num(m.block_interval_min_7d[row]),
+        block_intervals=block_intervals,
         difficulty=_num(frame.difficulty_last[row]),
         difficulty_method=DIFFICULTY_METHODS[bool(frame.difficulty_exact[row])],
         revenue_usd_1d=_num(m.revenue_usd[row]),
@@ -132,4 +143,47 @@ def status_from_frame(
         production_cost_model=cost.model,
         price_to_cost_pct=cost.price_to_cost_pct,
         production_cost_models=cost.costs_usd(),
+        hash_ribbons=ribbons_summary(frame, hash_ribbons(m.hashrate_hs[1], frame.price_usd), row),
+        sustainability_index=_num(sustainability_today(frame, m, row, SUSTAINABILITY_WINDOW_DAYS)),
+        next_adjustment=next_adjustment,
     )
+
+
+def block_intervals_at(store: Store | None, frame: DailyFrame, row: int) -> dict[str, object]:
+    """Block-interval statistics of the day at ``row`` (``Status.block_intervals``).
+
+    From the blocks table when it covers the whole day (a block before its start and one
+    after its end) and the 1-day window; only blocks up to the day's end are read, from the
+    first block needed (the current epoch's, or the last one before the 7-day window).
+    Otherwise from the frame's daily counts, means only, with the epoch's first block time
+    from the epochs table (no store: no epoch mean).
+    """
+    row = range(len(frame))[row]  # a negative row counts from the end
+    day_end = (frame.day + 1 - np.datetime64("1970-01-01", "D")).astype(np.int64)
+    day_end *= SECONDS_PER_DAY
+    end = int(day_end[row])
+    held = store.block_height_range() if store is not None else None
+    cut = store.block_height_range(max_time=end - 1) if held is not None else None
+    if cut is not None and held[1] > cut[1]:
+        last = cut[1]
+        longest = max(TIME_WINDOWS_DAYS.values()) * SECONDS_PER_DAY
+        before = store.block_height_range(max_time=end - longest - 1)
+        first = min(last - last % RETARGET_INTERVAL, before[1] if before else held[0])
+        blocks = store.read_blocks(min_height=first, max_time=end - 1)
+        windows = block_interval_windows(blocks["height"], blocks["time"], end)
+        if windows["1d"] is not None:
+            return {
+                **{k: (w.to_dict() if w is not None else None) for k, w in windows.items()},
+                "source": "blocks",
+            }
+    epochs = store.read_epochs() if store is not None else None
+    empty = np.zeros(0, np.int64)
+    daily = daily_interval_windows(
+        frame.blocks,
+        frame.end_height,
+        day_end,
+        row,
+        epochs["start_height"] if epochs is not None else empty,
+        epochs["start_time"] if epochs is not None else empty,
+    )
+    return {**{k: w.to_dict() for k, w in daily.items()}, "source": "daily counts"}

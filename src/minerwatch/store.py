@@ -8,8 +8,9 @@ Tables (schema version :data:`SCHEMA_VERSION`):
   satoshis; the source's hashrate estimate in TH/s; the mean difficulty recovered from it).
 - ``prices``: one daily close per (day, source), USD.
 - ``epochs``: one row per 2016-block difficulty epoch (difficulty, compact bits, start time).
-- ``blocks``: per-block rows (height, header time, bits, difficulty, fees, subsidy, pool);
-  reserved for per-block sources.
+- ``blocks``: per-block rows (height, header time, bits, difficulty, fees, subsidy, pool),
+  one contiguous run of heights (:func:`~minerwatch.sources.blocks.check_heights_join`);
+  NULL where a value is unknown.
 - ``sync_state``: where each network source's incremental sync stands.
 - ``imports``: a log of every write (what, from where, how many rows new/changed).
 
@@ -103,6 +104,11 @@ _TABLES: dict[str, tuple[list[str], list[str]]] = {
 }
 
 
+# Value columns of ``blocks``, compared to find conflicts and count changed rows.
+_BLOCK_VALUES = ["time", "bits", "difficulty", "fees_sat", "subsidy_sat", "pool"]
+_NO_HEIGHT = 2**31  # above every storable height: "no fork" in write_blocks
+
+
 class StoreError(MinerwatchError):
     """The database file cannot be opened or is of an unknown schema."""
 
@@ -115,6 +121,8 @@ class WriteResult:
     new: int
     changed: int
     unchanged: int
+    #: Stored rows deleted by the write and not written again (a reorg's blocks above the fork).
+    removed: int = 0
 
     @property
     def total(self) -> int:
@@ -146,7 +154,10 @@ def _plain(array: np.ndarray) -> np.ndarray:
             return array.filled(np.nan)
         if array.dtype.kind in "iu":
             return array.filled(-1)
-        return array.filled(None)
+        # filled(None) would fill with the array's default fill value ('?'), not None.
+        out = np.array(array.data, dtype=object)
+        out[np.ma.getmaskarray(array)] = None
+        return out
     return np.asarray(array)
 
 
@@ -335,6 +346,106 @@ class Store:
             origin,
         )
 
+    def write_blocks(self, blocks, origin: str, *, replace: bool = False) -> WriteResult:
+        """Upsert per-block rows from a :class:`~minerwatch.sources.blocks.Blocks`.
+
+        Idempotent: a height already stored with the same values is unchanged, and a value
+        unknown on one side (NULL stored, or -1 / NaN / None given) is filled from the other
+        (``changed`` when that adds a value). A height stored with a *different* known value
+        is a conflict: an :class:`InputError` naming the height and both values, unless
+        ``replace`` (a reorg): then that height and every stored height above it are
+        replaced by the given rows, and stored heights above it that are not given are
+        deleted (counted in ``removed``). The caller holds the :meth:`transaction`.
+        """
+        if self.read_only:
+            raise StoreError(f"database {self.path} is open read-only")
+        names = ["height", *_BLOCK_VALUES]
+        self.con.register(
+            "_staged_src",
+            {
+                "height": np.asarray(blocks.height, np.int64),
+                "time": np.asarray(blocks.time, np.int64),
+                "bits": np.asarray(blocks.bits, np.int64),
+                "difficulty": np.asarray(blocks.difficulty, np.float64),  # NaN -> NULL
+                "fees_sat": np.asarray(blocks.fees_sat, np.int64),
+                "subsidy_sat": np.asarray(blocks.subsidy_sat, np.int64),
+                "pool": np.asarray(blocks.pool, object),
+            },
+        )
+        try:
+            self.con.execute(
+                """CREATE OR REPLACE TEMP TABLE _staged AS SELECT CAST(height AS INTEGER) AS
+                   height, time, nullif(bits, -1) AS bits, difficulty,
+                   nullif(fees_sat, -1) AS fees_sat, nullif(subsidy_sat, -1) AS subsidy_sat,
+                   pool FROM _staged_src"""
+            )
+        finally:
+            self.con.unregister("_staged_src")
+        # NULL on either side never conflicts: `a <> b` is NULL then.
+        differs = " OR ".join(f"t.{v} <> s.{v}" for v in _BLOCK_VALUES)
+        conflict = self.con.execute(
+            f"""SELECT s.height, {", ".join(f"t.{v}, s.{v}" for v in _BLOCK_VALUES)}
+                FROM _staged s JOIN blocks t ON t.height = s.height
+                WHERE {differs} ORDER BY s.height LIMIT 1"""
+        ).fetchall()
+        if conflict and not replace:
+            self.con.execute("DROP TABLE _staged")
+            row = conflict[0]
+            pairs = [
+                f"{v} {old!r} stored, {new!r} given"
+                for v, old, new in zip(_BLOCK_VALUES, row[1::2], row[2::2], strict=True)
+                if None not in (old, new) and old != new
+            ]
+            raise InputError(
+                f"block {row[0]} is already stored with different values ({'; '.join(pairs)}); "
+                f"expected the stored block, or a reorg: replace (`--replace`) replaces block "
+                f"{row[0]} and every block above it",
+                path=origin,
+            )
+        # Heights from the fork up are written as given; below it, values are merged.
+        fork = int(conflict[0][0]) if conflict else _NO_HEIGHT
+        merged = ", ".join(
+            f"CASE WHEN s.height >= $fork THEN s.{v} ELSE coalesce(s.{v}, t.{v}) END AS {v}"
+            for v in _BLOCK_VALUES
+        )
+        as_given = " AND ".join(f"t.{v} IS NOT DISTINCT FROM s.{v}" for v in _BLOCK_VALUES)
+        as_merged = " AND ".join(
+            f"coalesce(s.{v}, t.{v}) IS NOT DISTINCT FROM t.{v}" for v in _BLOCK_VALUES
+        )
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _merged AS
+                SELECT s.height, {merged}, t.height IS NOT NULL AS existed,
+                       ({as_given}) OR (s.height < $fork AND {as_merged}) AS same
+                FROM _staged s LEFT JOIN blocks t ON t.height = s.height""",
+            {"fork": fork},
+        )
+        total, existing, unchanged = self.con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE existed), "
+            "count(*) FILTER (WHERE existed AND same) FROM _merged"
+        ).fetchall()[0]
+        removed = 0
+        if conflict:
+            # Only the rows not given again are deleted; the given ones are replaced in place
+            # below (deleting and re-inserting a key in one transaction strains the index).
+            above = "FROM blocks WHERE height >= ? AND height NOT IN (SELECT height FROM _staged)"
+            removed = self.con.execute(f"SELECT count(*) {above}", [fork]).fetchall()[0][0]
+            self.con.execute(f"DELETE {above}", [fork])
+        self.con.execute(
+            f"INSERT OR REPLACE INTO blocks ({', '.join(names)}) "
+            f"SELECT {', '.join(names)} FROM _merged"
+        )
+        self.con.execute("DROP TABLE _staged")
+        self.con.execute("DROP TABLE _merged")
+        result = WriteResult(
+            "blocks", total - existing, existing - unchanged, unchanged, int(removed)
+        )
+        self.con.execute(
+            "INSERT INTO imports "
+            "SELECT coalesce(max(id), 0) + 1, now(), ?, ?, ?, ?, ? FROM imports",
+            ["blocks", origin, result.new, result.changed, result.unchanged],
+        )
+        return result
+
     def set_sync_state(self, source: str, last_day: np.datetime64) -> None:
         self.con.execute(
             "INSERT OR REPLACE INTO sync_state VALUES (?, CAST(? AS DATE), now())",
@@ -396,6 +507,55 @@ class Store:
         out = {k: _plain(v) for k, v in raw.items()}
         out["start_height"] = out["start_height"].astype(np.int64)
         return out
+
+    def read_blocks(
+        self,
+        *,
+        min_height: int | None = None,
+        max_height: int | None = None,
+        max_time: int | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Stored blocks, ascending by height, with ``min_height <= height <= max_height``
+        and header ``time <= max_time`` (unix seconds; the as-of cut) where given.
+
+        Arrays: ``height`` (int64), ``time`` (int64, unix seconds), ``bits`` (int64, -1
+        unknown), ``difficulty`` (float64, NaN unknown), ``fees_sat`` and ``subsidy_sat``
+        (int64, -1 unknown), ``pool`` (object, None unknown). Header times are not monotonic
+        in height, so a ``max_time`` cut may leave out a block below the highest one kept.
+        """
+        cuts, params = [], []
+        for clause, value in (
+            ("height >= ?", min_height),
+            ("height <= ?", max_height),
+            ("time <= ?", max_time),
+        ):
+            if value is not None:
+                cuts.append(clause)
+                params.append(int(value))
+        where = f"WHERE {' AND '.join(cuts)}" if cuts else ""
+        raw = self.con.execute(
+            f"""SELECT height, time, coalesce(bits, -1) AS bits, difficulty,
+                       coalesce(fees_sat, -1) AS fees_sat,
+                       coalesce(subsidy_sat, -1) AS subsidy_sat, pool
+                FROM blocks {where} ORDER BY height""",
+            params,
+        ).fetchnumpy()
+        out = {k: _plain(v) for k, v in raw.items()}
+        for name in ("height", "time", "bits", "fees_sat", "subsidy_sat"):
+            out[name] = out[name].astype(np.int64)
+        out["difficulty"] = out["difficulty"].astype(np.float64)
+        out["pool"] = out["pool"].astype(object)
+        return out
+
+    def block_height_range(self, *, max_time: int | None = None) -> tuple[int, int] | None:
+        """Lowest and highest stored height (of blocks with header ``time <= max_time`` when
+        given), or None when there are none."""
+        cut = "" if max_time is None else "WHERE time <= ?"
+        lo, hi = self.con.execute(
+            f"SELECT min(height), max(height) FROM blocks {cut}",
+            [] if max_time is None else [int(max_time)],
+        ).fetchall()[0]
+        return None if lo is None else (int(lo), int(hi))
 
     def counts(self) -> dict[str, int]:
         """Row count of every data table."""

@@ -18,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from .. import params
+from ..jsonable import num
 from ..sources.table import Table, parse_float, read_csv
+from ..units import HOURS_PER_DAY, KWH_PER_W_DAY, THS_PER_PHS, W_PER_KW
 
 # Defaults, each with its source.
 # Electricity price: the Cambridge Bitcoin Electricity Consumption Index (CBECI) assumes
@@ -32,15 +34,6 @@ DEFAULT_POOL_FEE_PCT = 2.0
 # common planning figure of hosting contracts. It scales revenue and power cost alike.
 DEFAULT_UPTIME_PCT = 97.0
 
-# Accepted ranges of the parameters (exclusive bounds where marked in ``check_parameters``).
-MAX_POWER_PRICE_USD_KWH = 10.0
-
-HOURS_PER_DAY = 24.0
-W_PER_KW = 1000.0
-THS_PER_PHS = 1000.0
-# kWh drawn in one day per watt: 24 h / 1000 W/kW. A machine of e J/TH (= W per TH/s) draws
-# e * 0.024 kWh per TH/s per day.
-KWH_PER_W_DAY = HOURS_PER_DAY / W_PER_KW
 
 COOLING = ("air", "hydro", "immersion")
 CATALOG_COLUMNS = (
@@ -55,6 +48,9 @@ CATALOG_COLUMNS = (
 )
 REQUIRED_USER_COLUMNS = ("model", "hashrate_ths", "power_w")
 OPTIONAL_USER_COLUMNS = ("vendor", "efficiency_j_th", "release_month", "cooling", "source")
+# Empty cells of a user row that replaces a catalog model are taken from that model. (The
+# efficiency is always the user's power / hashrate; an empty source names the user's file.)
+FILLED_FROM_CATALOG = ("vendor", "release_month", "cooling")
 # A stated efficiency must agree with power_w / hashrate_ths to this relative tolerance (the
 # file rounds it; the catalog keeps the exact quotient).
 EFFICIENCY_REL_TOLERANCE = 0.01
@@ -94,7 +90,7 @@ class Catalog:
         return len(self.model)
 
     def released_by(self, day) -> np.ndarray:
-        """Boolean mask of the models on sale on ``day`` (a date or ``datetime64``).
+        """Boolean mask of the models launched by ``day`` (a date or ``datetime64``).
 
         Release months have month resolution, so to never list a machine before its launch
         a model counts as released from the first day of the month *after* its release
@@ -174,8 +170,10 @@ def _parse_release_month(table: Table, *, required: bool) -> np.ndarray:
     return out
 
 
-def _parse_machines(table: Table, *, packaged: bool) -> Catalog:
-    """Validate a table of machines (the packaged catalog or a user file) into a Catalog.
+def _parse_machines(table: Table, *, packaged: bool) -> tuple[Catalog, dict[str, np.ndarray]]:
+    """Validate a table of machines (the packaged catalog or a user file) into a Catalog,
+    with the masks of the empty optional cells (``vendor``, ``release_month``, ``cooling``,
+    ``source``) that took a default.
 
     The packaged file must fill every column; a user file needs only model, hashrate_ths
     and power_w.
@@ -219,7 +217,7 @@ def _parse_machines(table: Table, *, packaged: bool) -> Catalog:
                 "correct it or leave the cell empty",
             )
     release_month = _parse_release_month(table, required=packaged)
-    cooling, _ = _text_column(table, "cooling", "air")
+    cooling, empty_cooling = _text_column(table, "cooling", "air")
     cooling = np.char.lower(cooling.astype(str)).astype(object)
     bad = ~np.isin(cooling, COOLING)
     if bad.any():
@@ -231,7 +229,7 @@ def _parse_machines(table: Table, *, packaged: bool) -> Catalog:
         for name, empty in (("vendor", empty_vendor), ("source", empty_source)):
             if empty.any():
                 raise table.error(int(np.flatnonzero(empty)[0]), name, f"empty {name}")
-    return Catalog(
+    catalog = Catalog(
         model=model,
         vendor=vendor,
         hashrate_ths=hashrate,
@@ -242,6 +240,13 @@ def _parse_machines(table: Table, *, packaged: bool) -> Catalog:
         source=source,
         notes=tuple(table.notes),
     )
+    empty = {
+        "vendor": empty_vendor,
+        "release_month": np.isnat(release_month),
+        "cooling": empty_cooling,
+        "source": empty_source,
+    }
+    return catalog, empty
 
 
 def read_machines(path: str | Path) -> Catalog:
@@ -255,6 +260,10 @@ def read_machines(path: str | Path) -> Catalog:
     optional cells take defaults: efficiency computed, cooling ``air``, no release month
     (always listed), vendor empty, source naming the file.
     """
+    return _read_user(path)[0]
+
+
+def _read_user(path: str | Path) -> tuple[Catalog, dict[str, np.ndarray]]:
     table = read_csv(path, list(REQUIRED_USER_COLUMNS), optional=list(OPTIONAL_USER_COLUMNS))
     return _parse_machines(table, packaged=False)
 
@@ -265,7 +274,7 @@ def _read_packaged() -> Catalog:
     ref = resources.files(__package__).joinpath(PACKAGED_CATALOG)
     with resources.as_file(ref) as path:
         table = read_csv(path, list(CATALOG_COLUMNS))
-        return _parse_machines(table, packaged=True)
+        return _parse_machines(table, packaged=True)[0]
 
 
 def _concat(a: Catalog, b: Catalog, notes: list[str]) -> Catalog:
@@ -279,57 +288,46 @@ def load_catalog(user_file: str | Path | None = None) -> Catalog:
     """The packaged ASIC catalog, plus the machines of ``user_file`` when given.
 
     A user row whose model name equals a catalog model (ignoring case) replaces that model
-    in place, and ``notes`` says so; other user rows are appended. Errors in the user file
-    are :class:`InputError` naming its file, line and column (see :func:`read_machines`).
+    in place, and ``notes`` says so; its empty optional cells (vendor, release month,
+    cooling) are filled from the catalog row it replaces, so a replaced model keeps its
+    release month and the ``as_of`` cut, and ``source`` says which cells came from the
+    catalog. Other user rows are appended. Errors in the user file are :class:`InputError`
+    naming its file, line and column (see :func:`read_machines`).
     """
     catalog = _read_packaged()
     if user_file is None:
         return catalog
-    user = read_machines(user_file)
+    user, empty = _read_user(user_file)
     notes = list(catalog.notes) + list(user.notes)
     index = {str(m).lower(): i for i, m in enumerate(catalog.model)}
     replace = np.array([str(m).lower() in index for m in user.model], bool)
     if replace.any():
-        targets = np.array([index[str(m).lower()] for m in user.model[replace]], np.int64)
         arrays = {name: getattr(catalog, name).copy() for name in CATALOG_COLUMNS}
-        for name in CATALOG_COLUMNS:
-            arrays[name][targets] = getattr(user, name)[replace]
-        for t, m in zip(targets, user.model[replace], strict=True):
-            notes.append(f"{user_file}: {m!r} replaces the catalog model {catalog.model[t]!r}")
+        for u in np.flatnonzero(replace):
+            t = index[str(user.model[u]).lower()]
+            filled = [c for c in FILLED_FROM_CATALOG if empty[c][u]]
+            for name in CATALOG_COLUMNS:
+                if name not in filled and name != "source":
+                    arrays[name][t] = getattr(user, name)[u]
+            source = str(user.source[u])
+            if filled:
+                source += f"; {', '.join(filled)} from the catalog row ({catalog.source[t]})"
+            arrays["source"][t] = source
+            note = f"{user_file}: {user.model[u]!r} replaces the catalog model {catalog.model[t]!r}"
+            if filled:
+                note += f" (empty {', '.join(filled)} taken from the catalog)"
+            notes.append(note)
         catalog = Catalog(**arrays)
     return _concat(catalog, user.select(~replace), notes)
 
 
 def check_parameters(power_price_usd_kwh: float, pool_fee_pct: float, uptime_pct: float) -> None:
-    """:class:`InputError` naming the parameter (and its CLI option) when one is out of
-    range: power price must be > 0 and < 10 USD/kWh, pool fee 0..100 %, uptime in (0, 100] %.
-    Non-finite values are refused."""
-    checks = (
-        (
-            "--power-price",
-            "power_price_usd_kwh",
-            power_price_usd_kwh,
-            0 < power_price_usd_kwh < MAX_POWER_PRICE_USD_KWH,
-            f"a price in USD/kWh > 0 and < {MAX_POWER_PRICE_USD_KWH:g}",
-        ),
-        (
-            "--pool-fee",
-            "pool_fee_pct",
-            pool_fee_pct,
-            0 <= pool_fee_pct <= 100,
-            "a percentage from 0 to 100",
-        ),
-        (
-            "--uptime",
-            "uptime_pct",
-            uptime_pct,
-            0 < uptime_pct <= 100,
-            "a percentage > 0 and <= 100",
-        ),
-    )
-    for option, name, value, ok, expected in checks:
-        if not ok:  # also catches NaN, whose comparisons are all false
-            raise InputError(f"{option} ({name}) {value:g} is out of range; expected {expected}")
+    """:class:`InputError` naming the parameter when one is out of range (the ranges of
+    :mod:`minerwatch.params`: power price > 0 and < 10 USD/kWh, pool fee 0..100 %, uptime in
+    (0, 100] %). Non-finite values are refused."""
+    params.ELECTRICITY_PRICE_USD_KWH.check(power_price_usd_kwh, "power_price_usd_kwh")
+    params.POOL_FEE_PCT.check(pool_fee_pct, "pool_fee_pct")
+    params.UPTIME_PCT.check(uptime_pct, "uptime_pct")
 
 
 def _fraction(pct) -> np.ndarray:
@@ -532,11 +530,6 @@ class MachineEconomics:
 
     def rows(self) -> list[dict]:
         """One JSON-ready dict per model, in profit order (non-finite numbers as None)."""
-
-        def num(x) -> float | None:
-            x = float(x)
-            return x if np.isfinite(x) else None
-
         return [
             {
                 "model": str(self.model[i]),

@@ -22,19 +22,21 @@ exception by construction, which :class:`DrmPreset` records as ``fit_end``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from .. import params
 from ..chain import HASHES_PER_DIFFICULTY
-from ..errors import InputError
-from ..units import HS_PER_THS, SAT_PER_BTC
-
-JOULES_PER_KWH = 3.6e6
-HOURS_PER_DAY = 24
-# kWh per day drawn by one W of continuous load: 24 h / 1000.
-KWH_PER_W_DAY = HOURS_PER_DAY / 1000
+from ..units import (
+    HS_PER_PHS,
+    HS_PER_THS,
+    KWH_PER_W_DAY,
+    SAT_PER_BTC,
+    SECONDS_PER_DAY,
+    THS_PER_PHS,
+)
+from .asics import breakeven_power_price_usd_kwh, shutdown_price_usd
 
 # CBECI defaults (Cambridge Centre for Alternative Finance, CBECI methodology).
 CBECI_ELECTRICITY_USD_KWH = 0.05
@@ -52,24 +54,15 @@ DRM_MIN_FIT_DAYS = 365
 
 def check_positive(value: float, name: str, *, allow_zero: bool = False) -> float:
     """``value`` as a finite float > 0 (>= 0 with ``allow_zero``); :class:`InputError`
-    naming ``name`` otherwise."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number, got {value!r}") from None
-    ok = math.isfinite(x) and (x >= 0 if allow_zero else x > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise InputError(f"{name} must be a finite number {bound}, got {value!r}")
-    return x
+    naming ``name`` otherwise. For a quantity with a range of its own use
+    :mod:`minerwatch.params`."""
+    quantity = params.Quantity("a number", low=0.0, low_open=not allow_zero)
+    return quantity.check(value, name)
 
 
 def check_share(value: float, name: str = "electricity_share") -> float:
-    """A share in ``(0, 1]``; :class:`InputError` naming ``name`` otherwise."""
-    x = check_positive(value, name)
-    if x > 1:
-        raise InputError(f"{name} must be in (0, 1], got {value!r}")
-    return x
+    """A share in ``(0, 1]`` (:data:`minerwatch.params.ELECTRICITY_SHARE`)."""
+    return params.ELECTRICITY_SHARE.check(value, name)
 
 
 # -- Difficulty Regression Model ------------------------------------------------------------
@@ -389,14 +382,22 @@ def hayes_cost_usd(
     "Bitcoin price and its marginal cost of production", Applied Economics Letters 26(7).
     Worked example: D = 60,883,825,480, c = 0.135 $/kWh, e = 0.75 J/GH, reward 12.5 BTC
     gives 588.36 $/BTC.
+
+    Notes
+    -----
+    This is a machine's shutdown price with no pool fee
+    (:func:`minerwatch.models.asics.shutdown_price_usd`): a block's reward over its expected
+    work is the hashprice, ``reward * 86400 * 1e15 / (D * 2^32)`` BTC per PH/s per day, and
+    ``c * e * 0.024 / (hashprice / 1000)`` is the formula above. It is computed that way,
+    so the two cannot drift apart.
     """
+    d = np.asarray(difficulty, np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (
-            electricity_usd_kwh
-            * np.asarray(efficiency_j_th, np.float64)
-            * np.asarray(difficulty, np.float64)
-            * HASHES_PER_DIFFICULTY
-            / (np.asarray(reward_btc, np.float64) * HS_PER_THS * JOULES_PER_KWH)
+        hashprice_btc_ph_day = (
+            np.asarray(reward_btc, np.float64) * SECONDS_PER_DAY * HS_PER_PHS
+        ) / (d * HASHES_PER_DIFFICULTY)
+        return shutdown_price_usd(
+            hashprice_btc_ph_day, efficiency_j_th, electricity_usd_kwh, pool_fee_pct=0.0
         )
 
 
@@ -429,8 +430,20 @@ def profitability_threshold_j_th(
     ----------
     Cambridge Centre for Alternative Finance, CBECI methodology (profitability threshold);
     Luxor Hashrate Index (hashprice).
+
+    Notes
+    -----
+    The same relation as :func:`minerwatch.models.asics.breakeven_power_price_usd_kwh`
+    (``h = 0.024 * e * c``, no pool fee) solved for ``e`` rather than ``c``. The relation is
+    symmetric in ``e`` and ``c``, so it is computed by that function with their roles
+    swapped.
     """
-    return np.asarray(hashprice_usd_th_day, np.float64) / (KWH_PER_W_DAY * electricity_usd_kwh)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return breakeven_power_price_usd_kwh(
+            np.asarray(hashprice_usd_th_day, np.float64) * THS_PER_PHS,
+            electricity_usd_kwh,
+            pool_fee_pct=0.0,
+        )
 
 
 @dataclass(frozen=True)
@@ -493,7 +506,7 @@ def fleet_efficiency_band(
     Cambridge Centre for Alternative Finance, CBECI methodology (lower bound, best guess,
     upper bound; Bevand 2017).
     """
-    check_positive(lifetime_years, "lifetime_years")
+    params.LIFETIME_YEARS.check(lifetime_years, "lifetime_years")
     eff = np.asarray(efficiency_j_th, np.float64)
     months = np.asarray(day, "datetime64[D]").astype("datetime64[M]")
     released = np.asarray(release_month, "datetime64[M]")

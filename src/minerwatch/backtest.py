@@ -1,0 +1,381 @@
+"""Backtest of the next-adjustment forecasts over every historical epoch the data allows.
+
+For each epoch and each progress level (10, 25, 50, 75, 90% of the epoch's 2,016 blocks)
+both forecasters — ours (:func:`~minerwatch.forecast.forecast_adjustment`) and the
+mempool.space baseline (:func:`~minerwatch.forecast.mempool_baseline`) — forecast from the
+data available at that moment, and the forecast is compared with the realised retarget:
+change = next difficulty / difficulty - 1, date = the time of the next epoch's first block.
+
+- **Daily data**: epochs whose start time, and the next epoch's start time and difficulty,
+  are in the epochs table, and whose difficulty is above 1 (at the proof-of-work limit the
+  realised change is capped at 0, which no forecaster of the timespan sees). The forecast
+  is made at the end of the first day by which the epoch has reached the level (counted
+  heights less their offset from the chain); a level first reached on the day the epoch
+  ends is skipped.
+- **Per-block data**: every epoch whose blocks are all held, plus the next epoch's first
+  block; the forecast is made at block ``start + round(level x 2016)``.
+
+Per level: mean absolute error of the change (percentage points) and of the date (hours)
+for ours and the baseline, their ratio, the coverage of our 90% intervals, and the Poisson
+floor: the mean absolute error a forecaster would still make if it knew the hashrate of the
+rest of the epoch exactly (the Gamma spread of the remaining blocks' time, at the epoch's
+realised mean rate). Nothing is fitted on the backtest: every forecast uses the a priori
+constants of :mod:`minerwatch.forecast` and fits made on data before its own moment only.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chain import RETARGET_INTERVAL, TARGET_TIMESPAN_S
+from .errors import InputError
+from .forecast import (
+    BASELINE_METHOD,
+    METHOD,
+    DailyContext,
+    DailySeries,
+    Epochs,
+    ForecastInputs,
+    baseline_adjustment,
+    block_inputs,
+    daily_context,
+    daily_inputs,
+    forecast_adjustment,
+)
+
+LEVELS_PCT = (10, 25, 50, 75, 90)
+_EPOCH = RETARGET_INTERVAL
+_MAE_NORMAL = math.sqrt(2.0 / math.pi)  # mean absolute deviation / standard deviation
+#: Calendar splits of the per-era summary (epochs starting before each date).
+ERAS = (
+    ("2010-2015", "2016-01-01"),
+    ("2016-2020", "2021-01-01"),
+    ("2021-2025", "2100-01-01"),
+)
+
+
+@dataclass(frozen=True)
+class BacktestRow:
+    """Accuracy at one progress level on one kind of data (errors are means of absolutes).
+
+    ``progress_pct``: mean progress at which the forecasts were made (daily data reaches a
+    level at a day's end, later than the level itself). Ratios are ours / baseline (below
+    1: ours is better). Coverage: share of realised values inside our 90% interval.
+    Floors: the mean absolute error with the rest of the epoch's hashrate known exactly.
+    """
+
+    data: str
+    level_pct: int
+    epochs: int
+    progress_pct: float
+    mae_change_pp: float
+    mae_change_pp_baseline: float
+    ratio_change: float
+    mae_date_h: float
+    mae_date_h_baseline: float
+    ratio_date: float
+    coverage_change_pct: float
+    coverage_date_pct: float
+    floor_change_pp: float
+    floor_date_h: float
+
+
+@dataclass(frozen=True)
+class DifficultyBacktest:
+    """Backtest result: the table (``rows``), a per-era summary and every forecast.
+
+    ``forecasts`` holds one array per column, one entry per forecast: ``data``,
+    ``epoch_start_height``, ``epoch_start``, ``level_pct``, ``progress_pct``, realised
+    ``change_pct`` and ``date_s``, ours (``ours_change_pct``, ``ours_low``, ``ours_high``,
+    ``ours_date_s``, ``ours_date_low_s``, ``ours_date_high_s``) and the baseline's
+    (``base_change_pct``, ``base_date_s``), and the Poisson floors.
+    """
+
+    rows: tuple[BacktestRow, ...]
+    eras: tuple[dict, ...]
+    forecasts: dict[str, np.ndarray]
+    method: str = METHOD
+    baseline: str = BASELINE_METHOD
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the table, the eras, the method names and notes (not the forecasts)."""
+        return {
+            "method": self.method,
+            "baseline": self.baseline,
+            "rows": [_finite(asdict(r)) for r in self.rows],
+            "eras": [_finite(e) for e in self.eras],
+            "notes": list(self.notes),
+        }
+
+    def write_csv(self, path: str | Path) -> Path:
+        """Save the table (one row per data kind and level) as CSV."""
+        path = Path(path)
+        names = [f for f in BacktestRow.__dataclass_fields__]
+        try:
+            with open(path, "w", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(names)
+                for r in self.rows:
+                    w.writerow([getattr(r, n) for n in names])
+        except OSError as exc:
+            raise InputError(f"cannot write {path}: {exc.strerror}", path=str(path)) from None
+        return path
+
+
+def _finite(row: dict) -> dict:
+    """NaN and infinities as None (JSON has no NaN)."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
+
+
+# --- choosing the forecast points ---------------------------------------------------------
+
+
+def _daily_points(
+    ctx: DailyContext, epochs: Epochs, levels: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, epoch starts, level, realised change and date of every daily forecast."""
+    sh, d, st = epochs.start_height, epochs.difficulty, epochs.start_time
+    nxt = np.searchsorted(sh, sh + _EPOCH)
+    has_next = nxt < len(sh)
+    nxt_c = np.clip(nxt, 0, len(sh) - 1)
+    has_next &= sh[nxt_c] == sh + _EPOCH
+    ok = has_next & (st >= 0) & (st[nxt_c] >= 0) & (d > 1.0) & (d[nxt_c] > 1.0)
+    start, t0, t1 = sh[ok], st[ok].astype(np.float64), st[nxt_c][ok].astype(np.float64)
+    real = 100.0 * (d[nxt_c][ok] / d[ok] - 1.0)
+    # Counted chain height at each day end is non-decreasing: the first day reaching a level.
+    heights = np.maximum.accumulate(ctx.chain_end_height)
+    rows, starts, lv, rc, rd = [], [], [], [], []
+    for level in levels:
+        k = round(level * _EPOCH / 100)
+        row = np.searchsorted(heights, start + k - 0.5)  # first day with height >= start + k
+        inside = row < len(heights)
+        row_c = np.clip(row, 0, len(heights) - 1)
+        end = ctx.day_end_s[row_c]
+        keep = inside & (end > t0) & (end < t1) & (row_c >= 1)
+        rows.append(row_c[keep])
+        starts.append(start[keep])
+        lv.append(np.full(int(keep.sum()), level))
+        rc.append(real[keep])
+        rd.append(t1[keep])
+    return tuple(np.concatenate(a) for a in (rows, starts, lv, rc, rd))  # type: ignore[return-value]
+
+
+def _block_points(
+    heights: np.ndarray, times: np.ndarray, difficulty: np.ndarray, levels: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Indexes, epoch starts, level, realised change and date of every per-block forecast."""
+    if len(heights) == 0:
+        empty = np.zeros(0)
+        return (empty.astype(np.int64), empty.astype(np.int64), empty, empty, empty)
+    h0 = int(heights[0])
+    first = h0 + (-h0) % _EPOCH
+    starts = np.arange(first, int(heights[-1]) - _EPOCH + 1, _EPOCH)  # next start held
+    idx, st, lv, rc, rd = [], [], [], [], []
+    for level in levels:
+        k = round(level * _EPOCH / 100)
+        i_start = starts - h0
+        i_next = i_start + _EPOCH
+        idx.append(i_start + k)
+        st.append(starts)
+        lv.append(np.full(len(starts), level))
+        rc.append(100.0 * (difficulty[i_next] / difficulty[i_start] - 1.0))
+        rd.append(times[i_next].astype(np.float64))
+    return tuple(np.concatenate(a) for a in (idx, st, lv, rc, rd))  # type: ignore[return-value]
+
+
+# --- scoring ------------------------------------------------------------------------------
+
+
+def _score(
+    kind: str,
+    inputs: ForecastInputs,
+    level: np.ndarray,
+    real_change: np.ndarray,
+    real_date: np.ndarray,
+) -> dict[str, np.ndarray]:
+    f = forecast_adjustment(inputs)
+    b_change, b_date = baseline_adjustment(inputs)
+    k = inputs.blocks_in_epoch.astype(np.float64)
+    timespan = real_date - inputs.epoch_start_s  # 2016 intervals, to the next epoch's start
+    per_block = timespan / _EPOCH
+    realised_total = TARGET_TIMESPAN_S / (1.0 + real_change / 100.0)
+    floor_change = (
+        100.0
+        * _MAE_NORMAL
+        * TARGET_TIMESPAN_S
+        / realised_total**2
+        * np.sqrt(np.maximum(_EPOCH - 1 - k, 0.0))
+        * per_block
+    )
+    floor_date = _MAE_NORMAL * np.sqrt(_EPOCH - k) * per_block / 3600.0
+    n = len(level)
+    return {
+        "data": np.full(n, kind),
+        "epoch_start_height": inputs.epoch_start_height,
+        "epoch_start": inputs.epoch_start_s,
+        "level_pct": level,
+        "progress_pct": 100.0 * k / _EPOCH,
+        "change_pct": real_change,
+        "date_s": real_date,
+        "ours_change_pct": f.change_pct,
+        "ours_low": f.change_pct_low,
+        "ours_high": f.change_pct_high,
+        "ours_date_s": f.date_s,
+        "ours_date_low_s": f.date_low_s,
+        "ours_date_high_s": f.date_high_s,
+        "base_change_pct": b_change,
+        "base_date_s": b_date,
+        "floor_change_pp": floor_change,
+        "floor_date_h": floor_date,
+    }
+
+
+def _summary(fc: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
+    def mean(x: np.ndarray) -> float:
+        x = x[mask]
+        return float(np.mean(x)) if x.size else float("nan")
+
+    err_c = np.abs(fc["ours_change_pct"] - fc["change_pct"])
+    err_cb = np.abs(fc["base_change_pct"] - fc["change_pct"])
+    err_d = np.abs(fc["ours_date_s"] - fc["date_s"]) / 3600.0
+    err_db = np.abs(fc["base_date_s"] - fc["date_s"]) / 3600.0
+    in_c = (fc["ours_low"] <= fc["change_pct"]) & (fc["change_pct"] <= fc["ours_high"])
+    in_d = (fc["ours_date_low_s"] <= fc["date_s"]) & (fc["date_s"] <= fc["ours_date_high_s"])
+    mae_c, mae_cb, mae_d, mae_db = mean(err_c), mean(err_cb), mean(err_d), mean(err_db)
+    return {
+        "epochs": int(mask.sum()),
+        "progress_pct": round(mean(fc["progress_pct"]), 2),
+        "mae_change_pp": round(mae_c, 4),
+        "mae_change_pp_baseline": round(mae_cb, 4),
+        "ratio_change": round(mae_c / mae_cb, 4) if mae_cb else float("nan"),
+        "mae_date_h": round(mae_d, 3),
+        "mae_date_h_baseline": round(mae_db, 3),
+        "ratio_date": round(mae_d / mae_db, 4) if mae_db else float("nan"),
+        "coverage_change_pct": round(100.0 * mean(in_c.astype(float)), 2),
+        "coverage_date_pct": round(100.0 * mean(in_d.astype(float)), 2),
+        "floor_change_pp": round(mean(fc["floor_change_pp"]), 4),
+        "floor_date_h": round(mean(fc["floor_date_h"]), 3),
+    }
+
+
+def backtest_arrays(
+    daily: DailySeries | None,
+    epochs: Epochs,
+    blocks: dict[str, np.ndarray] | None = None,
+    levels: tuple[int, ...] = LEVELS_PCT,
+) -> DifficultyBacktest:
+    """Backtest both forecasters on daily data and, if given, per-block data.
+
+    Parameters
+    ----------
+    daily : DailySeries, optional
+        The daily series (from the genesis day, so heights are known).
+    epochs : Epochs
+        The epochs table (start heights, difficulties, start times).
+    blocks : dict of ndarray, optional
+        Consecutive blocks: ``height``, ``time`` (unix s), ``difficulty``.
+    levels : tuple of int, default (10, 25, 50, 75, 90)
+        Progress levels, percent of the epoch.
+
+    Returns
+    -------
+    DifficultyBacktest
+    """
+    parts = []
+    notes = []
+    ctx = None
+    if daily is not None and len(daily.day) and daily.end_height[0] >= 0:
+        ctx = daily_context(daily, epochs)
+        rows, starts, lv, rc, rd = _daily_points(ctx, epochs, levels)
+        if len(rows):
+            inputs = daily_inputs(ctx, rows, epochs, epoch_start_height=starts)
+            parts.append(_score("daily", inputs, lv, rc, rd))
+    elif daily is not None:
+        notes.append("daily data does not start at the genesis day: heights unknown, skipped")
+    if blocks is not None and len(blocks["height"]):
+        h = np.asarray(blocks["height"], np.int64)
+        t = np.asarray(blocks["time"], np.int64)
+        d = np.asarray(blocks["difficulty"], np.float64)
+        idx, starts, lv, rc, rd = _block_points(h, t, d, levels)
+        if len(idx):
+            inputs = block_inputs(h, t, d, idx, daily=ctx, epochs=epochs)
+            parts.append(_score("blocks", inputs, lv, rc, rd))
+    if not parts:
+        raise InputError(
+            "no epoch to backtest: needs the daily history from the genesis day with the "
+            "epochs table (start times), or per-block data holding a whole epoch"
+        )
+    fc = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    table = []
+    for kind in ("daily", "blocks"):
+        for level in levels:
+            m = (fc["data"] == kind) & (fc["level_pct"] == level)
+            if m.any():
+                table.append(BacktestRow(data=kind, level_pct=int(level), **_summary(fc, m)))
+    eras = []
+    start_day = fc["epoch_start"].astype(np.int64).astype("datetime64[s]")
+    lower = np.datetime64("1970-01-01")
+    for name, before in ERAS:
+        upper = np.datetime64(before)
+        for level in levels:
+            m = (
+                (fc["data"] == "daily")
+                & (fc["level_pct"] == level)
+                & (start_day >= lower)
+                & (start_day < upper)
+            )
+            if m.any():
+                eras.append({"era": name, "level_pct": int(level), **_summary(fc, m)})
+        lower = upper
+    return DifficultyBacktest(rows=tuple(table), eras=tuple(eras), forecasts=fc, notes=tuple(notes))
+
+
+def backtest_difficulty(
+    db=None,
+    *,
+    levels: tuple[int, ...] = LEVELS_PCT,
+    blocks: dict[str, np.ndarray] | None = None,
+) -> DifficultyBacktest:
+    """Backtest the next-adjustment forecasts over every epoch the database allows.
+
+    Parameters
+    ----------
+    db : Store, str or Path, optional
+        The database (default: :func:`~minerwatch.store.default_db_path`).
+    levels : tuple of int, default (10, 25, 50, 75, 90)
+        Progress levels, percent of the epoch.
+    blocks : dict of ndarray, optional
+        Per-block data (``height``, ``time``, ``difficulty``) to use instead of the
+        database's blocks table.
+
+    Returns
+    -------
+    DifficultyBacktest
+        The table per data kind and level; ``docs/difficulty.md`` explains every column.
+    """
+    from .forecast import _block_difficulty, _read_blocks
+    from .frames import build_daily_frame
+    from .store import Store, open_store
+
+    if not isinstance(db, Store):
+        with open_store(Path(db) if db is not None else None, read_only=True) as store:
+            return backtest_difficulty(store, levels=levels, blocks=blocks)
+    epochs = Epochs.from_store(db.read_epochs())
+    daily = None
+    if db.chain_day_range() is not None:
+        daily = DailySeries.from_frame(build_daily_frame(db))
+    if blocks is None:
+        raw = _read_blocks(db)  # the blocks table holds one contiguous run of heights
+        if raw is not None:
+            blocks = {
+                "height": np.asarray(raw["height"], np.int64),
+                "time": np.asarray(raw["time"], np.int64),
+                "difficulty": _block_difficulty(raw, epochs),
+            }
+    return backtest_arrays(daily, epochs, blocks, levels)

@@ -1,0 +1,103 @@
+"""The accepted range of every user-set quantity, checked in one place.
+
+Each quantity (an electricity price, a pool fee, a merge gap, ...) has one range, whichever
+function or command takes it: ``minerwatch cost`` and ``minerwatch asics`` accept the same
+electricity prices. A value out of range is an :class:`~minerwatch.errors.InputError` whose
+message begins with the library parameter's name and whose ``parameter`` attribute holds
+it, so the CLI can name its own option (``--power-price``) instead.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A range of accepted values: ``low``/``high`` bounds (None: unbounded), each open or
+    closed; ``whole``: a whole number (bools refused). ``what`` and ``unit`` describe it in
+    messages."""
+
+    what: str
+    unit: str = ""
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    whole: bool = False
+
+    def expected(self) -> str:
+        """The range in words, e.g. "a price in USD/kWh > 0 and < 10"."""
+        parts = []
+        if self.low is not None:
+            parts.append(f"{'>' if self.low_open else '>='} {self.low:g}")
+        if self.high is not None:
+            parts.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+        unit = f" in {self.unit}" if self.unit else ""
+        return f"{self.what}{unit} {' and '.join(parts)}".rstrip()
+
+    def contains(self, x: float) -> bool:
+        if not math.isfinite(x):
+            return False
+        if self.low is not None and (x <= self.low if self.low_open else x < self.low):
+            return False
+        return not (self.high is not None and (x >= self.high if self.high_open else x > self.high))
+
+    def check(self, value, parameter: str):
+        """``value`` as a float (an int for a whole quantity) when in range; otherwise an
+        :class:`InputError` naming ``parameter``."""
+        if self.whole:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            if not ok and hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iu":
+                ok, value = True, int(value)  # a NumPy integer
+            if not ok:
+                raise InputError(
+                    f"{parameter} {value!r} is not a whole number; expected {self.expected()}",
+                    parameter=parameter,
+                )
+            x = int(value)
+        else:
+            try:
+                x = float(value)
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"{parameter} {value!r} is not a number; expected {self.expected()}",
+                    parameter=parameter,
+                ) from None
+        if not self.contains(x):
+            shown = f"{x:g}" if isinstance(x, float) else str(x)
+            raise InputError(
+                f"{parameter} {shown} is out of range; expected {self.expected()}",
+                parameter=parameter,
+            )
+        return x
+
+
+# Electricity price miners pay (minerwatch cost and minerwatch asics alike). The upper
+# bound only catches a price given in cents or per MWh by mistake: retail power is well
+# under 1 USD/kWh everywhere.
+ELECTRICITY_PRICE_USD_KWH = Quantity(
+    "a price", "USD/kWh", low=0.0, high=10.0, low_open=True, high_open=True
+)
+POOL_FEE_PCT = Quantity("a percentage", low=0.0, high=100.0)
+UPTIME_PCT = Quantity("a percentage", low=0.0, high=100.0, low_open=True)
+# Electricity's share of a miner's total cost (Capriole's all-in cost divides by it).
+ELECTRICITY_SHARE = Quantity("a share", low=0.0, high=1.0, low_open=True)
+LIFETIME_YEARS = Quantity("a number of years", low=0.0, low_open=True)
+EFFICIENCY_J_TH = Quantity("an efficiency", "J/TH", low=0.0, low_open=True)
+# Power usage effectiveness of a facility: total power over the machines' power.
+PUE = Quantity("a power usage effectiveness", low=1.0)
+SMOOTHING_DAYS = Quantity("a whole number of days", low=1, whole=True)
+DRM_MIN_FIT_DAYS = Quantity("a whole number of days", low=2, whole=True)
+MERGE_GAP_DAYS = Quantity("a whole number of days", low=0, whole=True)
+MIN_EPISODE_DAYS = Quantity("a whole number of days", low=1, whole=True)
+HORIZON_DAYS = Quantity("a whole number of days", low=1, whole=True)
+
+
+def check(quantity: Quantity, value, parameter: str):
+    """``quantity.check(value, parameter)``: the value when in range, else
+    :class:`InputError` naming ``parameter``."""
+    return quantity.check(value, parameter)
