@@ -66,3 +66,21 @@ def cm_rows(coinmetrics_csv: Path) -> list[dict[str, str]]:
 
     with open(coinmetrics_csv, newline="") as f:
         return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="session")
+def db_to_2022_11_21(tmp_path_factory, coinmetrics_csv: Path, epochs_csv: Path) -> Path:
+    """A database holding the Coin Metrics history only up to 2022-11-21 (and the epochs):
+    what a user had that day, to check that nothing later is read."""
+    import minerwatch
+
+    lines = coinmetrics_csv.read_text().splitlines(keepends=True)
+    kept = [lines[0]] + [line for line in lines[1:] if line[:10] <= "2022-11-21"]
+    folder = tmp_path_factory.mktemp("to_2022_11_21")
+    csv_path = folder / "btc_to_2022-11-21.csv"
+    csv_path.write_text("".join(kept))
+    path = folder / "to_2022_11_21.duckdb"
+    with minerwatch.open_store(path) as store:
+        minerwatch.import_coinmetrics(store, csv_path)
+        minerwatch.import_epochs(store, epochs_csv)
+    return path

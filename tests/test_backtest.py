@@ -118,3 +118,48 @@ def test_cli_table_json_and_csv(loaded_db, tmp_path: Path):
     assert float(rows[2]["mae_change_pp"]) == doc["rows"][2]["mae_change_pp"]
     bad = _cli("backtest", "difficulty", "--db", str(tmp_path / "missing.duckdb"))
     assert bad.returncode == 2
+
+
+def test_2025_epochs_without_start_times_are_scored_on_the_change(result, arrays):
+    # The epochs table has no start time for the 16 epochs 880992-909216: their change is
+    # scored (the difficulties are known), their date only where the next start is known.
+    _, epochs, _ = arrays
+    fc = result.forecasts
+    daily = fc["data"] == "daily"
+    undated = daily & (fc["epoch_start_height"] >= 880_992) & (fc["epoch_start_height"] <= 909_216)
+    assert len(set(fc["epoch_start_height"][undated].tolist())) >= 15
+    assert np.isfinite(fc["ours_change_pct"][undated]).all()
+    assert np.isfinite(fc["change_pct"][undated]).all()
+    # Only 909216 has a known end (911232's start time).
+    assert set(fc["epoch_start_height"][undated & np.isfinite(fc["date_s"])].tolist()) == {909_216}
+    for r in (r for r in result.rows if r.data == "daily"):
+        assert r.epochs_dated < r.epochs
+    era = next(e for e in result.eras if e["era"] == "2021-2025" and e["level_pct"] == 50)
+    assert era["epochs"] > era["epochs_dated"]
+
+
+def test_random_walk_floor_is_the_fits_resolution(monkeypatch):
+    # The floor of q is one standard error of the fitted q when the hashrate is constant
+    # (pure Poisson noise at 144 blocks a day over the 365-day window): fixed from the
+    # fit's constants, not from the backtest.
+    from minerwatch import forecast
+
+    q_min = forecast.Q_MIN_PER_DAY
+    assert q_min == pytest.approx(5.41e-5, rel=1e-3)
+    assert forecast.level_time_constant_days(q_min) == pytest.approx(11.33, rel=1e-3)
+    monkeypatch.setattr(forecast, "Q_MIN_PER_DAY", -np.inf)  # the raw estimates
+    rng = np.random.default_rng(5)
+    raw = [
+        forecast.fit_hashrate_process(rng.poisson(144, 400), np.ones(400)).q_per_day[-1]
+        for _ in range(300)
+    ]
+    assert np.std(raw) == pytest.approx(5.41e-5, rel=0.2)
+    assert abs(np.mean(raw)) < 3 * np.std(raw) / np.sqrt(len(raw))
+
+
+def test_june_2025_level_no_longer_collapses(loaded_db):
+    # The fit of June 2025 fell to q ~ 3e-6 (a 48-83 day level, blind to a fall of the
+    # hashrate). With the floor the level's time constant stays <= 11.3 days.
+    o = minerwatch.difficulty_outlook(loaded_db, as_of="2025-06-15")
+    assert o.model["level_time_constant_days"] <= 11.33
+    assert o.model["random_walk_sd_pct_per_day"] >= 0.73

@@ -275,8 +275,9 @@ def test_outlook_fields_are_consistent(loaded_db):
     na = o.next_adjustment
     assert set(na) == {
         "height", "blocks_remaining", "change_pct", "change_pct_low", "change_pct_high",
-        "date", "date_low", "date_high", "method",
+        "date", "date_low", "date_high", "method", "reason",
     }  # fmt: skip
+    assert na["reason"] is None
     assert na["change_pct_low"] < na["change_pct"] < na["change_pct_high"]
     assert na["date_low"] < na["date"] < na["date_high"]
     assert na["height"] == o.epoch_start_height + 2016 == o.height + na["blocks_remaining"]
@@ -314,3 +315,35 @@ def test_cli_difficulty(blocks_db):
         bad = _cli("difficulty", *args, "--db", str(blocks_db))
         assert bad.returncode == 2, (args, bad.stderr)
         assert "error" in bad.stderr
+
+
+def test_block_forecast_ignores_later_blocks_stamped_before_the_tip(blocks, history):
+    # Header times are not monotonic: of the blocks above 918962, some are stamped before
+    # it. They come after the tip, so the forecast at 918962 must not read them: with every
+    # block of the file loaded it equals the forecast from the blocks up to the tip.
+    daily, epochs = history
+    tip = 918_962
+    i = int(np.flatnonzero(blocks["height"] == tip)[0])
+    assert (blocks["time"][i + 1 :] < blocks["time"][i]).any()
+    cut = {k: v[: i + 1] for k, v in blocks.items()}
+    inputs_all, all_blocks = _forecast_at(blocks, tip, daily, epochs)
+    inputs_cut, only_tip = _forecast_at(cut, tip, daily, epochs)
+    assert inputs_all.obs_level_hs[0] == inputs_cut.obs_level_hs[0]
+    for name in ("change_pct", "change_pct_low", "change_pct_high", "date_s", "date_high_s"):
+        assert getattr(all_blocks, name)[0] == getattr(only_tip, name)[0], name
+
+
+def test_no_forecast_without_a_hashrate_level(loaded_db):
+    # 2009-01-05: no block after the genesis yet, so no level to forecast from. The outlook
+    # says so instead of printing a forecast made of an infinite time (+0.0%, 0.0 to 0.0).
+    o = minerwatch.difficulty_outlook(loaded_db, as_of="2009-01-05")
+    na = o.next_adjustment
+    assert na["change_pct"] is None and na["change_pct_low"] is None and na["date"] is None
+    assert "no hashrate level" in na["reason"]
+    assert o.as_of == "2009-01-06T00:00:00Z" and o.as_of_day == "2009-01-05"
+    assert minerwatch.status(loaded_db, as_of="2009-01-05").next_adjustment is None
+    panel = _cli("difficulty", "--as-of", "2009-01-05", "--db", str(loaded_db))
+    assert panel.returncode == 0, panel.stderr
+    assert "+0.0%" not in panel.stdout and "n/a%" not in panel.stdout
+    assert "no hashrate level" in panel.stdout
+    assert "end of 2009-01-05" in panel.stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -135,7 +136,7 @@ def test_bad_study_parameters(loaded_db):
             compression_study(day, h, price, **kwargs)
     with pytest.raises(InputError, match="unknown study"):
         study(loaded_db, "hashrate")
-    with pytest.raises(InputError, match="unknown parameter 'model'"):
+    with pytest.raises(InputError, match="model is not a parameter of study compression"):
         study(loaded_db, "compression", model="drm-fit-all")
     with pytest.raises(InputError, match="price_cross"):
         study(loaded_db, "ribbons", price_cross="later")
@@ -283,3 +284,87 @@ def test_cli_json_csv_and_errors(loaded_db, tmp_path):
         "study", "ribbons", "--csv", str(tmp_path / "no" / "x.csv"), "--db", str(loaded_db)
     )
     assert unwritable.returncode == 2 and "x.csv" in unwritable.stderr
+
+
+def test_below_cost_study_leaves_hindsight_and_censored_episodes_out(loaded_db):
+    # drm-glassnode-2022's constants were fitted on data to 2022-09-14: the episodes that
+    # start before it could not have been seen then. They are listed, flagged, and left
+    # out of the summary, as is the censored first episode.
+    res = study(loaded_db, "below-cost", model="drm-glassnode-2022")
+    episodes = res.details["episodes"]
+    assert res.details["fit_end"] == "2022-09-14"
+    hindsight = [e for e in episodes if e.hindsight]
+    assert len(hindsight) == 7 and all(e.start < "2022-09-14" for e in hindsight)
+    assert episodes[0].censored_start and episodes[0].hindsight
+    counted = [e for e in episodes if not (e.hindsight or e.censored_start)]
+    assert [e.start for e in counted] == ["2022-10-11", "2022-11-08"]
+    assert res.details["summary_leaves_out"] == {"censored_start": 1, "hindsight": 6}
+    for row in res.rows:
+        values = [e.forward_return_pct[f"{row.horizon_days}d"] for e in counted]
+        values = [v for v in values if v is not None]
+        assert row.n == len(values) == 2
+        assert row.mean_return_pct == pytest.approx(np.mean(values))
+    json.dumps(res.to_dict())
+    # The default model reads nothing after the day it prices: no hindsight; the censored
+    # first episode (2015-12-31) is still left out.
+    default = study(loaded_db, "below-cost")
+    assert not any(e.hindsight for e in default.details["episodes"])
+    first = default.details["episodes"][0]
+    assert first.censored_start and not first.counted
+    row = next(r for r in default.rows if r.horizon_days == 30)
+    assert row.n == sum(
+        1 for e in default.details["episodes"][1:] if e.forward_return_pct["30d"] is not None
+    )
+
+
+def test_ribbons_study_reports_its_confirmation_days(loaded_db):
+    default = study(loaded_db, "ribbons")
+    assert default.parameters["confirm_days"] == 2
+    plain = study(loaded_db, "ribbons", confirm_days=1)
+    assert plain.parameters["confirm_days"] == 1
+    # Edwards' crossover splits 2022 at the one-day flip of 2022-07-04.
+    ends = {e.capitulation_end for e in plain.details["events"]}
+    assert "2022-07-03" in ends and "2022-07-03" not in {
+        e.capitulation_end for e in default.details["events"]
+    }
+    shown = _cli("study", "ribbons", "--confirm-days", "1", "--db", str(loaded_db))
+    assert shown.returncode == 0, shown.stderr
+    assert "after 1 days back above" in " ".join(shown.stdout.split())
+
+
+def test_study_options_and_their_errors(loaded_db, tmp_path):
+    strict = study(loaded_db, "compression", strict_change_pct=-10)
+    assert {r.condition for r in strict.rows} == {"change < 0", "change >= 0", "change < -10%"}
+    with pytest.raises(InputError) as bad:
+        compression_study(*_known_history(400)[:3], strict_change_pct=5)
+    assert bad.value.parameter == "strict_change_pct"
+    cases = [
+        (("compression", "--strict-change", "3"), "--strict-change 3 is out of range"),
+        (("ribbons", "--confirm-days", "0"), "--confirm-days 0 is out of range"),
+        (("compression", "--confirm-days", "2"), "--confirm-days is not a parameter"),
+    ]
+    for args, message in cases:
+        result = _cli("study", *args, "--db", str(loaded_db))
+        assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+    signals = _cli("signals", "--confirm-days", "0", "--db", str(loaded_db))
+    assert signals.returncode == 2 and "--confirm-days 0 is out of range" in signals.stderr
+    unwritable = _cli(
+        "study", "ribbons", "--csv", str(tmp_path / "no" / "x.csv"), "--db", str(loaded_db)
+    )
+    assert unwritable.returncode == 2
+    assert "cannot write the file: No such file or directory" in unwritable.stderr
+    assert "cannot write No such" not in unwritable.stderr
+
+
+def test_study_tables_fit_80_columns(loaded_db):
+    env = {**os.environ, "COLUMNS": "80"}
+    for name in ("compression", "ribbons", "below-cost"):
+        shown = subprocess.run(
+            [sys.executable, "-m", "minerwatch", "study", name, "--db", str(loaded_db)],
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+        assert shown.returncode == 0, shown.stderr
+        assert "…" not in shown.stdout, name  # nothing cut
+        assert max(len(line) for line in shown.stdout.splitlines()) <= 80, name
+    helped = _cli("study", "--help")
+    assert "compression adds bootstrap intervals" in " ".join(helped.stdout.split())

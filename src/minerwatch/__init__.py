@@ -35,6 +35,7 @@ from .ingest import (
 from .machines import AsicEconomics, asic_economics
 from .metrics.daily import DailyMetrics, compute_daily_metrics
 from .production import ProductionCost, production_cost
+from .report import Brief, ReportData, brief, report_data, write_report
 from .signals_report import Signals, signals
 from .snapshot import Status, block_intervals_at, status_from_frame
 from .store import Store, default_db_path, open_store, require_data
@@ -78,6 +79,7 @@ __all__ = [
     "AsOfOutOfRange",
     "AsicEconomics",
     "BadResponse",
+    "Brief",
     "DailyFrame",
     "DailyMetrics",
     "DifficultyBacktest",
@@ -88,6 +90,7 @@ __all__ = [
     "MinerwatchError",
     "ProductionCost",
     "RateLimited",
+    "ReportData",
     "SourceError",
     "Signals",
     "SourceUnavailable",
@@ -97,6 +100,7 @@ __all__ = [
     "SyncReport",
     "asic_economics",
     "backtest_difficulty",
+    "brief",
     "build_daily_frame",
     "compute_daily_metrics",
     "cost_episodes",
@@ -109,9 +113,11 @@ __all__ = [
     "import_prices",
     "open_store",
     "production_cost",
+    "report_data",
     "signals",
     "status",
     "status_from_frame",
     "study",
     "sync",
+    "write_report",
 ]

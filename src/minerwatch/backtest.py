@@ -6,12 +6,14 @@ mempool.space baseline (:func:`~minerwatch.forecast.mempool_baseline`) — forec
 data available at that moment, and the forecast is compared with the realised retarget:
 change = next difficulty / difficulty - 1, date = the time of the next epoch's first block.
 
-- **Daily data**: epochs whose start time, and the next epoch's start time and difficulty,
-  are in the epochs table, and whose difficulty is above 1 (at the proof-of-work limit the
-  realised change is capped at 0, which no forecaster of the timespan sees). The forecast
-  is made at the end of the first day by which the epoch has reached the level (counted
-  heights less their offset from the chain); a level first reached on the day the epoch
-  ends is skipped.
+- **Daily data**: epochs whose difficulty and the next epoch's are in the epochs table, both
+  above 1 (at the proof-of-work limit the realised change is capped at 0, which no
+  forecaster of the timespan sees). The forecast is made at the end of the first day by
+  which the epoch has reached the level (counted heights less their offset from the chain);
+  a level first reached on the day the epoch ends is skipped. Where the table has no start
+  time (16 epochs of 2025) the forecasts use the time interpolated from the daily counts, as
+  the outlook does, and the change is scored; the date is scored only where the next
+  epoch's start time is known.
 - **Per-block data**: every epoch whose blocks are all held, plus the next epoch's first
   block; the forecast is made at block ``start + round(level x 2016)``.
 
@@ -41,12 +43,14 @@ from .forecast import (
     DailySeries,
     Epochs,
     ForecastInputs,
+    _time_of_height,
     baseline_adjustment,
     block_inputs,
     daily_context,
     daily_inputs,
     forecast_adjustment,
 )
+from .jsonable import finite_values
 
 LEVELS_PCT = (10, 25, 50, 75, 90)
 _EPOCH = RETARGET_INTERVAL
@@ -67,11 +71,14 @@ class BacktestRow:
     level at a day's end, later than the level itself). Ratios are ours / baseline (below
     1: ours is better). Coverage: share of realised values inside our 90% interval.
     Floors: the mean absolute error with the rest of the epoch's hashrate known exactly.
+    ``epochs``: forecasts scored on the change; ``epochs_dated``: of those, the ones whose
+    realised date is known (the date columns are over these).
     """
 
     data: str
     level_pct: int
     epochs: int
+    epochs_dated: int
     progress_pct: float
     mae_change_pp: float
     mae_change_pp_baseline: float
@@ -108,8 +115,8 @@ class DifficultyBacktest:
         return {
             "method": self.method,
             "baseline": self.baseline,
-            "rows": [_finite(asdict(r)) for r in self.rows],
-            "eras": [_finite(e) for e in self.eras],
+            "rows": [finite_values(asdict(r)) for r in self.rows],
+            "eras": [finite_values(e) for e in self.eras],
             "notes": list(self.notes),
         }
 
@@ -124,13 +131,9 @@ class DifficultyBacktest:
                 for r in self.rows:
                     w.writerow([getattr(r, n) for n in names])
         except OSError as exc:
-            raise InputError(f"cannot write {path}: {exc.strerror}", path=str(path)) from None
+            reason = exc.strerror or str(exc)
+            raise InputError(f"cannot write the file: {reason}", path=str(path)) from None
         return path
-
-
-def _finite(row: dict) -> dict:
-    """NaN and infinities as None (JSON has no NaN)."""
-    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
 
 
 # --- choosing the forecast points ---------------------------------------------------------
@@ -139,14 +142,21 @@ def _finite(row: dict) -> dict:
 def _daily_points(
     ctx: DailyContext, epochs: Epochs, levels: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Rows, epoch starts, level, realised change and date of every daily forecast."""
+    """Rows, epoch starts, level, realised change and date (NaN where the next epoch's start
+    time is unknown) of every daily forecast."""
     sh, d, st = epochs.start_height, epochs.difficulty, epochs.start_time
     nxt = np.searchsorted(sh, sh + _EPOCH)
     has_next = nxt < len(sh)
     nxt_c = np.clip(nxt, 0, len(sh) - 1)
     has_next &= sh[nxt_c] == sh + _EPOCH
-    ok = has_next & (st >= 0) & (st[nxt_c] >= 0) & (d > 1.0) & (d[nxt_c] > 1.0)
-    start, t0, t1 = sh[ok], st[ok].astype(np.float64), st[nxt_c][ok].astype(np.float64)
+    ok = has_next & (d > 1.0) & (d[nxt_c] > 1.0)
+    start = sh[ok]
+    t0 = np.where(st[ok] >= 0, st[ok], np.nan)
+    t1 = np.where(st[nxt_c][ok] >= 0, st[nxt_c][ok], np.nan)
+    # Unknown start times: interpolated from the daily counts (as the forecasts have them),
+    # only to tell which day ends fall inside the epoch.
+    t0_in = np.where(np.isfinite(t0), t0, _time_of_height(ctx, start))
+    t1_in = np.where(np.isfinite(t1), t1, _time_of_height(ctx, start + _EPOCH))
     real = 100.0 * (d[nxt_c][ok] / d[ok] - 1.0)
     # Counted chain height at each day end is non-decreasing: the first day reaching a level.
     heights = np.maximum.accumulate(ctx.chain_end_height)
@@ -157,7 +167,8 @@ def _daily_points(
         inside = row < len(heights)
         row_c = np.clip(row, 0, len(heights) - 1)
         end = ctx.day_end_s[row_c]
-        keep = inside & (end > t0) & (end < t1) & (row_c >= 1)
+        with np.errstate(invalid="ignore"):
+            keep = inside & (end > t0_in) & (end < t1_in) & (row_c >= 1)
         rows.append(row_c[keep])
         starts.append(start[keep])
         lv.append(np.full(int(keep.sum()), level))
@@ -203,8 +214,9 @@ def _score(
     b_change, b_date = baseline_adjustment(inputs)
     k = inputs.blocks_in_epoch.astype(np.float64)
     timespan = real_date - inputs.epoch_start_s  # 2016 intervals, to the next epoch's start
-    per_block = timespan / _EPOCH
-    realised_total = TARGET_TIMESPAN_S / (1.0 + real_change / 100.0)
+    realised_total = TARGET_TIMESPAN_S / (1.0 + real_change / 100.0)  # 2015 intervals
+    # Mean block interval of the epoch: from its dates, else from the realised change.
+    per_block = np.where(np.isfinite(timespan), timespan / _EPOCH, realised_total / (_EPOCH - 1))
     floor_change = (
         100.0
         * _MAE_NORMAL
@@ -213,7 +225,9 @@ def _score(
         * np.sqrt(np.maximum(_EPOCH - 1 - k, 0.0))
         * per_block
     )
-    floor_date = _MAE_NORMAL * np.sqrt(_EPOCH - k) * per_block / 3600.0
+    floor_date = np.where(
+        np.isfinite(real_date), _MAE_NORMAL * np.sqrt(_EPOCH - k) * per_block / 3600.0, np.nan
+    )
     n = len(level)
     return {
         "data": np.full(n, kind),
@@ -237,8 +251,10 @@ def _score(
 
 
 def _summary(fc: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
-    def mean(x: np.ndarray) -> float:
-        x = x[mask]
+    dated = mask & np.isfinite(fc["date_s"])
+
+    def mean(x: np.ndarray, rows: np.ndarray = mask) -> float:
+        x = x[rows]
         return float(np.mean(x)) if x.size else float("nan")
 
     err_c = np.abs(fc["ours_change_pct"] - fc["change_pct"])
@@ -247,9 +263,11 @@ def _summary(fc: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
     err_db = np.abs(fc["base_date_s"] - fc["date_s"]) / 3600.0
     in_c = (fc["ours_low"] <= fc["change_pct"]) & (fc["change_pct"] <= fc["ours_high"])
     in_d = (fc["ours_date_low_s"] <= fc["date_s"]) & (fc["date_s"] <= fc["ours_date_high_s"])
-    mae_c, mae_cb, mae_d, mae_db = mean(err_c), mean(err_cb), mean(err_d), mean(err_db)
+    mae_c, mae_cb = mean(err_c), mean(err_cb)
+    mae_d, mae_db = mean(err_d, dated), mean(err_db, dated)
     return {
         "epochs": int(mask.sum()),
+        "epochs_dated": int(dated.sum()),
         "progress_pct": round(mean(fc["progress_pct"]), 2),
         "mae_change_pp": round(mae_c, 4),
         "mae_change_pp_baseline": round(mae_cb, 4),
@@ -258,9 +276,9 @@ def _summary(fc: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
         "mae_date_h_baseline": round(mae_db, 3),
         "ratio_date": round(mae_d / mae_db, 4) if mae_db else float("nan"),
         "coverage_change_pct": round(100.0 * mean(in_c.astype(float)), 2),
-        "coverage_date_pct": round(100.0 * mean(in_d.astype(float)), 2),
+        "coverage_date_pct": round(100.0 * mean(in_d.astype(float), dated), 2),
         "floor_change_pp": round(mean(fc["floor_change_pp"]), 4),
-        "floor_date_h": round(mean(fc["floor_date_h"]), 3),
+        "floor_date_h": round(mean(fc["floor_date_h"], dated), 3),
     }
 
 

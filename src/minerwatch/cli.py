@@ -443,9 +443,23 @@ def episodes(
         render.episodes_table(out, result)
 
 
+ConfirmDaysOption = Annotated[
+    int | None,
+    typer.Option(
+        "--confirm-days",
+        metavar="DAYS",
+        help="Hash ribbons: days the 30-day mean hashrate must stay back above the 60-day "
+        "mean to end a capitulation (default 2: ours, chosen in hindsight to reproduce "
+        "Edwards' 2022 dates; 1 is his plain crossover).",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 def signals(
     as_of: AsOfOption = None,
+    confirm_days: ConfirmDaysOption = None,
     price_cross: Annotated[
         str | None,
         typer.Option(
@@ -465,7 +479,8 @@ def signals(
     and the miner-stress conditions that hold."""
     from .signals_report import signals as library_signals
 
-    options = {} if price_cross is None else {"price_cross": price_cross}
+    given = {"price_cross": price_cross, "confirm_days": confirm_days}
+    options = {name: value for name, value in given.items() if value is not None}
     with _store(db, read_only=True) as store:
         result = library_signals(store, as_of, **options)
     if json_out:
@@ -480,6 +495,18 @@ def signals(
 def study(
     name: Annotated[str, typer.Argument(help="compression, ribbons or below-cost.")],
     as_of: AsOfOption = None,
+    confirm_days: ConfirmDaysOption = None,
+    strict_change: Annotated[
+        float | None,
+        typer.Option(
+            "--strict-change",
+            metavar="PCT",
+            help="compression: threshold of the strong-compression regime, a negative "
+            "percentage (default -5: ours, a round number near the 5th percentile of the "
+            "30-day change since 2014, set in hindsight).",
+            show_default=False,
+        ),
+    ] = None,
     json_out: JsonOption = False,
     csv_file: Annotated[
         Path | None,
@@ -489,16 +516,17 @@ def study(
 ) -> None:
     """A history study: forward price returns after hash-rate compression (compression),
     after hash-ribbon signals (ribbons), or after the close fell below production cost
-    (below-cost), with sample sizes, distinct episodes and intervals."""
+    (below-cost), with sample sizes and distinct episodes (compression adds bootstrap
+    intervals of the means). --confirm-days applies to ribbons, --strict-change to
+    compression."""
     from .studies import study as library_study
 
+    given = {"confirm_days": confirm_days, "strict_change_pct": strict_change}
+    options = {key: value for key, value in given.items() if value is not None}
     with _store(db, read_only=True) as store:
-        result = library_study(store, name, as_of)
+        result = library_study(store, name, as_of, **options)
     if csv_file is not None:
-        try:
-            csv_file.write_text(result.to_csv(), encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot write {exc.strerror or exc}", path=str(csv_file)) from None
+        result.write_csv(csv_file)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
@@ -537,6 +565,58 @@ def difficulty(
         from . import render
 
         render.difficulty_outlook_panel(out, result)
+
+
+@app.command()
+def report(
+    out_file: Annotated[
+        Path,
+        typer.Option("--out", metavar="FILE.html", help="Write the HTML report to FILE."),
+    ],
+    as_of: AsOfOption = None,
+    png_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--png",
+            metavar="DIR",
+            help="Also draw every chart as a PNG in DIR (created if missing).",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """The report of a day as one self-contained HTML file (opens offline): the brief, the
+    snapshot, charts of price against production cost, hashrate and hash ribbons,
+    difficulty and the next adjustment, hashprice, miner revenue and machine breakevens,
+    and the signals. --png also writes each chart as a PNG."""
+    from .report.html import write_report
+
+    with _store(db, read_only=True) as store:
+        files = write_report(store, out_file, as_of, png_dir=png_dir)
+    from . import render
+
+    render.report_files(out, files)
+
+
+@app.command()
+def brief(
+    as_of: AsOfOption = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """A short dated note in plain English on a day's miner economics, written from the
+    figures: price against production cost, hashrate, the coming difficulty adjustment,
+    revenue and hashprice, underwater machines, the signals and what history says."""
+    from .report.brief import brief as library_brief
+
+    with _store(db, read_only=True) as store:
+        result = library_brief(store, as_of)
+    if json_out:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        from . import render
+
+        render.brief_text(out, result)
 
 
 backtest_app = typer.Typer(help="Backtests of the forecasts over history.", no_args_is_help=True)
@@ -591,6 +671,8 @@ PARAMETER_OPTIONS = {
     "model": "--model",
     "drm_fit_end": "--fit-end",
     "price_cross": "--price-cross",
+    "confirm_days": "--confirm-days",
+    "strict_change_pct": "--strict-change",
 }
 
 

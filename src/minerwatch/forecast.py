@@ -12,10 +12,11 @@ Two forecasters over the same inputs:
      days up to ``as_of``, the random-walk variance ``q`` (per day) from the growth of the
      variance of lag-1..28-day differences (less the Poisson noise of the daily counts),
      and the drift ``g`` from the change of 30-day means across the window, with its
-     standard error;
-  2. *level* (:func:`ew_hashrate`): an exponentially weighted rate over every block (or
-     day) before ``as_of``, across epochs (work over time, so difficulty changes drop
-     out), with the time constant of the steady-state Kalman filter for that random walk
+     standard error; ``q`` is floored at the fit's resolution (:data:`Q_MIN_PER_DAY`);
+  2. *level* (:func:`ew_hashrate`): an exponentially weighted rate over the blocks (or
+     days) of the last ten time constants before ``as_of`` (per-block: up to the tip by
+     height), across epochs (work over time, so difficulty changes drop out), with the
+     time constant of the steady-state Kalman filter for that random walk
      observed through Poisson counts, ``tau = 1 / sqrt(q b)`` days (``b`` = 144 blocks a
      day); the level is moved to ``as_of`` by the drift over its mean age;
   3. *remaining time*: the ``r`` blocks still to come take ``G / lambda`` in operational
@@ -62,6 +63,7 @@ from .chain import (
     TARGET_TIMESPAN_S,
 )
 from .errors import InputError, MinerwatchError
+from .jsonable import num as _num
 from .metrics import estimators as est
 from .units import HS_PER_EHS, SECONDS_PER_DAY
 
@@ -90,12 +92,35 @@ Q_PRIOR_PER_DAY = 0.02**2
 #: A priori drift and its standard error per day (0 +- 0.2%/day, about +-100%/year).
 DRIFT_PRIOR_PER_DAY = 0.0
 DRIFT_SE_PRIOR_PER_DAY = 0.002
-#: Floor of the fitted random-walk variance (keeps tau <= 83 days).
-Q_MIN_PER_DAY = 1e-6
 #: Blocks per day at the target spacing: the information rate of the level filter.
 BLOCKS_PER_DAY = SECONDS_PER_DAY // TARGET_SPACING_S
-#: Trailing observations the level filter reads (days, or blocks plus days).
+#: Floor of the fitted random-walk variance per day: the smallest ``q`` a year of daily
+#: counts can resolve, fixed a priori from the fit's own constants (not from the backtest).
+#: With ``q = 0`` the lag variances ``s_L`` share the sampling error of the mean squared
+#: Poisson noise, ``(2 / b) sqrt(2 / W)`` (``b`` = 144 blocks a day, ``W`` = 365 days), and
+#: the regression through the origin turns a common error ``c`` into ``c sum(L) / sum(L**2)``
+#: (``L`` = 1..28): one standard error of the fitted ``q`` when the true ``q`` is 0,
+#: 5.4e-5 per day (0.74%/day; 400 simulated years of constant-rate Poisson counts give
+#: 5.5e-5). A fit below it cannot be told from 0, so ``q`` is not taken below it: the level's
+#: time constant stays <= 11.3 days. (The earlier floor, 1e-6 or tau <= 83 days, let fits of
+#: 2e-6 to 3e-6 in 2025 make a 48-day level blind to a fall of the hashrate.)
+Q_MIN_PER_DAY = (
+    (2.0 / BLOCKS_PER_DAY)
+    * math.sqrt(2.0 / FIT_WINDOW_DAYS)
+    * sum(range(1, FIT_MAX_LAG_DAYS + 1))
+    / sum(lag * lag for lag in range(1, FIT_MAX_LAG_DAYS + 1))
+)
+#: Trailing observations the level filter reads in daily mode (days).
 LEVEL_MAX_OBS_DAYS = 365
+#: The level reads the observations of the last this-many time constants: older ones would
+#: carry exp(-10) = 0.005% of the weight. It bounds the work per forecast (O(window), not
+#: O(history)) and the blocks an outlook reads.
+LEVEL_WINDOW_TAUS = 10.0
+#: Time windows, days, of the hashrate estimators of a per-block outlook.
+BLOCK_ESTIMATE_DAYS = (1, 3, 7)
+#: Slack, seconds, when finding the oldest block a level window needs: header times may run
+#: up to two hours ahead of their neighbours (consensus), a day more covers the tip's day.
+_BLOCK_TIME_SLACK_S = 2 * SECONDS_PER_DAY
 #: Epoch starts whose Coin Metrics height offset is averaged (median) in daily mode.
 HEIGHT_OFFSET_EPOCHS = 12
 #: Days of daily data an outlook reads (the fit's 365 days and 28 lags, twelve epochs).
@@ -324,6 +349,16 @@ class ProcessFit:
     drift_se_per_day: np.ndarray
     days: np.ndarray
 
+    @classmethod
+    def prior(cls, n: int) -> ProcessFit:
+        """The a priori values, ``n`` times (no history to fit)."""
+        return cls(
+            np.full(n, Q_PRIOR_PER_DAY),
+            np.full(n, DRIFT_PRIOR_PER_DAY),
+            np.full(n, DRIFT_SE_PRIOR_PER_DAY),
+            np.zeros(n, np.int64),
+        )
+
     def at(self, i: np.ndarray | int) -> ProcessFit:
         """The fit of rows ``i`` (an index array or a row; -1 or below: the priors)."""
         i = np.asarray(i, np.int64)
@@ -509,57 +544,73 @@ def block_observations(times: np.ndarray, difficulty: np.ndarray) -> Observation
 
 
 def ew_hashrate(
-    obs: Observations, now_s: np.ndarray, tau_s: np.ndarray, max_obs: int | None = None
+    obs: Observations,
+    now_s: np.ndarray,
+    tau_s: np.ndarray,
+    max_obs: int | None = None,
+    stop: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exponentially weighted hashrate at each ``now`` from the observations before it.
 
     Formula: weights ``w_i = exp(-(now - m_i) / tau)`` at each observation's mid time
     ``m_i``; ``H = sum(w work) / sum(w seconds)`` (the rate's weighted maximum likelihood);
     effective blocks ``n_eff = (sum w B)**2 / sum(w**2 B)``; mean age
-    ``a = sum(w seconds (now - m)) / sum(w seconds)``.
+    ``a = sum(w seconds (now - m)) / sum(w seconds)``. The sums run over the observations
+    ending in the last :data:`LEVEL_WINDOW_TAUS` time constants (older ones would weigh
+    ``exp(-10)`` of the total), one forecast point at a time: memory and time are
+    O(window) per point, whatever the length of the history.
 
     Parameters
     ----------
     obs : Observations
         Blocks over intervals, ascending by end time.
     now_s : ndarray
-        Forecast times, unix seconds; only observations ending at or before ``now`` count.
+        Forecast times, unix seconds.
     tau_s : ndarray
         Time constants, seconds (one per ``now``).
     max_obs : int, optional
-        Read at most this many trailing observations per ``now`` (default all).
+        Read at most this many trailing observations per ``now`` (default: the window).
+    stop : ndarray of int, optional
+        Observations available at each ``now``: the first ``stop`` (per-block data: those
+        up to the tip's height, whatever their header times). Default: those ending at or
+        before ``now`` (by the running maximum of the end times).
 
     Returns
     -------
     (hashrate_hs, n_eff, mean_age_s) : tuple of ndarray
         The level (H/s) at the weighted mean time, effective number of blocks, and the
-        mean age of the weighted data, seconds.
+        mean age of the weighted data, seconds (NaN where the window holds no time or no
+        block).
     """
     now = np.atleast_1d(np.asarray(now_s, np.float64))
     tau = np.broadcast_to(np.asarray(tau_s, np.float64), now.shape)
     ends = np.maximum.accumulate(obs.end_s) if len(obs.end_s) else obs.end_s
-    stop = np.searchsorted(ends, now, side="right")
-    width = len(ends) if max_obs is None else min(int(max_obs), len(ends))
-    idx = stop[:, None] - 1 - np.arange(width)[None, :]
-    ok = idx >= 0
-    j = np.where(ok, idx, 0)
-    mid = obs.end_s[j] - obs.seconds[j] / 2.0
-    age = now[:, None] - mid
-    w = np.where(ok, np.exp(-np.maximum(age, 0.0) / tau[:, None]), 0.0)
-    sw_t = (w * obs.seconds[j]).sum(axis=1)
-    sw_work = (w * obs.work[j]).sum(axis=1)
-    sw_b = (w * obs.blocks[j]).sum(axis=1)
-    sw2_b = (w * w * obs.blocks[j]).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        level = sw_work / sw_t
-        n_eff = sw_b * sw_b / sw2_b
-        mean_age = (w * obs.seconds[j] * age).sum(axis=1) / sw_t
-    bad = ~(sw_t > 0) | ~(sw_b > 0)
-    return (
-        np.where(bad, np.nan, level),
-        np.where(bad, np.nan, n_eff),
-        np.where(bad, np.nan, mean_age),
-    )
+    if stop is None:
+        stop = np.searchsorted(ends, now, side="right")
+    stop = np.clip(np.broadcast_to(np.asarray(stop, np.int64), now.shape), 0, len(ends))
+    with np.errstate(invalid="ignore"):
+        oldest = now - LEVEL_WINDOW_TAUS * tau
+    lo = np.searchsorted(ends, np.where(np.isfinite(oldest), oldest, -np.inf), side="left")
+    if max_obs is not None:
+        lo = np.maximum(lo, stop - int(max_obs))
+    lo = np.minimum(lo, stop)
+    level = np.full(now.shape, np.nan)
+    n_eff = np.full(now.shape, np.nan)
+    mean_age = np.full(now.shape, np.nan)
+    for p in range(len(now)):  # one window per forecast point: O(window) memory
+        a, b = int(lo[p]), int(stop[p])
+        seconds = obs.seconds[a:b]
+        age = now[p] - (obs.end_s[a:b] - seconds / 2.0)
+        w = np.exp(-np.maximum(age, 0.0) / tau[p])
+        blocks = obs.blocks[a:b]
+        sw_t = (w * seconds).sum()
+        sw_b = (w * blocks).sum()
+        if not (sw_t > 0 and sw_b > 0):
+            continue
+        level[p] = (w * obs.work[a:b]).sum() / sw_t
+        n_eff[p] = sw_b * sw_b / (w * w * blocks).sum()
+        mean_age[p] = (w * seconds * age).sum() / sw_t
+    return level, n_eff, mean_age
 
 
 # =========================================================================================
@@ -628,7 +679,8 @@ def _time_for_blocks(
     r: np.ndarray, lam0: np.ndarray, g_s: np.ndarray, sigma: np.ndarray, p: float
 ) -> np.ndarray:
     """The ``p`` quantile of the time (s) the next ``r`` blocks take at rate ``lam0``
-    (blocks/s, log-normal error ``sigma``) growing at ``g_s`` per second."""
+    (blocks/s, log-normal error ``sigma``) growing at ``g_s`` per second. Infinite where a
+    falling rate never delivers them; NaN where the rate is unknown."""
     z = float(est.norm_ppf(p))
     lg_med = _log_gamma_quantile(0.5, r)
     dev_g = _log_gamma_quantile(p, r) - lg_med if p != 0.5 else np.zeros_like(lg_med)
@@ -636,7 +688,7 @@ def _time_for_blocks(
     x = g_s * np.exp(y)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         grown = np.where(np.abs(x) > 1e-12, np.log1p(np.maximum(x, -1.0)) / g_s, np.exp(y))
-    return np.where(x > -1.0, grown, np.inf)
+    return np.where(np.isnan(x), np.nan, np.where(x > -1.0, grown, np.inf))
 
 
 def forecast_adjustment(
@@ -652,7 +704,8 @@ def forecast_adjustment(
     ``G ~ Gamma(r)`` and the log-rate error (see the module docstring); change quantiles
     ``100 (1,209,600 / clamp(E + R_p) - 1)``, floored where the new difficulty would fall
     below 1; date quantiles ``now + R_p`` for ``r + 1`` blocks. Once the epoch's last block
-    is in (``k = 2015``) the change is exact.
+    is in (``k = 2015``) the change is exact. Where the level is unknown (no observation in
+    its window) the forecast is NaN, not a guess.
 
     Parameters
     ----------
@@ -882,9 +935,15 @@ def _time_of_height(ctx: DailyContext, height: np.ndarray) -> np.ndarray:
     return np.where(h >= 0, out, np.nan)
 
 
-def _level(obs: Observations, now: np.ndarray, fit: ProcessFit, max_obs: int | None):
+def _level(
+    obs: Observations,
+    now: np.ndarray,
+    fit: ProcessFit,
+    max_obs: int | None,
+    stop: np.ndarray | None = None,
+):
     tau_s = level_time_constant_days(fit.q_per_day) * SECONDS_PER_DAY
-    return ew_hashrate(obs, now, tau_s, max_obs)
+    return ew_hashrate(obs, now, tau_s, max_obs, stop)
 
 
 def daily_inputs(
@@ -948,10 +1007,11 @@ def block_inputs(
     """Forecast inputs at blocks ``at`` (indexes into the arrays) from per-block data.
 
     ``now`` is the block's time and the tip its height. The epoch's first block must be
-    held. The level reads every block interval before ``now`` and, before the first block
-    held, the days of ``daily`` that end by then; the process fit is the one of the last
-    whole day before ``now`` (the a priori values without ``daily``). Block ``h - 503``
-    is read from the blocks where held, else interpolated from ``daily``.
+    held. The level reads the block intervals up to the tip (by height: a later block
+    stamped before the tip is not read) and, before the first block held, the days of
+    ``daily`` that end by then; the process fit is the one of the last whole day before
+    ``now`` (the a priori values without ``daily``). Block ``h - 503`` is read from the
+    blocks where held, else interpolated from ``daily``.
 
     Parameters
     ----------
@@ -988,22 +1048,20 @@ def block_inputs(
         d_prev_ep, _ = epochs.lookup(tip - k - _EPOCH)
         d_prev = np.where(np.isfinite(d_prev), d_prev, d_prev_ep)
     obs = block_observations(t, d)
+    # The intervals of blocks 1..i are observations 0..i-1: the tip at index i has i.
+    stop = at.copy()
     if daily is not None:
         day_ok = daily.day_end_s <= (t[0] if len(t) else -np.inf)
         obs = daily.obs.select(day_ok).concat(obs)
+        stop += int(np.count_nonzero(day_ok))
         fit_row = np.searchsorted(daily.day_end_s, now, side="right") - 1
         fit = daily.fit.at(fit_row)
         need = ~np.isfinite(quarter)
         if need.any():
             quarter = np.where(need, _time_of_height(daily, tip - QUARTER_EPOCH_BLOCKS), quarter)
     else:
-        fit = ProcessFit(
-            np.full(len(at), Q_PRIOR_PER_DAY),
-            np.full(len(at), DRIFT_PRIOR_PER_DAY),
-            np.full(len(at), DRIFT_SE_PRIOR_PER_DAY),
-            np.zeros(len(at), np.int64),
-        )
-    level, n_eff, age = _level(obs, now, fit, None)
+        fit = ProcessFit.prior(len(at))
+    level, n_eff, age = _level(obs, now, fit, None, stop)
     return ForecastInputs(
         now_s=now,
         height=tip,
@@ -1033,27 +1091,24 @@ def iso_utc(unix_s: float | None) -> str | None:
     return str(np.datetime64(int(round(unix_s)), "s")) + "Z"
 
 
-def _num(x, digits: int | None = None) -> float | None:
-    x = float(x)
-    if not math.isfinite(x):
-        return None
-    return round(x, digits) if digits is not None else x
-
-
 @dataclass(frozen=True)
 class DifficultyOutlook:
     """Where the current epoch stands and the next adjustment, with intervals.
 
     Units are in the names; dates and times are ISO 8601 UTC. See ``docs/difficulty.md``.
 
-    ``next_adjustment``: ``height``, ``blocks_remaining``, ``change_pct`` (median),
-    ``change_pct_low``, ``change_pct_high`` (90% interval), ``date``, ``date_low``,
-    ``date_high``, ``method``. ``baseline``: mempool.space's ``change_pct`` and ``date`` on
-    the same data. ``hashrate``: each estimator's hashrate and 90% interval, EH/s.
-    ``model``: the fitted process (random-walk sd and drift per day, level time constant).
+    ``as_of``: the moment of the forecast; ``as_of_day``: with daily data, the day whose
+    end that moment is (None with per-block data). ``next_adjustment``: ``height``,
+    ``blocks_remaining``, ``change_pct`` (median), ``change_pct_low``, ``change_pct_high``
+    (90% interval), ``date``, ``date_low``, ``date_high``, ``method``, and ``reason``: None,
+    or why there is no forecast (the figures are then None). ``baseline``: mempool.space's
+    ``change_pct`` and ``date`` on the same data. ``hashrate``: each estimator's hashrate
+    and 90% interval, EH/s. ``model``: the fitted process (random-walk sd and drift per
+    day, level time constant).
     """
 
     as_of: str
+    as_of_day: str | None
     data: str
     height: int
     epoch: int
@@ -1148,8 +1203,15 @@ def _block_estimates(times: np.ndarray, difficulty: np.ndarray, j: int, k: int) 
             e.high_hs[-1],
             core,
         )
-    for days in (1, 3, 7):
-        e = est.time_window_hashrate(t, d, days * SECONDS_PER_DAY, np.array([t[-1]]))
+    # The time windows read the blocks from the last one stamped well before the longest
+    # (the same blocks whatever the first block held, so the same sums).
+    oldest = t[-1] - max(BLOCK_ESTIMATE_DAYS) * SECONDS_PER_DAY - _BLOCK_TIME_SLACK_S
+    before = np.flatnonzero(t <= oldest)
+    recent = slice(int(before[-1]) if before.size else 0, None)
+    for days in BLOCK_ESTIMATE_DAYS:
+        e = est.time_window_hashrate(
+            t[recent], d[recent], days * SECONDS_PER_DAY, np.array([t[-1]])
+        )
         out[f"{days}d"] = _estimate_entry(
             f"{days}d",
             "blocks with header time in the last window, exact Poisson (Garwood) interval",
@@ -1172,8 +1234,18 @@ def _assemble(
     with np.errstate(divide="ignore", invalid="ignore"):
         interval_s = inputs.difficulty[0] * HASHES_PER_DIFFICULTY / f.hashrate_hs[0]
     fit = inputs.fit
+    reason = None
+    if not np.isfinite(f.change_pct[0]):
+        reason = (
+            "no hashrate level: no block in the "
+            f"{LEVEL_WINDOW_TAUS * float(f.tau_days[0]):.0f} days before as-of to estimate it "
+            "from"
+        )
+    now = float(inputs.now_s[0])
+    day = np.datetime64(int(now), "s").astype("datetime64[D]") - 1
     return DifficultyOutlook(
-        as_of=iso_utc(float(inputs.now_s[0])),
+        as_of=iso_utc(now),
+        as_of_day=str(day) if data == "daily" else None,
         data=data,
         height=int(inputs.height[0]),
         epoch=start // _EPOCH,
@@ -1196,6 +1268,7 @@ def _assemble(
             "date_low": iso_utc(float(f.date_low_s[0])),
             "date_high": iso_utc(float(f.date_high_s[0])),
             "method": METHOD,
+            "reason": reason,
         },
         baseline={
             "change_pct": _num(b_change[0], 3),
@@ -1264,7 +1337,11 @@ def outlook_from_store(
     *,
     frame=None,
 ) -> DifficultyOutlook:
-    """:func:`difficulty_outlook` on an open store (``as_of`` a day or None)."""
+    """:func:`difficulty_outlook` on an open store (``as_of`` a day or None).
+
+    Per-block data is read from :func:`_block_read_start` on, not from the first block
+    held: a bounded number of blocks whatever the size of the blocks table.
+    """
     from .frames import build_daily_frame, check_as_of
 
     if as_of is not None and at_height is not None:
@@ -1276,11 +1353,16 @@ def outlook_from_store(
         if h < 0:
             raise InputError(f"--at-height must be >= 0, got {h}")
         start = h - h % _EPOCH
-        raw = _read_blocks(store, min_height=max(start - 2 * _EPOCH, 0), max_height=h)
+        tip = _read_blocks(store, min_height=h, max_height=h)
+        raw = None
+        if tip is not None:
+            daily = _daily_before(store, epochs, int(tip["time"][0]))
+            first = _block_read_start(store, h, int(tip["time"][0]), daily)
+            raw = _read_blocks(store, min_height=first, max_height=h)
         if raw is None or int(raw["height"][-1]) != h or int(raw["height"][0]) > start:
-            held = _read_blocks(store)
+            held = store.block_height_range()
             span = (
-                f"heights {int(held['height'][0])} to {int(held['height'][-1])}"
+                f"heights {held[0]} to {held[1]}"
                 if held is not None
                 else "no per-block data (load it with `minerwatch import blocks`)"
             )
@@ -1288,16 +1370,22 @@ def outlook_from_store(
                 f"--at-height {h}: needs per-block data from the epoch's first block "
                 f"({start}) to {h}; the database holds {span}"
             )
-        return _outlook_blocks(store, raw, len(raw["height"]) - 1, epochs, notes)
+        return _outlook_blocks(raw, len(raw["height"]) - 1, epochs, notes, daily)
     day = check_as_of(store, as_of)
     day_end = int(_day_end_s(np.array([day]))[0])
-    raw = _read_blocks(store, max_time=day_end - 1)
-    if raw is not None:
-        h = int(raw["height"][-1])
-        t_last = int(raw["time"][-1])
-        start = h - h % _EPOCH
-        if int(raw["height"][0]) <= start and t_last >= day_end - SECONDS_PER_DAY:
-            return _outlook_blocks(store, raw, len(raw["height"]) - 1, epochs, notes)
+    held = store.block_height_range(max_time=day_end - 1)
+    if held is not None:
+        # The tip, if the blocks reach this day, is stamped on it: the daily history is the
+        # days before it.
+        daily = _daily_before(store, epochs, day_end - 1)
+        first = _block_read_start(store, held[1], day_end, daily)
+        raw = _read_blocks(store, min_height=first, max_time=day_end - 1)
+        if raw is not None:
+            h = int(raw["height"][-1])
+            t_last = int(raw["time"][-1])
+            start = h - h % _EPOCH
+            if int(raw["height"][0]) <= start and t_last >= day_end - SECONDS_PER_DAY:
+                return _outlook_blocks(raw, len(raw["height"]) - 1, epochs, notes, daily)
     if frame is None or frame.day[-1] != day:
         frame = build_daily_frame(store, day)
     if frame.end_height[0] < 0:
@@ -1328,20 +1416,46 @@ def outlook_from_store(
     return _assemble(inputs, "daily", _daily_estimates(series, row, inputs), estimated, notes)
 
 
-def _outlook_blocks(store, raw, j: int, epochs: Epochs, notes: list[str]) -> DifficultyOutlook:
+def _daily_before(store, epochs: Epochs, block_time_s: int) -> DailyContext | None:
+    """The daily history strictly before the day of a block stamped ``block_time_s`` (that
+    day's totals are not yet known then); None without one from the genesis day."""
     from .frames import build_daily_frame
 
+    block_day = np.datetime64(int(block_time_s), "s").astype("datetime64[D]")
+    span = store.chain_day_range()
+    if span is None or block_day - 1 < span[0]:
+        return None
+    frame = build_daily_frame(store, min(block_day - 1, span[1]))
+    if frame.end_height[0] < 0:
+        return None
+    return daily_context(DailySeries.from_frame(frame), epochs)
+
+
+def _block_read_start(store, tip: int, t_upper: int, daily: DailyContext | None) -> int:
+    """The lowest height an outlook at block ``tip`` (stamped at or before ``t_upper``)
+    reads: the block before the epoch's first (Core's ``-1`` window), the 1,008-block
+    window's first, block ``tip - 503``, and every block the level's window of
+    :data:`LEVEL_WINDOW_TAUS` time constants or the 7-day estimator may hold (found by
+    time, with a slack for header times that run ahead). Blocks older than that change no
+    figure."""
+    start = tip - tip % _EPOCH
+    first = min(start - 1, tip - 1009, tip - QUARTER_EPOCH_BLOCKS)
+    q = daily.fit.q_per_day[-1] if daily is not None else Q_PRIOR_PER_DAY
+    tau_s = float(level_time_constant_days(q)) * SECONDS_PER_DAY
+    span_s = max(LEVEL_WINDOW_TAUS * tau_s, max(BLOCK_ESTIMATE_DAYS) * SECONDS_PER_DAY)
+    oldest = int(t_upper - span_s - 2 * _BLOCK_TIME_SLACK_S)
+    before = store.block_height_range(max_time=oldest)
+    if before is not None:
+        first = min(first, before[1])
+    return max(first, 0)
+
+
+def _outlook_blocks(
+    raw, j: int, epochs: Epochs, notes: list[str], daily: DailyContext | None
+) -> DifficultyOutlook:
     heights = np.asarray(raw["height"], np.int64)
     times = np.asarray(raw["time"], np.int64)
     diff = _block_difficulty(raw, epochs)
-    # Daily history strictly before the block's day (that day's totals are not yet known).
-    daily = None
-    block_day = np.datetime64(int(times[j]), "s").astype("datetime64[D]")
-    span = store.chain_day_range()
-    if span is not None and block_day - 1 >= span[0]:
-        frame = build_daily_frame(store, min(block_day - 1, span[1]))
-        if frame.end_height[0] >= 0:
-            daily = daily_context(DailySeries.from_frame(frame), epochs)
     if daily is None:
         notes.append("no daily history before this block: the a priori process parameters")
     inputs = block_inputs(heights, times, diff, np.array([j]), daily=daily, epochs=epochs)
@@ -1389,8 +1503,9 @@ def difficulty_outlook(
 
 def next_adjustment_or_none(store, as_of: np.datetime64, frame=None) -> dict | None:
     """The outlook's ``next_adjustment`` for ``status``; None when it cannot be computed
-    (no heights, no epochs)."""
+    (no heights, no epochs, no hashrate level yet)."""
     try:
-        return outlook_from_store(store, as_of, frame=frame).next_adjustment
+        na = outlook_from_store(store, as_of, frame=frame).next_adjustment
     except MinerwatchError:
         return None
+    return na if na["reason"] is None else None

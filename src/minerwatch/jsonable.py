@@ -6,9 +6,17 @@ import math
 from typing import Any
 
 
-def num(x: Any) -> float | None:
-    """``x`` as a float, or None where it is None, NaN or infinite (a missing value)."""
+def num(x: Any, digits: int | None = None) -> float | None:
+    """``x`` as a float, or None where it is None, NaN or infinite (a missing value);
+    rounded to ``digits`` decimals when given."""
     if x is None:
         return None
     x = float(x)
-    return x if math.isfinite(x) else None
+    if not math.isfinite(x):
+        return None
+    return x if digits is None else round(x, digits)
+
+
+def finite_values(row: dict) -> dict:
+    """``row`` with every float passed through :func:`num` (NaN and infinities as None)."""
+    return {k: num(v) if isinstance(v, float) else v for k, v in row.items()}

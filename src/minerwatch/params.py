@@ -91,6 +91,19 @@ EFFICIENCY_J_TH = Quantity("an efficiency", "J/TH", low=0.0, low_open=True)
 # Power usage effectiveness of a facility: total power over the machines' power.
 PUE = Quantity("a power usage effectiveness", low=1.0)
 SMOOTHING_DAYS = Quantity("a whole number of days", low=1, whole=True)
+# Windows, lookbacks and horizons of the signals and studies, days.
+DAYS = Quantity("a whole number of days", low=1, whole=True)
+# A window ranking a day among others needs the day and at least one more.
+RANK_WINDOW_DAYS = Quantity("a whole number of days", low=2, whole=True)
+MONTHS = Quantity("a whole number of months", low=1, whole=True)
+# A share of something in percent, strictly between nothing and all of it.
+OPEN_PERCENTAGE = Quantity("a percentage", low=0.0, high=100.0, low_open=True, high_open=True)
+# A fall in percent: below 0, above -100.
+FALL_PCT = Quantity("a negative percentage", low=-100.0, high=0.0, low_open=True, high_open=True)
+BOOTSTRAP_SAMPLES = Quantity("a whole number of resamples", low=10, whole=True)
+SEED = Quantity("a whole number", low=0, whole=True)
+# Coverage of an interval.
+PROBABILITY = Quantity("a probability", low=0.0, high=1.0, low_open=True, high_open=True)
 DRM_MIN_FIT_DAYS = Quantity("a whole number of days", low=2, whole=True)
 MERGE_GAP_DAYS = Quantity("a whole number of days", low=0, whole=True)
 MIN_EPISODE_DAYS = Quantity("a whole number of days", low=1, whole=True)
@@ -101,3 +114,37 @@ def check(quantity: Quantity, value, parameter: str):
     """``quantity.check(value, parameter)``: the value when in range, else
     :class:`InputError` naming ``parameter``."""
     return quantity.check(value, parameter)
+
+
+def check_each(quantity: Quantity, values, parameter: str) -> tuple:
+    """Every value of ``values`` (one value alone counts as one) checked by ``quantity``,
+    as a tuple; :class:`InputError` naming ``parameter`` for an empty or bad one."""
+    if isinstance(values, str) or not hasattr(values, "__iter__"):
+        values = (values,)
+    checked = tuple(quantity.check(v, parameter) for v in values)
+    if not checked:
+        raise InputError(
+            f"{parameter} is empty; expected one or more of {quantity.expected()}",
+            parameter=parameter,
+        )
+    return checked
+
+
+def check_at_least(value: float, floor: float, parameter: str, floor_name: str) -> None:
+    """:class:`InputError` naming ``parameter`` unless ``value >= floor`` (another
+    parameter's value, named ``floor_name``)."""
+    if value < floor:
+        raise InputError(
+            f"{parameter} {value:g} is out of range; expected at least {floor_name} ({floor:g})",
+            parameter=parameter,
+        )
+
+
+def check_greater(value: float, floor: float, parameter: str, floor_name: str) -> None:
+    """:class:`InputError` naming ``parameter`` unless ``value > floor`` (another
+    parameter's value, named ``floor_name``)."""
+    if not value > floor:
+        raise InputError(
+            f"{parameter} {value:g} is out of range; expected more than {floor_name} ({floor:g})",
+            parameter=parameter,
+        )

@@ -596,23 +596,29 @@ def study_report(console: Console, r: StudyResult) -> None:
                 f"{_pct(today['change_pct'])} ({', '.join(today['regimes']) or 'n/a'})",
                 highlight=False,
             )
+        # Fits 80 columns: the regime is shown by its condition (named in the note).
         t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-        for name in ("lookback", "regime", "horizon"):
+        for name in ("over", "change", "ahead"):
             t.add_column(name, no_wrap=True)
-        for name in ("days", "episodes", "positive", "mean", "median"):
+        for name in ("days", "episodes", "up", "mean", "median"):
             t.add_column(name, justify="right", no_wrap=True)
-        t.add_column(f"{p['interval']:.0%} CI of mean", justify="right", no_wrap=True)
+        t.add_column(f"{p['interval']:.0%} CI mean", justify="right", no_wrap=True)
+        names = {}
         for row in r.rows:
+            names[row.condition.removeprefix("change ")] = row.regime
             t.add_row(
                 f"{row.lookback_days}d",
-                f"{row.regime} ({row.condition})",
+                row.condition.removeprefix("change "),
                 f"+{row.horizon_days}d",
                 f"{row.n_days:,}",
                 f"{row.episodes:,}",
                 *_returns_cells(row, ci=True),
             )
         console.print(t)
+        regimes = ", ".join(f"{cond} {name}" for cond, name in names.items())
         console.print(
+            f"change: of the {p['mean_days']}-day mean hashrate over the look-back ({regimes}); "
+            f"ahead: horizon of the price return; up: share of positive returns; "
             f"days from {p['start'] or 'the first day'} with a forward return; episodes: runs "
             f"of regime days (gaps under {p['merge_gap_days']} days joined); CI: moving-block "
             f"bootstrap ({p['bootstrap_samples']:,} resamples, blocks of the horizon, seed "
@@ -622,40 +628,70 @@ def study_report(console: Console, r: StudyResult) -> None:
         )
         return
     if r.name == "ribbons":
+        p = r.parameters
+        short = {"buy signal": "buy", "capitulation end": "end"}
         t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
         t.add_column("date", no_wrap=True)
         t.add_column("event", no_wrap=True)
-        t.add_column("capitulation", no_wrap=True)
+        # On a narrow terminal the capitulation's dates wrap to two lines; nothing is cut.
+        t.add_column("capitulation", min_width=10)
         t.add_column("close", justify="right", no_wrap=True)
-        horizons = "/".join(str(h) for h in r.parameters["horizons_days"])
+        horizons = "/".join(str(h) for h in p["horizons_days"])
         t.add_column(f"+{horizons}d", justify="right", no_wrap=True)
         for e in r.details["events"]:
+            end = e.capitulation_end
+            same_year = end[:4] == e.capitulation_start[:4]
             t.add_row(
                 e.date,
-                e.event,
-                f"{e.capitulation_start} to {e.capitulation_end}",
+                short.get(e.event, e.event),
+                f"{e.capitulation_start} to {end[5:] if same_year else end}",
                 _usd(e.price_usd),
                 _forward(e.forward_return_pct),
             )
         console.print(t)
+        console.print(
+            f"buy: buy signal; end: capitulation end, dated on the day its recovery was "
+            f"confirmed. Capitulation: {p['short_days']}-day mean hashrate below the "
+            f"{p['long_days']}-day mean, ending after {p['confirm_days']} days back above "
+            f"(confirm_days; the default 2 is ours, chosen in hindsight to reproduce Edwards' "
+            f"2022 dates; 1 is his crossover); buy rule: {p['price_cross']} (docs/signals.md)",
+            style="dim",
+            highlight=False,
+        )
     else:
-        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-        t.add_column("start, end", no_wrap=True)
-        t.add_column("days", justify="right", no_wrap=True)
-        t.add_column("deepest", justify="right", no_wrap=True)
-        t.add_column("to cost / to start price", justify="right", no_wrap=True)
         horizons = "/".join(str(h) for h in r.parameters["horizons_days"])
-        t.add_column(f"+{horizons}d", justify="right", no_wrap=True)
-        for e in r.details["episodes"]:
-            t.add_row(
-                f"{e.start}{CENSORED_MARK if e.censored_start else ''}\n{e.end}",
-                f"{e.days:,}",
-                f"{_pct(e.deepest_discount_pct)}\n{e.deepest_date}",
-                f"{_f(e.days_to_cost, ',d', ' d') if e.days_to_cost is not None else 'n/a'} / "
-                + (f"{e.days_to_start_price:,} d" if e.days_to_start_price is not None else "n/a"),
-                _forward(e.forward_return_pct),
+        episodes = r.details["episodes"]
+        groups = [
+            ("", [e for e in episodes if not e.hindsight]),
+            (
+                f"Hindsight episodes {HINDSIGHT_MARK}: the model's constants were fitted on data "
+                f"to {r.details.get('fit_end')}; left out of the summary",
+                [e for e in episodes if e.hindsight],
+            ),
+        ]
+        for title, group in groups:
+            if not group:
+                continue
+            t = Table(
+                title=title or None, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
             )
-        console.print(t)
+            t.add_column("start, end", no_wrap=True)
+            t.add_column("days", justify="right", no_wrap=True)
+            t.add_column("deepest", justify="right", no_wrap=True)
+            t.add_column("to cost /\nstart price", justify="right", no_wrap=True)
+            t.add_column(f"+{horizons}d", justify="right", no_wrap=True)
+            for e in group:
+                marks = (CENSORED_MARK if e.censored_start else "") + (
+                    HINDSIGHT_MARK if e.hindsight else ""
+                )
+                t.add_row(
+                    f"{e.start}{marks}\n{e.end}",
+                    f"{e.days:,}",
+                    f"{_pct(e.deepest_discount_pct)}\n{e.deepest_date}",
+                    f"{_f(e.days_to_cost, ',d', ' d')} /\n{_f(e.days_to_start_price, ',d', ' d')}",
+                    _forward(e.forward_return_pct),
+                )
+            console.print(t)
         console.print(
             f"model {r.parameters['model']}, episodes of at least {r.parameters['min_days']} "
             f"days; to cost: days from the start to the first close back at or above cost; to "
@@ -695,15 +731,27 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
         ("  now", _f(o.interval_min_recent, ".2f", " min"),
          f"at the hashrate the forecast assumes ({_f(m['level_time_constant_days'], '.1f')}"
          "-day weighted, with drift)"),
-        ("Next adjustment", _pct(na["change_pct"]),
-         f"90% {_pct(na['change_pct_low'])} to {_pct(na['change_pct_high'])} "
-         f"at block {na['height']:,}"),
-        ("  date", _when(na["date"]), f"90% {_when(na['date_low'])} to {_when(na['date_high'])}"),
-        ("mempool.space", _pct(base["change_pct"]), f"{_when(base['date'])} (baseline)"),
     ]  # fmt: skip
+    if na.get("reason") is not None:
+        rows.append(("Next adjustment", "n/a", f"at block {na['height']:,}: {na['reason']}"))
+    else:
+        rows += [
+            ("Next adjustment", _pct(na["change_pct"]),
+             f"90% {_pct(na['change_pct_low'])} to {_pct(na['change_pct_high'])} "
+             f"at block {na['height']:,}"),
+            ("  date", _when(na["date"]),
+             f"90% {_when(na['date_low'])} to {_when(na['date_high'])}"),
+        ]  # fmt: skip
+    rows.append(("mempool.space", _pct(base["change_pct"]), f"{_when(base['date'])} (baseline)"))
     for row in rows:
         t.add_row(*row)
-    title = f"Difficulty outlook as of {_when(o.as_of)} ({o.data} data)"
+    # Daily data: the forecast is made at the end of the --as-of day (00:00 UTC the next).
+    moment = (
+        f"end of {o.as_of_day} ({_when(o.as_of)[11:]} {o.as_of[:10]})"
+        if o.as_of_day
+        else _when(o.as_of)
+    )
+    title = f"Difficulty outlook as of {moment} ({o.data} data)"
     console.print(Panel(t, title=title, expand=False))
     h = Table(title="Hashrate estimators (90% intervals)", box=box.SIMPLE_HEAD, pad_edge=False)
     h.add_column("window", no_wrap=True)
@@ -723,7 +771,7 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
     console.print(h)
     console.print(
         f"model: random walk {_f(m['random_walk_sd_pct_per_day'], '.2f')}%/day, drift "
-        f"{_f(m['drift_pct_per_day'], '+.3f')}%/day, hashrate sd {_f(m['rate_sd_pct'], '.1f')}%"
+        f"{_f(m['drift_pct_per_day'], '+.3f')}%/day, hashrate sd {_f(m['rate_sd_pct'], '.1f', '%')}"
         f" over the rest of the epoch ({m['fit_days']} days fitted; docs/difficulty.md)",
         style="dim",
         highlight=False,
@@ -755,10 +803,11 @@ def difficulty_backtest_table(console: Console, bt: DifficultyBacktest) -> None:
         for r in bt.rows:
             ours = getattr(r, f"mae_{key}_{unit}")
             base = getattr(r, f"mae_{key}_{unit}_baseline")
+            epochs = r.epochs_dated if key == "date" else r.epochs  # dates known for fewer
             t.add_row(
                 r.data,
                 f"{r.level_pct}%",
-                f"{r.epochs:,}",
+                f"{epochs:,}",
                 f"{r.progress_pct:.1f}%",
                 f"{ours:{fmt}}",
                 f"{base:{fmt}}",
@@ -776,3 +825,22 @@ def difficulty_backtest_table(console: Console, bt: DifficultyBacktest) -> None:
         highlight=False,
     )
     _notes(console, list(bt.notes))
+
+
+def brief_text(console: Console, b) -> None:
+    """The brief: its title, then its paragraphs (a ``minerwatch.report.Brief``)."""
+    console.print(f"[bold]{escape(b.title)}[/]", highlight=False)
+    for paragraph in b.paragraphs:
+        console.print()
+        console.print(escape(paragraph), highlight=False)
+
+
+def report_files(console: Console, files) -> None:
+    """What ``minerwatch report`` wrote (a ``minerwatch.report.html.ReportFiles``)."""
+    console.print(
+        f"report of {files.as_of} written to {escape(str(files.html))} "
+        f"({len(files.charts)} charts: {', '.join(files.charts)})",
+        highlight=False,
+    )
+    for path in files.pngs:
+        console.print(f"  {escape(str(path))}", style="dim", highlight=False)

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from . import params
 from .frames import DailyFrame
+from .jsonable import num as _num
 from .metrics import signals as sg
 from .metrics.daily import DailyMetrics, compute_daily_metrics
 from .metrics.rolling import trailing_mean
@@ -42,14 +43,6 @@ SUSTAINABILITY_METHOD = (
     "{window} days (CryptoQuant's Miner Profit/Loss Sustainability is proprietary; this is "
     "not it)"
 )
-
-
-def _num(x: Any) -> float | None:
-    """A float for JSON, None for NaN/inf/None (missing)."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 @dataclass(frozen=True)
@@ -356,19 +349,6 @@ def _stress(
     return active, checked
 
 
-def _check_percentage(value: Any, name: str) -> float:
-    """A percentage in (0, 100); :class:`InputError` naming ``name`` otherwise."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        x = math.nan
-    if isinstance(value, bool) or not 0 < x < 100:
-        raise InputError(
-            f"{name} must be a percentage > 0 and < 100, got {value!r}", parameter=name
-        )
-    return x
-
-
 # -- entry point ----------------------------------------------------------------------------
 
 
@@ -403,7 +383,8 @@ def signals(
     short_days, long_days, price_short_days, price_long_days, confirm_days, recovery_days, \
 price_cross
         Hash-ribbon parameters (:func:`minerwatch.metrics.signals.hash_ribbons`; defaults 30,
-        60, 10, 20, 2, 60, "any").
+        60, 10, 20, 2, 60, "any"). ``confirm_days=2`` is ours, chosen in hindsight so that
+        the 2022 capitulation reproduces Edwards' published dates; 1 is his crossover.
     sustainability_window_days : int, default 365
         Trailing window of the sustainability index, days.
     cost_model : str, default "drm-fit-2015"
@@ -441,12 +422,12 @@ price_cross
         recovery_days,
         price_cross,
     )
-    window = sg.check_days(sustainability_window_days, "sustainability_window_days", 2)
+    window = params.RANK_WINDOW_DAYS.check(sustainability_window_days, "sustainability_window_days")
     check_model(cost_model)
-    drawdown = _check_percentage(hashrate_drawdown_pct, "hashrate_drawdown_pct")
-    months = sg.check_days(hashprice_low_months, "hashprice_low_months")
-    low_days = sg.check_days(revenue_low_days, "revenue_low_days", 2)
-    mean_days = sg.check_days(revenue_mean_days, "revenue_mean_days")
+    drawdown = params.OPEN_PERCENTAGE.check(hashrate_drawdown_pct, "hashrate_drawdown_pct")
+    months = params.MONTHS.check(hashprice_low_months, "hashprice_low_months")
+    low_days = params.RANK_WINDOW_DAYS.check(revenue_low_days, "revenue_low_days")
+    mean_days = params.DAYS.check(revenue_mean_days, "revenue_mean_days")
 
     frame = frame_up_to(db_or_frame, as_of, price_source=price_source)
     row = len(frame) - 1

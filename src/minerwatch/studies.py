@@ -1,13 +1,19 @@
-"""Studies over the daily history: every episode of price below production cost.
+"""Studies over the daily history.
 
-:func:`below_cost_episodes` is a pure function over daily arrays (vectorised run detection:
-``np.diff`` of the below-cost mask, no loop over days); :func:`cost_episodes` runs it on a
-model of :func:`~minerwatch.production.production_cost`. See ``docs/cost.md``.
+- Every episode of price below production cost: :func:`below_cost_episodes` is a pure
+  function over daily arrays (vectorised run detection: ``np.diff`` of the below-cost mask,
+  no loop over days); :func:`cost_episodes` runs it on a model of
+  :func:`~minerwatch.production.production_cost`. See ``docs/cost.md``.
+- Forward-return studies (:func:`study`): after hash-rate compression
+  (:func:`compression_study`), hash-ribbon signals (:func:`ribbon_event_study`) and the
+  start of below-cost episodes (:func:`below_cost_return_study`). See ``docs/signals.md``.
 """
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +22,12 @@ from typing import Any
 import numpy as np
 
 from . import params
+from .days import parse_day
 from .errors import InputError
 from .frames import DailyFrame
 from .jsonable import num as _num
+from .metrics import signals as sg
+from .metrics.hashrate import hashrate_hs as _daily_hashrate_hs
 from .production import (
     DEFAULT_MODEL,
     check_model,
@@ -133,7 +142,7 @@ def below_cost_episodes(
     """
     merge = params.MERGE_GAP_DAYS.check(merge_gap_days, "merge_gap_days")
     min_len = params.MIN_EPISODE_DAYS.check(min_days, "min_days")
-    horizons = tuple(params.HORIZON_DAYS.check(h, "horizons_days") for h in horizons_days)
+    horizons = params.check_each(params.HORIZON_DAYS, horizons_days, "horizons_days")
     day = np.asarray(day, "datetime64[D]")
     price = np.asarray(price_usd, np.float64)
     cost = np.asarray(cost_usd, np.float64)
@@ -297,17 +306,9 @@ def cost_episodes(
 
 # -- forward-return studies: hash-rate compression, hash ribbons, below-cost episodes -------
 #
-# Appended after the episodes code (this module grows by appending; its imports stay here).
 # Each study is a pure function over daily arrays; :func:`study` runs one on the daily frame up
 # to ``as_of``. Forward returns only count where the forward day is on or before the last day
 # (``as_of``): nothing later is read. See ``docs/signals.md``.
-
-import csv  # noqa: E402
-import io  # noqa: E402
-
-from .days import parse_day  # noqa: E402
-from .metrics import signals as sg  # noqa: E402
-from .metrics.hashrate import hashrate_hs as _daily_hashrate_hs  # noqa: E402
 
 # VanEck (Dec 2025): the change of the 30-day mean hashrate over 30 and 90 days, and the
 # price return 90 and 180 days later, from 2014.
@@ -315,9 +316,12 @@ COMPRESSION_MEAN_DAYS = 30
 COMPRESSION_LOOKBACKS_DAYS = (30, 90)
 COMPRESSION_HORIZONS_DAYS = (90, 180)
 COMPRESSION_START = "2014-01-01"
-# Ours: the stricter regime, a fall of the 30-day mean of more than 5% over the lookback
-# (about the 5th percentile of the 30-day change since 2014; VanEck's December 2025 reading
-# was -4%, "the sharpest decline since April 2024").
+# Ours: the stricter regime, a fall of the 30-day mean of more than 5% over the lookback. A
+# round number, set after looking at the data: it is about the 5th percentile of the 30-day
+# change over the whole 2014-2025 history (a full-history, hindsight figure: on any earlier
+# day the percentile would have been different), and just beyond VanEck's December 2025
+# reading of -4% ("the sharpest decline since April 2024"). ``strict_change_pct``
+# (``--strict-change``) changes it.
 COMPRESSION_STRICT_PCT = -5.0
 # Ours: regime runs separated by fewer than this many days are one episode (the same week as
 # the below-cost episodes).
@@ -341,7 +345,7 @@ EVENT_BASELINE = "every day (baseline)"
 def forward_return_pct(price_usd: np.ndarray, horizon_days: int) -> np.ndarray:
     """Price return from each day's close to the close ``horizon_days`` later, percent:
     ``100 * (P[t + h] / P[t] - 1)``; NaN where ``t + h`` is after the last day."""
-    h = sg.check_days(horizon_days, "horizons_days")
+    h = params.HORIZON_DAYS.check(horizon_days, "horizons_days")
     p = np.asarray(price_usd, np.float64)
     out = np.full(len(p), np.nan)
     if h < len(p):
@@ -448,20 +452,6 @@ def _stats(returns: np.ndarray) -> tuple[int, float | None, float | None, float 
     )
 
 
-def _check_horizons(horizons: Any, name: str) -> tuple[int, ...]:
-    if isinstance(horizons, int | np.integer):
-        horizons = (horizons,)
-    try:
-        values = tuple(horizons)
-    except TypeError:
-        raise InputError(
-            f"{name} must be whole numbers of days >= 1, got {horizons!r}", parameter=name
-        ) from None
-    if not values:
-        raise InputError(f"{name} must hold at least one number of days", parameter=name)
-    return tuple(sg.check_days(h, name) for h in values)
-
-
 @dataclass(frozen=True)
 class CompressionRow:
     """One regime and horizon of the compression study: ``n_days`` days in the regime with
@@ -540,7 +530,9 @@ def compression_study(
     horizons_days : tuple of int, default (90, 180)
         Forward return horizons, days.
     strict_change_pct : float, default -5
-        Threshold of the strong-compression regime, percent (negative).
+        Threshold of the strong-compression regime, percent (negative). Ours: a round
+        number near the 5th percentile of the 30-day change over the whole 2014-2025
+        history, set in hindsight (see :data:`COMPRESSION_STRICT_PCT`).
     start : YYYY-MM-DD or None, default "2014-01-01"
         First condition day (VanEck: "since 2014"); None: from the first day with data.
     merge_gap_days : int, default 7
@@ -563,31 +555,16 @@ def compression_study(
     (54% otherwise); 180-day returns positive 77%, mean +72%, after a negative 90-day change
     (61%, +48% otherwise).
     """
-    lookbacks = _check_horizons(lookbacks_days, "lookbacks_days")
-    horizons = _check_horizons(horizons_days, "horizons_days")
-    mean_days = sg.check_days(mean_days, "mean_days")
-    try:
-        strict = float(strict_change_pct)
-    except (TypeError, ValueError):
-        strict = math.nan
-    if not (math.isfinite(strict) and strict < 0):
-        raise InputError(
-            f"strict_change_pct must be a negative percentage, got {strict_change_pct!r}"
-        )
-    merge = sg.check_days(merge_gap_days, "merge_gap_days", 0)
+    lookbacks = params.check_each(params.DAYS, lookbacks_days, "lookbacks_days")
+    horizons = params.check_each(params.HORIZON_DAYS, horizons_days, "horizons_days")
+    mean_days = params.DAYS.check(mean_days, "mean_days")
+    strict = params.FALL_PCT.check(strict_change_pct, "strict_change_pct")
+    merge = params.MERGE_GAP_DAYS.check(merge_gap_days, "merge_gap_days")
     if block_days is not None:
-        block_days = sg.check_days(block_days, "block_days")
-    samples_n = sg.check_days(bootstrap_samples, "bootstrap_samples", 10)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise InputError(f"seed must be a whole number, got {seed!r}", parameter="seed")
-    try:
-        level = float(interval)
-    except (TypeError, ValueError):
-        level = math.nan
-    if not 0 < level < 1:
-        raise InputError(
-            f"interval must be between 0 and 1, got {interval!r}", parameter="interval"
-        )
+        block_days = params.DAYS.check(block_days, "block_days")
+    samples_n = params.BOOTSTRAP_SAMPLES.check(bootstrap_samples, "bootstrap_samples")
+    seed = params.SEED.check(seed, "seed")
+    level = params.PROBABILITY.check(interval, "interval")
     first = parse_day(start, "start")
     day = np.asarray(day, "datetime64[D]")
     h = np.asarray(hashrate_hs, np.float64)
@@ -706,7 +683,7 @@ def ribbon_event_study(
         Events in time order (buy signals and ends interleaved); rows per event kind and
         horizon.
     """
-    horizons = _check_horizons(horizons_days, "horizons_days")
+    horizons = params.check_each(params.HORIZON_DAYS, horizons_days, "horizons_days")
     first = parse_day(start, "start")
     day = np.asarray(day, "datetime64[D]")
     price = np.asarray(price_usd, np.float64)
@@ -750,7 +727,9 @@ class BelowCostEpisodeReturns:
     close back at or above cost, ``days_to_start_price`` from the start to the first close,
     after the deepest day, at or above the start's close (None: not yet).
     ``censored_start``: the close was already below cost on the first day with a cost, so
-    the real start is unknown; such an episode is left out of the summary rows."""
+    the real start is unknown. ``hindsight``: the episode starts before the end of the
+    fit of the cost model's published constants, so its cost could not have been known on
+    its days. Episodes of either kind are listed but left out of the summary rows."""
 
     start: str
     end: str
@@ -763,6 +742,12 @@ class BelowCostEpisodeReturns:
     days_to_start_price: int | None
     forward_return_pct: dict[str, float | None]
     censored_start: bool
+    hindsight: bool = False
+
+    @property
+    def counted(self) -> bool:
+        """Whether the episode counts in the summary rows (neither censored nor hindsight)."""
+        return not (self.censored_start or self.hindsight)
 
 
 def below_cost_return_study(
@@ -773,11 +758,19 @@ def below_cost_return_study(
     merge_gap_days: int = MERGE_GAP_DAYS,
     min_days: int = BELOW_COST_STUDY_MIN_DAYS,
     horizons_days: tuple[int, ...] = EVENT_HORIZONS_DAYS,
+    fit_end: str | np.datetime64 | None = None,
 ) -> tuple[list[BelowCostEpisodeReturns], list[EventReturnRow]]:
     """Forward returns from the start of every below-cost episode
     (:func:`below_cost_episodes`) and the time to recover, with one summary row per horizon
-    (``event`` = "below-cost start"; episodes with a censored start left out)."""
-    horizons = _check_horizons(horizons_days, "horizons_days")
+    (``event`` = "below-cost start").
+
+    The summary leaves out episodes with a censored start (the real start is unknown) and,
+    for a cost model with published constants fitted on data up to ``fit_end`` (a hindsight
+    preset; None: the model reads nothing after the day it prices), every episode starting
+    before ``fit_end`` (flagged ``hindsight``: its cost was not knowable then). Both are
+    still listed."""
+    horizons = params.check_each(params.HORIZON_DAYS, horizons_days, "horizons_days")
+    fit_end_day = parse_day(fit_end, "fit_end")
     day = np.asarray(day, "datetime64[D]")
     price = np.asarray(price_usd, np.float64)
     episodes = below_cost_episodes(
@@ -807,10 +800,11 @@ def below_cost_return_study(
                 days_to_start_price=int(k + regained[0] - s) if regained.size else None,
                 forward_return_pct=e.forward_return_pct,
                 censored_start=e.censored_start,
+                hindsight=bool(fit_end_day is not None and np.datetime64(e.start) < fit_end_day),
             )
         )
     rows = []
-    counted = [e for e in out if not e.censored_start]
+    counted = [e for e in out if e.counted]
     for hz in horizons:
         r = np.array(
             [np.nan if v is None else v for v in (e.forward_return_pct[f"{hz}d"] for e in counted)]
@@ -863,6 +857,17 @@ class StudyResult:
             writer.writeheader()
             writer.writerows(rows)
         return buffer.getvalue()
+
+    def write_csv(self, path: str | Path) -> Path:
+        """Save :meth:`to_csv` to ``path``; :class:`InputError` naming the file when it
+        cannot be written."""
+        path = Path(path)
+        try:
+            path.write_text(self.to_csv(), encoding="utf-8")
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise InputError(f"cannot write the file: {reason}", path=str(path)) from None
+        return path
 
 
 def _plain_value(x: Any) -> Any:
@@ -940,8 +945,9 @@ def study(
     unknown = sorted(set(parameters) - set(allowed))
     if unknown:
         raise InputError(
-            f"unknown parameter {unknown[0]!r} for study {name}; expected one of "
-            f"{', '.join(allowed)}"
+            f"{unknown[0]} is not a parameter of study {name}; its parameters are "
+            f"{', '.join(allowed)}",
+            parameter=unknown[0],
         )
     used = {**allowed, **parameters}
     frame = frame_up_to(db_or_frame, as_of, price_source=price_source)
@@ -960,9 +966,18 @@ def study(
         model = used.pop("model")
         check_model(model)
         cost = production_cost(frame, model=model).series.cost_usd[model]
-        episodes, rows = below_cost_return_study(day, price, cost, **used)
+        preset = hindsight_preset(model)
+        fit_end = preset.fit_end if preset is not None else None
+        episodes, rows = below_cost_return_study(day, price, cost, fit_end=fit_end, **used)
         used["model"] = model
-        details = {"episodes": episodes}
+        details = {
+            "episodes": episodes,
+            "fit_end": fit_end,
+            "summary_leaves_out": {
+                "censored_start": sum(bool(e.censored_start) for e in episodes),
+                "hindsight": sum(e.hindsight and not e.censored_start for e in episodes),
+            },
+        }
     return StudyResult(
         name=name,
         as_of=str(day[-1]),

@@ -44,6 +44,7 @@ class DailyMetrics:
     revenue_btc: np.ndarray
     revenue_usd: np.ndarray
     issuance_usd: np.ndarray
+    fees_usd: np.ndarray
     fees_share_pct_7d: np.ndarray
     hashprice_btc_ph_day: np.ndarray
     hashprice_usd_ph_day: np.ndarray
@@ -101,6 +102,7 @@ def compute_daily_metrics(frame: DailyFrame) -> DailyMetrics:
         revenue_btc=revenue_btc,
         revenue_usd=revenue_usd,
         issuance_usd=issuance_usd,
+        fees_usd=fees_btc * frame.price_usd,
         fees_share_pct_7d=revenue.fee_share_pct(
             frame.fees_sat, frame.issuance_sat, FEE_SHARE_WINDOW_DAYS
         ),

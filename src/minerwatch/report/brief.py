@@ -1,0 +1,715 @@
+"""The written brief of a day (``minerwatch brief``): a short, dated market note in plain
+English, generated from the library's figures.
+
+Every number in the text is a figure of :attr:`Brief.figures`, and every figure is read
+from a library result for ``as_of`` (:func:`minerwatch.status`,
+:func:`~minerwatch.studies.cost_episodes`, :func:`~minerwatch.signals_report.signals`,
+:func:`~minerwatch.machines.asic_economics`, :func:`~minerwatch.studies.study`); nothing
+after ``as_of`` is read. A sentence appears only where its figures exist: on an early day
+(no production cost, no ASIC released, no study history) the brief says less. Wording rules:
+forecasts are hedged ("is on course for", "between x and y"), history is reported with its
+sample size, and nothing is said that the figures do not show. See ``docs/report.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..machines import AsicEconomics, asic_economics
+from ..metrics import signals as sg
+from ..signals_report import Signals, signals
+from ..snapshot import Status
+from ..store import Store, open_store
+from ..studies import (
+    EVENT_CAPITULATION_END,
+    REGIME_COMPRESSION,
+    REGIME_GROWTH,
+    REGIME_STRONG,
+    EpisodesReport,
+    StudyResult,
+    cost_episodes,
+    study,
+)
+
+# Plain-English names of the production-cost models the brief may cite.
+MODEL_DESCRIPTIONS = {
+    "drm-fit-2015": "the Difficulty Regression Model fitted on the days since 2015",
+    "drm-fit-2012": "the Difficulty Regression Model fitted on the days since 2012",
+    "drm-fit-all": "the Difficulty Regression Model fitted on every priced day",
+}
+# Well-known machines the brief names where the data covers them (the Antminer S9 of
+# 2016-2019, the S19 family of 2020-2023, the S21 of 2023 on: the models news stories cite).
+NOTABLE_MACHINES = (
+    "Antminer S9",
+    "Antminer S19",
+    "Antminer S19 Pro",
+    "Antminer S19j Pro",
+    "Antminer S19 XP",
+    "Antminer S21",
+)
+# How many underwater well-known machines are named at most.
+MAX_NAMED_UNDERWATER = 2
+# The history sentences: the below-cost study's horizon, the compression study's lookback
+# and horizon, the ribbon study's horizon (days).
+BELOW_COST_HORIZON_DAYS = 365
+COMPRESSION_LOOKBACK_DAYS = 30
+COMPRESSION_HORIZON_DAYS = 90
+RIBBONS_HORIZON_DAYS = 180
+TARGET_BLOCK_INTERVAL_MIN = 10
+
+STRESS_LABELS = {
+    "price_below_cost": "the close below production cost",
+    "hashrate_drawdown": "hashrate at least {threshold:g}% below its high",
+    "ribbons_capitulation": "the hash ribbons in capitulation",
+    "hashprice_low": "hashprice at a {months}-month low",
+    "revenue_low": "miner revenue at a {days}-day low",
+    "difficulty_falling": "the last difficulty retarget negative",
+}
+# Sentences are grouped in paragraphs by topic, in this order.
+PARAGRAPHS = (
+    ("price", "price_high"),
+    ("hashrate", "blocks"),
+    ("revenue", "hashprice", "machines"),
+    ("ribbons", "stress", "puell"),
+    ("history_below_cost", "history_compression", "history_ribbons"),
+)
+_NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of the brief and its topic (a key of :data:`PARAGRAPHS`)."""
+
+    topic: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Brief:
+    """The brief of ``as_of``: ``sentences`` in reading order, ``figures`` every number the
+    sentences use (keys named as in ``minerwatch status --json`` where the figure is the
+    same; None where the data has none), ``text`` the paragraphs as plain text."""
+
+    as_of: str
+    title: str
+    sentences: tuple[Sentence, ...]
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def paragraphs(self) -> list[str]:
+        """The sentences joined into paragraphs (empty paragraphs left out)."""
+        out = []
+        for topics in PARAGRAPHS:
+            text = " ".join(s.text for s in self.sentences if s.topic in topics)
+            if text:
+                out.append(text)
+        return out
+
+    @property
+    def text(self) -> str:
+        """Paragraphs separated by blank lines."""
+        return "\n\n".join(self.paragraphs)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict: title, text, sentences and figures."""
+        return {
+            "as_of": self.as_of,
+            "title": self.title,
+            "text": self.text,
+            "sentences": [dataclasses.asdict(s) for s in self.sentences],
+            "figures": self.figures,
+        }
+
+
+@dataclass(frozen=True)
+class BriefInputs:
+    """The library results a brief is written from, all as of the same day."""
+
+    status: Status
+    episodes: EpisodesReport
+    signals: Signals
+    asics: AsicEconomics | None
+    below_cost: StudyResult
+    compression: StudyResult
+    ribbons: StudyResult
+
+
+def gather(store: Store, as_of: str | np.datetime64 | None = None) -> BriefInputs:
+    """Every library result the brief reads, for ``as_of`` (default: the last day held)."""
+    from .. import daily_frame
+    from .. import status as library_status
+
+    snapshot = library_status(store, None if as_of is None else str(as_of))
+    frame = daily_frame(store, snapshot.as_of)
+    try:
+        machines = asic_economics(store, snapshot.as_of)
+    except InputError:  # no close on the day: no machine economics
+        machines = None
+    return BriefInputs(
+        status=snapshot,
+        episodes=cost_episodes(frame),
+        signals=signals(frame),
+        asics=machines,
+        below_cost=study(frame, "below-cost"),
+        compression=study(frame, "compression"),
+        ribbons=study(frame, "ribbons"),
+    )
+
+
+def brief(db: Store | str | Path | None = None, as_of: str | None = None) -> Brief:
+    """The written brief of ``as_of`` (YYYY-MM-DD; default the last stored day).
+
+    Reads nothing after ``as_of``. Raises :class:`~minerwatch.errors.AsOfOutOfRange` for a
+    date outside the data.
+    """
+    if not isinstance(db, Store):
+        with open_store(db, read_only=True) as store:
+            return brief(store, as_of)
+    return compose(gather(db, as_of))
+
+
+# -- wording --------------------------------------------------------------------------------
+
+
+def _day(iso: str, year_of: str | None = None) -> str:
+    """``2025-11-17`` as ``17 November 2025`` (``17 November`` within ``year_of``'s year)."""
+    d = np.datetime64(iso[:10], "D").item()
+    text = f"{d.day} {d:%B}"
+    return text if year_of is not None and iso[:4] == year_of[:4] else f"{text} {d.year}"
+
+
+def _moment(iso: str, year_of: str) -> str:
+    """``2026-01-08T06:55:28Z`` as ``06:55 UTC on 8 January 2026`` (no year within
+    ``year_of``'s year)."""
+    return f"{iso[11:16]} UTC on {_day(iso, year_of)}"
+
+
+def _usd(x: float, cents: bool = False) -> str:
+    """Dollars: millions from $1 million, whole dollars from $10 (or with ``cents`` up to
+    $1,000), else cents."""
+    if abs(x) >= 1e6:
+        return f"${x / 1e6:,.1f} million"
+    if abs(x) >= (1000 if cents else 10):
+        return f"${x:,.0f}"
+    return f"${x:,.2f}"
+
+
+def _sig(x: float, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant figures, without exponent, thousands separated."""
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}"
+    decimals = max(digits - 1 - math.floor(math.log10(abs(x))), 0)
+    return f"{x:,.{decimals}f}"
+
+
+def _btc(x: float) -> str:
+    if abs(x) >= 10_000:
+        return f"{x:,.0f} BTC"
+    return f"{x:,.2f} BTC" if abs(x) >= 1 else f"{_sig(x)} BTC"
+
+
+def _share(x: float) -> str:
+    """A percentage of a whole: two decimals, or one significant figure below 0.01%."""
+    if x == 0:
+        return "0%"
+    return f"{_sig(x, 1)}%" if 0 < abs(x) < 0.01 else f"{x:.2f}%"
+
+
+_HASH_PREFIXES = ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def _hashrate(ehs: float) -> str:
+    """EH/s as news write it: whole EH/s from 1 EH/s, smaller rates with their prefix."""
+    if ehs >= 1:
+        return f"{ehs:,.0f} EH/s"
+    hs = ehs * 1e18  # unit scaling for display
+    for scale, prefix in _HASH_PREFIXES:
+        if hs >= scale:
+            return f"{_sig(hs / scale)} {prefix}H/s"
+    return f"{_sig(hs)} H/s"
+
+
+def _count(n: int) -> str:
+    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else f"{n:,}"
+
+
+def _and(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _short_model(name: str) -> str:
+    """``Antminer S19 Pro`` as ``S19 Pro`` (after the first mention of the vendor's line)."""
+    return name.split(" ", 1)[1] if name.startswith("Antminer ") else name
+
+
+# -- figures and sentences, topic by topic ---------------------------------------------------
+
+
+def _price(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
+    s = inp.status
+    for key in (
+        "price_usd",
+        "price_source",
+        "price_ath_usd",
+        "price_ath_date",
+        "price_drawdown_pct",
+        "price_change_30d_pct",
+        "production_cost_usd",
+        "production_cost_model",
+        "price_to_cost_pct",
+    ):
+        fig[key] = getattr(s, key)
+    episode = None
+    if inp.episodes.episodes:
+        last = inp.episodes.episodes[-1]
+        episode = {
+            "start": last.start,
+            "end": last.end,
+            "days": last.days,
+            "days_below": last.days_below,
+            "deepest_discount_pct": last.deepest_discount_pct,
+            "deepest_date": last.deepest_date,
+            "ongoing": last.exit_date is None,
+            "censored_start": last.censored_start,
+        }
+    fig["below_cost_episode"] = episode
+    if s.price_usd is None:
+        return
+    text = f"Bitcoin closed at {_usd(s.price_usd)} on {_day(s.as_of)}"
+    if s.production_cost_usd is not None and s.price_to_cost_pct is not None:
+        side = "below" if s.price_to_cost_pct < 0 else "above"
+        name = s.production_cost_model
+        model = MODEL_DESCRIPTIONS.get(name, f"the {name} model")
+        text += (
+            f", {abs(s.price_to_cost_pct):.1f}% {side} the average cost of producing one, "
+            f"{_usd(s.production_cost_usd)} by {model} ({name}, minerwatch's default model)"
+        )
+        if episode is not None and episode["ongoing"]:
+            since = _day(episode["start"], s.as_of)
+            days = (
+                f"every one of the {episode['days']:,} days"
+                if episode["days_below"] == episode["days"]
+                else f"{episode['days_below']:,} of the {episode['days']:,} days"
+            )
+            worst = (
+                f"(at worst {abs(episode['deepest_discount_pct']):.1f}% below, on "
+                f"{_day(episode['deepest_date'], s.as_of)})"
+            )
+            if episode["end"] == s.as_of:
+                text += f". It has closed below that cost on {days} since {since} {worst}"
+            else:  # back above cost, but for fewer days than the merge gap: not over yet
+                text += (
+                    f". It closed below that cost on {days} from {since} to "
+                    f"{_day(episode['end'], s.as_of)} {worst}; fewer than "
+                    f"{inp.episodes.merge_gap_days} days have passed since, so that episode "
+                    "may not be over"
+                )
+            if episode["censored_start"]:
+                text += f"; the model has no value before {since}, so it may have begun earlier"
+        elif episode is not None:
+            text += f"; it last closed below it on {_day(episode['end'], s.as_of)}"
+    out.append(Sentence("price", text + "."))
+    if s.price_drawdown_pct is None or s.price_ath_date is None:
+        return
+    if s.price_ath_date == s.as_of:
+        high = f"The close is a record high, {_pct_change(s.price_change_30d_pct)}"
+    else:
+        high = (
+            f"The price is {abs(s.price_drawdown_pct):.1f}% below its all-time high of "
+            f"{_usd(s.price_ath_usd)} ({_day(s.price_ath_date, s.as_of)}), "
+            f"{_pct_change(s.price_change_30d_pct)}"
+        )
+    out.append(Sentence("price_high", high.removesuffix(", ") + "."))
+
+
+def _pct_change(x: float | None) -> str:
+    if x is None:
+        return ""
+    return f"{'up' if x >= 0 else 'down'} {abs(x):.1f}% over 30 days"
+
+
+def _hashrate_and_blocks(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
+    s = inp.status
+    fig["hashrate_ehs"] = s.hashrate_ehs
+    fig["hashrate_ath_ehs"] = s.hashrate_ath_ehs
+    fig["hashrate_ath_date"] = s.hashrate_ath_date
+    fig["hashrate_drawdown_pct"] = s.hashrate_drawdown_pct
+    fig["block_interval_min_7d"] = s.block_interval_min_7d
+    fig["next_adjustment"] = s.next_adjustment
+    week = s.hashrate_ehs.get("7d")
+    if week is not None and s.hashrate_ath_ehs is not None and s.hashrate_drawdown_pct is not None:
+        text = f"Network hashrate averaged {_hashrate(week)} over the past seven days"
+        if s.hashrate_ath_date == s.as_of:
+            text += ", a record for the 7-day mean."
+        else:
+            text += (
+                f", {abs(s.hashrate_drawdown_pct):.1f}% below the record 7-day mean of "
+                f"{_hashrate(s.hashrate_ath_ehs)} set on {_day(s.hashrate_ath_date, s.as_of)}."
+            )
+        out.append(Sentence("hashrate", text))
+    interval = s.block_interval_min_7d
+    na = s.next_adjustment
+    parts = []
+    if interval is not None:
+        parts.append(
+            f"Blocks came every {interval:.2f} minutes on average over the week (target: "
+            f"{TARGET_BLOCK_INTERVAL_MIN})"
+        )
+    if na and na.get("change_pct") is not None and na.get("date"):
+        change = na["change_pct"]
+        interval = f"90% interval {na['change_pct_low']:+.1f}% to {na['change_pct_high']:+.1f}%"
+        if abs(change) < 0.05:
+            course = f"on course to leave difficulty about unchanged ({change:+.2f}%; {interval})"
+        else:
+            course = f"on course for {change:+.1f}% ({interval})"
+        year = na["date"]
+        forecast = (
+            f"the next difficulty adjustment, at block {na['height']:,} "
+            f"({na['blocks_remaining']:,} blocks away), is {course}, expected around "
+            f"{_moment(na['date'], s.as_of)} (between {_moment(na['date_low'], year)} and "
+            f"{_moment(na['date_high'], year)})"
+        )
+        parts.append(forecast if parts else forecast[0].upper() + forecast[1:])
+    if parts:
+        out.append(Sentence("blocks", "; ".join(parts) + "."))
+
+
+def _stress_by_name(sig: Signals) -> dict[str, Any]:
+    return {c.name: c for c in sig.stress}
+
+
+def _revenue(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
+    s = inp.status
+    for key in (
+        "revenue_usd_1d",
+        "revenue_btc_1d",
+        "subsidy_btc_1d",
+        "fees_btc_1d",
+        "fees_share_pct_7d",
+        "hashprice_usd_ph_day",
+        "hashprice_btc_ph_day",
+    ):
+        fig[key] = getattr(s, key)
+    stress = _stress_by_name(inp.signals)
+    params = inp.signals.parameters
+    if s.revenue_btc_1d is not None and s.blocks_1d > 0:
+        if s.revenue_usd_1d is not None:
+            earned = f"{_usd(s.revenue_usd_1d)} on the day: {_btc(s.revenue_btc_1d)}, of which"
+        else:
+            earned = f"{_btc(s.revenue_btc_1d)} on the day, of which"
+        text = (
+            f"Miners earned {earned} {_btc(s.subsidy_btc_1d)} in new coins and "
+            f"{_btc(s.fees_btc_1d)} in fees"
+        )
+        if s.fees_share_pct_7d is not None:
+            text += f" (fees were {_share(s.fees_share_pct_7d)} of revenue over the week)"
+        if "revenue_low" in stress:
+            text += f"; the week's mean revenue is the lowest in {params['revenue_low_days']} days"
+        out.append(Sentence("revenue", text + "."))
+    if s.hashprice_usd_ph_day is not None and s.hashprice_btc_ph_day is not None:
+        text = (
+            f"Hashprice, the expected revenue of 1 PH/s for a day, stands at "
+            f"{_usd(s.hashprice_usd_ph_day, cents=True)} ({_btc(s.hashprice_btc_ph_day)})"
+        )
+        if "hashprice_low" in stress:
+            text += f", the lowest in {params['hashprice_low_months']} months"
+        out.append(Sentence("hashprice", text + "."))
+
+
+def _machines(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
+    a = inp.asics
+    if a is None or len(a.machines) == 0:
+        fig["machines"] = None
+        return
+    m = a.machines
+    rows = {str(m.model[i]): i for i in range(len(m))}
+    notable = [name for name in NOTABLE_MACHINES if name in rows]
+    under = [n for n in notable if m.underwater[rows[n]]]
+    above = [n for n in notable if not m.underwater[rows[n]]]
+    # Newest underwater first (the most telling), then the profitable one closest to
+    # breaking even, and the newest well-known model if it is another one.
+    named_under = sorted(under, key=lambda n: m.release_month[rows[n]], reverse=True)
+    named_under = named_under[:MAX_NAMED_UNDERWATER]
+    named_above = []
+    if above:
+        named_above.append(min(above, key=lambda n: m.breakeven_power_price_usd_kwh[rows[n]]))
+        newest = max(above, key=lambda n: m.release_month[rows[n]])
+        if newest not in named_above:
+            named_above.append(newest)
+    named = named_under + named_above
+    fig["machines"] = {
+        "power_price_usd_kwh": a.power_price_usd_kwh,
+        "pool_fee_pct": a.pool_fee_pct,
+        "uptime_pct": a.uptime_pct,
+        "released": len(m),
+        "underwater": a.underwater_count,
+        "named": [
+            {
+                "model": n,
+                "underwater": bool(m.underwater[rows[n]]),
+                "breakeven_power_price_usd_kwh": float(m.breakeven_power_price_usd_kwh[rows[n]]),
+                "profit_usd_day": float(m.profit_usd_day[rows[n]]),
+            }
+            for n in named
+        ],
+    }
+    text = (
+        f"At {_usd(a.power_price_usd_kwh)}/kWh ({a.pool_fee_pct:g}% pool fee, "
+        f"{a.uptime_pct:g}% uptime), {_count(a.underwater_count)} of the {len(m):,} ASIC "
+        f"models released by then {'is' if a.underwater_count == 1 else 'are'} underwater, "
+        "their power costing more than they earn"
+    )
+    first = True
+
+    def label(n: str) -> str:
+        nonlocal first
+        shown = n if first else _short_model(n)
+        first = False
+        return shown
+
+    def breakeven(n: str) -> str:
+        return f"${m.breakeven_power_price_usd_kwh[rows[n]]:.3f}/kWh"
+
+    if named_under:
+        head, *rest = named_under
+        items = [f"{label(head)} (breakeven {breakeven(head)})"]
+        items += [f"{label(n)} ({breakeven(n)})" for n in rest]
+        text += f", among them the {_and(items)}"
+    if named_above:
+        head, *rest = named_above
+        items = [f"the {label(head)} breaks even at {breakeven(head)}"]
+        items += [f"the {label(n)} at {breakeven(n)}" for n in rest]
+        text += "; " + _and(items)
+    out.append(Sentence("machines", text + "."))
+
+
+def _signals(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
+    sig = inp.signals
+    rib = sig.hash_ribbons
+    last_period = rib.capitulations[-1] if rib.capitulations else None
+    fig["hash_ribbons"] = inp.status.hash_ribbons
+    fig["ribbons_spread_pct"] = rib.spread_pct
+    fig["ribbons_last_capitulation"] = (
+        None if last_period is None else dataclasses.asdict(last_period)
+    )
+    fig["stress"] = [c.name for c in sig.stress]
+    fig["stress_checked"] = list(sig.stress_checked)
+    fig["puell_multiple"] = sig.puell.multiple
+    fig["puell_percentile"] = sig.puell.percentile
+    fig["puell_first_day"] = sig.puell.first_day
+
+    since = _day(rib.since, sig.as_of) if rib.since else None
+    if rib.state == sg.STATE_NAMES[sg.STATE_CAPITULATION] and rib.spread_pct is not None:
+        out.append(
+            Sentence(
+                "ribbons",
+                f"The hash ribbons have signalled capitulation since {since}: the 30-day mean "
+                f"hashrate is {abs(rib.spread_pct):.1f}% below the 60-day mean.",
+            )
+        )
+    elif rib.state == sg.STATE_NAMES[sg.STATE_RECOVERY]:
+        out.append(
+            Sentence(
+                "ribbons",
+                f"The hash ribbons are in recovery: the 30-day mean hashrate has been back "
+                f"above the 60-day mean since {since}, with no buy signal yet.",
+            )
+        )
+    elif rib.state == sg.STATE_NAMES[sg.STATE_NORMAL] and rib.spread_pct is not None:
+        text = (
+            f"The hash ribbons show no capitulation: the 30-day mean hashrate is "
+            f"{abs(rib.spread_pct):.1f}% {'above' if rib.spread_pct >= 0 else 'below'} the "
+            "60-day mean"
+        )
+        if last_period is not None and last_period.end is not None:
+            text += f"; the last capitulation ended on {_day(last_period.end, sig.as_of)}"
+            if last_period.buy_signal is not None:
+                text += f", with a buy signal on {_day(last_period.buy_signal, sig.as_of)}"
+        out.append(Sentence("ribbons", text + "."))
+
+    checked = sig.stress_checked
+    if checked:
+        labels = []
+        for c in sig.stress:
+            label = STRESS_LABELS.get(c.name, c.name).format(
+                threshold=sig.parameters.get("hashrate_drawdown_pct", 0),
+                months=sig.parameters.get("hashprice_low_months", ""),
+                days=sig.parameters.get("revenue_low_days", ""),
+            )
+            if c.name == "difficulty_falling" and c.value is not None:
+                label += f" ({c.value:+.2f}%)"
+            labels.append(label)
+        total = _count(len(checked))
+        what = f"the {total} miner-stress conditions the data allows checking"
+        if len(labels) == len(checked) == 1:
+            text = f"The only miner-stress condition the data allows checking holds: {labels[0]}."
+        elif len(labels) == len(checked):
+            whole = "Both" if len(checked) == 2 else f"All {total}"
+            text = f"{whole} miner-stress conditions the data allows checking hold: {_and(labels)}."
+        elif labels:
+            n = _count(len(labels))
+            verb = "holds" if len(labels) == 1 else "hold"
+            text = f"{n[0].upper() + n[1:]} of {what} {verb}: {_and(labels)}."
+        else:
+            text = f"None of {what} holds."
+        out.append(Sentence("stress", text))
+
+    p = sig.puell
+    if p.multiple is not None and p.percentile is not None and p.first_day is not None:
+        out.append(
+            Sentence(
+                "puell",
+                f"The Puell multiple (the day's new coins in USD over their one-year mean) is "
+                f"{p.multiple:.2f}, above {p.percentile:.0f}% of the daily readings since "
+                f"{_day(p.first_day)}.",
+            )
+        )
+
+
+def _row(result: StudyResult, **match: Any):
+    for r in result.rows:
+        if all(getattr(r, k) == v for k, v in match.items()):
+            return r
+    return None
+
+
+def _positive(n: int, share_pct: float) -> int:
+    """The count behind a share of ``n`` (the share is ``100 * count / n``)."""
+    return round(n * share_pct / 100.0)
+
+
+def _history(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
+    s = inp.status
+    history: dict[str, Any] = {}
+    # Below cost: only while the close is below cost today.
+    row = _row(inp.below_cost, horizon_days=BELOW_COST_HORIZON_DAYS)
+    below_now = s.price_to_cost_pct is not None and s.price_to_cost_pct < 0
+    if below_now and row is not None and row.n > 0 and row.share_positive_pct is not None:
+        eps = [e for e in inp.below_cost.details["episodes"] if not e.censored_start]
+        key = f"{BELOW_COST_HORIZON_DAYS}d"
+        counted = [e for e in eps if e.forward_return_pct.get(key) is not None]
+        current_included = any(e.exit_date is None for e in counted)
+        k = _positive(row.n, row.share_positive_pct)
+        history["below_cost"] = {
+            "model": inp.below_cost.parameters["model"],
+            "min_days": inp.below_cost.parameters["min_days"],
+            "horizon_days": BELOW_COST_HORIZON_DAYS,
+            "episodes": row.n,
+            "positive": k,
+            "share_positive_pct": row.share_positive_pct,
+            "median_return_pct": row.median_return_pct,
+            "mean_return_pct": row.mean_return_pct,
+            "first_start": counted[0].start if counted else None,
+            "current_included": current_included,
+        }
+        which = "episodes" if current_included else "earlier episodes"
+        higher = "in none" if k == 0 else f"in {_count(k)}"
+        if k == row.n:
+            higher = "in all" if row.n > 1 else "in it"
+        text = (
+            f"History: of the {_count(row.n)} {which} since {counted[0].start[:4]} in which the "
+            f"close fell below this cost for a week or more and that began at least a year "
+            f"ago{' (the current one included)' if current_included else ''}, the price a year "
+            f"after the start was higher {higher}"
+        )
+        if row.n > 1:
+            text += f"; the median change was {row.median_return_pct:+.1f}%"
+        out.append(Sentence("history_below_cost", text + "."))
+
+    today = inp.compression.details["today"].get(f"{COMPRESSION_LOOKBACK_DAYS}d", {})
+    regimes = today.get("regimes", [])
+    if REGIME_COMPRESSION in regimes:
+        regime = REGIME_STRONG if REGIME_STRONG in regimes else REGIME_COMPRESSION
+        lookback, horizon = COMPRESSION_LOOKBACK_DAYS, COMPRESSION_HORIZON_DAYS
+        row = _row(inp.compression, lookback_days=lookback, regime=regime, horizon_days=horizon)
+        growth = _row(
+            inp.compression, lookback_days=lookback, regime=REGIME_GROWTH, horizon_days=horizon
+        )
+        if row is not None and row.n_days > 0 and row.mean_ci_low_pct is not None:
+            start = inp.compression.parameters["start"]
+            history["compression"] = {
+                "lookback_days": lookback,
+                "horizon_days": horizon,
+                "regime": regime,
+                "change_pct": today.get("change_pct"),
+                "since": start,
+                "n_days": row.n_days,
+                "episodes": row.episodes,
+                "share_positive_pct": row.share_positive_pct,
+                "mean_return_pct": row.mean_return_pct,
+                "mean_ci_low_pct": row.mean_ci_low_pct,
+                "mean_ci_high_pct": row.mean_ci_high_pct,
+                "growth_share_positive_pct": None if growth is None else growth.share_positive_pct,
+                "growth_n_days": None if growth is None else growth.n_days,
+            }
+            such = "such a fall"
+            if regime == REGIME_STRONG:
+                such = (
+                    f"a fall of more than {abs(inp.compression.parameters['strict_change_pct']):g}%"
+                )
+            text = (
+                f"The 30-day mean hashrate fell {abs(today['change_pct']):.1f}% over the past "
+                f"{lookback} days; since {start[:4]}, days after {such} were followed by a "
+                f"higher price {horizon} days later {row.share_positive_pct:.0f}% of the time "
+                f"({row.n_days:,} days in {row.episodes} episodes; mean return "
+                f"{row.mean_return_pct:+.1f}%, 90% interval of the mean "
+                f"{row.mean_ci_low_pct:+.1f}% to "
+                f"{row.mean_ci_high_pct:+.1f}%)"
+            )
+            if growth is not None and growth.n_days > 0:
+                text += f", against {growth.share_positive_pct:.0f}% after days of growth"
+            out.append(Sentence("history_compression", text + "."))
+
+    rib = inp.signals.hash_ribbons
+    in_capitulation = rib.state == sg.STATE_NAMES[sg.STATE_CAPITULATION]
+    row = _row(inp.ribbons, event=EVENT_CAPITULATION_END, horizon_days=RIBBONS_HORIZON_DAYS)
+    if in_capitulation and row is not None and row.n > 0 and row.median_return_pct is not None:
+        key = f"{RIBBONS_HORIZON_DAYS}d"
+        events = [
+            e
+            for e in inp.ribbons.details["events"]
+            if e.event == EVENT_CAPITULATION_END and e.forward_return_pct.get(key) is not None
+        ]
+        first = events[0].date[:4] if events else None
+        k = _positive(row.n, row.share_positive_pct)
+        history["ribbons"] = {
+            "event": EVENT_CAPITULATION_END,
+            "horizon_days": RIBBONS_HORIZON_DAYS,
+            "n": row.n,
+            "positive": k,
+            "share_positive_pct": row.share_positive_pct,
+            "median_return_pct": row.median_return_pct,
+            "first_event_year": first,
+        }
+        out.append(
+            Sentence(
+                "history_ribbons",
+                f"After the {row.n} ribbon capitulations since {first} that ended at least "
+                f"{RIBBONS_HORIZON_DAYS} days ago, the price {RIBBONS_HORIZON_DAYS} days later "
+                f"was higher in {k} of them (median change {row.median_return_pct:+.1f}%).",
+            )
+        )
+    fig["history"] = history
+
+
+def compose(inp: BriefInputs) -> Brief:
+    """The brief written from ``inp`` (every figure used lands in ``figures``)."""
+    figures: dict[str, Any] = {"as_of": inp.status.as_of}
+    sentences: list[Sentence] = []
+    for part in (_price, _hashrate_and_blocks, _revenue, _machines, _signals, _history):
+        part(inp, figures, sentences)
+    return Brief(
+        as_of=inp.status.as_of,
+        title=f"Bitcoin miners, {_day(inp.status.as_of)}",
+        sentences=tuple(sentences),
+        figures=figures,
+    )

@@ -1,0 +1,203 @@
+"""Every figure and series the report shows, as of one day (:func:`report_data`).
+
+The report's charts and tables only select and format what is gathered here; each item is a
+library result for ``as_of`` (nothing after it is read) or one of its columns:
+
+* the snapshot (:func:`minerwatch.status`), every production-cost model with its per-day
+  series (:func:`~minerwatch.production.production_cost`), the episodes of the close below
+  the default model's cost (:func:`~minerwatch.studies.cost_episodes`), the signals with
+  every hash-ribbon capitulation (:func:`~minerwatch.signals_report.signals`), the
+  difficulty outlook (:func:`~minerwatch.forecast.difficulty_outlook`), the machine
+  economics (:func:`~minerwatch.machines.asic_economics`) and the written brief
+  (:func:`~minerwatch.report.brief.brief`);
+* per-day columns of :func:`~minerwatch.metrics.daily.compute_daily_metrics`: hashrate
+  (7-, 30- and 60-day means, EH/s), hashprice (USD and BTC per PH/s per day), revenue from
+  the subsidy and from fees (USD);
+* the difficulty the next adjustment would set, :func:`next_difficulty` (the one formula
+  here).
+
+The long-history chart (price against production cost) covers every day from the first
+close, the difficulty chart the :data:`DIFFICULTY_DAYS` days up to ``as_of``, the others the
+:data:`RECENT_DAYS` days up to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MinerwatchError
+from ..forecast import DifficultyOutlook, difficulty_outlook
+from ..frames import DailyFrame
+from ..machines import AsicEconomics
+from ..metrics.daily import compute_daily_metrics
+from ..production import ProductionCost, production_cost
+from ..signals_report import Signals
+from ..snapshot import Status
+from ..store import Store, open_store
+from ..studies import EpisodesReport
+from ..units import HS_PER_EHS
+from .brief import Brief, compose, gather
+
+# The recent charts (hashrate, difficulty, hashprice, revenue) show two years up to as_of:
+# the last halving and the cycle since, at a scale where a week's move is visible.
+RECENT_DAYS = 730
+# The difficulty chart shows half a year (about 13 epochs), so the forecast a few days ahead
+# and its interval of about a day stay visible beside the history.
+DIFFICULTY_DAYS = 182
+RECENT_HASHRATE_WINDOWS = ("7d", "30d", "60d")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A stretch of days to shade, ``start`` to ``end`` inclusive; ``ongoing``: not over on
+    ``as_of`` (a below-cost episode's ``end`` is then its last day below cost so far, a
+    capitulation's ``as_of``)."""
+
+    start: str
+    end: str
+    ongoing: bool
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """The report of ``as_of``: library results and the per-day columns the charts draw.
+
+    Per-day arrays are aligned with ``day`` (every day of the data up to ``as_of``):
+    ``price_usd``; ``cost_usd`` (model name -> USD per BTC, every model of
+    :func:`~minerwatch.production.production_cost`); ``hashrate_ehs`` (``7d``, ``30d``,
+    ``60d`` trailing means, EH/s); ``difficulty`` (of the day's last block);
+    ``hashprice_usd_ph_day``, ``hashprice_btc_ph_day`` (Luxor's); ``subsidy_usd``,
+    ``fees_usd`` (the day's revenue by source, USD). ``history_start`` is the first day with
+    a close, ``recent_start`` the first day of the recent charts, ``difficulty_start`` of the
+    difficulty chart. ``below_cost`` are the
+    episodes of the close below ``cost_model``'s cost, ``capitulations`` the hash-ribbon
+    capitulations. ``next_difficulty``: :func:`next_difficulty` (None without a forecast).
+    """
+
+    as_of: str
+    data_through: str
+    status: Status
+    cost: ProductionCost
+    cost_model: str
+    episodes: EpisodesReport
+    signals: Signals
+    outlook: DifficultyOutlook | None
+    asics: AsicEconomics | None
+    brief: Brief
+    day: np.ndarray
+    price_usd: np.ndarray
+    cost_usd: dict[str, np.ndarray]
+    hashrate_ehs: dict[str, np.ndarray]
+    difficulty: np.ndarray
+    hashprice_usd_ph_day: np.ndarray
+    hashprice_btc_ph_day: np.ndarray
+    subsidy_usd: np.ndarray
+    fees_usd: np.ndarray
+    history_start: str | None
+    recent_start: str
+    difficulty_start: str
+    below_cost: list[Period]
+    capitulations: list[Period]
+    next_difficulty: dict | None
+
+
+def next_difficulty(outlook: DifficultyOutlook) -> dict | None:
+    """The difficulty the next adjustment would set, by our forecast and mempool.space's.
+
+    ``D_next = D * (1 + change_pct / 100)`` for the central forecast and both ends of its 90%
+    interval (``difficulty``, ``difficulty_low``, ``difficulty_high``, at ``date``,
+    ``date_low``, ``date_high``), and for the baseline (``baseline_difficulty`` at
+    ``baseline_date``); ``D`` is the current epoch's difficulty (``outlook.difficulty``).
+    Compact-bits rounding of the real retarget is ignored (a relative 1e-7). None when the
+    outlook has no forecast.
+    """
+    na, base = outlook.next_adjustment, outlook.baseline
+    if na.get("change_pct") is None or na.get("date") is None:
+        return None
+    d = outlook.difficulty
+
+    def level(pct: float | None) -> float | None:
+        return None if pct is None else d * (1.0 + pct / 100.0)
+
+    return {
+        "height": na["height"],
+        "difficulty_now": d,
+        "change_pct": na["change_pct"],
+        "change_pct_low": na["change_pct_low"],
+        "change_pct_high": na["change_pct_high"],
+        "difficulty": level(na["change_pct"]),
+        "difficulty_low": level(na["change_pct_low"]),
+        "difficulty_high": level(na["change_pct_high"]),
+        "date": na["date"],
+        "date_low": na["date_low"],
+        "date_high": na["date_high"],
+        "baseline_change_pct": base.get("change_pct"),
+        "baseline_difficulty": level(base.get("change_pct")),
+        "baseline_date": base.get("date"),
+    }
+
+
+def report_data(db: Store | str | Path | None = None, as_of: str | None = None) -> ReportData:
+    """Everything the report of ``as_of`` shows (YYYY-MM-DD; default the last stored day).
+
+    Reads nothing after ``as_of``. Raises :class:`~minerwatch.errors.AsOfOutOfRange` for a
+    date outside the data.
+    """
+    if not isinstance(db, Store):
+        with open_store(db, read_only=True) as store:
+            return report_data(store, as_of)
+    from .. import daily_frame
+
+    inputs = gather(db, as_of)
+    snapshot = inputs.status
+    frame: DailyFrame = daily_frame(db, snapshot.as_of)
+    metrics = compute_daily_metrics(frame)
+    cost = production_cost(frame)
+    try:
+        outlook = difficulty_outlook(db, snapshot.as_of)
+    except MinerwatchError:  # heights unknown: no forecast
+        outlook = None
+    priced = np.flatnonzero(np.isfinite(frame.price_usd))
+
+    def first_of_last(days: int) -> str:
+        return str(max(frame.day[-1] - np.timedelta64(days - 1, "D"), frame.day[0]))
+
+    episodes = inputs.episodes
+    ribbons = inputs.signals.hash_ribbons
+    return ReportData(
+        as_of=snapshot.as_of,
+        data_through=snapshot.data_through,
+        status=snapshot,
+        cost=cost,
+        cost_model=episodes.model,
+        episodes=episodes,
+        signals=inputs.signals,
+        outlook=outlook,
+        asics=inputs.asics,
+        brief=compose(inputs),
+        day=frame.day,
+        price_usd=frame.price_usd,
+        cost_usd=cost.series.cost_usd,
+        hashrate_ehs={
+            key: metrics.hashrate_hs[int(key[:-1])] / HS_PER_EHS for key in RECENT_HASHRATE_WINDOWS
+        },
+        difficulty=frame.difficulty_last,
+        hashprice_usd_ph_day=metrics.hashprice_usd_ph_day,
+        hashprice_btc_ph_day=metrics.hashprice_btc_ph_day,
+        subsidy_usd=metrics.issuance_usd,
+        fees_usd=metrics.fees_usd,
+        history_start=str(frame.day[priced[0]]) if priced.size else None,
+        recent_start=first_of_last(RECENT_DAYS),
+        difficulty_start=first_of_last(DIFFICULTY_DAYS),
+        below_cost=[Period(e.start, e.end, e.exit_date is None) for e in episodes.episodes],
+        capitulations=[
+            Period(p.start, p.end or snapshot.as_of, p.ongoing) for p in ribbons.capitulations
+        ],
+        next_difficulty=None if outlook is None else next_difficulty(outlook),
+    )
+
+
+__all__ = ["Period", "ReportData", "next_difficulty", "report_data"]

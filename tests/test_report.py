@@ -1,0 +1,295 @@
+"""The report (`minerwatch report`): one self-contained HTML file with every chart drawn from
+the library's figures, PNG versions of the same charts, and nothing read after the day."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+import minerwatch
+from minerwatch.production import MODELS
+from minerwatch.report.charts import build_charts
+from minerwatch.report.html import render_html, write_report
+
+DAY = "2025-12-31"
+TITLES = {
+    "price-vs-cost": "Price against production cost",
+    "hashrate": "Hashrate and hash ribbons",
+    "difficulty": "Difficulty and the next adjustment",
+    "hashprice": "Hashprice",
+    "revenue": "Daily miner revenue",
+    "machines": "Machine breakeven electricity price",
+}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def report(loaded_db, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    files = write_report(loaded_db, folder / "r.html", DAY, png_dir=folder / "png")
+    return files, files.html.read_text(encoding="utf-8")
+
+
+def _skip(text: str, i: int) -> int:
+    while text[i] in " \n\t,":
+        i += 1
+    return i
+
+
+def _figures(text: str) -> dict[str, dict]:
+    """Every Plotly figure of the page: div id -> {data, layout} (the JSON passed to
+    ``Plotly.newPlot``), read after the head (the inline plotly.js)."""
+    body = text[text.index("</head>") :]
+    decoder = json.JSONDecoder()
+    out = {}
+    for m in re.finditer(r"Plotly\.newPlot\(", body):
+        i = _skip(body, m.end())
+        div, i = decoder.raw_decode(body, i)
+        data, i = decoder.raw_decode(body, _skip(body, i))
+        layout, _ = decoder.raw_decode(body, _skip(body, i))
+        out[div] = {"data": data, "layout": layout}
+    return out
+
+
+def _values(v) -> np.ndarray:
+    """A trace's array: plotly writes numbers as base64 typed arrays, dates as strings."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+    return np.asarray(v)
+
+
+def _trace(fig: dict, name: str) -> dict:
+    return next(t for t in fig["data"] if t.get("name") == name)
+
+
+class _Resources(HTMLParser):
+    """Every tag of the page and every attribute that could load something."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.links: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href", "data", "srcset", "poster", "action") and value:
+                self.links.append((tag, name, value))
+
+
+# -- the HTML ---------------------------------------------------------------------------------
+
+
+def test_the_report_holds_every_chart_with_its_title_and_data(report):
+    files, text = report
+    figures = _figures(text)
+    assert list(figures) == [f"chart-{key}" for key in TITLES]
+    assert files.charts == list(TITLES)
+    assert text.count('class="plotly-graph-div"') == len(TITLES)
+    for key, title in TITLES.items():
+        fig = figures[f"chart-{key}"]
+        assert fig["layout"]["title"]["text"] == title
+        assert fig["data"], key
+        for trace in fig["data"]:
+            x, y = _values(trace["x"]), _values(trace["y"])
+            assert len(x) == len(y) > 0, (key, trace.get("name"))
+            numbers = x if trace["type"] == "bar" else y
+            assert np.isfinite(numbers.astype(float)).any(), (key, trace.get("name"))
+
+
+def test_the_charts_draw_the_library_figures(loaded_db, report):
+    figures = _figures(report[1])
+    s = minerwatch.status(loaded_db, DAY)
+
+    price = figures["chart-price-vs-cost"]
+    assert price["layout"]["yaxis"]["type"] == "log"
+    names = [t["name"] for t in price["data"]]
+    assert names[0] == "close" and len(names) == 1 + len(MODELS)
+    assert _values(_trace(price, "close")["x"])[-1] == DAY
+    assert _values(_trace(price, "close")["y"])[-1] == s.price_usd
+    assert _values(_trace(price, "drm-fit-2015 (default)")["y"])[-1] == s.production_cost_usd
+    episodes = minerwatch.cost_episodes(loaded_db, DAY).episodes
+    shaded = [
+        sh for sh in price["layout"]["shapes"] if sh.get("name") == "close below drm-fit-2015"
+    ]
+    assert len(shaded) == len(episodes) == 12
+    assert shaded[-1]["x0"] == "2025-11-17"
+
+    hashrate = figures["chart-hashrate"]
+    for key in ("7d", "30d", "60d"):
+        last = _values(_trace(hashrate, f"{key} mean")["y"])[-1]
+        assert last == pytest.approx(s.hashrate_ehs[key], rel=1e-12)
+    capitulations = [sh for sh in hashrate["layout"]["shapes"] if sh.get("name")]
+    assert capitulations and capitulations[-1]["x0"] == s.hash_ribbons["since"]
+
+    difficulty = figures["chart-difficulty"]
+    na = s.next_adjustment
+    point = _trace(difficulty, "next adjustment (forecast)")
+    assert _values(point["x"])[0] == na["date"].rstrip("Z")
+    assert _values(point["y"])[0] == pytest.approx(s.difficulty * (1 + na["change_pct"] / 100))
+    low, high = _values(_trace(difficulty, "90% interval of the change")["y"])
+    assert low == pytest.approx(s.difficulty * (1 + na["change_pct_low"] / 100))
+    assert high == pytest.approx(s.difficulty * (1 + na["change_pct_high"] / 100))
+    dates = _values(_trace(difficulty, "90% interval of the date")["x"])
+    assert list(dates) == [na["date_low"].rstrip("Z"), na["date_high"].rstrip("Z")]
+    assert _values(_trace(difficulty, "difficulty")["y"])[-1] == s.difficulty
+
+    hashprice = figures["chart-hashprice"]
+    assert "USD per PH/s per day" in hashprice["layout"]["yaxis"]["title"]["text"]
+    assert "BTC per PH/s per day" in hashprice["layout"]["yaxis2"]["title"]["text"]
+    assert _values(_trace(hashprice, "USD per PH/s per day")["y"])[-1] == s.hashprice_usd_ph_day
+    assert _values(_trace(hashprice, "BTC per PH/s per day")["y"])[-1] == s.hashprice_btc_ph_day
+
+    revenue = figures["chart-revenue"]
+    subsidy, fees = _trace(revenue, "subsidy"), _trace(revenue, "fees")
+    assert subsidy["stackgroup"] == fees["stackgroup"]
+    total = _values(subsidy["y"])[-1] + _values(fees["y"])[-1]
+    assert total == pytest.approx(s.revenue_usd_1d, rel=1e-12)
+
+    machines = figures["chart-machines"]
+    economics = minerwatch.asic_economics(loaded_db, DAY)
+    bars = {t["name"]: list(_values(t["y"])) for t in machines["data"]}
+    under = bars["underwater (power costs more than it earns)"]
+    assert len(under) == economics.underwater_count == 23
+    assert len(under) + len(bars["profitable"]) == len(economics.machines)
+    assert "Antminer S19" in under and "Antminer S21" in bars["profitable"]
+
+
+def test_the_report_opens_offline_in_one_file(report):
+    text = report[1]
+    page = _Resources()
+    page.feed(text)
+    # Nothing is loaded from anywhere: no script src, no stylesheet link, no image.
+    assert page.links == []
+    assert "link" not in page.tags and "img" not in page.tags and "iframe" not in page.tags
+    assert not re.search(r"<script[^>]*\bsrc\s*=", text)
+    # plotly.js is inline, once.
+    from plotly.offline import get_plotlyjs
+
+    assert text.count(get_plotlyjs()) == 1
+    assert page.tags.count("script") == 2 + len(TITLES)  # config, plotly.js, one per chart
+
+
+def test_the_brief_and_the_tables_open_the_report(loaded_db, report):
+    text = report[1]
+    b = minerwatch.brief(loaded_db, DAY)
+    brief_at = text.index('id="brief"')
+    assert brief_at < text.index('id="snapshot"') < text.index('id="charts"')
+    import html
+
+    for paragraph in b.paragraphs:
+        assert html.escape(paragraph) in text
+    s = minerwatch.status(loaded_db, DAY)
+    snapshot = text[text.index('id="snapshot"') : text.index('id="charts"')]
+    for figure in ("$87,517", "930,345", "-29.9%", "$90,213", "10.17", "$37.38", "0.79"):
+        assert figure in snapshot
+    assert f"{s.hashrate_ehs['7d']:,.1f}" in snapshot
+    signals = text[text.index('id="signals"') :]
+    assert 'price_below_cost</td><td class="text">holds' in signals
+    machines = text[text.index('id="machines"') : text.index('id="signals"')]
+    assert machines.count('<tr class="underwater">') == 23
+
+
+# -- PNG --------------------------------------------------------------------------------------
+
+
+def test_every_chart_is_a_png_that_shows_something(report):
+    from matplotlib.image import imread
+
+    files = report[0]
+    assert [p.name for p in files.pngs] == [f"{key}.png" for key in TITLES]
+    for path in files.pngs:
+        assert path.read_bytes()[:8] == PNG_SIGNATURE, path.name
+        image = imread(path)
+        height, width = image.shape[:2]
+        assert width >= 1000 and height >= 600, path.name
+        assert image.var() > 0, path.name
+        colours = np.unique(image.reshape(-1, image.shape[-1])[::7], axis=0)
+        assert len(colours) > 20, path.name
+
+
+# -- early days, no look-ahead, the command ----------------------------------------------------
+
+
+def test_an_early_day_draws_what_its_data_allows(loaded_db, tmp_path):
+    files = write_report(loaded_db, tmp_path / "early.html", "2011-01-01")
+    text = files.html.read_text(encoding="utf-8")
+    assert files.charts == ["price-vs-cost", "hashrate", "difficulty", "hashprice", "revenue"]
+    assert "No ASIC model in the catalog was released by 2011-01-01" in text
+    figures = _figures(text)
+    price = figures["chart-price-vs-cost"]
+    # Models without a value yet (the fits need a year of closes, the fleet needs machines)
+    # are left out; the published constants are drawn, and the caption says they carry
+    # hindsight.
+    names = [t["name"] for t in price["data"]]
+    assert names == ["close", "drm-glassnode-2022", "drm-checkmate-2019"]
+    assert "carry hindsight" in text and "drm-fit-2015 has no value up to 2011-01-01" in text
+
+
+def test_the_report_reads_nothing_after_its_day(loaded_db, db_to_2022_11_21):
+    full = minerwatch.report_data(loaded_db, "2022-11-21")
+    short = minerwatch.report_data(db_to_2022_11_21, "2022-11-21")
+    charts_full, charts_short = build_charts(full), build_charts(short)
+    assert [c.key for c in charts_full] == [c.key for c in charts_short]
+    for a, b in zip(charts_full, charts_short, strict=True):
+        assert (a.title, a.subtitle, a.note, a.shades, a.lines) == (
+            b.title,
+            b.subtitle,
+            b.note,
+            b.shades,
+            b.lines,
+        )
+        for sa, sb in zip(a.series, b.series, strict=True):
+            assert sa.name == sb.name
+            np.testing.assert_array_equal(sa.x, sb.x)
+            np.testing.assert_array_equal(sa.y, sb.y)
+    assert render_html(full, charts_full) == render_html(short, charts_short)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True
+    )
+
+
+def test_cli_report_writes_the_file_and_maps_errors(loaded_db, tmp_path):
+    out = tmp_path / "r.html"
+    proc = _run("report", "--as-of", "2012-06-30", "--out", str(out), "--db", str(loaded_db))
+    assert proc.returncode == 0, proc.stderr
+    assert out.stat().st_size > 1_000_000 and "written to" in proc.stdout
+    missing = tmp_path / "no" / "such" / "folder" / "r.html"
+    proc = _run("report", "--out", str(missing), "--db", str(loaded_db))
+    assert proc.returncode == 2 and "cannot write" in proc.stderr
+    proc = _run("report", "--as-of", "2030-01-01", "--out", str(out), "--db", str(loaded_db))
+    assert proc.returncode == 2 and "outside the data" in proc.stderr
+
+
+def test_status_starts_without_plotly_or_matplotlib(loaded_db):
+    code = (
+        "import sys\n"
+        "from minerwatch.cli import app\n"
+        f"app(['status', '--as-of', '{DAY}', '--json', '--db', {str(loaded_db)!r}],"
+        " standalone_mode=False)\n"
+        "loaded = sorted(m for m in ('plotly', 'matplotlib') if m in sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["as_of"] == DAY
+
+
+def test_report_data_is_the_library_figures(loaded_db):
+    data = minerwatch.report_data(loaded_db, DAY)
+    assert data.status == minerwatch.status(loaded_db, DAY)
+    assert data.brief.to_dict() == minerwatch.brief(loaded_db, DAY).to_dict()
+    outlook = minerwatch.difficulty_outlook(loaded_db, DAY)
+    assert data.next_difficulty["change_pct"] == outlook.next_adjustment["change_pct"]
+    assert data.next_difficulty["baseline_date"] == outlook.baseline["date"]
+    assert data.recent_start == "2024-01-02" and data.history_start == "2010-07-18"
