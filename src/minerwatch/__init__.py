@@ -11,9 +11,10 @@ The library is the product; the CLI and the web layer only format what it return
 
 from __future__ import annotations
 
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .backtest import DifficultyBacktest, backtest_difficulty
 from .errors import (
     AsOfOutOfRange,
     BadResponse,
@@ -23,24 +24,68 @@ from .errors import (
     SourceError,
     SourceUnavailable,
 )
-from .forecast import DifficultyOutlook, difficulty_outlook, next_adjustment_or_none
 from .frames import DailyFrame, build_daily_frame, parse_as_of
-from .ingest import (
-    ImportReport,
-    import_blocks,
-    import_coinmetrics,
-    import_epochs,
-    import_prices,
-)
-from .machines import AsicEconomics, asic_economics
 from .metrics.daily import DailyMetrics, compute_daily_metrics
-from .production import ProductionCost, production_cost
-from .report import Brief, ReportData, brief, report_data, write_report
-from .signals_report import Signals, signals
 from .snapshot import Status, block_intervals_at, status_from_frame
 from .store import Store, default_db_path, open_store, require_data
-from .studies import EpisodesReport, StudyResult, cost_episodes, study
-from .syncing import SyncReport, sync
+
+# The rest of the public API loads on first use, so that `minerwatch status` does not pay
+# for the backtest, sync, import and report code at start-up (PEP 562).
+_LAZY = {
+    "DifficultyBacktest": "backtest",
+    "backtest_difficulty": "backtest",
+    "DifficultyOutlook": "forecast",
+    "difficulty_outlook": "forecast",
+    "ImportReport": "ingest",
+    "import_blocks": "ingest",
+    "import_coinmetrics": "ingest",
+    "import_epochs": "ingest",
+    "import_prices": "ingest",
+    "AsicEconomics": "machines",
+    "asic_economics": "machines",
+    "ProductionCost": "production",
+    "production_cost": "production",
+    "Brief": "report",
+    "ReportData": "report",
+    "brief": "report",
+    "report_data": "report",
+    "write_report": "report",
+    "Signals": "signals_report",
+    "signals": "signals_report",
+    "EpisodesReport": "studies",
+    "StudyResult": "studies",
+    "cost_episodes": "studies",
+    "study": "studies",
+    "SyncReport": "syncing",
+    "sync": "syncing",
+}
+
+if TYPE_CHECKING:
+    from .backtest import DifficultyBacktest, backtest_difficulty
+    from .forecast import DifficultyOutlook, difficulty_outlook
+    from .ingest import (
+        ImportReport,
+        import_blocks,
+        import_coinmetrics,
+        import_epochs,
+        import_prices,
+    )
+    from .machines import AsicEconomics, asic_economics
+    from .production import ProductionCost, production_cost
+    from .report import Brief, ReportData, brief, report_data, write_report
+    from .signals_report import Signals, signals
+    from .studies import EpisodesReport, StudyResult, cost_episodes, study
+    from .syncing import SyncReport, sync
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'minerwatch' has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __version__ = "0.1.0"
 
@@ -66,6 +111,8 @@ def status(
     if not isinstance(db, Store):
         with open_store(db, read_only=True) as store:
             return status(store, as_of, price_source=price_source)
+    from .forecast import next_adjustment_or_none
+
     frame = daily_frame(db, as_of, price_source=price_source)
     return status_from_frame(
         frame,
