@@ -38,6 +38,8 @@ def _si(x: float | None, unit: str, digits: int = 3) -> str:
     """``x`` with an SI prefix chosen for its size, e.g. 1.02e21 H/s -> '1.02 ZH/s'."""
     if x is None:
         return "n/a"
+    # Round first, so that 999.6 EH/s shows as 1 ZH/s rather than "1e+03 EH/s".
+    x = float(f"{x:.{digits}g}")
     for scale, prefix in _PREFIXES:
         if abs(x) >= scale:
             return f"{x / scale:.{digits}g} {prefix}{unit}"
@@ -754,11 +756,11 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
     title = f"Difficulty outlook as of {moment} ({o.data} data)"
     console.print(Panel(t, title=title, expand=False))
     h = Table(title="Hashrate estimators (90% intervals)", box=box.SIMPLE_HEAD, pad_edge=False)
-    h.add_column("window", no_wrap=True)
+    h.add_column("window", max_width=18)
     h.add_column("blocks", justify="right")
     for name in ("estimate", "low", "high"):
         h.add_column(name, justify="right", no_wrap=True)
-    h.add_column("getnetworkhashps", justify="right", no_wrap=True)
+    h.add_column("Core RPC", justify="right", no_wrap=True)
     for e in o.hashrate.values():
         h.add_row(
             escape(e["window"]),
@@ -769,6 +771,12 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
             _hashrate(e["getnetworkhashps_ehs"]) if "getnetworkhashps_ehs" in e else "",
         )
     console.print(h)
+    console.print(
+        "Core RPC: Bitcoin Core's getnetworkhashps over the same blocks (biased high by "
+        "n/(n-1)).",
+        style="dim",
+        highlight=False,
+    )
     console.print(
         f"model: random walk {_f(m['random_walk_sd_pct_per_day'], '.2f')}%/day, drift "
         f"{_f(m['drift_pct_per_day'], '+.3f')}%/day, hashrate sd {_f(m['rate_sd_pct'], '.1f', '%')}"
