@@ -69,9 +69,30 @@ def cm_rows(coinmetrics_csv: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
+def blocks_db(tmp_path_factory, coinmetrics_csv: Path, epochs_csv: Path, blocks_csv: Path) -> Path:
+    """Coin Metrics, the epochs and the blocks file, imported (read it only)."""
+    import minerwatch
+
+    path = tmp_path_factory.mktemp("blocks") / "blocks.duckdb"
+    with minerwatch.open_store(path) as store:
+        minerwatch.import_coinmetrics(store, coinmetrics_csv)
+        minerwatch.import_epochs(store, epochs_csv)
+        minerwatch.import_blocks(store, blocks_csv)
+    return path
+
+
+# The end of 2022-11-21 (UTC), unix seconds: nothing stamped from then on was known that day.
+END_OF_2022_11_21 = 1_669_075_200
+
+
+@pytest.fixture(scope="session")
 def db_to_2022_11_21(tmp_path_factory, coinmetrics_csv: Path, epochs_csv: Path) -> Path:
-    """A database holding the Coin Metrics history only up to 2022-11-21 (and the epochs):
-    what a user had that day, to check that nothing later is read."""
+    """A database holding what a user had on 2022-11-21: the Coin Metrics history up to that
+    day and the epochs that had begun by its end (epoch 0, which has no start time, and
+    every epoch whose first block is stamped before midnight), to check that nothing later
+    is read."""
+    import csv
+
     import minerwatch
 
     lines = coinmetrics_csv.read_text().splitlines(keepends=True)
@@ -79,8 +100,22 @@ def db_to_2022_11_21(tmp_path_factory, coinmetrics_csv: Path, epochs_csv: Path) 
     folder = tmp_path_factory.mktemp("to_2022_11_21")
     csv_path = folder / "btc_to_2022-11-21.csv"
     csv_path.write_text("".join(kept))
+    epochs_path = folder / "epochs_to_2022-11-21.csv"
+    with open(epochs_csv, newline="") as f, open(epochs_path, "w", newline="") as out:
+        reader = csv.DictReader(f)
+        writer = csv.DictWriter(out, reader.fieldnames)
+        writer.writeheader()
+        rows = list(reader)
+        started = [
+            r
+            for r in rows
+            if r["start_height"] == "0"
+            or (r["start_time"] and int(r["start_time"]) < END_OF_2022_11_21)
+        ]
+        assert len(started) < len(rows)  # later epochs are cut off
+        writer.writerows(started)
     path = folder / "to_2022_11_21.duckdb"
     with minerwatch.open_store(path) as store:
         minerwatch.import_coinmetrics(store, csv_path)
-        minerwatch.import_epochs(store, epochs_csv)
+        minerwatch.import_epochs(store, epochs_path)
     return path

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import minerwatch
+from minerwatch import chain
 from minerwatch.errors import AsOfOutOfRange, InputError
 from minerwatch.forecast import (
     DailySeries,
@@ -173,6 +174,23 @@ def test_change_locks_on_the_epochs_last_block(blocks, epochs_rows):
     assert f.date_low_s[0] < t[NEXT] < f.date_high_s[0]
 
 
+def test_the_difficulty_on_the_epochs_last_block_is_the_consensus_retarget(
+    blocks_db, blocks, epochs_rows
+):
+    # At block 917279 the epoch's timespan is known: the difficulty the outlook says the
+    # retarget sets is Bitcoin Core's (chain.next_difficulty, through compact bits, from the
+    # blocks file's times and the epochs file's difficulty) and the realised one of 917280,
+    # up to the compact rounding the outlook ignores (a step of ~1e-5 relative here).
+    o = minerwatch.difficulty_outlook(blocks_db, at_height=NEXT - 1)
+    na = o.next_adjustment
+    t = dict(zip(blocks["height"].tolist(), blocks["time"].tolist(), strict=True))
+    consensus = chain.next_difficulty(epochs_rows[EPOCH][0], t[EPOCH], t[NEXT - 1])
+    assert na["difficulty"] == pytest.approx(consensus, rel=3e-5)
+    assert na["difficulty"] == pytest.approx(epochs_rows[NEXT][0], rel=3e-5)
+    assert na["difficulty_low"] == na["difficulty"] == na["difficulty_high"]
+    assert o.baseline["difficulty"] == pytest.approx(consensus, rel=3e-5)
+
+
 def test_block_forecast_reads_nothing_after_its_block(blocks, history, loaded_db):
     # The same forecast from a daily history cut at the day before the block.
     daily, epochs = history
@@ -208,17 +226,6 @@ def _cli(*args):
     return subprocess.run(
         [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
     )
-
-
-@pytest.fixture(scope="module")
-def blocks_db(tmp_path_factory, coinmetrics_csv, epochs_csv, blocks_csv) -> Path:
-    """Coin Metrics, the epochs and the blocks file, imported."""
-    path = tmp_path_factory.mktemp("blocks") / "blocks.duckdb"
-    with minerwatch.open_store(path) as store:
-        minerwatch.import_coinmetrics(store, coinmetrics_csv)
-        minerwatch.import_epochs(store, epochs_csv)
-        minerwatch.import_blocks(store, blocks_csv)
-    return path
 
 
 def test_outlook_uses_the_blocks_when_held(blocks_db, blocks, history):
@@ -275,13 +282,18 @@ def test_outlook_fields_are_consistent(loaded_db):
     na = o.next_adjustment
     assert set(na) == {
         "height", "blocks_remaining", "change_pct", "change_pct_low", "change_pct_high",
+        "difficulty", "difficulty_low", "difficulty_high",
         "date", "date_low", "date_high", "method", "reason",
     }  # fmt: skip
     assert na["reason"] is None
     assert na["change_pct_low"] < na["change_pct"] < na["change_pct_high"]
+    assert na["difficulty_low"] < na["difficulty"] < na["difficulty_high"]
+    # A fall sets a lower difficulty, a rise a higher one.
+    assert (na["difficulty"] < o.difficulty) == (na["change_pct"] < 0)
+    assert (o.baseline["difficulty"] < o.difficulty) == (o.baseline["change_pct"] < 0)
     assert na["date_low"] < na["date"] < na["date_high"]
     assert na["height"] == o.epoch_start_height + 2016 == o.height + na["blocks_remaining"]
-    assert set(o.baseline) == {"change_pct", "date", "method"}
+    assert set(o.baseline) == {"change_pct", "difficulty", "date", "method"}
     assert set(o.hashrate) == {"1d", "3d", "7d", "epoch"}
     for e in o.hashrate.values():
         assert e["low_ehs"] < e["hashrate_ehs"] < e["high_ehs"]

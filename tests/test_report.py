@@ -4,6 +4,9 @@ the library's figures, PNG versions of the same charts, and nothing read after t
 from __future__ import annotations
 
 import base64
+import csv
+import dataclasses
+import io
 import json
 import re
 import subprocess
@@ -14,8 +17,10 @@ import numpy as np
 import pytest
 
 import minerwatch
+from minerwatch import chain
 from minerwatch.production import MODELS
 from minerwatch.report.charts import build_charts
+from minerwatch.report.data import next_difficulty
 from minerwatch.report.html import render_html, write_report
 
 DAY = "2025-12-31"
@@ -131,12 +136,17 @@ def test_the_charts_draw_the_library_figures(loaded_db, report):
 
     difficulty = figures["chart-difficulty"]
     na = s.next_adjustment
+    # The chart draws the difficulties the library's forecast gives (checked against the
+    # consensus retarget in test_the_next_difficulty_is_the_consensus_retarget_...).
     point = _trace(difficulty, "next adjustment (forecast)")
     assert _values(point["x"])[0] == na["date"].rstrip("Z")
-    assert _values(point["y"])[0] == pytest.approx(s.difficulty * (1 + na["change_pct"] / 100))
+    assert _values(point["y"])[0] == na["difficulty"]
     low, high = _values(_trace(difficulty, "90% interval of the change")["y"])
-    assert low == pytest.approx(s.difficulty * (1 + na["change_pct_low"] / 100))
-    assert high == pytest.approx(s.difficulty * (1 + na["change_pct_high"] / 100))
+    assert (low, high) == (na["difficulty_low"], na["difficulty_high"])
+    assert low < s.difficulty and na["change_pct_low"] < 0  # a fall sets a lower difficulty
+    baseline = _trace(difficulty, "mempool.space estimate")
+    outlook = minerwatch.difficulty_outlook(loaded_db, DAY)
+    assert _values(baseline["y"])[0] == outlook.baseline["difficulty"]
     dates = _values(_trace(difficulty, "90% interval of the date")["x"])
     assert list(dates) == [na["date_low"].rstrip("Z"), na["date_high"].rstrip("Z")]
     assert _values(_trace(difficulty, "difficulty")["y"])[-1] == s.difficulty
@@ -190,7 +200,8 @@ def test_the_brief_and_the_tables_open_the_report(loaded_db, report):
     snapshot = text[text.index('id="snapshot"') : text.index('id="charts"')]
     for figure in ("$87,517", "930,345", "-29.9%", "$90,213", "10.17", "$37.38", "0.79"):
         assert figure in snapshot
-    assert f"{s.hashrate_ehs['7d']:,.1f}" in snapshot
+    assert "980 EH/s / 1,043 EH/s / 1,051 EH/s / 1,064 EH/s" in snapshot  # 1d / 7d / 30d / 60d
+    assert round(s.hashrate_ehs["7d"]) == 1043
     signals = text[text.index('id="signals"') :]
     assert 'price_below_cost</td><td class="text">holds' in signals
     machines = text[text.index('id="machines"') : text.index('id="signals"')]
@@ -200,19 +211,83 @@ def test_the_brief_and_the_tables_open_the_report(loaded_db, report):
 # -- PNG --------------------------------------------------------------------------------------
 
 
-def test_every_chart_is_a_png_that_shows_something(report):
+def _series_pixels(chart, as_of: str, image: np.ndarray | None = None) -> dict[str, int]:
+    """For each series of ``chart``, how many pixels of its colour lie inside the plot area
+    of its panel (2 pixels in from the frame), in ``image`` (default: the chart drawn
+    afresh); the panels' positions come from drawing the chart the same way."""
+    from matplotlib.colors import to_rgb
+    from matplotlib.image import imread
+
+    from minerwatch.report.png import DPI, draw
+
+    fig = draw(chart, as_of)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=DPI, facecolor="white", format="png")
+    buffer.seek(0)
+    drawn = imread(buffer)
+    image = drawn if image is None else image
+    assert image.shape == drawn.shape
+    height = image.shape[0]
+    out = {}
+    for s in chart.series:
+        box = fig.axes[0 if chart.kind == "bar" else s.panel].get_window_extent()
+        area = image[int(height - box.y1) + 2 : int(height - box.y0) - 2]
+        area = area[:, int(box.x0) + 2 : int(box.x1) - 2, :3]
+        colour = np.array(to_rgb(s.color))
+        # Stacked areas are drawn at 90% opacity over white.
+        targets = [colour, 0.9 * colour + 0.1] if s.style == "area" else [colour]
+        out[s.name] = sum(
+            int(np.count_nonzero(np.abs(area - t).max(axis=-1) < 0.04)) for t in targets
+        )
+    return out
+
+
+def test_every_chart_is_a_png_that_draws_its_series_in_the_plot(loaded_db, report):
     from matplotlib.image import imread
 
     files = report[0]
     assert [p.name for p in files.pngs] == [f"{key}.png" for key in TITLES]
-    for path in files.pngs:
+    charts = build_charts(minerwatch.report_data(loaded_db, DAY))
+    for chart, path in zip(charts, files.pngs, strict=True):
         assert path.read_bytes()[:8] == PNG_SIGNATURE, path.name
         image = imread(path)
         height, width = image.shape[:2]
         assert width >= 1000 and height >= 600, path.name
-        assert image.var() > 0, path.name
-        colours = np.unique(image.reshape(-1, image.shape[-1])[::7], axis=0)
-        assert len(colours) > 20, path.name
+        # Every series' colour shows inside its panel's plot area.
+        for name, pixels in _series_pixels(chart, DAY, image).items():
+            assert pixels >= 50, (path.name, name, pixels)
+    # The check sees an empty chart: the same frame, titles and legend, no data drawn.
+    price = charts[0]
+    empty = dataclasses.replace(
+        price,
+        series=tuple(dataclasses.replace(s, y=np.full(len(s.y), np.nan)) for s in price.series),
+    )
+    assert set(_series_pixels(empty, DAY).values()) == {0}
+
+
+def _tick_labels(axis) -> list[str]:
+    return [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+
+
+def test_png_ticks_read_well_on_short_and_narrow_axes(loaded_db):
+    from minerwatch.report.png import draw
+
+    # 2010-09-01: six weeks of closes between $0.05 and $0.09.
+    day = "2010-09-01"
+    price = build_charts(minerwatch.report_data(loaded_db, day))[0]
+    fig = draw(price, day)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    dates = _tick_labels(ax.xaxis)
+    # Day-level ticks over six weeks, each month named once (not "Aug 2010" twice).
+    assert len(dates) >= 4 and all(a != b for a, b in zip(dates[:-1], dates[1:], strict=True))
+    months = [d for d in dates if d.isalpha()]
+    assert "Aug" in months and len(set(months)) == len(months), dates
+    assert any(d.isdigit() for d in dates), dates
+    values = _tick_labels(ax.yaxis) + [t.get_text() for t in ax.yaxis.get_minorticklabels()]
+    values = [v for v in values if v]
+    assert "\\$0.06" in values and "\\$0.1" in values, values
+    assert not any("10^" in v or "times" in v for v in values), values  # no 6x10^-2
 
 
 # -- early days, no look-ahead, the command ----------------------------------------------------
@@ -283,6 +358,47 @@ def test_status_starts_without_plotly_or_matplotlib(loaded_db):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["as_of"] == DAY
+
+
+def test_the_next_difficulty_is_the_consensus_retarget_once_the_epoch_is_complete(
+    blocks_db, blocks_csv, epochs_csv
+):
+    # At block 917279, the last of epoch 915264, the retarget is decided: the difficulty the
+    # report draws is Bitcoin Core's, from the block times and the epoch's difficulty read
+    # here from the files (up to the compact rounding, ~1e-5 relative here).
+    with open(blocks_csv, newline="") as f:
+        times = {int(r["height"]): int(r["time"]) for r in csv.DictReader(f)}
+    with open(epochs_csv, newline="") as f:
+        epochs = {int(r["start_height"]): float(r["difficulty"]) for r in csv.DictReader(f)}
+    consensus = chain.next_difficulty(epochs[915_264], times[915_264], times[917_279])
+    nd = next_difficulty(minerwatch.difficulty_outlook(blocks_db, at_height=917_279))
+    assert nd["difficulty"] == pytest.approx(consensus, rel=3e-5)
+    assert nd["difficulty"] == pytest.approx(epochs[917_280], rel=3e-5)  # the realised one
+    assert nd["difficulty_low"] == nd["difficulty"] == nd["difficulty_high"]
+    assert nd["baseline_difficulty"] == pytest.approx(consensus, rel=3e-5)
+
+
+def test_an_early_snapshot_keeps_its_units(loaded_db, tmp_path):
+    # 2010-09-01: a close of six cents, a network of 5 GH/s (below 1 PH/s, so hashprice per
+    # GH/s, as the brief gives it).
+    text = write_report(loaded_db, tmp_path / "r.html", "2010-09-01").html.read_text("utf-8")
+    snapshot = text[text.index('id="snapshot"') : text.index('id="charts"')]
+    assert ">$0.0620<" in snapshot and "high $0.0858 on 2010-07-18" in snapshot
+    assert "4.87 GH/s / 5.17 GH/s / 4.19 GH/s / 2.79 GH/s" in snapshot
+    assert ">5.39 GH/s<" in snapshot
+    assert ">$100.08<" in snapshot and "USD per GH/s per day = 1,614 BTC" in snapshot
+    assert "e-0" not in snapshot and "0.0 EH/s" not in snapshot
+    figures = _figures(text)
+    hashprice = figures["chart-hashprice"]
+    assert hashprice["layout"]["yaxis"]["title"]["text"] == "USD per kH/s per day"
+    assert hashprice["layout"]["yaxis2"]["type"] == "log"  # 1 BTC per kH/s in 2009, 0.0016 now
+    # No day of the chart's window "earns" more per unit than the whole network issued.
+    btc = _values(_trace(hashprice, "BTC per kH/s per day")["y"]).astype(float)
+    assert np.nanmax(btc) < 50 * 144
+    # 2013-06-01: 106 TH/s, hashprice per TH/s.
+    text = write_report(loaded_db, tmp_path / "r2.html", "2013-06-01").html.read_text("utf-8")
+    snapshot = text[text.index('id="snapshot"') : text.index('id="charts"')]
+    assert "USD per TH/s per day = 41.7 BTC" in snapshot and "106 TH/s" in snapshot
 
 
 def test_report_data_is_the_library_figures(loaded_db):

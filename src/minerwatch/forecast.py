@@ -771,6 +771,32 @@ def forecast_adjustment(
         )
 
 
+def difficulty_after(difficulty: np.ndarray | float, change_pct: np.ndarray | float) -> np.ndarray:
+    """The difficulty a retarget of ``change_pct`` percent sets: ``D (1 + change / 100)``.
+
+    The inverse of ``change = 100 (D_next / D - 1)``; the compact-bits rounding of the real
+    retarget (Bitcoin Core ``GetCompact``, a relative step of at most ``2**-15``) is
+    ignored. NaN in, NaN out.
+
+    Parameters
+    ----------
+    difficulty : float or ndarray
+        The current epoch's difficulty, dimensionless.
+    change_pct : float or ndarray
+        The change of the retarget, percent.
+
+    Returns
+    -------
+    float or ndarray
+        The next epoch's difficulty, dimensionless.
+
+    References
+    ----------
+    Bitcoin Core ``src/pow.cpp`` (``CalculateNextWorkRequired``).
+    """
+    return np.asarray(difficulty, np.float64) * (1.0 + np.asarray(change_pct, np.float64) / 100.0)
+
+
 def baseline_adjustment(inputs: ForecastInputs) -> tuple[np.ndarray, np.ndarray]:
     """mempool.space's change (percent) and date (unix seconds) on the same inputs.
 
@@ -1100,9 +1126,11 @@ class DifficultyOutlook:
     ``as_of``: the moment of the forecast; ``as_of_day``: with daily data, the day whose
     end that moment is (None with per-block data). ``next_adjustment``: ``height``,
     ``blocks_remaining``, ``change_pct`` (median), ``change_pct_low``, ``change_pct_high``
-    (90% interval), ``date``, ``date_low``, ``date_high``, ``method``, and ``reason``: None,
-    or why there is no forecast (the figures are then None). ``baseline``: mempool.space's
-    ``change_pct`` and ``date`` on the same data. ``hashrate``: each estimator's hashrate
+    (90% interval), ``difficulty``, ``difficulty_low``, ``difficulty_high`` (the difficulty
+    each change would set, :func:`difficulty_after`), ``date``, ``date_low``, ``date_high``,
+    ``method``, and ``reason``: None, or why there is no forecast (the figures are then
+    None). ``baseline``: mempool.space's ``change_pct``, the ``difficulty`` it would set and
+    ``date`` on the same data. ``hashrate``: each estimator's hashrate
     and 90% interval, EH/s. ``model``: the fitted process (random-walk sd and drift per
     day, level time constant).
     """
@@ -1243,6 +1271,11 @@ def _assemble(
         )
     now = float(inputs.now_s[0])
     day = np.datetime64(int(now), "s").astype("datetime64[D]") - 1
+    d = float(inputs.difficulty[0])
+
+    def level(change: float) -> float | None:
+        return _num(float(difficulty_after(d, change)))
+
     return DifficultyOutlook(
         as_of=iso_utc(now),
         as_of_day=str(day) if data == "daily" else None,
@@ -1252,7 +1285,7 @@ def _assemble(
         epoch_start_height=start,
         epoch_start_time=iso_utc(float(inputs.epoch_start_s[0])),
         epoch_start_time_estimated=estimated_start,
-        difficulty=float(inputs.difficulty[0]),
+        difficulty=d,
         progress_pct=round(100.0 * k / _EPOCH, 2),
         blocks_in_epoch=k,
         blocks_remaining=_EPOCH - k,
@@ -1264,6 +1297,9 @@ def _assemble(
             "change_pct": _num(f.change_pct[0], 3),
             "change_pct_low": _num(f.change_pct_low[0], 3),
             "change_pct_high": _num(f.change_pct_high[0], 3),
+            "difficulty": level(f.change_pct[0]),
+            "difficulty_low": level(f.change_pct_low[0]),
+            "difficulty_high": level(f.change_pct_high[0]),
             "date": iso_utc(float(f.date_s[0])),
             "date_low": iso_utc(float(f.date_low_s[0])),
             "date_high": iso_utc(float(f.date_high_s[0])),
@@ -1272,6 +1308,7 @@ def _assemble(
         },
         baseline={
             "change_pct": _num(b_change[0], 3),
+            "difficulty": level(b_change[0]),
             "date": iso_utc(float(b_date[0])),
             "method": BASELINE_METHOD,
         },

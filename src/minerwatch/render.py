@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from . import display
 from .ingest import ImportReport
 from .machines import AsicEconomics
 from .models.asics import Catalog
@@ -20,7 +21,6 @@ from .snapshot import Status
 from .store import WriteResult
 from .studies import EpisodesReport, StudyResult
 from .syncing import SyncReport
-from .units import HS_PER_EHS
 
 if TYPE_CHECKING:
     from .backtest import DifficultyBacktest
@@ -31,23 +31,13 @@ def _f(x: float | None, fmt: str = ",.2f", suffix: str = "") -> str:
     return "n/a" if x is None else f"{x:{fmt}}{suffix}"
 
 
-_PREFIXES = ((1e21, "Z"), (1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
-
-
 def _si(x: float | None, unit: str, digits: int = 3) -> str:
     """``x`` with an SI prefix chosen for its size, e.g. 1.02e21 H/s -> '1.02 ZH/s'."""
-    if x is None:
-        return "n/a"
-    # Round first, so that 999.6 EH/s shows as 1 ZH/s rather than "1e+03 EH/s".
-    x = float(f"{x:.{digits}g}")
-    for scale, prefix in _PREFIXES:
-        if abs(x) >= scale:
-            return f"{x / scale:.{digits}g} {prefix}{unit}"
-    return f"{x:.{digits}g} {unit}".rstrip()
+    return display.si(x, unit, digits)
 
 
 def _hashrate(ehs: float | None) -> str:
-    return _si(None if ehs is None else ehs * HS_PER_EHS, "H/s")
+    return display.hashrate(ehs)
 
 
 def _usd(x: float | None, fmt: str | None = None) -> str:
@@ -772,8 +762,7 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
         )
     console.print(h)
     console.print(
-        "Core RPC: Bitcoin Core's getnetworkhashps over the same blocks (biased high by "
-        "n/(n-1)).",
+        "Core RPC: Bitcoin Core's getnetworkhashps over the same blocks (biased high by n/(n-1)).",
         style="dim",
         highlight=False,
     )

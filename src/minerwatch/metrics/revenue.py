@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..chain import HASHES_PER_DIFFICULTY
-from ..units import HS_PER_PHS, SAT_PER_BTC, SECONDS_PER_DAY
+from ..units import HS_PER_EHS, HS_PER_PHS, SAT_PER_BTC, SECONDS_PER_DAY
 from .rolling import trailing_mean, trailing_sum
 
 PUELL_WINDOW_DAYS = 365
@@ -50,6 +50,63 @@ def hashprice_btc_ph_day(
         * HS_PER_PHS
         / (np.asarray(difficulty, np.float64) * HASHES_PER_DIFFICULTY)
     )
+
+
+# Units hashprice can be stated in, largest first: name -> size in PH/s. Luxor's is PH/s.
+HASHPRICE_UNITS = {
+    "PH/s": 1.0,
+    "TH/s": 1e-3,
+    "GH/s": 1e-6,
+    "MH/s": 1e-9,
+    "kH/s": 1e-12,
+    "H/s": 1e-15,
+}
+
+
+def hashprice_unit(network_hashrate_ehs: float | np.ndarray) -> str:
+    """The unit to state hashprice in: Luxor's PH/s, or, while the network's hashrate was
+    below 1 PH/s, the largest unit it reached (TH/s, GH/s, ...).
+
+    Hashprice is the expected revenue of one unit of hashrate for a day; a unit larger than
+    the whole network would "earn" more than every miner together (1,613,501,939 BTC per
+    PH/s per day on 2010-09-01, when the network ran 5 GH/s and earned 7,850 BTC), so the
+    figure is stated per a unit the network did reach. For an array (a chart's window) the
+    smallest finite positive hashrate decides; without one, PH/s.
+
+    Parameters
+    ----------
+    network_hashrate_ehs : float or ndarray
+        Network hashrate, EH/s (the 7-day mean in the brief and the report).
+
+    Returns
+    -------
+    str
+        A key of :data:`HASHPRICE_UNITS`.
+    """
+    h = np.asarray(network_hashrate_ehs, np.float64).ravel()
+    h = h[np.isfinite(h) & (h > 0)]
+    if h.size == 0:
+        return "PH/s"
+    hs = float(h.min()) * HS_PER_EHS
+    for unit, size_ph in HASHPRICE_UNITS.items():
+        if hs >= size_ph * HS_PER_PHS:
+            return unit
+    return "H/s"
+
+
+def hashprice_in(hashprice_ph_day: float | np.ndarray, unit: str) -> float | np.ndarray:
+    """Hashprice per ``unit`` per day from hashprice per PH/s per day (BTC or USD alike):
+    ``hashprice_ph_day * size``, with ``size`` the unit in PH/s (:data:`HASHPRICE_UNITS`;
+    1e-3 for TH/s). A unit change only; None stays None.
+
+    Raises :class:`KeyError` for a unit not in :data:`HASHPRICE_UNITS`.
+    """
+    size = HASHPRICE_UNITS[unit]
+    if hashprice_ph_day is None:
+        return None
+    if np.ndim(hashprice_ph_day) == 0:
+        return float(hashprice_ph_day) * size
+    return np.asarray(hashprice_ph_day, np.float64) * size
 
 
 def hashprice_realised_usd_ph_day(revenue_usd: np.ndarray, hashrate_hs: np.ndarray) -> np.ndarray:

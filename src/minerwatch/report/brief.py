@@ -14,20 +14,22 @@ sample size, and nothing is said that the figures do not show. See ``docs/report
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .. import display
 from ..errors import InputError
 from ..machines import AsicEconomics, asic_economics
 from ..metrics import signals as sg
+from ..metrics.revenue import hashprice_in, hashprice_unit
 from ..signals_report import Signals, signals
 from ..snapshot import Status
 from ..store import Store, open_store
 from ..studies import (
+    EVENT_BASELINE,
     EVENT_CAPITULATION_END,
     REGIME_COMPRESSION,
     REGIME_GROWTH,
@@ -80,7 +82,8 @@ PARAGRAPHS = (
     ("ribbons", "stress", "puell"),
     ("history_below_cost", "history_compression", "history_ribbons"),
 )
-_NUMBER_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# Counts as news write them: words for one to nine, digits from 10.
+_NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
 @dataclass(frozen=True)
@@ -192,52 +195,48 @@ def _moment(iso: str, year_of: str) -> str:
 
 
 def _usd(x: float, cents: bool = False) -> str:
-    """Dollars: millions from $1 million, whole dollars from $10 (or with ``cents`` up to
-    $1,000), else cents."""
+    """Dollars: millions from $1 million, whole dollars from $10 (or with ``cents`` from
+    $1,000), cents from $1, three significant figures below $1 (``$0.0620``)."""
     if abs(x) >= 1e6:
         return f"${x / 1e6:,.1f} million"
-    if abs(x) >= (1000 if cents else 10):
-        return f"${x:,.0f}"
-    return f"${x:,.2f}"
-
-
-def _sig(x: float, digits: int = 3) -> str:
-    """``x`` to ``digits`` significant figures, without exponent, thousands separated."""
-    if x == 0 or not math.isfinite(x):
-        return f"{x:g}"
-    decimals = max(digits - 1 - math.floor(math.log10(abs(x))), 0)
-    return f"{x:,.{decimals}f}"
+    return display.usd(x, cents_below=1000 if cents else 10)
 
 
 def _btc(x: float) -> str:
     if abs(x) >= 10_000:
         return f"{x:,.0f} BTC"
-    return f"{x:,.2f} BTC" if abs(x) >= 1 else f"{_sig(x)} BTC"
+    return f"{x:,.2f} BTC" if abs(x) >= 1 else f"{display.sig(x)} BTC"
 
 
 def _share(x: float) -> str:
     """A percentage of a whole: two decimals, or one significant figure below 0.01%."""
     if x == 0:
         return "0%"
-    return f"{_sig(x, 1)}%" if 0 < abs(x) < 0.01 else f"{x:.2f}%"
-
-
-_HASH_PREFIXES = ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+    return f"{display.sig(x, 1)}%" if 0 < abs(x) < 0.01 else f"{x:.2f}%"
 
 
 def _hashrate(ehs: float) -> str:
-    """EH/s as news write it: whole EH/s from 1 EH/s, smaller rates with their prefix."""
-    if ehs >= 1:
-        return f"{ehs:,.0f} EH/s"
-    hs = ehs * 1e18  # unit scaling for display
-    for scale, prefix in _HASH_PREFIXES:
-        if hs >= scale:
-            return f"{_sig(hs / scale)} {prefix}H/s"
-    return f"{_sig(hs)} H/s"
+    """A hashrate as news write it: three significant figures with the prefix that suits
+    its size, whole EH/s from 1,000 EH/s (``1,043 EH/s``, ``37.4 EH/s``, ``5.17 GH/s``)."""
+    return display.hashrate(ehs, largest="E")
 
 
 def _count(n: int) -> str:
-    return _NUMBER_WORDS[n] if 0 <= n < len(_NUMBER_WORDS) else f"{n:,}"
+    """A count as news write it: ``one`` to ``nine`` in words, digits from 10 (``12``,
+    ``1,655``); 0 as ``0`` (sentences say "none" themselves)."""
+    return _NUMBER_WORDS[n - 1] if 1 <= n <= len(_NUMBER_WORDS) else f"{n:,}"
+
+
+def _month(iso: str) -> str:
+    """``2017-03-18`` as ``March 2017``."""
+    return f"{np.datetime64(iso[:10], 'D').item():%B %Y}"
+
+
+def _change(pct: float) -> str:
+    """A price change as ``750.7% higher`` / ``61.9% lower`` / ``unchanged``."""
+    if round(pct, 1) == 0:
+        return "unchanged"
+    return f"{abs(pct):.1f}% {'higher' if pct > 0 else 'lower'}"
 
 
 def _and(items: list[str]) -> str:
@@ -296,9 +295,9 @@ def _price(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
         if episode is not None and episode["ongoing"]:
             since = _day(episode["start"], s.as_of)
             days = (
-                f"every one of the {episode['days']:,} days"
+                f"every one of the {_count(episode['days'])} days"
                 if episode["days_below"] == episode["days"]
-                else f"{episode['days_below']:,} of the {episode['days']:,} days"
+                else f"{_count(episode['days_below'])} of the {_count(episode['days'])} days"
             )
             worst = (
                 f"(at worst {abs(episode['deepest_discount_pct']):.1f}% below, on "
@@ -310,7 +309,8 @@ def _price(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
                 text += (
                     f". It closed below that cost on {days} from {since} to "
                     f"{_day(episode['end'], s.as_of)} {worst}; fewer than "
-                    f"{inp.episodes.merge_gap_days} days have passed since, so that episode "
+                    f"{_count(inp.episodes.merge_gap_days)} days have passed since, so that "
+                    "episode "
                     "may not be over"
                 )
             if episode["censored_start"]:
@@ -362,7 +362,7 @@ def _hashrate_and_blocks(inp: BriefInputs, fig: dict, out: list[Sentence]) -> No
     if interval is not None:
         parts.append(
             f"Blocks came every {interval:.2f} minutes on average over the week (target: "
-            f"{TARGET_BLOCK_INTERVAL_MIN})"
+            f"{TARGET_BLOCK_INTERVAL_MIN} minutes)"
         )
     if na and na.get("change_pct") is not None and na.get("date"):
         change = na["change_pct"]
@@ -399,6 +399,11 @@ def _revenue(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
         "hashprice_btc_ph_day",
     ):
         fig[key] = getattr(s, key)
+    # Hashprice per a unit the network reached (PH/s from about 2013; TH/s, GH/s before).
+    unit = hashprice_unit(s.hashrate_ehs.get("7d") or float("nan"))
+    fig["hashprice_unit"] = unit
+    fig["hashprice_usd_unit_day"] = hashprice_in(s.hashprice_usd_ph_day, unit)
+    fig["hashprice_btc_unit_day"] = hashprice_in(s.hashprice_btc_ph_day, unit)
     stress = _stress_by_name(inp.signals)
     params = inp.signals.parameters
     if s.revenue_btc_1d is not None and s.blocks_1d > 0:
@@ -415,13 +420,19 @@ def _revenue(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
         if "revenue_low" in stress:
             text += f"; the week's mean revenue is the lowest in {params['revenue_low_days']} days"
         out.append(Sentence("revenue", text + "."))
-    if s.hashprice_usd_ph_day is not None and s.hashprice_btc_ph_day is not None:
+    usd, btc = fig["hashprice_usd_unit_day"], fig["hashprice_btc_unit_day"]
+    if usd is not None and btc is not None:
         text = (
-            f"Hashprice, the expected revenue of 1 PH/s for a day, stands at "
-            f"{_usd(s.hashprice_usd_ph_day, cents=True)} ({_btc(s.hashprice_btc_ph_day)})"
+            f"Hashprice, the expected revenue of 1 {unit} for a day, stands at "
+            f"{_usd(usd, cents=True)} ({_btc(btc)})"
         )
         if "hashprice_low" in stress:
             text += f", the lowest in {params['hashprice_low_months']} months"
+        if unit != "PH/s":
+            text += (
+                f"; it is given per {unit}, not the usual PH/s, as the whole network ran "
+                f"{_hashrate(s.hashrate_ehs['7d'])}"
+            )
         out.append(Sentence("hashprice", text + "."))
 
 
@@ -462,12 +473,25 @@ def _machines(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
             for n in named
         ],
     }
+    under_n, released = a.underwater_count, len(m)
     text = (
-        f"At {_usd(a.power_price_usd_kwh)}/kWh ({a.pool_fee_pct:g}% pool fee, "
-        f"{a.uptime_pct:g}% uptime), {_count(a.underwater_count)} of the {len(m):,} ASIC "
-        f"models released by then {'is' if a.underwater_count == 1 else 'are'} underwater, "
-        "their power costing more than they earn"
+        f"At ${a.power_price_usd_kwh:g}/kWh ({a.pool_fee_pct:g}% pool fee, "
+        f"{a.uptime_pct:g}% uptime), "
     )
+    if released == 1:
+        text += f"the only ASIC model released by then is {'' if under_n else 'not '}underwater"
+    elif under_n == 0:
+        text += f"none of the {_count(released)} ASIC models released by then is underwater"
+    elif under_n == 1:
+        text += (
+            f"one of the {_count(released)} ASIC models released by then is underwater, its "
+            "power costing more than it earns"
+        )
+    else:
+        text += (
+            f"{_count(under_n)} of the {_count(released)} ASIC models released by then are "
+            "underwater, their power costing more than they earn"
+        )
     first = True
 
     def label(n: str) -> str:
@@ -483,7 +507,8 @@ def _machines(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
         head, *rest = named_under
         items = [f"{label(head)} (breakeven {breakeven(head)})"]
         items += [f"{label(n)} ({breakeven(n)})" for n in rest]
-        text += f", among them the {_and(items)}"
+        every = len(named_under) == under_n  # all the underwater models are named
+        text += f": the {_and(items)}" if every else f", among them the {_and(items)}"
     if named_above:
         head, *rest = named_above
         items = [f"the {label(head)} breaks even at {breakeven(head)}"]
@@ -587,117 +612,261 @@ def _positive(n: int, share_pct: float) -> int:
     return round(n * share_pct / 100.0)
 
 
-def _history(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
+def _each(items: list[tuple[float, str]]) -> str:
+    """``[(750.7, "the one from March 2017"), (-61.9, ...)]`` as "750.7% higher in the one
+    from March 2017 and 61.9% lower in ..." (the history of one or two episodes)."""
+    return _and([f"{_change(pct)} {where}" for pct, where in items])
+
+
+def _history_below_cost(inp: BriefInputs, history: dict, out: list[Sentence]) -> None:
+    """Only while the close is below cost today: the below-cost study's episodes with a year
+    of prices after their start (each named when there are one or two, a median from
+    three)."""
     s = inp.status
-    history: dict[str, Any] = {}
-    # Below cost: only while the close is below cost today.
     row = _row(inp.below_cost, horizon_days=BELOW_COST_HORIZON_DAYS)
     below_now = s.price_to_cost_pct is not None and s.price_to_cost_pct < 0
-    if below_now and row is not None and row.n > 0 and row.share_positive_pct is not None:
-        eps = [e for e in inp.below_cost.details["episodes"] if not e.censored_start]
-        key = f"{BELOW_COST_HORIZON_DAYS}d"
-        counted = [e for e in eps if e.forward_return_pct.get(key) is not None]
-        current_included = any(e.exit_date is None for e in counted)
-        k = _positive(row.n, row.share_positive_pct)
-        history["below_cost"] = {
-            "model": inp.below_cost.parameters["model"],
-            "min_days": inp.below_cost.parameters["min_days"],
-            "horizon_days": BELOW_COST_HORIZON_DAYS,
-            "episodes": row.n,
-            "positive": k,
-            "share_positive_pct": row.share_positive_pct,
-            "median_return_pct": row.median_return_pct,
-            "mean_return_pct": row.mean_return_pct,
-            "first_start": counted[0].start if counted else None,
-            "current_included": current_included,
-        }
-        which = "episodes" if current_included else "earlier episodes"
-        higher = "in none" if k == 0 else f"in {_count(k)}"
-        if k == row.n:
-            higher = "in all" if row.n > 1 else "in it"
+    if not (below_now and row is not None and row.n > 0 and row.share_positive_pct is not None):
+        return
+    key = f"{BELOW_COST_HORIZON_DAYS}d"
+    counted = [
+        e
+        for e in inp.below_cost.details["episodes"]
+        if e.counted and e.forward_return_pct.get(key) is not None
+    ]
+    current_included = any(e.exit_date is None for e in counted)
+    params = inp.below_cost.parameters
+    k = _positive(row.n, row.share_positive_pct)
+    history["below_cost"] = {
+        "model": params["model"],
+        "min_days": params["min_days"],
+        "merge_gap_days": params["merge_gap_days"],
+        "horizon_days": BELOW_COST_HORIZON_DAYS,
+        "episodes": row.n,
+        "positive": k,
+        "share_positive_pct": row.share_positive_pct,
+        "median_return_pct": row.median_return_pct,
+        "mean_return_pct": row.mean_return_pct,
+        "first_start": counted[0].start if counted else None,
+        "current_included": current_included,
+        "each": [{"start": e.start, "return_pct": e.forward_return_pct[key]} for e in counted]
+        if row.n <= 2
+        else None,
+    }
+    n = row.n
+    min_days = params["min_days"]
+    lasting = "a week" if min_days == 7 else f"{_count(min_days)} days"
+    which = (
+        ("episode" if n == 1 else "episodes")
+        if current_included
+        else ("earlier episode" if n == 1 else "earlier episodes")
+    )
+    what = (
+        f"of the close below this cost that lasted {lasting} or more (spells of under "
+        f"{_count(params['merge_gap_days'])} days back above it included) and began at least "
+        "a year ago"
+    )
+    if n >= 3:
+        higher = "in none" if k == 0 else ("in all" if k == n else f"in {_count(k)}")
         text = (
-            f"History: of the {_count(row.n)} {which} since {counted[0].start[:4]} in which the "
-            f"close fell below this cost for a week or more and that began at least a year "
-            f"ago{' (the current one included)' if current_included else ''}, the price a year "
-            f"after the start was higher {higher}"
+            f"History: of the {_count(n)} {which} since {counted[0].start[:4]} {what}"
+            f"{' (the current one included)' if current_included else ''}, the price a year "
+            f"after the start was higher {higher}; the median change was "
+            f"{row.median_return_pct:+.1f}%"
         )
-        if row.n > 1:
-            text += f"; the median change was {row.median_return_pct:+.1f}%"
-        out.append(Sentence("history_below_cost", text + "."))
+    else:
 
+        def named(e) -> str:
+            return f"the one from {_month(e.start)}" + (
+                " (the current one)" if e.exit_date is None else ""
+            )
+
+        if n == 1:
+            e = counted[0]
+            current = " (the current one)" if e.exit_date is None else ""
+            text = (
+                f"History: there is one {which} {what}, from {_month(e.start)}{current}; a "
+                f"year after its start the price was {_change(e.forward_return_pct[key])}"
+            )
+        else:
+            text = (
+                f"History: there are two {which} {what}; a year after the start the price "
+                "was " + _each([(e.forward_return_pct[key], f"in {named(e)}") for e in counted])
+            )
+    out.append(Sentence("history_below_cost", text + "."))
+
+
+def _regime_figures(row, short: bool = False) -> str:
+    """``600 days in 20 episodes; mean return +20.9%, 90% interval of the mean +6.5% to
+    +39.0%`` (a compression-study row; ``short``: ``mean +20.2%, interval ...``)."""
+    mean, interval = ("mean", "interval") if short else ("mean return", "90% interval of the mean")
+    return (
+        f"{row.n_days:,} days in {_count(row.episodes)} "
+        f"episode{'' if row.episodes == 1 else 's'}; {mean} {row.mean_return_pct:+.1f}%, "
+        f"{interval} {row.mean_ci_low_pct:+.1f}% to {row.mean_ci_high_pct:+.1f}%"
+    )
+
+
+def _history_compression(inp: BriefInputs, history: dict, out: list[Sentence]) -> None:
+    """Only when the 30-day mean hashrate fell over 30 days: the compression study's share
+    of higher prices and mean return after such days, against the days of growth (the
+    strong-compression row after a steep fall, or the ordinary one, saying so, when no
+    steep fall has a horizon of prices after it yet)."""
     today = inp.compression.details["today"].get(f"{COMPRESSION_LOOKBACK_DAYS}d", {})
     regimes = today.get("regimes", [])
-    if REGIME_COMPRESSION in regimes:
-        regime = REGIME_STRONG if REGIME_STRONG in regimes else REGIME_COMPRESSION
-        lookback, horizon = COMPRESSION_LOOKBACK_DAYS, COMPRESSION_HORIZON_DAYS
-        row = _row(inp.compression, lookback_days=lookback, regime=regime, horizon_days=horizon)
-        growth = _row(
-            inp.compression, lookback_days=lookback, regime=REGIME_GROWTH, horizon_days=horizon
-        )
-        if row is not None and row.n_days > 0 and row.mean_ci_low_pct is not None:
-            start = inp.compression.parameters["start"]
-            history["compression"] = {
-                "lookback_days": lookback,
-                "horizon_days": horizon,
-                "regime": regime,
-                "change_pct": today.get("change_pct"),
-                "since": start,
-                "n_days": row.n_days,
-                "episodes": row.episodes,
-                "share_positive_pct": row.share_positive_pct,
-                "mean_return_pct": row.mean_return_pct,
-                "mean_ci_low_pct": row.mean_ci_low_pct,
-                "mean_ci_high_pct": row.mean_ci_high_pct,
-                "growth_share_positive_pct": None if growth is None else growth.share_positive_pct,
-                "growth_n_days": None if growth is None else growth.n_days,
-            }
-            such = "such a fall"
-            if regime == REGIME_STRONG:
-                such = (
-                    f"a fall of more than {abs(inp.compression.parameters['strict_change_pct']):g}%"
-                )
-            text = (
-                f"The 30-day mean hashrate fell {abs(today['change_pct']):.1f}% over the past "
-                f"{lookback} days; since {start[:4]}, days after {such} were followed by a "
-                f"higher price {horizon} days later {row.share_positive_pct:.0f}% of the time "
-                f"({row.n_days:,} days in {row.episodes} episodes; mean return "
-                f"{row.mean_return_pct:+.1f}%, 90% interval of the mean "
-                f"{row.mean_ci_low_pct:+.1f}% to "
-                f"{row.mean_ci_high_pct:+.1f}%)"
-            )
-            if growth is not None and growth.n_days > 0:
-                text += f", against {growth.share_positive_pct:.0f}% after days of growth"
-            out.append(Sentence("history_compression", text + "."))
+    if REGIME_COMPRESSION not in regimes:
+        return
+    lookback, horizon = COMPRESSION_LOOKBACK_DAYS, COMPRESSION_HORIZON_DAYS
 
+    def row_of(regime: str):
+        r = _row(inp.compression, lookback_days=lookback, regime=regime, horizon_days=horizon)
+        return r if r is not None and r.n_days > 0 and r.mean_ci_low_pct is not None else None
+
+    steep = REGIME_STRONG in regimes
+    row = row_of(REGIME_STRONG) if steep else None
+    steep_without_history = steep and row is None
+    regime = REGIME_STRONG if row is not None else REGIME_COMPRESSION
+    if row is None:
+        row = row_of(REGIME_COMPRESSION)
+    if row is None:
+        return
+    growth = row_of(REGIME_GROWTH)
+    overlap = growth is not None and (
+        row.mean_ci_low_pct <= growth.mean_ci_high_pct
+        and growth.mean_ci_low_pct <= row.mean_ci_high_pct
+    )
+    start = inp.compression.parameters["start"]
+    threshold = abs(inp.compression.parameters["strict_change_pct"])
+    history["compression"] = {
+        "lookback_days": lookback,
+        "horizon_days": horizon,
+        "regime": regime,
+        "steep_without_history": steep_without_history,
+        "change_pct": today.get("change_pct"),
+        "since": start,
+        "n_days": row.n_days,
+        "episodes": row.episodes,
+        "share_positive_pct": row.share_positive_pct,
+        "mean_return_pct": row.mean_return_pct,
+        "mean_ci_low_pct": row.mean_ci_low_pct,
+        "mean_ci_high_pct": row.mean_ci_high_pct,
+        "growth": None
+        if growth is None
+        else {
+            "n_days": growth.n_days,
+            "episodes": growth.episodes,
+            "share_positive_pct": growth.share_positive_pct,
+            "mean_return_pct": growth.mean_return_pct,
+            "mean_ci_low_pct": growth.mean_ci_low_pct,
+            "mean_ci_high_pct": growth.mean_ci_high_pct,
+        },
+        "intervals_overlap": overlap if growth is not None else None,
+    }
+    text = (
+        f"The 30-day mean hashrate fell {abs(today['change_pct']):.1f}% over the past "
+        f"{lookback} days"
+    )
+    since = start[:4]
+    if regime == REGIME_STRONG:
+        text += f"; since {since}, days after a fall of more than {threshold:g}% were"
+    elif steep_without_history:
+        text += (
+            f", a steep fall: no fall of more than {threshold:g}% since {since} has "
+            f"{horizon} days of prices after it yet, but days after any fall were"
+        )
+    else:
+        text += f"; since {since}, days after such a fall were"
+    text += (
+        f" followed by a higher price {horizon} days later {row.share_positive_pct:.0f}% of "
+        f"the time ({_regime_figures(row)})"
+    )
+    if growth is not None:
+        text += (
+            f", against {growth.share_positive_pct:.0f}% after days of growth "
+            f"({_regime_figures(growth, short=True)}); the two means' intervals "
+            f"{'overlap' if overlap else 'do not overlap'}"
+        )
+    out.append(Sentence("history_compression", text + "."))
+
+
+def _history_ribbons(inp: BriefInputs, history: dict, out: list[Sentence]) -> None:
+    """Only in a capitulation: the price after the capitulations that ended (each named
+    when there are one or two, a median from three), beside every day since the first."""
     rib = inp.signals.hash_ribbons
-    in_capitulation = rib.state == sg.STATE_NAMES[sg.STATE_CAPITULATION]
-    row = _row(inp.ribbons, event=EVENT_CAPITULATION_END, horizon_days=RIBBONS_HORIZON_DAYS)
-    if in_capitulation and row is not None and row.n > 0 and row.median_return_pct is not None:
-        key = f"{RIBBONS_HORIZON_DAYS}d"
-        events = [
-            e
-            for e in inp.ribbons.details["events"]
-            if e.event == EVENT_CAPITULATION_END and e.forward_return_pct.get(key) is not None
-        ]
-        first = events[0].date[:4] if events else None
-        k = _positive(row.n, row.share_positive_pct)
-        history["ribbons"] = {
-            "event": EVENT_CAPITULATION_END,
-            "horizon_days": RIBBONS_HORIZON_DAYS,
-            "n": row.n,
-            "positive": k,
-            "share_positive_pct": row.share_positive_pct,
-            "median_return_pct": row.median_return_pct,
-            "first_event_year": first,
+    if rib.state != sg.STATE_NAMES[sg.STATE_CAPITULATION]:
+        return
+    hz = RIBBONS_HORIZON_DAYS
+    row = _row(inp.ribbons, event=EVENT_CAPITULATION_END, horizon_days=hz)
+    base = _row(inp.ribbons, event=EVENT_BASELINE, horizon_days=hz)
+    if row is None or row.n == 0 or row.median_return_pct is None:
+        return
+    key = f"{hz}d"
+    all_events = inp.ribbons.details["events"]
+    events = [
+        e
+        for e in all_events
+        if e.event == EVENT_CAPITULATION_END and e.forward_return_pct.get(key) is not None
+    ]
+    first = events[0].date[:4] if events else None
+    k = _positive(row.n, row.share_positive_pct)
+    has_base = base is not None and base.n > 0 and base.median_return_pct is not None
+    history["ribbons"] = {
+        "event": EVENT_CAPITULATION_END,
+        "horizon_days": hz,
+        "n": row.n,
+        "positive": k,
+        "share_positive_pct": row.share_positive_pct,
+        "median_return_pct": row.median_return_pct,
+        "first_event_year": first,
+        "each": [{"date": e.date, "return_pct": e.forward_return_pct[key]} for e in events]
+        if row.n <= 2
+        else None,
+        "baseline": {
+            "since": all_events[0].date,
+            "n_days": base.n,
+            "share_positive_pct": base.share_positive_pct,
+            "median_return_pct": base.median_return_pct,
         }
-        out.append(
-            Sentence(
-                "history_ribbons",
-                f"After the {row.n} ribbon capitulations since {first} that ended at least "
-                f"{RIBBONS_HORIZON_DAYS} days ago, the price {RIBBONS_HORIZON_DAYS} days later "
-                f"was higher in {k} of them (median change {row.median_return_pct:+.1f}%).",
+        if has_base
+        else None,
+    }
+    if row.n >= 3:
+        text = (
+            f"After the {_count(row.n)} ribbon capitulations since {first} that ended at least "
+            f"{hz} days ago, the price {hz} days later was higher in {_count(k)} of them "
+            f"(median change {row.median_return_pct:+.1f}%)"
+        )
+    elif row.n == 1:
+        e = events[0]
+        text = (
+            f"Only one ribbon capitulation has ended at least {hz} days ago, in "
+            f"{_month(e.date)}; the price {hz} days later was "
+            f"{_change(e.forward_return_pct[key])}"
+        )
+    else:
+        text = (
+            f"Two ribbon capitulations have ended at least {hz} days ago; the price {hz} days "
+            "later was "
+            + _each(
+                [
+                    (e.forward_return_pct[key], f"after the one ended in {_month(e.date)}")
+                    for e in events
+                ]
             )
         )
+    if has_base:
+        text += (
+            f"; on every day since the first capitulation ended ({base.n:,} days with a price "
+            f"{hz} days later), it was higher {base.share_positive_pct:.0f}% of the time "
+            f"(median change {base.median_return_pct:+.1f}%)"
+        )
+    out.append(Sentence("history_ribbons", text + "."))
+
+
+def _history(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
+    history: dict[str, Any] = {}
+    _history_below_cost(inp, history, out)
+    _history_compression(inp, history, out)
+    _history_ribbons(inp, history, out)
     fig["history"] = history
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import display
 from ..production import MODELS
 from .data import Period, ReportData
 
@@ -185,8 +186,8 @@ def price_vs_cost(d: ReportData) -> Chart:
     note = ""
     if pc.cost_usd is not None and pc.price_usd is not None:
         note = (
-            f"{d.as_of}: close ${pc.price_usd:,.0f}, {default} ${pc.cost_usd:,.0f} "
-            f"({pc.price_to_cost_pct:+.1f}%)"
+            f"{d.as_of}: close {display.usd(pc.price_usd)}, {default} "
+            f"{display.usd(pc.cost_usd)} ({pc.price_to_cost_pct:+.1f}%)"
         )
     return Chart(
         key="price-vs-cost",
@@ -207,26 +208,12 @@ def price_vs_cost(d: ReportData) -> Chart:
     )
 
 
-# Display units of hashrate and their size in EH/s: the chart uses the largest unit in which
-# the window's highest value is at least 1 (EH/s today; GH/s in 2010).
-HASHRATE_UNITS = (
-    ("EH/s", 1.0),
-    ("PH/s", 1e3),
-    ("TH/s", 1e6),
-    ("GH/s", 1e9),
-    ("MH/s", 1e12),
-    ("kH/s", 1e15),
-    ("H/s", 1e18),
-)
-
-
 def _hashrate_unit(values_ehs: list[np.ndarray]) -> tuple[str, float]:
+    """The largest unit in which the window's highest value is at least 1 (EH/s today;
+    GH/s in 2010), and its size per EH/s (:func:`minerwatch.display.hashrate_unit`)."""
     finite = [v[np.isfinite(v)] for v in values_ehs]
     top = max((float(v.max()) for v in finite if v.size), default=1.0)
-    for unit, per_ehs in HASHRATE_UNITS:
-        if top * per_ehs >= 1:
-            return unit, per_ehs
-    return HASHRATE_UNITS[-1]
+    return display.hashrate_unit(top)
 
 
 def hashrate(d: ReportData) -> Chart:
@@ -351,36 +338,60 @@ def difficulty(d: ReportData) -> Chart:
     )
 
 
+# A panel whose values span more than this ratio (two decades: hashprice in 2009-2010) is
+# drawn on a log scale, so that the later, smaller values stay readable.
+LOG_SCALE_RATIO = 100.0
+
+
+def _wide(values: np.ndarray) -> bool:
+    """True when the positive finite ``values`` span more than :data:`LOG_SCALE_RATIO`."""
+    v = values[np.isfinite(values) & (values > 0)]
+    return bool(v.size) and float(v.max()) > LOG_SCALE_RATIO * float(v.min())
+
+
 def hashprice(d: ReportData) -> Chart:
-    """Luxor's hashprice over the recent window, in USD and in BTC (two panels)."""
+    """Luxor's hashprice over the recent window, in USD and in BTC (two panels), per PH/s,
+    or per the largest unit the network reached in the window (TH/s, GH/s before 2013)."""
     w = _window(d, d.recent_start)
-    s = d.status
+    unit = d.hashprice_unit
     note = ""
-    if s.hashprice_usd_ph_day is not None and s.hashprice_btc_ph_day is not None:
-        usd, btc = s.hashprice_usd_ph_day, s.hashprice_btc_ph_day
-        usd_text = f"${usd:,.0f}" if usd >= 1000 else f"${usd:,.2f}"
+    usd, btc = float(d.hashprice_usd_unit_day[-1]), float(d.hashprice_btc_unit_day[-1])
+    if np.isfinite(usd) and np.isfinite(btc):  # the last day is as_of
         btc_text = f"{btc:,.0f}" if btc >= 1000 else f"{btc:.6g}"
-        note = f"{d.as_of}: {usd_text} = {btc_text} BTC per PH/s per day"
+        note = (
+            f"{d.as_of}: {display.usd(usd, cents_below=1000)} = {btc_text} BTC per {unit} per day"
+        )
+    subtitle = (
+        f"Expected revenue of 1 {unit} for a day (Luxor's hashprice: next block's subsidy + "
+        "the day's mean fees per block, at the day's last difficulty), in USD and in BTC."
+    )
+    if unit != "PH/s":
+        subtitle += f" Per {unit}, not the usual PH/s: the network ran below 1 PH/s in the window."
     return Chart(
         key="hashprice",
         title="Hashprice",
-        subtitle=(
-            "Expected revenue of 1 PH/s for a day (Luxor's hashprice: next block's subsidy + "
-            "the day's mean fees per block, at the day's last difficulty), in USD and in BTC."
-        ),
+        subtitle=subtitle,
         kind="time",
         panels=(
-            Axis("USD per PH/s per day", dollars=True, si=True),
-            Axis("BTC per PH/s per day", si=True),
+            Axis(
+                f"USD per {unit} per day",
+                log=_wide(d.hashprice_usd_unit_day[w]),
+                dollars=True,
+                si=True,
+            ),
+            Axis(f"BTC per {unit} per day", log=_wide(d.hashprice_btc_unit_day[w]), si=True),
         ),
         series=(
             Series(
-                "USD per PH/s per day", d.day[w], d.hashprice_usd_ph_day[w], HASHPRICE_USD_COLOR
+                f"USD per {unit} per day",
+                d.day[w],
+                d.hashprice_usd_unit_day[w],
+                HASHPRICE_USD_COLOR,
             ),
             Series(
-                "BTC per PH/s per day",
+                f"BTC per {unit} per day",
                 d.day[w],
-                d.hashprice_btc_ph_day[w],
+                d.hashprice_btc_unit_day[w],
                 HASHPRICE_BTC_COLOR,
                 panel=1,
             ),

@@ -11,10 +11,11 @@ library result for ``as_of`` (nothing after it is read) or one of its columns:
   economics (:func:`~minerwatch.machines.asic_economics`) and the written brief
   (:func:`~minerwatch.report.brief.brief`);
 * per-day columns of :func:`~minerwatch.metrics.daily.compute_daily_metrics`: hashrate
-  (7-, 30- and 60-day means, EH/s), hashprice (USD and BTC per PH/s per day), revenue from
-  the subsidy and from fees (USD);
-* the difficulty the next adjustment would set, :func:`next_difficulty` (the one formula
-  here).
+  (7-, 30- and 60-day means, EH/s), hashprice (USD and BTC per PH/s per day, and per the
+  unit the network reached, :func:`~minerwatch.metrics.revenue.hashprice_unit`: TH/s or
+  GH/s before 2013), revenue from the subsidy and from fees (USD);
+* the difficulty the next adjustment would set, :func:`next_difficulty` (read from the
+  outlook).
 
 The long-history chart (price against production cost) covers every day from the first
 close, the difficulty chart the :data:`DIFFICULTY_DAYS` days up to ``as_of``, the others the
@@ -33,6 +34,7 @@ from ..forecast import DifficultyOutlook, difficulty_outlook
 from ..frames import DailyFrame
 from ..machines import AsicEconomics
 from ..metrics.daily import compute_daily_metrics
+from ..metrics.revenue import hashprice_in, hashprice_unit
 from ..production import ProductionCost, production_cost
 from ..signals_report import Signals
 from ..snapshot import Status
@@ -69,7 +71,12 @@ class ReportData:
     ``price_usd``; ``cost_usd`` (model name -> USD per BTC, every model of
     :func:`~minerwatch.production.production_cost`); ``hashrate_ehs`` (``7d``, ``30d``,
     ``60d`` trailing means, EH/s); ``difficulty`` (of the day's last block);
-    ``hashprice_usd_ph_day``, ``hashprice_btc_ph_day`` (Luxor's); ``subsidy_usd``,
+    ``hashprice_usd_ph_day``, ``hashprice_btc_ph_day`` (Luxor's), and the same per
+    ``hashprice_unit`` (``hashprice_usd_unit_day``, ``hashprice_btc_unit_day``: PH/s, or the
+    largest unit the network reached over the recent window, by
+    :func:`~minerwatch.metrics.revenue.hashprice_unit`); ``hashprice_day``: the day's
+    hashprice per the unit its network reached (``unit``, ``usd_day``, ``btc_day``,
+    ``realised_usd_day``); ``subsidy_usd``,
     ``fees_usd`` (the day's revenue by source, USD). ``history_start`` is the first day with
     a close, ``recent_start`` the first day of the recent charts, ``difficulty_start`` of the
     difficulty chart. ``below_cost`` are the
@@ -94,6 +101,10 @@ class ReportData:
     difficulty: np.ndarray
     hashprice_usd_ph_day: np.ndarray
     hashprice_btc_ph_day: np.ndarray
+    hashprice_unit: str
+    hashprice_usd_unit_day: np.ndarray
+    hashprice_btc_unit_day: np.ndarray
+    hashprice_day: dict
     subsidy_usd: np.ndarray
     fees_usd: np.ndarray
     history_start: str | None
@@ -105,37 +116,32 @@ class ReportData:
 
 
 def next_difficulty(outlook: DifficultyOutlook) -> dict | None:
-    """The difficulty the next adjustment would set, by our forecast and mempool.space's.
+    """The difficulty the next adjustment would set, by our forecast and mempool.space's,
+    as the outlook gives it (a selection, no arithmetic).
 
-    ``D_next = D * (1 + change_pct / 100)`` for the central forecast and both ends of its 90%
-    interval (``difficulty``, ``difficulty_low``, ``difficulty_high``, at ``date``,
-    ``date_low``, ``date_high``), and for the baseline (``baseline_difficulty`` at
-    ``baseline_date``); ``D`` is the current epoch's difficulty (``outlook.difficulty``).
-    Compact-bits rounding of the real retarget is ignored (a relative 1e-7). None when the
-    outlook has no forecast.
+    ``difficulty``, ``difficulty_low``, ``difficulty_high`` (the central forecast and the
+    ends of its 90% interval, from ``outlook.next_adjustment``) at ``date``, ``date_low``,
+    ``date_high``, and ``baseline_difficulty`` at ``baseline_date`` (``outlook.baseline``);
+    see :func:`~minerwatch.forecast.difficulty_after`. None when the outlook has no
+    forecast.
     """
     na, base = outlook.next_adjustment, outlook.baseline
-    if na.get("change_pct") is None or na.get("date") is None:
+    if na.get("difficulty") is None or na.get("date") is None:
         return None
-    d = outlook.difficulty
-
-    def level(pct: float | None) -> float | None:
-        return None if pct is None else d * (1.0 + pct / 100.0)
-
     return {
         "height": na["height"],
-        "difficulty_now": d,
+        "difficulty_now": outlook.difficulty,
         "change_pct": na["change_pct"],
         "change_pct_low": na["change_pct_low"],
         "change_pct_high": na["change_pct_high"],
-        "difficulty": level(na["change_pct"]),
-        "difficulty_low": level(na["change_pct_low"]),
-        "difficulty_high": level(na["change_pct_high"]),
+        "difficulty": na["difficulty"],
+        "difficulty_low": na["difficulty_low"],
+        "difficulty_high": na["difficulty_high"],
         "date": na["date"],
         "date_low": na["date_low"],
         "date_high": na["date_high"],
         "baseline_change_pct": base.get("change_pct"),
-        "baseline_difficulty": level(base.get("change_pct")),
+        "baseline_difficulty": base.get("difficulty"),
         "baseline_date": base.get("date"),
     }
 
@@ -167,6 +173,12 @@ def report_data(db: Store | str | Path | None = None, as_of: str | None = None) 
 
     episodes = inputs.episodes
     ribbons = inputs.signals.hash_ribbons
+    hashrate_ehs = {
+        key: metrics.hashrate_hs[int(key[:-1])] / HS_PER_EHS for key in RECENT_HASHRATE_WINDOWS
+    }
+    recent_start = first_of_last(RECENT_DAYS)
+    chart_unit = hashprice_unit(hashrate_ehs["7d"][frame.day >= np.datetime64(recent_start)])
+    day_unit = hashprice_unit(snapshot.hashrate_ehs.get("7d") or np.nan)
     return ReportData(
         as_of=snapshot.as_of,
         data_through=snapshot.data_through,
@@ -181,16 +193,23 @@ def report_data(db: Store | str | Path | None = None, as_of: str | None = None) 
         day=frame.day,
         price_usd=frame.price_usd,
         cost_usd=cost.series.cost_usd,
-        hashrate_ehs={
-            key: metrics.hashrate_hs[int(key[:-1])] / HS_PER_EHS for key in RECENT_HASHRATE_WINDOWS
-        },
+        hashrate_ehs=hashrate_ehs,
         difficulty=frame.difficulty_last,
         hashprice_usd_ph_day=metrics.hashprice_usd_ph_day,
         hashprice_btc_ph_day=metrics.hashprice_btc_ph_day,
+        hashprice_unit=chart_unit,
+        hashprice_usd_unit_day=hashprice_in(metrics.hashprice_usd_ph_day, chart_unit),
+        hashprice_btc_unit_day=hashprice_in(metrics.hashprice_btc_ph_day, chart_unit),
+        hashprice_day={
+            "unit": day_unit,
+            "usd_day": hashprice_in(snapshot.hashprice_usd_ph_day, day_unit),
+            "btc_day": hashprice_in(snapshot.hashprice_btc_ph_day, day_unit),
+            "realised_usd_day": hashprice_in(snapshot.hashprice_realised_usd_ph_day, day_unit),
+        },
         subsidy_usd=metrics.issuance_usd,
         fees_usd=metrics.fees_usd,
         history_start=str(frame.day[priced[0]]) if priced.size else None,
-        recent_start=first_of_last(RECENT_DAYS),
+        recent_start=recent_start,
         difficulty_start=first_of_last(DIFFICULTY_DAYS),
         below_cost=[Period(e.start, e.end, e.exit_date is None) for e in episodes.episodes],
         capitulations=[

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, display
 from ..errors import InputError
 from ..store import Store, open_store
 from .charts import Chart, build_charts
@@ -68,9 +68,9 @@ def _e(x: object) -> str:
 
 
 def _usd(x: float | None, cents: bool = False) -> str:
-    if x is None:
-        return "n/a"
-    return f"${x:,.2f}" if cents or abs(x) < 10 else f"${x:,.0f}"
+    """Dollars: whole from $10 (with ``cents``, from $1,000), cents from $1, three
+    significant figures below $1 (``$0.0620``)."""
+    return display.usd(x, cents_below=1000 if cents else 10)
 
 
 def _pct(x: float | None, digits: int = 1) -> str:
@@ -82,9 +82,9 @@ def _f(x: float | None, fmt: str) -> str:
 
 
 def _ehs(x: float | None) -> str:
-    if x is None:
-        return "n/a"
-    return f"{x:,.1f} EH/s" if x >= 1 else f"{x:.3g} EH/s"
+    """A hashrate given in EH/s with the prefix that suits it (``1,043 EH/s``, ``5.17 GH/s``),
+    as the brief writes it."""
+    return display.hashrate(x, largest="E")
 
 
 def _when(iso: str | None) -> str:
@@ -248,6 +248,7 @@ def snapshot_table(d: ReportData) -> str:
     """The status figures of ``as_of`` with their units (``minerwatch status``)."""
     s = d.status
     hr = s.hashrate_ehs
+    hp = d.hashprice_day
     rows: list[tuple[str, str, str]] = [
         ("Price (close)", _usd(s.price_usd), s.price_source or "no source"),
         (
@@ -282,15 +283,19 @@ def snapshot_table(d: ReportData) -> str:
     rows += [
         (
             "Hashrate 1d / 7d / 30d / 60d",
-            " / ".join(_f(hr.get(k), ",.1f") for k in ("1d", "7d", "30d", "60d")),
-            "EH/s, trailing means",
+            " / ".join(_ehs(hr.get(k)) for k in ("1d", "7d", "30d", "60d")),
+            "trailing means of the daily estimate",
         ),
         (
             "Hashrate high (7-day mean)",
             _ehs(s.hashrate_ath_ehs),
             f"on {s.hashrate_ath_date or 'n/a'}; now {_pct(s.hashrate_drawdown_pct)}",
         ),
-        ("Mean block interval, 7 days", _f(s.block_interval_min_7d, ".2f"), "minutes (target 10)"),
+        (
+            "Mean block interval, 7 days",
+            _f(s.block_interval_min_7d, ".2f"),
+            "minutes (target: 10 minutes)",
+        ),
         (
             "Revenue on the day",
             _usd(s.revenue_usd_1d),
@@ -300,9 +305,14 @@ def snapshot_table(d: ReportData) -> str:
         ("Fee share, 7 days", _f(s.fees_share_pct_7d, ".2f") + "%", "of revenue"),
         (
             "Hashprice",
-            _usd(s.hashprice_usd_ph_day, cents=True),
-            f"USD per PH/s per day = {_f(s.hashprice_btc_ph_day, '.4g')} BTC (Luxor); realised "
-            f"{_usd(s.hashprice_realised_usd_ph_day, cents=True)}",
+            _usd(hp["usd_day"], cents=True),
+            f"USD per {hp['unit']} per day = {_f(hp['btc_day'], ',.4g')} BTC (Luxor); realised "
+            f"{_usd(hp['realised_usd_day'], cents=True)}"
+            + (
+                ""
+                if hp["unit"] == "PH/s"
+                else f"; per {hp['unit']}, not PH/s: the network ran {_ehs(hr.get('7d'))}"
+            ),
         ),
         ("Puell multiple", _f(s.puell_multiple, ".2f"), "issuance USD over its 365-day mean"),
         (

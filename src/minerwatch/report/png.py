@@ -19,8 +19,9 @@ DPI = 150
 WIDTH_IN = 11.0
 # Caption lines wrap at this many characters (8.5 pt over the 11-inch width).
 CAPTION_CHARS = 125
-# Time axes shorter than this many days label their ticks with month and year.
-SHORT_SPAN_DAYS = 4 * 365
+# Log axes spanning fewer decades than this label their minor ticks too (2, 3, ... 9 x 10^k);
+# wider ones label the powers of ten only.
+LOG_MINOR_LABEL_DECADES = 1.5
 _LINESTYLE = {"solid": "-", "dash": "--", "dot": ":"}
 _MARKER = {"circle": "o", "diamond": "D", "x": "x"}
 _SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
@@ -38,12 +39,16 @@ def _si(v: float) -> str:
     return f"{v:g}"
 
 
+def _log_label(v: float, prefix: str) -> str:
+    return _t(f"{prefix}{v:,.0f}" if v >= 1 else f"{prefix}{v:g}")
+
+
 def _formatter(axis) -> object:
     from matplotlib.ticker import FuncFormatter
 
     prefix = "$" if axis.dollars else ""
     if axis.log:
-        return FuncFormatter(lambda v, _: _t(f"{prefix}{v:,.0f}" if v >= 1 else f"{prefix}{v:g}"))
+        return FuncFormatter(lambda v, _: _log_label(v, prefix))
     if axis.si:
         return FuncFormatter(lambda v, _: _t(f"{prefix}{_si(v)}"))
     if axis.dollars:
@@ -124,6 +129,8 @@ def draw(chart: Chart, as_of: str):
                 ax.yaxis.set_major_formatter(fmt)
             elif not panel.log:
                 ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+            if panel.log:
+                _log_minor_labels(ax, "$" if panel.dollars else "")
             ax.set_ylabel(_t(panel.title))
             ax.grid(color="#e5e5e5")
             for shade in chart.shades:
@@ -140,12 +147,11 @@ def draw(chart: Chart, as_of: str):
         first = mdates.date2num(chart.series[0].x[0])
         last = max(mdates.date2num(np.max(s.x)) for s in chart.series if len(s.x))
         axes[-1].set_xlim(first, last + chart.x_pad * (last - first))
+        # Ticks at years, months or days as the span needs, each labelled once (a short
+        # span gets day-level ticks, never "Aug 2010" twice).
         locator = mdates.AutoDateLocator(minticks=5, maxticks=12)
-        short = last - first < SHORT_SPAN_DAYS
         axes[-1].xaxis.set_major_locator(locator)
-        axes[-1].xaxis.set_major_formatter(
-            mdates.DateFormatter("%b %Y") if short else mdates.ConciseDateFormatter(locator)
-        )
+        axes[-1].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     for ref in chart.lines:
         for ax in axes:
             if ref.x is not None:
@@ -181,6 +187,21 @@ def draw(chart: Chart, as_of: str):
         color="#888888",
     )
     return fig
+
+
+def _log_minor_labels(ax, prefix: str) -> None:
+    """Minor ticks of a log axis: labelled like the major ones (``$0.06`` beside ``$0.1``,
+    never ``6x10^-2``) when the axis spans fewer than :data:`LOG_MINOR_LABEL_DECADES`
+    decades, where the powers of ten alone leave too few labels; unlabelled otherwise."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    low, high = ax.get_ylim()  # autoscaled to the data drawn
+    narrow = low > 0 and math.log10(high / low) < LOG_MINOR_LABEL_DECADES
+    ax.yaxis.set_minor_formatter(
+        FuncFormatter(lambda v, _: _log_label(v, prefix)) if narrow else NullFormatter()
+    )
 
 
 def _formatter_dollars():
