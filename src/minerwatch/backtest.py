@@ -43,12 +43,12 @@ from .forecast import (
     DailySeries,
     Epochs,
     ForecastInputs,
-    _time_of_height,
     baseline_adjustment,
     block_inputs,
     daily_context,
     daily_inputs,
     forecast_adjustment,
+    time_of_height,
 )
 from .jsonable import finite_values
 
@@ -155,8 +155,8 @@ def _daily_points(
     t1 = np.where(st[nxt_c][ok] >= 0, st[nxt_c][ok], np.nan)
     # Unknown start times: interpolated from the daily counts (as the forecasts have them),
     # only to tell which day ends fall inside the epoch.
-    t0_in = np.where(np.isfinite(t0), t0, _time_of_height(ctx, start))
-    t1_in = np.where(np.isfinite(t1), t1, _time_of_height(ctx, start + _EPOCH))
+    t0_in = np.where(np.isfinite(t0), t0, time_of_height(ctx, start))
+    t1_in = np.where(np.isfinite(t1), t1, time_of_height(ctx, start + _EPOCH))
     real = 100.0 * (d[nxt_c][ok] / d[ok] - 1.0)
     # Counted chain height at each day end is non-decreasing: the first day reaching a level.
     heights = np.maximum.accumulate(ctx.chain_end_height)

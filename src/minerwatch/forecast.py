@@ -952,7 +952,7 @@ def daily_context(series: DailySeries, epochs: Epochs) -> DailyContext:
     )
 
 
-def _time_of_height(ctx: DailyContext, height: np.ndarray) -> np.ndarray:
+def time_of_height(ctx: DailyContext, height: np.ndarray) -> np.ndarray:
     """Time (unix s) the chain reached ``height``, interpolated within days from the
     counted heights (NaN outside the days held)."""
     h = np.asarray(height, np.float64)
@@ -1001,7 +1001,7 @@ def daily_inputs(
     height = np.clip(height, start, start + _EPOCH - 1)
     d, t_start = epochs.lookup(start)
     d_prev, _ = epochs.lookup(start - _EPOCH)
-    t_start = np.where(np.isfinite(t_start), t_start, _time_of_height(ctx, start))
+    t_start = np.where(np.isfinite(t_start), t_start, time_of_height(ctx, start))
     d = np.where(np.isfinite(d), d, ctx.series.difficulty_mean[rows])
     level, n_eff, age = _level(ctx.obs, now, ctx.fit.at(rows), LEVEL_MAX_OBS_DAYS)
     return ForecastInputs(
@@ -1011,7 +1011,7 @@ def daily_inputs(
         epoch_start_s=t_start,
         difficulty=d,
         previous_difficulty=d_prev,
-        quarter_epoch_s=_time_of_height(ctx, height - QUARTER_EPOCH_BLOCKS),
+        quarter_epoch_s=time_of_height(ctx, height - QUARTER_EPOCH_BLOCKS),
         latest_block_s=now,
         obs_level_hs=level,
         obs_n_eff=n_eff,
@@ -1084,7 +1084,7 @@ def block_inputs(
         fit = daily.fit.at(fit_row)
         need = ~np.isfinite(quarter)
         if need.any():
-            quarter = np.where(need, _time_of_height(daily, tip - QUARTER_EPOCH_BLOCKS), quarter)
+            quarter = np.where(need, time_of_height(daily, tip - QUARTER_EPOCH_BLOCKS), quarter)
     else:
         fit = ProcessFit.prior(len(at))
     level, n_eff, age = _level(obs, now, fit, None, stop)

@@ -52,14 +52,6 @@ DRM_MIN_FIT_DAYS = 365
 # -- parameter checks -----------------------------------------------------------------------
 
 
-def check_positive(value: float, name: str, *, allow_zero: bool = False) -> float:
-    """``value`` as a finite float > 0 (>= 0 with ``allow_zero``); :class:`InputError`
-    naming ``name`` otherwise. For a quantity with a range of its own use
-    :mod:`minerwatch.params`."""
-    quantity = params.Quantity("a number", low=0.0, low_open=not allow_zero)
-    return quantity.check(value, name)
-
-
 def check_share(value: float, name: str = "electricity_share") -> float:
     """A share in ``(0, 1]`` (:data:`minerwatch.params.ELECTRICITY_SHARE`)."""
     return params.ELECTRICITY_SHARE.check(value, name)
