@@ -315,7 +315,7 @@ def run(data: Path, quick: bool, tmp: Path, log: Callable[[str], None]) -> Resul
     # 2b. Production cost: every model, and the expanding DRM refit alone.
     log("production cost: every model, expanding DRM refit ...")
     from minerwatch.models import cost as cost_models
-    from minerwatch.models.asics import load_catalog
+    from minerwatch.sources.catalog import load_catalog
 
     catalog = load_catalog()
     res.add(

@@ -3,7 +3,7 @@
 Simulates the process the forecast assumes — the log hashrate a daily random walk with
 drift, block arrivals a Poisson process at hashrate / (difficulty x 2^32), the consensus
 retarget (2015-interval timespan, x4 clamp) — and runs the daily-data backtest
-(:func:`minerwatch.backtest.backtest_arrays`) on it: the share of realised changes and
+(:func:`minerwatch.analyses.backtest.backtest_arrays`) on it: the share of realised changes and
 dates inside the 90% intervals at 10/25/50/75/90% of the epoch. Only the noise the model
 describes is present, so departures from 90% are the method's own (the noise of the fitted
 process, the approximations of the interval), not model error. See docs/difficulty.md.
@@ -14,7 +14,7 @@ Usage (from the repository root)::
         [--q-min Q]
 
 ``--q-min`` replaces the floor of the fitted random-walk variance (default: the
-forecast's own, :data:`minerwatch.forecast.Q_MIN_PER_DAY`).
+forecast's own, :data:`minerwatch.models.difficulty.Q_MIN_PER_DAY`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import argparse
 
 import numpy as np
 
-from minerwatch import forecast
-from minerwatch.backtest import LEVELS_PCT, backtest_arrays
-from minerwatch.chain import HASHES_PER_DIFFICULTY as WORK
-from minerwatch.forecast import DailySeries, Epochs
+from minerwatch.analyses.backtest import LEVELS_PCT, backtest_arrays
+from minerwatch.analyses.difficulty import DailySeries, Epochs
+from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY as WORK
+from minerwatch.models import difficulty as forecast
 
 DAY_S = 86_400.0
 T0 = 1_231_027_200.0  # 2009-01-04 00:00 UTC

@@ -27,8 +27,8 @@ def test_import_loads_no_network_backtest_or_report_code():
     code = (
         "import sys, minerwatch; "
         "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('httpx', 'plotly', 'matplotlib') or m in ('minerwatch.backtest', "
-        "'minerwatch.syncing', 'minerwatch.ingest', 'minerwatch.report'))))"
+        "('httpx', 'plotly', 'matplotlib') or m in ('minerwatch.analyses.backtest', "
+        "'minerwatch.ingest.sync', 'minerwatch.ingest.files', 'minerwatch.present'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

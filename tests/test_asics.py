@@ -26,13 +26,12 @@ from minerwatch.models.asics import (
     DEFAULT_UPTIME_PCT,
     breakeven_power_price_usd_kwh,
     check_parameters,
-    load_catalog,
     machine_economics,
     power_cost_usd_day,
-    read_machines,
     revenue_usd_day,
     shutdown_price_usd,
 )
+from minerwatch.sources.catalog import load_catalog, read_machines
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
@@ -52,7 +51,7 @@ def _row(catalog, model: str) -> int:
 
 def _csv_rows() -> list[dict[str, str]]:
     """The packaged CSV read with the csv module, independently of minerwatch's parser."""
-    text = resources.files("minerwatch.models").joinpath("asics.csv").read_text("utf-8")
+    text = resources.files("minerwatch.sources").joinpath("asics.csv").read_text("utf-8")
     return list(csv.DictReader(text.splitlines()))
 
 

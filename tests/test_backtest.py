@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import minerwatch
-from minerwatch.backtest import LEVELS_PCT, backtest_arrays
-from minerwatch.forecast import DailySeries, Epochs
+from minerwatch.analyses.backtest import LEVELS_PCT, backtest_arrays
+from minerwatch.analyses.difficulty import DailySeries, Epochs
 from minerwatch.store import open_store
 
 
@@ -142,7 +142,7 @@ def test_random_walk_floor_is_the_fits_resolution(monkeypatch):
     # The floor of q is one standard error of the fitted q when the hashrate is constant
     # (pure Poisson noise at 144 blocks a day over the 365-day window): fixed from the
     # fit's constants, not from the backtest.
-    from minerwatch import forecast
+    from minerwatch.models import difficulty as forecast
 
     q_min = forecast.Q_MIN_PER_DAY
     assert q_min == pytest.approx(5.41e-5, rel=1e-3)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 import minerwatch
 from minerwatch.cli import app
-from minerwatch.report.brief import PARAGRAPHS
+from minerwatch.present.brief import PARAGRAPHS
 
 # Figures the brief shares with `minerwatch status --json`, under the same names.
 STATUS_KEYS = (

@@ -1,4 +1,5 @@
-"""Consensus arithmetic in minerwatch.chain, checked against real chain data and Core's vectors.
+"""Consensus arithmetic in minerwatch.chain.consensus, checked against real chain data and
+Core's vectors.
 
 Expected values come from the data files (Electrum/bitcoinj checkpoints, block times, Coin
 Metrics), from Bitcoin Core's own unit-test vectors, or from arithmetic written out in the
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minerwatch import chain
+from minerwatch.chain import consensus as chain
 from minerwatch.errors import InputError
 
 # The epochs file carries Core's difficulty rounded to 6 decimals for the older checkpoints

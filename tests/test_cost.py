@@ -21,11 +21,11 @@ import numpy as np
 import pytest
 
 import minerwatch
-from minerwatch import production
+from minerwatch.analyses import cost as production
+from minerwatch.analyses.cost import production_cost
 from minerwatch.errors import InputError
 from minerwatch.models import cost as mc
 from minerwatch.models.asics import breakeven_power_price_usd_kwh, shutdown_price_usd
-from minerwatch.production import production_cost
 
 
 def _f(row, col) -> float:
@@ -83,7 +83,7 @@ def by_hand(cm_rows, epochs_csv):
 
 def _catalog_csv():
     """The packaged ASIC catalog read with the csv module: efficiency and release month."""
-    text = resources.files("minerwatch.models").joinpath("asics.csv").read_text("utf-8")
+    text = resources.files("minerwatch.sources").joinpath("asics.csv").read_text("utf-8")
     rows = list(csv.DictReader(text.splitlines()))
     efficiency = np.array([float(r["power_w"]) / float(r["hashrate_ths"]) for r in rows])
     return efficiency, np.array([r["release_month"] for r in rows], "datetime64[M]")

@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 
 import minerwatch
-from minerwatch.errors import InputError
-from minerwatch.production import DEFAULT_MODEL
-from minerwatch.studies import (
+from minerwatch.analyses.cost import DEFAULT_MODEL
+from minerwatch.analyses.studies import (
     ENDED_COST,
     ENDED_ONGOING,
     ENDED_PRICE,
     below_cost_episodes,
     cost_episodes,
 )
+from minerwatch.errors import InputError
 
 DAY0 = np.datetime64("2020-01-01")
 

@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 
 import minerwatch
-from minerwatch import chain
-from minerwatch.errors import AsOfOutOfRange, InputError
-from minerwatch.forecast import (
+from minerwatch.analyses.difficulty import (
     DailySeries,
     Epochs,
     block_inputs,
-    calc_difficulty_adjustment,
     daily_context,
-    fit_hashrate_process,
     forecast_adjustment,
 )
+from minerwatch.chain import consensus as chain
+from minerwatch.errors import AsOfOutOfRange, InputError
+from minerwatch.models.difficulty import fit_hashrate_process
+from minerwatch.models.mempool import calc_difficulty_adjustment
 from minerwatch.store import open_store
 
 

@@ -13,12 +13,8 @@ import numpy as np
 import pytest
 
 import minerwatch
-from minerwatch.metrics.intervals import (
-    block_interval_windows,
-    interval_stats,
-    intervals_s,
-)
-from minerwatch.snapshot import block_intervals_at
+from minerwatch.analyses.status import block_intervals_at
+from minerwatch.metrics.intervals import block_interval_windows, interval_stats, intervals_s
 
 
 def _midnight_after(day: str) -> int:

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 import minerwatch
-from minerwatch import chain
-from minerwatch.production import MODELS
-from minerwatch.report.charts import build_charts
-from minerwatch.report.data import next_difficulty
-from minerwatch.report.html import render_html, write_report
+from minerwatch.analyses.cost import MODELS
+from minerwatch.analyses.report import next_difficulty
+from minerwatch.chain import consensus as chain
+from minerwatch.present.charts import build_charts
+from minerwatch.present.html import render_html, write_report
 
 DAY = "2025-12-31"
 TITLES = {
@@ -218,7 +218,7 @@ def _series_pixels(chart, as_of: str, image: np.ndarray | None = None) -> dict[s
     from matplotlib.colors import to_rgb
     from matplotlib.image import imread
 
-    from minerwatch.report.png import DPI, draw
+    from minerwatch.present.png import DPI, draw
 
     fig = draw(chart, as_of)
     buffer = io.BytesIO()
@@ -270,7 +270,7 @@ def _tick_labels(axis) -> list[str]:
 
 
 def test_png_ticks_read_well_on_short_and_narrow_axes(loaded_db):
-    from minerwatch.report.png import draw
+    from minerwatch.present.png import draw
 
     # 2010-09-01: six weeks of closes between $0.05 and $0.09.
     day = "2010-09-01"
@@ -404,7 +404,9 @@ def test_an_early_snapshot_keeps_its_units(loaded_db, tmp_path):
 def test_report_data_is_the_library_figures(loaded_db):
     data = minerwatch.report_data(loaded_db, DAY)
     assert data.status == minerwatch.status(loaded_db, DAY)
-    assert data.brief.to_dict() == minerwatch.brief(loaded_db, DAY).to_dict()
+    from minerwatch.present.brief import compose
+
+    assert compose(data.brief_inputs).to_dict() == minerwatch.brief(loaded_db, DAY).to_dict()
     outlook = minerwatch.difficulty_outlook(loaded_db, DAY)
     assert data.next_difficulty["change_pct"] == outlook.next_adjustment["change_pct"]
     assert data.next_difficulty["baseline_date"] == outlook.baseline["date"]

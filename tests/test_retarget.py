@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import minerwatch
+from minerwatch.chain.retarget import retarget_from_blocks
 from minerwatch.errors import InputError
-from minerwatch.retarget import retarget_from_blocks, verify_epochs
+from minerwatch.frames import verify_epochs
 
 BITS_915264 = 0x1701FA38
 POW_LIMIT_BITS = 0x1D00FFFF

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 import minerwatch
-from minerwatch import forecast
-from minerwatch.backtest import backtest_arrays
-from minerwatch.chain import HASHES_PER_DIFFICULTY
-from minerwatch.forecast import DailySeries, Epochs
+from minerwatch.analyses import difficulty as forecast
+from minerwatch.analyses.backtest import backtest_arrays
+from minerwatch.analyses.difficulty import DailySeries, Epochs
+from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
 from minerwatch.store import Store, open_store
 
 GENESIS_S = 1_231_006_505  # 2009-01-03 18:15:05 UTC

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import minerwatch
+from minerwatch.analyses.signals import signals
 from minerwatch.errors import InputError
 from minerwatch.metrics import signals as sg
-from minerwatch.signals_report import signals
 
 DAY0 = np.datetime64("2020-01-01")
 

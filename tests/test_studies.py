@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 import minerwatch
-from minerwatch.errors import InputError
-from minerwatch.studies import (
+from minerwatch.analyses.studies import (
     block_bootstrap_means,
     compression_study,
     cost_episodes,
@@ -24,6 +23,7 @@ from minerwatch.studies import (
     forward_return_pct,
     study,
 )
+from minerwatch.errors import InputError
 
 DAY0 = np.datetime64("2015-01-01")
 HORIZON = 90

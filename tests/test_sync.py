@@ -27,9 +27,9 @@ from werkzeug.wrappers import Request, Response
 
 import minerwatch
 from minerwatch.errors import BadResponse, InputError, RateLimited, SourceUnavailable
+from minerwatch.ingest.sync import sync_coinmetrics
 from minerwatch.sources import http
 from minerwatch.sources.coinmetrics import METRICS
-from minerwatch.syncing import sync_coinmetrics
 
 PATH = "/v4/timeseries/asset-metrics"
 PAGE = 2000
@@ -518,7 +518,7 @@ def test_cli_sync_is_documented():
 
 
 def test_sync_defaults_mirror_the_http_and_api_modules():
-    import minerwatch.syncing as mod
+    import minerwatch.ingest.sync as mod
     from minerwatch.sources import coinmetrics_api
 
     assert mod.DEFAULT_MAX_ATTEMPTS == http.DEFAULT_MAX_ATTEMPTS

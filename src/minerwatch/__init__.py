@@ -7,79 +7,104 @@ The library is the product; the CLI and the web layer only format what it return
         minerwatch.import_coinmetrics(store, "btc.csv")
     s = minerwatch.status("mw.duckdb", as_of="2025-10-06")
     s.hashrate_ehs["7d"], s.hashprice_usd_ph_day
+
+This module re-exports the public API and defines nothing of its own. Each name loads its
+module on first use (PEP 562), so ``import minerwatch`` and ``import minerwatch.chain``
+stay light, and no module of the package imports this one.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import (
-    AsOfOutOfRange,
-    BadResponse,
-    InputError,
-    MinerwatchError,
-    RateLimited,
-    SourceError,
-    SourceUnavailable,
-)
-from .frames import DailyFrame, build_daily_frame, parse_as_of
-from .metrics.daily import DailyMetrics, compute_daily_metrics
-from .snapshot import Status, block_intervals_at, status_from_frame
-from .store import Store, default_db_path, open_store, require_data
+from ._version import __version__
 
-# The rest of the public API loads on first use, so that `minerwatch status` does not pay
-# for the backtest, sync, import and report code at start-up (PEP 562).
-_LAZY = {
-    "DifficultyBacktest": "backtest",
-    "backtest_difficulty": "backtest",
-    "DifficultyOutlook": "forecast",
-    "difficulty_outlook": "forecast",
-    "ImportReport": "ingest",
-    "import_blocks": "ingest",
-    "import_coinmetrics": "ingest",
-    "import_epochs": "ingest",
-    "import_prices": "ingest",
-    "AsicEconomics": "machines",
-    "asic_economics": "machines",
-    "ProductionCost": "production",
-    "production_cost": "production",
-    "Brief": "report",
-    "ReportData": "report",
-    "brief": "report",
-    "report_data": "report",
-    "write_report": "report",
-    "Signals": "signals_report",
-    "signals": "signals_report",
-    "EpisodesReport": "studies",
-    "StudyResult": "studies",
-    "cost_episodes": "studies",
-    "study": "studies",
-    "SyncReport": "syncing",
-    "sync": "syncing",
+# public name -> the module that defines it
+_EXPORTS = {
+    "AsOfOutOfRange": "errors",
+    "BadResponse": "errors",
+    "InputError": "errors",
+    "MinerwatchError": "errors",
+    "RateLimited": "errors",
+    "SourceError": "errors",
+    "SourceUnavailable": "errors",
+    "StoreError": "errors",
+    "DailyFrame": "frames",
+    "build_daily_frame": "frames",
+    "daily_frame": "frames",
+    "DailyMetrics": "metrics.daily",
+    "compute_daily_metrics": "metrics.daily",
+    "Store": "store",
+    "default_db_path": "store",
+    "open_store": "store",
+    "ImportReport": "ingest.files",
+    "import_blocks": "ingest.files",
+    "import_coinmetrics": "ingest.files",
+    "import_epochs": "ingest.files",
+    "import_prices": "ingest.files",
+    "SyncReport": "ingest.sync",
+    "sync": "ingest.sync",
+    "Status": "analyses.status",
+    "status": "analyses.status",
+    "status_from_frame": "analyses.status",
+    "AsicEconomics": "analyses.asics",
+    "asic_economics": "analyses.asics",
+    "ProductionCost": "analyses.cost",
+    "production_cost": "analyses.cost",
+    "Signals": "analyses.signals",
+    "signals": "analyses.signals",
+    "EpisodesReport": "analyses.studies",
+    "StudyResult": "analyses.studies",
+    "cost_episodes": "analyses.studies",
+    "study": "analyses.studies",
+    "DifficultyOutlook": "analyses.difficulty",
+    "difficulty_outlook": "analyses.difficulty",
+    "DifficultyBacktest": "analyses.backtest",
+    "backtest_difficulty": "analyses.backtest",
+    "ReportData": "analyses.report",
+    "report_data": "analyses.report",
+    "Brief": "present.brief",
+    "brief": "present.brief",
+    "write_report": "present.html",
 }
 
 if TYPE_CHECKING:
-    from .backtest import DifficultyBacktest, backtest_difficulty
-    from .forecast import DifficultyOutlook, difficulty_outlook
-    from .ingest import (
+    from .analyses.asics import AsicEconomics, asic_economics
+    from .analyses.backtest import DifficultyBacktest, backtest_difficulty
+    from .analyses.cost import ProductionCost, production_cost
+    from .analyses.difficulty import DifficultyOutlook, difficulty_outlook
+    from .analyses.report import ReportData, report_data
+    from .analyses.signals import Signals, signals
+    from .analyses.status import Status, status, status_from_frame
+    from .analyses.studies import EpisodesReport, StudyResult, cost_episodes, study
+    from .errors import (
+        AsOfOutOfRange,
+        BadResponse,
+        InputError,
+        MinerwatchError,
+        RateLimited,
+        SourceError,
+        SourceUnavailable,
+        StoreError,
+    )
+    from .frames import DailyFrame, build_daily_frame, daily_frame
+    from .ingest.files import (
         ImportReport,
         import_blocks,
         import_coinmetrics,
         import_epochs,
         import_prices,
     )
-    from .machines import AsicEconomics, asic_economics
-    from .production import ProductionCost, production_cost
-    from .report import Brief, ReportData, brief, report_data, write_report
-    from .signals_report import Signals, signals
-    from .studies import EpisodesReport, StudyResult, cost_episodes, study
-    from .syncing import SyncReport, sync
+    from .ingest.sync import SyncReport, sync
+    from .metrics.daily import DailyMetrics, compute_daily_metrics
+    from .present.brief import Brief, brief
+    from .present.html import write_report
+    from .store import Store, default_db_path, open_store
 
 
-def __getattr__(name: str):
-    module = _LAZY.get(name)
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'minerwatch' has no attribute {name!r}")
     value = getattr(import_module(f".{module}", __name__), name)
@@ -87,84 +112,8 @@ def __getattr__(name: str):
     return value
 
 
-__version__ = "0.1.0"
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
 
 
-def daily_frame(
-    db: Store | str | Path | None = None, as_of: str | None = None, *, price_source: str = "auto"
-) -> DailyFrame:
-    """The daily frame of the database ``db`` (a path or an open :class:`Store`) up to
-    ``as_of`` (YYYY-MM-DD; default the last stored day)."""
-    if isinstance(db, Store):
-        return build_daily_frame(db, parse_as_of(as_of), price_source=price_source)
-    with open_store(db, read_only=True) as store:
-        return build_daily_frame(store, parse_as_of(as_of), price_source=price_source)
-
-
-def status(
-    db: Store | str | Path | None = None, as_of: str | None = None, *, price_source: str = "auto"
-) -> Status:
-    """The miner-economics snapshot of ``as_of`` (YYYY-MM-DD; default the last stored day).
-
-    Reads nothing after ``as_of``. Raises :class:`AsOfOutOfRange` for a date outside the data.
-    """
-    if not isinstance(db, Store):
-        with open_store(db, read_only=True) as store:
-            return status(store, as_of, price_source=price_source)
-    from .forecast import next_adjustment_or_none
-
-    frame = daily_frame(db, as_of, price_source=price_source)
-    return status_from_frame(
-        frame,
-        data_through=require_data(db)[1],
-        block_intervals=block_intervals_at(db, frame, len(frame) - 1),
-        next_adjustment=next_adjustment_or_none(db, frame.day[-1], frame=frame),
-    )
-
-
-__all__ = [
-    "AsOfOutOfRange",
-    "AsicEconomics",
-    "BadResponse",
-    "Brief",
-    "DailyFrame",
-    "DailyMetrics",
-    "DifficultyBacktest",
-    "DifficultyOutlook",
-    "EpisodesReport",
-    "ImportReport",
-    "InputError",
-    "MinerwatchError",
-    "ProductionCost",
-    "RateLimited",
-    "ReportData",
-    "SourceError",
-    "Signals",
-    "SourceUnavailable",
-    "Status",
-    "StudyResult",
-    "Store",
-    "SyncReport",
-    "asic_economics",
-    "backtest_difficulty",
-    "brief",
-    "build_daily_frame",
-    "compute_daily_metrics",
-    "cost_episodes",
-    "daily_frame",
-    "default_db_path",
-    "difficulty_outlook",
-    "import_blocks",
-    "import_coinmetrics",
-    "import_epochs",
-    "import_prices",
-    "open_store",
-    "production_cost",
-    "report_data",
-    "signals",
-    "status",
-    "status_from_frame",
-    "study",
-    "sync",
-    "write_report",
-]
+__all__ = ["__version__", *sorted(_EXPORTS)]

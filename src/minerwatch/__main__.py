@@ -1,5 +1,5 @@
 """``python -m minerwatch``: the same as the ``minerwatch`` command."""
 
-from .cli import main
+from minerwatch.cli import main
 
 main()

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .errors import InputError, MinerwatchError, SourceError
+from minerwatch.errors import InputError, MinerwatchError, SourceError
 
 EXIT_INPUT = 2
 EXIT_SOURCE = 3
@@ -48,13 +48,13 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.
 
 
 def _store(db: Path | None, *, read_only: bool = False):
-    from .store import open_store
+    from minerwatch.store import open_store
 
     return open_store(db, read_only=read_only)
 
 
 def _print_import(report) -> None:
-    from . import render
+    from minerwatch.present import terminal as render
 
     render.import_report(out, report)
 
@@ -65,7 +65,7 @@ def import_coinmetrics_cmd(
     db: DbOption = None,
 ) -> None:
     """Import daily chain metrics and closes from a Coin Metrics community CSV."""
-    from .ingest import import_coinmetrics
+    from minerwatch.ingest.files import import_coinmetrics
 
     with _store(db) as store:
         _print_import(import_coinmetrics(store, file))
@@ -81,7 +81,7 @@ def import_prices_cmd(
     db: DbOption = None,
 ) -> None:
     """Import daily BTC/USD closes (UTC days)."""
-    from .ingest import import_prices
+    from minerwatch.ingest.files import import_prices
 
     with _store(db) as store:
         _print_import(import_prices(store, file, source))
@@ -93,7 +93,7 @@ def import_epochs_cmd(
     db: DbOption = None,
 ) -> None:
     """Import difficulty epochs (one row per 2016-block epoch)."""
-    from .ingest import import_epochs
+    from minerwatch.ingest.files import import_epochs
 
     with _store(db) as store:
         _print_import(import_epochs(store, file))
@@ -118,7 +118,7 @@ def import_blocks_cmd(
     db: DbOption = None,
 ) -> None:
     """Import per-block rows (header times; bits or difficulty, else from the epochs table)."""
-    from .ingest import import_blocks
+    from minerwatch.ingest.files import import_blocks
 
     with _store(db) as store:
         _print_import(import_blocks(store, file, replace=replace))
@@ -135,14 +135,14 @@ def status(
     db: DbOption = None,
 ) -> None:
     """Miner-economics snapshot of a day: price, hashrate, difficulty, revenue, hashprice."""
-    from . import status as library_status
+    from minerwatch.analyses.status import status as library_status
 
     with _store(db, read_only=True) as store:
         snapshot = library_status(store, as_of, price_source=price_source)
     if json_out:
         typer.echo(json.dumps(snapshot.to_dict(), indent=2))
     else:
-        from . import render
+        from minerwatch.present import terminal as render
 
         render.status_panel(out, snapshot)
 
@@ -195,7 +195,7 @@ def sync(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .syncing import sync_coinmetrics
+    from minerwatch.ingest.sync import sync_coinmetrics
 
     options = {}
     if backoff_s is not None:
@@ -222,7 +222,7 @@ def sync(
         report = sync_coinmetrics(
             store, base_url=url, start=start, end=end, progress=progress, **options
         )
-    from . import render
+    from minerwatch.present import terminal as render
 
     render.sync_report(out, report)
 
@@ -287,7 +287,7 @@ def asics(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from .machines import asic_economics
+    from minerwatch.analyses.asics import asic_economics
 
     given = {
         "power_price_usd_kwh": power_price,
@@ -304,7 +304,7 @@ def asics(
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        from . import render
+        from minerwatch.present import terminal as render
 
         render.asic_economics_table(out, result)
 
@@ -316,14 +316,14 @@ def asics_list(machines: MachinesOption = None, json_out: JsonOption = False) ->
     With --machines, your own machines are added (a row named like a catalog model
     replaces it).
     """
-    from .models.asics import load_catalog
+    from minerwatch.sources.catalog import load_catalog
 
     catalog = load_catalog(machines)
     if json_out:
         doc = {"count": len(catalog), "models": catalog.rows(), "notes": list(catalog.notes)}
         typer.echo(json.dumps(doc, indent=2))
     else:
-        from . import render
+        from minerwatch.present import terminal as render
 
         render.asic_catalog_table(out, catalog)
 
@@ -385,7 +385,7 @@ def cost(
 ) -> None:
     """Production cost of a bitcoin by every model: Difficulty Regression fits and presets,
     Hayes' energy breakeven, CBECI-style electricity and all-in cost, with fit statistics."""
-    from .production import production_cost
+    from minerwatch.analyses.cost import production_cost
 
     options = _cost_parameters(model, power_price, fit_end)
     if electricity_share is not None:
@@ -395,7 +395,7 @@ def cost(
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        from . import render
+        from minerwatch.present import terminal as render
 
         render.production_cost_report(out, result)
 
@@ -426,7 +426,7 @@ def episodes(
 ) -> None:
     """Every episode of the daily close below the production cost: dates, depth, how it
     ended and the price 90, 180 and 365 days after it began."""
-    from .studies import cost_episodes
+    from minerwatch.analyses.studies import cost_episodes
 
     options = _cost_parameters(model, power_price, fit_end)
     if merge_gap is not None:
@@ -438,7 +438,7 @@ def episodes(
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        from . import render
+        from minerwatch.present import terminal as render
 
         render.episodes_table(out, result)
 
@@ -477,7 +477,7 @@ def signals(
     """Capitulation and stress signals of a day: hash ribbons (state, every capitulation and
     buy signal), the Puell multiple and its historical percentile, our sustainability index,
     and the miner-stress conditions that hold."""
-    from .signals_report import signals as library_signals
+    from minerwatch.analyses.signals import signals as library_signals
 
     given = {"price_cross": price_cross, "confirm_days": confirm_days}
     options = {name: value for name, value in given.items() if value is not None}
@@ -486,7 +486,7 @@ def signals(
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        from . import render
+        from minerwatch.present import terminal as render
 
         render.signals_report(out, result)
 
@@ -519,7 +519,7 @@ def study(
     (below-cost), with sample sizes and distinct episodes (compression adds bootstrap
     intervals of the means). --confirm-days applies to ribbons, --strict-change to
     compression."""
-    from .studies import study as library_study
+    from minerwatch.analyses.studies import study as library_study
 
     given = {"confirm_days": confirm_days, "strict_change_pct": strict_change}
     options = {key: value for key, value in given.items() if value is not None}
@@ -530,7 +530,7 @@ def study(
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        from . import render
+        from minerwatch.present import terminal as render
 
         render.study_report(out, result)
         if csv_file is not None:
@@ -555,14 +555,14 @@ def difficulty(
     """The current difficulty epoch and the next adjustment: percent change and date with
     90% intervals, mempool.space's estimate beside them, and hashrate estimators with
     intervals. Per-block data is used when held, else the daily data at the day's end."""
-    from .forecast import difficulty_outlook
+    from minerwatch.analyses.difficulty import difficulty_outlook
 
     with _store(db, read_only=True) as store:
         result = difficulty_outlook(store, as_of, at_height)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        from . import render
+        from minerwatch.present import terminal as render
 
         render.difficulty_outlook_panel(out, result)
 
@@ -589,11 +589,11 @@ def report(
     snapshot, charts of price against production cost, hashrate and hash ribbons,
     difficulty and the next adjustment, hashprice, miner revenue and machine breakevens,
     and the signals. --png also writes each chart as a PNG."""
-    from .report.html import write_report
+    from minerwatch.present.html import write_report
 
     with _store(db, read_only=True) as store:
         files = write_report(store, out_file, as_of, png_dir=png_dir)
-    from . import render
+    from minerwatch.present import terminal as render
 
     render.report_files(out, files)
 
@@ -607,14 +607,14 @@ def brief(
     """A short dated note in plain English on a day's miner economics, written from the
     figures: price against production cost, hashrate, the coming difficulty adjustment,
     revenue and hashprice, underwater machines, the signals and what history says."""
-    from .report.brief import brief as library_brief
+    from minerwatch.present.brief import brief as library_brief
 
     with _store(db, read_only=True) as store:
         result = library_brief(store, as_of)
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        from . import render
+        from minerwatch.present import terminal as render
 
         render.brief_text(out, result)
 
@@ -635,7 +635,7 @@ def backtest_difficulty_cmd(
     """Backtest the next-adjustment forecast against mempool.space's over every epoch the
     data allows, at 10/25/50/75/90% of the epoch: mean absolute errors of change and date,
     ratio to the baseline, coverage of the 90% intervals."""
-    from .backtest import backtest_difficulty
+    from minerwatch.analyses.backtest import backtest_difficulty
 
     with _store(db, read_only=True) as store:
         result = backtest_difficulty(store)
@@ -644,7 +644,7 @@ def backtest_difficulty_cmd(
     if json_out:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        from . import render
+        from minerwatch.present import terminal as render
 
         render.difficulty_backtest_table(out, result)
         if csv_file is not None:

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
-from .errors import InputError
+from minerwatch.errors import InputError
 
 DayLike = str | date | np.datetime64 | None
 

@@ -68,3 +68,7 @@ class RateLimited(SourceUnavailable):
 
 class BadResponse(SourceError):
     """The source answered, but not in the documented shape."""
+
+
+class StoreError(MinerwatchError):
+    """The database file cannot be opened or is of an unknown schema."""

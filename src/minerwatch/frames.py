@@ -7,14 +7,16 @@ Built from the store's chain rows, prices and (when loaded) difficulty epochs, c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from .chain import GENESIS_DAY
-from .days import DayLike, parse_day
-from .errors import AsOfOutOfRange, InputError, MinerwatchError
-from .store import Store, require_data
-from .units import SECONDS_PER_DAY
+from minerwatch.chain.consensus import GENESIS_DAY, RETARGET_INTERVAL
+from minerwatch.chain.retarget import RetargetResult, retarget_from_blocks
+from minerwatch.days import DayLike, parse_day
+from minerwatch.errors import AsOfOutOfRange, InputError, MinerwatchError
+from minerwatch.store import Store, open_store, require_data
+from minerwatch.units import SECONDS_PER_DAY
 
 PRICE_SOURCE_AUTO = "auto"
 # With ``price_source="auto"`` a day's close comes from the user's own price imports when
@@ -306,3 +308,52 @@ def crosscheck_difficulty(store: Store, tolerance: float = 1e-6) -> DifficultyCh
         days_off=int(off.size),
         examples=tuple((str(days[i]), float(got[i]), float(expected[i])) for i in off[:5]),
     )
+
+
+def daily_frame(
+    db: Store | str | Path | None = None, as_of: DayLike = None, *, price_source: str = "auto"
+) -> DailyFrame:
+    """The daily frame of the database ``db`` (a path or an open :class:`Store`) up to
+    ``as_of`` (YYYY-MM-DD; default the last stored day)."""
+    if isinstance(db, Store):
+        return build_daily_frame(db, parse_as_of(as_of), price_source=price_source)
+    with open_store(db, read_only=True) as store:
+        return build_daily_frame(store, parse_as_of(as_of), price_source=price_source)
+
+
+def verify_epochs(store: Store) -> list[RetargetResult]:
+    """Recompute every retarget whose epoch the blocks table holds whole, and compare each
+    with the next epoch in the epochs table (``matches``).
+
+    An epoch counts when its first and last blocks are stored. The last block's bits come
+    from the blocks table, else from the epochs table; an epoch with neither is skipped.
+    Ascending by epoch.
+    """
+    blocks = store.read_blocks()
+    epochs = store.read_epochs()
+    heights = blocks["height"]
+    if len(heights) == 0:
+        return []
+    epoch_bits = dict(zip(epochs["start_height"].tolist(), epochs["bits"].tolist(), strict=True))
+    bits = blocks["bits"].copy()
+    starts = np.unique(heights - heights % RETARGET_INTERVAL)
+    results = []
+    for start in starts.tolist():
+        last = start + RETARGET_INTERVAL - 1
+        ends = np.searchsorted(heights, [start, last])
+        if ends[1] >= len(heights) or heights[ends[0]] != start or heights[ends[1]] != last:
+            continue
+        if bits[ends[1]] < 0:
+            if start not in epoch_bits:
+                continue
+            bits[ends[1]] = epoch_bits[start]
+        results.append(
+            retarget_from_blocks(
+                heights[ends],
+                blocks["time"][ends],
+                bits[ends],
+                start,
+                stored_next_bits=epoch_bits.get(start + RETARGET_INTERVAL),
+            )
+        )
+    return results

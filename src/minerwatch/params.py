@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .errors import InputError
+from minerwatch.errors import InputError
 
 
 @dataclass(frozen=True)

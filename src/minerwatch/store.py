@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from .errors import InputError, MinerwatchError
+from minerwatch.errors import InputError, StoreError
 
 SCHEMA_VERSION = 1
 EPOCH_DAY = np.datetime64("1970-01-01", "D")
@@ -107,10 +107,6 @@ _TABLES: dict[str, tuple[list[str], list[str]]] = {
 # Value columns of ``blocks``, compared to find conflicts and count changed rows.
 _BLOCK_VALUES = ["time", "bits", "difficulty", "fees_sat", "subsidy_sat", "pool"]
 _NO_HEIGHT = 2**31  # above every storable height: "no fork" in write_blocks
-
-
-class StoreError(MinerwatchError):
-    """The database file cannot be opened or is of an unknown schema."""
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..chain import subsidy_sat_array
-from ..frames import DailyFrame
-from . import hashrate as hr
-from . import market, revenue
-from .rolling import drawdown_pct, running_max
+from minerwatch.chain.consensus import subsidy_sat_array
+from minerwatch.frames import DailyFrame
+from minerwatch.metrics import hashrate as hr
+from minerwatch.metrics import market, revenue
+from minerwatch.metrics.rolling import drawdown_pct, running_max
 
 HASHRATE_WINDOWS_DAYS = (1, 7, 30, 60)
 # The hashrate all-time high and drawdown are taken on this trailing mean: a single day's

@@ -58,9 +58,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..chain import HASHES_PER_DIFFICULTY
-from ..errors import InputError
-from ..units import SECONDS_PER_DAY
+from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
+from minerwatch.errors import InputError
+from minerwatch.units import SECONDS_PER_DAY
 
 __all__ = [
     "CORE_HASHES_PER_DIFFICULTY",

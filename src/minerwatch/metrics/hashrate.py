@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..chain import HASHES_PER_DIFFICULTY
-from ..units import MINUTES_PER_DAY, SECONDS_PER_DAY
-from .rolling import trailing_sum
+from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
+from minerwatch.metrics.rolling import trailing_sum
+from minerwatch.units import MINUTES_PER_DAY, SECONDS_PER_DAY
 
 ESTIMATOR = "daily blocks x mean difficulty x 2^32 / 86400 s (Coin Metrics HashRate)"
 

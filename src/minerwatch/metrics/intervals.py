@@ -37,8 +37,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..chain import RETARGET_INTERVAL
-from ..units import MINUTES_PER_DAY, SECONDS_PER_DAY
+from minerwatch.chain.consensus import RETARGET_INTERVAL
+from minerwatch.units import MINUTES_PER_DAY, SECONDS_PER_DAY
 
 #: Slow-block thresholds, minutes.
 SLOW_THRESHOLDS_MIN = (30, 60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .rolling import change_pct, running_max
+from minerwatch.metrics.rolling import change_pct, running_max
 
 
 def price_ath(price_usd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..chain import HASHES_PER_DIFFICULTY
-from ..units import HS_PER_EHS, HS_PER_PHS, SAT_PER_BTC, SECONDS_PER_DAY
-from .rolling import trailing_mean, trailing_sum
+from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
+from minerwatch.metrics.rolling import trailing_mean, trailing_sum
+from minerwatch.units import HS_PER_EHS, HS_PER_PHS, SAT_PER_BTC, SECONDS_PER_DAY
 
 PUELL_WINDOW_DAYS = 365
 

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import params
-from ..chain import HASHES_PER_DIFFICULTY
-from ..errors import InputError
-from ..units import HS_PER_PHS, SECONDS_PER_DAY
-from .rolling import trailing_mean
+from minerwatch import params
+from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
+from minerwatch.errors import InputError
+from minerwatch.metrics.rolling import trailing_mean
+from minerwatch.units import HS_PER_PHS, SECONDS_PER_DAY
 
 # Hash ribbons (Capriole's published settings): hashrate SMAs and price SMAs, in days.
 RIBBON_SHORT_DAYS = 30

@@ -26,9 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import params
-from ..chain import HASHES_PER_DIFFICULTY
-from ..units import (
+from minerwatch import params
+from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
+from minerwatch.models.asics import breakeven_power_price_usd_kwh, shutdown_price_usd
+from minerwatch.units import (
     HS_PER_PHS,
     HS_PER_THS,
     KWH_PER_W_DAY,
@@ -36,7 +37,6 @@ from ..units import (
     SECONDS_PER_DAY,
     THS_PER_PHS,
 )
-from .asics import breakeven_power_price_usd_kwh, shutdown_price_usd
 
 # CBECI defaults (Cambridge Centre for Alternative Finance, CBECI methodology).
 CBECI_ELECTRICITY_USD_KWH = 0.05

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chain import (
+from minerwatch.chain.consensus import (
     POW_LIMIT,
     RETARGET_INTERVAL,
     bits_to_difficulty_array,
@@ -34,10 +34,16 @@ from ..chain import (
     subsidy_sat_array,
     target_to_bits,
 )
-from ..errors import InputError
-from ..units import MAX_MONEY_BTC, SAT_PER_BTC
-from .files import GENESIS_TIME, MAX_HEIGHT
-from .table import Table, parse_float, parse_int, read_csv, reject_conflicting_duplicates
+from minerwatch.errors import InputError
+from minerwatch.sources.files import GENESIS_TIME, MAX_HEIGHT
+from minerwatch.sources.table import (
+    Table,
+    parse_float,
+    parse_int,
+    read_csv,
+    reject_conflicting_duplicates,
+)
+from minerwatch.units import MAX_MONEY_BTC, SAT_PER_BTC
 
 #: Bitcoin Core's ``MAX_FUTURE_BLOCK_TIME``: a header more than 2 hours ahead is rejected.
 MAX_FUTURE_S = 2 * 60 * 60

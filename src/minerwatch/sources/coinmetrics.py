@@ -24,11 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chain import GENESIS_DAY, HASHES_PER_DIFFICULTY
-from ..days import utc_today
-from ..errors import InputError
-from ..units import SECONDS_PER_DAY
-from .table import (
+from minerwatch.chain.consensus import GENESIS_DAY, HASHES_PER_DIFFICULTY
+from minerwatch.days import utc_today
+from minerwatch.errors import InputError
+from minerwatch.sources.table import (
     Table,
     parse_btc_as_sat,
     parse_date,
@@ -37,6 +36,7 @@ from .table import (
     read_csv,
     reject_conflicting_duplicates,
 )
+from minerwatch.units import SECONDS_PER_DAY
 
 METRICS = ["BlkCnt", "FeeTotNtv", "IssTotNtv", "HashRate", "PriceUSD", "SplyCur"]
 REQUIRED_COLUMNS = ["time", *METRICS]

@@ -32,10 +32,10 @@ from typing import Any
 import httpx
 import numpy as np
 
-from ..errors import BadResponse, InputError
-from . import http
-from .coinmetrics import METRICS
-from .table import Table
+from minerwatch.errors import BadResponse, InputError
+from minerwatch.sources import http
+from minerwatch.sources.coinmetrics import METRICS
+from minerwatch.sources.table import Table
 
 DEFAULT_BASE_URL = "https://community-api.coinmetrics.io/v4"
 URL_ENV = "MINERWATCH_COINMETRICS_URL"

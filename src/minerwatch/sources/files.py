@@ -7,10 +7,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chain import GENESIS_DAY, RETARGET_INTERVAL, bits_to_difficulty, difficulty_to_bits
-from ..days import utc_today
-from ..errors import InputError
-from .table import parse_date, parse_float, parse_int, read_csv, reject_conflicting_duplicates
+from minerwatch.chain.consensus import (
+    GENESIS_DAY,
+    RETARGET_INTERVAL,
+    bits_to_difficulty,
+    difficulty_to_bits,
+)
+from minerwatch.days import utc_today
+from minerwatch.errors import InputError
+from minerwatch.sources.table import (
+    parse_date,
+    parse_float,
+    parse_int,
+    read_csv,
+    reject_conflicting_duplicates,
+)
 
 DEFAULT_PRICE_SOURCE = "csv"
 GENESIS_TIME = 1_231_006_505  # header time of block 0, unix seconds

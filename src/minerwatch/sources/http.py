@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from ..errors import BadResponse, RateLimited, SourceUnavailable
+from minerwatch.errors import BadResponse, RateLimited, SourceUnavailable
 
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_BACKOFF_S = 1.0
@@ -69,7 +69,7 @@ def default_client(
 ) -> httpx.Client:
     """An :class:`httpx.Client` with minerwatch's user agent, timeouts and redirects
     followed. The caller closes it."""
-    from .. import __version__
+    from minerwatch._version import __version__
 
     return httpx.Client(
         timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),

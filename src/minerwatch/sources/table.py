@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
-from ..units import MAX_MONEY_BTC, SAT_PER_BTC
+from minerwatch.errors import InputError
+from minerwatch.units import MAX_MONEY_BTC, SAT_PER_BTC
 
 MIDNIGHT_SUFFIXES = ("T00:00:00Z", "T00:00:00.000Z", "T00:00:00.000000000Z", " 00:00:00")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from .units import HS_PER_EHS
+from minerwatch.units import HS_PER_EHS
 
 # SI prefixes, largest first, with their size.
 PREFIXES = ((1e21, "Z"), (1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))

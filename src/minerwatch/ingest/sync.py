@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .chain import GENESIS_DAY
-from .days import DayLike, parse_day, utc_today
-from .errors import BadResponse, InputError
-from .frames import check_days_join
-from .ingest import write_daily_chain
-from .sources import coinmetrics
-from .store import Store, WriteResult, open_store
+from minerwatch.chain.consensus import GENESIS_DAY
+from minerwatch.days import DayLike, parse_day, utc_today
+from minerwatch.errors import BadResponse, InputError
+from minerwatch.frames import check_days_join
+from minerwatch.ingest.files import write_daily_chain
+from minerwatch.sources import coinmetrics
+from minerwatch.store import Store, WriteResult, open_store
 
 if TYPE_CHECKING:
     import httpx
 
-    from .sources.http import Retry
+    from minerwatch.sources.http import Retry
 
 SOURCE = coinmetrics.SOURCE
 # Library defaults (mirrors of sources.http / sources.coinmetrics_api, kept here so that
@@ -135,7 +135,7 @@ def sync_coinmetrics(
     (:class:`InputError`). Source failures raise :class:`~minerwatch.errors.SourceError`
     subclasses; pages committed before stay. Prints nothing.
     """
-    from .sources import coinmetrics_api
+    from minerwatch.sources import coinmetrics_api
 
     if max_attempts < 1:
         raise InputError(f"max_attempts {max_attempts} is out of range; expected >= 1")
@@ -182,7 +182,7 @@ def sync_coinmetrics(
 
     own_client = client is None
     if own_client:
-        from .sources.http import default_client
+        from minerwatch.sources.http import default_client
 
         client = default_client()
     done = 0

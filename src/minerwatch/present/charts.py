@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import display
-from ..production import MODELS
-from .data import Period, ReportData
+from minerwatch.analyses.cost import MODELS
+from minerwatch.analyses.report import Period, ReportData
+from minerwatch.present import format as display
 
 # Colours: the close in black, the default cost model in red, each other model its own hue.
 PRICE_COLOR = "#111111"
@@ -210,7 +210,7 @@ def price_vs_cost(d: ReportData) -> Chart:
 
 def _hashrate_unit(values_ehs: list[np.ndarray]) -> tuple[str, float]:
     """The largest unit in which the window's highest value is at least 1 (EH/s today;
-    GH/s in 2010), and its size per EH/s (:func:`minerwatch.display.hashrate_unit`)."""
+    GH/s in 2010), and its size per EH/s (:func:`minerwatch.present.format.hashrate_unit`)."""
     finite = [v[np.isfinite(v)] for v in values_ehs]
     top = max((float(v.max()) for v in finite if v.size), default=1.0)
     return display.hashrate_unit(top)

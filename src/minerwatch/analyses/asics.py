@@ -12,17 +12,17 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
-from .models.asics import (
+from minerwatch.errors import InputError
+from minerwatch.models.asics import (
     DEFAULT_POOL_FEE_PCT,
     DEFAULT_POWER_PRICE_USD_KWH,
     DEFAULT_UPTIME_PCT,
     MachineEconomics,
     check_parameters,
-    load_catalog,
     machine_economics,
 )
-from .store import Store
+from minerwatch.sources.catalog import load_catalog
+from minerwatch.store import Store
 
 HASHPRICE_METHOD = (
     "Luxor hashprice: (next block subsidy + mean fees per block of the day) x 86400 x 1e15 / "
@@ -102,8 +102,8 @@ def asic_economics(
     Raises :class:`InputError` for a parameter out of range (naming it), a bad machines
     file (naming file, line and column), a date outside the data, or a day without a close.
     """
-    from . import daily_frame
-    from .metrics.daily import compute_daily_metrics
+    from minerwatch.frames import daily_frame
+    from minerwatch.metrics.daily import compute_daily_metrics
 
     check_parameters(power_price_usd_kwh, pool_fee_pct, uptime_pct)
     catalog = load_catalog(user_file)

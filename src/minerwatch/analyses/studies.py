@@ -3,7 +3,7 @@
 - Every episode of price below production cost: :func:`below_cost_episodes` is a pure
   function over daily arrays (vectorised run detection: ``np.diff`` of the below-cost mask,
   no loop over days); :func:`cost_episodes` runs it on a model of
-  :func:`~minerwatch.production.production_cost`. See ``docs/cost.md``.
+  :func:`~minerwatch.analyses.cost.production_cost`. See ``docs/cost.md``.
 - Forward-return studies (:func:`study`): after hash-rate compression
   (:func:`compression_study`), hash-ribbon signals (:func:`ribbon_event_study`) and the
   start of below-cost episodes (:func:`below_cost_return_study`). See ``docs/signals.md``.
@@ -21,21 +21,21 @@ from typing import Any
 
 import numpy as np
 
-from . import params
-from .days import parse_day
-from .errors import InputError
-from .frames import DailyFrame
-from .jsonable import num as _num
-from .metrics import signals as sg
-from .metrics.hashrate import hashrate_hs as _daily_hashrate_hs
-from .production import (
+from minerwatch import params
+from minerwatch.analyses.cost import (
     DEFAULT_MODEL,
     check_model,
     frame_up_to,
     hindsight_preset,
     production_cost,
 )
-from .store import Store
+from minerwatch.days import parse_day
+from minerwatch.errors import InputError
+from minerwatch.frames import DailyFrame
+from minerwatch.metrics import signals as sg
+from minerwatch.metrics.hashrate import hashrate_hs as _daily_hashrate_hs
+from minerwatch.serialize import num as _num
+from minerwatch.store import Store
 
 # Bounces above cost shorter than this many days do not end an episode. A week: the
 # project's shortest smoothing window (7-day hashrate, fee share), and half a difficulty
@@ -267,7 +267,7 @@ def cost_episodes(
     """Every episode of the close below ``model``'s production cost, from data up to
     ``as_of`` only (default: the last day held).
 
-    ``cost_parameters`` go to :func:`~minerwatch.production.production_cost`
+    ``cost_parameters`` go to :func:`~minerwatch.analyses.cost.production_cost`
     (``electricity_usd_kwh``, ``electricity_share``, ...). Raises :class:`InputError` for a
     bad parameter (named in the message).
     """

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
-from .charts import Chart
+from minerwatch.errors import InputError
+from minerwatch.present.charts import Chart
 
 DPI = 150
 WIDTH_IN = 11.0

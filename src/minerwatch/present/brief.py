@@ -3,10 +3,11 @@ English, generated from the library's figures.
 
 Every number in the text is a figure of :attr:`Brief.figures`, and every figure is read
 from a library result for ``as_of`` (:func:`minerwatch.status`,
-:func:`~minerwatch.studies.cost_episodes`, :func:`~minerwatch.signals_report.signals`,
-:func:`~minerwatch.machines.asic_economics`, :func:`~minerwatch.studies.study`); nothing
-after ``as_of`` is read. A sentence appears only where its figures exist: on an early day
-(no production cost, no ASIC released, no study history) the brief says less. Wording rules:
+:func:`~minerwatch.analyses.studies.cost_episodes`,
+:func:`~minerwatch.analyses.signals.signals`, :func:`~minerwatch.analyses.asics.asic_economics`,
+:func:`~minerwatch.analyses.studies.study`); nothing after ``as_of`` is read. A sentence
+appears only where its figures exist: on an early day (no production cost, no ASIC
+released, no study history) the brief says less. Wording rules:
 forecasts are hedged ("is on course for", "between x and y"), history is reported with its
 sample size, and nothing is said that the figures do not show. See ``docs/report.md``.
 """
@@ -20,25 +21,20 @@ from typing import Any
 
 import numpy as np
 
-from .. import display
-from ..errors import InputError
-from ..machines import AsicEconomics, asic_economics
-from ..metrics import signals as sg
-from ..metrics.revenue import hashprice_in, hashprice_unit
-from ..signals_report import Signals, signals
-from ..snapshot import Status
-from ..store import Store, open_store
-from ..studies import (
+from minerwatch.analyses.brief import BriefInputs, gather
+from minerwatch.analyses.signals import Signals
+from minerwatch.analyses.studies import (
     EVENT_BASELINE,
     EVENT_CAPITULATION_END,
     REGIME_COMPRESSION,
     REGIME_GROWTH,
     REGIME_STRONG,
-    EpisodesReport,
     StudyResult,
-    cost_episodes,
-    study,
 )
+from minerwatch.metrics import signals as sg
+from minerwatch.metrics.revenue import hashprice_in, hashprice_unit
+from minerwatch.present import format as display
+from minerwatch.store import Store, open_store
 
 # Plain-English names of the production-cost models the brief may cite.
 MODEL_DESCRIPTIONS = {
@@ -129,41 +125,6 @@ class Brief:
             "sentences": [dataclasses.asdict(s) for s in self.sentences],
             "figures": self.figures,
         }
-
-
-@dataclass(frozen=True)
-class BriefInputs:
-    """The library results a brief is written from, all as of the same day."""
-
-    status: Status
-    episodes: EpisodesReport
-    signals: Signals
-    asics: AsicEconomics | None
-    below_cost: StudyResult
-    compression: StudyResult
-    ribbons: StudyResult
-
-
-def gather(store: Store, as_of: str | np.datetime64 | None = None) -> BriefInputs:
-    """Every library result the brief reads, for ``as_of`` (default: the last day held)."""
-    from .. import daily_frame
-    from .. import status as library_status
-
-    snapshot = library_status(store, None if as_of is None else str(as_of))
-    frame = daily_frame(store, snapshot.as_of)
-    try:
-        machines = asic_economics(store, snapshot.as_of)
-    except InputError:  # no close on the day: no machine economics
-        machines = None
-    return BriefInputs(
-        status=snapshot,
-        episodes=cost_episodes(frame),
-        signals=signals(frame),
-        asics=machines,
-        below_cost=study(frame, "below-cost"),
-        compression=study(frame, "compression"),
-        ribbons=study(frame, "ribbons"),
-    )
 
 
 def brief(db: Store | str | Path | None = None, as_of: str | None = None) -> Brief:

@@ -17,15 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from . import params
-from .frames import DailyFrame
-from .jsonable import num as _num
-from .metrics import signals as sg
-from .metrics.daily import DailyMetrics, compute_daily_metrics
-from .metrics.rolling import trailing_mean
-from .production import DEFAULT_MODEL, check_model, frame_up_to, production_cost
-from .store import Store
-from .units import HS_PER_EHS
+from minerwatch import params
+from minerwatch.analyses.cost import DEFAULT_MODEL, check_model, frame_up_to, production_cost
+from minerwatch.frames import DailyFrame
+from minerwatch.metrics import signals as sg
+from minerwatch.metrics.daily import DailyMetrics, compute_daily_metrics
+from minerwatch.metrics.rolling import trailing_mean
+from minerwatch.serialize import num as _num
+from minerwatch.store import Store
+from minerwatch.units import HS_PER_EHS
 
 # Stress thresholds (ours; each a parameter of :func:`signals`).
 # A 10% fall of the 7-day mean hashrate from its high: about three times the 7-day
@@ -401,7 +401,7 @@ price_cross
     price_source : str, default "auto"
         Price source when reading a database.
     **cost_parameters
-        Passed to :func:`~minerwatch.production.production_cost` (``electricity_usd_kwh``,
+        Passed to :func:`~minerwatch.analyses.cost.production_cost` (``electricity_usd_kwh``,
         ...).
 
     Returns

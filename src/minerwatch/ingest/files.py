@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .frames import DifficultyCheck, check_days_join, crosscheck_difficulty
-from .sources import blocks as block_files
-from .sources import coinmetrics, files
-from .store import Store, WriteResult
+from minerwatch.frames import DifficultyCheck, check_days_join, crosscheck_difficulty
+from minerwatch.sources import blocks as block_files
+from minerwatch.sources import coinmetrics, files
+from minerwatch.store import Store, WriteResult
 
 
 @dataclass

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .chain import (
+from minerwatch.chain.consensus import (
     MAX_TIMESPAN_S,
     MIN_TIMESPAN_S,
     POW_LIMIT,
@@ -35,8 +35,7 @@ from .chain import (
     next_bits,
     retarget_timespan,
 )
-from .errors import InputError
-from .store import Store
+from minerwatch.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -168,41 +167,3 @@ def retarget_from_blocks(
         stored_next_bits=stored_next_bits,
         matches=None if stored_next_bits is None else new_bits == stored_next_bits,
     )
-
-
-def verify_epochs(store: Store) -> list[RetargetResult]:
-    """Recompute every retarget whose epoch the blocks table holds whole, and compare each
-    with the next epoch in the epochs table (``matches``).
-
-    An epoch counts when its first and last blocks are stored. The last block's bits come
-    from the blocks table, else from the epochs table; an epoch with neither is skipped.
-    Ascending by epoch.
-    """
-    blocks = store.read_blocks()
-    epochs = store.read_epochs()
-    heights = blocks["height"]
-    if len(heights) == 0:
-        return []
-    epoch_bits = dict(zip(epochs["start_height"].tolist(), epochs["bits"].tolist(), strict=True))
-    bits = blocks["bits"].copy()
-    starts = np.unique(heights - heights % RETARGET_INTERVAL)
-    results = []
-    for start in starts.tolist():
-        last = start + RETARGET_INTERVAL - 1
-        ends = np.searchsorted(heights, [start, last])
-        if ends[1] >= len(heights) or heights[ends[0]] != start or heights[ends[1]] != last:
-            continue
-        if bits[ends[1]] < 0:
-            if start not in epoch_bits:
-                continue
-            bits[ends[1]] = epoch_bits[start]
-        results.append(
-            retarget_from_blocks(
-                heights[ends],
-                blocks["time"][ends],
-                bits[ends],
-                start,
-                stored_next_bits=epoch_bits.get(start + RETARGET_INTERVAL),
-            )
-        )
-    return results

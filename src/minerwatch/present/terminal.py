@@ -11,20 +11,20 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from . import display
-from .ingest import ImportReport
-from .machines import AsicEconomics
-from .models.asics import Catalog
-from .production import ProductionCost
-from .signals_report import Signals
-from .snapshot import Status
-from .store import WriteResult
-from .studies import EpisodesReport, StudyResult
-from .syncing import SyncReport
+from minerwatch.analyses.asics import AsicEconomics
+from minerwatch.analyses.cost import ProductionCost
+from minerwatch.analyses.signals import Signals
+from minerwatch.analyses.status import Status
+from minerwatch.analyses.studies import EpisodesReport, StudyResult
+from minerwatch.ingest.files import ImportReport
+from minerwatch.ingest.sync import SyncReport
+from minerwatch.models.asics import Catalog
+from minerwatch.present import format as display
+from minerwatch.store import WriteResult
 
 if TYPE_CHECKING:
-    from .backtest import DifficultyBacktest
-    from .forecast import DifficultyOutlook
+    from minerwatch.analyses.backtest import DifficultyBacktest
+    from minerwatch.analyses.difficulty import DifficultyOutlook
 
 
 def _f(x: float | None, fmt: str = ",.2f", suffix: str = "") -> str:
@@ -825,7 +825,7 @@ def difficulty_backtest_table(console: Console, bt: DifficultyBacktest) -> None:
 
 
 def brief_text(console: Console, b) -> None:
-    """The brief: its title, then its paragraphs (a ``minerwatch.report.Brief``)."""
+    """The brief: its title, then its paragraphs (a ``minerwatch.present.brief.Brief``)."""
     console.print(f"[bold]{escape(b.title)}[/]", highlight=False)
     for paragraph in b.paragraphs:
         console.print()
@@ -833,7 +833,7 @@ def brief_text(console: Console, b) -> None:
 
 
 def report_files(console: Console, files) -> None:
-    """What ``minerwatch report`` wrote (a ``minerwatch.report.html.ReportFiles``)."""
+    """What ``minerwatch report`` wrote (a ``minerwatch.present.html.ReportFiles``)."""
     console.print(
         f"report of {files.as_of} written to {escape(str(files.html))} "
         f"({len(files.charts)} charts: {', '.join(files.charts)})",

@@ -1,8 +1,8 @@
 """Backtest of the next-adjustment forecasts over every historical epoch the data allows.
 
 For each epoch and each progress level (10, 25, 50, 75, 90% of the epoch's 2,016 blocks)
-both forecasters — ours (:func:`~minerwatch.forecast.forecast_adjustment`) and the
-mempool.space baseline (:func:`~minerwatch.forecast.mempool_baseline`) — forecast from the
+both forecasters — ours (:func:`~minerwatch.models.difficulty.forecast_adjustment`) and the
+mempool.space baseline (:func:`~minerwatch.models.mempool.mempool_baseline`) — forecast from the
 data available at that moment, and the forecast is compared with the realised retarget:
 change = next difficulty / difficulty - 1, date = the time of the next epoch's first block.
 
@@ -22,7 +22,7 @@ for ours and the baseline, their ratio, the coverage of our 90% intervals, and t
 floor: the mean absolute error a forecaster would still make if it knew the hashrate of the
 rest of the epoch exactly (the Gamma spread of the remaining blocks' time, at the epoch's
 realised mean rate). Nothing is fitted on the backtest: every forecast uses the a priori
-constants of :mod:`minerwatch.forecast` and fits made on data before its own moment only.
+constants of :mod:`minerwatch.analyses.difficulty` and fits made on data before its own moment only.
 """
 
 from __future__ import annotations
@@ -34,9 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .chain import RETARGET_INTERVAL, TARGET_TIMESPAN_S
-from .errors import InputError
-from .forecast import (
+from minerwatch.analyses.difficulty import (
     BASELINE_METHOD,
     METHOD,
     DailyContext,
@@ -48,9 +46,11 @@ from .forecast import (
     daily_context,
     daily_inputs,
     forecast_adjustment,
-    time_of_height,
 )
-from .jsonable import finite_values
+from minerwatch.chain.consensus import RETARGET_INTERVAL, TARGET_TIMESPAN_S
+from minerwatch.errors import InputError
+from minerwatch.models.difficulty import time_of_height
+from minerwatch.serialize import finite_values
 
 LEVELS_PCT = (10, 25, 50, 75, 90)
 _EPOCH = RETARGET_INTERVAL
@@ -377,9 +377,9 @@ def backtest_difficulty(
     DifficultyBacktest
         The table per data kind and level; ``docs/difficulty.md`` explains every column.
     """
-    from .forecast import _block_difficulty, _read_blocks
-    from .frames import build_daily_frame
-    from .store import Store, open_store
+    from minerwatch.analyses.difficulty import _block_difficulty, _read_blocks
+    from minerwatch.frames import build_daily_frame
+    from minerwatch.store import Store, open_store
 
     if not isinstance(db, Store):
         with open_store(Path(db) if db is not None else None, read_only=True) as store:

@@ -34,17 +34,18 @@ from typing import Any
 
 import numpy as np
 
-from . import params
-from .errors import InputError
-from .frames import DailyFrame, build_daily_frame, parse_as_of
-from .jsonable import num as _num
-from .metrics import hashrate as hr
-from .metrics.daily import compute_daily_metrics
-from .metrics.rolling import trailing_mean
-from .models import cost as mc
-from .models.asics import Catalog, load_catalog
-from .store import Store, open_store
-from .units import THS_PER_PHS
+from minerwatch import params
+from minerwatch.errors import InputError
+from minerwatch.frames import DailyFrame, build_daily_frame, parse_as_of
+from minerwatch.metrics import hashrate as hr
+from minerwatch.metrics.daily import compute_daily_metrics
+from minerwatch.metrics.rolling import trailing_mean
+from minerwatch.models import cost as mc
+from minerwatch.models.asics import Catalog
+from minerwatch.serialize import num as _num
+from minerwatch.sources.catalog import load_catalog
+from minerwatch.store import Store, open_store
+from minerwatch.units import THS_PER_PHS
 
 # The default "average production cost": the Difficulty Regression Model refitted each day
 # on the days from 2015-01-01 (the industrial ASIC era) up to that day. (The fit over every

@@ -7,20 +7,26 @@ the ``as_of`` row; this module only selects and names them.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
-from .chain import RETARGET_INTERVAL
-from .frames import DailyFrame
-from .jsonable import num as _num
-from .metrics.daily import HASHRATE_ATH_WINDOW_DAYS, DailyMetrics, compute_daily_metrics
-from .metrics.hashrate import ESTIMATOR
-from .metrics.intervals import TIME_WINDOWS_DAYS, block_interval_windows, daily_interval_windows
-from .metrics.signals import SUSTAINABILITY_WINDOW_DAYS, hash_ribbons
-from .production import production_cost
-from .signals_report import ribbons_summary, sustainability_today
-from .store import Store
-from .units import HS_PER_EHS, SECONDS_PER_DAY
+from minerwatch.analyses.cost import production_cost
+from minerwatch.analyses.signals import ribbons_summary, sustainability_today
+from minerwatch.chain.consensus import RETARGET_INTERVAL
+from minerwatch.days import DayLike
+from minerwatch.frames import DailyFrame, daily_frame
+from minerwatch.metrics.daily import HASHRATE_ATH_WINDOW_DAYS, DailyMetrics, compute_daily_metrics
+from minerwatch.metrics.hashrate import ESTIMATOR
+from minerwatch.metrics.intervals import (
+    TIME_WINDOWS_DAYS,
+    block_interval_windows,
+    daily_interval_windows,
+)
+from minerwatch.metrics.signals import SUSTAINABILITY_WINDOW_DAYS, hash_ribbons
+from minerwatch.serialize import num as _num
+from minerwatch.store import Store, open_store, require_data
+from minerwatch.units import HS_PER_EHS, SECONDS_PER_DAY
 
 HASHRATE_KEYS = {1: "1d", 7: "7d", 30: "30d", 60: "60d"}
 
@@ -97,7 +103,8 @@ def status_from_frame(
     ``data_through`` is the last day the database holds (default: the frame's last day).
     ``block_intervals`` is :func:`block_intervals_at` of the store (default: from the
     frame's daily counts alone, without the epoch's mean). ``next_adjustment`` is the
-    forecast of :func:`minerwatch.forecast.next_adjustment_or_none` (None when not given).
+    forecast of :func:`minerwatch.analyses.difficulty.next_adjustment_or_none` (None when
+    not given).
     """
     row = len(frame) - 1 if as_of is None else frame.index_of(as_of)
     if block_intervals is None:
@@ -187,3 +194,24 @@ def block_intervals_at(store: Store | None, frame: DailyFrame, row: int) -> dict
         epochs["start_time"] if epochs is not None else empty,
     )
     return {**{k: w.to_dict() for k, w in daily.items()}, "source": "daily counts"}
+
+
+def status(
+    db: Store | str | Path | None = None, as_of: DayLike = None, *, price_source: str = "auto"
+) -> Status:
+    """The miner-economics snapshot of ``as_of`` (YYYY-MM-DD; default the last stored day).
+
+    Reads nothing after ``as_of``. Raises :class:`AsOfOutOfRange` for a date outside the data.
+    """
+    if not isinstance(db, Store):
+        with open_store(db, read_only=True) as store:
+            return status(store, as_of, price_source=price_source)
+    from minerwatch.analyses.difficulty import next_adjustment_or_none
+
+    frame = daily_frame(db, as_of, price_source=price_source)
+    return status_from_frame(
+        frame,
+        data_through=require_data(db)[1],
+        block_intervals=block_intervals_at(db, frame, len(frame) - 1),
+        next_adjustment=next_adjustment_or_none(db, frame.day[-1], frame=frame),
+    )

@@ -4,12 +4,13 @@ The report's charts and tables only select and format what is gathered here; eac
 library result for ``as_of`` (nothing after it is read) or one of its columns:
 
 * the snapshot (:func:`minerwatch.status`), every production-cost model with its per-day
-  series (:func:`~minerwatch.production.production_cost`), the episodes of the close below
-  the default model's cost (:func:`~minerwatch.studies.cost_episodes`), the signals with
-  every hash-ribbon capitulation (:func:`~minerwatch.signals_report.signals`), the
-  difficulty outlook (:func:`~minerwatch.forecast.difficulty_outlook`), the machine
-  economics (:func:`~minerwatch.machines.asic_economics`) and the written brief
-  (:func:`~minerwatch.report.brief.brief`);
+  series (:func:`~minerwatch.analyses.cost.production_cost`), the episodes of the close below
+  the default model's cost (:func:`~minerwatch.analyses.studies.cost_episodes`), the signals with
+  every hash-ribbon capitulation (:func:`~minerwatch.analyses.signals.signals`), the
+  difficulty outlook (:func:`~minerwatch.analyses.difficulty.difficulty_outlook`), the machine
+  economics (:func:`~minerwatch.analyses.asics.asic_economics`) and the results the
+  written brief is composed from (:func:`~minerwatch.analyses.brief.gather`; the wording
+  is :mod:`minerwatch.present.brief`'s);
 * per-day columns of :func:`~minerwatch.metrics.daily.compute_daily_metrics`: hashrate
   (7-, 30- and 60-day means, EH/s), hashprice (USD and BTC per PH/s per day, and per the
   unit the network reached, :func:`~minerwatch.metrics.revenue.hashprice_unit`: TH/s or
@@ -29,19 +30,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MinerwatchError
-from ..forecast import DifficultyOutlook, difficulty_outlook
-from ..frames import DailyFrame
-from ..machines import AsicEconomics
-from ..metrics.daily import compute_daily_metrics
-from ..metrics.revenue import hashprice_in, hashprice_unit
-from ..production import ProductionCost, production_cost
-from ..signals_report import Signals
-from ..snapshot import Status
-from ..store import Store, open_store
-from ..studies import EpisodesReport
-from ..units import HS_PER_EHS
-from .brief import Brief, compose, gather
+from minerwatch.analyses.asics import AsicEconomics
+from minerwatch.analyses.brief import BriefInputs, gather
+from minerwatch.analyses.cost import ProductionCost, production_cost
+from minerwatch.analyses.difficulty import DifficultyOutlook, difficulty_outlook
+from minerwatch.analyses.signals import Signals
+from minerwatch.analyses.status import Status
+from minerwatch.analyses.studies import EpisodesReport
+from minerwatch.errors import MinerwatchError
+from minerwatch.frames import DailyFrame
+from minerwatch.metrics.daily import compute_daily_metrics
+from minerwatch.metrics.revenue import hashprice_in, hashprice_unit
+from minerwatch.store import Store, open_store
+from minerwatch.units import HS_PER_EHS
 
 # The recent charts (hashrate, difficulty, hashprice, revenue) show two years up to as_of:
 # the last halving and the cycle since, at a scale where a week's move is visible.
@@ -69,7 +70,7 @@ class ReportData:
 
     Per-day arrays are aligned with ``day`` (every day of the data up to ``as_of``):
     ``price_usd``; ``cost_usd`` (model name -> USD per BTC, every model of
-    :func:`~minerwatch.production.production_cost`); ``hashrate_ehs`` (``7d``, ``30d``,
+    :func:`~minerwatch.analyses.cost.production_cost`); ``hashrate_ehs`` (``7d``, ``30d``,
     ``60d`` trailing means, EH/s); ``difficulty`` (of the day's last block);
     ``hashprice_usd_ph_day``, ``hashprice_btc_ph_day`` (Luxor's), and the same per
     ``hashprice_unit`` (``hashprice_usd_unit_day``, ``hashprice_btc_unit_day``: PH/s, or the
@@ -93,7 +94,7 @@ class ReportData:
     signals: Signals
     outlook: DifficultyOutlook | None
     asics: AsicEconomics | None
-    brief: Brief
+    brief_inputs: BriefInputs
     day: np.ndarray
     price_usd: np.ndarray
     cost_usd: dict[str, np.ndarray]
@@ -122,7 +123,7 @@ def next_difficulty(outlook: DifficultyOutlook) -> dict | None:
     ``difficulty``, ``difficulty_low``, ``difficulty_high`` (the central forecast and the
     ends of its 90% interval, from ``outlook.next_adjustment``) at ``date``, ``date_low``,
     ``date_high``, and ``baseline_difficulty`` at ``baseline_date`` (``outlook.baseline``);
-    see :func:`~minerwatch.forecast.difficulty_after`. None when the outlook has no
+    see :func:`~minerwatch.models.difficulty.difficulty_after`. None when the outlook has no
     forecast.
     """
     na, base = outlook.next_adjustment, outlook.baseline
@@ -155,7 +156,7 @@ def report_data(db: Store | str | Path | None = None, as_of: str | None = None) 
     if not isinstance(db, Store):
         with open_store(db, read_only=True) as store:
             return report_data(store, as_of)
-    from .. import daily_frame
+    from minerwatch.frames import daily_frame
 
     inputs = gather(db, as_of)
     snapshot = inputs.status
@@ -189,7 +190,7 @@ def report_data(db: Store | str | Path | None = None, as_of: str | None = None) 
         signals=inputs.signals,
         outlook=outlook,
         asics=inputs.asics,
-        brief=compose(inputs),
+        brief_inputs=inputs,
         day=frame.day,
         price_usd=frame.price_usd,
         cost_usd=cost.series.cost_usd,

@@ -14,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__, display
-from ..errors import InputError
-from ..store import Store, open_store
-from .charts import Chart, build_charts
-from .data import ReportData, report_data
+from minerwatch._version import __version__
+from minerwatch.analyses.report import ReportData, report_data
+from minerwatch.errors import InputError
+from minerwatch.present import format as display
+from minerwatch.present.brief import compose
+from minerwatch.present.charts import Chart, build_charts
+from minerwatch.store import Store, open_store
 
 PLOTLY_CONFIG = {
     "displaylogo": False,
@@ -466,7 +468,7 @@ def render_html(d: ReportData, charts: list[Chart] | None = None) -> str:
 
     charts = build_charts(d) if charts is None else charts
     by_key = {c.key: chart_html(c) for c in charts}
-    b = d.brief
+    b = compose(d.brief_inputs)
     brief = "".join(f"<p>{_e(p)}</p>" for p in b.paragraphs) or '<p class="dim">No figures.</p>'
     main_keys = [k for k in by_key if k != "machines"]
     s = d.status
@@ -533,7 +535,7 @@ def write_report(
         raise InputError(f"cannot write {exc.strerror or exc}", path=str(out)) from None
     pngs: list[Path] = []
     if png_dir is not None:
-        from .png import write_pngs
+        from minerwatch.present.png import write_pngs
 
         pngs = write_pngs(charts, png_dir, as_of=data.as_of)
     return ReportFiles(as_of=data.as_of, html=out, charts=[c.key for c in charts], pngs=pngs)
