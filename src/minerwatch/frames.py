@@ -190,9 +190,15 @@ def select_prices(
 
 
 def build_daily_frame(
-    store: Store, as_of: np.datetime64 | None = None, *, price_source: str = PRICE_SOURCE_AUTO
+    store: Store,
+    as_of: np.datetime64 | None = None,
+    *,
+    price_source: str = PRICE_SOURCE_AUTO,
+    epochs: dict[str, np.ndarray] | None = None,
 ) -> DailyFrame:
     """The daily frame up to and including ``as_of`` (the last stored day when None).
+
+    ``epochs`` is the store's epochs table (:meth:`Store.read_epochs`), read when not given.
 
     Raises :class:`AsOfOutOfRange` for an ``as_of`` outside the stored days, and an error
     naming the missing days when the chain data has a gap.
@@ -213,7 +219,8 @@ def build_daily_frame(
     else:
         end_height = np.full(len(day), -1, np.int64)
     d_mean = chain["difficulty_mean"]
-    epochs = store.read_epochs()
+    if epochs is None:
+        epochs = store.read_epochs()
     day_end_unix = (day + 1 - np.datetime64("1970-01-01", "D")).astype(np.int64) * SECONDS_PER_DAY
     d_last = epoch_difficulty_at(
         end_height,

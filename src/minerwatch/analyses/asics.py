@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from minerwatch.analyses.day import Day, day_of
 from minerwatch.errors import InputError
 from minerwatch.models.asics import (
     DEFAULT_POOL_FEE_PCT,
@@ -83,7 +84,7 @@ class AsicEconomics:
 
 
 def asic_economics(
-    db: Store | str | Path | None = None,
+    db: Day | Store | str | Path | None = None,
     as_of: str | None = None,
     *,
     power_price_usd_kwh: float = DEFAULT_POWER_PRICE_USD_KWH,
@@ -102,13 +103,10 @@ def asic_economics(
     Raises :class:`InputError` for a parameter out of range (naming it), a bad machines
     file (naming file, line and column), a date outside the data, or a day without a close.
     """
-    from minerwatch.frames import daily_frame
-    from minerwatch.metrics.daily import compute_daily_metrics
-
     check_parameters(power_price_usd_kwh, pool_fee_pct, uptime_pct)
-    catalog = load_catalog(user_file)
-    frame = daily_frame(db, as_of)
-    metrics = compute_daily_metrics(frame)
+    with day_of(db, as_of) as context:
+        frame, metrics = context.frame, context.metrics
+        catalog = context.catalog if user_file is None else load_catalog(user_file)
     row = len(frame) - 1
     day = frame.day[row]
     price = float(frame.price_usd[row])

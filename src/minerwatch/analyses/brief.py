@@ -4,12 +4,14 @@ the same day; the wording is :mod:`minerwatch.present.brief`'s."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from minerwatch.analyses.asics import AsicEconomics, asic_economics
+from minerwatch.analyses.day import Day, day_of
 from minerwatch.analyses.signals import Signals, signals
-from minerwatch.analyses.status import Status
+from minerwatch.analyses.status import Status, status
 from minerwatch.analyses.studies import EpisodesReport, StudyResult, cost_episodes, study
 from minerwatch.errors import InputError
 from minerwatch.store import Store
@@ -28,23 +30,23 @@ class BriefInputs:
     ribbons: StudyResult
 
 
-def gather(store: Store, as_of: str | np.datetime64 | None = None) -> BriefInputs:
-    """Every library result the brief reads, for ``as_of`` (default: the last day held)."""
-    from minerwatch.analyses.status import status as library_status
-    from minerwatch.frames import daily_frame
-
-    snapshot = library_status(store, None if as_of is None else str(as_of))
-    frame = daily_frame(store, snapshot.as_of)
-    try:
-        machines = asic_economics(store, snapshot.as_of)
-    except InputError:  # no close on the day: no machine economics
-        machines = None
-    return BriefInputs(
-        status=snapshot,
-        episodes=cost_episodes(frame),
-        signals=signals(frame),
-        asics=machines,
-        below_cost=study(frame, "below-cost"),
-        compression=study(frame, "compression"),
-        ribbons=study(frame, "ribbons"),
-    )
+def gather(
+    db: Day | Store | str | Path | None, as_of: str | np.datetime64 | None = None
+) -> BriefInputs:
+    """Every library result the brief reads, for ``as_of`` (default: the last day held),
+    from one day context: the frame, metrics and cost series are built once."""
+    with day_of(db, as_of) as day:
+        snapshot = status(day)
+        try:
+            machines = asic_economics(day)
+        except InputError:  # no close on the day: no machine economics
+            machines = None
+        return BriefInputs(
+            status=snapshot,
+            episodes=cost_episodes(day),
+            signals=signals(day),
+            asics=machines,
+            below_cost=study(day, "below-cost"),
+            compression=study(day, "compression"),
+            ribbons=study(day, "ribbons"),
+        )

@@ -35,16 +35,16 @@ from typing import Any
 import numpy as np
 
 from minerwatch import params
+from minerwatch.analyses.day import Day, day_of
 from minerwatch.errors import InputError
-from minerwatch.frames import DailyFrame, build_daily_frame, parse_as_of
+from minerwatch.frames import DailyFrame
 from minerwatch.metrics import hashrate as hr
-from minerwatch.metrics.daily import compute_daily_metrics
+from minerwatch.metrics.daily import DailyMetrics
 from minerwatch.metrics.rolling import trailing_mean
 from minerwatch.models import cost as mc
-from minerwatch.models.asics import Catalog
 from minerwatch.serialize import num as _num
-from minerwatch.sources.catalog import load_catalog
-from minerwatch.store import Store, open_store
+from minerwatch.sources.catalog import Catalog
+from minerwatch.store import Store
 from minerwatch.units import THS_PER_PHS
 
 # The default "average production cost": the Difficulty Regression Model refitted each day
@@ -234,33 +234,6 @@ def _plain(x: Any) -> Any:
 # -- inputs ---------------------------------------------------------------------------------
 
 
-def _cut(frame: DailyFrame, row: int) -> DailyFrame:
-    """The frame up to and including ``row``."""
-    if row == len(frame) - 1:
-        return frame
-    return dataclasses.replace(
-        frame, **{f.name: getattr(frame, f.name)[: row + 1] for f in dataclasses.fields(frame)}
-    )
-
-
-def frame_up_to(
-    db_or_frame: DailyFrame | Store | str | Path | None,
-    as_of: str | np.datetime64 | None = None,
-    *,
-    price_source: str = "auto",
-) -> DailyFrame:
-    """The daily frame up to ``as_of`` from a frame, an open store or a database path."""
-    day = parse_as_of(as_of)
-    if isinstance(db_or_frame, DailyFrame):
-        frame = db_or_frame
-        row = len(frame) - 1 if day is None else frame.index_of(day)
-        return _cut(frame, row)
-    if isinstance(db_or_frame, Store):
-        return build_daily_frame(db_or_frame, day, price_source=price_source)
-    with open_store(db_or_frame, read_only=True) as store:
-        return build_daily_frame(store, day, price_source=price_source)
-
-
 def check_model(model: str) -> str:
     """``model`` if it names a production-cost model; :class:`InputError` otherwise."""
     if model not in MODELS:
@@ -373,6 +346,7 @@ def _drm_summary(
 
 def _fleet(
     frame: DailyFrame,
+    metrics: DailyMetrics,
     catalog: Catalog,
     *,
     electricity_usd_kwh: float,
@@ -385,7 +359,7 @@ def _fleet(
 ) -> dict[str, Any]:
     blocks = np.asarray(frame.blocks, np.float64)
     # Luxor's hashprice of each day, as `minerwatch status` reports it, per PH/s -> per TH/s.
-    hashprice_th = compute_daily_metrics(frame).hashprice_usd_ph_day / THS_PER_PHS
+    hashprice_th = metrics.hashprice_usd_ph_day / THS_PER_PHS
     smoothed = trailing_mean(hashprice_th, smoothing_days, min_count=smoothing_days)
     threshold = mc.profitability_threshold_j_th(smoothed, electricity_usd_kwh)
     band = mc.fleet_efficiency_band(
@@ -435,7 +409,7 @@ def _fleet(
 
 
 def production_cost(
-    db_or_frame: DailyFrame | Store | str | Path | None = None,
+    db_or_frame: Day | DailyFrame | Store | str | Path | None = None,
     as_of: str | np.datetime64 | None = None,
     *,
     model: str = DEFAULT_MODEL,
@@ -455,9 +429,10 @@ def production_cost(
 
     Parameters
     ----------
-    db_or_frame : DailyFrame, Store, path or None
-        A daily frame (cut at ``as_of``), an open store, or a database path (None: the
-        default database).
+    db_or_frame : Day, DailyFrame, Store, path or None
+        A day context (:class:`~minerwatch.analyses.day.Day`; its result is kept on it, so
+        a second call with the same assumptions costs nothing), a daily frame, an open
+        store, or a database path (None: the default database).
     as_of : YYYY-MM-DD or None
         Day to report; default the last day held. Nothing after it is read.
     model : str, default ``DEFAULT_MODEL`` ("drm-fit-2015")
@@ -515,7 +490,52 @@ def production_cost(
         )
     fit_end = _check_fit_end(drm_fit_end)
 
-    frame = frame_up_to(db_or_frame, as_of, price_source=price_source)
+    assumptions = {
+        "electricity_usd_kwh": c,
+        "electricity_share": share,
+        "lifetime_years": lifetime,
+        "smoothing_days": smoothing,
+        "overheads": pue,
+        "include_fees": bool(include_fees),
+        "hayes_efficiency_j_th": hayes_efficiency_j_th,
+        "min_fit": min_fit,
+        "fit_end": fit_end,
+    }
+    with day_of(db_or_frame, as_of, price_source=price_source) as day:
+        key = ("production_cost", id(catalog), *assumptions.values())
+        every = day.memo(
+            key,
+            lambda: _every_model(
+                day.frame, day.metrics, day.catalog if catalog is None else catalog, **assumptions
+            ),
+        )
+    return headline(every, model)
+
+
+def _every_model(
+    frame: DailyFrame,
+    metrics: DailyMetrics,
+    catalog: Catalog,
+    *,
+    electricity_usd_kwh: float,
+    electricity_share: float,
+    lifetime_years: float,
+    smoothing_days: int,
+    overheads: tuple[float, float, float],
+    include_fees: bool,
+    hayes_efficiency_j_th: float | None,
+    min_fit: int,
+    fit_end: str | None,
+) -> ProductionCost:
+    """Every model's cost over the whole frame; the headline is the default model's."""
+    c, share, lifetime, smoothing, pue = (
+        electricity_usd_kwh,
+        electricity_share,
+        lifetime_years,
+        smoothing_days,
+        overheads,
+    )
+    model = DEFAULT_MODEL
     row = len(frame) - 1
     price = frame.price_usd
 
@@ -533,7 +553,8 @@ def production_cost(
 
     fleet = _fleet(
         frame,
-        load_catalog() if catalog is None else catalog,
+        metrics,
+        catalog,
         electricity_usd_kwh=c,
         electricity_share=share,
         lifetime_years=lifetime,
@@ -615,4 +636,23 @@ def production_cost(
             power_w=fleet["power"],
             all_in_band_usd=fleet["all_in"],
         ),
+    )
+
+
+def headline(pc: ProductionCost, model: str) -> ProductionCost:
+    """``pc`` with ``model`` as its headline: ``cost_usd``, ``price_to_cost_pct`` and
+    ``multiple`` are that model's, ``difficulty_multiple`` its own if it is a DRM, else the
+    default model's."""
+    if model == pc.model:
+        return pc
+    chosen = pc.models[model]
+    dm_model = model if model in DRM_MODELS else DEFAULT_MODEL
+    return dataclasses.replace(
+        pc,
+        model=model,
+        cost_usd=chosen.cost_usd,
+        price_to_cost_pct=chosen.price_to_cost_pct,
+        multiple=chosen.multiple,
+        difficulty_multiple=pc.models[dm_model].multiple,
+        difficulty_multiple_model=dm_model,
     )

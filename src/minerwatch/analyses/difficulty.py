@@ -15,8 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from minerwatch.analyses.day import Day, cut_frame
 from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
 from minerwatch.errors import InputError, MinerwatchError
+from minerwatch.frames import DailyFrame
 from minerwatch.metrics import estimators as est
 from minerwatch.models.difficulty import (
     BASELINE_METHOD,
@@ -41,6 +43,7 @@ from minerwatch.models.difficulty import (
     level_time_constant_days,
 )
 from minerwatch.serialize import num as _num
+from minerwatch.store import Store, open_store
 from minerwatch.units import HS_PER_EHS, SECONDS_PER_DAY
 
 #: Time windows, days, of the hashrate estimators of a per-block outlook.
@@ -314,18 +317,21 @@ def outlook_from_store(
     as_of: np.datetime64 | None = None,
     at_height: int | None = None,
     *,
-    frame=None,
+    frame: DailyFrame | None = None,
+    epochs_table: dict[str, np.ndarray] | None = None,
 ) -> DifficultyOutlook:
     """:func:`difficulty_outlook` on an open store (``as_of`` a day or None).
 
-    Per-block data is read from :func:`_block_read_start` on, not from the first block
-    held: a bounded number of blocks whatever the size of the blocks table.
+    ``frame`` (the daily frame cut at ``as_of``) and ``epochs_table`` (the store's epochs)
+    are read from the store when not given. Per-block data is read from
+    :func:`_block_read_start` on, not from the first block held: a bounded number of blocks
+    whatever the size of the blocks table.
     """
     from minerwatch.frames import build_daily_frame, check_as_of
 
     if as_of is not None and at_height is not None:
         raise InputError("give either --as-of or --at-height, not both")
-    epochs = Epochs.from_store(store.read_epochs())
+    epochs = Epochs.from_store(store.read_epochs() if epochs_table is None else epochs_table)
     notes: list[str] = []
     if at_height is not None:
         h = int(at_height)
@@ -356,7 +362,7 @@ def outlook_from_store(
     if held is not None:
         # The tip, if the blocks reach this day, is stamped on it: the daily history is the
         # days before it.
-        daily = _daily_before(store, epochs, day_end - 1)
+        daily = _daily_before(store, epochs, day_end - 1, frame)
         first = _block_read_start(store, held[1], day_end, daily)
         raw = _read_blocks(store, min_height=first, max_time=day_end - 1)
         if raw is not None:
@@ -395,16 +401,23 @@ def outlook_from_store(
     return _assemble(inputs, "daily", _daily_estimates(series, row, inputs), estimated, notes)
 
 
-def _daily_before(store, epochs: Epochs, block_time_s: int) -> DailyContext | None:
+def _daily_before(
+    store, epochs: Epochs, block_time_s: int, later: DailyFrame | None = None
+) -> DailyContext | None:
     """The daily history strictly before the day of a block stamped ``block_time_s`` (that
-    day's totals are not yet known then); None without one from the genesis day."""
+    day's totals are not yet known then); None without one from the genesis day. ``later``:
+    a frame of the same store that reaches that day, cut instead of reading the store."""
     from minerwatch.frames import build_daily_frame
 
     block_day = np.datetime64(int(block_time_s), "s").astype("datetime64[D]")
     span = store.chain_day_range()
     if span is None or block_day - 1 < span[0]:
         return None
-    frame = build_daily_frame(store, min(block_day - 1, span[1]))
+    last = min(block_day - 1, span[1])
+    if later is not None and later.day[0] <= last <= later.day[-1]:
+        frame = cut_frame(later, later.index_of(last))
+    else:
+        frame = build_daily_frame(store, last)
     if frame.end_height[0] < 0:
         return None
     return daily_context(DailySeries.from_frame(frame), epochs)
@@ -443,7 +456,9 @@ def _outlook_blocks(
 
 
 def difficulty_outlook(
-    db=None, as_of: str | None = None, at_height: int | None = None
+    db: Day | Store | str | Path | None = None,
+    as_of: str | None = None,
+    at_height: int | None = None,
 ) -> DifficultyOutlook:
     """The current epoch and the next difficulty adjustment as of a day or a block.
 
@@ -453,8 +468,9 @@ def difficulty_outlook(
 
     Parameters
     ----------
-    db : Store, str or Path, optional
-        The database (default: :func:`~minerwatch.store.default_db_path`).
+    db : Day, Store, str or Path, optional
+        A day context (the outlook is kept on it), an open store or a database path
+        (default: :func:`~minerwatch.store.default_db_path`).
     as_of : str, optional
         Day, ``YYYY-MM-DD`` (default: the last day held).
     at_height : int, optional
@@ -471,8 +487,19 @@ def difficulty_outlook(
         per-block data.
     """
     from minerwatch.frames import parse_as_of
-    from minerwatch.store import Store, open_store
 
+    if isinstance(db, Day):
+        if at_height is not None:
+            assert db.store is not None, "a per-block outlook reads the store"
+            return outlook_from_store(db.store, None, at_height, epochs_table=db.epochs)
+        context = db.cut(as_of)
+        assert context.store is not None, "the outlook reads the store"
+        return context.memo(
+            "outlook",
+            lambda: outlook_from_store(
+                context.store, context.as_of, frame=context.frame, epochs_table=context.epochs
+            ),
+        )
     if not isinstance(db, Store):
         path = Path(db) if db is not None else None
         with open_store(path, read_only=True) as store:
@@ -480,11 +507,11 @@ def difficulty_outlook(
     return outlook_from_store(db, parse_as_of(as_of), at_height)
 
 
-def next_adjustment_or_none(store, as_of: np.datetime64, frame=None) -> dict | None:
+def next_adjustment_or_none(day: Day) -> dict | None:
     """The outlook's ``next_adjustment`` for ``status``; None when it cannot be computed
     (no heights, no epochs, no hashrate level yet)."""
     try:
-        na = outlook_from_store(store, as_of, frame=frame).next_adjustment
+        na = difficulty_outlook(day).next_adjustment
     except MinerwatchError:
         return None
     return na if na["reason"] is None else None

@@ -33,15 +33,15 @@ import numpy as np
 from minerwatch.analyses.asics import AsicEconomics
 from minerwatch.analyses.brief import BriefInputs, gather
 from minerwatch.analyses.cost import ProductionCost, production_cost
+from minerwatch.analyses.day import Day, day_of
 from minerwatch.analyses.difficulty import DifficultyOutlook, difficulty_outlook
 from minerwatch.analyses.signals import Signals
 from minerwatch.analyses.status import Status
 from minerwatch.analyses.studies import EpisodesReport
 from minerwatch.errors import MinerwatchError
 from minerwatch.frames import DailyFrame
-from minerwatch.metrics.daily import compute_daily_metrics
 from minerwatch.metrics.revenue import hashprice_in, hashprice_unit
-from minerwatch.store import Store, open_store
+from minerwatch.store import Store
 from minerwatch.units import HS_PER_EHS
 
 # The recent charts (hashrate, difficulty, hashprice, revenue) show two years up to as_of:
@@ -147,26 +147,24 @@ def next_difficulty(outlook: DifficultyOutlook) -> dict | None:
     }
 
 
-def report_data(db: Store | str | Path | None = None, as_of: str | None = None) -> ReportData:
-    """Everything the report of ``as_of`` shows (YYYY-MM-DD; default the last stored day).
+def report_data(db: Day | Store | str | Path | None = None, as_of: str | None = None) -> ReportData:
+    """Everything the report of ``as_of`` shows (YYYY-MM-DD; default the last stored day),
+    from one day context (the frame, metrics, cost series, catalog and outlook are built
+    once for the brief's results and the charts alike).
 
     Reads nothing after ``as_of``. Raises :class:`~minerwatch.errors.AsOfOutOfRange` for a
     date outside the data.
     """
-    if not isinstance(db, Store):
-        with open_store(db, read_only=True) as store:
-            return report_data(store, as_of)
-    from minerwatch.frames import daily_frame
-
-    inputs = gather(db, as_of)
-    snapshot = inputs.status
-    frame: DailyFrame = daily_frame(db, snapshot.as_of)
-    metrics = compute_daily_metrics(frame)
-    cost = production_cost(frame)
-    try:
-        outlook = difficulty_outlook(db, snapshot.as_of)
-    except MinerwatchError:  # heights unknown: no forecast
-        outlook = None
+    with day_of(db, as_of) as day:
+        inputs = gather(day)
+        snapshot = inputs.status
+        frame: DailyFrame = day.frame
+        metrics = day.metrics
+        cost = production_cost(day)
+        try:
+            outlook: DifficultyOutlook | None = difficulty_outlook(day)
+        except MinerwatchError:  # heights unknown: no forecast
+            outlook = None
     priced = np.flatnonzero(np.isfinite(frame.price_usd))
 
     def first_of_last(days: int) -> str:

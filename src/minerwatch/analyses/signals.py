@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 
 from minerwatch import params
-from minerwatch.analyses.cost import DEFAULT_MODEL, check_model, frame_up_to, production_cost
+from minerwatch.analyses.cost import DEFAULT_MODEL, check_model, production_cost
+from minerwatch.analyses.day import Day, day_of
 from minerwatch.frames import DailyFrame
 from minerwatch.metrics import signals as sg
-from minerwatch.metrics.daily import DailyMetrics, compute_daily_metrics
+from minerwatch.metrics.daily import DailyMetrics
 from minerwatch.metrics.rolling import trailing_mean
 from minerwatch.serialize import num as _num
 from minerwatch.store import Store
@@ -237,8 +238,7 @@ def _previous_low(x: np.ndarray, row: int, window: int) -> float | None:
 
 
 def _stress(
-    frame: DailyFrame,
-    m: DailyMetrics,
+    day_context: Day,
     ribbons: HashRibbonsReport,
     *,
     cost_model: str,
@@ -248,12 +248,13 @@ def _stress(
     revenue_mean_days: int,
     cost_parameters: dict[str, Any],
 ) -> tuple[list[StressCondition], list[str]]:
+    frame, m = day_context.frame, day_context.metrics
     row = len(frame) - 1
     day = frame.day
     active: list[StressCondition] = []
     checked: list[str] = []
 
-    pc = production_cost(frame, model=cost_model, **cost_parameters)
+    pc = production_cost(day_context, model=cost_model, **cost_parameters)
     if pc.price_to_cost_pct is not None:
         checked.append("price_below_cost")
         if pc.price_to_cost_pct < 0:
@@ -353,7 +354,7 @@ def _stress(
 
 
 def signals(
-    db_or_frame: DailyFrame | Store | str | Path | None = None,
+    db_or_frame: Day | DailyFrame | Store | str | Path | None = None,
     as_of: str | np.datetime64 | None = None,
     *,
     short_days: int = sg.RIBBON_SHORT_DAYS,
@@ -429,9 +430,9 @@ price_cross
     low_days = params.RANK_WINDOW_DAYS.check(revenue_low_days, "revenue_low_days")
     mean_days = params.DAYS.check(revenue_mean_days, "revenue_mean_days")
 
-    frame = frame_up_to(db_or_frame, as_of, price_source=price_source)
+    with day_of(db_or_frame, as_of, price_source=price_source) as day:
+        frame, m = day.frame, day.metrics
     row = len(frame) - 1
-    m = compute_daily_metrics(frame)
     ribbon_parameters = {
         "short_days": short_days,
         "long_days": long_days,
@@ -475,8 +476,7 @@ price_cross
         method=SUSTAINABILITY_METHOD.format(window=window),
     )
     stress, checked = _stress(
-        frame,
-        m,
+        day,
         ribbons,
         cost_model=cost_model,
         hashrate_drawdown_pct=drawdown,

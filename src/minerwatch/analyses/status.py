@@ -11,11 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from minerwatch.analyses.cost import production_cost
+from minerwatch.analyses.cost import ProductionCost, production_cost
+from minerwatch.analyses.day import Day, day_of
 from minerwatch.analyses.signals import ribbons_summary, sustainability_today
 from minerwatch.chain.consensus import RETARGET_INTERVAL
 from minerwatch.days import DayLike
-from minerwatch.frames import DailyFrame, daily_frame
+from minerwatch.frames import DailyFrame
 from minerwatch.metrics.daily import HASHRATE_ATH_WINDOW_DAYS, DailyMetrics, compute_daily_metrics
 from minerwatch.metrics.hashrate import ESTIMATOR
 from minerwatch.metrics.intervals import (
@@ -25,7 +26,7 @@ from minerwatch.metrics.intervals import (
 )
 from minerwatch.metrics.signals import SUSTAINABILITY_WINDOW_DAYS, hash_ribbons
 from minerwatch.serialize import num as _num
-from minerwatch.store import Store, open_store, require_data
+from minerwatch.store import Store, require_data
 from minerwatch.units import HS_PER_EHS, SECONDS_PER_DAY
 
 HASHRATE_KEYS = {1: "1d", 7: "7d", 30: "30d", 60: "60d"}
@@ -97,6 +98,7 @@ def status_from_frame(
     data_through: np.datetime64 | None = None,
     block_intervals: dict[str, object] | None = None,
     next_adjustment: dict | None = None,
+    cost: ProductionCost | None = None,
 ) -> Status:
     """The snapshot at ``as_of`` (default: the frame's last day) from a daily frame.
 
@@ -104,13 +106,15 @@ def status_from_frame(
     ``block_intervals`` is :func:`block_intervals_at` of the store (default: from the
     frame's daily counts alone, without the epoch's mean). ``next_adjustment`` is the
     forecast of :func:`minerwatch.analyses.difficulty.next_adjustment_or_none` (None when
-    not given).
+    not given). ``cost`` is :func:`~minerwatch.analyses.cost.production_cost` of the day
+    (computed from the frame when not given).
     """
     row = len(frame) - 1 if as_of is None else frame.index_of(as_of)
     if block_intervals is None:
         block_intervals = block_intervals_at(None, frame, row)
     m = metrics if metrics is not None else compute_daily_metrics(frame)
-    cost = production_cost(frame, frame.day[row])
+    if cost is None:
+        cost = production_cost(frame, frame.day[row])
     price = _num(frame.price_usd[row])
     height = int(frame.end_height[row])
     return Status(
@@ -156,7 +160,12 @@ def status_from_frame(
     )
 
 
-def block_intervals_at(store: Store | None, frame: DailyFrame, row: int) -> dict[str, object]:
+def block_intervals_at(
+    store: Store | None,
+    frame: DailyFrame,
+    row: int,
+    epochs: dict[str, np.ndarray] | None = None,
+) -> dict[str, object]:
     """Block-interval statistics of the day at ``row`` (``Status.block_intervals``).
 
     From the blocks table when it covers the whole day (a block before its start and one
@@ -183,7 +192,8 @@ def block_intervals_at(store: Store | None, frame: DailyFrame, row: int) -> dict
                 **{k: (w.to_dict() if w is not None else None) for k, w in windows.items()},
                 "source": "blocks",
             }
-    epochs = store.read_epochs() if store is not None else None
+    if epochs is None and store is not None:
+        epochs = store.read_epochs()
     empty = np.zeros(0, np.int64)
     daily = daily_interval_windows(
         frame.blocks,
@@ -197,21 +207,27 @@ def block_intervals_at(store: Store | None, frame: DailyFrame, row: int) -> dict
 
 
 def status(
-    db: Store | str | Path | None = None, as_of: DayLike = None, *, price_source: str = "auto"
+    db: Day | Store | str | Path | None = None,
+    as_of: DayLike = None,
+    *,
+    price_source: str = "auto",
 ) -> Status:
-    """The miner-economics snapshot of ``as_of`` (YYYY-MM-DD; default the last stored day).
+    """The miner-economics snapshot of ``as_of`` (YYYY-MM-DD; default the last stored day)
+    from a day context, an open store or a database path.
 
     Reads nothing after ``as_of``. Raises :class:`AsOfOutOfRange` for a date outside the data.
     """
-    if not isinstance(db, Store):
-        with open_store(db, read_only=True) as store:
-            return status(store, as_of, price_source=price_source)
     from minerwatch.analyses.difficulty import next_adjustment_or_none
 
-    frame = daily_frame(db, as_of, price_source=price_source)
-    return status_from_frame(
-        frame,
-        data_through=require_data(db)[1],
-        block_intervals=block_intervals_at(db, frame, len(frame) - 1),
-        next_adjustment=next_adjustment_or_none(db, frame.day[-1], frame=frame),
-    )
+    with day_of(db, as_of, price_source=price_source) as day:
+        store = day.store
+        assert store is not None, "status reads the store"
+        frame = day.frame
+        return status_from_frame(
+            frame,
+            metrics=day.metrics,
+            data_through=require_data(store)[1],
+            block_intervals=block_intervals_at(store, frame, len(frame) - 1, day.epochs),
+            next_adjustment=next_adjustment_or_none(day),
+            cost=production_cost(day),
+        )

@@ -25,10 +25,10 @@ from minerwatch import params
 from minerwatch.analyses.cost import (
     DEFAULT_MODEL,
     check_model,
-    frame_up_to,
     hindsight_preset,
     production_cost,
 )
+from minerwatch.analyses.day import Day, day_of
 from minerwatch.days import parse_day
 from minerwatch.errors import InputError
 from minerwatch.frames import DailyFrame
@@ -254,7 +254,7 @@ class EpisodesReport:
 
 
 def cost_episodes(
-    db_or_frame: DailyFrame | Store | str | Path | None = None,
+    db_or_frame: Day | DailyFrame | Store | str | Path | None = None,
     as_of: str | np.datetime64 | None = None,
     *,
     model: str = DEFAULT_MODEL,
@@ -274,8 +274,9 @@ def cost_episodes(
     check_model(model)
     params.MERGE_GAP_DAYS.check(merge_gap_days, "merge_gap_days")
     params.MIN_EPISODE_DAYS.check(min_days, "min_days")
-    frame = frame_up_to(db_or_frame, as_of, price_source=price_source)
-    pc = production_cost(frame, model=model, **cost_parameters)
+    with day_of(db_or_frame, as_of, price_source=price_source) as day:
+        pc = production_cost(day, model=model, **cost_parameters)
+    frame = day.frame
     cost = pc.series.cost_usd[model]
     has = np.flatnonzero(np.isfinite(cost))
     first = str(frame.day[has[0]]) if has.size else None
@@ -914,7 +915,7 @@ _STUDY_PARAMETERS = {
 
 
 def study(
-    db_or_frame: DailyFrame | Store | str | Path | None,
+    db_or_frame: Day | DailyFrame | Store | str | Path | None,
     name: str,
     as_of: str | np.datetime64 | None = None,
     *,
@@ -950,7 +951,8 @@ def study(
             parameter=unknown[0],
         )
     used = {**allowed, **parameters}
-    frame = frame_up_to(db_or_frame, as_of, price_source=price_source)
+    with day_of(db_or_frame, as_of, price_source=price_source) as context:
+        frame = context.frame
     day, price = frame.day, frame.price_usd
     details: dict[str, Any] = {}
     if name == "compression":
@@ -965,7 +967,7 @@ def study(
     else:
         model = used.pop("model")
         check_model(model)
-        cost = production_cost(frame, model=model).series.cost_usd[model]
+        cost = production_cost(context, model=model).series.cost_usd[model]
         preset = hindsight_preset(model)
         fit_end = preset.fit_end if preset is not None else None
         episodes, rows = below_cost_return_study(day, price, cost, fit_end=fit_end, **used)

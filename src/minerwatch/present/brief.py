@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from minerwatch.analyses.brief import BriefInputs, gather
+from minerwatch.analyses.day import Day
 from minerwatch.analyses.signals import Signals
 from minerwatch.analyses.studies import (
     EVENT_BASELINE,
@@ -34,7 +35,7 @@ from minerwatch.analyses.studies import (
 from minerwatch.metrics import signals as sg
 from minerwatch.metrics.revenue import hashprice_in, hashprice_unit
 from minerwatch.present import format as display
-from minerwatch.store import Store, open_store
+from minerwatch.store import Store
 
 # Plain-English names of the production-cost models the brief may cite.
 MODEL_DESCRIPTIONS = {
@@ -127,15 +128,13 @@ class Brief:
         }
 
 
-def brief(db: Store | str | Path | None = None, as_of: str | None = None) -> Brief:
-    """The written brief of ``as_of`` (YYYY-MM-DD; default the last stored day).
+def brief(db: Day | Store | str | Path | None = None, as_of: str | None = None) -> Brief:
+    """The written brief of ``as_of`` (YYYY-MM-DD; default the last stored day), from a day
+    context, an open store or a database path.
 
     Reads nothing after ``as_of``. Raises :class:`~minerwatch.errors.AsOfOutOfRange` for a
     date outside the data.
     """
-    if not isinstance(db, Store):
-        with open_store(db, read_only=True) as store:
-            return brief(store, as_of)
     return compose(gather(db, as_of))
 
 
