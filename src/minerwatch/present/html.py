@@ -2,13 +2,15 @@
 
 Presentation only: :func:`render_html` formats a :class:`~.data.ReportData` (the brief, the
 snapshot, the signals, the episodes, the machines) and draws the charts of :mod:`.charts`
-with Plotly. plotly.js is embedded once, inline, so the file opens offline: no CDN, no
-network, no file beside it. plotly is imported only when a report is made.
+with plotly.js. plotly.js (from the installed plotly package) is embedded once, inline, so
+the file opens offline: no CDN, no network, no file beside it.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,114 +129,186 @@ def _panel_top(chart: Chart, panel: int) -> float:
     return max(tops, default=0.0)
 
 
-def figure(chart: Chart):
-    """The Plotly figure of ``chart``."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
+#: Vertical gap between stacked panels, a fraction of the figure's height.
+PANEL_SPACING = 0.08
+#: Files of the installed plotly package that the page embeds: plotly.js (minified) and
+#: the plotly_white template (the layout defaults plotly.py would write).
+PLOTLY_JS = "package_data/plotly.min.js"
+PLOTLY_TEMPLATE = "package_data/templates/plotly_white.json"
 
+
+def _plotly_file(name: str) -> str:
+    """A file of the installed plotly package, read without importing plotly's Python
+    modules (which take longer than the whole page)."""
+    from importlib import resources
+
+    return resources.files("plotly").joinpath(name).read_text(encoding="utf-8")
+
+
+def _script_json(value: object) -> str:
+    """``value`` as JSON safe inside ``<script>``: no NaN, and ``</`` written ``<\\/``."""
+    return json.dumps(value, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+def _data(values: object) -> object:
+    """An array for plotly.js: numbers as a typed array (``{"dtype": "f8", "bdata": ...}``,
+    NaN a gap, as plotly.py writes them), days as ``YYYY-MM-DD`` text, anything else as a
+    list."""
+    a = np.asarray(values)
+    if np.issubdtype(a.dtype, np.datetime64):
+        return [None if np.isnat(v) else str(v) for v in a]
+    if np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_:
+        raw = np.ascontiguousarray(a, dtype="<f8").tobytes()
+        return {"dtype": "f8", "bdata": base64.b64encode(raw).decode("ascii")}
+    return [str(v) for v in a.tolist()]
+
+
+def _ref(axis: str, panel: int) -> str:
+    """Plotly's name of the x or y axis of ``panel`` (0-based): ``x``, ``x2``, ..."""
+    return axis if panel == 0 else f"{axis}{panel + 1}"
+
+
+def _trace(s) -> dict:
+    common = {"name": s.name, "showlegend": s.legend, "legendgroup": s.name}
+    axes = {"xaxis": _ref("x", s.panel), "yaxis": _ref("y", s.panel)}
+    points = {"x": _data(s.x), "y": _data(s.y)}
+    if s.style == "bar":
+        return {
+            "type": "bar",
+            **points,
+            "orientation": "h",
+            "marker": {"color": s.color},
+            **common,
+            **axes,
+        }
+    if s.style == "marker":
+        marker = {"color": s.color, "symbol": _SYMBOL.get(s.marker, "circle"), "size": 11}
+        marker["line"] = {"width": 2, "color": s.color}
+        return {"type": "scatter", **points, "mode": "markers", "marker": marker, **common, **axes}
+    if s.style == "area":
+        return {
+            "type": "scatter",
+            **points,
+            "mode": "lines",
+            "stackgroup": f"stack-{s.panel}",
+            "line": {"color": s.color, "width": s.width},
+            "fillcolor": s.color,
+            **common,
+            **axes,
+        }
+    line = {"color": s.color, "width": s.width, "dash": _DASH.get(s.dash, "solid")}
+    if s.style == "step":
+        line["shape"] = "hv"
+    return {"type": "scatter", **points, "mode": "lines", "line": line, **common, **axes}
+
+
+def figure(chart: Chart) -> dict:
+    """The Plotly figure of ``chart`` as plotly.js's JSON (``data``, ``layout``): its
+    panels stacked on one shared time axis, ``PANEL_SPACING`` apart, in the plotly_white
+    template. Built as plain data: plotly.py's graph objects would validate every value
+    again, which took most of a report's time."""
     n = len(chart.panels)
-    fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.08)
-    for s in chart.series:
-        common = {"name": s.name, "showlegend": s.legend, "legendgroup": s.name}
-        if s.style == "bar":
-            trace = go.Bar(x=s.x, y=s.y, orientation="h", marker_color=s.color, **common)
-        elif s.style == "marker":
-            marker = {"color": s.color, "symbol": _SYMBOL.get(s.marker, "circle"), "size": 11}
-            marker["line"] = {"width": 2, "color": s.color}
-            trace = go.Scatter(x=s.x, y=s.y, mode="markers", marker=marker, **common)
-        elif s.style == "area":
-            trace = go.Scatter(
-                x=s.x,
-                y=s.y,
-                mode="lines",
-                stackgroup=f"stack-{s.panel}",
-                line={"color": s.color, "width": s.width},
-                fillcolor=s.color,
-                **common,
-            )
-        else:
-            line = {"color": s.color, "width": s.width, "dash": _DASH.get(s.dash, "solid")}
-            if s.style == "step":
-                line["shape"] = "hv"
-            trace = go.Scatter(x=s.x, y=s.y, mode="lines", line=line, **common)
-        fig.add_trace(trace, row=s.panel + 1, col=1)
+    height = (1.0 - PANEL_SPACING * (n - 1)) / n
+    layout: dict = {}
+    for i in range(n):
+        top = 1.0 - i * (height + PANEL_SPACING)
+        x = {"anchor": _ref("y", i), "domain": [0.0, 1.0]}
+        if i < n - 1:
+            x.update(matches=_ref("x", n - 1), showticklabels=False)
+        layout[_ref("xaxis", i)] = x
+        layout[_ref("yaxis", i)] = {"anchor": _ref("x", i), "domain": [max(top - height, 0.0), top]}
+    shapes: list[dict] = []
+    annotations: list[dict] = []
+    drawn = sorted({s.panel for s in chart.series})
     for shade in chart.shades:
-        for i, (start, end) in enumerate(shade.periods):
-            fig.add_vrect(
-                x0=str(start),
-                x1=str(end),
-                fillcolor=shade.color,
-                opacity=shade.opacity,
-                line_width=0,
-                layer="below",
-                row="all",
-                col=1,
-                name=shade.label,
-                legendgroup=shade.label,
-                showlegend=i == 0,
-            )
+        for k, (start, end) in enumerate(shade.periods):
+            for j, panel in enumerate(drawn):
+                shapes.append(
+                    {
+                        "type": "rect",
+                        "x0": str(start),
+                        "x1": str(end),
+                        "xref": _ref("x", panel),
+                        "y0": 0,
+                        "y1": 1,
+                        "yref": f"{_ref('y', panel)} domain",
+                        "fillcolor": shade.color,
+                        "opacity": shade.opacity,
+                        "line": {"width": 0},
+                        "layer": "below",
+                        "name": shade.label,
+                        "legendgroup": shade.label,
+                        "showlegend": k == 0 and j == 0,
+                    }
+                )
     for ref in chart.lines:
-        vertical = ref.x is not None
         value = str(ref.x) if isinstance(ref.x, np.datetime64) else ref.x
         shape = {"type": "line", "line": {"color": ref.color, "dash": ref.dash, "width": 1.2}}
-        if vertical:
+        if ref.x is not None:
             shape.update(x0=value, x1=value, xref="x", y0=0, y1=1, yref="paper")
             label = {"x": value, "xref": "x", "y": 1, "yref": "paper", "yanchor": "bottom"}
         else:
             shape.update(y0=ref.y, y1=ref.y, yref="y", x0=0, x1=1, xref="paper")
             label = {"x": 1, "xref": "paper", "y": ref.y, "yref": "y", "xanchor": "right"}
-        fig.add_shape(**shape)
-        fig.add_annotation(
-            text=_e(ref.label), showarrow=False, font={"size": 11, "color": ref.color}, **label
+        shapes.append(shape)
+        annotations.append(
+            {
+                "text": _e(ref.label),
+                "showarrow": False,
+                "font": {"size": 11, "color": ref.color},
+                **label,
+            }
         )
-    for i, axis in enumerate(chart.panels, start=1):
-        opts: dict = {"title_text": axis.title}
+    for i, axis in enumerate(chart.panels):
+        opts: dict = {"title": {"text": axis.title}}
         if axis.log:
             opts["type"] = "log"
         if axis.dollars:
             opts["tickprefix"] = "$"
-        if axis.si and _panel_top(chart, i - 1) >= SI_FROM:
+        if axis.si and _panel_top(chart, i) >= SI_FROM:
             opts["tickformat"] = "~s"  # 150T, $30M (Plotly's ~s writes 0.0004 as 400µ)
         if chart.kind == "bar":
             opts = {
                 "categoryorder": "array",
                 "categoryarray": list(chart.categories),
                 "autorange": "reversed",
-                "title_text": "",
+                "title": {"text": ""},
                 "tickfont": {"size": 11},
             }
-        fig.update_yaxes(row=i, col=1, **opts)
+        layout[_ref("yaxis", i)].update(opts)
     if chart.kind == "bar":
-        fig.update_xaxes(
-            title_text=chart.x_title, tickprefix="$", tickformat=".2f", rangemode="tozero"
-        )
-    fig.update_layout(
-        template="plotly_white",
+        for i in range(n):
+            layout[_ref("xaxis", i)].update(
+                title={"text": chart.x_title}, tickprefix="$", tickformat=".2f", rangemode="tozero"
+            )
+    legend = {"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0, "xanchor": "left"}
+    if chart.kind == "bar":  # inside, bottom right: beside the short bars
+        legend.update(yanchor="bottom", y=0.01, xanchor="right", x=0.99)
+        legend["bgcolor"] = "rgba(255,255,255,0.85)"
+    layout.update(
+        template=json.loads(_plotly_file(PLOTLY_TEMPLATE)),
         title={"text": chart.title, "x": 0.01, "xanchor": "left"},
         height=chart.height_px,
         margin={"l": 70, "r": 30, "t": 60, "b": 40},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0, "xanchor": "left"},
+        legend=legend,
         hovermode="x unified" if chart.kind == "time" else "closest",
         barmode="overlay",
+        shapes=shapes,
+        annotations=annotations,
     )
-    if chart.kind == "bar":  # inside, bottom right: beside the short bars
-        legend = {"yanchor": "bottom", "y": 0.01, "xanchor": "right", "x": 0.99}
-        fig.update_layout(legend={**legend, "bgcolor": "rgba(255,255,255,0.85)"})
-    return fig
+    return {"data": [_trace(s) for s in chart.series], "layout": layout}
 
 
 def chart_html(chart: Chart) -> str:
     """``chart`` as a ``<figure>``: the Plotly div and its script (plotly.js not included),
     the subtitle and the note as its caption."""
-    import plotly.io as pio
-
-    div = pio.to_html(
-        figure(chart),
-        full_html=False,
-        include_plotlyjs=False,
-        div_id=f"chart-{chart.key}",
-        config=PLOTLY_CONFIG,
-        default_height=f"{chart.height_px}px",
+    div_id = f"chart-{chart.key}"
+    fig = figure(chart)
+    args = ", ".join(_script_json(x) for x in (div_id, fig["data"], fig["layout"], PLOTLY_CONFIG))
+    div = (
+        f'<div id="{_e(div_id)}" class="plotly-graph-div" '
+        f'style="height:{chart.height_px}px; width:100%;"></div>'
+        f"<script>Plotly.newPlot({args});</script>"
     )
     note = f'<span class="note">{_e(chart.note)}</span>' if chart.note else ""
     return (
@@ -464,8 +538,6 @@ def machines_table(d: ReportData) -> str:
 
 def render_html(d: ReportData, charts: list[Chart] | None = None) -> str:
     """The whole report of ``d`` as one HTML document (plotly.js inline)."""
-    from plotly.offline import get_plotlyjs
-
     charts = build_charts(d) if charts is None else charts
     by_key = {c.key: chart_html(c) for c in charts}
     b = compose(d.brief_inputs)
@@ -498,7 +570,7 @@ def render_html(d: ReportData, charts: list[Chart] | None = None) -> str:
         f"<title>minerwatch report, {_e(d.as_of)}</title>"
         f"<style>{STYLE}</style>"
         "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>"
-        f"<script>{get_plotlyjs()}</script>"
+        f"<script>{_plotly_file(PLOTLY_JS)}</script>"
         "</head><body>"
         f"<header><h1>minerwatch report: {_e(d.as_of)}</h1>"
         f'<p class="meta">{meta}</p></header>'
