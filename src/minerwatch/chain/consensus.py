@@ -512,7 +512,8 @@ def clamped_timespan(timespan: int | np.ndarray) -> int | np.ndarray:
     Bitcoin Core ``src/pow.cpp``, ``CalculateNextWorkRequired``.
     """
     if isinstance(timespan, np.ndarray):
-        return np.clip(_as_int_array(timespan, "timespan"), MIN_TIMESPAN_S, MAX_TIMESPAN_S)
+        clipped = np.clip(_as_int_array(timespan, "timespan"), MIN_TIMESPAN_S, MAX_TIMESPAN_S)
+        return np.asarray(clipped, np.int64)
     t = _as_int(timespan, "timespan")
     return min(max(t, MIN_TIMESPAN_S), MAX_TIMESPAN_S)
 
@@ -628,8 +629,8 @@ def is_retarget_height(height: int | np.ndarray) -> bool | np.ndarray:
     Bitcoin Core ``src/pow.cpp``, ``GetNextWorkRequired``.
     """
     if isinstance(height, np.ndarray):
-        h = _as_height_array(height)
-        return (h % RETARGET_INTERVAL == 0) & (h > 0)
+        heights = _as_height_array(height)
+        return np.asarray((heights % RETARGET_INTERVAL == 0) & (heights > 0), bool)
     h = _as_height(height)
     return h > 0 and h % RETARGET_INTERVAL == 0
 
@@ -750,4 +751,4 @@ def supply_sat_array(heights: np.ndarray, include_genesis: bool = False) -> np.n
     total = _ERA_ISSUED_BEFORE[era] + in_era * _ERA_SUBSIDY[era]
     if not include_genesis:
         total = total - INITIAL_SUBSIDY_SAT
-    return total.astype(np.int64)
+    return np.asarray(total, np.int64)

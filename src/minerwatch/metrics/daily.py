@@ -15,6 +15,7 @@ from minerwatch.frames import DailyFrame
 from minerwatch.metrics import hashrate as hr
 from minerwatch.metrics import market, revenue
 from minerwatch.metrics.rolling import drawdown_pct, running_max
+from minerwatch.units import SAT_PER_BTC
 
 HASHRATE_WINDOWS_DAYS = (1, 7, 30, 60)
 # The hashrate all-time high and drawdown are taken on this trailing mean: a single day's
@@ -79,8 +80,8 @@ def compute_daily_metrics(frame: DailyFrame) -> DailyMetrics:
     }
     ath_base = hashrates[HASHRATE_ATH_WINDOW_DAYS]
     hr_peak, hr_peak_row = running_max(ath_base)
-    issuance_btc = frame.issuance_sat / revenue.SAT_PER_BTC
-    fees_btc = frame.fees_sat / revenue.SAT_PER_BTC
+    issuance_btc = frame.issuance_sat / SAT_PER_BTC
+    fees_btc = frame.fees_sat / SAT_PER_BTC
     revenue_btc = revenue.revenue_btc(frame.issuance_sat, frame.fees_sat)
     revenue_usd = revenue_btc * frame.price_usd
     issuance_usd = issuance_btc * frame.price_usd

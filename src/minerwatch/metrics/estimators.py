@@ -147,7 +147,7 @@ def _lgamma(a: np.ndarray) -> np.ndarray:
     inv = 1.0 / z
     inv2 = inv * inv
     series = inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 / 1680)))
-    return (z - 0.5) * np.log(z) - z + 0.5 * math.log(2 * math.pi) + series - shift
+    return np.asarray((z - 0.5) * np.log(z) - z + 0.5 * math.log(2 * math.pi) + series - shift)
 
 
 def _gammainc_lower(a: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -168,7 +168,7 @@ def _gammainc_lower(a: np.ndarray, x: np.ndarray) -> np.ndarray:
             break
     with np.errstate(divide="ignore"):
         log_front = a * np.log(x) - x - _lgamma(a + 1.0)
-    return np.minimum(np.exp(log_front) * total, 1.0)
+    return np.asarray(np.minimum(np.exp(log_front) * total, 1.0), np.float64)
 
 
 def _gamma_ppf_refined(p: float, a: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -329,7 +329,7 @@ class HashrateEstimate:
 # --- block windows -------------------------------------------------------------------------
 
 
-def _rolling_extreme(x: np.ndarray, window: int, fn) -> np.ndarray:
+def _rolling_extreme(x: np.ndarray, window: int, fn: np.ufunc) -> np.ndarray:
     """``fn``-reduction (np.maximum / np.minimum) of ``x[i - window + 1 .. i]`` for
     ``i >= window - 1`` (length ``len(x) - window + 1``), by doubling: O(n log window)."""
     out = x.copy()
@@ -458,7 +458,8 @@ def block_window_hashrate(
             t, n + 1, np.minimum
         )
     lo_p, hi_p = _tails(confidence)
-    lo_f, hi_f = chi2_ppf([lo_p, hi_p], 2 * n) / (2 * n)  # rate bounds over the estimate n/T
+    # rate bounds over the estimate n/T
+    lo_f, hi_f = chi2_ppf(np.array([lo_p, hi_p]), 2 * n) / (2 * n)
     raw = np.where(raw > 0, raw, np.nan)
     return HashrateEstimate(
         hashrate_hs=raw * ((n - 1) / n if unbiased else 1.0),

@@ -235,11 +235,11 @@ def daily_interval_windows(
         n = int(blocks[row + 1 - days : row + 1].sum())
         mean = days * MINUTES_PER_DAY / n if n > 0 else None
         out[key] = IntervalStats(mean, None, None, None, n)
-    mean, count = epoch_mean_interval_min_daily(
+    epoch_mean, count = epoch_mean_interval_min_daily(
         end_height[row : row + 1], day_end_time[row : row + 1], epoch_start_height, epoch_start_time
     )
     out["epoch"] = IntervalStats(
-        float(mean[0]) if np.isfinite(mean[0]) else None,
+        float(epoch_mean[0]) if np.isfinite(epoch_mean[0]) else None,
         None,
         None,
         None,

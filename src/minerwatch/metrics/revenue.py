@@ -16,7 +16,7 @@ PUELL_WINDOW_DAYS = 365
 
 def revenue_btc(issuance_sat: np.ndarray, fees_sat: np.ndarray) -> np.ndarray:
     """Miner revenue of each day in BTC: ``(subsidy + fees) / 1e8``."""
-    return (np.asarray(issuance_sat, np.float64) + fees_sat) / SAT_PER_BTC
+    return np.asarray((np.asarray(issuance_sat, np.float64) + fees_sat) / SAT_PER_BTC, np.float64)
 
 
 def fee_share_pct(
@@ -44,12 +44,8 @@ def hashprice_btc_ph_day(
     trailing 144-block mean).
     """
     reward_btc = (np.asarray(subsidy_sat_per_block, np.float64) + fees_sat_per_block) / SAT_PER_BTC
-    return (
-        reward_btc
-        * SECONDS_PER_DAY
-        * HS_PER_PHS
-        / (np.asarray(difficulty, np.float64) * HASHES_PER_DIFFICULTY)
-    )
+    work_per_block = np.asarray(difficulty, np.float64) * HASHES_PER_DIFFICULTY
+    return np.asarray(reward_btc * SECONDS_PER_DAY * HS_PER_PHS / work_per_block, np.float64)
 
 
 # Units hashprice can be stated in, largest first: name -> size in PH/s. Luxor's is PH/s.
@@ -129,4 +125,4 @@ def puell_multiple(issuance_usd: np.ndarray, window_days: int = PUELL_WINDOW_DAY
     """
     mean = trailing_mean(issuance_usd, window_days, min_count=window_days)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(issuance_usd, np.float64) / mean
+        return np.asarray(np.asarray(issuance_usd, np.float64) / mean, np.float64)

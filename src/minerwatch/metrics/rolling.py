@@ -32,7 +32,7 @@ def trailing_mean(x: np.ndarray, window: int, *, min_count: int | None = None) -
     counts = trailing_sum(finite, window, min_count=0)
     sums = trailing_sum(x, window, min_count=min_count)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return sums / counts
+        return np.asarray(sums / counts, np.float64)
 
 
 def running_max(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -66,4 +66,4 @@ def change_pct(x: np.ndarray, periods: int) -> np.ndarray:
 def drawdown_pct(x: np.ndarray, peak: np.ndarray) -> np.ndarray:
     """Percent below the peak: ``100 * (x / peak - 1)`` (0 at a new high, negative below)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return 100.0 * (np.asarray(x, np.float64) / peak - 1.0)
+        return np.asarray(100.0 * (np.asarray(x, np.float64) / peak - 1.0), np.float64)

@@ -54,7 +54,7 @@ DRM_MIN_FIT_DAYS = 365
 
 def check_share(value: float, name: str = "electricity_share") -> float:
     """A share in ``(0, 1]`` (:data:`minerwatch.params.ELECTRICITY_SHARE`)."""
-    return params.ELECTRICITY_SHARE.check(value, name)
+    return float(params.ELECTRICITY_SHARE.check(value, name))
 
 
 # -- Difficulty Regression Model ------------------------------------------------------------
@@ -224,10 +224,10 @@ def drm_fit(
     with np.errstate(invalid="ignore", divide="ignore"):
         x = np.where(d > 0, np.log(d), np.nan)
         y = np.where(cap > 0, np.log(cap), np.nan)
-    start_row = int(np.searchsorted(day, np.datetime64(start, "D")))
+    start_row = int(np.searchsorted(day, np.datetime64(str(start), "D")))
     end_row = None
     if end is not None:
-        end_row = int(np.searchsorted(day, np.datetime64(end, "D"), side="right")) - 1
+        end_row = int(np.searchsorted(day, np.datetime64(str(end), "D"), side="right")) - 1
     return expanding_ols(x, y, start_row=start_row, end_row=end_row, min_n=min_fit_days)
 
 

@@ -62,6 +62,7 @@ from minerwatch.chain.consensus import (
     TARGET_TIMESPAN_S,
 )
 from minerwatch.errors import InputError
+from minerwatch.frames import DailyFrame
 from minerwatch.metrics import estimators as est
 from minerwatch.models.mempool import mempool_baseline
 from minerwatch.units import SECONDS_PER_DAY
@@ -455,7 +456,7 @@ class ForecastInputs:
 
     @property
     def blocks_in_epoch(self) -> np.ndarray:
-        return self.height - self.epoch_start_height
+        return np.asarray(self.height - self.epoch_start_height, np.int64)
 
 
 @dataclass(frozen=True)
@@ -557,10 +558,11 @@ def forecast_adjustment(
         r_time = np.where(locked, 0.0, _time_for_blocks(r_change, lam0, g_s, sigma, p))
         timespan = np.clip(elapsed + r_time, MIN_TIMESPAN_S, MAX_TIMESPAN_S)
         change = 100.0 * (TARGET_TIMESPAN_S / timespan - 1.0)
-        return np.maximum(change, 100.0 * (1.0 / d - 1.0))  # new difficulty >= 1 (powLimit)
+        floor = 100.0 * (1.0 / d - 1.0)  # the new difficulty is at least 1 (powLimit)
+        return np.asarray(np.maximum(change, floor), np.float64)
 
     def date_at(p: float) -> np.ndarray:
-        return now + _time_for_blocks(r_date, lam0, g_s, sigma, p)
+        return np.asarray(now + _time_for_blocks(r_date, lam0, g_s, sigma, p), np.float64)
 
     with np.errstate(invalid="ignore", divide="ignore"):
         return AdjustmentForecast(
@@ -687,7 +689,7 @@ class DailySeries:
     difficulty_mean: np.ndarray
 
     @classmethod
-    def from_frame(cls, frame) -> DailySeries:
+    def from_frame(cls, frame: DailyFrame) -> DailySeries:
         return cls(frame.day, frame.blocks, frame.end_height, frame.difficulty_mean)
 
     def tail(self, days: int) -> DailySeries:
@@ -764,7 +766,7 @@ def time_of_height(ctx: DailyContext, height: np.ndarray) -> np.ndarray:
     h = np.asarray(height, np.float64)
     ends = np.maximum.accumulate(ctx.chain_end_height)
     out = np.interp(h, ends, ctx.day_end_s.astype(np.float64), left=np.nan, right=np.nan)
-    return np.where(h >= 0, out, np.nan)
+    return np.asarray(np.where(h >= 0, out, np.nan), np.float64)
 
 
 def _level(
@@ -773,7 +775,7 @@ def _level(
     fit: ProcessFit,
     max_obs: int | None,
     stop: np.ndarray | None = None,
-):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     tau_s = level_time_constant_days(fit.q_per_day) * SECONDS_PER_DAY
     return ew_hashrate(obs, now, tau_s, max_obs, stop)
 
