@@ -280,10 +280,9 @@ def poisson_rate_interval(
     ----------
     k : array_like
         Arrivals counted (blocks in a time window), >= 0.
-    seconds : array_like
-        Length of the window, seconds, > 0.
-    confidence : float, default 0.9
-        Central confidence of the interval.
+    seconds, confidence
+        The window's length (seconds, > 0) and the interval's central confidence, as in
+        :func:`gamma_rate_interval`.
 
     Returns
     -------
@@ -499,10 +498,8 @@ def time_window_hashrate(
     at_times : ndarray, optional
         Window end times ``t0``, unix seconds (default: every block's time). A window
         starting before the first block held is incomplete: NaN.
-    confidence : float, default 0.9
-        Central confidence of the interval.
-    hashes_per_difficulty : float, default 2**32
-        Hashes per unit of difficulty.
+    confidence, hashes_per_difficulty
+        As in :func:`block_window_hashrate`.
 
     Returns
     -------
@@ -528,14 +525,28 @@ def time_window_hashrate(
     last_d = ds[np.clip(hi - 1, 0, None)] if len(ds) else np.full(len(ends), np.nan)
     per_block = np.where(k > 0, work / np.maximum(k, 1), last_d * hashes_per_difficulty)
     complete = (len(ts) > 0) & (ends - window_s >= (ts[0] if len(ts) else np.inf))
-    low, high = poisson_rate_interval(k, window_s, confidence)
+    return _window_estimate(work, k, per_block, float(window_s), complete, confidence)
+
+
+def _window_estimate(
+    work: np.ndarray,
+    blocks: np.ndarray,
+    work_per_block: np.ndarray,
+    seconds: float,
+    complete: np.ndarray,
+    confidence: float,
+) -> HashrateEstimate:
+    """The estimate of windows of ``seconds`` holding ``work`` hashes in ``blocks`` blocks:
+    ``work / seconds``, with the Poisson interval of the block count scaled by the work per
+    block; NaN where the window is not ``complete``."""
+    low, high = poisson_rate_interval(blocks, seconds, confidence)
     nan = np.where(complete, 1.0, np.nan)
     return HashrateEstimate(
-        hashrate_hs=work / window_s * nan,
-        low_hs=low * per_block * nan,
-        high_hs=high * per_block * nan,
-        blocks=k * nan,
-        seconds=np.full(len(ends), float(window_s)),
+        hashrate_hs=work / seconds * nan,
+        low_hs=low * work_per_block * nan,
+        high_hs=high * work_per_block * nan,
+        blocks=blocks * nan,
+        seconds=np.full(len(work), seconds),
         confidence=confidence,
     )
 
@@ -562,10 +573,8 @@ def daily_window_hashrate(
         Block-weighted mean difficulty of each day (NaN on days without blocks).
     window_days : int, default 1
         Days per window.
-    confidence : float, default 0.9
-        Central confidence of the interval.
-    hashes_per_difficulty : float, default 2**32
-        Hashes per unit of difficulty.
+    confidence, hashes_per_difficulty
+        As in :func:`block_window_hashrate`.
 
     Returns
     -------
@@ -594,13 +603,4 @@ def daily_window_hashrate(
     filled = np.where(np.isfinite(d), np.arange(len(d)), 0)
     np.maximum.accumulate(filled, out=filled)
     per_block = np.where(k > 0, work / np.maximum(k, 1), d[filled] * hashes_per_difficulty)
-    low, high = poisson_rate_interval(k, seconds, confidence)
-    nan = np.where(complete, 1.0, np.nan)
-    return HashrateEstimate(
-        hashrate_hs=work / seconds * nan,
-        low_hs=low * per_block * nan,
-        high_hs=high * per_block * nan,
-        blocks=k * nan,
-        seconds=np.full(len(b), seconds),
-        confidence=confidence,
-    )
+    return _window_estimate(work, k, per_block, seconds, complete, confidence)
