@@ -230,7 +230,7 @@ def test_values_of_every_form_agree(tmp_path):
         "917282,2025-10-01 20:05:07+00:00,385998260,0,,AntPool\n"
         "917282,2025-10-01T20:05:07,0x1701ddb4,0,,AntPool\n",
     )
-    b = block_files.read_blocks(path)
+    b = block_files.read_blocks_csv(path)
     assert b.height.tolist() == [917280, 917281, 917282]
     assert b.time.tolist() == [1759348633, 1759348680, 1759349107]
     assert b.bits.tolist() == [BITS_917280] * 3
@@ -246,7 +246,7 @@ def test_difficulty_column_gives_bits(tmp_path):
         tmp_path / "b.csv",
         f"height,time,difficulty\n917279,1759348314,{D_915264!r}\n917280,1759348633,{D_917280!r}\n",
     )
-    b = block_files.read_blocks(path)
+    b = block_files.read_blocks_csv(path)
     assert b.bits.tolist() == [BITS_915264, BITS_917280]
 
 
@@ -319,7 +319,7 @@ NOW = int(time.time())
 def test_bad_block_rows(tmp_path, text, line, column, words):
     path = _write(tmp_path / "b.csv", text)
     with pytest.raises(InputError) as info:
-        block_files.read_blocks(path)
+        block_files.read_blocks_csv(path)
     assert (info.value.path, info.value.line, info.value.column) == (str(path), line, column)
     assert words in str(info.value)
 

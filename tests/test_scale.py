@@ -132,7 +132,7 @@ def test_status_reads_a_bounded_number_of_blocks(big_db, monkeypatch):
         epochs = Epochs.from_store(store.read_epochs())
         day_end = int((np.datetime64("2025-10-11") - np.datetime64("1970-01-01")).astype(int))
         day_end *= 86_400
-        full = forecast._read_blocks(store, max_time=day_end - 1)
+        full = forecast._contiguous_blocks(store, max_time=day_end - 1)
         daily = forecast._daily_before(store, epochs, day_end - 1)
     assert len(full["height"]) > 390_000
     reference = forecast._outlook_blocks(full, len(full["height"]) - 1, epochs, [], daily)

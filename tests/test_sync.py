@@ -26,10 +26,19 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 import minerwatch
-from minerwatch.errors import BadResponse, InputError, RateLimited, SourceUnavailable
-from minerwatch.ingest.sync import sync_coinmetrics
+from minerwatch.errors import (
+    BadResponse,
+    InputError,
+    RateLimited,
+    SourceUnavailable,
+    SyncDeadlineExceeded,
+    SyncPageCapReached,
+    TransientSourceError,
+)
+from minerwatch.ingest.sync import Page, Resume, run_feed, sync_coinmetrics
 from minerwatch.sources import http
 from minerwatch.sources.coinmetrics import METRICS
+from minerwatch.sources.retry import RetryPolicy
 
 PATH = "/v4/timeseries/asset-metrics"
 PAGE = 2000
@@ -56,7 +65,8 @@ class FakeCoinMetrics:
     """``/v4/timeseries/asset-metrics`` over a list of items.
 
     ``script[page]``: responses served (and consumed) before page ``page`` (0-based) is;
-    ``broken``: pages that always answer ``broken_status``.
+    ``broken``: pages that always answer ``broken_status``; ``largest_page``: the most items
+    served a page, whatever the request asks (servers may page smaller than asked).
     """
 
     def __init__(self, items: list[dict]) -> None:
@@ -65,6 +75,7 @@ class FakeCoinMetrics:
         self.script: dict[int, list[Response]] = {}
         self.broken: set[int] = set()
         self.broken_status = 500
+        self.largest_page = 10_000
 
     def __call__(self, request: Request) -> Response:
         args = request.args.to_dict()
@@ -81,6 +92,7 @@ class FakeCoinMetrics:
         size = int(args.get("page_size", "100"))
         if not 1 <= size <= 10_000:
             return _cm_error(400, "bad_parameter", "page_size must be in 1..10000")
+        size = min(size, self.largest_page)
         token = args.pop("next_page_token", None)
         offset = int(base64.urlsafe_b64decode(token).decode().split(":")[1]) if token else 0
         start, end = args["start_time"], args.get("end_time", "9999-12-31")
@@ -265,12 +277,12 @@ def test_start_after_a_gap_is_refused_before_any_request(truncated_store, server
     assert server.requests == []
 
 
-def test_page_leaving_a_gap_is_refused(truncated_store, server):
+def test_page_leaving_a_gap_is_a_source_fault(truncated_store, server):
     server.items = [
         it for it in server.items if not "2025-10-01" <= it["time"][:10] <= "2025-10-03"
     ]
     before = _state(truncated_store)
-    with pytest.raises(InputError) as e:
+    with pytest.raises(BadResponse) as e:
         sync_coinmetrics(truncated_store, base_url=server.base_url, **FAST)
     assert "2025-10-01 to 2025-10-03" in str(e.value) and PATH in str(e.value)
     assert _state(truncated_store)["checksum"] == before["checksum"]
@@ -403,6 +415,289 @@ def test_paging_that_does_not_move_is_refused(tmp_path, server, httpserver):
     assert len(httpserver.log) == 2  # the repeat is caught before it is fetched
 
 
+# -- 6. limits: a total deadline and a page cap ------------------------------------------------
+
+
+def _trickle(seconds: float = 10.0, step_s: float = 0.05) -> Response:
+    """HTTP 200 whose JSON body comes one byte per ``step_s``, for ``seconds`` at most: every
+    read succeeds, so only a total deadline stops the client."""
+
+    def body():
+        yield b'{"data": ['
+        stop = time.monotonic() + seconds
+        while time.monotonic() < stop:
+            time.sleep(step_s)
+            yield b" "
+        yield b"]}"
+
+    return Response(body(), 200, content_type="application/json")
+
+
+def test_trickling_server_hits_the_deadline_and_the_next_sync_resumes(
+    tmp_path, server, items, reference
+):
+    server.script[1] = [_trickle()]
+    with minerwatch.open_store(tmp_path / "db.duckdb") as store:
+        t0 = time.monotonic()
+        with pytest.raises(SyncDeadlineExceeded) as e:
+            sync_coinmetrics(store, base_url=server.base_url, deadline_s=2.0, **FAST)
+        took_s = time.monotonic() - t0
+        kept = _state(store)
+        message = str(e.value)
+        assert 2.0 <= took_s < 5.0
+        assert "deadline of 2 s passed while reading the response" in message
+        assert "next_page_token=" in message  # the page that trickled
+        last_kept = _page_day(items, PAGE - 1)
+        assert f"2009-01-03 to {last_kept}, are committed and kept" in message
+        # Every fully committed page stays, with the sync state at its last day.
+        assert kept["counts"]["chain_daily"] == PAGE
+        assert kept["sync_state"] == np.datetime64(last_kept)
+        report = sync_coinmetrics(store, base_url=server.base_url, **FAST)
+        got = _state(store)
+    assert server.requests[-report.pages]["start_time"] == _page_day(items, PAGE)
+    assert report.rows_new == len(items) - PAGE
+    _assert_tables_equal(got, reference)
+    assert got["checksum"] == reference["checksum"]
+
+
+def test_a_stalled_server_is_cut_at_the_deadline(tmp_path, httpserver):
+    def stall(request: Request) -> Response:
+        time.sleep(2.0)
+        return _json({"data": []})
+
+    httpserver.expect_request(PATH).respond_with_handler(stall)
+    with minerwatch.open_store(tmp_path / "db.duckdb") as store:
+        t0 = time.monotonic()
+        with pytest.raises(SyncDeadlineExceeded, match="while waiting for the response"):
+            sync_coinmetrics(store, base_url=httpserver.url_for("/v4"), deadline_s=0.5, **FAST)
+        assert time.monotonic() - t0 < 1.8  # not the 2 s the server stalls
+        assert store.counts()["chain_daily"] == 0
+
+
+def test_a_retry_that_would_end_past_the_deadline_is_not_waited_for(tmp_path, server):
+    server.broken, server.broken_status = {0}, 429
+    server.script[0] = [_json({}, 429, {"Retry-After": "30"})]
+    with minerwatch.open_store(tmp_path / "db.duckdb") as store:
+        t0 = time.monotonic()
+        with pytest.raises(SyncDeadlineExceeded, match="before attempt 2 .HTTP 429"):
+            sync_coinmetrics(store, base_url=server.base_url, deadline_s=5.0, **FAST)
+        assert time.monotonic() - t0 < 2.0
+    assert len(server.requests) == 1
+
+
+def test_cli_sync_deadline_exits_3_and_keeps_committed_pages(tmp_path, server, items):
+    server.script[1], server.largest_page = [_trickle()], PAGE
+    db = tmp_path / "db.duckdb"
+    result = _cli("sync", "--url", server.base_url, "--db", str(db), MINERWATCH_SYNC_DEADLINE_S="3")
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("source error: the deadline of 3 s passed")
+    assert "are committed and kept" in lines[0] and "Traceback" not in result.stderr
+    kept = _state(db)
+    assert kept["counts"]["chain_daily"] == PAGE
+    assert kept["sync_state"] == np.datetime64(_page_day(items, PAGE - 1))
+
+
+def test_endless_empty_pages_stop_at_the_page_cap(tmp_path, httpserver):
+    pages = []
+
+    def endless(request: Request) -> Response:
+        pages.append(request.args.get("next_page_token"))
+        token = f"t{len(pages)}"
+        return _json(
+            {"data": [], "next_page_url": httpserver.url_for(PATH) + f"?next_page_token={token}"}
+        )
+
+    httpserver.expect_request(PATH).respond_with_handler(endless)
+    with minerwatch.open_store(tmp_path / "db.duckdb") as store:
+        with pytest.raises(SyncPageCapReached) as e:
+            sync_coinmetrics(store, base_url=httpserver.url_for("/v4"), max_pages=5, **FAST)
+        assert store.counts()["chain_daily"] == 0 and store.sync_state("coinmetrics") is None
+    assert pages == [None, "t1", "t2", "t3", "t4"]  # no request beyond the cap
+    assert "max_pages=5" in str(e.value) and "nothing was written (5 page(s) fetched)" in str(
+        e.value
+    )
+
+
+def test_resume_after_kill_equals_an_uninterrupted_sync(tmp_path, server, items, reference):
+    """SIGKILL the command while page 3 trickles in; the next sync completes the store."""
+    server.script[2], server.largest_page = [_trickle(seconds=30.0)], PAGE
+    db = tmp_path / "db.duckdb"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "minerwatch", "sync", "--url", server.base_url, "--db", str(db)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_cli_env(),
+    )
+    try:
+        stop = time.monotonic() + 60
+        while len(server.requests) < 3 and time.monotonic() < stop and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.2)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert len(server.requests) == 3 and proc.returncode == -9
+    assert _state(db)["counts"]["chain_daily"] == 2 * PAGE  # two pages were committed
+    with minerwatch.open_store(db) as store:
+        report = sync_coinmetrics(store, base_url=server.base_url, **FAST)
+        got = _state(store)
+        status = _status(store)
+    assert server.requests[3]["start_time"] == _page_day(items, 2 * PAGE)
+    assert (report.rows_new, report.rows_changed) == (len(items) - 2 * PAGE, 0)
+    _assert_tables_equal(got, reference)
+    assert got["checksum"] == reference["checksum"]
+    assert status == reference["status"]
+
+
+# -- 7. any feed runs through the same loop ----------------------------------------------------
+
+
+class CloseFeed:
+    """A tiny in-memory feed: daily closes of source "fake", ``per_page`` days a page.
+
+    The request is the index of a page's first day; ``flaky`` attempts fail as transient,
+    a page whose first day is in ``bad_write`` fails after writing its closes."""
+
+    state_key = "fake"
+    url = "memory://closes"
+
+    def __init__(self, closes: dict[str, float], per_page: int = 3) -> None:
+        self.days = np.array(sorted(closes), dtype="datetime64[D]")
+        self.close_usd = np.array([closes[d] for d in sorted(closes)])
+        self.per_page = per_page
+        self.flaky = 0
+        self.fetch_s = 0.0
+        self.bad_write: set[str] = set()
+        self.fetched: list[int] = []
+
+    def resume(self, store) -> Resume[int]:
+        last = store.sync_state(self.state_key)
+        first = 0 if last is None else int(np.searchsorted(self.days, last, side="right"))
+        if first == len(self.days):
+            return Resume(str(last + 1), None, None, note=f"already up to date: {last}")
+        return Resume(str(self.days[first]), None, first, expected=len(self.days) - first)
+
+    def fetch(self, request: int, deadline) -> Page[int]:
+        self.fetched.append(request)
+        time.sleep(self.fetch_s)
+        if self.flaky:
+            self.flaky -= 1
+            raise TransientSourceError("flaky", url=f"{self.url}/{request}")
+        days = self.days[request : request + self.per_page]
+        following = request + self.per_page
+        return Page(
+            f"{self.url}/{request}",
+            (days, self.close_usd[request:following]),
+            count=len(days),
+            first=str(days[0]),
+            last=str(days[-1]),
+            done=min(following, len(self.days)),
+            next=following if following < len(self.days) else None,
+        )
+
+    def write(self, store, page: Page[int]):
+        days, close_usd = page.records
+        source = np.array(["fake"] * len(days), dtype=object)
+        written = store.write_prices(days, close_usd, source, page.origin)
+        if page.first in self.bad_write:
+            raise BadResponse("refused after writing", url=page.origin)
+        store.set_sync_state(self.state_key, days[-1])
+        return [written]
+
+    def held(self, store) -> str | None:
+        last = store.sync_state(self.state_key)
+        return None if last is None else f"closes held through {last}"
+
+
+def _fake_closes(store) -> dict[str, float]:
+    prices = store.read_prices()
+    keep = prices["source"] == "fake"
+    return dict(zip(prices["day"][keep].astype(str), prices["close_usd"][keep], strict=True))
+
+
+@pytest.fixture
+def closes(cm_rows) -> dict[str, float]:
+    """Ten real Coin Metrics closes."""
+    rows = [r for r in cm_rows if r["time"] >= "2025-09-01"][:10]
+    return {r["time"]: float(r["PriceUSD"]) for r in rows}
+
+
+FAST_POLICY = RetryPolicy(backoff_s=0.0)
+
+
+def test_a_second_feed_runs_through_the_same_loop(tmp_path, closes):
+    feed = CloseFeed(closes)
+    feed.flaky = 2
+    calls: list[tuple[int, int]] = []
+    with minerwatch.open_store(tmp_path / "db.duckdb") as store:
+        report = run_feed(
+            store, feed, policy=FAST_POLICY, progress=lambda d, e: calls.append((d, e))
+        )
+        assert _fake_closes(store) == closes
+        assert store.sync_state("fake") == np.datetime64(max(closes))
+        again = run_feed(store, CloseFeed(closes), policy=FAST_POLICY)
+    assert (report.source, report.url, report.pages, report.rows_read) == (
+        "fake",
+        "memory://closes",
+        4,
+        10,
+    )
+    assert (report.first, report.last) == (min(closes), max(closes))
+    assert report.written("prices").new == 10
+    assert report.retries == 2 and "2 request(s) retried (flaky x2)" in report.notes
+    assert feed.fetched == [0, 0, 0, 3, 6, 9]
+    assert calls == [(3, 10), (6, 10), (9, 10), (10, 10), (10, 10)]
+    assert again.pages == 0 and again.notes == [f"already up to date: {max(closes)}"]
+
+
+def test_a_feed_page_is_one_transaction(tmp_path, closes):
+    feed = CloseFeed(closes)
+    feed.bad_write = {sorted(closes)[3]}  # the second page fails after writing its rows
+    with minerwatch.open_store(tmp_path / "db.duckdb") as store:
+        with pytest.raises(BadResponse, match="refused after writing"):
+            run_feed(store, feed, policy=FAST_POLICY)
+        assert _fake_closes(store) == dict(sorted(closes.items())[:3])
+        assert store.sync_state("fake") == np.datetime64(sorted(closes)[2])
+
+
+def test_feed_limits_stop_and_resume_to_the_same_store(tmp_path, closes):
+    with minerwatch.open_store(tmp_path / "whole.duckdb") as store:
+        run_feed(store, CloseFeed(closes), policy=FAST_POLICY)
+        whole = _fake_closes(store)
+    with minerwatch.open_store(tmp_path / "db.duckdb") as store:
+        with pytest.raises(SyncPageCapReached, match="6 record.s. from 2 page.s."):
+            run_feed(store, CloseFeed(closes), policy=FAST_POLICY, max_pages=2)
+        slow = CloseFeed(closes, per_page=2)
+        slow.fetch_s = 0.3
+        with pytest.raises(SyncDeadlineExceeded, match="passed before page 2"):
+            run_feed(store, slow, policy=FAST_POLICY, deadline_s=0.2)
+        assert slow.fetched == [6]
+        assert _fake_closes(store) == dict(sorted(closes.items())[:8])
+        report = run_feed(store, CloseFeed(closes, per_page=4), policy=FAST_POLICY)
+        assert report.rows_read == 2 and _fake_closes(store) == whole
+
+
+@pytest.mark.parametrize(
+    ("run", "words"),
+    [
+        (lambda store, feed: run_feed(store, feed, max_pages=0), "max_pages 0 is out of range"),
+        (lambda store, feed: run_feed(store, feed, deadline_s=0), "deadline_s 0 is out of range"),
+        (
+            lambda store, feed: run_feed(store, feed, policy=RetryPolicy(max_attempts=0)),
+            "max_attempts 0 is out of range",
+        ),
+    ],
+    ids=["max_pages", "deadline_s", "max_attempts"],
+)
+def test_loop_limits_are_checked(tmp_path, closes, run, words):
+    feed = CloseFeed(closes)
+    with minerwatch.open_store(tmp_path / "db.duckdb") as store, pytest.raises(InputError) as e:
+        run(store, feed)
+    assert str(e.value).startswith(words) and e.value.parameter == words.split()[0]
+    assert feed.fetched == []
+
+
 # -- the HTTP helper on its own ----------------------------------------------------------------
 
 
@@ -452,6 +747,16 @@ def test_retry_after_as_http_date():
     assert http.retry_after_s(httpx.Response(429, headers={"Retry-After": "soon"})) is None
 
 
+def test_a_redirect_loop_is_a_bad_response(httpserver):
+    httpserver.expect_request("/loop").respond_with_response(
+        Response("", 302, {"Location": "/loop"})
+    )
+    with http.default_client() as client, pytest.raises(BadResponse) as e:
+        http.get_json(client, httpserver.url_for("/loop"), backoff_s=0.001)
+    assert "redirect loop" in str(e.value) and httpserver.url_for("/loop") in str(e.value)
+    assert e.value.__cause__ is None and e.value.__suppress_context__
+
+
 def test_client_errors_are_not_retried(httpserver):
     httpserver.expect_request("/gone").respond_with_json(
         {"error": {"type": "not_found", "message": "Asset 'xyz' not found"}}, status=404
@@ -462,18 +767,21 @@ def test_client_errors_are_not_retried(httpserver):
     assert len(httpserver.log) == 1
 
 
-# -- 6. the command ----------------------------------------------------------------------------
+# -- 8. the command ----------------------------------------------------------------------------
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
+def _cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINERWATCH_")}
-    env["MINERWATCH_HTTP_BACKOFF_S"] = "0.01"
+    return {**env, "MINERWATCH_HTTP_BACKOFF_S": "0.01", **extra}
+
+
+def _cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "minerwatch", *args],
         capture_output=True,
         text=True,
         timeout=120,
-        env=env,
+        env=_cli_env(**env),
     )
 
 
@@ -515,6 +823,7 @@ def test_cli_sync_is_documented():
     result = CliRunner().invoke(app, ["sync", "--help"])
     assert result.exit_code == 0
     assert "MINERWATCH_HTTP_BACKOFF_S" in result.output and "--url" in result.output
+    assert "MINERWATCH_SYNC_DEADLINE_S" in result.output
 
 
 def test_sync_defaults_mirror_the_http_and_api_modules():

@@ -184,6 +184,10 @@ def sync(
         int | None,
         typer.Option("--http-attempts", hidden=True, envvar="MINERWATCH_HTTP_ATTEMPTS"),
     ] = None,
+    deadline_s: Annotated[
+        float | None,
+        typer.Option("--deadline", hidden=True, envvar="MINERWATCH_SYNC_DEADLINE_S"),
+    ] = None,
 ) -> None:
     """Fetch daily chain metrics and closes from the Coin Metrics community API.
 
@@ -191,7 +195,9 @@ def sync(
     so an interrupted sync resumes where it stopped. Failed requests (timeouts, HTTP 429 and
     5xx) are retried with exponential backoff: 5 attempts from 1 s by default; the
     environment variables MINERWATCH_HTTP_ATTEMPTS and MINERWATCH_HTTP_BACKOFF_S (seconds)
-    change that. Exit code 3 when the source keeps failing.
+    change that. The whole sync stops after one hour (MINERWATCH_SYNC_DEADLINE_S seconds),
+    keeping the pages committed by then. Exit code 3 when the source keeps failing or the
+    deadline passes.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -202,6 +208,8 @@ def sync(
         options["backoff_s"] = backoff_s
     if max_attempts is not None:
         options["max_attempts"] = max_attempts
+    if deadline_s is not None:
+        options["deadline_s"] = deadline_s
     with (
         _store(db) as store,
         Progress(

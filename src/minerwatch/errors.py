@@ -55,6 +55,7 @@ class SourceError(MinerwatchError):
 
     def __init__(self, message: str, *, url: str | None = None) -> None:
         self.url = url
+        self.reason = message
         super().__init__(f"{message} ({url})" if url else message)
 
 
@@ -68,6 +69,41 @@ class RateLimited(SourceUnavailable):
 
 class BadResponse(SourceError):
     """The source answered, but not in the documented shape."""
+
+
+class TransientSourceError(SourceUnavailable):
+    """One attempt failed in a way worth retrying: a timeout, a connect error, HTTP 408,
+    429 or 5xx. The retry loop (:func:`minerwatch.sources.retry.call`) catches it and, when
+    no attempt is left, raises :class:`SourceUnavailable` (or :class:`RateLimited` when
+    ``rate_limited``) with ``failure`` and the number of attempts.
+
+    ``reason`` is the short cause counted in retry notes ("HTTP 503 Service Unavailable");
+    ``retry_after_s`` is the server's own wait (``Retry-After``), None when it gave none.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        url: str | None = None,
+        failure: str | None = None,
+        rate_limited: bool = False,
+        retry_after_s: float | None = None,
+    ) -> None:
+        self.failure = failure or reason
+        self.rate_limited = rate_limited
+        self.retry_after_s = retry_after_s
+        super().__init__(reason, url=url)
+
+
+class SyncDeadlineExceeded(SourceError):
+    """A sync ran past its total deadline (a server trickling bytes, or too slow a source).
+    Pages committed before it stay, and the next sync resumes after them."""
+
+
+class SyncPageCapReached(SourceError):
+    """A sync fetched as many pages as its page cap allows and the source still offered
+    more (a source paging forever). Pages committed before it stay."""
 
 
 class StoreError(MinerwatchError):

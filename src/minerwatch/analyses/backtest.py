@@ -377,7 +377,7 @@ def backtest_difficulty(
     DifficultyBacktest
         The table per data kind and level; ``docs/difficulty.md`` explains every column.
     """
-    from minerwatch.analyses.difficulty import _block_difficulty, _read_blocks
+    from minerwatch.analyses.difficulty import _block_difficulty, _contiguous_blocks
     from minerwatch.frames import build_daily_frame
     from minerwatch.store import Store, open_store
 
@@ -389,7 +389,7 @@ def backtest_difficulty(
     if db.chain_day_range() is not None:
         daily = DailySeries.from_frame(build_daily_frame(db))
     if blocks is None:
-        raw = _read_blocks(db)  # the blocks table holds one contiguous run of heights
+        raw = _contiguous_blocks(db)  # the blocks table holds one contiguous run of heights
         if raw is not None:
             blocks = {
                 "height": np.asarray(raw["height"], np.int64),

@@ -273,7 +273,7 @@ def _assemble(
     )
 
 
-def _read_blocks(store, **kw) -> dict[str, np.ndarray] | None:
+def _contiguous_blocks(store, **kw) -> dict[str, np.ndarray] | None:
     """Per-block rows from the store (None when it holds none in the range), cut at the
     first missing height (a ``max_time`` cut can skip a block whose header time runs
     ahead of a later block's)."""
@@ -338,12 +338,12 @@ def outlook_from_store(
         if h < 0:
             raise InputError(f"--at-height must be >= 0, got {h}")
         start = h - h % EPOCH
-        tip = _read_blocks(store, min_height=h, max_height=h)
+        tip = _contiguous_blocks(store, min_height=h, max_height=h)
         raw = None
         if tip is not None:
             daily = _daily_before(store, epochs, int(tip["time"][0]))
             first = _block_read_start(store, h, int(tip["time"][0]), daily)
-            raw = _read_blocks(store, min_height=first, max_height=h)
+            raw = _contiguous_blocks(store, min_height=first, max_height=h)
         if raw is None or int(raw["height"][-1]) != h or int(raw["height"][0]) > start:
             held = store.block_height_range()
             span = (
@@ -364,7 +364,7 @@ def outlook_from_store(
         # days before it.
         daily = _daily_before(store, epochs, day_end - 1, frame)
         first = _block_read_start(store, held[1], day_end, daily)
-        raw = _read_blocks(store, min_height=first, max_time=day_end - 1)
+        raw = _contiguous_blocks(store, min_height=first, max_time=day_end - 1)
         if raw is not None:
             h = int(raw["height"][-1])
             t_last = int(raw["time"][-1])

@@ -110,7 +110,7 @@ def import_blocks(store: Store, path: str | Path, *, replace: bool = False) -> I
     height with different values is an error unless ``replace`` (a reorg): then that
     height and every stored block above it are replaced by the file's.
     """
-    records = block_files.read_blocks(path)
+    records = block_files.read_blocks_csv(path)
     block_files.check_heights_join(
         records.height, store.block_height_range(), records.origin, records.lines
     )

@@ -1,46 +1,59 @@
-"""Incremental sync of the store from network sources (``minerwatch sync``).
+"""Incremental sync of the store from network sources (``minerwatch sync``): one loop,
+:func:`run_feed`, over any :class:`Feed`.
 
-:func:`sync_coinmetrics` pulls BTC daily chain metrics and closes from the Coin Metrics
-community API, starting the day after the last stored chain day. Each page is validated
-with the same parser as the community CSV and written in its own transaction together with
-the source's sync state, so an interrupted sync keeps every page already committed, and a
-re-run resumes from there with nothing lost or duplicated.
+A feed says where it stands in the store (:meth:`Feed.resume`), fetches one page per
+request (:meth:`Feed.fetch`, one attempt) and writes one page (:meth:`Feed.write`). The loop
+owns everything else, the same for every source:
 
-The network stack (httpx) is imported only when a sync runs, so that importing minerwatch
-(and starting the CLI) stays fast.
+- retries: each page's request is retried under one
+  :class:`~minerwatch.sources.retry.RetryPolicy` (backoff with jitter, ``Retry-After``
+  honoured); retries are counted in the report;
+- a transaction per page: the page's records and the feed's sync state are committed
+  together, so a sync killed at any point keeps every page committed before, and the next
+  run resumes after the last one, with nothing lost or duplicated;
+- a total deadline (:data:`DEFAULT_DEADLINE_S`) that also bounds each request's timeouts and
+  a trickling body (:class:`~minerwatch.errors.SyncDeadlineExceeded`);
+- a page cap (:data:`DEFAULT_MAX_PAGES`) against a source that pages forever
+  (:class:`~minerwatch.errors.SyncPageCapReached`);
+- progress callbacks and the :class:`SyncReport`.
+
+The Coin Metrics community API is the first feed
+(:class:`minerwatch.ingest.coinmetrics_feed.CoinMetricsFeed`, run by
+:func:`sync_coinmetrics`). The network stack (httpx) is imported only when a sync runs, so
+that importing minerwatch (and starting the CLI) stays fast.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-import numpy as np
-
-from minerwatch.chain.consensus import GENESIS_DAY
-from minerwatch.days import DayLike, parse_day, utc_today
-from minerwatch.errors import BadResponse, InputError
-from minerwatch.frames import check_days_join
-from minerwatch.ingest.files import write_daily_chain
-from minerwatch.sources import coinmetrics
+from minerwatch.days import DayLike
+from minerwatch.errors import InputError, SyncDeadlineExceeded, SyncPageCapReached
+from minerwatch.sources import retry
+from minerwatch.sources.retry import DEFAULT_BACKOFF_S, DEFAULT_MAX_ATTEMPTS, Deadline, RetryPolicy
 from minerwatch.store import Store, WriteResult, open_store
 
 if TYPE_CHECKING:
     import httpx
 
-    from minerwatch.sources.http import Retry
-
-SOURCE = coinmetrics.SOURCE
-# Library defaults (mirrors of sources.http / sources.coinmetrics_api, kept here so that
-# this module does not import httpx).
+# Coin Metrics' largest page (a mirror of sources.coinmetrics_api.MAX_PAGE_SIZE, kept here
+# so that this module does not import httpx).
 DEFAULT_PAGE_SIZE = 10_000
-DEFAULT_MAX_ATTEMPTS = 5
-DEFAULT_BACKOFF_S = 1.0
+DEFAULT_DEADLINE_S = 3600.0
+"""Total seconds a sync may run (one hour): ample for Coin Metrics' whole history, which is
+one page at the default page size, even through every retry."""
+DEFAULT_MAX_PAGES = 10_000
+"""Pages one sync may fetch: Coin Metrics' whole history, one day a page, is fewer."""
 
 Progress = Callable[[int, int], None]
+Request = TypeVar("Request")
 
 
 @dataclass
@@ -99,6 +112,176 @@ class SyncReport:
             self.writes = [x for x in self.writes if x.table != w.table] + [merged]
 
 
+@dataclass(frozen=True)
+class Resume(Generic[Request]):
+    """Where a feed's sync starts, from what the store holds.
+
+    Attributes:
+        start, end: the positions requested, as text for the report (days for Coin Metrics;
+            ``end`` None: up to the latest the source has).
+        first: the request of the first page; None when there is nothing to fetch.
+        expected: progress units (days, blocks) from ``start`` to the end, when known.
+        note: why nothing is fetched, when ``first`` is None.
+    """
+
+    start: str
+    end: str | None
+    first: Request | None
+    expected: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Page(Generic[Request]):
+    """One fetched page.
+
+    Attributes:
+        origin: where the page came from (its URL), for errors and the import log.
+        records: what :meth:`Feed.write` stores; None when the page has nothing to write
+            (empty, or only rows the source has not finished).
+        count: records to write (the report's ``rows_read``).
+        first, last: the first and last position written, as text (days, heights).
+        done: progress units done once this page is written, counted from the start; None
+            when the page moves nothing.
+        notes: what was dropped or skipped, and why.
+        next: the request of the next page; None on the last.
+    """
+
+    origin: str
+    records: Any = None
+    count: int = 0
+    first: str | None = None
+    last: str | None = None
+    done: int | None = None
+    notes: tuple[str, ...] = ()
+    next: Request | None = None
+
+
+class Feed(Protocol[Request]):
+    """One source of pages for :func:`run_feed`.
+
+    Attributes:
+        state_key: the feed's row in the store's sync state, and the report's source name.
+        url: where the feed fetches from (the report's URL).
+    """
+
+    state_key: str
+    url: str
+
+    def resume(self, store: Store) -> Resume[Request]:
+        """Where to start, from the store's sync state or data; checks the requested range."""
+        ...
+
+    def fetch(self, request: Request, deadline: Deadline | None) -> Page[Request]:
+        """One attempt at one page: parse and validate it (a bad page is a
+        :class:`~minerwatch.errors.BadResponse`), raise
+        :class:`~minerwatch.errors.TransientSourceError` for what is worth retrying, and
+        keep every wait within ``deadline``."""
+        ...
+
+    def write(self, store: Store, page: Page[Request]) -> list[WriteResult]:
+        """Store the page's records and the feed's sync state; the loop holds the
+        transaction. A page that does not join the data held is a source fault."""
+        ...
+
+    def held(self, store: Store) -> str | None:
+        """What the store holds from this feed, for the report ("data held through ...")."""
+        ...
+
+
+def run_feed(
+    store: Store,
+    feed: Feed[Request],
+    *,
+    policy: RetryPolicy | None = None,
+    deadline_s: float | None = DEFAULT_DEADLINE_S,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Sync ``store`` from ``feed``, page by page (see the module docstring).
+
+    Parameters:
+        store: a writable store.
+        feed: the source.
+        policy: how each page's request is retried (default :class:`RetryPolicy`()).
+        deadline_s: seconds the whole sync may take (None: no limit); past it,
+            :class:`SyncDeadlineExceeded`.
+        max_pages: pages one sync may fetch, >= 1; when the source offers more,
+            :class:`SyncPageCapReached`.
+        progress: called as ``progress(done, expected)`` after each page, in the feed's
+            units; ``expected`` becomes ``done`` when the source has no more.
+
+    Both limits keep the pages committed before them and say so in their message; any
+    other source error propagates as it is. Prints nothing.
+    """
+    policy = policy or RetryPolicy()
+    if not (isinstance(max_pages, int) and max_pages >= 1):
+        raise InputError(
+            f"max_pages {max_pages} is out of range; expected >= 1", parameter="max_pages"
+        )
+    deadline = Deadline(math.inf if deadline_s is None else deadline_s)
+    resume = feed.resume(store)
+    report = SyncReport(feed.state_key, feed.url, resume.start, resume.end)
+    if resume.first is None:
+        report.notes.append(resume.note or "nothing to fetch")
+        return report
+    reasons: Counter[str] = Counter()
+
+    def on_retry(event: retry.Retry) -> None:
+        report.retries += 1
+        reasons[event.reason.split(":")[0]] += 1
+
+    request: Any = resume.first
+    done = 0
+    try:
+        while request is not None:
+            if report.pages >= max_pages:
+                raise SyncPageCapReached(
+                    f"stopped at the page cap, max_pages={max_pages}, with more pages offered",
+                    url=feed.url,
+                )
+            if deadline.expired():
+                raise deadline.exceeded(f"before page {report.pages + 1}", feed.url)
+            page = retry.call(
+                partial(feed.fetch, request), policy=policy, deadline=deadline, on_retry=on_retry
+            )
+            report.pages += 1
+            if page.records is not None:
+                with store.transaction():
+                    writes = feed.write(store, page)
+                report._add(writes)
+                report.rows_read += page.count
+                report.first = report.first or page.first
+                report.last = page.last
+            report.notes.extend(page.notes)
+            done = done if page.done is None else page.done
+            if progress is not None:
+                expected = done if resume.expected is None else resume.expected
+                progress(min(done, expected), expected)
+            request = page.next
+    except (SyncDeadlineExceeded, SyncPageCapReached) as exc:
+        raise type(exc)(f"{exc.reason}; {_kept(report)}", url=exc.url) from None
+    if progress is not None:
+        progress(done, done)
+    if reasons:
+        detail = ", ".join(f"{reason} x{n}" for reason, n in sorted(reasons.items()))
+        report.notes.append(f"{report.retries} request(s) retried ({detail})")
+    if report.first is None:
+        held = feed.held(store)
+        report.notes.append("nothing new from the source" + (f": {held}" if held else ""))
+    return report
+
+
+def _kept(report: SyncReport) -> str:
+    """What a sync stopped by a limit leaves in the store."""
+    if report.first is None:
+        return f"nothing was written ({report.pages} page(s) fetched)"
+    return (
+        f"{report.rows_read:,} record(s) from {report.pages} page(s), {report.first} to "
+        f"{report.last}, are committed and kept; the next sync resumes after {report.last}"
+    )
+
+
 def sync_coinmetrics(
     store: Store,
     *,
@@ -109,9 +292,12 @@ def sync_coinmetrics(
     page_size: int = DEFAULT_PAGE_SIZE,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     backoff_s: float = DEFAULT_BACKOFF_S,
+    deadline_s: float | None = DEFAULT_DEADLINE_S,
+    max_pages: int = DEFAULT_MAX_PAGES,
     progress: Progress | None = None,
 ) -> SyncReport:
-    """Fetch BTC daily chain metrics and closes from the Coin Metrics community API.
+    """Fetch BTC daily chain metrics and closes from the Coin Metrics community API:
+    :func:`run_feed` over a :class:`~minerwatch.ingest.coinmetrics_feed.CoinMetricsFeed`.
 
     Parameters:
         store: a writable store.
@@ -124,6 +310,8 @@ def sync_coinmetrics(
         page_size: days per request, 1 to 10,000.
         max_attempts: attempts per request, >= 1.
         backoff_s: base of the exponential retry backoff, seconds.
+        deadline_s: seconds the whole sync may take (default one hour; None: no limit).
+        max_pages: pages the sync may fetch (default 10,000).
         progress: called as ``progress(days_done, days_expected)`` after each page;
             ``days_expected`` counts to ``end`` or today (UTC) and becomes ``days_done``
             when the source has no more.
@@ -131,121 +319,30 @@ def sync_coinmetrics(
     Each page is parsed by :func:`minerwatch.sources.coinmetrics.parse_table` (the CSV's
     validation: a bad cell is a :class:`BadResponse` naming the page URL, item and column;
     today's row without chain metrics is dropped) and written in one transaction with the
-    sync state. A page that would leave a missing day after the data before it is refused
-    (:class:`InputError`). Source failures raise :class:`~minerwatch.errors.SourceError`
-    subclasses; pages committed before stay. Prints nothing.
+    sync state. A page that would leave a missing day after the data before it is a source
+    fault (:class:`BadResponse`). Source failures raise
+    :class:`~minerwatch.errors.SourceError` subclasses; pages committed before stay. Prints
+    nothing.
     """
-    from minerwatch.sources import coinmetrics_api
+    from minerwatch.ingest.coinmetrics_feed import CoinMetricsFeed
 
-    if max_attempts < 1:
-        raise InputError(f"max_attempts {max_attempts} is out of range; expected >= 1")
-    if not backoff_s >= 0:
-        raise InputError(f"backoff_s {backoff_s} is out of range; expected >= 0 seconds")
-    if not 1 <= page_size <= coinmetrics_api.MAX_PAGE_SIZE:
-        raise InputError(
-            f"page_size {page_size} is out of range; expected 1 to {coinmetrics_api.MAX_PAGE_SIZE}"
-        )
-    base = coinmetrics_api.resolve_base_url(base_url)
-    start_day = parse_day(start, "--start")
-    end_day = parse_day(end, "--end")
-    span = store.chain_day_range()
-    if start_day is None:
-        start_day = GENESIS_DAY if span is None else span[1] + 1
-        if span is not None and end_day is not None and end_day < start_day:
-            report = SyncReport(SOURCE, base, str(start_day), str(end_day))
-            report.notes.append(f"already up to date: data held through {span[1]}")
-            return report
-    elif span is not None and start_day > span[1] + 1:
-        raise InputError(
-            f"--start {start_day} would leave days {span[1] + 1} to {start_day - 1} missing "
-            f"after the last day held ({span[1]}); expected a start on or before {span[1] + 1}"
-        )
-    if end_day is not None and end_day < start_day:
-        raise InputError(f"--end {end_day} is before --start {start_day}")
-    if span is not None and end_day is not None and start_day < span[0] and end_day < span[0] - 1:
-        raise InputError(
-            f"--end {end_day} would leave days {end_day + 1} to {span[0] - 1} missing before "
-            f"the first day held ({span[0]}); expected an end on or after {span[0] - 1}"
-        )
-    report = SyncReport(SOURCE, base, str(start_day), None if end_day is None else str(end_day))
-    today = utc_today()
-    if start_day > today:
-        report.notes.append(f"already up to date: data held through {start_day - 1}")
-        return report
-    horizon = today if end_day is None or end_day > today else end_day
-    expected = int((horizon - start_day).astype(np.int64)) + 1
-    reasons: Counter[str] = Counter()
-
-    def on_retry(retry: Retry) -> None:
-        report.retries += 1
-        reasons[retry.reason.split(":")[0]] += 1
-
-    own_client = client is None
-    if own_client:
+    policy = RetryPolicy(max_attempts=max_attempts, backoff_s=backoff_s)
+    if client is None:
         from minerwatch.sources.http import default_client
 
-        client = default_client()
-    done = 0
-    try:
-        pages = coinmetrics_api.iter_pages(
-            client,
-            base,
-            start_day,
-            end_day,
-            page_size=page_size,
-            max_attempts=max_attempts,
-            backoff_s=backoff_s,
-            on_retry=on_retry,
+        opened: AbstractContextManager[httpx.Client] = default_client()
+    else:
+        opened = nullcontext(client)  # the caller's: not closed here
+    with opened as http_client:
+        feed = CoinMetricsFeed(http_client, base_url, start=start, end=end, page_size=page_size)
+        return run_feed(
+            store,
+            feed,
+            policy=policy,
+            deadline_s=deadline_s,
+            max_pages=max_pages,
+            progress=progress,
         )
-        for table in pages:
-            report.pages += 1
-            if len(table) == 0:
-                continue
-            if not coinmetrics.complete_rows(table).any():
-                report.notes.append(
-                    f"{len(table)} row(s) from {table.columns['time'][0][:10]} without chain "
-                    "metrics yet (the day is not over) skipped"
-                )
-                continue
-            try:
-                records = coinmetrics.parse_table(table)
-            except InputError as exc:
-                # The source sent a value out of its own documented form: a source fault.
-                raise BadResponse(str(exc)) from None
-            if report.first is None and span is None and records.day[0] > start_day:
-                report.notes.append(
-                    f"the source's data begins on {records.day[0]}, after the requested "
-                    f"start {start_day}"
-                )
-            check_days_join(records.day, store.chain_day_range(), table.origin)
-            with store.transaction():
-                writes = write_daily_chain(store, records, table.origin)
-                state = store.sync_state(SOURCE)
-                last = records.day[-1]
-                store.set_sync_state(SOURCE, last if state is None else max(state, last))
-            report._add(writes)
-            report.rows_read += len(records)
-            report.notes.extend(records.notes)
-            report.first = report.first or str(records.day[0])
-            report.last = str(last)
-            done = int((last - start_day).astype(np.int64)) + 1
-            if progress is not None:
-                progress(min(done, expected), expected)
-    finally:
-        if own_client:
-            client.close()
-    if progress is not None:
-        progress(done, done)
-    if reasons:
-        detail = ", ".join(f"{reason} x{n}" for reason, n in sorted(reasons.items()))
-        report.notes.append(f"{report.retries} request(s) retried ({detail})")
-    if report.first is None:
-        held = store.chain_day_range()
-        report.notes.append(
-            "nothing new from the source"
-            + (f": data held through {held[1]}" if held is not None else "")
-        )
-    return report
 
 
 def sync(

@@ -249,7 +249,7 @@ def _optional_sat(table: Table, column: str, expected: str) -> np.ndarray:
     return np.where(empty, -1, values)
 
 
-def read_blocks(path: str | Path, *, now: int | None = None) -> Blocks:
+def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
     """Read and validate a blocks CSV (see the module docstring for the columns and checks).
 
     ``now`` (unix seconds, default the clock) bounds header times at ``now`` + 2 hours.

@@ -26,7 +26,7 @@ Reference: Coin Metrics API v4 documentation, ``/timeseries/asset-metrics`` and 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -35,6 +35,7 @@ import numpy as np
 from minerwatch.errors import BadResponse, InputError
 from minerwatch.sources import http
 from minerwatch.sources.coinmetrics import METRICS
+from minerwatch.sources.retry import Deadline
 from minerwatch.sources.table import Table
 
 DEFAULT_BASE_URL = "https://community-api.coinmetrics.io/v4"
@@ -78,56 +79,69 @@ def request_params(start: str, end: str | None = None, page_size: int = MAX_PAGE
     return params
 
 
-def iter_pages(
-    client: httpx.Client,
+@dataclass(frozen=True)
+class PageRequest:
+    """One page to fetch: the first page is the endpoint with :func:`request_params`, each
+    later one the previous page's ``next_page_url`` as given (``params`` None)."""
+
+    url: str
+    params: dict[str, str] | None = None
+
+
+def first_page(
     base_url: str,
     start: str | np.datetime64,
     end: str | np.datetime64 | None = None,
-    *,
     page_size: int = MAX_PAGE_SIZE,
-    max_attempts: int = http.DEFAULT_MAX_ATTEMPTS,
-    backoff_s: float = http.DEFAULT_BACKOFF_S,
-    on_retry: Callable[[http.Retry], None] | None = None,
-) -> Iterator[Table]:
-    """Yield each page of BTC daily metrics from ``start`` to ``end`` (inclusive; open-ended
-    when None) as a :class:`Table` of text cells.
-
-    Columns ``time`` and every metric of :data:`~minerwatch.sources.coinmetrics.METRICS`
-    (an absent metric is an empty cell); ``lines`` are item numbers within the page
-    (1-based); ``origin`` is the page URL. A page may be empty (nothing in the range).
-
-    Raises :class:`BadResponse` naming the page URL when a page is not in the documented
-    shape, plus the errors of :func:`minerwatch.sources.http.get_json`.
-    """
+) -> PageRequest:
+    """The request of the first page of BTC daily metrics from ``start`` to ``end``
+    (inclusive; open-ended when None)."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise InputError(f"page size {page_size} is out of range; expected 1 to {MAX_PAGE_SIZE}")
-    url: str | None = base_url.rstrip("/") + ENDPOINT
-    params: dict | None = request_params(
+        raise InputError(
+            f"page_size {page_size} is out of range; expected 1 to {MAX_PAGE_SIZE}",
+            parameter="page_size",
+        )
+    params = request_params(
         str(np.datetime64(start, "D")),
         None if end is None else str(np.datetime64(end, "D")),
         page_size,
     )
-    seen: set[str] = set()
-    while url is not None:
-        fetched = http.get_json(
-            client,
-            url,
-            params=params,
-            max_attempts=max_attempts,
-            backoff_s=backoff_s,
-            expect=dict,
-            on_retry=on_retry,
-        )
+    return PageRequest(base_url.rstrip("/") + ENDPOINT, params)
+
+
+def get_page(
+    client: httpx.Client,
+    request: PageRequest,
+    *,
+    deadline: Deadline | None = None,
+    seen: set[str] | None = None,
+) -> tuple[Table, PageRequest | None]:
+    """Fetch one page, once (no retry: the caller's loop retries), as a :class:`Table` of
+    text cells, with the request of the next page (None on the last).
+
+    Columns ``time`` and every metric of :data:`~minerwatch.sources.coinmetrics.METRICS`
+    (an absent metric is an empty cell); ``lines`` are item numbers within the page
+    (1-based); ``origin`` is the page URL. A page may be empty (nothing in the range).
+    ``seen``: URLs of the pages fetched so far (this one is added); a next page among them
+    is a :class:`BadResponse`, as paging must move forward.
+
+    Raises :class:`BadResponse` naming the page URL when a page is not in the documented
+    shape, plus the errors of :func:`minerwatch.sources.http.get_json_once`.
+    """
+    fetched = http.get_json_once(
+        client, request.url, params=request.params, expect=dict, deadline=deadline
+    )
+    table = page_table(fetched.data, fetched.url)
+    url = next_page_url(fetched.data, fetched.url)
+    if seen is not None:
         seen.add(fetched.url)
-        table = page_table(fetched.data, fetched.url)
-        url, params = next_page_url(fetched.data, fetched.url), None
         if url is not None and url in seen:
             raise BadResponse(
                 f"next_page_url {url!r} repeats a page already fetched; expected paging to "
                 "move forward",
                 url=fetched.url,
             )
-        yield table
+    return table, None if url is None else PageRequest(url)
 
 
 def next_page_url(body: dict, page_url: str) -> str | None:

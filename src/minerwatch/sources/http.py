@@ -1,18 +1,23 @@
-"""A small retrying GET of JSON over an :class:`httpx.Client`, shared by network sources.
+"""A GET of JSON over an :class:`httpx.Client`, shared by network sources.
 
-One job: fetch a URL, retry what is worth retrying, and turn every failure into one of
-minerwatch's source errors (each carrying the URL):
+One job: fetch a URL once (:func:`get_json_once`) and turn every failure into one of
+minerwatch's source errors (each carrying the URL); :func:`get_json` retries it under the
+shared policy of :mod:`minerwatch.sources.retry`:
 
-- connect errors, timeouts and other transport failures, HTTP 408 and 5xx: retried with
-  exponential backoff and jitter; :class:`~minerwatch.errors.SourceUnavailable` when every
-  attempt failed;
-- HTTP 429: retried after the server's ``Retry-After`` (seconds or an HTTP date, capped at
-  ``max_retry_after_s``) or, without one, the same backoff;
+- connect errors, timeouts and other transport failures, HTTP 408 and 5xx: a
+  :class:`~minerwatch.errors.TransientSourceError`, retried with exponential backoff and
+  jitter; :class:`~minerwatch.errors.SourceUnavailable` when every attempt failed;
+- HTTP 429: transient, retried after the server's ``Retry-After`` (seconds or an HTTP date,
+  capped at ``max_retry_after_s``) or, without one, the same backoff;
   :class:`~minerwatch.errors.RateLimited` when every attempt was refused;
-- any other 4xx, a 3xx that was not followed, a body that is not JSON, or JSON of the wrong
-  top-level type: :class:`~minerwatch.errors.BadResponse` at once, with the server's own
-  error message when the body carries one (``{"error": {"type", "message"}}``,
-  ``{"error": "..."}``, ``{"message": "..."}``, or the first line of a text body).
+- any other 4xx, a 3xx that was not followed, a redirect loop, a body that is not JSON, or
+  JSON of the wrong top-level type: :class:`~minerwatch.errors.BadResponse` at once, with
+  the server's own error message when the body carries one (``{"error": {"type",
+  "message"}}``, ``{"error": "..."}``, ``{"message": "..."}``, or the first line of a text
+  body);
+- a :class:`~minerwatch.sources.retry.Deadline`: each attempt's timeouts are cut to the time
+  left, and the body is read chunk by chunk so that a server trickling bytes is stopped when
+  the deadline passes (:class:`~minerwatch.errors.SyncDeadlineExceeded`).
 
 The module knows nothing of any particular source; shape checks beyond the top-level type
 belong to the source module.
@@ -21,8 +26,6 @@ belong to the source module.
 from __future__ import annotations
 
 import json
-import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,12 +34,17 @@ from typing import Any
 
 import httpx
 
-from minerwatch.errors import BadResponse, RateLimited, SourceUnavailable
+from minerwatch.errors import BadResponse, SourceUnavailable, TransientSourceError
+from minerwatch.sources import retry
+from minerwatch.sources.retry import (
+    DEFAULT_BACKOFF_S,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_BACKOFF_S,
+    DEFAULT_MAX_RETRY_AFTER_S,
+    Deadline,
+    Retry,
+)
 
-DEFAULT_MAX_ATTEMPTS = 5
-DEFAULT_BACKOFF_S = 1.0
-DEFAULT_MAX_BACKOFF_S = 30.0
-DEFAULT_MAX_RETRY_AFTER_S = 60.0
 DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_CONNECT_TIMEOUT_S = 10.0
 RETRYABLE_STATUS = frozenset({408, 429})  # plus every 5xx
@@ -53,17 +61,6 @@ class Fetched:
     retries: int
 
 
-@dataclass(frozen=True)
-class Retry:
-    """One failed attempt about to be retried: ``attempt`` (1-based) failed for ``reason``;
-    the next attempt follows after ``delay_s`` seconds."""
-
-    url: str
-    attempt: int
-    reason: str
-    delay_s: float
-
-
 def default_client(
     timeout_s: float = DEFAULT_TIMEOUT_S, connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
 ) -> httpx.Client:
@@ -76,14 +73,6 @@ def default_client(
         follow_redirects=True,
         headers={"User-Agent": f"minerwatch/{__version__}", "Accept": "application/json"},
     )
-
-
-def backoff_delay(attempt: int, backoff_s: float, max_backoff_s: float) -> float:
-    """Seconds to wait after failed attempt number ``attempt`` (1-based): exponential,
-    ``backoff_s * 2**(attempt-1)`` capped at ``max_backoff_s``, with "equal jitter" (a
-    uniform draw from the upper half) so that clients do not retry in lockstep."""
-    ceiling = min(max_backoff_s, backoff_s * 2 ** (attempt - 1))
-    return ceiling * random.uniform(0.5, 1.0)
 
 
 def retry_after_s(response: httpx.Response, now: datetime | None = None) -> float | None:
@@ -152,82 +141,138 @@ def get_json(
     max_backoff_s: float = DEFAULT_MAX_BACKOFF_S,
     max_retry_after_s: float = DEFAULT_MAX_RETRY_AFTER_S,
     expect: type | None = None,
+    deadline: Deadline | None = None,
     on_retry: Callable[[Retry], None] | None = None,
 ) -> Fetched:
     """GET ``url`` (with query ``params``) and decode its JSON body, retrying failures.
 
     Parameters:
         client: the HTTP client (its timeouts apply to each attempt).
-        max_attempts: attempts in all, >= 1 (1 means no retry).
-        backoff_s: base of the exponential backoff, seconds (see :func:`backoff_delay`).
-        max_backoff_s: cap of one backoff wait, seconds.
-        max_retry_after_s: cap of a server's ``Retry-After`` wait, seconds.
+        max_attempts, backoff_s, max_backoff_s, max_retry_after_s: the
+            :class:`~minerwatch.sources.retry.RetryPolicy`.
         expect: ``dict`` or ``list`` to require that top-level JSON type.
-        on_retry: called with a :class:`Retry` before each wait.
+        deadline: the total time budget (see the module docstring).
+        on_retry: called with a :class:`~minerwatch.sources.retry.Retry` before each wait.
 
-    Returns a :class:`Fetched`. Raises :class:`RateLimited`, :class:`SourceUnavailable` or
-    :class:`BadResponse` (see the module docstring), each naming the URL.
+    Returns a :class:`Fetched`. Raises :class:`RateLimited`, :class:`SourceUnavailable`,
+    :class:`BadResponse` or :class:`SyncDeadlineExceeded` (see the module docstring), each
+    naming the URL.
     """
-    if max_attempts < 1:
-        raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
-    request_url = str(httpx.URL(url, params=params)) if params else url
-    for attempt in range(1, max_attempts + 1):
-        last = attempt == max_attempts
-        try:
-            response = client.get(url, params=params)
-        except httpx.UnsupportedProtocol as exc:
-            raise SourceUnavailable(f"cannot request: {exc}", url=request_url) from None
-        except httpx.InvalidURL as exc:
-            raise SourceUnavailable(f"invalid URL: {exc}", url=request_url) from None
-        except httpx.DecodingError as exc:
-            raise BadResponse(f"undecodable body: {exc}", url=request_url) from None
-        except httpx.TimeoutException as exc:
-            reason = f"timed out ({type(exc).__name__})"
-            if last:
-                raise SourceUnavailable(
-                    f"{reason} after {attempt} attempt(s)", url=request_url
-                ) from None
-            delay = backoff_delay(attempt, backoff_s, max_backoff_s)
-        except httpx.TransportError as exc:
-            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            if last:
-                raise SourceUnavailable(
-                    f"cannot reach the source ({reason}) after {attempt} attempt(s)",
-                    url=request_url,
-                ) from None
-            delay = backoff_delay(attempt, backoff_s, max_backoff_s)
-        else:
-            request_url = str(response.request.url)
-            status = response.status_code
-            if 200 <= status < 300:
-                return Fetched(request_url, _decode(response, request_url, expect), attempt - 1)
-            detail = error_message(response)
-            reason = _status_text(response) + (f": {detail}" if detail else "")
-            if status == 429:
-                if last:
-                    raise RateLimited(
-                        f"{reason} (rate limited) after {attempt} attempt(s)", url=request_url
-                    )
-                wait = retry_after_s(response)
-                delay = (
-                    min(wait, max_retry_after_s)
-                    if wait is not None
-                    else backoff_delay(attempt, backoff_s, max_backoff_s)
-                )
-            elif status >= 500 or status in RETRYABLE_STATUS:
-                if last:
-                    raise SourceUnavailable(f"{reason} after {attempt} attempt(s)", url=request_url)
-                delay = backoff_delay(attempt, backoff_s, max_backoff_s)
-            else:
-                if 300 <= status < 400:
-                    where = response.headers.get("Location", "no Location header")
-                    reason = f"{_status_text(response)} redirect to {where} not followed"
-                raise BadResponse(f"{reason}; expected HTTP 200 with JSON", url=request_url)
+    policy = retry.RetryPolicy(max_attempts, backoff_s, max_backoff_s, max_retry_after_s)
+    retries: list[Retry] = []
+
+    def counted(event: Retry) -> None:
+        retries.append(event)
         if on_retry is not None:
-            on_retry(Retry(request_url, attempt, reason, delay))
-        if delay > 0:
-            time.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
+            on_retry(event)
+
+    fetched = retry.call(
+        lambda left: get_json_once(client, url, params=params, expect=expect, deadline=left),
+        policy=policy,
+        deadline=deadline,
+        on_retry=counted,
+    )
+    return Fetched(fetched.url, fetched.data, len(retries))
+
+
+def get_json_once(
+    client: httpx.Client,
+    url: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    expect: type | None = None,
+    deadline: Deadline | None = None,
+) -> Fetched:
+    """One GET of ``url``: a :class:`Fetched` (``retries`` 0), or the error of the module
+    docstring (:class:`TransientSourceError` for what is worth retrying)."""
+    request_url = str(httpx.URL(url, params=params)) if params else url
+    if deadline is not None and deadline.expired():
+        raise deadline.exceeded("before the request", request_url)
+    try:
+        with client.stream("GET", url, params=params, timeout=_timeout(client, deadline)) as r:
+            request_url = str(r.request.url)
+            body = _read_body(r, deadline, request_url)
+            response = httpx.Response(
+                r.status_code,
+                headers=[(k, v) for k, v in r.headers.items() if k.lower() not in _BODY_HEADERS],
+                content=body,
+                request=r.request,
+                extensions={k: v for k, v in r.extensions.items() if k == "reason_phrase"},
+            )
+    except httpx.UnsupportedProtocol as exc:
+        raise SourceUnavailable(f"cannot request: {exc}", url=request_url) from None
+    except httpx.InvalidURL as exc:
+        raise SourceUnavailable(f"invalid URL: {exc}", url=request_url) from None
+    except httpx.DecodingError as exc:
+        raise BadResponse(f"undecodable body: {exc}", url=request_url) from None
+    except httpx.TooManyRedirects:
+        raise BadResponse(
+            f"redirected more than {client.max_redirects} times (a redirect loop); expected "
+            "HTTP 200 with JSON",
+            url=request_url,
+        ) from None
+    except httpx.TimeoutException as exc:
+        if deadline is not None and deadline.expired():
+            raise deadline.exceeded("while waiting for the response", request_url) from None
+        raise TransientSourceError(f"timed out ({type(exc).__name__})", url=request_url) from None
+    except httpx.TransportError as exc:
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise TransientSourceError(
+            reason, url=request_url, failure=f"cannot reach the source ({reason})"
+        ) from None
+    status = response.status_code
+    if 200 <= status < 300:
+        return Fetched(request_url, _decode(response, request_url, expect), 0)
+    detail = error_message(response)
+    reason = _status_text(response) + (f": {detail}" if detail else "")
+    if status == 429:
+        raise TransientSourceError(
+            reason,
+            url=request_url,
+            failure=f"{reason} (rate limited)",
+            rate_limited=True,
+            retry_after_s=retry_after_s(response),
+        )
+    if status >= 500 or status in RETRYABLE_STATUS:
+        raise TransientSourceError(reason, url=request_url)
+    if 300 <= status < 400:
+        where = response.headers.get("Location", "no Location header")
+        reason = f"{_status_text(response)} redirect to {where} not followed"
+    raise BadResponse(f"{reason}; expected HTTP 200 with JSON", url=request_url)
+
+
+# Headers that describe the bytes on the wire, not the decoded body kept in memory.
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def _timeout(client: httpx.Client, deadline: Deadline | None) -> httpx.Timeout:
+    """The client's timeouts, each cut to the time left before ``deadline``."""
+    base = client.timeout
+    if deadline is None:
+        return base
+    left = max(deadline.remaining_s(), 0.001)
+
+    def cut(value: float | None) -> float:
+        return left if value is None else min(value, left)
+
+    return httpx.Timeout(
+        connect=cut(base.connect), read=cut(base.read), write=cut(base.write), pool=cut(base.pool)
+    )
+
+
+def _read_body(response: httpx.Response, deadline: Deadline | None, url: str) -> bytes:
+    """The decoded body, read chunk by chunk; a trickle is cut off at ``deadline``."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if deadline is not None and deadline.expired():
+            raise deadline.exceeded(
+                f"while reading the response (HTTP {response.status_code}, {size:,} bytes so far)",
+                url,
+            )
+    return b"".join(chunks)
 
 
 def _decode(response: httpx.Response, url: str, expect: type | None) -> Any:
