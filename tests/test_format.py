@@ -101,6 +101,15 @@ def test_a_hashrate_family_shares_one_prefix():
     assert fmt.hashrate_scale([math.nan, None]) == ("H/s", 1e18)
 
 
+def test_hashprice_per_unit():
+    # 1 GH/s is 1e-6 PH/s: a day's revenue per PH/s of a 1 GH/s network, per GH/s.
+    assert fmt.hashprice_usd(475_634_432.72, "GH/s") == "$475.63"
+    assert fmt.hashprice_usd(52.613, "PH/s", per=True) == "$52.61/PH/day"
+    assert fmt.hashprice_btc(4.2175e-4, "PH/s", per=True) == "0.000422 BTC/PH/day"
+    assert fmt.hashprice_usd(None, "MH/s", per=True) == "n/a"  # not "n/a/MH/day"
+    assert fmt.hashprice_unit(None) == "PH/s"
+
+
 def test_counts_and_plurals():
     assert fmt.count(1, "row") == "1 row"
     assert fmt.count(2, "row") == "2 rows"

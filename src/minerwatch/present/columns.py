@@ -75,7 +75,7 @@ MACHINE_COLUMNS: dict[str, Column] = {
         Column("power", "$/day", "power_cost_usd_day", _usd_day),
         Column("profit", "$/day", "profit_usd_day", _usd_day),
         Column("breakeven", "$/kWh", "breakeven_power_price_usd_kwh", fmt.power_price),
-        Column("shutdown", "$/BTC", "shutdown_price_usd", lambda x: fmt.number(x, ",.0f")),
+        Column("shutdown", "BTC price", "shutdown_price_usd", fmt.usd),
     )
 }
 

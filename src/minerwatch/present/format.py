@@ -251,20 +251,26 @@ def per_day(unit: str) -> str:
     return f"{unit.removesuffix('/s')}/day"
 
 
-def hashprice_usd(usd_ph_day: float | None, unit: str) -> str:
+def _per(text: str, unit: str, per: bool) -> str:
+    return f"{text}/{per_day(unit)}" if per and text != NA else text
+
+
+def hashprice_usd(usd_ph_day: float | None, unit: str, per: bool = False) -> str:
     """Hashprice in USD per ``unit`` per day, from USD per PH/s per day
     (:func:`minerwatch.metrics.revenue.hashprice_in`), as dollars with cents up to $1,000
-    (``$52.61``, ``$475.63``)."""
+    (``$52.61``, ``$475.63``; with ``per``, ``$52.61/PH/day``)."""
     from minerwatch.metrics.revenue import hashprice_in
 
-    return usd(None if usd_ph_day is None else hashprice_in(usd_ph_day, unit), cents_below=1000)
+    value = None if usd_ph_day is None else hashprice_in(usd_ph_day, unit)
+    return _per(usd(value, cents_below=1000), unit, per)
 
 
-def hashprice_btc(btc_ph_day: float | None, unit: str) -> str:
-    """Hashprice in BTC per ``unit`` per day, from BTC per PH/s per day (``0.000422 BTC``)."""
+def hashprice_btc(btc_ph_day: float | None, unit: str, per: bool = False) -> str:
+    """Hashprice in BTC per ``unit`` per day, from BTC per PH/s per day (``0.000422 BTC``;
+    with ``per``, ``0.000422 BTC/PH/day``)."""
     from minerwatch.metrics.revenue import hashprice_in
 
-    return btc(None if btc_ph_day is None else hashprice_in(btc_ph_day, unit))
+    return _per(btc(None if btc_ph_day is None else hashprice_in(btc_ph_day, unit)), unit, per)
 
 
 # -- counts -------------------------------------------------------------------------------

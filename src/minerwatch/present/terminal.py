@@ -92,7 +92,7 @@ def _block_intervals_rows(bi: dict) -> list[tuple[str, str, str]]:
     )
     return [
         ("  1d / epoch", f"{means} min", "mean, from block times"),
-        ("  median 1d / 7d / epoch", f"{medians} min", slow),
+        ("  median", f"{medians} min", "; ".join(x for x in ("1d / 7d / epoch", slow) if x)),
     ]
 
 
@@ -123,7 +123,6 @@ def status_panel(console: Console, s: Status) -> None:
     h = dict(zip(windows, hr_text, strict=True))
     # Hashprice per the unit the brief and the report use (TH/s, GH/s before 1 PH/s).
     unit = fmt.hashprice_unit(hr.get("7d"))
-    per = f"/{fmt.per_day(unit)}"
     hashprice_note = "" if unit == "PH/s" else f"; per {unit}: the network ran {h['7d']}"
     rows = [
         ("Price", fmt.usd(s.price_usd), f"close, {s.price_source or 'no source'}"),
@@ -166,12 +165,12 @@ def status_panel(console: Console, s: Status) -> None:
         ("Fee share 7d", fmt.share(s.fees_share_pct_7d), "of revenue"),
         (
             "Hashprice",
-            fmt.hashprice_usd(s.hashprice_usd_ph_day, unit) + per,
-            f"{fmt.hashprice_btc(s.hashprice_btc_ph_day, unit)}{per} (Luxor){hashprice_note}",
+            fmt.hashprice_usd(s.hashprice_usd_ph_day, unit, per=True),
+            f"{fmt.hashprice_btc(s.hashprice_btc_ph_day, unit, per=True)} (Luxor){hashprice_note}",
         ),
         (
             "  realised",
-            fmt.hashprice_usd(s.hashprice_realised_usd_ph_day, unit) + per,
+            fmt.hashprice_usd(s.hashprice_realised_usd_ph_day, unit, per=True),
             "day's revenue / 7d hashrate",
         ),
         ("Puell multiple", fmt.number(s.puell_multiple), "issuance USD / 365d mean"),
@@ -209,8 +208,8 @@ def asic_economics_table(console: Console, r: AsicEconomics) -> None:
     console.print(
         f"[bold]ASIC economics as of {r.as_of}[/]: BTC {fmt.usd(r.price_usd)} "
         f"({r.price_source or 'no source'}), hashprice "
-        f"{fmt.hashprice_usd(r.hashprice_usd_ph_day, 'PH/s')}/PH/day = "
-        f"{fmt.hashprice_btc(r.hashprice_btc_ph_day, 'PH/s')}/PH/day (Luxor); "
+        f"{fmt.hashprice_usd(r.hashprice_usd_ph_day, 'PH/s', per=True)} = "
+        f"{fmt.hashprice_btc(r.hashprice_btc_ph_day, 'PH/s', per=True)} (Luxor); "
         f"electricity ${r.power_price_usd_kwh:g}/kWh, pool fee {r.pool_fee_pct:g}%, "
         f"uptime {r.uptime_pct:g}%",
         highlight=False,
@@ -503,7 +502,7 @@ def signals_report(console: Console, s: Signals) -> None:
         "Sustainability index",
         f"{fmt.number(su.index, '.0f')} / 100",
         "ours: revenue per unit of work "
-        f"{fmt.hashprice_usd(su.revenue_per_work_usd_ph_day, 'PH/s')}/PH/day "
+        f"{fmt.hashprice_usd(su.revenue_per_work_usd_ph_day, 'PH/s', per=True)} "
         f"ranked among {su.window_days} days",
     )
     console.print(t)
