@@ -386,7 +386,8 @@ def test_an_early_snapshot_keeps_its_units(loaded_db, tmp_path):
     assert ">$0.0620<" in snapshot and "high $0.0858 on 2010-07-18" in snapshot
     assert "4.87 GH/s / 5.17 GH/s / 4.19 GH/s / 2.79 GH/s" in snapshot
     assert ">5.39 GH/s<" in snapshot
-    assert ">$100.08<" in snapshot and "USD per GH/s per day = 1,614 BTC" in snapshot
+    # The brief's figures, written the same way: "$100.08 (1,613.50 BTC)" per GH/s.
+    assert ">$100.08<" in snapshot and "USD per GH/s per day = 1,613.50 BTC" in snapshot
     assert "e-0" not in snapshot and "0.0 EH/s" not in snapshot
     figures = _figures(text)
     hashprice = figures["chart-hashprice"]
@@ -398,7 +399,7 @@ def test_an_early_snapshot_keeps_its_units(loaded_db, tmp_path):
     # 2013-06-01: 106 TH/s, hashprice per TH/s.
     text = write_report(loaded_db, tmp_path / "r2.html", "2013-06-01").html.read_text("utf-8")
     snapshot = text[text.index('id="snapshot"') : text.index('id="charts"')]
-    assert "USD per TH/s per day = 41.7 BTC" in snapshot and "106 TH/s" in snapshot
+    assert "USD per TH/s per day = 41.70 BTC" in snapshot and "106 TH/s" in snapshot
 
 
 def test_report_data_is_the_library_figures(loaded_db):

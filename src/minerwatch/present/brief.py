@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from minerwatch.analyses.brief import BriefInputs, gather
 from minerwatch.analyses.day import Day
 from minerwatch.analyses.signals import Signals
@@ -34,7 +32,7 @@ from minerwatch.analyses.studies import (
 )
 from minerwatch.metrics import signals as sg
 from minerwatch.metrics.revenue import hashprice_in, hashprice_unit
-from minerwatch.present import format as display
+from minerwatch.present import format as fmt
 from minerwatch.store import Store
 
 # Plain-English names of the production-cost models the brief may cite.
@@ -79,8 +77,6 @@ PARAGRAPHS = (
     ("ribbons", "stress", "puell"),
     ("history_below_cost", "history_compression", "history_ribbons"),
 )
-# Counts as news write them: words for one to nine, digits from 10.
-_NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
 @dataclass(frozen=True)
@@ -141,64 +137,6 @@ def brief(db: Day | Store | str | Path | None = None, as_of: str | None = None) 
 # -- wording --------------------------------------------------------------------------------
 
 
-def _day(iso: str, year_of: str | None = None) -> str:
-    """``2025-11-17`` as ``17 November 2025`` (``17 November`` within ``year_of``'s year)."""
-    d = np.datetime64(iso[:10], "D").item()
-    text = f"{d.day} {d:%B}"
-    return text if year_of is not None and iso[:4] == year_of[:4] else f"{text} {d.year}"
-
-
-def _moment(iso: str, year_of: str) -> str:
-    """``2026-01-08T06:55:28Z`` as ``06:55 UTC on 8 January 2026`` (no year within
-    ``year_of``'s year)."""
-    return f"{iso[11:16]} UTC on {_day(iso, year_of)}"
-
-
-def _usd(x: float, cents: bool = False) -> str:
-    """Dollars: millions from $1 million, whole dollars from $10 (or with ``cents`` from
-    $1,000), cents from $1, three significant figures below $1 (``$0.0620``)."""
-    if abs(x) >= 1e6:
-        return f"${x / 1e6:,.1f} million"
-    return display.usd(x, cents_below=1000 if cents else 10)
-
-
-def _btc(x: float) -> str:
-    if abs(x) >= 10_000:
-        return f"{x:,.0f} BTC"
-    return f"{x:,.2f} BTC" if abs(x) >= 1 else f"{display.sig(x)} BTC"
-
-
-def _share(x: float) -> str:
-    """A percentage of a whole: two decimals, or one significant figure below 0.01%."""
-    if x == 0:
-        return "0%"
-    return f"{display.sig(x, 1)}%" if 0 < abs(x) < 0.01 else f"{x:.2f}%"
-
-
-def _hashrate(ehs: float) -> str:
-    """A hashrate as news write it: three significant figures with the prefix that suits
-    its size, whole EH/s from 1,000 EH/s (``1,043 EH/s``, ``37.4 EH/s``, ``5.17 GH/s``)."""
-    return display.hashrate(ehs, largest="E")
-
-
-def _count(n: int) -> str:
-    """A count as news write it: ``one`` to ``nine`` in words, digits from 10 (``12``,
-    ``1,655``); 0 as ``0`` (sentences say "none" themselves)."""
-    return _NUMBER_WORDS[n - 1] if 1 <= n <= len(_NUMBER_WORDS) else f"{n:,}"
-
-
-def _month(iso: str) -> str:
-    """``2017-03-18`` as ``March 2017``."""
-    return f"{np.datetime64(iso[:10], 'D').item():%B %Y}"
-
-
-def _change(pct: float) -> str:
-    """A price change as ``750.7% higher`` / ``61.9% lower`` / ``unchanged``."""
-    if round(pct, 1) == 0:
-        return "unchanged"
-    return f"{abs(pct):.1f}% {'higher' if pct > 0 else 'lower'}"
-
-
 def _and(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
@@ -243,40 +181,42 @@ def _price(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
     fig["below_cost_episode"] = episode
     if s.price_usd is None:
         return
-    text = f"Bitcoin closed at {_usd(s.price_usd)} on {_day(s.as_of)}"
+    text = f"Bitcoin closed at {fmt.usd(s.price_usd, millions=True)} on {fmt.day(s.as_of)}"
     if s.production_cost_usd is not None and s.price_to_cost_pct is not None:
         side = "below" if s.price_to_cost_pct < 0 else "above"
         name = s.production_cost_model
         model = MODEL_DESCRIPTIONS.get(name, f"the {name} model")
         text += (
-            f", {abs(s.price_to_cost_pct):.1f}% {side} the average cost of producing one, "
-            f"{_usd(s.production_cost_usd)} by {model} ({name}, minerwatch's default model)"
+            f", {fmt.magnitude(s.price_to_cost_pct)} {side} the average cost of producing one, "
+            f"{fmt.usd(s.production_cost_usd, millions=True)} by {model} ({name}, "
+            "minerwatch's default model)"
         )
         if episode is not None and episode["ongoing"]:
-            since = _day(episode["start"], s.as_of)
+            since = fmt.day(episode["start"], s.as_of)
             days = (
-                f"every one of the {_count(episode['days'])} days"
+                f"every one of the {fmt.count_words(episode['days'])} days"
                 if episode["days_below"] == episode["days"]
-                else f"{_count(episode['days_below'])} of the {_count(episode['days'])} days"
+                else f"{fmt.count_words(episode['days_below'])} of the "
+                f"{fmt.count_words(episode['days'])} days"
             )
             worst = (
-                f"(at worst {abs(episode['deepest_discount_pct']):.1f}% below, on "
-                f"{_day(episode['deepest_date'], s.as_of)})"
+                f"(at worst {fmt.magnitude(episode['deepest_discount_pct'])} below, on "
+                f"{fmt.day(episode['deepest_date'], s.as_of)})"
             )
             if episode["end"] == s.as_of:
                 text += f". It has closed below that cost on {days} since {since} {worst}"
             else:  # back above cost, but for fewer days than the merge gap: not over yet
                 text += (
                     f". It closed below that cost on {days} from {since} to "
-                    f"{_day(episode['end'], s.as_of)} {worst}; fewer than "
-                    f"{_count(inp.episodes.merge_gap_days)} days have passed since, so that "
-                    "episode "
+                    f"{fmt.day(episode['end'], s.as_of)} {worst}; fewer than "
+                    f"{fmt.count_words(inp.episodes.merge_gap_days)} days have passed since, "
+                    "so that episode "
                     "may not be over"
                 )
             if episode["censored_start"]:
                 text += f"; the model has no value before {since}, so it may have begun earlier"
         elif episode is not None:
-            text += f"; it last closed below it on {_day(episode['end'], s.as_of)}"
+            text += f"; it last closed below it on {fmt.day(episode['end'], s.as_of)}"
     out.append(Sentence("price", text + "."))
     if s.price_drawdown_pct is None or s.price_ath_date is None:
         return
@@ -284,8 +224,8 @@ def _price(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
         high = f"The close is a record high, {_pct_change(s.price_change_30d_pct)}"
     else:
         high = (
-            f"The price is {abs(s.price_drawdown_pct):.1f}% below its all-time high of "
-            f"{_usd(s.price_ath_usd)} ({_day(s.price_ath_date, s.as_of)}), "
+            f"The price is {fmt.magnitude(s.price_drawdown_pct)} below its all-time high of "
+            f"{fmt.usd(s.price_ath_usd, millions=True)} ({fmt.day(s.price_ath_date, s.as_of)}), "
             f"{_pct_change(s.price_change_30d_pct)}"
         )
     out.append(Sentence("price_high", high.removesuffix(", ") + "."))
@@ -294,7 +234,7 @@ def _price(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
 def _pct_change(x: float | None) -> str:
     if x is None:
         return ""
-    return f"{'up' if x >= 0 else 'down'} {abs(x):.1f}% over 30 days"
+    return f"{'up' if x >= 0 else 'down'} {fmt.magnitude(x)} over 30 days"
 
 
 def _hashrate_and_blocks(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
@@ -307,13 +247,15 @@ def _hashrate_and_blocks(inp: BriefInputs, fig: dict, out: list[Sentence]) -> No
     fig["next_adjustment"] = s.next_adjustment
     week = s.hashrate_ehs.get("7d")
     if week is not None and s.hashrate_ath_ehs is not None and s.hashrate_drawdown_pct is not None:
-        text = f"Network hashrate averaged {_hashrate(week)} over the past seven days"
+        # One unit for the two (``1,024 EH/s`` and ``1,096 EH/s``).
+        week_text, ath_text = fmt.hashrates([week, s.hashrate_ath_ehs])
+        text = f"Network hashrate averaged {week_text} over the past seven days"
         if s.hashrate_ath_date == s.as_of:
             text += ", a record for the 7-day mean."
         else:
             text += (
-                f", {abs(s.hashrate_drawdown_pct):.1f}% below the record 7-day mean of "
-                f"{_hashrate(s.hashrate_ath_ehs)} set on {_day(s.hashrate_ath_date, s.as_of)}."
+                f", {fmt.magnitude(s.hashrate_drawdown_pct)} below the record 7-day mean of "
+                f"{ath_text} set on {fmt.day(s.hashrate_ath_date, s.as_of)}."
             )
         out.append(Sentence("hashrate", text))
     interval = s.block_interval_min_7d
@@ -321,22 +263,26 @@ def _hashrate_and_blocks(inp: BriefInputs, fig: dict, out: list[Sentence]) -> No
     parts = []
     if interval is not None:
         parts.append(
-            f"Blocks came every {interval:.2f} minutes on average over the week (target: "
+            f"Blocks came every {fmt.number(interval)} minutes on average over the week (target: "
             f"{TARGET_BLOCK_INTERVAL_MIN} minutes)"
         )
     if na and na.get("change_pct") is not None and na.get("date"):
         change = na["change_pct"]
-        interval = f"90% interval {na['change_pct_low']:+.1f}% to {na['change_pct_high']:+.1f}%"
+        interval = (
+            f"90% interval {fmt.pct(na['change_pct_low'])} to {fmt.pct(na['change_pct_high'])}"
+        )
         if abs(change) < 0.05:
-            course = f"on course to leave difficulty about unchanged ({change:+.2f}%; {interval})"
+            course = (
+                f"on course to leave difficulty about unchanged ({fmt.pct(change, 2)}; {interval})"
+            )
         else:
-            course = f"on course for {change:+.1f}% ({interval})"
+            course = f"on course for {fmt.pct(change)} ({interval})"
         year = na["date"]
         forecast = (
             f"the next difficulty adjustment, at block {na['height']:,} "
             f"({na['blocks_remaining']:,} blocks away), is {course}, expected around "
-            f"{_moment(na['date'], s.as_of)} (between {_moment(na['date_low'], year)} and "
-            f"{_moment(na['date_high'], year)})"
+            f"{fmt.moment(na['date'], s.as_of)} (between {fmt.moment(na['date_low'], year)} and "
+            f"{fmt.moment(na['date_high'], year)})"
         )
         parts.append(forecast if parts else forecast[0].upper() + forecast[1:])
     if parts:
@@ -368,15 +314,18 @@ def _revenue(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
     params = inp.signals.parameters
     if s.revenue_btc_1d is not None and s.blocks_1d > 0:
         if s.revenue_usd_1d is not None:
-            earned = f"{_usd(s.revenue_usd_1d)} on the day: {_btc(s.revenue_btc_1d)}, of which"
+            earned = (
+                f"{fmt.usd(s.revenue_usd_1d, millions=True)} on the day: "
+                f"{fmt.btc(s.revenue_btc_1d)}, of which"
+            )
         else:
-            earned = f"{_btc(s.revenue_btc_1d)} on the day, of which"
+            earned = f"{fmt.btc(s.revenue_btc_1d)} on the day, of which"
         text = (
-            f"Miners earned {earned} {_btc(s.subsidy_btc_1d)} in new coins and "
-            f"{_btc(s.fees_btc_1d)} in fees"
+            f"Miners earned {earned} {fmt.btc(s.subsidy_btc_1d)} in new coins and "
+            f"{fmt.btc(s.fees_btc_1d)} in fees"
         )
         if s.fees_share_pct_7d is not None:
-            text += f" (fees were {_share(s.fees_share_pct_7d)} of revenue over the week)"
+            text += f" (fees were {fmt.share(s.fees_share_pct_7d)} of revenue over the week)"
         if "revenue_low" in stress:
             text += f"; the week's mean revenue is the lowest in {params['revenue_low_days']} days"
         out.append(Sentence("revenue", text + "."))
@@ -384,14 +333,15 @@ def _revenue(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
     if usd is not None and btc is not None:
         text = (
             f"Hashprice, the expected revenue of 1 {unit} for a day, stands at "
-            f"{_usd(usd, cents=True)} ({_btc(btc)})"
+            f"{fmt.hashprice_usd(s.hashprice_usd_ph_day, unit)} "
+            f"({fmt.hashprice_btc(s.hashprice_btc_ph_day, unit)})"
         )
         if "hashprice_low" in stress:
             text += f", the lowest in {params['hashprice_low_months']} months"
         if unit != "PH/s":
             text += (
                 f"; it is given per {unit}, not the usual PH/s, as the whole network ran "
-                f"{_hashrate(s.hashrate_ehs['7d'])}"
+                f"{fmt.hashrate(s.hashrate_ehs['7d'])}"
             )
         out.append(Sentence("hashprice", text + "."))
 
@@ -441,16 +391,18 @@ def _machines(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
     if released == 1:
         text += f"the only ASIC model released by then is {'' if under_n else 'not '}underwater"
     elif under_n == 0:
-        text += f"none of the {_count(released)} ASIC models released by then is underwater"
+        text += (
+            f"none of the {fmt.count_words(released)} ASIC models released by then is underwater"
+        )
     elif under_n == 1:
         text += (
-            f"one of the {_count(released)} ASIC models released by then is underwater, its "
-            "power costing more than it earns"
+            f"one of the {fmt.count_words(released)} ASIC models released by then is "
+            "underwater, its power costing more than it earns"
         )
     else:
         text += (
-            f"{_count(under_n)} of the {_count(released)} ASIC models released by then are "
-            "underwater, their power costing more than they earn"
+            f"{fmt.count_words(under_n)} of the {fmt.count_words(released)} ASIC models "
+            "released by then are underwater, their power costing more than they earn"
         )
     first = True
 
@@ -461,7 +413,7 @@ def _machines(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
         return shown
 
     def breakeven(n: str) -> str:
-        return f"${m.breakeven_power_price_usd_kwh[rows[n]]:.3f}/kWh"
+        return f"${fmt.power_price(m.breakeven_power_price_usd_kwh[rows[n]])}/kWh"
 
     if named_under:
         head, *rest = named_under
@@ -492,13 +444,13 @@ def _signals(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
     fig["puell_percentile"] = sig.puell.percentile
     fig["puell_first_day"] = sig.puell.first_day
 
-    since = _day(rib.since, sig.as_of) if rib.since else None
+    since = fmt.day(rib.since, sig.as_of) if rib.since else None
     if rib.state == sg.STATE_NAMES[sg.STATE_CAPITULATION] and rib.spread_pct is not None:
         out.append(
             Sentence(
                 "ribbons",
                 f"The hash ribbons have signalled capitulation since {since}: the 30-day mean "
-                f"hashrate is {abs(rib.spread_pct):.1f}% below the 60-day mean.",
+                f"hashrate is {fmt.magnitude(rib.spread_pct)} below the 60-day mean.",
             )
         )
     elif rib.state == sg.STATE_NAMES[sg.STATE_RECOVERY]:
@@ -512,13 +464,13 @@ def _signals(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
     elif rib.state == sg.STATE_NAMES[sg.STATE_NORMAL] and rib.spread_pct is not None:
         text = (
             f"The hash ribbons show no capitulation: the 30-day mean hashrate is "
-            f"{abs(rib.spread_pct):.1f}% {'above' if rib.spread_pct >= 0 else 'below'} the "
+            f"{fmt.magnitude(rib.spread_pct)} {'above' if rib.spread_pct >= 0 else 'below'} the "
             "60-day mean"
         )
         if last_period is not None and last_period.end is not None:
-            text += f"; the last capitulation ended on {_day(last_period.end, sig.as_of)}"
+            text += f"; the last capitulation ended on {fmt.day(last_period.end, sig.as_of)}"
             if last_period.buy_signal is not None:
-                text += f", with a buy signal on {_day(last_period.buy_signal, sig.as_of)}"
+                text += f", with a buy signal on {fmt.day(last_period.buy_signal, sig.as_of)}"
         out.append(Sentence("ribbons", text + "."))
 
     checked = sig.stress_checked
@@ -531,9 +483,9 @@ def _signals(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
                 days=sig.parameters.get("revenue_low_days", ""),
             )
             if c.name == "difficulty_falling" and c.value is not None:
-                label += f" ({c.value:+.2f}%)"
+                label += f" ({fmt.pct(c.value, 2)})"
             labels.append(label)
-        total = _count(len(checked))
+        total = fmt.count_words(len(checked))
         what = f"the {total} miner-stress conditions the data allows checking"
         if len(labels) == len(checked) == 1:
             text = f"The only miner-stress condition the data allows checking holds: {labels[0]}."
@@ -541,7 +493,7 @@ def _signals(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
             whole = "Both" if len(checked) == 2 else f"All {total}"
             text = f"{whole} miner-stress conditions the data allows checking hold: {_and(labels)}."
         elif labels:
-            n = _count(len(labels))
+            n = fmt.count_words(len(labels))
             verb = "holds" if len(labels) == 1 else "hold"
             text = f"{n[0].upper() + n[1:]} of {what} {verb}: {_and(labels)}."
         else:
@@ -554,8 +506,9 @@ def _signals(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
             Sentence(
                 "puell",
                 f"The Puell multiple (the day's new coins in USD over their one-year mean) is "
-                f"{p.multiple:.2f}, above {p.percentile:.0f}% of the daily readings since "
-                f"{_day(p.first_day)}.",
+                f"{fmt.number(p.multiple)}, above {fmt.percent(p.percentile, 0)} of the daily "
+                "readings since "
+                f"{fmt.day(p.first_day)}.",
             )
         )
 
@@ -575,7 +528,7 @@ def _positive(n: int, share_pct: float) -> int:
 def _each(items: list[tuple[float, str]]) -> str:
     """``[(750.7, "the one from March 2017"), (-61.9, ...)]`` as "750.7% higher in the one
     from March 2017 and 61.9% lower in ..." (the history of one or two episodes)."""
-    return _and([f"{_change(pct)} {where}" for pct, where in items])
+    return _and([f"{fmt.change_words(pct)} {where}" for pct, where in items])
 
 
 def _history_below_cost(inp: BriefInputs, history: dict, out: list[Sentence]) -> None:
@@ -614,7 +567,7 @@ def _history_below_cost(inp: BriefInputs, history: dict, out: list[Sentence]) ->
     }
     n = row.n
     min_days = params["min_days"]
-    lasting = "a week" if min_days == 7 else f"{_count(min_days)} days"
+    lasting = "a week" if min_days == 7 else f"{fmt.count_words(min_days)} days"
     which = (
         ("episode" if n == 1 else "episodes")
         if current_included
@@ -622,21 +575,21 @@ def _history_below_cost(inp: BriefInputs, history: dict, out: list[Sentence]) ->
     )
     what = (
         f"of the close below this cost that lasted {lasting} or more (spells of under "
-        f"{_count(params['merge_gap_days'])} days back above it included) and began at least "
-        "a year ago"
+        f"{fmt.count_words(params['merge_gap_days'])} days back above it included) and began "
+        "at least a year ago"
     )
     if n >= 3:
-        higher = "in none" if k == 0 else ("in all" if k == n else f"in {_count(k)}")
+        higher = "in none" if k == 0 else ("in all" if k == n else f"in {fmt.count_words(k)}")
         text = (
-            f"History: of the {_count(n)} {which} since {counted[0].start[:4]} {what}"
+            f"History: of the {fmt.count_words(n)} {which} since {counted[0].start[:4]} {what}"
             f"{' (the current one included)' if current_included else ''}, the price a year "
             f"after the start was higher {higher}; the median change was "
-            f"{row.median_return_pct:+.1f}%"
+            f"{fmt.pct(row.median_return_pct)}"
         )
     else:
 
         def named(e) -> str:
-            return f"the one from {_month(e.start)}" + (
+            return f"the one from {fmt.month(e.start)}" + (
                 " (the current one)" if e.exit_date is None else ""
             )
 
@@ -644,8 +597,8 @@ def _history_below_cost(inp: BriefInputs, history: dict, out: list[Sentence]) ->
             e = counted[0]
             current = " (the current one)" if e.exit_date is None else ""
             text = (
-                f"History: there is one {which} {what}, from {_month(e.start)}{current}; a "
-                f"year after its start the price was {_change(e.forward_return_pct[key])}"
+                f"History: there is one {which} {what}, from {fmt.month(e.start)}{current}; a "
+                f"year after its start the price was {fmt.change_words(e.forward_return_pct[key])}"
             )
         else:
             text = (
@@ -660,9 +613,9 @@ def _regime_figures(row, short: bool = False) -> str:
     +39.0%`` (a compression-study row; ``short``: ``mean +20.2%, interval ...``)."""
     mean, interval = ("mean", "interval") if short else ("mean return", "90% interval of the mean")
     return (
-        f"{row.n_days:,} days in {_count(row.episodes)} "
-        f"episode{'' if row.episodes == 1 else 's'}; {mean} {row.mean_return_pct:+.1f}%, "
-        f"{interval} {row.mean_ci_low_pct:+.1f}% to {row.mean_ci_high_pct:+.1f}%"
+        f"{row.n_days:,} days in {fmt.count_words(row.episodes)} "
+        f"episode{'' if row.episodes == 1 else 's'}; {mean} {fmt.pct(row.mean_return_pct)}, "
+        f"{interval} {fmt.pct(row.mean_ci_low_pct)} to {fmt.pct(row.mean_ci_high_pct)}"
     )
 
 
@@ -722,7 +675,7 @@ def _history_compression(inp: BriefInputs, history: dict, out: list[Sentence]) -
         "intervals_overlap": overlap if growth is not None else None,
     }
     text = (
-        f"The 30-day mean hashrate fell {abs(today['change_pct']):.1f}% over the past "
+        f"The 30-day mean hashrate fell {fmt.magnitude(today['change_pct'])} over the past "
         f"{lookback} days"
     )
     since = start[:4]
@@ -736,12 +689,12 @@ def _history_compression(inp: BriefInputs, history: dict, out: list[Sentence]) -
     else:
         text += f"; since {since}, days after such a fall were"
     text += (
-        f" followed by a higher price {horizon} days later {row.share_positive_pct:.0f}% of "
-        f"the time ({_regime_figures(row)})"
+        f" followed by a higher price {horizon} days later "
+        f"{fmt.percent(row.share_positive_pct, 0)} of the time ({_regime_figures(row)})"
     )
     if growth is not None:
         text += (
-            f", against {growth.share_positive_pct:.0f}% after days of growth "
+            f", against {fmt.percent(growth.share_positive_pct, 0)} after days of growth "
             f"({_regime_figures(growth, short=True)}); the two means' intervals "
             f"{'overlap' if overlap else 'do not overlap'}"
         )
@@ -791,16 +744,17 @@ def _history_ribbons(inp: BriefInputs, history: dict, out: list[Sentence]) -> No
     }
     if row.n >= 3:
         text = (
-            f"After the {_count(row.n)} ribbon capitulations since {first} that ended at least "
-            f"{hz} days ago, the price {hz} days later was higher in {_count(k)} of them "
-            f"(median change {row.median_return_pct:+.1f}%)"
+            f"After the {fmt.count_words(row.n)} ribbon capitulations since {first} that ended "
+            f"at least {hz} days ago, the price {hz} days later was higher in "
+            f"{fmt.count_words(k)} of them "
+            f"(median change {fmt.pct(row.median_return_pct)})"
         )
     elif row.n == 1:
         e = events[0]
         text = (
             f"Only one ribbon capitulation has ended at least {hz} days ago, in "
-            f"{_month(e.date)}; the price {hz} days later was "
-            f"{_change(e.forward_return_pct[key])}"
+            f"{fmt.month(e.date)}; the price {hz} days later was "
+            f"{fmt.change_words(e.forward_return_pct[key])}"
         )
     else:
         text = (
@@ -808,7 +762,7 @@ def _history_ribbons(inp: BriefInputs, history: dict, out: list[Sentence]) -> No
             "later was "
             + _each(
                 [
-                    (e.forward_return_pct[key], f"after the one ended in {_month(e.date)}")
+                    (e.forward_return_pct[key], f"after the one ended in {fmt.month(e.date)}")
                     for e in events
                 ]
             )
@@ -816,8 +770,9 @@ def _history_ribbons(inp: BriefInputs, history: dict, out: list[Sentence]) -> No
     if has_base:
         text += (
             f"; on every day since the first capitulation ended ({base.n:,} days with a price "
-            f"{hz} days later), it was higher {base.share_positive_pct:.0f}% of the time "
-            f"(median change {base.median_return_pct:+.1f}%)"
+            f"{hz} days later), it was higher {fmt.percent(base.share_positive_pct, 0)} of the "
+            "time "
+            f"(median change {fmt.pct(base.median_return_pct)})"
         )
     out.append(Sentence("history_ribbons", text + "."))
 
@@ -838,7 +793,7 @@ def compose(inp: BriefInputs) -> Brief:
         part(inp, figures, sentences)
     return Brief(
         as_of=inp.status.as_of,
-        title=f"Bitcoin miners, {_day(inp.status.as_of)}",
+        title=f"Bitcoin miners, {fmt.day(inp.status.as_of)}",
         sentences=tuple(sentences),
         figures=figures,
     )

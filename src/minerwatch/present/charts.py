@@ -15,7 +15,7 @@ import numpy as np
 
 from minerwatch.analyses.cost import MODELS
 from minerwatch.analyses.report import Period, ReportData
-from minerwatch.present import format as display
+from minerwatch.present import format as fmt
 
 # Colours: the close in black, the default cost model in red, each other model its own hue.
 PRICE_COLOR = "#111111"
@@ -131,10 +131,6 @@ def _moment(iso: str) -> np.datetime64:
     return np.datetime64(iso.rstrip("Z"), "s")
 
 
-def _when(iso: str) -> str:
-    return f"{iso[:10]} {iso[11:16]} UTC"
-
-
 def _spans(
     periods: list[Period], start: str | None
 ) -> tuple[tuple[np.datetime64, np.datetime64], ...]:
@@ -186,8 +182,8 @@ def price_vs_cost(d: ReportData) -> Chart:
     note = ""
     if pc.cost_usd is not None and pc.price_usd is not None:
         note = (
-            f"{d.as_of}: close {display.usd(pc.price_usd)}, {default} "
-            f"{display.usd(pc.cost_usd)} ({pc.price_to_cost_pct:+.1f}%)"
+            f"{d.as_of}: close {fmt.usd(pc.price_usd)}, {default} "
+            f"{fmt.usd(pc.cost_usd)} ({fmt.pct(pc.price_to_cost_pct)})"
         )
     return Chart(
         key="price-vs-cost",
@@ -210,10 +206,11 @@ def price_vs_cost(d: ReportData) -> Chart:
 
 def _hashrate_unit(values_ehs: list[np.ndarray]) -> tuple[str, float]:
     """The largest unit in which the window's highest value is at least 1 (EH/s today;
-    GH/s in 2010), and its size per EH/s (:func:`minerwatch.present.format.hashrate_unit`)."""
+    GH/s in 2010), and its size per EH/s (:func:`minerwatch.present.format.hashrate_scale`
+    of the window's largest value)."""
     finite = [v[np.isfinite(v)] for v in values_ehs]
-    top = max((float(v.max()) for v in finite if v.size), default=1.0)
-    return display.hashrate_unit(top)
+    top = max((float(np.abs(v).max()) for v in finite if v.size), default=1.0)
+    return fmt.hashrate_scale([top])
 
 
 def hashrate(d: ReportData) -> Chart:
@@ -236,10 +233,8 @@ def hashrate(d: ReportData) -> Chart:
     note = ""
     if rib.sma_short_ehs is not None and rib.sma_long_ehs is not None:
         since = f" since {rib.since}" if rib.since else ""
-        note = (
-            f"{d.as_of}: ribbons {rib.state}{since}; 30d {rib.sma_short_ehs * per_ehs:,.1f} "
-            f"{unit}, 60d {rib.sma_long_ehs * per_ehs:,.1f} {unit}"
-        )
+        short, long = fmt.hashrates([rib.sma_short_ehs, rib.sma_long_ehs], scale=(unit, per_ehs))
+        note = f"{d.as_of}: ribbons {rib.state}{since}; 30d {short}, 60d {long}"
     return Chart(
         key="hashrate",
         title="Hashrate and hash ribbons",
@@ -308,14 +303,15 @@ def difficulty(d: ReportData) -> Chart:
                 )
             )
         note = (
-            f"Next adjustment, block {nd['height']:,}: {nd['change_pct']:+.1f}% "
-            f"(90%: {nd['change_pct_low']:+.1f}% to {nd['change_pct_high']:+.1f}%) around "
-            f"{_when(nd['date'])} "
-            f"(90%: {_when(nd['date_low'])} to {_when(nd['date_high'])})"
+            f"Next adjustment, block {nd['height']:,}: {fmt.pct(nd['change_pct'])} "
+            f"(90%: {fmt.pct(nd['change_pct_low'])} to {fmt.pct(nd['change_pct_high'])}) around "
+            f"{fmt.when(nd['date'])} "
+            f"(90%: {fmt.when(nd['date_low'])} to {fmt.when(nd['date_high'])})"
         )
         if nd["baseline_change_pct"] is not None and nd["baseline_date"]:
             note += (
-                f"; mempool.space: {nd['baseline_change_pct']:+.1f}%, {_when(nd['baseline_date'])}"
+                f"; mempool.space: {fmt.pct(nd['baseline_change_pct'])}, "
+                f"{fmt.when(nd['baseline_date'])}"
             )
     return Chart(
         key="difficulty",
@@ -357,10 +353,7 @@ def hashprice(d: ReportData) -> Chart:
     note = ""
     usd, btc = float(d.hashprice_usd_unit_day[-1]), float(d.hashprice_btc_unit_day[-1])
     if np.isfinite(usd) and np.isfinite(btc):  # the last day is as_of
-        btc_text = f"{btc:,.0f}" if btc >= 1000 else f"{btc:.6g}"
-        note = (
-            f"{d.as_of}: {display.usd(usd, cents_below=1000)} = {btc_text} BTC per {unit} per day"
-        )
+        note = f"{d.as_of}: {fmt.usd(usd, cents_below=1000)} = {fmt.btc(btc)} per {unit} per day"
     subtitle = (
         f"Expected revenue of 1 {unit} for a day (Luxor's hashprice: next block's subsidy + "
         "the day's mean fees per block, at the day's last difficulty), in USD and in BTC."
@@ -408,8 +401,8 @@ def revenue(d: ReportData) -> Chart:
     note = ""
     if s.revenue_usd_1d is not None:
         note = (
-            f"{d.as_of}: ${s.revenue_usd_1d:,.0f} ({s.subsidy_btc_1d:,.2f} BTC subsidy + "
-            f"{s.fees_btc_1d:,.2f} BTC fees)"
+            f"{d.as_of}: {fmt.usd(s.revenue_usd_1d)} ({fmt.btc(s.subsidy_btc_1d)} subsidy + "
+            f"{fmt.btc(s.fees_btc_1d)} fees)"
         )
     return Chart(
         key="revenue",

@@ -19,9 +19,10 @@ import numpy as np
 from minerwatch._version import __version__
 from minerwatch.analyses.report import ReportData, report_data
 from minerwatch.errors import InputError
-from minerwatch.present import format as display
+from minerwatch.present import format as fmt
 from minerwatch.present.brief import compose
 from minerwatch.present.charts import Chart, build_charts
+from minerwatch.present.columns import MACHINE_COLUMNS, episode_columns, machine_rows
 from minerwatch.store import Store, open_store
 
 PLOTLY_CONFIG = {
@@ -69,30 +70,6 @@ class ReportFiles:
 
 def _e(x: object) -> str:
     return html.escape(str(x))
-
-
-def _usd(x: float | None, cents: bool = False) -> str:
-    """Dollars: whole from $10 (with ``cents``, from $1,000), cents from $1, three
-    significant figures below $1 (``$0.0620``)."""
-    return display.usd(x, cents_below=1000 if cents else 10)
-
-
-def _pct(x: float | None, digits: int = 1) -> str:
-    return "n/a" if x is None else f"{x:+.{digits}f}%"
-
-
-def _f(x: float | None, fmt: str) -> str:
-    return "n/a" if x is None else f"{x:{fmt}}"
-
-
-def _ehs(x: float | None) -> str:
-    """A hashrate given in EH/s with the prefix that suits it (``1,043 EH/s``, ``5.17 GH/s``),
-    as the brief writes it."""
-    return display.hashrate(x, largest="E")
-
-
-def _when(iso: str | None) -> str:
-    return "n/a" if not iso else f"{iso[:10]} {iso[11:16]} UTC"
 
 
 NUM, TEXT, WRAP = "num", "text", "wrap"
@@ -325,81 +302,88 @@ def snapshot_table(d: ReportData) -> str:
     s = d.status
     hr = s.hashrate_ehs
     hp = d.hashprice_day
+    rib = s.hash_ribbons
+    # One unit for every hashrate of the table (as the terminal's panel and the brief).
+    windows = ("1d", "7d", "30d", "60d")
+    *hr_text, ath, sma30, sma60 = fmt.hashrates(
+        [hr.get(k) for k in windows]
+        + [s.hashrate_ath_ehs, rib.get("sma30_ehs"), rib.get("sma60_ehs")]
+    )
+    h = dict(zip(windows, hr_text, strict=True))
     rows: list[tuple[str, str, str]] = [
-        ("Price (close)", _usd(s.price_usd), s.price_source or "no source"),
+        ("Price (close)", fmt.usd(s.price_usd), s.price_source or "no source"),
         (
             "From the all-time high",
-            _pct(s.price_drawdown_pct),
-            f"high {_usd(s.price_ath_usd)} on {s.price_ath_date or 'n/a'}",
+            fmt.pct(s.price_drawdown_pct),
+            f"high {fmt.usd(s.price_ath_usd)} on {s.price_ath_date or 'n/a'}",
         ),
         (
             "Price change, 7 / 30 days",
-            f"{_pct(s.price_change_7d_pct)} / {_pct(s.price_change_30d_pct)}",
+            f"{fmt.pct(s.price_change_7d_pct)} / {fmt.pct(s.price_change_30d_pct)}",
             "",
         ),
         (
             "Production cost",
-            _usd(s.production_cost_usd),
-            f"USD per BTC, {s.production_cost_model}; price vs cost {_pct(s.price_to_cost_pct)}",
+            fmt.usd(s.production_cost_usd),
+            f"USD per BTC, {s.production_cost_model}; price vs cost {fmt.pct(s.price_to_cost_pct)}",
         ),
-        ("Height", _f(s.height, ",d"), f"{s.blocks_1d} blocks on the day"),
-        ("Difficulty", _f(s.difficulty, ",.0f"), s.difficulty_method),
+        ("Height", fmt.number(s.height, ",d"), f"{fmt.count(s.blocks_1d, 'block')} on the day"),
+        ("Difficulty", fmt.difficulty(s.difficulty), s.difficulty_method),
     ]
     na = s.next_adjustment
     if na and na.get("change_pct") is not None:
         rows.append(
             (
                 "Next adjustment",
-                _pct(na["change_pct"]),
-                f"90% {_pct(na['change_pct_low'])} to {_pct(na['change_pct_high'])}; block "
-                f"{na['height']:,} around {_when(na['date'])} (90% {_when(na['date_low'])} to "
-                f"{_when(na['date_high'])})",
+                fmt.pct(na["change_pct"]),
+                f"90% {fmt.pct(na['change_pct_low'])} to {fmt.pct(na['change_pct_high'])}; block "
+                f"{na['height']:,} around {fmt.when(na['date'])} "
+                f"(90% {fmt.when(na['date_low'])} to {fmt.when(na['date_high'])})",
             )
         )
     rows += [
         (
             "Hashrate 1d / 7d / 30d / 60d",
-            " / ".join(_ehs(hr.get(k)) for k in ("1d", "7d", "30d", "60d")),
+            " / ".join(hr_text),
             "trailing means of the daily estimate",
         ),
         (
             "Hashrate high (7-day mean)",
-            _ehs(s.hashrate_ath_ehs),
-            f"on {s.hashrate_ath_date or 'n/a'}; now {_pct(s.hashrate_drawdown_pct)}",
+            ath,
+            f"on {s.hashrate_ath_date or 'n/a'}; now {fmt.pct(s.hashrate_drawdown_pct)}",
         ),
         (
             "Mean block interval, 7 days",
-            _f(s.block_interval_min_7d, ".2f"),
+            fmt.number(s.block_interval_min_7d),
             "minutes (target: 10 minutes)",
         ),
         (
             "Revenue on the day",
-            _usd(s.revenue_usd_1d),
-            f"{_f(s.revenue_btc_1d, ',.2f')} BTC = {s.subsidy_btc_1d:,.2f} subsidy + "
-            f"{s.fees_btc_1d:,.2f} fees",
+            fmt.usd(s.revenue_usd_1d),
+            f"{fmt.btc(s.revenue_btc_1d)} = {fmt.btc_amount(s.subsidy_btc_1d)} subsidy + "
+            f"{fmt.btc_amount(s.fees_btc_1d)} fees",
         ),
-        ("Fee share, 7 days", _f(s.fees_share_pct_7d, ".2f") + "%", "of revenue"),
+        ("Fee share, 7 days", fmt.share(s.fees_share_pct_7d), "of revenue"),
         (
             "Hashprice",
-            _usd(hp["usd_day"], cents=True),
-            f"USD per {hp['unit']} per day = {_f(hp['btc_day'], ',.4g')} BTC (Luxor); realised "
-            f"{_usd(hp['realised_usd_day'], cents=True)}"
+            fmt.usd(hp["usd_day"], cents_below=1000),
+            f"USD per {hp['unit']} per day = {fmt.btc(hp['btc_day'])} (Luxor); realised "
+            f"{fmt.usd(hp['realised_usd_day'], cents_below=1000)}"
             + (
                 ""
                 if hp["unit"] == "PH/s"
-                else f"; per {hp['unit']}, not PH/s: the network ran {_ehs(hr.get('7d'))}"
+                else f"; per {hp['unit']}, not PH/s: the network ran {h['7d']}"
             ),
         ),
-        ("Puell multiple", _f(s.puell_multiple, ".2f"), "issuance USD over its 365-day mean"),
+        ("Puell multiple", fmt.number(s.puell_multiple), "issuance USD over its 365-day mean"),
         (
             "Hash ribbons",
             str(s.hash_ribbons.get("state", "n/a")),
-            f"since {s.hash_ribbons.get('since') or 'n/a'}; 30d "
-            f"{_ehs(s.hash_ribbons.get('sma30_ehs'))}, 60d {_ehs(s.hash_ribbons.get('sma60_ehs'))}",
+            f"since {s.hash_ribbons.get('since') or 'n/a'}; 30d {sma30}, 60d {sma60}",
         ),
         (
             "Sustainability index (ours)",
-            _f(s.sustainability_index, ".1f"),
+            fmt.number(s.sustainability_index, ".1f"),
             "0-100: revenue per unit of work against the past 365 days",
         ),
     ]
@@ -427,11 +411,14 @@ def signals_table(d: ReportData) -> str:
         "<p>"
         f"Hash ribbons: <b>{_e(rib.state)}</b>"
         + (f" since {_e(rib.since)}" if rib.since else "")
-        + f"; 30-day mean {_ehs(rib.sma_short_ehs)}, 60-day mean {_ehs(rib.sma_long_ehs)} "
-        f"(spread {_pct(rib.spread_pct)}); last buy signal {_e(rib.last_buy_signal or 'none')}. "
-        f"Puell multiple {_f(sig.puell.multiple, '.2f')}, percentile "
-        f"{_f(sig.puell.percentile, '.1f')} of {sig.puell.days_ranked:,} days. "
-        f"Sustainability index (ours) {_f(sig.sustainability.index, '.1f')} / 100."
+        + "; 30-day mean {}, 60-day mean {} ".format(
+            *fmt.hashrates([rib.sma_short_ehs, rib.sma_long_ehs])
+        )
+        + f"(spread {fmt.pct(rib.spread_pct)}); last buy signal "
+        f"{_e(rib.last_buy_signal or 'none')}. "
+        f"Puell multiple {fmt.number(sig.puell.multiple)}, percentile "
+        f"{fmt.number(sig.puell.percentile, '.1f')} of {sig.puell.days_ranked:,} days. "
+        f"Sustainability index (ours) {fmt.number(sig.sustainability.index, '.1f')} / 100."
         "</p>"
     ]
     holding = {c.name: c for c in sig.stress}
@@ -450,39 +437,21 @@ def signals_table(d: ReportData) -> str:
 
 def episodes_table(d: ReportData) -> str:
     """The episodes of the close below the default model's cost."""
+    c = episode_columns(d.episodes.horizons_days)
+    shown = [c[k] for k in ("days", "days_below", "ended", "forward_return_pct")]
     rows = []
     for e in d.episodes.episodes:
-        fwd = " / ".join(_pct(v, 0) for v in e.forward_return_pct.values())
         start = e.start + (" (censored)" if e.censored_start else "")
-        rows.append(
-            (
-                [
-                    _e(start),
-                    _e(e.end if e.exit_date is not None else f"{e.end} (ongoing)"),
-                    f"{e.days:,}",
-                    f"{e.days_below:,}",
-                    _e(f"{_pct(e.deepest_discount_pct)} on {e.deepest_date}"),
-                    _e(e.ended),
-                    _e(fwd),
-                ],
-                "",
-            )
-        )
+        end = e.end if e.exit_date is not None else f"{e.end} (ongoing)"
+        deepest = f"{c['deepest_discount_pct'].cell(e)} on {e.deepest_date}"
+        cells = [start, end, *(col.cell(e) for col in shown[:2]), deepest]
+        rows.append(([_e(x) for x in (*cells, *(col.cell(e) for col in shown[2:]))], ""))
     if not rows:
         return f'<p class="dim">No close below {_e(d.cost_model)} up to {_e(d.as_of)}.</p>'
-    horizons = " / ".join(f"+{h} d" for h in d.episodes.horizons_days)
-    return _table(
-        [
-            ("start", TEXT),
-            ("end", TEXT),
-            ("days", NUM),
-            ("below", NUM),
-            ("deepest", TEXT),
-            ("ended", TEXT),
-            (f"price {horizons}", NUM),
-        ],
-        rows,
-    )
+    headers = [("start", TEXT), ("end", TEXT)]
+    headers += [(col.header, NUM) for col in shown[:2]] + [("deepest", TEXT)]
+    headers += [(col.header, NUM if col.numeric else TEXT) for col in shown[2:]]
+    return _table(headers, rows)
 
 
 def machines_table(d: ReportData) -> str:
@@ -491,46 +460,18 @@ def machines_table(d: ReportData) -> str:
     if a is None or len(a.machines) == 0:
         return f'<p class="dim">No ASIC model in the catalog was released by {_e(d.as_of)}.</p>'
     m = a.machines
-    rows = []
-    for i in range(len(m)):
-        rows.append(
-            (
-                [
-                    _e(m.model[i]),
-                    _e(m.vendor[i]),
-                    _e("" if np.isnat(m.release_month[i]) else str(m.release_month[i])),
-                    f"{m.hashrate_ths[i]:,.4g}",
-                    f"{m.efficiency_j_th[i]:.1f}",
-                    f"{m.revenue_usd_day[i]:,.2f}",
-                    f"{m.power_cost_usd_day[i]:,.2f}",
-                    f"{m.profit_usd_day[i]:,.2f}",
-                    f"{m.breakeven_power_price_usd_kwh[i]:.3f}",
-                    f"{m.shutdown_price_usd[i]:,.0f}",
-                ],
-                "underwater" if m.underwater[i] else "",
-            )
-        )
+    columns = list(MACHINE_COLUMNS.values())
+    rows = [
+        ([_e(c.cell(row)) for c in columns], "underwater" if row["underwater"] else "")
+        for row in machine_rows(m)
+    ]
     intro = (
         f"<p>At ${a.power_price_usd_kwh:g}/kWh, pool fee {a.pool_fee_pct:g}%, uptime "
-        f"{a.uptime_pct:g}%, hashprice {_usd(a.hashprice_usd_ph_day, cents=True)} per PH/s per "
-        f"day: <b>{a.underwater_count} of {len(m)}</b> models underwater (in red), most "
-        "profitable first.</p>"
+        f"{a.uptime_pct:g}%, hashprice {fmt.hashprice_usd(a.hashprice_usd_ph_day, 'PH/s')} "
+        f"per PH/s per day: <b>{a.underwater_count} of {len(m)}</b> models underwater (in red), "
+        "most profitable first.</p>"
     )
-    return intro + _table(
-        [
-            ("model", TEXT),
-            ("vendor", TEXT),
-            ("released", TEXT),
-            ("TH/s", NUM),
-            ("J/TH", NUM),
-            ("revenue $/day", NUM),
-            ("power $/day", NUM),
-            ("profit $/day", NUM),
-            ("breakeven $/kWh", NUM),
-            ("shutdown $/BTC", NUM),
-        ],
-        rows,
-    )
+    return intro + _table([(c.header, NUM if c.numeric else TEXT) for c in columns], rows)
 
 
 # -- the page -----------------------------------------------------------------------------

@@ -19,38 +19,13 @@ from minerwatch.analyses.studies import EpisodesReport, StudyResult
 from minerwatch.ingest.files import ImportReport
 from minerwatch.ingest.sync import SyncReport
 from minerwatch.models.asics import Catalog
-from minerwatch.present import format as display
+from minerwatch.present import format as fmt
+from minerwatch.present.columns import MACHINE_COLUMNS, episode_columns, machine_rows
 from minerwatch.store import WriteResult
 
 if TYPE_CHECKING:
     from minerwatch.analyses.backtest import DifficultyBacktest
     from minerwatch.analyses.difficulty import DifficultyOutlook
-
-
-def _f(x: float | None, fmt: str = ",.2f", suffix: str = "") -> str:
-    return "n/a" if x is None else f"{x:{fmt}}{suffix}"
-
-
-def _si(x: float | None, unit: str, digits: int = 3) -> str:
-    """``x`` with an SI prefix chosen for its size, e.g. 1.02e21 H/s -> '1.02 ZH/s'."""
-    return display.si(x, unit, digits)
-
-
-def _hashrate(ehs: float | None) -> str:
-    return display.hashrate(ehs)
-
-
-def _usd(x: float | None, fmt: str | None = None) -> str:
-    """Dollars: whole dollars from $10, cents below (``$0.41``), or ``fmt`` when given."""
-    if x is None:
-        return "n/a"
-    if fmt is None:
-        fmt = ",.2f" if abs(x) < 10 else ",.0f"
-    return f"${x:{fmt}}"
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:+.1f}%"
 
 
 def _writes_table(title: str, writes: list[WriteResult]) -> Table:
@@ -74,8 +49,8 @@ def sync_report(console: Console, report: SyncReport) -> None:
         console.print(_writes_table(f"sync {report.source}: {report.url}", report.writes))
     span = f", {report.first} to {report.last}" if report.first else ""
     console.print(
-        f"{report.pages:,} page(s), {report.rows_read:,} days{span}, "
-        f"{report.retries:,} retried request(s)",
+        f"{fmt.count(report.pages, 'page')}, {fmt.count(report.rows_read, 'day')}{span}, "
+        f"{fmt.count(report.retries, 'retried request')}",
         highlight=False,
     )
     _notes(console, report.notes)
@@ -83,7 +58,10 @@ def sync_report(console: Console, report: SyncReport) -> None:
 
 def import_report(console: Console, report: ImportReport) -> None:
     console.print(_writes_table(f"import {report.kind}: {report.origin}", report.writes))
-    console.print(f"{report.rows_read:,} rows read, {report.first} to {report.last}")
+    console.print(
+        f"{fmt.count(report.rows_read, 'row')} read, {report.first} to {report.last}",
+        highlight=False,
+    )
     _notes(console, report.notes)
     check = report.difficulty_check
     if check is not None:
@@ -100,10 +78,12 @@ def import_report(console: Console, report: ImportReport) -> None:
 def _block_intervals_rows(bi: dict) -> list[tuple[str, str, str]]:
     """Mean (and, from block times, median and slow blocks) of the 1d / 7d / epoch windows."""
     w = [bi.get(k) or {} for k in ("1d", "7d", "epoch")]
-    means = " / ".join(_f(x.get("mean_min"), ".2f") for x in w)
+    # The 7-day mean is the panel's "Block interval 7d" row (from daily block counts, as in
+    # the brief); it is not shown a second time, from block times, as another figure.
+    means = " / ".join(fmt.number(x.get("mean_min"), ".2f") for x in (w[0], w[2]))
     if bi.get("source") != "blocks":
-        return [("  1d / 7d / epoch", f"{means} min", "mean, from daily block counts")]
-    medians = " / ".join(_f(x.get("median_min"), ".2f") for x in w)
+        return [("  1d / epoch", f"{means} min", "mean, from daily block counts")]
+    medians = " / ".join(fmt.number(x.get("median_min"), ".2f") for x in w)
     week = w[1]
     slow = (
         f"7d: {week['slow_30m']} > 30 min, {week['slow_60m']} > 60 min"
@@ -111,8 +91,8 @@ def _block_intervals_rows(bi: dict) -> list[tuple[str, str, str]]:
         else ""
     )
     return [
-        ("  1d / 7d / epoch", f"{means} min", "mean, from block times"),
-        ("  median", f"{medians} min", slow),
+        ("  1d / epoch", f"{means} min", "mean, from block times"),
+        ("  median", f"{medians} min", "; ".join(x for x in ("1d / 7d / epoch", slow) if x)),
     ]
 
 
@@ -123,16 +103,11 @@ def _next_adjustment_rows(na: dict | None) -> list[tuple[str, str, str]]:
     return [
         (
             "  next adjustment",
-            f"{_pct(na['change_pct'])}",
-            f"90% {_pct(na['change_pct_low'])} to {_pct(na['change_pct_high'])}, "
-            f"{_when(na['date'])} (block {na['height']:,}; minerwatch difficulty)",
+            f"{fmt.pct(na['change_pct'])}",
+            f"90% {fmt.pct(na['change_pct_low'])} to {fmt.pct(na['change_pct_high'])}, "
+            f"{fmt.when(na['date'])} (block {na['height']:,}; minerwatch difficulty)",
         )
     ]
-
-
-def _when(iso: str | None) -> str:
-    """``2025-10-01T22:13:19Z`` as ``2025-10-01 22:13 UTC``."""
-    return "n/a" if not iso else f"{iso[:10]} {iso[11:16]} UTC"
 
 
 def status_panel(console: Console, s: Status) -> None:
@@ -142,61 +117,67 @@ def status_panel(console: Console, s: Status) -> None:
     t.add_column(justify="right")
     t.add_column(style="dim")
     hr = s.hashrate_ehs
+    # One unit for every hashrate of the panel (not "922 EH/s / 1.02 ZH/s").
+    windows = ("1d", "7d", "30d", "60d")
+    *hr_text, ath_text = fmt.hashrates([hr.get(k) for k in windows] + [s.hashrate_ath_ehs])
+    h = dict(zip(windows, hr_text, strict=True))
+    # Hashprice per the unit the brief and the report use (TH/s, GH/s before 1 PH/s).
+    unit = fmt.hashprice_unit(hr.get("7d"))
+    hashprice_note = "" if unit == "PH/s" else f"; per {unit}: the network ran {h['7d']}"
     rows = [
-        ("Price", _usd(s.price_usd), f"close, {s.price_source or 'no source'}"),
+        ("Price", fmt.usd(s.price_usd), f"close, {s.price_source or 'no source'}"),
         (
             "  from all-time high",
-            _pct(s.price_drawdown_pct),
-            f"ATH {_usd(s.price_ath_usd)} on {s.price_ath_date or 'n/a'}",
+            fmt.pct(s.price_drawdown_pct),
+            f"ATH {fmt.usd(s.price_ath_usd)} on {s.price_ath_date or 'n/a'}",
         ),
         (
             "  7d / 30d change",
-            f"{_pct(s.price_change_7d_pct)} / {_pct(s.price_change_30d_pct)}",
+            f"{fmt.pct(s.price_change_7d_pct)} / {fmt.pct(s.price_change_30d_pct)}",
             "",
         ),
-        ("Height", _f(s.height, ",d") if s.height is not None else "n/a", f"{s.blocks_1d} blocks"),
+        ("Height", fmt.number(s.height, ",d"), fmt.count(s.blocks_1d, "block")),
         (
             "Difficulty",
-            _si(s.difficulty, "", digits=5),
+            fmt.difficulty(s.difficulty),
             "last block (epochs)" if s.difficulty_method.startswith("epochs") else "day mean",
         ),
         *_next_adjustment_rows(s.next_adjustment),
         (
             "Hashrate 1d / 7d",
-            f"{_hashrate(hr['1d'])} / {_hashrate(hr['7d'])}",
+            f"{h['1d']} / {h['7d']}",
             "daily blocks x difficulty",
         ),
-        ("Hashrate 30d / 60d", f"{_hashrate(hr['30d'])} / {_hashrate(hr['60d'])}", ""),
+        ("Hashrate 30d / 60d", f"{h['30d']} / {h['60d']}", ""),
         (
             "  from all-time high",
-            _pct(s.hashrate_drawdown_pct),
-            f"ATH {_hashrate(s.hashrate_ath_ehs)} ({s.hashrate_ath_window} mean) "
-            f"on {s.hashrate_ath_date or 'n/a'}",
+            fmt.pct(s.hashrate_drawdown_pct),
+            f"ATH {ath_text} ({s.hashrate_ath_window} mean) on {s.hashrate_ath_date or 'n/a'}",
         ),
-        ("Block interval 7d", _f(s.block_interval_min_7d, ".2f", " min"), "target 10 min"),
+        ("Block interval 7d", fmt.minutes(s.block_interval_min_7d), "target 10 min"),
         *_block_intervals_rows(s.block_intervals),
         (
             "Revenue 1d",
-            _usd(s.revenue_usd_1d),
-            f"{_f(s.revenue_btc_1d, ',.2f')} BTC = {_f(s.subsidy_btc_1d, ',.2f')} subsidy + "
-            f"{_f(s.fees_btc_1d, ',.2f')} fees",
+            fmt.usd(s.revenue_usd_1d),
+            f"{fmt.btc(s.revenue_btc_1d)} = {fmt.btc_amount(s.subsidy_btc_1d)} subsidy + "
+            f"{fmt.btc_amount(s.fees_btc_1d)} fees",
         ),
-        ("Fee share 7d", _f(s.fees_share_pct_7d, ".2f", "%"), "of revenue"),
+        ("Fee share 7d", fmt.share(s.fees_share_pct_7d), "of revenue"),
         (
             "Hashprice",
-            f"{_usd(s.hashprice_usd_ph_day, ',.2f')}/PH/day",
-            f"{_f(s.hashprice_btc_ph_day, '.4g')} BTC/PH/day (Luxor)",
+            fmt.hashprice_usd(s.hashprice_usd_ph_day, unit, per=True),
+            f"{fmt.hashprice_btc(s.hashprice_btc_ph_day, unit, per=True)} (Luxor){hashprice_note}",
         ),
         (
             "  realised",
-            f"{_usd(s.hashprice_realised_usd_ph_day, ',.2f')}/PH/day",
+            fmt.hashprice_usd(s.hashprice_realised_usd_ph_day, unit, per=True),
             "day's revenue / 7d hashrate",
         ),
-        ("Puell multiple", _f(s.puell_multiple, ".2f"), "issuance USD / 365d mean"),
+        ("Puell multiple", fmt.number(s.puell_multiple), "issuance USD / 365d mean"),
         (
             "Production cost",
-            _usd(s.production_cost_usd),
-            f"price {_pct(s.price_to_cost_pct)} vs {s.production_cost_model} (minerwatch cost)",
+            fmt.usd(s.production_cost_usd),
+            f"price {fmt.pct(s.price_to_cost_pct)} vs {s.production_cost_model} (minerwatch cost)",
         ),
     ]
     for row in rows:
@@ -208,6 +189,16 @@ def status_panel(console: Console, s: Status) -> None:
 
 
 UNDERWATER_MARK = "✗"
+# The columns of the ASIC economics table that fit 80 columns (the report shows them all).
+TERMINAL_MACHINE_FIELDS = (
+    "hashrate_ths",
+    "efficiency_j_th",
+    "revenue_usd_day",
+    "power_cost_usd_day",
+    "profit_usd_day",
+    "breakeven_power_price_usd_kwh",
+    "shutdown_price_usd",
+)
 # Below this console width the catalog table leaves out its (long) source column.
 CATALOG_SOURCE_MIN_WIDTH = 110
 
@@ -215,37 +206,25 @@ CATALOG_SOURCE_MIN_WIDTH = 110
 def asic_economics_table(console: Console, r: AsicEconomics) -> None:
     """Per-model economics, most profitable first; underwater models in red and marked."""
     console.print(
-        f"[bold]ASIC economics as of {r.as_of}[/]: BTC ${_f(r.price_usd, ',.0f')} "
-        f"({r.price_source or 'no source'}), hashprice ${_f(r.hashprice_usd_ph_day, ',.2f')}"
-        f"/PH/day = {_f(r.hashprice_btc_ph_day, '.6f')} BTC/PH/day (Luxor); "
+        f"[bold]ASIC economics as of {r.as_of}[/]: BTC {fmt.usd(r.price_usd)} "
+        f"({r.price_source or 'no source'}), hashprice "
+        f"{fmt.hashprice_usd(r.hashprice_usd_ph_day, 'PH/s', per=True)} = "
+        f"{fmt.hashprice_btc(r.hashprice_btc_ph_day, 'PH/s', per=True)} (Luxor); "
         f"electricity ${r.power_price_usd_kwh:g}/kWh, pool fee {r.pool_fee_pct:g}%, "
         f"uptime {r.uptime_pct:g}%",
         highlight=False,
     )
     m = r.machines
+    shown = [MACHINE_COLUMNS[k] for k in TERMINAL_MACHINE_FIELDS]
     rows = [
         (
-            UNDERWATER_MARK if m.underwater[i] else "",
-            escape(str(m.model[i])),
-            f"{m.hashrate_ths[i]:,.4g}",
-            f"{m.efficiency_j_th[i]:.1f}",
-            f"{m.revenue_usd_day[i]:,.2f}",
-            f"{m.power_cost_usd_day[i]:,.2f}",
-            f"{m.profit_usd_day[i]:,.2f}",
-            f"{m.breakeven_power_price_usd_kwh[i]:.3f}",
-            f"${m.shutdown_price_usd[i]:,.0f}",
+            UNDERWATER_MARK if row["underwater"] else "",
+            escape(str(row["model"])),
+            *(c.cell(row) for c in shown),
         )
-        for i in range(len(m))
+        for row in machine_rows(m)
     ]
-    headers = (
-        "TH/s",
-        "J/TH",
-        "revenue\n$/day",
-        "power\n$/day",
-        "profit\n$/day",
-        "breakeven\n$/kWh",
-        "shutdown\nBTC price",
-    )
+    headers = tuple(c.stacked for c in shown)
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=0)
     t.add_column("", justify="center", no_wrap=True, min_width=1)
     # Nothing wraps, and no figure is ever cut: on a narrow terminal only the model name is
@@ -316,9 +295,9 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
     """Every production-cost model side by side, the DRM fits and the CBECI-style fleet."""
     console.print(
         f"[bold]Production cost of a bitcoin as of {pc.as_of}[/]: close "
-        f"{_usd(pc.price_usd)} ({pc.parameters.get('price_source') or 'no source'}); "
-        f"model [bold]{pc.model}[/] {_usd(pc.cost_usd)}, price vs cost "
-        f"{_pct(pc.price_to_cost_pct)}",
+        f"{fmt.usd(pc.price_usd)} ({pc.parameters.get('price_source') or 'no source'}); "
+        f"model [bold]{pc.model}[/] {fmt.usd(pc.cost_usd)}, price vs cost "
+        f"{fmt.pct(pc.price_to_cost_pct)}",
         highlight=False,
     )
     t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
@@ -332,9 +311,9 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
         t.add_row(
             mark + escape(m.name),
             escape(m.family),
-            _usd(m.cost_usd),
-            _f(m.multiple, ".2f", "x"),
-            _pct(m.price_to_cost_pct),
+            fmt.usd(m.cost_usd),
+            fmt.number(m.multiple, ".2f", "x"),
+            fmt.pct(m.price_to_cost_pct),
             style=None if m.cost_usd is not None else "dim",
         )
     console.print(t)
@@ -355,10 +334,10 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
             kind += ", hindsight"
         d.add_row(
             escape(f.preset),
-            _f(f.a, ".4f"),
-            _f(f.b, ".4f"),
-            _f(f.r2, ".4f"),
-            _f(f.n, ",d") if f.n is not None else "",
+            fmt.number(f.a, ".4f"),
+            fmt.number(f.b, ".4f"),
+            fmt.number(f.r2, ".4f"),
+            fmt.number(f.n, ",d") if f.n is not None else "",
             f"{f.window_start} to {f.window_end}" if f.window_start and f.window_end else "n/a",
             kind,
         )
@@ -391,23 +370,25 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
             ("  electricity $/BTC", fl.electricity_cost_usd, ",.0f", ""),
             ("  all-in $/BTC", fl.all_in_cost_usd, ",.0f", ""),
         ]
-        for label, values, fmt, suffix in rows:
-            g.add_row(label, *(_f(values[b], fmt, suffix) for b in ("lower", "best", "upper")))
+        for label, values, spec, suffix in rows:
+            g.add_row(
+                label, *(fmt.number(values[b], spec, suffix) for b in ("lower", "best", "upper"))
+            )
         console.print(g)
         console.print(
             f"annualised TWh = 7-day mean power x 8,760 h (CBECI's convention); electricity "
             f"$/BTC = the day's power x 24 h x ${fl.electricity_usd_kwh:g}/kWh / "
-            f"{_f(fl.btc_mined_1d, ',.2f')} BTC mined that day; all-in = electricity / "
+            f"{fmt.number(fl.btc_mined_1d, ',.2f')} BTC mined that day; all-in = electricity / "
             f"{pc.parameters['electricity_share']:g}",
             style="dim",
             highlight=False,
         )
         hashprice = "n/a"
         if fl.hashprice_usd_th_day is not None:
-            hashprice = f"{_usd(fl.hashprice_usd_th_day, '.4f')}/TH/day"
+            hashprice = f"{fmt.usd(fl.hashprice_usd_th_day)}/TH/day"
         console.print(
             f"profitable: {fl.machines_profitable} of {fl.machines_available} machines "
-            f"(threshold {_f(fl.threshold_j_th, '.1f', ' J/TH')} at a "
+            f"(threshold {fmt.number(fl.threshold_j_th, '.1f', ' J/TH')} at a "
             f"{pc.parameters['smoothing_days']}-day hashprice of {hashprice}); electricity share "
             f"{pc.parameters['electricity_share']:g}, machines live "
             f"{pc.parameters['lifetime_years']:g} years, fees "
@@ -429,8 +410,9 @@ def episodes_table(console: Console, r: EpisodesReport) -> None:
     """Every episode of the close below the production cost, one row each."""
     console.print(
         f"[bold]Close below production cost ({r.model})[/], {r.first_day_with_cost or 'n/a'} "
-        f"to {r.as_of}: {len(r.episodes)} episodes (gaps under {r.merge_gap_days} days "
-        f"merged, shortest kept {r.min_days} days)",
+        f"to {r.as_of}: {fmt.count(len(r.episodes), 'episode')} (gaps under "
+        f"{fmt.count(r.merge_gap_days, 'day')} merged, shortest kept "
+        f"{fmt.count(r.min_days, 'day')})",
         highlight=False,
     )
     if r.hindsight:
@@ -445,19 +427,21 @@ def episodes_table(console: Console, r: EpisodesReport) -> None:
     for name in ("days", "deepest", "price", "cost"):
         t.add_column(name, justify="right", no_wrap=True)
     t.add_column("ended", no_wrap=True)
-    t.add_column("+" + "/".join(str(h) for h in r.horizons_days) + "d", justify="right")
+    c = episode_columns(r.horizons_days)
+    t.add_column(c["forward_return_pct"].unit, justify="right")
     for e in r.episodes:
         marks = (CENSORED_MARK if e.censored_start else "") + (
             HINDSIGHT_MARK if e.hindsight else ""
         )
+        # Two figures a cell (start and end, days and days below...) to fit 80 columns.
         t.add_row(
             f"{e.start}{marks}\n{e.end}",
-            f"{e.days:,}\n({e.days_below:,})",
-            f"{_pct(e.deepest_discount_pct)}\n{e.deepest_date}",
-            f"{_usd(e.price_start_usd)}\n{_usd(e.price_end_usd)}",
-            f"{_usd(e.cost_start_usd)}\n{_usd(e.cost_end_usd)}",
+            f"{c['days'].cell(e)}\n({c['days_below'].cell(e)})",
+            f"{c['deepest_discount_pct'].cell(e)}\n{e.deepest_date}",
+            f"{c['price_start_usd'].cell(e)}\n{c['price_end_usd'].cell(e)}",
+            f"{c['cost_start_usd'].cell(e)}\n{c['cost_end_usd'].cell(e)}",
             ENDED_SHORT.get(e.ended, escape(e.ended)),
-            " ".join(_f(e.forward_return_pct[f"{h}d"], "+,.0f", "%") for h in r.horizons_days),
+            c["forward_return_pct"].cell(e),
         )
     console.print(t)
     console.print(
@@ -481,7 +465,7 @@ def signals_report(console: Console, s: Signals) -> None:
     then every capitulation period with its buy signal."""
     r = s.hash_ribbons
     console.print(
-        f"[bold]Signals as of {s.as_of}[/]: close {_usd(s.price_usd)} "
+        f"[bold]Signals as of {s.as_of}[/]: close {fmt.usd(s.price_usd)} "
         f"({s.price_source or 'no source'})",
         highlight=False,
     )
@@ -498,26 +482,27 @@ def signals_report(console: Console, s: Signals) -> None:
     )
     t.add_row(
         f"  hashrate {p['short_days']}d / {p['long_days']}d",
-        f"{_hashrate(r.sma_short_ehs)} / {_hashrate(r.sma_long_ehs)}",
-        f"spread {_pct(r.spread_pct)}",
+        " / ".join(fmt.hashrates([r.sma_short_ehs, r.sma_long_ehs])),
+        f"spread {fmt.pct(r.spread_pct)}",
     )
     t.add_row(
         f"  price {p['price_short_days']}d / {p['price_long_days']}d",
-        f"{_usd(r.price_sma_short_usd)} / {_usd(r.price_sma_long_usd)}",
+        f"{fmt.usd(r.price_sma_short_usd)} / {fmt.usd(r.price_sma_long_usd)}",
         f"buy rule: {p['price_cross']}",
     )
     pu = s.puell
     t.add_row(
         "Puell multiple",
-        _f(pu.multiple, ".2f"),
-        f"percentile {_f(pu.percentile, '.0f')} of {pu.days_ranked:,} days since "
+        fmt.number(pu.multiple, ".2f"),
+        f"percentile {fmt.number(pu.percentile, '.0f')} of {pu.days_ranked:,} days since "
         f"{pu.first_day or 'n/a'}",
     )
     su = s.sustainability
     t.add_row(
         "Sustainability index",
-        f"{_f(su.index, '.0f')} / 100",
-        f"ours: revenue per unit of work {_usd(su.revenue_per_work_usd_ph_day, ',.2f')}/PH/day "
+        f"{fmt.number(su.index, '.0f')} / 100",
+        "ours: revenue per unit of work "
+        f"{fmt.hashprice_usd(su.revenue_per_work_usd_ph_day, 'PH/s', per=True)} "
         f"ranked among {su.window_days} days",
     )
     console.print(t)
@@ -559,19 +544,19 @@ def signals_report(console: Console, s: Signals) -> None:
 
 def _returns_cells(row, ci: bool) -> list[str]:
     cells = [
-        _f(row.share_positive_pct, ".0f", "%"),
-        _f(row.mean_return_pct, "+,.1f", "%"),
-        _f(row.median_return_pct, "+,.1f", "%"),
+        fmt.percent(row.share_positive_pct, 0),
+        fmt.pct(row.mean_return_pct),
+        fmt.pct(row.median_return_pct),
     ]
     if ci:
         cells.append(
-            f"{_f(row.mean_ci_low_pct, '+,.0f')} to {_f(row.mean_ci_high_pct, '+,.0f', '%')}"
+            f"{fmt.number(row.mean_ci_low_pct, '+,.0f')} to {fmt.pct(row.mean_ci_high_pct, 0)}"
         )
     return cells
 
 
 def _forward(values: dict[str, float | None]) -> str:
-    return " ".join(_f(v, "+,.0f", "%") for v in values.values())
+    return " ".join(fmt.pct(v, 0) for v in values.values())
 
 
 def study_report(console: Console, r: StudyResult) -> None:
@@ -585,7 +570,7 @@ def study_report(console: Console, r: StudyResult) -> None:
         for key, today in r.details["today"].items():
             console.print(
                 f"{p['mean_days']}-day mean hashrate, change over {key}: "
-                f"{_pct(today['change_pct'])} ({', '.join(today['regimes']) or 'n/a'})",
+                f"{fmt.pct(today['change_pct'])} ({', '.join(today['regimes']) or 'n/a'})",
                 highlight=False,
             )
         # Fits 80 columns: the regime is shown by its condition (named in the note).
@@ -637,7 +622,7 @@ def study_report(console: Console, r: StudyResult) -> None:
                 e.date,
                 short.get(e.event, e.event),
                 f"{e.capitulation_start} to {end[5:] if same_year else end}",
-                _usd(e.price_usd),
+                fmt.usd(e.price_usd),
                 _forward(e.forward_return_pct),
             )
         console.print(t)
@@ -679,8 +664,9 @@ def study_report(console: Console, r: StudyResult) -> None:
                 t.add_row(
                     f"{e.start}{marks}\n{e.end}",
                     f"{e.days:,}",
-                    f"{_pct(e.deepest_discount_pct)}\n{e.deepest_date}",
-                    f"{_f(e.days_to_cost, ',d', ' d')} /\n{_f(e.days_to_start_price, ',d', ' d')}",
+                    f"{fmt.pct(e.deepest_discount_pct)}\n{e.deepest_date}",
+                    f"{fmt.number(e.days_to_cost, ',d', ' d')} /\n"
+                    f"{fmt.number(e.days_to_start_price, ',d', ' d')}",
                     _forward(e.forward_return_pct),
                 )
             console.print(t)
@@ -710,7 +696,7 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
     t.add_column(style="bold")
     t.add_column(justify="right")
     t.add_column(style="dim")
-    start = f"started {_when(o.epoch_start_time)}"
+    start = f"started {fmt.when(o.epoch_start_time)}"
     if o.epoch_start_time_estimated:
         start += " (estimated)"
     rows = [
@@ -718,30 +704,32 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
          f"{o.epoch_start_height + 2015:,}, {start}"),
         ("Height", f"{o.height:,}", f"{o.blocks_in_epoch:,} blocks in, {o.blocks_remaining:,} "
          f"to go ({o.progress_pct:.1f}%)"),
-        ("Difficulty", _si(o.difficulty, "", digits=5), ""),
-        ("Block interval", _f(o.interval_min_epoch, ".2f", " min"), "mean since the epoch began"),
-        ("  now", _f(o.interval_min_recent, ".2f", " min"),
-         f"at the hashrate the forecast assumes ({_f(m['level_time_constant_days'], '.1f')}"
+        ("Difficulty", fmt.difficulty(o.difficulty), ""),
+        ("Block interval", fmt.minutes(o.interval_min_epoch), "mean since the epoch began"),
+        ("  now", fmt.minutes(o.interval_min_recent),
+         f"at the hashrate the forecast assumes ({fmt.number(m['level_time_constant_days'], '.1f')}"
          "-day weighted, with drift)"),
     ]  # fmt: skip
     if na.get("reason") is not None:
         rows.append(("Next adjustment", "n/a", f"at block {na['height']:,}: {na['reason']}"))
     else:
         rows += [
-            ("Next adjustment", _pct(na["change_pct"]),
-             f"90% {_pct(na['change_pct_low'])} to {_pct(na['change_pct_high'])} "
+            ("Next adjustment", fmt.pct(na["change_pct"]),
+             f"90% {fmt.pct(na['change_pct_low'])} to {fmt.pct(na['change_pct_high'])} "
              f"at block {na['height']:,}"),
-            ("  date", _when(na["date"]),
-             f"90% {_when(na['date_low'])} to {_when(na['date_high'])}"),
+            ("  date", fmt.when(na["date"]),
+             f"90% {fmt.when(na['date_low'])} to {fmt.when(na['date_high'])}"),
         ]  # fmt: skip
-    rows.append(("mempool.space", _pct(base["change_pct"]), f"{_when(base['date'])} (baseline)"))
+    rows.append(
+        ("mempool.space", fmt.pct(base["change_pct"]), f"{fmt.when(base['date'])} (baseline)")
+    )
     for row in rows:
         t.add_row(*row)
     # Daily data: the forecast is made at the end of the --as-of day (00:00 UTC the next).
     moment = (
-        f"end of {o.as_of_day} ({_when(o.as_of)[11:]} {o.as_of[:10]})"
+        f"end of {o.as_of_day} ({fmt.when(o.as_of)[11:]} {o.as_of[:10]})"
         if o.as_of_day
-        else _when(o.as_of)
+        else fmt.when(o.as_of)
     )
     title = f"Difficulty outlook as of {moment} ({o.data} data)"
     console.print(Panel(t, title=title, expand=False))
@@ -751,14 +739,19 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
     for name in ("estimate", "low", "high"):
         h.add_column(name, justify="right", no_wrap=True)
     h.add_column("Core RPC", justify="right", no_wrap=True)
-    for e in o.hashrate.values():
+    # One unit for every hashrate of the table.
+    keys = ("hashrate_ehs", "low_ehs", "high_ehs", "getnetworkhashps_ehs")
+    estimators = list(o.hashrate.values())
+    texts = iter(fmt.hashrates([e.get(k) for e in estimators for k in keys]))
+    for e in estimators:
+        estimate, low, high, core = (next(texts) for _ in keys)
         h.add_row(
             escape(e["window"]),
-            _f(e["blocks"], ",d") if e["blocks"] is not None else "n/a",
-            _hashrate(e["hashrate_ehs"]),
-            _hashrate(e["low_ehs"]),
-            _hashrate(e["high_ehs"]),
-            _hashrate(e["getnetworkhashps_ehs"]) if "getnetworkhashps_ehs" in e else "",
+            fmt.number(e["blocks"], ",d"),
+            estimate,
+            low,
+            high,
+            core if "getnetworkhashps_ehs" in e else "",
         )
     console.print(h)
     console.print(
@@ -767,8 +760,9 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
         highlight=False,
     )
     console.print(
-        f"model: random walk {_f(m['random_walk_sd_pct_per_day'], '.2f')}%/day, drift "
-        f"{_f(m['drift_pct_per_day'], '+.3f')}%/day, hashrate sd {_f(m['rate_sd_pct'], '.1f', '%')}"
+        f"model: random walk {fmt.number(m['random_walk_sd_pct_per_day'], '.2f')}%/day, drift "
+        f"{fmt.number(m['drift_pct_per_day'], '+.3f')}%/day, hashrate sd "
+        f"{fmt.percent(m['rate_sd_pct'])}"
         f" over the rest of the epoch ({m['fit_days']} days fitted; docs/difficulty.md)",
         style="dim",
         highlight=False,
@@ -784,7 +778,7 @@ def difficulty_backtest_table(console: Console, bt: DifficultyBacktest) -> None:
         f"({bt.baseline}), realised retargets",
         highlight=False,
     )
-    for what, unit, key, fmt in (
+    for what, unit, key, spec in (
         ("Change of difficulty", "pp", "change", ".2f"),
         ("Date of the retarget", "h", "date", ".1f"),
     ):
@@ -805,12 +799,12 @@ def difficulty_backtest_table(console: Console, bt: DifficultyBacktest) -> None:
                 r.data,
                 f"{r.level_pct}%",
                 f"{epochs:,}",
-                f"{r.progress_pct:.1f}%",
-                f"{ours:{fmt}}",
-                f"{base:{fmt}}",
-                _f(getattr(r, f"ratio_{key}"), ".2f"),
-                f"{getattr(r, f'coverage_{key}_pct'):.0f}%",
-                f"{getattr(r, f'floor_{key}_{unit}'):{fmt}}",
+                fmt.percent(r.progress_pct),
+                fmt.number(ours, spec),
+                fmt.number(base, spec),
+                fmt.number(getattr(r, f"ratio_{key}"), ".2f"),
+                fmt.percent(getattr(r, f"coverage_{key}_pct"), 0),
+                fmt.number(getattr(r, f"floor_{key}_{unit}"), spec),
             )
         console.print(t)
     console.print(
