@@ -272,14 +272,14 @@ def snapshot_table(d: ReportData) -> str:
         ("Difficulty", _f(s.difficulty, ",.0f"), s.difficulty_method),
     ]
     na = s.next_adjustment
-    if na and na.get("change_pct") is not None:
+    if na and na.change_pct is not None:
         rows.append(
             (
                 "Next adjustment",
-                _pct(na["change_pct"]),
-                f"90% {_pct(na['change_pct_low'])} to {_pct(na['change_pct_high'])}; block "
-                f"{na['height']:,} around {_when(na['date'])} (90% {_when(na['date_low'])} to "
-                f"{_when(na['date_high'])})",
+                _pct(na.change_pct),
+                f"90% {_pct(na.change_pct_low)} to {_pct(na.change_pct_high)}; block "
+                f"{na.height:,} around {_when(na.date)} (90% {_when(na.date_low)} to "
+                f"{_when(na.date_high)})",
             )
         )
     rows += [
@@ -319,9 +319,9 @@ def snapshot_table(d: ReportData) -> str:
         ("Puell multiple", _f(s.puell_multiple, ".2f"), "issuance USD over its 365-day mean"),
         (
             "Hash ribbons",
-            str(s.hash_ribbons.get("state", "n/a")),
-            f"since {s.hash_ribbons.get('since') or 'n/a'}; 30d "
-            f"{_ehs(s.hash_ribbons.get('sma30_ehs'))}, 60d {_ehs(s.hash_ribbons.get('sma60_ehs'))}",
+            s.hash_ribbons.state,
+            f"since {s.hash_ribbons.since or 'n/a'}; 30d "
+            f"{_ehs(s.hash_ribbons.sma30_ehs)}, 60d {_ehs(s.hash_ribbons.sma60_ehs)}",
         ),
         (
             "Sustainability index (ours)",

@@ -14,17 +14,18 @@ from rich.table import Table
 from minerwatch.analyses.asics import AsicEconomics
 from minerwatch.analyses.cost import ProductionCost
 from minerwatch.analyses.signals import Signals
-from minerwatch.analyses.status import Status
+from minerwatch.analyses.status import BlockIntervals, Status
 from minerwatch.analyses.studies import EpisodesReport, StudyResult
 from minerwatch.ingest.files import ImportReport
 from minerwatch.ingest.sync import SyncReport
+from minerwatch.metrics.intervals import UNKNOWN
 from minerwatch.models.asics import Catalog
 from minerwatch.present import format as display
 from minerwatch.store import WriteResult
 
 if TYPE_CHECKING:
     from minerwatch.analyses.backtest import DifficultyBacktest
-    from minerwatch.analyses.difficulty import DifficultyOutlook
+    from minerwatch.analyses.difficulty import DifficultyOutlook, NextAdjustment
 
 
 def _f(x: float | None, fmt: str = ",.2f", suffix: str = "") -> str:
@@ -97,17 +98,17 @@ def import_report(console: Console, report: ImportReport) -> None:
             console.print(f"  {day}: source {got:,.2f}, epochs {expected:,.2f}")
 
 
-def _block_intervals_rows(bi: dict) -> list[tuple[str, str, str]]:
+def _block_intervals_rows(bi: BlockIntervals) -> list[tuple[str, str, str]]:
     """Mean (and, from block times, median and slow blocks) of the 1d / 7d / epoch windows."""
-    w = [bi.get(k) or {} for k in ("1d", "7d", "epoch")]
-    means = " / ".join(_f(x.get("mean_min"), ".2f") for x in w)
-    if bi.get("source") != "blocks":
+    w = [x or UNKNOWN for x in (bi.last_1d, bi.last_7d, bi.epoch)]
+    means = " / ".join(_f(x.mean_min, ".2f") for x in w)
+    if bi.source != "blocks":
         return [("  1d / 7d / epoch", f"{means} min", "mean, from daily block counts")]
-    medians = " / ".join(_f(x.get("median_min"), ".2f") for x in w)
+    medians = " / ".join(_f(x.median_min, ".2f") for x in w)
     week = w[1]
     slow = (
-        f"7d: {week['slow_30m']} > 30 min, {week['slow_60m']} > 60 min"
-        if week.get("slow_30m") is not None
+        f"7d: {week.slow_30m} > 30 min, {week.slow_60m} > 60 min"
+        if week.slow_30m is not None
         else ""
     )
     return [
@@ -116,16 +117,16 @@ def _block_intervals_rows(bi: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def _next_adjustment_rows(na: dict | None) -> list[tuple[str, str, str]]:
+def _next_adjustment_rows(na: NextAdjustment | None) -> list[tuple[str, str, str]]:
     """The forecast of the next adjustment (``Status.next_adjustment``) in one row."""
-    if not na or na.get("change_pct") is None:
+    if not na or na.change_pct is None:
         return []
     return [
         (
             "  next adjustment",
-            f"{_pct(na['change_pct'])}",
-            f"90% {_pct(na['change_pct_low'])} to {_pct(na['change_pct_high'])}, "
-            f"{_when(na['date'])} (block {na['height']:,}; minerwatch difficulty)",
+            f"{_pct(na.change_pct)}",
+            f"90% {_pct(na.change_pct_low)} to {_pct(na.change_pct_high)}, "
+            f"{_when(na.date)} (block {na.height:,}; minerwatch difficulty)",
         )
     ]
 
@@ -585,7 +586,7 @@ def study_report(console: Console, r: StudyResult) -> None:
         for key, today in r.details["today"].items():
             console.print(
                 f"{p['mean_days']}-day mean hashrate, change over {key}: "
-                f"{_pct(today['change_pct'])} ({', '.join(today['regimes']) or 'n/a'})",
+                f"{_pct(today.change_pct)} ({', '.join(today.regimes) or 'n/a'})",
                 highlight=False,
             )
         # Fits 80 columns: the regime is shown by its condition (named in the note).
@@ -705,6 +706,8 @@ def study_report(console: Console, r: StudyResult) -> None:
 def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
     """The epoch so far, the next adjustment (ours and mempool.space's) and the hashrate
     estimators with their 90% intervals."""
+    from minerwatch.analyses.difficulty import BlockHashrateEstimate
+
     na, base, m = o.next_adjustment, o.baseline, o.model
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
@@ -721,20 +724,20 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
         ("Difficulty", _si(o.difficulty, "", digits=5), ""),
         ("Block interval", _f(o.interval_min_epoch, ".2f", " min"), "mean since the epoch began"),
         ("  now", _f(o.interval_min_recent, ".2f", " min"),
-         f"at the hashrate the forecast assumes ({_f(m['level_time_constant_days'], '.1f')}"
+         f"at the hashrate the forecast assumes ({_f(m.level_time_constant_days, '.1f')}"
          "-day weighted, with drift)"),
     ]  # fmt: skip
-    if na.get("reason") is not None:
-        rows.append(("Next adjustment", "n/a", f"at block {na['height']:,}: {na['reason']}"))
+    if na.reason is not None:
+        rows.append(("Next adjustment", "n/a", f"at block {na.height:,}: {na.reason}"))
     else:
         rows += [
-            ("Next adjustment", _pct(na["change_pct"]),
-             f"90% {_pct(na['change_pct_low'])} to {_pct(na['change_pct_high'])} "
-             f"at block {na['height']:,}"),
-            ("  date", _when(na["date"]),
-             f"90% {_when(na['date_low'])} to {_when(na['date_high'])}"),
+            ("Next adjustment", _pct(na.change_pct),
+             f"90% {_pct(na.change_pct_low)} to {_pct(na.change_pct_high)} "
+             f"at block {na.height:,}"),
+            ("  date", _when(na.date),
+             f"90% {_when(na.date_low)} to {_when(na.date_high)}"),
         ]  # fmt: skip
-    rows.append(("mempool.space", _pct(base["change_pct"]), f"{_when(base['date'])} (baseline)"))
+    rows.append(("mempool.space", _pct(base.change_pct), f"{_when(base.date)} (baseline)"))
     for row in rows:
         t.add_row(*row)
     # Daily data: the forecast is made at the end of the --as-of day (00:00 UTC the next).
@@ -753,12 +756,12 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
     h.add_column("Core RPC", justify="right", no_wrap=True)
     for e in o.hashrate.values():
         h.add_row(
-            escape(e["window"]),
-            _f(e["blocks"], ",d") if e["blocks"] is not None else "n/a",
-            _hashrate(e["hashrate_ehs"]),
-            _hashrate(e["low_ehs"]),
-            _hashrate(e["high_ehs"]),
-            _hashrate(e["getnetworkhashps_ehs"]) if "getnetworkhashps_ehs" in e else "",
+            escape(e.window),
+            _f(e.blocks, ",d") if e.blocks is not None else "n/a",
+            _hashrate(e.hashrate_ehs),
+            _hashrate(e.low_ehs),
+            _hashrate(e.high_ehs),
+            _hashrate(e.getnetworkhashps_ehs) if isinstance(e, BlockHashrateEstimate) else "",
         )
     console.print(h)
     console.print(
@@ -767,9 +770,9 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
         highlight=False,
     )
     console.print(
-        f"model: random walk {_f(m['random_walk_sd_pct_per_day'], '.2f')}%/day, drift "
-        f"{_f(m['drift_pct_per_day'], '+.3f')}%/day, hashrate sd {_f(m['rate_sd_pct'], '.1f', '%')}"
-        f" over the rest of the epoch ({m['fit_days']} days fitted; docs/difficulty.md)",
+        f"model: random walk {_f(m.random_walk_sd_pct_per_day, '.2f')}%/day, drift "
+        f"{_f(m.drift_pct_per_day, '+.3f')}%/day, hashrate sd {_f(m.rate_sd_pct, '.1f', '%')}"
+        f" over the rest of the epoch ({m.fit_days} days fitted; docs/difficulty.md)",
         style="dim",
         highlight=False,
     )
