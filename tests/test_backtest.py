@@ -161,5 +161,5 @@ def test_june_2025_level_no_longer_collapses(loaded_db):
     # The fit of June 2025 fell to q ~ 3e-6 (a 48-83 day level, blind to a fall of the
     # hashrate). With the floor the level's time constant stays <= 11.3 days.
     o = minerwatch.difficulty_outlook(loaded_db, as_of="2025-06-15")
-    assert o.model["level_time_constant_days"] <= 11.33
-    assert o.model["random_walk_sd_pct_per_day"] >= 0.73
+    assert o.model.level_time_constant_days <= 11.33
+    assert o.model.random_walk_sd_pct_per_day >= 0.73

@@ -4,6 +4,7 @@ our forecast on the real blocks of epochs 915264 and 917280, no look-ahead, the 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from minerwatch.chain import consensus as chain
 from minerwatch.errors import AsOfOutOfRange, InputError
 from minerwatch.models.difficulty import fit_hashrate_process
 from minerwatch.models.mempool import calc_difficulty_adjustment
+from minerwatch.serialize import to_jsonable
 from minerwatch.store import open_store
 
 
@@ -185,10 +187,10 @@ def test_the_difficulty_on_the_epochs_last_block_is_the_consensus_retarget(
     na = o.next_adjustment
     t = dict(zip(blocks["height"].tolist(), blocks["time"].tolist(), strict=True))
     consensus = chain.next_difficulty(epochs_rows[EPOCH][0], t[EPOCH], t[NEXT - 1])
-    assert na["difficulty"] == pytest.approx(consensus, rel=3e-5)
-    assert na["difficulty"] == pytest.approx(epochs_rows[NEXT][0], rel=3e-5)
-    assert na["difficulty_low"] == na["difficulty"] == na["difficulty_high"]
-    assert o.baseline["difficulty"] == pytest.approx(consensus, rel=3e-5)
+    assert na.difficulty == pytest.approx(consensus, rel=3e-5)
+    assert na.difficulty == pytest.approx(epochs_rows[NEXT][0], rel=3e-5)
+    assert na.difficulty_low == na.difficulty == na.difficulty_high
+    assert o.baseline.difficulty == pytest.approx(consensus, rel=3e-5)
 
 
 def test_block_forecast_reads_nothing_after_its_block(blocks, history, loaded_db):
@@ -233,13 +235,13 @@ def test_outlook_uses_the_blocks_when_held(blocks_db, blocks, history):
     daily, epochs = history
     _, f = _forecast_at(blocks, EPOCH + 1008, daily, epochs)
     assert o.data == "blocks" and o.progress_pct == 50.0 and o.blocks_remaining == 1008
-    assert o.next_adjustment["height"] == NEXT
-    assert o.next_adjustment["change_pct"] == pytest.approx(f.change_pct[0], abs=1e-3)
-    assert o.hashrate["120b"]["blocks"] == 120
-    low, high = o.hashrate["120b"]["low_ehs"], o.hashrate["120b"]["high_ehs"]
-    assert low < o.hashrate["120b"]["hashrate_ehs"] < high
-    assert o.hashrate["120b"]["getnetworkhashps_ehs"] == pytest.approx(
-        o.hashrate["120b"]["hashrate_ehs"] * 120 / 119
+    assert o.next_adjustment.height == NEXT
+    assert o.next_adjustment.change_pct == pytest.approx(f.change_pct[0], abs=1e-3)
+    assert o.hashrate["120b"].blocks == 120
+    low, high = o.hashrate["120b"].low_ehs, o.hashrate["120b"].high_ehs
+    assert low < o.hashrate["120b"].hashrate_ehs < high
+    assert o.hashrate["120b"].getnetworkhashps_ehs == pytest.approx(
+        o.hashrate["120b"].hashrate_ehs * 120 / 119
     )
     # A day inside the blocks' range: the last block of the day.
     day = minerwatch.difficulty_outlook(blocks_db, as_of="2025-09-25")
@@ -274,29 +276,32 @@ def test_daily_outlook_sees_nothing_after_as_of(loaded_db, tmp_path, coinmetrics
     assert full == known
     assert full["data"] == "daily" and full["as_of"] == "2024-06-16T00:00:00Z"
     # status carries the same next_adjustment object.
-    assert minerwatch.status(loaded_db, as_of=as_of).next_adjustment == full["next_adjustment"]
+    st = minerwatch.status(loaded_db, as_of=as_of)
+    assert to_jsonable(st.next_adjustment) == full["next_adjustment"]
 
 
 def test_outlook_fields_are_consistent(loaded_db):
     o = minerwatch.difficulty_outlook(loaded_db, as_of="2025-10-06")
     na = o.next_adjustment
-    assert set(na) == {
+    assert {f.name for f in dataclasses.fields(na)} == {
         "height", "blocks_remaining", "change_pct", "change_pct_low", "change_pct_high",
         "difficulty", "difficulty_low", "difficulty_high",
         "date", "date_low", "date_high", "method", "reason",
     }  # fmt: skip
-    assert na["reason"] is None
-    assert na["change_pct_low"] < na["change_pct"] < na["change_pct_high"]
-    assert na["difficulty_low"] < na["difficulty"] < na["difficulty_high"]
+    assert na.reason is None
+    assert na.change_pct_low < na.change_pct < na.change_pct_high
+    assert na.difficulty_low < na.difficulty < na.difficulty_high
     # A fall sets a lower difficulty, a rise a higher one.
-    assert (na["difficulty"] < o.difficulty) == (na["change_pct"] < 0)
-    assert (o.baseline["difficulty"] < o.difficulty) == (o.baseline["change_pct"] < 0)
-    assert na["date_low"] < na["date"] < na["date_high"]
-    assert na["height"] == o.epoch_start_height + 2016 == o.height + na["blocks_remaining"]
-    assert set(o.baseline) == {"change_pct", "difficulty", "date", "method"}
+    assert (na.difficulty < o.difficulty) == (na.change_pct < 0)
+    assert (o.baseline.difficulty < o.difficulty) == (o.baseline.change_pct < 0)
+    assert na.date_low < na.date < na.date_high
+    assert na.height == o.epoch_start_height + 2016 == o.height + na.blocks_remaining
+    assert {f.name for f in dataclasses.fields(o.baseline)} == {
+        "change_pct", "difficulty", "date", "method"
+    }  # fmt: skip
     assert set(o.hashrate) == {"1d", "3d", "7d", "epoch"}
     for e in o.hashrate.values():
-        assert e["low_ehs"] < e["hashrate_ehs"] < e["high_ehs"]
+        assert e.low_ehs < e.hashrate_ehs < e.high_ehs
     json.dumps(o.to_dict())  # JSON-ready
 
 
@@ -350,8 +355,8 @@ def test_no_forecast_without_a_hashrate_level(loaded_db):
     # says so instead of printing a forecast made of an infinite time (+0.0%, 0.0 to 0.0).
     o = minerwatch.difficulty_outlook(loaded_db, as_of="2009-01-05")
     na = o.next_adjustment
-    assert na["change_pct"] is None and na["change_pct_low"] is None and na["date"] is None
-    assert "no hashrate level" in na["reason"]
+    assert na.change_pct is None and na.change_pct_low is None and na.date is None
+    assert "no hashrate level" in na.reason
     assert o.as_of == "2009-01-06T00:00:00Z" and o.as_of_day == "2009-01-05"
     assert minerwatch.status(loaded_db, as_of="2009-01-05").next_adjustment is None
     panel = _cli("difficulty", "--as-of", "2009-01-05", "--db", str(loaded_db))

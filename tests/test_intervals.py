@@ -54,22 +54,22 @@ def _by_hand(pairs: list[tuple[int, int]]) -> dict:
 def test_real_windows_equal_a_hand_computation(blocks_db, block_rows, cm_rows, day):
     end = _midnight_after(day)
     got = minerwatch.status(blocks_db, as_of=day).block_intervals
-    assert got["source"] == "blocks"
-    for key, days in (("1d", 1), ("7d", 7)):
+    assert got.source == "blocks"
+    for window, days in ((got.last_1d, 1), (got.last_7d, 7)):
         pairs = [(h, t) for h, t in block_rows if end - days * 86_400 <= t < end]
         want = _by_hand(pairs)
-        assert got[key]["blocks"] == want["blocks"]
-        assert got[key]["slow_30m"] == want["slow_30m"] and got[key]["slow_60m"] == want["slow_60m"]
-        assert got[key]["mean_min"] == pytest.approx(want["mean_min"], rel=1e-12)
-        assert got[key]["median_min"] == pytest.approx(want["median_min"], rel=1e-12)
+        assert window.blocks == want["blocks"]
+        assert window.slow_30m == want["slow_30m"] and window.slow_60m == want["slow_60m"]
+        assert window.mean_min == pytest.approx(want["mean_min"], rel=1e-12)
+        assert window.median_min == pytest.approx(want["median_min"], rel=1e-12)
     # The day's block count is Coin Metrics' BlkCnt: both count blocks by header time.
-    assert got["1d"]["blocks"] == int(next(r for r in cm_rows if r["time"] == day)["BlkCnt"])
+    assert got.last_1d.blocks == int(next(r for r in cm_rows if r["time"] == day)["BlkCnt"])
     last = max(h for h, t in block_rows if t < end)
     first = last - last % 2016
     pairs = [(h, t) for h, t in block_rows if first <= h <= last and t < end]
     want = _by_hand(pairs)
     for k in want:
-        assert got["epoch"][k] == pytest.approx(want[k], rel=1e-12), k
+        assert getattr(got.epoch, k) == pytest.approx(want[k], rel=1e-12), k
 
 
 def test_mean_telescopes_to_first_and_last_block(blocks_db, block_rows):
@@ -77,9 +77,9 @@ def test_mean_telescopes_to_first_and_last_block(blocks_db, block_rows):
     # first to its last block (by height) over the intervals, out-of-order stamps included.
     end = _midnight_after("2025-10-06")
     epoch = [(h, t) for h, t in block_rows if h >= 917280 and t < end]
-    got = minerwatch.status(blocks_db, as_of="2025-10-06").block_intervals["epoch"]
-    assert got["blocks"] == len(epoch) == 680
-    assert got["mean_min"] == pytest.approx(
+    got = minerwatch.status(blocks_db, as_of="2025-10-06").block_intervals.epoch
+    assert got.blocks == len(epoch) == 680
+    assert got.mean_min == pytest.approx(
         (epoch[-1][1] - epoch[0][1]) / (len(epoch) - 1) / 60, rel=1e-12
     )
 
@@ -97,15 +97,15 @@ def test_real_file_has_out_of_order_stamps_kept_as_negative_intervals(block_rows
 def test_daily_counts_fallback_without_blocks(loaded_db, cm_rows, epochs_csv):
     s = minerwatch.status(loaded_db, as_of="2025-10-06")
     bi = s.block_intervals
-    assert bi["source"] == "daily counts"
+    assert bi.source == "daily counts"
     i = next(k for k, r in enumerate(cm_rows) if r["time"] == "2025-10-06")
     week = sum(int(r["BlkCnt"]) for r in cm_rows[i - 6 : i + 1])
-    assert bi["7d"]["mean_min"] == pytest.approx(7 * 1440 / week, rel=1e-12)
-    assert bi["7d"]["mean_min"] == s.block_interval_min_7d
-    assert bi["1d"]["mean_min"] == pytest.approx(1440 / int(cm_rows[i]["BlkCnt"]), rel=1e-12)
-    assert bi["1d"]["blocks"] == int(cm_rows[i]["BlkCnt"]) and bi["7d"]["blocks"] == week
-    for key in ("1d", "7d", "epoch"):
-        assert (bi[key]["median_min"], bi[key]["slow_30m"], bi[key]["slow_60m"]) == (None,) * 3
+    assert bi.last_7d.mean_min == pytest.approx(7 * 1440 / week, rel=1e-12)
+    assert bi.last_7d.mean_min == s.block_interval_min_7d
+    assert bi.last_1d.mean_min == pytest.approx(1440 / int(cm_rows[i]["BlkCnt"]), rel=1e-12)
+    assert bi.last_1d.blocks == int(cm_rows[i]["BlkCnt"]) and bi.last_7d.blocks == week
+    for w in (bi.last_1d, bi.last_7d, bi.epoch):
+        assert (w.median_min, w.slow_30m, w.slow_60m) == (None,) * 3
     # Epoch: time since the epoch's first block (epochs file) per block since, with the
     # height counted from the daily block totals (genesis excluded).
     height = sum(int(r["BlkCnt"]) for r in cm_rows[: i + 1])
@@ -114,21 +114,21 @@ def test_daily_counts_fallback_without_blocks(loaded_db, cm_rows, epochs_csv):
             int(r["start_time"]) for r in csv.DictReader(f) if r["start_height"] == "917280"
         )
     end = _midnight_after("2025-10-06")
-    assert bi["epoch"]["blocks"] == height - 917280 + 1
-    assert bi["epoch"]["mean_min"] == pytest.approx(
+    assert bi.epoch.blocks == height - 917280 + 1
+    assert bi.epoch.mean_min == pytest.approx(
         (end - start_time) / (height - 917280) / 60, rel=1e-12
     )
 
 
 def test_partial_day_of_block_data_falls_back_to_daily_counts(blocks_db):
     # The block file ends at 06:05 on 16 Oct 2025: that day is not whole in the blocks.
-    assert minerwatch.status(blocks_db, as_of="2025-10-16").block_intervals["source"] == (
+    assert minerwatch.status(blocks_db, as_of="2025-10-16").block_intervals.source == (
         "daily counts"
     )
     # It starts at 14:47 on 18 Sep: 19 Sep is whole, its 7-day window is not.
     bi = minerwatch.status(blocks_db, as_of="2025-09-19").block_intervals
-    assert bi["source"] == "blocks" and bi["7d"] is None
-    assert bi["1d"]["blocks"] == 168 and bi["epoch"]["blocks"] > 168
+    assert bi.source == "blocks" and bi.last_7d is None
+    assert bi.last_1d.blocks == 168 and bi.epoch.blocks > 168
 
 
 def test_status_reads_only_the_blocks_it_needs(blocks_db):
@@ -143,7 +143,7 @@ def test_status_reads_only_the_blocks_it_needs(blocks_db):
         store.read_blocks = spy
         frame = minerwatch.daily_frame(store, "2025-10-15")
         intervals = block_intervals_at(store, frame, len(frame) - 1)
-    assert intervals["source"] == "blocks"
+    assert intervals.source == "blocks"
     (cut,) = calls
     # The current epoch began at 917280 (1 Oct), before the 7-day window (from 9 Oct).
     assert cut == {"min_height": 917280, "max_time": _midnight_after("2025-10-15") - 1}

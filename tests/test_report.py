@@ -132,23 +132,23 @@ def test_the_charts_draw_the_library_figures(loaded_db, report):
         last = _values(_trace(hashrate, f"{key} mean")["y"])[-1]
         assert last == pytest.approx(s.hashrate_ehs[key], rel=1e-12)
     capitulations = [sh for sh in hashrate["layout"]["shapes"] if sh.get("name")]
-    assert capitulations and capitulations[-1]["x0"] == s.hash_ribbons["since"]
+    assert capitulations and capitulations[-1]["x0"] == s.hash_ribbons.since
 
     difficulty = figures["chart-difficulty"]
     na = s.next_adjustment
     # The chart draws the difficulties the library's forecast gives (checked against the
     # consensus retarget in test_the_next_difficulty_is_the_consensus_retarget_...).
     point = _trace(difficulty, "next adjustment (forecast)")
-    assert _values(point["x"])[0] == na["date"].rstrip("Z")
-    assert _values(point["y"])[0] == na["difficulty"]
+    assert _values(point["x"])[0] == na.date.rstrip("Z")
+    assert _values(point["y"])[0] == na.difficulty
     low, high = _values(_trace(difficulty, "90% interval of the change")["y"])
-    assert (low, high) == (na["difficulty_low"], na["difficulty_high"])
-    assert low < s.difficulty and na["change_pct_low"] < 0  # a fall sets a lower difficulty
+    assert (low, high) == (na.difficulty_low, na.difficulty_high)
+    assert low < s.difficulty and na.change_pct_low < 0  # a fall sets a lower difficulty
     baseline = _trace(difficulty, "mempool.space estimate")
     outlook = minerwatch.difficulty_outlook(loaded_db, DAY)
-    assert _values(baseline["y"])[0] == outlook.baseline["difficulty"]
+    assert _values(baseline["y"])[0] == outlook.baseline.difficulty
     dates = _values(_trace(difficulty, "90% interval of the date")["x"])
-    assert list(dates) == [na["date_low"].rstrip("Z"), na["date_high"].rstrip("Z")]
+    assert list(dates) == [na.date_low.rstrip("Z"), na.date_high.rstrip("Z")]
     assert _values(_trace(difficulty, "difficulty")["y"])[-1] == s.difficulty
 
     hashprice = figures["chart-hashprice"]
@@ -372,10 +372,10 @@ def test_the_next_difficulty_is_the_consensus_retarget_once_the_epoch_is_complet
         epochs = {int(r["start_height"]): float(r["difficulty"]) for r in csv.DictReader(f)}
     consensus = chain.next_difficulty(epochs[915_264], times[915_264], times[917_279])
     nd = next_difficulty(minerwatch.difficulty_outlook(blocks_db, at_height=917_279))
-    assert nd["difficulty"] == pytest.approx(consensus, rel=3e-5)
-    assert nd["difficulty"] == pytest.approx(epochs[917_280], rel=3e-5)  # the realised one
-    assert nd["difficulty_low"] == nd["difficulty"] == nd["difficulty_high"]
-    assert nd["baseline_difficulty"] == pytest.approx(consensus, rel=3e-5)
+    assert nd.difficulty == pytest.approx(consensus, rel=3e-5)
+    assert nd.difficulty == pytest.approx(epochs[917_280], rel=3e-5)  # the realised one
+    assert nd.difficulty_low == nd.difficulty == nd.difficulty_high
+    assert nd.baseline_difficulty == pytest.approx(consensus, rel=3e-5)
 
 
 def test_an_early_snapshot_keeps_its_units(loaded_db, tmp_path):
@@ -409,6 +409,6 @@ def test_report_data_is_the_library_figures(loaded_db):
 
     assert compose(data.brief_inputs).to_dict() == minerwatch.brief(loaded_db, DAY).to_dict()
     outlook = minerwatch.difficulty_outlook(loaded_db, DAY)
-    assert data.next_difficulty["change_pct"] == outlook.next_adjustment["change_pct"]
-    assert data.next_difficulty["baseline_date"] == outlook.baseline["date"]
+    assert data.next_difficulty.change_pct == outlook.next_adjustment.change_pct
+    assert data.next_difficulty.baseline_date == outlook.baseline.date
     assert data.recent_start == "2024-01-02" and data.history_start == "2010-07-18"

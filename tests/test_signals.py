@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import minerwatch
-from minerwatch.analyses.signals import signals
+from minerwatch.analyses.signals import RibbonsSummary, signals
 from minerwatch.errors import InputError
 from minerwatch.metrics import signals as sg
 
@@ -280,12 +280,12 @@ def test_state_on_days_inside_and_after(loaded_db):
     later = signals(loaded_db, as_of="2022-10-01").hash_ribbons
     assert later.state == "normal" and later.last_buy_signal == "2022-08-20"
     st = minerwatch.status(loaded_db, as_of="2022-07-20")
-    assert st.hash_ribbons == {
-        "state": "capitulation",
-        "since": "2022-06-09",
-        "sma30_ehs": inside.sma_short_ehs,
-        "sma60_ehs": inside.sma_long_ehs,
-    }
+    assert st.hash_ribbons == RibbonsSummary(
+        state="capitulation",
+        since="2022-06-09",
+        sma30_ehs=inside.sma_short_ehs,
+        sma60_ehs=inside.sma_long_ehs,
+    )
 
 
 def test_status_gains_ribbons_and_sustainability(loaded_db, cm_rows):

@@ -80,14 +80,14 @@ def test_compression_known_answer():
         # Every resample has the same mean (up to rounding of the cumulative sums).
         assert r.mean_ci_low_pct - 1e-9 <= r.mean_return_pct <= r.mean_ci_high_pct + 1e-9
         assert r.mean_ci_low_pct == pytest.approx(r.mean_ci_high_pct)
-    assert res.samples["30d/90d"]["days"] == int(sample.sum())
-    assert res.today["30d"]["change_pct"] == pytest.approx(change[-1])
+    assert res.samples["30d/90d"].days == int(sample.sum())
+    assert res.today["30d"].change_pct == pytest.approx(change[-1])
 
 
 def test_only_forward_days_within_the_data_count():
     day, h, price, change = _known_history()
     res = compression_study(day, h, price, lookbacks_days=(30,), horizons_days=(HORIZON,))
-    last = np.datetime64(res.samples["30d/90d"]["last_day"])
+    last = np.datetime64(res.samples["30d/90d"].last_day)
     assert last == day[-1 - HORIZON]
     ret = forward_return_pct(price, HORIZON)
     assert np.isnan(ret[-HORIZON:]).all() and np.isfinite(ret[:-HORIZON]).all()
@@ -256,7 +256,7 @@ def test_studies_have_no_look_ahead(tmp_path, coinmetrics_csv, epochs_csv, loade
     for name in ("compression", "ribbons", "below-cost"):
         assert study(db, name).to_dict() == study(loaded_db, name, as_of=cut).to_dict(), name
     late = study(loaded_db, "compression", as_of=cut)
-    assert late.details["samples"]["30d/180d"]["last_day"] == "2023-01-01"
+    assert late.details["samples"]["30d/180d"].last_day == "2023-01-01"
 
 
 def _cli(*args):

@@ -6,7 +6,6 @@ Nothing printed here is computed here. Exit codes: 0 success, 2 bad usage or inp
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +14,7 @@ import typer
 from rich.console import Console
 
 from minerwatch.errors import InputError, MinerwatchError, SourceError
+from minerwatch.serialize import to_json
 
 EXIT_INPUT = 2
 EXIT_SOURCE = 3
@@ -140,7 +140,7 @@ def status(
     with _store(db, read_only=True) as store:
         snapshot = library_status(store, as_of, price_source=price_source)
     if json_out:
-        typer.echo(json.dumps(snapshot.to_dict(), indent=2))
+        typer.echo(to_json(snapshot))
     else:
         from minerwatch.present import terminal as render
 
@@ -310,7 +310,7 @@ def asics(
         **{name: value for name, value in given.items() if value is not None},
     )
     if json_out:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(to_json(result))
     else:
         from minerwatch.present import terminal as render
 
@@ -329,7 +329,7 @@ def asics_list(machines: MachinesOption = None, json_out: JsonOption = False) ->
     catalog = load_catalog(machines)
     if json_out:
         doc = {"count": len(catalog), "models": catalog.rows(), "notes": list(catalog.notes)}
-        typer.echo(json.dumps(doc, indent=2))
+        typer.echo(to_json(doc))
     else:
         from minerwatch.present import terminal as render
 
@@ -401,7 +401,7 @@ def cost(
     with _store(db, read_only=True) as store:
         result = production_cost(store, as_of, **options)
     if json_out:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(to_json(result))
     else:
         from minerwatch.present import terminal as render
 
@@ -444,7 +444,7 @@ def episodes(
     with _store(db, read_only=True) as store:
         result = cost_episodes(store, as_of, **options)
     if json_out:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(to_json(result))
     else:
         from minerwatch.present import terminal as render
 
@@ -492,7 +492,7 @@ def signals(
     with _store(db, read_only=True) as store:
         result = library_signals(store, as_of, **options)
     if json_out:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(to_json(result))
     else:
         from minerwatch.present import terminal as render
 
@@ -536,7 +536,7 @@ def study(
     if csv_file is not None:
         result.write_csv(csv_file)
     if json_out:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(to_json(result))
     else:
         from minerwatch.present import terminal as render
 
@@ -568,7 +568,7 @@ def difficulty(
     with _store(db, read_only=True) as store:
         result = difficulty_outlook(store, as_of, at_height)
     if json_out:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(to_json(result))
     else:
         from minerwatch.present import terminal as render
 
@@ -620,7 +620,7 @@ def brief(
     with _store(db, read_only=True) as store:
         result = library_brief(store, as_of)
     if json_out:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(to_json(result))
     else:
         from minerwatch.present import terminal as render
 
@@ -650,7 +650,7 @@ def backtest_difficulty_cmd(
     if csv_file is not None:
         result.write_csv(csv_file)
     if json_out:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        typer.echo(to_json(result))
     else:
         from minerwatch.present import terminal as render
 

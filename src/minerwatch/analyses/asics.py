@@ -9,7 +9,7 @@ metrics, the catalog cut at the day) and names the results; the arithmetic is in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from minerwatch.analyses.day import Day, day_of
@@ -22,6 +22,7 @@ from minerwatch.models.asics import (
     check_parameters,
     machine_economics,
 )
+from minerwatch.serialize import Jsonable
 from minerwatch.sources.catalog import load_catalog
 from minerwatch.store import Store
 
@@ -32,7 +33,7 @@ HASHPRICE_METHOD = (
 
 
 @dataclass(frozen=True)
-class AsicEconomics:
+class AsicEconomics(Jsonable):
     """The economics of every listed ASIC model on ``as_of``, with the inputs echoed.
 
     ``price_usd`` (close, source ``price_source``), ``hashprice_usd_ph_day`` and
@@ -40,7 +41,9 @@ class AsicEconomics:
     :func:`~minerwatch.metrics.daily.compute_daily_metrics`; ``power_price_usd_kwh``,
     ``pool_fee_pct`` and ``uptime_pct`` the parameters; ``machines`` the per-model results,
     most profitable first. With ``released_only`` the models not yet launched by ``as_of``
-    are left out; ``unreleased_omitted`` counts them. ``notes`` carries loading remarks.
+    are left out; ``unreleased_omitted`` counts them. ``underwater_count``: the models whose
+    power cost exceeds their revenue (set from ``machines``). ``notes`` carries loading
+    remarks.
     """
 
     as_of: str
@@ -55,32 +58,12 @@ class AsicEconomics:
     released_only: bool
     unreleased_omitted: int
     machines_file: str | None
+    underwater_count: int = field(init=False)
     machines: MachineEconomics
     notes: tuple[str, ...]
 
-    @property
-    def underwater_count(self) -> int:
-        return int(self.machines.underwater.sum())
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready dict: the inputs, then one object per model (profit order)."""
-        return {
-            "as_of": self.as_of,
-            "price_usd": self.price_usd,
-            "price_source": self.price_source,
-            "hashprice_usd_ph_day": self.hashprice_usd_ph_day,
-            "hashprice_btc_ph_day": self.hashprice_btc_ph_day,
-            "hashprice_method": self.hashprice_method,
-            "power_price_usd_kwh": self.power_price_usd_kwh,
-            "pool_fee_pct": self.pool_fee_pct,
-            "uptime_pct": self.uptime_pct,
-            "released_only": self.released_only,
-            "unreleased_omitted": self.unreleased_omitted,
-            "machines_file": self.machines_file,
-            "underwater_count": self.underwater_count,
-            "machines": self.machines.rows(),
-            "notes": list(self.notes),
-        }
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "underwater_count", int(self.machines.underwater.sum()))
 
 
 def asic_economics(

@@ -27,9 +27,8 @@ constants of :mod:`minerwatch.analyses.difficulty` and fits made on data before 
 
 from __future__ import annotations
 
-import csv
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +49,7 @@ from minerwatch.analyses.difficulty import (
 from minerwatch.chain.consensus import RETARGET_INTERVAL, TARGET_TIMESPAN_S
 from minerwatch.errors import InputError
 from minerwatch.models.difficulty import time_of_height
-from minerwatch.serialize import finite_values
+from minerwatch.serialize import NOT_JSON, Jsonable, write_csv
 
 LEVELS_PCT = (10, 25, 50, 75, 90)
 _EPOCH = RETARGET_INTERVAL
@@ -92,48 +91,29 @@ class BacktestRow:
     floor_date_h: float
 
 
-@dataclass(frozen=True)
-class DifficultyBacktest:
+@dataclass(frozen=True, kw_only=True)
+class DifficultyBacktest(Jsonable):
     """Backtest result: the table (``rows``), a per-era summary and every forecast.
 
     ``forecasts`` holds one array per column, one entry per forecast: ``data``,
     ``epoch_start_height``, ``epoch_start``, ``level_pct``, ``progress_pct``, realised
     ``change_pct`` and ``date_s``, ours (``ours_change_pct``, ``ours_low``, ``ours_high``,
     ``ours_date_s``, ``ours_date_low_s``, ``ours_date_high_s``) and the baseline's
-    (``base_change_pct``, ``base_date_s``), and the Poisson floors.
+    (``base_change_pct``, ``base_date_s``), and the Poisson floors; they are left out of
+    the JSON, which holds the method names, the table, the eras and the notes.
     """
 
-    rows: tuple[BacktestRow, ...]
-    eras: tuple[dict, ...]
-    forecasts: dict[str, np.ndarray]
     method: str = METHOD
     baseline: str = BASELINE_METHOD
+    rows: tuple[BacktestRow, ...]
+    eras: tuple[dict[str, str | int | float], ...]
+    forecasts: dict[str, np.ndarray] = field(metadata=NOT_JSON)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
-    def to_dict(self) -> dict:
-        """JSON-ready: the table, the eras, the method names and notes (not the forecasts)."""
-        return {
-            "method": self.method,
-            "baseline": self.baseline,
-            "rows": [finite_values(asdict(r)) for r in self.rows],
-            "eras": [finite_values(e) for e in self.eras],
-            "notes": list(self.notes),
-        }
-
     def write_csv(self, path: str | Path) -> Path:
-        """Save the table (one row per data kind and level) as CSV."""
-        path = Path(path)
-        names = [f for f in BacktestRow.__dataclass_fields__]
-        try:
-            with open(path, "w", newline="") as fh:
-                w = csv.writer(fh)
-                w.writerow(names)
-                for r in self.rows:
-                    w.writerow([getattr(r, n) for n in names])
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise InputError(f"cannot write the file: {reason}", path=str(path)) from None
-        return path
+        """Save the table (one row per data kind and level) as CSV
+        (:func:`~minerwatch.serialize.write_csv`)."""
+        return write_csv(self.rows, path)
 
 
 # --- choosing the forecast points ---------------------------------------------------------
@@ -336,7 +316,7 @@ def backtest_arrays(
             m = (fc["data"] == kind) & (fc["level_pct"] == level)
             if m.any():
                 table.append(BacktestRow(data=kind, level_pct=int(level), **_summary(fc, m)))
-    eras = []
+    eras: list[dict[str, str | int | float]] = []
     start_day = fc["epoch_start"].astype(np.int64).astype("datetime64[s]")
     lower = np.datetime64("1970-01-01")
     for name, before in ERAS:

@@ -42,6 +42,7 @@ from minerwatch.metrics import hashrate as hr
 from minerwatch.metrics.daily import DailyMetrics
 from minerwatch.metrics.rolling import trailing_mean
 from minerwatch.models import cost as mc
+from minerwatch.serialize import NOT_JSON, Jsonable
 from minerwatch.serialize import num as _num
 from minerwatch.sources.catalog import Catalog
 from minerwatch.store import Store
@@ -177,7 +178,7 @@ class CostSeries:
 
 
 @dataclass(frozen=True)
-class ProductionCost:
+class ProductionCost(Jsonable):
     """Production cost of a bitcoin on ``as_of`` by every model (units in the names).
 
     ``model``, ``cost_usd``, ``price_to_cost_pct``, ``multiple``: the chosen model's;
@@ -200,35 +201,11 @@ class ProductionCost:
     drm: dict[str, DrmFitSummary]
     fleet: FleetSummary
     parameters: dict[str, Any]
-    series: CostSeries = field(repr=False, compare=False)
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready dict without the per-day series (missing values are None)."""
-        return {
-            f.name: _plain(getattr(self, f.name))
-            for f in dataclasses.fields(self)
-            if f.name != "series"
-        }
+    series: CostSeries = field(repr=False, compare=False, metadata=NOT_JSON)
 
     def costs_usd(self) -> dict[str, float | None]:
         """Model name -> USD cost on ``as_of``."""
         return {name: m.cost_usd for name, m in self.models.items()}
-
-
-def _plain(x: Any) -> Any:
-    if dataclasses.is_dataclass(x):
-        return {f.name: _plain(getattr(x, f.name)) for f in dataclasses.fields(x)}
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    if isinstance(x, float | np.floating):
-        return _num(x)
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
 
 
 # -- inputs ---------------------------------------------------------------------------------

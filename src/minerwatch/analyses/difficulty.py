@@ -10,7 +10,7 @@ the store and shapes the result. See ``docs/difficulty.md``.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +42,7 @@ from minerwatch.models.difficulty import (
     forecast_adjustment,
     level_time_constant_days,
 )
+from minerwatch.serialize import Jsonable
 from minerwatch.serialize import num as _num
 from minerwatch.store import Store, open_store
 from minerwatch.units import HS_PER_EHS, SECONDS_PER_DAY
@@ -63,21 +64,100 @@ def iso_utc(unix_s: float | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class DifficultyOutlook:
+class NextAdjustment:
+    """Our forecast of the next difficulty adjustment (``DifficultyOutlook.next_adjustment``,
+    ``Status.next_adjustment``).
+
+    ``height``: the first block of the next epoch; ``blocks_remaining`` until it;
+    ``change_pct``: median change of difficulty, percent, with ``change_pct_low`` and
+    ``change_pct_high`` the ends of the 90% interval; ``difficulty``, ``difficulty_low``,
+    ``difficulty_high``: the difficulty each change would set (:func:`difficulty_after`);
+    ``date``, ``date_low``, ``date_high``: when block ``height`` is expected (median and 90%
+    interval, ISO 8601 UTC); ``method``; ``reason``: None, or why there is no forecast (the
+    figures are then None).
+    """
+
+    height: int
+    blocks_remaining: int
+    change_pct: float | None
+    change_pct_low: float | None
+    change_pct_high: float | None
+    difficulty: float | None
+    difficulty_low: float | None
+    difficulty_high: float | None
+    date: str | None
+    date_low: str | None
+    date_high: str | None
+    method: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class BaselineAdjustment:
+    """mempool.space's estimate of the next adjustment on the same data: ``change_pct``
+    (percent), the ``difficulty`` it would set, the ``date`` of the retarget (ISO 8601 UTC)
+    and the ``method``."""
+
+    change_pct: float | None
+    difficulty: float | None
+    date: str | None
+    method: str
+
+
+@dataclass(frozen=True)
+class HashrateEstimate:
+    """One hashrate estimator over one window (``window``, ``method``): ``blocks`` in it
+    (None where unknown), the estimate ``hashrate_ehs`` and its 90% interval ``low_ehs`` to
+    ``high_ehs``, EH/s."""
+
+    window: str
+    method: str
+    blocks: int | None
+    hashrate_ehs: float | None
+    low_ehs: float | None
+    high_ehs: float | None
+
+
+@dataclass(frozen=True)
+class BlockHashrateEstimate(HashrateEstimate):
+    """A block-count window's :class:`HashrateEstimate` with Bitcoin Core's uncorrected
+    ``getnetworkhashps`` over the same blocks, EH/s."""
+
+    getnetworkhashps_ehs: float | None
+
+
+@dataclass(frozen=True)
+class ForecastModel:
+    """The fitted process behind the forecast: ``method`` and ``confidence`` (of the
+    intervals, 0-1); ``hashrate_now_ehs``, the level the forecast starts from, EH/s;
+    ``rate_sd_pct``, the sd of the mean hashrate over the rest of the epoch, percent;
+    ``random_walk_sd_pct_per_day`` and ``drift_pct_per_day`` (with its standard error
+    ``drift_se_pct_per_day``), percent per day; ``level_time_constant_days``, the time
+    constant of the level's weighting, days; ``fit_days``, days fitted."""
+
+    method: str
+    confidence: float
+    hashrate_now_ehs: float | None
+    rate_sd_pct: float | None
+    random_walk_sd_pct_per_day: float | None
+    drift_pct_per_day: float | None
+    drift_se_pct_per_day: float | None
+    level_time_constant_days: float | None
+    fit_days: int
+
+
+@dataclass(frozen=True)
+class DifficultyOutlook(Jsonable):
     """Where the current epoch stands and the next adjustment, with intervals.
 
     Units are in the names; dates and times are ISO 8601 UTC. See ``docs/difficulty.md``.
 
     ``as_of``: the moment of the forecast; ``as_of_day``: with daily data, the day whose
-    end that moment is (None with per-block data). ``next_adjustment``: ``height``,
-    ``blocks_remaining``, ``change_pct`` (median), ``change_pct_low``, ``change_pct_high``
-    (90% interval), ``difficulty``, ``difficulty_low``, ``difficulty_high`` (the difficulty
-    each change would set, :func:`difficulty_after`), ``date``, ``date_low``, ``date_high``,
-    ``method``, and ``reason``: None, or why there is no forecast (the figures are then
-    None). ``baseline``: mempool.space's ``change_pct``, the ``difficulty`` it would set and
-    ``date`` on the same data. ``hashrate``: each estimator's hashrate
-    and 90% interval, EH/s. ``model``: the fitted process (random-walk sd and drift per
-    day, level time constant).
+    end that moment is (None with per-block data). ``next_adjustment``: our forecast
+    (:class:`NextAdjustment`); ``baseline``: mempool.space's on the same data
+    (:class:`BaselineAdjustment`); ``hashrate``: each estimator's hashrate and 90% interval
+    by window (:class:`HashrateEstimate`); ``model``: the fitted process
+    (:class:`ForecastModel`).
     """
 
     as_of: str
@@ -94,34 +174,32 @@ class DifficultyOutlook:
     blocks_remaining: int
     interval_min_epoch: float | None
     interval_min_recent: float | None
-    next_adjustment: dict
-    baseline: dict
-    hashrate: dict[str, dict]
-    model: dict
+    next_adjustment: NextAdjustment
+    baseline: BaselineAdjustment
+    hashrate: dict[str, HashrateEstimate]
+    model: ForecastModel
     notes: tuple[str, ...] = field(default_factory=tuple)
 
-    def to_dict(self) -> dict:
-        """Plain JSON-ready dict."""
-        out = asdict(self)
-        out["notes"] = list(self.notes)
-        return out
 
-
-def _estimate_entry(window: str, method: str, blocks, h, lo, hi, core=None) -> dict:
-    entry = {
-        "window": window,
-        "method": method,
-        "blocks": None if not np.isfinite(blocks) else int(blocks),
-        "hashrate_ehs": _num(h / HS_PER_EHS),
-        "low_ehs": _num(lo / HS_PER_EHS),
-        "high_ehs": _num(hi / HS_PER_EHS),
-    }
+def _estimate_entry(
+    window: str, method: str, blocks, h, lo, hi, core=None
+) -> HashrateEstimate | BlockHashrateEstimate:
+    figures = (
+        window,
+        method,
+        None if not np.isfinite(blocks) else int(blocks),
+        _num(h / HS_PER_EHS),
+        _num(lo / HS_PER_EHS),
+        _num(hi / HS_PER_EHS),
+    )
     if core is not None:
-        entry["getnetworkhashps_ehs"] = _num(core / HS_PER_EHS)
-    return entry
+        return BlockHashrateEstimate(*figures, getnetworkhashps_ehs=_num(core / HS_PER_EHS))
+    return HashrateEstimate(*figures)
 
 
-def _daily_estimates(series: DailySeries, row: int, inputs: ForecastInputs) -> dict[str, dict]:
+def _daily_estimates(
+    series: DailySeries, row: int, inputs: ForecastInputs
+) -> dict[str, HashrateEstimate]:
     out = {}
     tail = slice(max(row - 6, 0), row + 1)  # the last week is all the windows read
     for w in (1, 3, 7):
@@ -150,7 +228,9 @@ def _daily_estimates(series: DailySeries, row: int, inputs: ForecastInputs) -> d
     return out
 
 
-def _block_estimates(times: np.ndarray, difficulty: np.ndarray, j: int, k: int) -> dict:
+def _block_estimates(
+    times: np.ndarray, difficulty: np.ndarray, j: int, k: int
+) -> dict[str, HashrateEstimate]:
     out = {}
     t = times[: j + 1]
     d = difficulty[: j + 1]
@@ -197,7 +277,11 @@ def _block_estimates(times: np.ndarray, difficulty: np.ndarray, j: int, k: int) 
 
 
 def _assemble(
-    inputs: ForecastInputs, data: str, hashrate: dict, estimated_start: bool, notes: list[str]
+    inputs: ForecastInputs,
+    data: str,
+    hashrate: dict[str, HashrateEstimate],
+    estimated_start: bool,
+    notes: list[str],
 ) -> DifficultyOutlook:
     f = forecast_adjustment(inputs)
     b_change, b_date = baseline_adjustment(inputs)
@@ -236,39 +320,39 @@ def _assemble(
         blocks_remaining=EPOCH - k,
         interval_min_epoch=_num(elapsed / k / 60.0, 3) if k > 0 else None,
         interval_min_recent=_num(interval_s / 60.0, 3),
-        next_adjustment={
-            "height": start + EPOCH,
-            "blocks_remaining": EPOCH - k,
-            "change_pct": _num(f.change_pct[0], 3),
-            "change_pct_low": _num(f.change_pct_low[0], 3),
-            "change_pct_high": _num(f.change_pct_high[0], 3),
-            "difficulty": level(f.change_pct[0]),
-            "difficulty_low": level(f.change_pct_low[0]),
-            "difficulty_high": level(f.change_pct_high[0]),
-            "date": iso_utc(float(f.date_s[0])),
-            "date_low": iso_utc(float(f.date_low_s[0])),
-            "date_high": iso_utc(float(f.date_high_s[0])),
-            "method": METHOD,
-            "reason": reason,
-        },
-        baseline={
-            "change_pct": _num(b_change[0], 3),
-            "difficulty": level(b_change[0]),
-            "date": iso_utc(float(b_date[0])),
-            "method": BASELINE_METHOD,
-        },
+        next_adjustment=NextAdjustment(
+            height=start + EPOCH,
+            blocks_remaining=EPOCH - k,
+            change_pct=_num(f.change_pct[0], 3),
+            change_pct_low=_num(f.change_pct_low[0], 3),
+            change_pct_high=_num(f.change_pct_high[0], 3),
+            difficulty=level(f.change_pct[0]),
+            difficulty_low=level(f.change_pct_low[0]),
+            difficulty_high=level(f.change_pct_high[0]),
+            date=iso_utc(float(f.date_s[0])),
+            date_low=iso_utc(float(f.date_low_s[0])),
+            date_high=iso_utc(float(f.date_high_s[0])),
+            method=METHOD,
+            reason=reason,
+        ),
+        baseline=BaselineAdjustment(
+            change_pct=_num(b_change[0], 3),
+            difficulty=level(b_change[0]),
+            date=iso_utc(float(b_date[0])),
+            method=BASELINE_METHOD,
+        ),
         hashrate=hashrate,
-        model={
-            "method": METHOD_TEXT,
-            "confidence": CONFIDENCE,
-            "hashrate_now_ehs": _num(f.hashrate_hs[0] / HS_PER_EHS),
-            "rate_sd_pct": _num(100.0 * f.rate_sigma[0], 3),
-            "random_walk_sd_pct_per_day": _num(100.0 * math.sqrt(float(fit.q_per_day[0])), 3),
-            "drift_pct_per_day": _num(100.0 * float(fit.drift_per_day[0]), 4),
-            "drift_se_pct_per_day": _num(100.0 * float(fit.drift_se_per_day[0]), 4),
-            "level_time_constant_days": _num(f.tau_days[0], 2),
-            "fit_days": int(fit.days[0]),
-        },
+        model=ForecastModel(
+            method=METHOD_TEXT,
+            confidence=CONFIDENCE,
+            hashrate_now_ehs=_num(f.hashrate_hs[0] / HS_PER_EHS),
+            rate_sd_pct=_num(100.0 * f.rate_sigma[0], 3),
+            random_walk_sd_pct_per_day=_num(100.0 * math.sqrt(float(fit.q_per_day[0])), 3),
+            drift_pct_per_day=_num(100.0 * float(fit.drift_per_day[0]), 4),
+            drift_se_pct_per_day=_num(100.0 * float(fit.drift_se_per_day[0]), 4),
+            level_time_constant_days=_num(f.tau_days[0], 2),
+            fit_days=int(fit.days[0]),
+        ),
         notes=tuple(notes),
     )
 
@@ -507,11 +591,11 @@ def difficulty_outlook(
     return outlook_from_store(db, parse_as_of(as_of), at_height)
 
 
-def next_adjustment_or_none(day: Day) -> dict | None:
+def next_adjustment_or_none(day: Day) -> NextAdjustment | None:
     """The outlook's ``next_adjustment`` for ``status``; None when it cannot be computed
     (no heights, no epochs, no hashrate level yet)."""
     try:
         na = difficulty_outlook(day).next_adjustment
     except MinerwatchError:
         return None
-    return na if na["reason"] is None else None
+    return na if na.reason is None else None

@@ -113,38 +113,63 @@ class ReportData:
     difficulty_start: str
     below_cost: list[Period]
     capitulations: list[Period]
-    next_difficulty: dict | None
+    next_difficulty: NextDifficulty | None
 
 
-def next_difficulty(outlook: DifficultyOutlook) -> dict | None:
+@dataclass(frozen=True)
+class NextDifficulty:
+    """The difficulty the next adjustment would set, by our forecast and mempool.space's.
+
+    ``height``: the first block of the next epoch; ``difficulty_now``; ``change_pct``,
+    ``change_pct_low``, ``change_pct_high``: our median change and 90% interval, percent;
+    ``difficulty``, ``difficulty_low``, ``difficulty_high``: the difficulty each would set,
+    at ``date``, ``date_low``, ``date_high`` (ISO 8601 UTC); ``baseline_change_pct``,
+    ``baseline_difficulty`` at ``baseline_date``: mempool.space's (None where it has none).
+    """
+
+    height: int
+    difficulty_now: float
+    change_pct: float | None
+    change_pct_low: float | None
+    change_pct_high: float | None
+    difficulty: float
+    difficulty_low: float | None
+    difficulty_high: float | None
+    date: str
+    date_low: str
+    date_high: str
+    baseline_change_pct: float | None
+    baseline_difficulty: float | None
+    baseline_date: str | None
+
+
+def next_difficulty(outlook: DifficultyOutlook) -> NextDifficulty | None:
     """The difficulty the next adjustment would set, by our forecast and mempool.space's,
-    as the outlook gives it (a selection, no arithmetic).
-
-    ``difficulty``, ``difficulty_low``, ``difficulty_high`` (the central forecast and the
-    ends of its 90% interval, from ``outlook.next_adjustment``) at ``date``, ``date_low``,
-    ``date_high``, and ``baseline_difficulty`` at ``baseline_date`` (``outlook.baseline``);
-    see :func:`~minerwatch.models.difficulty.difficulty_after`. None when the outlook has no
-    forecast.
+    as the outlook gives it (a selection, no arithmetic): the central forecast and the
+    ends of its 90% interval from ``outlook.next_adjustment``, the baseline from
+    ``outlook.baseline``; see :func:`~minerwatch.models.difficulty.difficulty_after`. None
+    when the outlook has no forecast (no central value or date, or no interval of the
+    date).
     """
     na, base = outlook.next_adjustment, outlook.baseline
-    if na.get("difficulty") is None or na.get("date") is None:
+    if na.difficulty is None or na.date is None or na.date_low is None or na.date_high is None:
         return None
-    return {
-        "height": na["height"],
-        "difficulty_now": outlook.difficulty,
-        "change_pct": na["change_pct"],
-        "change_pct_low": na["change_pct_low"],
-        "change_pct_high": na["change_pct_high"],
-        "difficulty": na["difficulty"],
-        "difficulty_low": na["difficulty_low"],
-        "difficulty_high": na["difficulty_high"],
-        "date": na["date"],
-        "date_low": na["date_low"],
-        "date_high": na["date_high"],
-        "baseline_change_pct": base.get("change_pct"),
-        "baseline_difficulty": base.get("difficulty"),
-        "baseline_date": base.get("date"),
-    }
+    return NextDifficulty(
+        height=na.height,
+        difficulty_now=outlook.difficulty,
+        change_pct=na.change_pct,
+        change_pct_low=na.change_pct_low,
+        change_pct_high=na.change_pct_high,
+        difficulty=na.difficulty,
+        difficulty_low=na.difficulty_low,
+        difficulty_high=na.difficulty_high,
+        date=na.date,
+        date_low=na.date_low,
+        date_high=na.date_high,
+        baseline_change_pct=base.change_pct,
+        baseline_difficulty=base.difficulty,
+        baseline_date=base.date,
+    )
 
 
 def report_data(db: Day | Store | str | Path | None = None, as_of: str | None = None) -> ReportData:

@@ -9,7 +9,6 @@ conditions that hold that day. See ``docs/signals.md``.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from minerwatch.frames import DailyFrame
 from minerwatch.metrics import signals as sg
 from minerwatch.metrics.daily import DailyMetrics
 from minerwatch.metrics.rolling import trailing_mean
+from minerwatch.serialize import Jsonable
 from minerwatch.serialize import num as _num
 from minerwatch.store import Store
 from minerwatch.units import HS_PER_EHS
@@ -128,7 +128,19 @@ class StressCondition:
 
 
 @dataclass(frozen=True)
-class Signals:
+class RibbonsSummary:
+    """Hash ribbons on one day (the status snapshot's ``hash_ribbons``): ``state``
+    (capitulation / recovery / normal / n/a), the day it began (``since``; None for n/a)
+    and the 30- and 60-day mean hashrates, EH/s."""
+
+    state: str
+    since: str | None
+    sma30_ehs: float | None
+    sma60_ehs: float | None
+
+
+@dataclass(frozen=True)
+class Signals(Jsonable):
     """Capitulation and stress signals on ``as_of``. ``stress`` lists the conditions that
     hold; ``stress_checked`` every condition the data allowed checking (the others lacked
     history or a price)."""
@@ -143,24 +155,19 @@ class Signals:
     stress_checked: list[str]
     parameters: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        """Plain JSON-ready dict (missing values are None)."""
-        return dataclasses.asdict(self)
-
 
 # -- pieces ---------------------------------------------------------------------------------
 
 
-def ribbons_summary(frame: DailyFrame, rib: sg.HashRibbons, row: int) -> dict[str, Any]:
-    """``{state, since, sma30_ehs, sma60_ehs}`` of ``row`` (the status snapshot's
-    ``hash_ribbons``)."""
+def ribbons_summary(frame: DailyFrame, rib: sg.HashRibbons, row: int) -> RibbonsSummary:
+    """The hash ribbons of ``row`` (the status snapshot's ``hash_ribbons``)."""
     state = int(rib.state[row])
-    return {
-        "state": sg.STATE_NAMES[state],
-        "since": str(frame.day[rib.since_row[row]]) if state != sg.STATE_UNDEFINED else None,
-        "sma30_ehs": _num(rib.sma_short_hs[row] / HS_PER_EHS),
-        "sma60_ehs": _num(rib.sma_long_hs[row] / HS_PER_EHS),
-    }
+    return RibbonsSummary(
+        state=sg.STATE_NAMES[state],
+        since=str(frame.day[rib.since_row[row]]) if state != sg.STATE_UNDEFINED else None,
+        sma30_ehs=_num(rib.sma_short_hs[row] / HS_PER_EHS),
+        sma60_ehs=_num(rib.sma_long_hs[row] / HS_PER_EHS),
+    )
 
 
 def sustainability_today(frame: DailyFrame, m: DailyMetrics, row: int, window_days: int) -> float:
@@ -213,10 +220,10 @@ def _ribbons_report(frame: DailyFrame, rib: sg.HashRibbons, parameters: dict) ->
     with np.errstate(invalid="ignore", divide="ignore"):
         spread = 100.0 * (s / lg - 1.0)
     return HashRibbonsReport(
-        state=summary["state"],
-        since=summary["since"],
-        sma_short_ehs=summary["sma30_ehs"],
-        sma_long_ehs=summary["sma60_ehs"],
+        state=summary.state,
+        since=summary.since,
+        sma_short_ehs=summary.sma30_ehs,
+        sma_long_ehs=summary.sma60_ehs,
         spread_pct=_num(spread),
         price_sma_short_usd=_num(rib.price_sma_short_usd[row]),
         price_sma_long_usd=_num(rib.price_sma_long_usd[row]),

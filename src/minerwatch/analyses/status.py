@@ -6,14 +6,15 @@ the ``as_of`` row; this module only selects and names them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from minerwatch.analyses.cost import ProductionCost, production_cost
 from minerwatch.analyses.day import Day, day_of
-from minerwatch.analyses.signals import ribbons_summary, sustainability_today
+from minerwatch.analyses.signals import RibbonsSummary, ribbons_summary, sustainability_today
 from minerwatch.chain.consensus import RETARGET_INTERVAL
 from minerwatch.days import DayLike
 from minerwatch.frames import DailyFrame
@@ -21,13 +22,18 @@ from minerwatch.metrics.daily import HASHRATE_ATH_WINDOW_DAYS, DailyMetrics, com
 from minerwatch.metrics.hashrate import ESTIMATOR
 from minerwatch.metrics.intervals import (
     TIME_WINDOWS_DAYS,
+    IntervalStats,
     block_interval_windows,
     daily_interval_windows,
 )
 from minerwatch.metrics.signals import SUSTAINABILITY_WINDOW_DAYS, hash_ribbons
+from minerwatch.serialize import Jsonable, json_key
 from minerwatch.serialize import num as _num
 from minerwatch.store import Store, require_data
 from minerwatch.units import HS_PER_EHS, SECONDS_PER_DAY
+
+if TYPE_CHECKING:
+    from minerwatch.analyses.difficulty import NextAdjustment
 
 HASHRATE_KEYS = {1: "1d", 7: "7d", 30: "30d", 60: "60d"}
 
@@ -37,7 +43,21 @@ def _day(frame: DailyFrame, row: int) -> str | None:
 
 
 @dataclass(frozen=True)
-class Status:
+class BlockIntervals:
+    """Block intervals of the day's trailing 1 and 7 days and of the current epoch
+    (minutes and counts, :class:`~minerwatch.metrics.intervals.IntervalStats`; None where
+    the per-block data does not cover the window); JSON keys ``1d``, ``7d``, ``epoch``.
+    ``source``: ``"blocks"`` (per-block header times: means, medians and slow blocks) or
+    ``"daily counts"`` (means only)."""
+
+    last_1d: IntervalStats | None = field(metadata=json_key("1d"))
+    last_7d: IntervalStats | None = field(metadata=json_key("7d"))
+    epoch: IntervalStats | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Status(Jsonable):
     """Miner-economics snapshot of one day. Units are in the field names; see
     ``docs/status.md`` for every field's definition and source."""
 
@@ -59,7 +79,7 @@ class Status:
     hashrate_ath_window: str
     hashrate_drawdown_pct: float | None
     block_interval_min_7d: float | None
-    block_intervals: dict[str, object]
+    block_intervals: BlockIntervals
     difficulty: float | None
     difficulty_method: str
     revenue_usd_1d: float | None
@@ -75,13 +95,9 @@ class Status:
     production_cost_model: str
     price_to_cost_pct: float | None
     production_cost_models: dict[str, float | None]
-    hash_ribbons: dict[str, str | float | None]
+    hash_ribbons: RibbonsSummary
     sustainability_index: float | None
-    next_adjustment: dict | None = None
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready dict (missing values are None)."""
-        return asdict(self)
+    next_adjustment: NextAdjustment | None = None
 
 
 DIFFICULTY_METHODS = {
@@ -96,8 +112,8 @@ def status_from_frame(
     metrics: DailyMetrics | None = None,
     *,
     data_through: np.datetime64 | None = None,
-    block_intervals: dict[str, object] | None = None,
-    next_adjustment: dict | None = None,
+    block_intervals: BlockIntervals | None = None,
+    next_adjustment: NextAdjustment | None = None,
     cost: ProductionCost | None = None,
 ) -> Status:
     """The snapshot at ``as_of`` (default: the frame's last day) from a daily frame.
@@ -165,7 +181,7 @@ def block_intervals_at(
     frame: DailyFrame,
     row: int,
     epochs: dict[str, np.ndarray] | None = None,
-) -> dict[str, object]:
+) -> BlockIntervals:
     """Block-interval statistics of the day at ``row`` (``Status.block_intervals``).
 
     From the blocks table when it covers the whole day (a block before its start and one
@@ -188,10 +204,7 @@ def block_intervals_at(
         blocks = store.read_blocks(min_height=first, max_time=end - 1)
         windows = block_interval_windows(blocks["height"], blocks["time"], end)
         if windows["1d"] is not None:
-            return {
-                **{k: (w.to_dict() if w is not None else None) for k, w in windows.items()},
-                "source": "blocks",
-            }
+            return BlockIntervals(windows["1d"], windows["7d"], windows["epoch"], "blocks")
     if epochs is None and store is not None:
         epochs = store.read_epochs()
     empty = np.zeros(0, np.int64)
@@ -203,7 +216,7 @@ def block_intervals_at(
         epochs["start_height"] if epochs is not None else empty,
         epochs["start_time"] if epochs is not None else empty,
     )
-    return {**{k: w.to_dict() for k, w in daily.items()}, "source": "daily counts"}
+    return BlockIntervals(daily["1d"], daily["7d"], daily["epoch"], "daily counts")
 
 
 def status(

@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +32,7 @@ from minerwatch.errors import InputError
 from minerwatch.frames import DailyFrame
 from minerwatch.metrics import signals as sg
 from minerwatch.metrics.hashrate import hashrate_hs as _daily_hashrate_hs
+from minerwatch.serialize import Jsonable, write_csv
 from minerwatch.serialize import num as _num
 from minerwatch.store import Store
 
@@ -227,7 +226,7 @@ def below_cost_episodes(
 
 
 @dataclass(frozen=True)
-class EpisodesReport:
+class EpisodesReport(Jsonable):
     """Every below-cost episode of one model up to ``as_of``, with the parameters used.
 
     ``hindsight``: the model is a published preset whose constants were fitted on data up
@@ -245,12 +244,6 @@ class EpisodesReport:
     episodes: list[Episode] = field(default_factory=list)
     hindsight: bool = False
     fit_end: str | None = None
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready dict."""
-        out = dataclasses.asdict(self)
-        out["horizons_days"] = list(self.horizons_days)
-        return out
 
 
 def cost_episodes(
@@ -474,14 +467,34 @@ class CompressionRow:
 
 
 @dataclass(frozen=True)
+class StudySample:
+    """The days of one lookback and horizon with a forward return: ``first_day`` and
+    ``last_day`` (None without any) and their number, ``days``."""
+
+    first_day: str | None
+    last_day: str | None
+    days: int
+
+
+@dataclass(frozen=True)
+class CompressionToday:
+    """One lookback's change of the mean hashrate on the last day, percent
+    (``change_pct``; None without the history), and the regimes it is in."""
+
+    change_pct: float | None
+    regimes: list[str]
+
+
+@dataclass(frozen=True)
 class CompressionResult:
     """The compression study's rows, the sample of each lookback and horizon
-    (``"30d/90d"`` -> first and last condition day and days), and each lookback's change of
-    the mean hashrate on the last day with its regime (``today``)."""
+    (``"30d/90d"`` -> :class:`StudySample`), and each lookback's change of the mean
+    hashrate on the last day with its regime (``today``, ``"30d"`` ->
+    :class:`CompressionToday`)."""
 
     rows: list[CompressionRow]
-    samples: dict[str, dict[str, Any]]
-    today: dict[str, dict[str, Any]]
+    samples: dict[str, StudySample]
+    today: dict[str, CompressionToday]
 
 
 def compression_study(
@@ -577,8 +590,8 @@ def compression_study(
     after_start = np.ones(len(day), bool) if first is None else day >= first
     forward = {hz: forward_return_pct(price, hz) for hz in horizons}
     rows: list[CompressionRow] = []
-    samples: dict[str, dict[str, Any]] = {}
-    today: dict[str, dict[str, Any]] = {}
+    samples: dict[str, StudySample] = {}
+    today: dict[str, CompressionToday] = {}
     for lb in lookbacks:
         change = np.full(len(day), np.nan)
         if lb < len(day):
@@ -590,19 +603,19 @@ def compression_study(
             (REGIME_STRONG, f"change < {strict:g}%", change < strict),
         )
         last = _num(change[-1]) if len(day) else None
-        today[f"{lb}d"] = {
-            "change_pct": last,
-            "regimes": [name for name, _, m in regimes if len(day) and m[-1]],
-        }
+        today[f"{lb}d"] = CompressionToday(
+            change_pct=last,
+            regimes=[name for name, _, m in regimes if len(day) and m[-1]],
+        )
         for hz in horizons:
             ret = forward[hz]
             in_sample = after_start & np.isfinite(change) & np.isfinite(ret)
             rows_in = np.flatnonzero(in_sample)
-            samples[f"{lb}d/{hz}d"] = {
-                "first_day": str(day[rows_in[0]]) if rows_in.size else None,
-                "last_day": str(day[rows_in[-1]]) if rows_in.size else None,
-                "days": int(rows_in.size),
-            }
+            samples[f"{lb}d/{hz}d"] = StudySample(
+                first_day=str(day[rows_in[0]]) if rows_in.size else None,
+                last_day=str(day[rows_in[-1]]) if rows_in.size else None,
+                days=int(rows_in.size),
+            )
             boot = block_bootstrap_means(
                 ret[rows_in],
                 [m[rows_in] for _, _, m in regimes],
@@ -821,7 +834,7 @@ STUDY_NAMES = ("compression", "ribbons", "below-cost")
 
 
 @dataclass(frozen=True)
-class StudyResult:
+class StudyResult(Jsonable):
     """A study run on the data up to ``as_of``: ``rows`` is its summary table (the CSV);
     ``details`` the per-event or per-episode records and anything else the study reports;
     ``parameters`` every setting used."""
@@ -833,52 +846,11 @@ class StudyResult:
     rows: list[Any]
     details: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        """Plain JSON-ready dict."""
-        return {
-            "name": self.name,
-            "as_of": self.as_of,
-            "first_day": self.first_day,
-            "parameters": _plain_value(self.parameters),
-            "rows": self.table(),
-            "details": _plain_value(self.details),
-        }
-
-    def table(self) -> list[dict[str, Any]]:
-        """The summary rows as flat dicts (one CSV row each)."""
-        return [dataclasses.asdict(r) for r in self.rows]
-
-    def to_csv(self) -> str:
-        """The summary rows as CSV text with a header line (empty cells for missing
-        values)."""
-        rows = self.table()
-        buffer = io.StringIO()
-        if rows:
-            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-        return buffer.getvalue()
-
     def write_csv(self, path: str | Path) -> Path:
-        """Save :meth:`to_csv` to ``path``; :class:`InputError` naming the file when it
+        """Save the summary rows as CSV (:func:`~minerwatch.serialize.write_csv`: a header
+        line, empty cells for missing values); :class:`InputError` naming the file when it
         cannot be written."""
-        path = Path(path)
-        try:
-            path.write_text(self.to_csv(), encoding="utf-8")
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise InputError(f"cannot write the file: {reason}", path=str(path)) from None
-        return path
-
-
-def _plain_value(x: Any) -> Any:
-    if dataclasses.is_dataclass(x):
-        return dataclasses.asdict(x)
-    if isinstance(x, dict):
-        return {k: _plain_value(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain_value(v) for v in x]
-    return x
+        return write_csv(self.rows, path)
 
 
 _STUDY_PARAMETERS = {

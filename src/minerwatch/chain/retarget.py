@@ -18,7 +18,7 @@ seconds, compact bits; difficulty dimensionless.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,10 +36,11 @@ from minerwatch.chain.consensus import (
     retarget_timespan,
 )
 from minerwatch.errors import InputError
+from minerwatch.serialize import Jsonable
 
 
 @dataclass(frozen=True)
-class RetargetResult:
+class RetargetResult(Jsonable):
     """One retarget recomputed from block data.
 
     ``epoch_start_height`` is the ending epoch's first block, ``next_height`` (= start +
@@ -68,9 +69,6 @@ class RetargetResult:
     change_pct: float
     stored_next_bits: int | None = None
     matches: bool | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _row_of(heights: np.ndarray, height: int, role: str, start: int) -> int:

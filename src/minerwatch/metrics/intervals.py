@@ -33,11 +33,12 @@ median-time-past and 2-hour rules); Nakamoto (2008) section 11 (Poisson block ar
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from minerwatch.chain.consensus import RETARGET_INTERVAL
+from minerwatch.serialize import Jsonable
 from minerwatch.units import MINUTES_PER_DAY, SECONDS_PER_DAY
 
 #: Slow-block thresholds, minutes.
@@ -48,7 +49,7 @@ WINDOW_KEYS = (*TIME_WINDOWS_DAYS, "epoch")
 
 
 @dataclass(frozen=True)
-class IntervalStats:
+class IntervalStats(Jsonable):
     """Block intervals over one window: ``mean_min`` and ``median_min`` (minutes),
     ``slow_30m`` and ``slow_60m`` (intervals longer than 30 and 60 minutes), ``blocks``
     (blocks in the window). None where not known (no interval, or daily counts only)."""
@@ -58,9 +59,6 @@ class IntervalStats:
     slow_30m: int | None
     slow_60m: int | None
     blocks: int | None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 UNKNOWN = IntervalStats(None, None, None, None, None)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from minerwatch import params
-from minerwatch.serialize import num
-from minerwatch.sources.catalog import Catalog, month_text
+from minerwatch.serialize import Columns
+from minerwatch.sources.catalog import Catalog
 from minerwatch.units import HOURS_PER_DAY, KWH_PER_W_DAY, THS_PER_PHS, W_PER_KW
 
 # Defaults, each with its source.
@@ -207,7 +207,7 @@ def shutdown_price_usd(
 
 
 @dataclass(frozen=True)
-class MachineEconomics:
+class MachineEconomics(Columns):
     """Per-model economics at one day's hashprice, sorted by profit (highest first).
 
     Arrays of equal length: ``model``, ``vendor``, ``cooling`` (object), ``hashrate_ths``,
@@ -217,7 +217,8 @@ class MachineEconomics:
     ``underwater`` (bool: power cost exceeds revenue), ``price_above_shutdown_pct``
     (``100 * (price_usd / shutdown_price_usd - 1)``: how far the BTC price may fall, in
     percent, before the model stops covering its power). ``price_usd`` echoes the BTC close
-    the figures were computed at.
+    the figures were computed at. Its JSON (:meth:`rows`) is one object per model, without
+    ``price_usd``.
     """
 
     price_usd: float
@@ -238,28 +239,6 @@ class MachineEconomics:
 
     def __len__(self) -> int:
         return len(self.model)
-
-    def rows(self) -> list[dict]:
-        """One JSON-ready dict per model, in profit order (non-finite numbers as None)."""
-        return [
-            {
-                "model": str(self.model[i]),
-                "vendor": str(self.vendor[i]),
-                "cooling": str(self.cooling[i]),
-                "hashrate_ths": float(self.hashrate_ths[i]),
-                "power_w": float(self.power_w[i]),
-                "efficiency_j_th": float(self.efficiency_j_th[i]),
-                "release_month": month_text(self.release_month[i]),
-                "revenue_usd_day": num(self.revenue_usd_day[i]),
-                "power_cost_usd_day": num(self.power_cost_usd_day[i]),
-                "profit_usd_day": num(self.profit_usd_day[i]),
-                "breakeven_power_price_usd_kwh": num(self.breakeven_power_price_usd_kwh[i]),
-                "shutdown_price_usd": num(self.shutdown_price_usd[i]),
-                "underwater": bool(self.underwater[i]),
-                "price_above_shutdown_pct": num(self.price_above_shutdown_pct[i]),
-            }
-            for i in range(len(self))
-        ]
 
 
 def machine_economics(

@@ -9,39 +9,34 @@ and ``backend/src/__tests__/api/difficulty-adjustment.test.ts``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from minerwatch.serialize import Jsonable, json_key
+
 
 @dataclass(frozen=True)
-class MempoolAdjustment:
+class MempoolAdjustment(Jsonable):
     """The result of mempool.space's ``calcDifficultyAdjustment``, field for field.
 
     Times in milliseconds except ``previous_time`` (seconds, as mempool returns it);
-    percentages in percent. :meth:`to_dict` gives mempool's camelCase keys.
+    percentages in percent. :meth:`to_dict` gives mempool's camelCase keys (each field's
+    :func:`~minerwatch.serialize.json_key`).
     """
 
-    progress_percent: float
-    difficulty_change: float
-    estimated_retarget_date: float
-    remaining_blocks: int
-    remaining_time: float
-    previous_retarget: float
-    previous_time: int
-    next_retarget_height: int
-    time_avg: float
-    adjusted_time_avg: float
-    time_offset: float
-    expected_blocks: float
-
-    def to_dict(self) -> dict:
-        """mempool's JSON shape (camelCase keys)."""
-        out = {}
-        for k, v in asdict(self).items():
-            head, *rest = k.split("_")
-            out[head + "".join(w.title() for w in rest)] = v
-        return out
+    progress_percent: float = field(metadata=json_key("progressPercent"))
+    difficulty_change: float = field(metadata=json_key("difficultyChange"))
+    estimated_retarget_date: float = field(metadata=json_key("estimatedRetargetDate"))
+    remaining_blocks: int = field(metadata=json_key("remainingBlocks"))
+    remaining_time: float = field(metadata=json_key("remainingTime"))
+    previous_retarget: float = field(metadata=json_key("previousRetarget"))
+    previous_time: int = field(metadata=json_key("previousTime"))
+    next_retarget_height: int = field(metadata=json_key("nextRetargetHeight"))
+    time_avg: float = field(metadata=json_key("timeAvg"))
+    adjusted_time_avg: float = field(metadata=json_key("adjustedTimeAvg"))
+    time_offset: float = field(metadata=json_key("timeOffset"))
+    expected_blocks: float = field(metadata=json_key("expectedBlocks"))
 
 
 def mempool_baseline(

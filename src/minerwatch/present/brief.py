@@ -14,7 +14,6 @@ sample size, and nothing is said that the figures do not show. See ``docs/report
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from minerwatch.analyses.studies import (
 from minerwatch.metrics import signals as sg
 from minerwatch.metrics.revenue import hashprice_in, hashprice_unit
 from minerwatch.present import format as fmt
+from minerwatch.serialize import Jsonable
 from minerwatch.store import Store
 
 # Plain-English names of the production-cost models the brief may cite.
@@ -88,15 +88,20 @@ class Sentence:
 
 
 @dataclass(frozen=True)
-class Brief:
+class Brief(Jsonable):
     """The brief of ``as_of``: ``sentences`` in reading order, ``figures`` every number the
     sentences use (keys named as in ``minerwatch status --json`` where the figure is the
-    same; None where the data has none), ``text`` the paragraphs as plain text."""
+    same; None where the data has none), ``text`` the paragraphs as plain text (set from
+    the sentences)."""
 
     as_of: str
     title: str
+    text: str = field(init=False)
     sentences: tuple[Sentence, ...]
     figures: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", "\n\n".join(self.paragraphs))
 
     @property
     def paragraphs(self) -> list[str]:
@@ -107,21 +112,6 @@ class Brief:
             if text:
                 out.append(text)
         return out
-
-    @property
-    def text(self) -> str:
-        """Paragraphs separated by blank lines."""
-        return "\n\n".join(self.paragraphs)
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready dict: title, text, sentences and figures."""
-        return {
-            "as_of": self.as_of,
-            "title": self.title,
-            "text": self.text,
-            "sentences": [dataclasses.asdict(s) for s in self.sentences],
-            "figures": self.figures,
-        }
 
 
 def brief(db: Day | Store | str | Path | None = None, as_of: str | None = None) -> Brief:
@@ -266,23 +256,21 @@ def _hashrate_and_blocks(inp: BriefInputs, fig: dict, out: list[Sentence]) -> No
             f"Blocks came every {fmt.number(interval)} minutes on average over the week (target: "
             f"{TARGET_BLOCK_INTERVAL_MIN} minutes)"
         )
-    if na and na.get("change_pct") is not None and na.get("date"):
-        change = na["change_pct"]
-        interval = (
-            f"90% interval {fmt.pct(na['change_pct_low'])} to {fmt.pct(na['change_pct_high'])}"
-        )
+    if na and na.change_pct is not None and na.date and na.date_low and na.date_high:
+        change = na.change_pct
+        interval = f"90% interval {fmt.pct(na.change_pct_low)} to {fmt.pct(na.change_pct_high)}"
         if abs(change) < 0.05:
             course = (
                 f"on course to leave difficulty about unchanged ({fmt.pct(change, 2)}; {interval})"
             )
         else:
             course = f"on course for {fmt.pct(change)} ({interval})"
-        year = na["date"]
+        year = na.date
         forecast = (
-            f"the next difficulty adjustment, at block {na['height']:,} "
-            f"({na['blocks_remaining']:,} blocks away), is {course}, expected around "
-            f"{fmt.moment(na['date'], s.as_of)} (between {fmt.moment(na['date_low'], year)} and "
-            f"{fmt.moment(na['date_high'], year)})"
+            f"the next difficulty adjustment, at block {na.height:,} "
+            f"({na.blocks_remaining:,} blocks away), is {course}, expected around "
+            f"{fmt.moment(na.date, s.as_of)} (between {fmt.moment(na.date_low, year)} and "
+            f"{fmt.moment(na.date_high, year)})"
         )
         parts.append(forecast if parts else forecast[0].upper() + forecast[1:])
     if parts:
@@ -435,9 +423,7 @@ def _signals(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
     last_period = rib.capitulations[-1] if rib.capitulations else None
     fig["hash_ribbons"] = inp.status.hash_ribbons
     fig["ribbons_spread_pct"] = rib.spread_pct
-    fig["ribbons_last_capitulation"] = (
-        None if last_period is None else dataclasses.asdict(last_period)
-    )
+    fig["ribbons_last_capitulation"] = last_period
     fig["stress"] = [c.name for c in sig.stress]
     fig["stress_checked"] = list(sig.stress_checked)
     fig["puell_multiple"] = sig.puell.multiple
@@ -624,9 +610,9 @@ def _history_compression(inp: BriefInputs, history: dict, out: list[Sentence]) -
     of higher prices and mean return after such days, against the days of growth (the
     strong-compression row after a steep fall, or the ordinary one, saying so, when no
     steep fall has a horizon of prices after it yet)."""
-    today = inp.compression.details["today"].get(f"{COMPRESSION_LOOKBACK_DAYS}d", {})
-    regimes = today.get("regimes", [])
-    if REGIME_COMPRESSION not in regimes:
+    today = inp.compression.details["today"].get(f"{COMPRESSION_LOOKBACK_DAYS}d")
+    regimes = today.regimes if today is not None else []
+    if today is None or REGIME_COMPRESSION not in regimes:
         return
     lookback, horizon = COMPRESSION_LOOKBACK_DAYS, COMPRESSION_HORIZON_DAYS
 
@@ -654,7 +640,7 @@ def _history_compression(inp: BriefInputs, history: dict, out: list[Sentence]) -
         "horizon_days": horizon,
         "regime": regime,
         "steep_without_history": steep_without_history,
-        "change_pct": today.get("change_pct"),
+        "change_pct": today.change_pct,
         "since": start,
         "n_days": row.n_days,
         "episodes": row.episodes,
@@ -675,7 +661,7 @@ def _history_compression(inp: BriefInputs, history: dict, out: list[Sentence]) -
         "intervals_overlap": overlap if growth is not None else None,
     }
     text = (
-        f"The 30-day mean hashrate fell {fmt.magnitude(today['change_pct'])} over the past "
+        f"The 30-day mean hashrate fell {fmt.magnitude(today.change_pct)} over the past "
         f"{lookback} days"
     )
     since = start[:4]

@@ -265,53 +265,52 @@ def difficulty(d: ReportData) -> Chart:
     series = [Series("difficulty", d.day[w], d.difficulty[w], DIFFICULTY_COLOR, "step", width=1.8)]
     nd = d.next_difficulty
     note = ""
-    if nd is not None and nd["difficulty"] is not None:
-        at = _moment(nd["date"])
+    if nd is not None and nd.difficulty is not None:
+        at = _moment(nd.date)
         series += [
             Series(
                 "90% interval of the change",
                 np.array([at, at]),
-                np.array([nd["difficulty_low"], nd["difficulty_high"]]),
+                np.array([nd.difficulty_low, nd.difficulty_high]),
                 FORECAST_COLOR,
                 width=2.0,
             ),
             Series(
                 "90% interval of the date",
-                np.array([_moment(nd["date_low"]), _moment(nd["date_high"])]),
-                np.array([nd["difficulty"], nd["difficulty"]]),
+                np.array([_moment(nd.date_low), _moment(nd.date_high)]),
+                np.array([nd.difficulty, nd.difficulty]),
                 FORECAST_COLOR,
                 width=3.0,
             ),
             Series(
                 "next adjustment (forecast)",
                 np.array([at]),
-                np.array([nd["difficulty"]]),
+                np.array([nd.difficulty]),
                 FORECAST_COLOR,
                 "marker",
                 marker="diamond",
             ),
         ]
-        if nd["baseline_difficulty"] is not None and nd["baseline_date"]:
+        if nd.baseline_difficulty is not None and nd.baseline_date:
             series.append(
                 Series(
                     "mempool.space estimate",
-                    np.array([_moment(nd["baseline_date"])]),
-                    np.array([nd["baseline_difficulty"]]),
+                    np.array([_moment(nd.baseline_date)]),
+                    np.array([nd.baseline_difficulty]),
                     BASELINE_COLOR,
                     "marker",
                     marker="x",
                 )
             )
         note = (
-            f"Next adjustment, block {nd['height']:,}: {fmt.pct(nd['change_pct'])} "
-            f"(90%: {fmt.pct(nd['change_pct_low'])} to {fmt.pct(nd['change_pct_high'])}) around "
-            f"{fmt.when(nd['date'])} "
-            f"(90%: {fmt.when(nd['date_low'])} to {fmt.when(nd['date_high'])})"
+            f"Next adjustment, block {nd.height:,}: {fmt.pct(nd.change_pct)} "
+            f"(90%: {fmt.pct(nd.change_pct_low)} to {fmt.pct(nd.change_pct_high)}) around "
+            f"{fmt.when(nd.date)} "
+            f"(90%: {fmt.when(nd.date_low)} to {fmt.when(nd.date_high)})"
         )
-        if nd["baseline_change_pct"] is not None and nd["baseline_date"]:
+        if nd.baseline_change_pct is not None and nd.baseline_date:
             note += (
-                f"; mempool.space: {fmt.pct(nd['baseline_change_pct'])}, "
-                f"{fmt.when(nd['baseline_date'])}"
+                f"; mempool.space: {fmt.pct(nd.baseline_change_pct)}, {fmt.when(nd.baseline_date)}"
             )
     return Chart(
         key="difficulty",

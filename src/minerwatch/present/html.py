@@ -306,8 +306,7 @@ def snapshot_table(d: ReportData) -> str:
     # One unit for every hashrate of the table (as the terminal's panel and the brief).
     windows = ("1d", "7d", "30d", "60d")
     *hr_text, ath, sma30, sma60 = fmt.hashrates(
-        [hr.get(k) for k in windows]
-        + [s.hashrate_ath_ehs, rib.get("sma30_ehs"), rib.get("sma60_ehs")]
+        [hr.get(k) for k in windows] + [s.hashrate_ath_ehs, rib.sma30_ehs, rib.sma60_ehs]
     )
     h = dict(zip(windows, hr_text, strict=True))
     rows: list[tuple[str, str, str]] = [
@@ -331,14 +330,14 @@ def snapshot_table(d: ReportData) -> str:
         ("Difficulty", fmt.difficulty(s.difficulty), s.difficulty_method),
     ]
     na = s.next_adjustment
-    if na and na.get("change_pct") is not None:
+    if na and na.change_pct is not None:
         rows.append(
             (
                 "Next adjustment",
-                fmt.pct(na["change_pct"]),
-                f"90% {fmt.pct(na['change_pct_low'])} to {fmt.pct(na['change_pct_high'])}; block "
-                f"{na['height']:,} around {fmt.when(na['date'])} "
-                f"(90% {fmt.when(na['date_low'])} to {fmt.when(na['date_high'])})",
+                fmt.pct(na.change_pct),
+                f"90% {fmt.pct(na.change_pct_low)} to {fmt.pct(na.change_pct_high)}; block "
+                f"{na.height:,} around {fmt.when(na.date)} "
+                f"(90% {fmt.when(na.date_low)} to {fmt.when(na.date_high)})",
             )
         )
     rows += [
@@ -378,8 +377,8 @@ def snapshot_table(d: ReportData) -> str:
         ("Puell multiple", fmt.number(s.puell_multiple), "issuance USD over its 365-day mean"),
         (
             "Hash ribbons",
-            str(s.hash_ribbons.get("state", "n/a")),
-            f"since {s.hash_ribbons.get('since') or 'n/a'}; 30d {sma30}, 60d {sma60}",
+            s.hash_ribbons.state,
+            f"since {s.hash_ribbons.since or 'n/a'}; 30d {sma30}, 60d {sma60}",
         ),
         (
             "Sustainability index (ours)",

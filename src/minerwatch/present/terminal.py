@@ -14,10 +14,11 @@ from rich.table import Table
 from minerwatch.analyses.asics import AsicEconomics
 from minerwatch.analyses.cost import ProductionCost
 from minerwatch.analyses.signals import Signals
-from minerwatch.analyses.status import Status
+from minerwatch.analyses.status import BlockIntervals, Status
 from minerwatch.analyses.studies import EpisodesReport, StudyResult
 from minerwatch.ingest.files import ImportReport
 from minerwatch.ingest.sync import SyncReport
+from minerwatch.metrics.intervals import UNKNOWN
 from minerwatch.models.asics import Catalog
 from minerwatch.present import format as fmt
 from minerwatch.present.columns import MACHINE_COLUMNS, episode_columns, machine_rows
@@ -25,7 +26,7 @@ from minerwatch.store import WriteResult
 
 if TYPE_CHECKING:
     from minerwatch.analyses.backtest import DifficultyBacktest
-    from minerwatch.analyses.difficulty import DifficultyOutlook
+    from minerwatch.analyses.difficulty import DifficultyOutlook, NextAdjustment
 
 
 def _writes_table(title: str, writes: list[WriteResult]) -> Table:
@@ -75,19 +76,19 @@ def import_report(console: Console, report: ImportReport) -> None:
             console.print(f"  {day}: source {got:,.2f}, epochs {expected:,.2f}")
 
 
-def _block_intervals_rows(bi: dict) -> list[tuple[str, str, str]]:
+def _block_intervals_rows(bi: BlockIntervals) -> list[tuple[str, str, str]]:
     """Mean (and, from block times, median and slow blocks) of the 1d / 7d / epoch windows."""
-    w = [bi.get(k) or {} for k in ("1d", "7d", "epoch")]
+    w = [x or UNKNOWN for x in (bi.last_1d, bi.last_7d, bi.epoch)]
     # The 7-day mean is the panel's "Block interval 7d" row (from daily block counts, as in
     # the brief); it is not shown a second time, from block times, as another figure.
-    means = " / ".join(fmt.number(x.get("mean_min"), ".2f") for x in (w[0], w[2]))
-    if bi.get("source") != "blocks":
+    means = " / ".join(fmt.number(x.mean_min, ".2f") for x in (w[0], w[2]))
+    if bi.source != "blocks":
         return [("  1d / epoch", f"{means} min", "mean, from daily block counts")]
-    medians = " / ".join(fmt.number(x.get("median_min"), ".2f") for x in w)
+    medians = " / ".join(fmt.number(x.median_min, ".2f") for x in w)
     week = w[1]
     slow = (
-        f"7d: {week['slow_30m']} > 30 min, {week['slow_60m']} > 60 min"
-        if week.get("slow_30m") is not None
+        f"7d: {week.slow_30m} > 30 min, {week.slow_60m} > 60 min"
+        if week.slow_30m is not None
         else ""
     )
     return [
@@ -96,16 +97,16 @@ def _block_intervals_rows(bi: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def _next_adjustment_rows(na: dict | None) -> list[tuple[str, str, str]]:
+def _next_adjustment_rows(na: NextAdjustment | None) -> list[tuple[str, str, str]]:
     """The forecast of the next adjustment (``Status.next_adjustment``) in one row."""
-    if not na or na.get("change_pct") is None:
+    if not na or na.change_pct is None:
         return []
     return [
         (
             "  next adjustment",
-            f"{fmt.pct(na['change_pct'])}",
-            f"90% {fmt.pct(na['change_pct_low'])} to {fmt.pct(na['change_pct_high'])}, "
-            f"{fmt.when(na['date'])} (block {na['height']:,}; minerwatch difficulty)",
+            f"{fmt.pct(na.change_pct)}",
+            f"90% {fmt.pct(na.change_pct_low)} to {fmt.pct(na.change_pct_high)}, "
+            f"{fmt.when(na.date)} (block {na.height:,}; minerwatch difficulty)",
         )
     ]
 
@@ -570,7 +571,7 @@ def study_report(console: Console, r: StudyResult) -> None:
         for key, today in r.details["today"].items():
             console.print(
                 f"{p['mean_days']}-day mean hashrate, change over {key}: "
-                f"{fmt.pct(today['change_pct'])} ({', '.join(today['regimes']) or 'n/a'})",
+                f"{fmt.pct(today.change_pct)} ({', '.join(today.regimes) or 'n/a'})",
                 highlight=False,
             )
         # Fits 80 columns: the regime is shown by its condition (named in the note).
@@ -691,6 +692,8 @@ def study_report(console: Console, r: StudyResult) -> None:
 def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
     """The epoch so far, the next adjustment (ours and mempool.space's) and the hashrate
     estimators with their 90% intervals."""
+    from minerwatch.analyses.difficulty import BlockHashrateEstimate
+
     na, base, m = o.next_adjustment, o.baseline, o.model
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
@@ -707,22 +710,20 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
         ("Difficulty", fmt.difficulty(o.difficulty), ""),
         ("Block interval", fmt.minutes(o.interval_min_epoch), "mean since the epoch began"),
         ("  now", fmt.minutes(o.interval_min_recent),
-         f"at the hashrate the forecast assumes ({fmt.number(m['level_time_constant_days'], '.1f')}"
+         f"at the hashrate the forecast assumes ({fmt.number(m.level_time_constant_days, '.1f')}"
          "-day weighted, with drift)"),
     ]  # fmt: skip
-    if na.get("reason") is not None:
-        rows.append(("Next adjustment", "n/a", f"at block {na['height']:,}: {na['reason']}"))
+    if na.reason is not None:
+        rows.append(("Next adjustment", "n/a", f"at block {na.height:,}: {na.reason}"))
     else:
         rows += [
-            ("Next adjustment", fmt.pct(na["change_pct"]),
-             f"90% {fmt.pct(na['change_pct_low'])} to {fmt.pct(na['change_pct_high'])} "
-             f"at block {na['height']:,}"),
-            ("  date", fmt.when(na["date"]),
-             f"90% {fmt.when(na['date_low'])} to {fmt.when(na['date_high'])}"),
+            ("Next adjustment", fmt.pct(na.change_pct),
+             f"90% {fmt.pct(na.change_pct_low)} to {fmt.pct(na.change_pct_high)} "
+             f"at block {na.height:,}"),
+            ("  date", fmt.when(na.date),
+             f"90% {fmt.when(na.date_low)} to {fmt.when(na.date_high)}"),
         ]  # fmt: skip
-    rows.append(
-        ("mempool.space", fmt.pct(base["change_pct"]), f"{fmt.when(base['date'])} (baseline)")
-    )
+    rows.append(("mempool.space", fmt.pct(base.change_pct), f"{fmt.when(base.date)} (baseline)"))
     for row in rows:
         t.add_row(*row)
     # Daily data: the forecast is made at the end of the --as-of day (00:00 UTC the next).
@@ -742,16 +743,16 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
     # One unit for every hashrate of the table.
     keys = ("hashrate_ehs", "low_ehs", "high_ehs", "getnetworkhashps_ehs")
     estimators = list(o.hashrate.values())
-    texts = iter(fmt.hashrates([e.get(k) for e in estimators for k in keys]))
+    texts = iter(fmt.hashrates([getattr(e, k, None) for e in estimators for k in keys]))
     for e in estimators:
         estimate, low, high, core = (next(texts) for _ in keys)
         h.add_row(
-            escape(e["window"]),
-            fmt.number(e["blocks"], ",d"),
+            escape(e.window),
+            fmt.number(e.blocks, ",d"),
             estimate,
             low,
             high,
-            core if "getnetworkhashps_ehs" in e else "",
+            core if isinstance(e, BlockHashrateEstimate) else "",
         )
     console.print(h)
     console.print(
@@ -760,10 +761,10 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
         highlight=False,
     )
     console.print(
-        f"model: random walk {fmt.number(m['random_walk_sd_pct_per_day'], '.2f')}%/day, drift "
-        f"{fmt.number(m['drift_pct_per_day'], '+.3f')}%/day, hashrate sd "
-        f"{fmt.percent(m['rate_sd_pct'])}"
-        f" over the rest of the epoch ({m['fit_days']} days fitted; docs/difficulty.md)",
+        f"model: random walk {fmt.number(m.random_walk_sd_pct_per_day, '.2f')}%/day, drift "
+        f"{fmt.number(m.drift_pct_per_day, '+.3f')}%/day, hashrate sd "
+        f"{fmt.percent(m.rate_sd_pct)}"
+        f" over the rest of the epoch ({m.fit_days} days fitted; docs/difficulty.md)",
         style="dim",
         highlight=False,
     )

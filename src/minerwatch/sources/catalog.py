@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minerwatch.serialize import Columns
 from minerwatch.sources.table import Table, parse_float, read_csv
 
 COOLING = ("air", "hydro", "immersion")
@@ -41,7 +42,7 @@ _MONTH_FORM = re.compile(r"^\d{4}-\d{2}$")
 
 
 @dataclass(frozen=True)
-class Catalog:
+class Catalog(Columns):
     """ASIC models, one entry per model in each array (all of equal length).
 
     Attributes:
@@ -55,6 +56,9 @@ class Catalog:
         cooling: "air", "hydro" or "immersion" (object array).
         source: where the row's release month and specifications come from (object array).
         notes: remarks from loading (for example a user row replacing a catalog model).
+
+    :meth:`rows` gives one JSON-ready dict per model (release month ``YYYY-MM`` or None),
+    without the notes.
     """
 
     model: np.ndarray
@@ -94,26 +98,6 @@ class Catalog:
             source=self.source[mask],
             notes=self.notes,
         )
-
-    def rows(self) -> list[dict]:
-        """One JSON-ready dict per model (release month as ``YYYY-MM`` or None)."""
-        return [
-            {
-                "model": str(self.model[i]),
-                "vendor": str(self.vendor[i]),
-                "hashrate_ths": float(self.hashrate_ths[i]),
-                "power_w": float(self.power_w[i]),
-                "efficiency_j_th": float(self.efficiency_j_th[i]),
-                "release_month": month_text(self.release_month[i]),
-                "cooling": str(self.cooling[i]),
-                "source": str(self.source[i]),
-            }
-            for i in range(len(self))
-        ]
-
-
-def month_text(month: np.datetime64) -> str | None:
-    return None if np.isnat(month) else str(month)
 
 
 def _text_column(table: Table, column: str, default: str) -> tuple[np.ndarray, np.ndarray]:
