@@ -30,10 +30,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from minerwatch.analyses.difficulty import (
+from minerwatch.chain.consensus import RETARGET_INTERVAL, TARGET_TIMESPAN_S
+from minerwatch.errors import InputError
+from minerwatch.models.difficulty import (
     BASELINE_METHOD,
     METHOD,
     DailyContext,
@@ -45,11 +48,10 @@ from minerwatch.analyses.difficulty import (
     daily_context,
     daily_inputs,
     forecast_adjustment,
+    time_of_height,
 )
-from minerwatch.chain.consensus import RETARGET_INTERVAL, TARGET_TIMESPAN_S
-from minerwatch.errors import InputError
-from minerwatch.models.difficulty import time_of_height
 from minerwatch.serialize import NOT_JSON, Jsonable, write_csv
+from minerwatch.store import Store
 
 LEVELS_PCT = (10, 25, 50, 75, 90)
 _EPOCH = RETARGET_INTERVAL
@@ -230,7 +232,7 @@ def _score(
     }
 
 
-def _summary(fc: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
+def _summary(fc: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, Any]:
     dated = mask & np.isfinite(fc["date_s"])
 
     def mean(x: np.ndarray, rows: np.ndarray = mask) -> float:
@@ -335,7 +337,7 @@ def backtest_arrays(
 
 
 def backtest_difficulty(
-    db=None,
+    db: Store | str | Path | None = None,
     *,
     levels: tuple[int, ...] = LEVELS_PCT,
     blocks: dict[str, np.ndarray] | None = None,
@@ -359,7 +361,7 @@ def backtest_difficulty(
     """
     from minerwatch.analyses.difficulty import _block_difficulty, _contiguous_blocks
     from minerwatch.frames import build_daily_frame
-    from minerwatch.store import Store, open_store
+    from minerwatch.store import open_store
 
     if not isinstance(db, Store):
         with open_store(Path(db) if db is not None else None, read_only=True) as store:

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -46,7 +47,7 @@ from minerwatch.serialize import NOT_JSON, Jsonable
 from minerwatch.serialize import num as _num
 from minerwatch.sources.catalog import Catalog
 from minerwatch.store import Store
-from minerwatch.units import THS_PER_PHS
+from minerwatch.units import SAT_PER_BTC, THS_PER_PHS
 
 # The default "average production cost": the Difficulty Regression Model refitted each day
 # on the days from 2015-01-01 (the industrial ASIC era) up to that day. (The fit over every
@@ -228,9 +229,9 @@ def hindsight_preset(model: str) -> mc.DrmPreset | None:
     return preset if preset is not None and preset.fixed else None
 
 
-def _check_overheads(overheads) -> tuple[float, float, float]:
+def _check_overheads(overheads: object) -> tuple[float, float, float]:
     try:
-        values = tuple(overheads)
+        values = tuple(cast(Iterable[object], overheads))
     except TypeError:
         values = ()
     if len(values) != 3:
@@ -238,15 +239,16 @@ def _check_overheads(overheads) -> tuple[float, float, float]:
             f"overheads must be three PUE values (lower, best, upper), got {overheads!r}",
             parameter="overheads",
         )
-    return tuple(params.PUE.check(v, "overheads") for v in values)  # type: ignore[return-value]
+    lower, best, upper = (float(params.PUE.check(v, "overheads")) for v in values)
+    return lower, best, upper
 
 
-def _check_fit_end(fit_end) -> str | None:
+def _check_fit_end(fit_end: object) -> str | None:
     """``fit_end`` as ``YYYY-MM-DD`` (None stays None); :class:`InputError` otherwise."""
     if fit_end is None:
         return None
     try:
-        day = np.datetime64(fit_end, "D")
+        day = np.datetime64(cast(Any, fit_end), "D")
         if np.isnat(day):
             raise ValueError
         return str(day)
@@ -279,7 +281,7 @@ def _drm_series(
             frame.difficulty_mean,
             frame.price_usd,
             frame.supply_sat,
-            start=preset.start,
+            start=preset.start or str(frame.day[0]),
             end=preset.end,
             min_fit_days=min_fit_days,
         )
@@ -351,7 +353,7 @@ def _fleet(
     btc_sat = np.asarray(frame.issuance_sat, np.float64)
     if include_fees:
         btc_sat = btc_sat + frame.fees_sat
-    btc_per_day = btc_sat / mc.SAT_PER_BTC
+    btc_per_day = btc_sat / SAT_PER_BTC
     efficiency = dict(zip(BAND, (band.lower_j_th, band.best_j_th, band.upper_j_th), strict=True))
     overhead = dict(zip(BAND, overheads, strict=True))
     power, power_1d, electricity, all_in = {}, {}, {}, {}

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -93,7 +93,7 @@ class Day:
         value = self._memo[key]
         if isinstance(value, _Raised):
             raise value.error
-        return value
+        return cast(T, value)
 
     @property
     def frame(self) -> DailyFrame:
@@ -109,7 +109,7 @@ class Day:
     @property
     def as_of(self) -> np.datetime64:
         """The day (``datetime64[D]``), the frame's last."""
-        return self.frame.day[-1]
+        return np.datetime64(self.frame.day[-1], "D")
 
     @property
     def metrics(self) -> DailyMetrics:

@@ -182,7 +182,13 @@ class DifficultyOutlook(Jsonable):
 
 
 def _estimate_entry(
-    window: str, method: str, blocks, h, lo, hi, core=None
+    window: str,
+    method: str,
+    blocks: float,
+    h: float,
+    lo: float,
+    hi: float,
+    core: float | None = None,
 ) -> HashrateEstimate | BlockHashrateEstimate:
     figures = (
         window,
@@ -305,8 +311,10 @@ def _assemble(
     def level(change: float) -> float | None:
         return _num(float(difficulty_after(d, change)))
 
+    as_of = iso_utc(now)
+    assert as_of is not None, "a forecast has a finite moment"
     return DifficultyOutlook(
-        as_of=iso_utc(now),
+        as_of=as_of,
         as_of_day=str(day) if data == "daily" else None,
         data=data,
         height=int(inputs.height[0]),
@@ -357,14 +365,14 @@ def _assemble(
     )
 
 
-def _contiguous_blocks(store, **kw) -> dict[str, np.ndarray] | None:
+def _contiguous_blocks(store: Store, **kw: int) -> dict[str, np.ndarray] | None:
     """Per-block rows from the store (None when it holds none in the range), cut at the
     first missing height (a ``max_time`` cut can skip a block whose header time runs
     ahead of a later block's)."""
     reader = getattr(store, "read_blocks", None)
     if reader is None:
         return None
-    raw = reader(**kw)
+    raw: dict[str, np.ndarray] | None = reader(**kw)
     if raw is None or len(raw.get("height", ())) == 0:
         return None
     gap = np.flatnonzero(np.diff(np.asarray(raw["height"], np.int64)) != 1)
@@ -397,7 +405,7 @@ def _block_difficulty(raw: dict[str, np.ndarray], epochs: Epochs | None = None) 
 
 
 def outlook_from_store(
-    store,
+    store: Store,
     as_of: np.datetime64 | None = None,
     at_height: int | None = None,
     *,
@@ -486,7 +494,7 @@ def outlook_from_store(
 
 
 def _daily_before(
-    store, epochs: Epochs, block_time_s: int, later: DailyFrame | None = None
+    store: Store, epochs: Epochs, block_time_s: int, later: DailyFrame | None = None
 ) -> DailyContext | None:
     """The daily history strictly before the day of a block stamped ``block_time_s`` (that
     day's totals are not yet known then); None without one from the genesis day. ``later``:
@@ -507,7 +515,7 @@ def _daily_before(
     return daily_context(DailySeries.from_frame(frame), epochs)
 
 
-def _block_read_start(store, tip: int, t_upper: int, daily: DailyContext | None) -> int:
+def _block_read_start(store: Store, tip: int, t_upper: int, daily: DailyContext | None) -> int:
     """The lowest height an outlook at block ``tip`` (stamped at or before ``t_upper``)
     reads: the block before the epoch's first (Core's ``-1`` window), the 1,008-block
     window's first, block ``tip - 503``, and every block the level's window of
@@ -517,7 +525,7 @@ def _block_read_start(store, tip: int, t_upper: int, daily: DailyContext | None)
     start = tip - tip % EPOCH
     first = min(start - 1, tip - 1009, tip - QUARTER_EPOCH_BLOCKS)
     q = daily.fit.q_per_day[-1] if daily is not None else Q_PRIOR_PER_DAY
-    tau_s = float(level_time_constant_days(q)) * SECONDS_PER_DAY
+    tau_s = float(level_time_constant_days(np.asarray(q, np.float64))) * SECONDS_PER_DAY
     span_s = max(LEVEL_WINDOW_TAUS * tau_s, max(BLOCK_ESTIMATE_DAYS) * SECONDS_PER_DAY)
     oldest = int(t_upper - span_s - 2 * _BLOCK_TIME_SLACK_S)
     before = store.block_height_range(max_time=oldest)
@@ -527,7 +535,7 @@ def _block_read_start(store, tip: int, t_upper: int, daily: DailyContext | None)
 
 
 def _outlook_blocks(
-    raw, j: int, epochs: Epochs, notes: list[str], daily: DailyContext | None
+    raw: dict[str, np.ndarray], j: int, epochs: Epochs, notes: list[str], daily: DailyContext | None
 ) -> DifficultyOutlook:
     heights = np.asarray(raw["height"], np.int64)
     times = np.asarray(raw["time"], np.int64)
@@ -578,10 +586,11 @@ def difficulty_outlook(
             return outlook_from_store(db.store, None, at_height, epochs_table=db.epochs)
         context = db.cut(as_of)
         assert context.store is not None, "the outlook reads the store"
+        store: Store = context.store
         return context.memo(
             "outlook",
             lambda: outlook_from_store(
-                context.store, context.as_of, frame=context.frame, epochs_table=context.epochs
+                store, context.as_of, frame=context.frame, epochs_table=context.epochs
             ),
         )
     if not isinstance(db, Store):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -105,7 +106,7 @@ class ReportData:
     hashprice_unit: str
     hashprice_usd_unit_day: np.ndarray
     hashprice_btc_unit_day: np.ndarray
-    hashprice_day: dict
+    hashprice_day: dict[str, Any]
     subsidy_usd: np.ndarray
     fees_usd: np.ndarray
     history_start: str | None

@@ -184,7 +184,9 @@ def sustainability_today(frame: DailyFrame, m: DailyMetrics, row: int, window_da
     return float(index[-1]) if len(index) else math.nan
 
 
-def _ribbons_report(frame: DailyFrame, rib: sg.HashRibbons, parameters: dict) -> HashRibbonsReport:
+def _ribbons_report(
+    frame: DailyFrame, rib: sg.HashRibbons, parameters: dict[str, Any]
+) -> HashRibbonsReport:
     row = len(frame) - 1
     day = frame.day
     starts, ends, ongoing = sg.capitulation_periods(rib)

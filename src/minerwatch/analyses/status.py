@@ -195,8 +195,8 @@ def block_intervals_at(
     day_end *= SECONDS_PER_DAY
     end = int(day_end[row])
     held = store.block_height_range() if store is not None else None
-    cut = store.block_height_range(max_time=end - 1) if held is not None else None
-    if cut is not None and held[1] > cut[1]:
+    cut = store.block_height_range(max_time=end - 1) if store is not None and held else None
+    if store is not None and held is not None and cut is not None and held[1] > cut[1]:
         last = cut[1]
         longest = max(TIME_WINDOWS_DAYS.values()) * SECONDS_PER_DAY
         before = store.block_height_range(max_time=end - longest - 1)

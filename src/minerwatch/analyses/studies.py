@@ -853,7 +853,7 @@ class StudyResult(Jsonable):
         return write_csv(self.rows, path)
 
 
-_STUDY_PARAMETERS = {
+_STUDY_PARAMETERS: dict[str, dict[str, Any]] = {
     "compression": {
         "lookbacks_days": COMPRESSION_LOOKBACKS_DAYS,
         "mean_days": COMPRESSION_MEAN_DAYS,
@@ -927,6 +927,7 @@ def study(
         frame = context.frame
     day, price = frame.day, frame.price_usd
     details: dict[str, Any] = {}
+    rows: list[CompressionRow] | list[EventReturnRow]
     if name == "compression":
         hashrate = _daily_hashrate_hs(frame.blocks, frame.difficulty_mean, 1)
         result = compression_study(day, hashrate, price, **used)

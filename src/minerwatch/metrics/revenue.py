@@ -5,6 +5,8 @@ Units: BTC amounts enter as integer satoshis; results are BTC or USD as named.
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 
 from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
@@ -90,7 +92,15 @@ def hashprice_unit(network_hashrate_ehs: float | np.ndarray) -> str:
     return "H/s"
 
 
-def hashprice_in(hashprice_ph_day: float | np.ndarray, unit: str) -> float | np.ndarray:
+@overload
+def hashprice_in(hashprice_ph_day: None, unit: str) -> None: ...
+@overload
+def hashprice_in(hashprice_ph_day: float, unit: str) -> float: ...
+@overload
+def hashprice_in(hashprice_ph_day: np.ndarray, unit: str) -> np.ndarray: ...
+def hashprice_in(
+    hashprice_ph_day: float | np.ndarray | None, unit: str
+) -> float | np.ndarray | None:
     """Hashprice per ``unit`` per day from hashprice per PH/s per day (BTC or USD alike):
     ``hashprice_ph_day * size``, with ``size`` the unit in PH/s (:data:`HASHPRICE_UNITS`;
     1e-3 for TH/s). A unit change only; None stays None.

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from minerwatch import params
 from minerwatch.serialize import Columns
@@ -41,15 +42,19 @@ def check_parameters(power_price_usd_kwh: float, pool_fee_pct: float, uptime_pct
     params.UPTIME_PCT.check(uptime_pct, "uptime_pct")
 
 
-def _fraction(pct) -> np.ndarray:
+def _floats(x: object) -> np.ndarray:
+    return np.asarray(x, np.float64)
+
+
+def _fraction(pct: ArrayLike) -> np.ndarray:
     return np.asarray(pct, np.float64) / 100.0
 
 
 def revenue_usd_day(
-    hashprice_usd_ph_day,
-    hashrate_ths,
-    pool_fee_pct=DEFAULT_POOL_FEE_PCT,
-    uptime_pct=DEFAULT_UPTIME_PCT,
+    hashprice_usd_ph_day: ArrayLike,
+    hashrate_ths: ArrayLike,
+    pool_fee_pct: ArrayLike = DEFAULT_POOL_FEE_PCT,
+    uptime_pct: ArrayLike = DEFAULT_UPTIME_PCT,
 ) -> np.ndarray:
     """Expected daily revenue of a machine after the pool fee, USD/day.
 
@@ -75,7 +80,7 @@ def revenue_usd_day(
     ----------
     Luxor Technology, *Hashrate Index: hashprice* (definition of hashprice per PH/s per day).
     """
-    return (
+    return _floats(
         np.asarray(hashprice_usd_ph_day, np.float64)
         / THS_PER_PHS
         * np.asarray(hashrate_ths, np.float64)
@@ -84,7 +89,9 @@ def revenue_usd_day(
     )
 
 
-def power_cost_usd_day(power_w, power_price_usd_kwh, uptime_pct=DEFAULT_UPTIME_PCT) -> np.ndarray:
+def power_cost_usd_day(
+    power_w: ArrayLike, power_price_usd_kwh: ArrayLike, uptime_pct: ArrayLike = DEFAULT_UPTIME_PCT
+) -> np.ndarray:
     """Daily electricity cost of a machine, USD/day.
 
     ``cost = W / 1000 * 24 h * price * uptime/100``
@@ -107,7 +114,7 @@ def power_cost_usd_day(power_w, power_price_usd_kwh, uptime_pct=DEFAULT_UPTIME_P
     ----------
     Definition (energy = power x time); CBECI methodology for the 0.05 USD/kWh default.
     """
-    return (
+    return _floats(
         np.asarray(power_w, np.float64)
         / W_PER_KW
         * HOURS_PER_DAY
@@ -117,7 +124,9 @@ def power_cost_usd_day(power_w, power_price_usd_kwh, uptime_pct=DEFAULT_UPTIME_P
 
 
 def breakeven_power_price_usd_kwh(
-    hashprice_usd_ph_day, efficiency_j_th, pool_fee_pct=DEFAULT_POOL_FEE_PCT
+    hashprice_usd_ph_day: ArrayLike,
+    efficiency_j_th: ArrayLike,
+    pool_fee_pct: ArrayLike = DEFAULT_POOL_FEE_PCT,
 ) -> np.ndarray:
     """Electricity price at which a machine's revenue equals its power cost, USD/kWh.
 
@@ -149,7 +158,7 @@ def breakeven_power_price_usd_kwh(
     Consumption Index methodology (profitability threshold of a machine at a given
     electricity price).
     """
-    return (
+    return _floats(
         np.asarray(hashprice_usd_ph_day, np.float64)
         / THS_PER_PHS
         * (1.0 - _fraction(pool_fee_pct))
@@ -158,10 +167,10 @@ def breakeven_power_price_usd_kwh(
 
 
 def shutdown_price_usd(
-    hashprice_btc_ph_day,
-    efficiency_j_th,
-    power_price_usd_kwh=DEFAULT_POWER_PRICE_USD_KWH,
-    pool_fee_pct=DEFAULT_POOL_FEE_PCT,
+    hashprice_btc_ph_day: ArrayLike,
+    efficiency_j_th: ArrayLike,
+    power_price_usd_kwh: ArrayLike = DEFAULT_POWER_PRICE_USD_KWH,
+    pool_fee_pct: ArrayLike = DEFAULT_POOL_FEE_PCT,
 ) -> np.ndarray:
     """BTC price at which a machine's revenue equals its power cost, USD per BTC.
 
@@ -194,7 +203,7 @@ def shutdown_price_usd(
     A. Hayes (2017), *Cryptocurrency value formation: an empirical study leading to a cost
     of production model for valuing bitcoin*, Telematics and Informatics 34(7).
     """
-    return (
+    return _floats(
         np.asarray(power_price_usd_kwh, np.float64)
         * np.asarray(efficiency_j_th, np.float64)
         * KWH_PER_W_DAY

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from minerwatch.serialize import Jsonable, json_key
 
@@ -40,12 +41,12 @@ class MempoolAdjustment(Jsonable):
 
 
 def mempool_baseline(
-    da_time: np.ndarray,
-    quarter_epoch_time: np.ndarray,
-    now_seconds: np.ndarray,
-    block_height: np.ndarray,
-    previous_retarget: np.ndarray,
-    latest_block_timestamp: np.ndarray,
+    da_time: ArrayLike,
+    quarter_epoch_time: ArrayLike,
+    now_seconds: ArrayLike,
+    block_height: ArrayLike,
+    previous_retarget: ArrayLike,
+    latest_block_timestamp: ArrayLike,
     network: str = "mainnet",
 ) -> dict[str, np.ndarray]:
     """mempool.space's next-adjustment estimate, vectorised, operation for operation.
