@@ -24,6 +24,7 @@ from minerwatch.models.asics import (
 )
 from minerwatch.sources.catalog import load_catalog
 from minerwatch.store import Store
+from minerwatch.tables import Tabular
 
 HASHPRICE_METHOD = (
     "Luxor hashprice: (next block subsidy + mean fees per block of the day) x 86400 x 1e15 / "
@@ -32,7 +33,7 @@ HASHPRICE_METHOD = (
 
 
 @dataclass(frozen=True)
-class AsicEconomics:
+class AsicEconomics(Tabular):
     """The economics of every listed ASIC model on ``as_of``, with the inputs echoed.
 
     ``price_usd`` (close, source ``price_source``), ``hashprice_usd_ph_day`` and
@@ -42,6 +43,8 @@ class AsicEconomics:
     most profitable first. With ``released_only`` the models not yet launched by ``as_of``
     are left out; ``unreleased_omitted`` counts them. ``notes`` carries loading remarks.
     """
+
+    TABLE = "machines"  # the rows of to_pandas() and the like
 
     as_of: str
     price_usd: float

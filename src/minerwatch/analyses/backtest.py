@@ -51,6 +51,7 @@ from minerwatch.chain.consensus import RETARGET_INTERVAL, TARGET_TIMESPAN_S
 from minerwatch.errors import InputError
 from minerwatch.models.difficulty import time_of_height
 from minerwatch.serialize import finite_values
+from minerwatch.tables import Tabular
 
 LEVELS_PCT = (10, 25, 50, 75, 90)
 _EPOCH = RETARGET_INTERVAL
@@ -93,7 +94,7 @@ class BacktestRow:
 
 
 @dataclass(frozen=True)
-class DifficultyBacktest:
+class DifficultyBacktest(Tabular):
     """Backtest result: the table (``rows``), a per-era summary and every forecast.
 
     ``forecasts`` holds one array per column, one entry per forecast: ``data``,
@@ -102,6 +103,8 @@ class DifficultyBacktest:
     ``ours_date_s``, ``ours_date_low_s``, ``ours_date_high_s``) and the baseline's
     (``base_change_pct``, ``base_date_s``), and the Poisson floors.
     """
+
+    TABLE = "rows"  # the rows of to_pandas() and the like
 
     rows: tuple[BacktestRow, ...]
     eras: tuple[dict, ...]

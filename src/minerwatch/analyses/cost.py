@@ -45,6 +45,7 @@ from minerwatch.models import cost as mc
 from minerwatch.serialize import num as _num
 from minerwatch.sources.catalog import Catalog
 from minerwatch.store import Store
+from minerwatch.tables import Tabular
 from minerwatch.units import THS_PER_PHS
 
 # The default "average production cost": the Difficulty Regression Model refitted each day
@@ -177,7 +178,7 @@ class CostSeries:
 
 
 @dataclass(frozen=True)
-class ProductionCost:
+class ProductionCost(Tabular):
     """Production cost of a bitcoin on ``as_of`` by every model (units in the names).
 
     ``model``, ``cost_usd``, ``price_to_cost_pct``, ``multiple``: the chosen model's;
@@ -187,6 +188,8 @@ class ProductionCost:
     fleet; ``parameters``: every assumption used. ``series`` holds the per-day arrays and
     is left out of :meth:`to_dict`.
     """
+
+    TABLE = "models"  # the rows of to_pandas() and the like
 
     as_of: str
     price_usd: float | None

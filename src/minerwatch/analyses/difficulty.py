@@ -44,6 +44,7 @@ from minerwatch.models.difficulty import (
 )
 from minerwatch.serialize import num as _num
 from minerwatch.store import Store, open_store
+from minerwatch.tables import Tabular
 from minerwatch.units import HS_PER_EHS, SECONDS_PER_DAY
 
 #: Time windows, days, of the hashrate estimators of a per-block outlook.
@@ -63,7 +64,7 @@ def iso_utc(unix_s: float | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class DifficultyOutlook:
+class DifficultyOutlook(Tabular):
     """Where the current epoch stands and the next adjustment, with intervals.
 
     Units are in the names; dates and times are ISO 8601 UTC. See ``docs/difficulty.md``.

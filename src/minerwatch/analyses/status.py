@@ -27,6 +27,7 @@ from minerwatch.metrics.intervals import (
 from minerwatch.metrics.signals import SUSTAINABILITY_WINDOW_DAYS, hash_ribbons
 from minerwatch.serialize import num as _num
 from minerwatch.store import Store, require_data
+from minerwatch.tables import Tabular
 from minerwatch.units import HS_PER_EHS, SECONDS_PER_DAY
 
 HASHRATE_KEYS = {1: "1d", 7: "7d", 30: "30d", 60: "60d"}
@@ -37,7 +38,7 @@ def _day(frame: DailyFrame, row: int) -> str | None:
 
 
 @dataclass(frozen=True)
-class Status:
+class Status(Tabular):
     """Miner-economics snapshot of one day. Units are in the field names; see
     ``docs/status.md`` for every field's definition and source."""
 
