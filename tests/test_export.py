@@ -276,3 +276,15 @@ def test_json_has_nulls_not_nan(loaded_db):
     rows = json.loads(text)
     assert rows[0]["price_usd"] is None and rows[0]["hashrate_hs_7d"] is None
     assert all(not isinstance(v, float) or math.isfinite(v) for r in rows for v in r.values())
+
+
+def test_stored_tables_export_without_chain_data(tmp_path, epochs_csv):
+    db = tmp_path / "epochs_only.duckdb"
+    with minerwatch.open_store(db) as store:
+        minerwatch.import_epochs(store, epochs_csv)
+    epochs = export_table(db, "epochs", end="2009-02-01")
+    assert epochs.columns["start_height"].tolist() == [0, 2016]
+    prices = export_table(db, "prices")
+    assert len(prices) == 0 and prices.to_csv() == "date,close_usd,source\n"
+    with pytest.raises(minerwatch.InputError, match="no chain data"):
+        export_table(db, "daily")

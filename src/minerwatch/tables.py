@@ -199,7 +199,7 @@ def _csv_cells(col: Any) -> list[str]:
     booleans as true/false, dates as YYYY-MM-DD."""
     if isinstance(col, list):
         return [
-            "" if v is None else json.dumps(v) if isinstance(v, dict | list) else str(v)
+            "" if v is None else json.dumps(v) if isinstance(v, bool | dict | list) else str(v)
             for v in _python_values(col)
         ]
     data = np.ma.getdata(col)

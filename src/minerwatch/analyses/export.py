@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -31,7 +30,7 @@ from minerwatch.errors import InputError
 from minerwatch.frames import DailyFrame, build_daily_frame, check_as_of
 from minerwatch.metrics.daily import DailyMetrics, compute_daily_metrics
 from minerwatch.store import Store, open_store, require_data
-from minerwatch.tables import Columns, Tabular, cut_rows, to_csv, to_json, write_table
+from minerwatch.tables import Columns, Tabular, cut_rows, row_count, to_csv, to_json, write_table
 from minerwatch.units import SECONDS_PER_DAY
 
 EXPORT_TABLES = ("daily", "blocks", "epochs", "prices")
@@ -85,7 +84,7 @@ class Export(Tabular):
     columns: Columns = dataclasses.field(repr=False)
 
     def __len__(self) -> int:
-        return len(next(iter(self.columns.values())))
+        return row_count(self.columns)
 
     def table_columns(self) -> Columns:
         return self.columns
@@ -110,7 +109,7 @@ def _daily(store: Store, start, last, price_source: str) -> Columns:
     return columns if start is None else cut_rows(columns, frame.day >= start)
 
 
-def _blocks(store: Store, start, max_time: int) -> Columns:
+def _blocks(store: Store, start, max_time: int | None) -> Columns:
     rows = store.read_blocks(max_time=max_time)
     columns: Columns = {
         "height": rows["height"],
@@ -173,7 +172,9 @@ def export_table(
     ``as_of`` cuts). ``price_source`` picks the closes of ``daily`` as ``status`` does.
 
     :class:`InputError` for an unknown table, a malformed day, ``start`` after ``end``, an
-    ``as_of`` outside the days held, or (``daily``) an ``end`` before the first day held.
+    ``as_of`` outside the days held, or (``daily``) no chain data or an ``end`` before the
+    first day held. Without ``as_of``, ``blocks``, ``epochs`` and ``prices`` need no chain
+    data.
     """
     if table not in EXPORT_TABLES:
         raise InputError(
@@ -190,28 +191,31 @@ def export_table(
                 store, table, start=start, end=end, as_of=as_of, price_source=price_source
             )
     store = db
-    held_first, held_last = require_data(store)
-    last = held_last if as_of_day is None else check_as_of(store, as_of_day)
+    # daily needs chain data, and an as_of must be a day held; the stored tables need neither
+    held = require_data(store) if table == "daily" or as_of_day is not None else None
+    last = None if as_of_day is None else check_as_of(store, as_of_day)
     if end_day is not None:
-        if table == "daily" and end_day < held_first:
+        if held is not None and table == "daily" and end_day < held[0]:
             raise InputError(
-                f"--to {end_day} is before the first day held ({held_first}); expected a later day"
+                f"--to {end_day} is before the first day held ({held[0]}); expected a later day"
             )
-        last = min(last, end_day)
-    max_time = _unix_start(last + 1) - 1
-    columns: dict[str, Any]
+        last = end_day if last is None else min(last, end_day)
+        if held is not None and last > held[1]:  # --to past the data: all of it
+            last = held[1]
+    # the end of the last day known, unix seconds (None: no cut)
+    cut = None if last is None else _unix_start(last + 1) - 1
+    columns: Columns
     if table == "daily":
-        columns = _daily(store, first_day, max(last, held_first), price_source)
+        columns = _daily(store, first_day, last, price_source)
     elif table == "blocks":
-        columns = _blocks(store, first_day, max_time)
+        columns = _blocks(store, first_day, cut)
     elif table == "epochs":
-        cut = None if end_day is None and as_of_day is None else max_time
         columns = _epochs(store, first_day, cut)
     else:
         columns = _prices(store, first_day, last)
     return Export(
         table=table,
         start=None if first_day is None else str(first_day),
-        end=None if end_day is None and as_of_day is None else str(last),
+        end=None if last is None else str(last),
         columns=columns,
     )
