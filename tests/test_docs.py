@@ -1,4 +1,5 @@
-"""Every command is documented in the README, every `status --json` key in docs/status.md."""
+"""Every command is documented in the README, every `status --json` key in docs/status.md,
+every column of `export daily` in docs/export.md."""
 
 from __future__ import annotations
 
@@ -47,3 +48,16 @@ def test_readme_test_command_is_what_ci_runs():
     readme = (REPO / "README.md").read_text()
     ci = (REPO / ".ci" / "run").read_text().strip().splitlines()[-1]
     assert ci in readme
+
+
+def test_every_daily_export_column_is_documented_with_a_unit(loaded_db):
+    from minerwatch.analyses.export import export_table
+
+    doc = (REPO / "docs" / "export.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z0-9_]+)` \| ([^|]+) \|", doc, flags=re.M))
+    columns = list(export_table(loaded_db, "daily", start="2025-10-06").columns)
+    missing = [c for c in columns if c not in rows]
+    assert not missing, f"daily export columns missing from docs/export.md: {missing}"
+    assert all(rows[c].strip() for c in columns)
+    stale = [k for k in rows if k not in columns]
+    assert not stale, f"docs/export.md documents columns the export does not have: {stale}"

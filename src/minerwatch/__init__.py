@@ -64,6 +64,10 @@ _EXPORTS = {
     "backtest_difficulty": "analyses.backtest",
     "ReportData": "analyses.report",
     "report_data": "analyses.report",
+    "Info": "analyses.info",
+    "info": "analyses.info",
+    "Export": "analyses.export",
+    "export_table": "analyses.export",
     "Brief": "present.brief",
     "brief": "present.brief",
     "write_report": "present.html",
@@ -74,6 +78,8 @@ if TYPE_CHECKING:
     from .analyses.backtest import DifficultyBacktest, backtest_difficulty
     from .analyses.cost import ProductionCost, production_cost
     from .analyses.difficulty import DifficultyOutlook, difficulty_outlook
+    from .analyses.export import Export, export_table
+    from .analyses.info import Info, info
     from .analyses.report import ReportData, report_data
     from .analyses.signals import Signals, signals
     from .analyses.status import Status, status, status_from_frame

@@ -627,6 +627,73 @@ def brief(
         render.brief_text(out, result)
 
 
+@app.command()
+def info(json_out: JsonOption = False, db: DbOption = None) -> None:
+    """What the database holds: each table's rows, range and sources, the last sync and
+    write, reorgs seen, the schema version, the file's size and path."""
+    from minerwatch.analyses.info import info as library_info
+
+    result = library_info(db)
+    if json_out:
+        typer.echo(to_json(result))
+    else:
+        from minerwatch.present.info import info_panel
+
+        info_panel(out, result)
+
+
+@app.command()
+def export(
+    table: Annotated[str, typer.Argument(help="daily, blocks, epochs or prices.")],
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="YYYY-MM-DD",
+            help="First day exported (default: all).",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="YYYY-MM-DD",
+            help="Last day exported (default: all).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", metavar="csv|json|parquet", help="File format.")
+    ] = "csv",
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="Write to FILE (default or -: standard output; parquet needs a file).",
+            show_default=False,
+        ),
+    ] = None,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+) -> None:
+    """Export a table: daily (every daily metric column, units in the names), or the stored
+    blocks, epochs or prices, as CSV, JSON (a list of objects) or Parquet (needs the arrow
+    extra). Nothing after --to or --as-of is read."""
+    from minerwatch.analyses.export import export_table
+    from minerwatch.tables import check_format
+
+    target = None if out_file is None else str(out_file)
+    check_format(fmt, target)  # before the work: a bad format or a missing extra
+    result = export_table(db, table, start=start, end=end, as_of=as_of)
+    text = result.write(target, fmt)
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        err.print(f"{len(result):,} rows written to {out_file}", style="dim", highlight=False)
+
+
 backtest_app = typer.Typer(help="Backtests of the forecasts over history.", no_args_is_help=True)
 app.add_typer(backtest_app, name="backtest")
 
@@ -681,6 +748,7 @@ PARAMETER_OPTIONS = {
     "price_cross": "--price-cross",
     "confirm_days": "--confirm-days",
     "strict_change_pct": "--strict-change",
+    "format": "--format",
 }
 
 

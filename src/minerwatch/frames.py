@@ -16,6 +16,7 @@ from minerwatch.chain.retarget import RetargetResult, retarget_from_blocks
 from minerwatch.days import DayLike, parse_day
 from minerwatch.errors import AsOfOutOfRange, InputError, MinerwatchError
 from minerwatch.store import Store, open_store, require_data
+from minerwatch.tables import ArrayTabular
 from minerwatch.units import SECONDS_PER_DAY
 
 PRICE_SOURCE_AUTO = "auto"
@@ -25,7 +26,7 @@ FALLBACK_PRICE_SOURCE = "coinmetrics"
 
 
 @dataclass(frozen=True)
-class DailyFrame:
+class DailyFrame(ArrayTabular):
     """Daily chain and market data, ascending, one row per consecutive UTC day.
 
     Attributes (arrays of equal length):

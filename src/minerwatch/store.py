@@ -566,6 +566,49 @@ class Store:
             "rows_unchanged FROM imports ORDER BY id"
         ).fetchall()
 
+    # -- what the database holds (``minerwatch info``) ---------------------------------------
+
+    def day_sources(self, table: str) -> list[tuple[str, int, str, str]]:
+        """(source, rows, first day, last day) of each source of a day-keyed table
+        (``chain_daily`` or ``prices``), by source name; days as YYYY-MM-DD."""
+        if table not in ("chain_daily", "prices"):
+            raise ValueError(f"{table} is not a day-keyed table")
+        return self.con.execute(
+            f"""SELECT source, count(*), CAST(min(day) AS VARCHAR), CAST(max(day) AS VARCHAR)
+                FROM {table} GROUP BY source ORDER BY source"""
+        ).fetchall()
+
+    def epoch_span(self) -> tuple[int, int | None, int | None, int | None, int | None]:
+        """(rows, lowest and highest start height, earliest and latest known start time in
+        unix seconds) of the epochs table; None where empty or unknown."""
+        return self.con.execute(
+            "SELECT count(*), min(start_height), max(start_height), min(start_time), "
+            "max(start_time) FROM epochs"
+        ).fetchall()[0]
+
+    def block_span(self) -> tuple[int, int | None, int | None, int | None, int | None]:
+        """(rows, lowest and highest height, earliest and latest header time in unix
+        seconds) of the blocks table; None where empty."""
+        return self.con.execute(
+            "SELECT count(*), min(height), max(height), min(time), max(time) FROM blocks"
+        ).fetchall()[0]
+
+    def sync_states(self) -> list[tuple[str, str | None, str]]:
+        """(source, last day synced, when) of every network source synced, by source;
+        days YYYY-MM-DD, times ``YYYY-MM-DD HH:MM:SS`` UTC."""
+        return self.con.execute(
+            "SELECT source, CAST(last_day AS VARCHAR), "
+            "strftime(updated_at, '%Y-%m-%d %H:%M:%S') FROM sync_state ORDER BY source"
+        ).fetchall()
+
+    def last_import(self) -> tuple[str, str, str] | None:
+        """(when, table, origin) of the latest write in the imports log, or None."""
+        rows = self.con.execute(
+            "SELECT strftime(imported_at, '%Y-%m-%d %H:%M:%S'), kind, origin FROM imports "
+            "ORDER BY id DESC LIMIT 1"
+        ).fetchall()
+        return rows[0] if rows else None
+
 
 def open_store(path: Path | str | None = None, *, read_only: bool = False) -> Store:
     """Open (creating and migrating when writable) the database at ``path``.

@@ -25,6 +25,7 @@ from minerwatch.models.asics import (
 from minerwatch.serialize import Jsonable
 from minerwatch.sources.catalog import load_catalog
 from minerwatch.store import Store
+from minerwatch.tables import Tabular
 
 HASHPRICE_METHOD = (
     "Luxor hashprice: (next block subsidy + mean fees per block of the day) x 86400 x 1e15 / "
@@ -33,7 +34,7 @@ HASHPRICE_METHOD = (
 
 
 @dataclass(frozen=True)
-class AsicEconomics(Jsonable):
+class AsicEconomics(Jsonable, Tabular):
     """The economics of every listed ASIC model on ``as_of``, with the inputs echoed.
 
     ``price_usd`` (close, source ``price_source``), ``hashprice_usd_ph_day`` and
@@ -45,6 +46,8 @@ class AsicEconomics(Jsonable):
     power cost exceeds their revenue (set from ``machines``). ``notes`` carries loading
     remarks.
     """
+
+    TABLE = "machines"  # the rows of to_pandas() and the like
 
     as_of: str
     price_usd: float

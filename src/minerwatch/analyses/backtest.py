@@ -52,6 +52,7 @@ from minerwatch.models.difficulty import (
 )
 from minerwatch.serialize import NOT_JSON, Jsonable, write_csv
 from minerwatch.store import Store
+from minerwatch.tables import Tabular
 
 LEVELS_PCT = (10, 25, 50, 75, 90)
 _EPOCH = RETARGET_INTERVAL
@@ -94,7 +95,7 @@ class BacktestRow:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DifficultyBacktest(Jsonable):
+class DifficultyBacktest(Jsonable, Tabular):
     """Backtest result: the table (``rows``), a per-era summary and every forecast.
 
     ``forecasts`` holds one array per column, one entry per forecast: ``data``,
@@ -104,6 +105,8 @@ class DifficultyBacktest(Jsonable):
     (``base_change_pct``, ``base_date_s``), and the Poisson floors; they are left out of
     the JSON, which holds the method names, the table, the eras and the notes.
     """
+
+    TABLE = "rows"  # the rows of to_pandas() and the like
 
     method: str = METHOD
     baseline: str = BASELINE_METHOD

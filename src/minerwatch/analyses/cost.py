@@ -47,6 +47,7 @@ from minerwatch.serialize import NOT_JSON, Jsonable
 from minerwatch.serialize import num as _num
 from minerwatch.sources.catalog import Catalog
 from minerwatch.store import Store
+from minerwatch.tables import Tabular
 from minerwatch.units import SAT_PER_BTC, THS_PER_PHS
 
 # The default "average production cost": the Difficulty Regression Model refitted each day
@@ -179,7 +180,7 @@ class CostSeries:
 
 
 @dataclass(frozen=True)
-class ProductionCost(Jsonable):
+class ProductionCost(Jsonable, Tabular):
     """Production cost of a bitcoin on ``as_of`` by every model (units in the names).
 
     ``model``, ``cost_usd``, ``price_to_cost_pct``, ``multiple``: the chosen model's;
@@ -189,6 +190,8 @@ class ProductionCost(Jsonable):
     fleet; ``parameters``: every assumption used. ``series`` holds the per-day arrays and
     is left out of :meth:`to_dict`.
     """
+
+    TABLE = "models"  # the rows of to_pandas() and the like
 
     as_of: str
     price_usd: float | None

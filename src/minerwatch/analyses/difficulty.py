@@ -45,6 +45,7 @@ from minerwatch.models.difficulty import (
 from minerwatch.serialize import Jsonable
 from minerwatch.serialize import num as _num
 from minerwatch.store import Store, open_store
+from minerwatch.tables import Tabular
 from minerwatch.units import HS_PER_EHS, SECONDS_PER_DAY
 
 #: Time windows, days, of the hashrate estimators of a per-block outlook.
@@ -147,7 +148,7 @@ class ForecastModel:
 
 
 @dataclass(frozen=True)
-class DifficultyOutlook(Jsonable):
+class DifficultyOutlook(Jsonable, Tabular):
     """Where the current epoch stands and the next adjustment, with intervals.
 
     Units are in the names; dates and times are ISO 8601 UTC. See ``docs/difficulty.md``.

@@ -43,6 +43,7 @@ from minerwatch.errors import MinerwatchError
 from minerwatch.frames import DailyFrame
 from minerwatch.metrics.revenue import hashprice_in, hashprice_unit
 from minerwatch.store import Store
+from minerwatch.tables import ArrayTabular
 from minerwatch.units import HS_PER_EHS
 
 # The recent charts (hashrate, difficulty, hashprice, revenue) show two years up to as_of:
@@ -66,7 +67,7 @@ class Period:
 
 
 @dataclass(frozen=True)
-class ReportData:
+class ReportData(ArrayTabular):
     """The report of ``as_of``: library results and the per-day columns the charts draw.
 
     Per-day arrays are aligned with ``day`` (every day of the data up to ``as_of``):

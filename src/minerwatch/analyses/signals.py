@@ -26,6 +26,7 @@ from minerwatch.metrics.rolling import trailing_mean
 from minerwatch.serialize import Jsonable
 from minerwatch.serialize import num as _num
 from minerwatch.store import Store
+from minerwatch.tables import Tabular
 from minerwatch.units import HS_PER_EHS
 
 # Stress thresholds (ours; each a parameter of :func:`signals`).
@@ -140,7 +141,7 @@ class RibbonsSummary:
 
 
 @dataclass(frozen=True)
-class Signals(Jsonable):
+class Signals(Jsonable, Tabular):
     """Capitulation and stress signals on ``as_of``. ``stress`` lists the conditions that
     hold; ``stress_checked`` every condition the data allowed checking (the others lacked
     history or a price)."""

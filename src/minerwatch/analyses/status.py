@@ -30,6 +30,7 @@ from minerwatch.metrics.signals import SUSTAINABILITY_WINDOW_DAYS, hash_ribbons
 from minerwatch.serialize import Jsonable, json_key
 from minerwatch.serialize import num as _num
 from minerwatch.store import Store, require_data
+from minerwatch.tables import Tabular
 from minerwatch.units import HS_PER_EHS, SECONDS_PER_DAY
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class BlockIntervals:
 
 
 @dataclass(frozen=True)
-class Status(Jsonable):
+class Status(Jsonable, Tabular):
     """Miner-economics snapshot of one day. Units are in the field names; see
     ``docs/status.md`` for every field's definition and source."""
 

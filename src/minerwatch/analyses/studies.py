@@ -35,6 +35,7 @@ from minerwatch.metrics.hashrate import hashrate_hs as _daily_hashrate_hs
 from minerwatch.serialize import Jsonable, write_csv
 from minerwatch.serialize import num as _num
 from minerwatch.store import Store
+from minerwatch.tables import Tabular
 
 # Bounces above cost shorter than this many days do not end an episode. A week: the
 # project's shortest smoothing window (7-day hashrate, fee share), and half a difficulty
@@ -226,7 +227,7 @@ def below_cost_episodes(
 
 
 @dataclass(frozen=True)
-class EpisodesReport(Jsonable):
+class EpisodesReport(Jsonable, Tabular):
     """Every below-cost episode of one model up to ``as_of``, with the parameters used.
 
     ``hindsight``: the model is a published preset whose constants were fitted on data up
@@ -234,6 +235,8 @@ class EpisodesReport(Jsonable):
     episodes, each flagged ``hindsight``) could not have been computed on those days.
     ``fit_end`` is None for the models that read nothing after the day they price.
     """
+
+    TABLE = "episodes"  # the rows of to_pandas() and the like
 
     as_of: str
     model: str
@@ -834,10 +837,12 @@ STUDY_NAMES = ("compression", "ribbons", "below-cost")
 
 
 @dataclass(frozen=True)
-class StudyResult(Jsonable):
+class StudyResult(Jsonable, Tabular):
     """A study run on the data up to ``as_of``: ``rows`` is its summary table (the CSV);
     ``details`` the per-event or per-episode records and anything else the study reports;
     ``parameters`` every setting used."""
+
+    TABLE = "rows"  # the rows of to_pandas() and the like
 
     name: str
     as_of: str

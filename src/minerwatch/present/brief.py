@@ -34,6 +34,7 @@ from minerwatch.metrics.revenue import hashprice_in, hashprice_unit
 from minerwatch.present import format as fmt
 from minerwatch.serialize import Jsonable
 from minerwatch.store import Store
+from minerwatch.tables import Tabular
 
 # Plain-English names of the production-cost models the brief may cite.
 MODEL_DESCRIPTIONS = {
@@ -88,7 +89,7 @@ class Sentence:
 
 
 @dataclass(frozen=True)
-class Brief(Jsonable):
+class Brief(Jsonable, Tabular):
     """The brief of ``as_of``: ``sentences`` in reading order, ``figures`` every number the
     sentences use (keys named as in ``minerwatch status --json`` where the figure is the
     same; None where the data has none), ``text`` the paragraphs as plain text (set from

@@ -1,0 +1,120 @@
+"""What a database holds (``minerwatch info``): each table's range, rows and sources, the
+last sync and import, the schema version and the file's size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from minerwatch.serialize import Jsonable
+from minerwatch.store import Store, open_store
+from minerwatch.tables import Tabular
+
+
+def _day_of_unix(seconds: int | None) -> str | None:
+    """The UTC day (YYYY-MM-DD) of a unix time in seconds, None for None."""
+    return None if seconds is None else str(np.datetime64(int(seconds), "s").astype("M8[D]"))
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """One table: ``rows``; its range, ``first``/``last`` (days YYYY-MM-DD for day-keyed
+    tables, heights for ``epochs`` and ``blocks``) with ``unit`` saying which; ``first_day``
+    and ``last_day``: the UTC days covered (for heights, of the first and last known
+    timestamps);
+    ``sources``: per source name its ``rows``, ``first`` and ``last`` day."""
+
+    rows: int
+    unit: str
+    first: str | int | None
+    last: str | int | None
+    first_day: str | None = None
+    last_day: str | None = None
+    sources: dict[str, dict] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Info(Jsonable, Tabular):
+    """What the database at ``path`` holds. ``tables``: ``chain_daily``, ``prices``,
+    ``epochs``, ``blocks`` (:class:`TableInfo`); ``sync``: per network source the last day
+    synced and when (``last_day``, ``updated_at``, UTC); ``last_import``: the latest write
+    (``at``, ``table``, ``origin``) or None; ``reorgs``: the block reorganisations seen
+    (none are recorded yet: always empty); ``schema_version``; ``file_size_bytes``."""
+
+    path: str
+    schema_version: int
+    file_size_bytes: int | None
+    tables: dict[str, TableInfo]
+    sync: dict[str, dict]
+    last_import: dict | None
+    reorgs: list[dict] = field(default_factory=list)
+
+
+def _by_source(rows: list[tuple[str, int, str, str]]) -> dict[str, dict]:
+    return {s: {"rows": int(n), "first": lo, "last": hi} for s, n, lo, hi in rows}
+
+
+def _day_table(store: Store, table: str) -> TableInfo:
+    sources = _by_source(store.day_sources(table))
+    firsts = [s["first"] for s in sources.values()]
+    lasts = [s["last"] for s in sources.values()]
+    return TableInfo(
+        rows=sum(s["rows"] for s in sources.values()),
+        unit="day",
+        first=min(firsts) if firsts else None,
+        last=max(lasts) if lasts else None,
+        first_day=min(firsts) if firsts else None,
+        last_day=max(lasts) if lasts else None,
+        sources=sources,
+    )
+
+
+def _height_table(span: tuple) -> TableInfo:
+    rows, lo, hi, t_lo, t_hi = span
+    return TableInfo(
+        rows=int(rows),
+        unit="height",
+        first=None if lo is None else int(lo),
+        last=None if hi is None else int(hi),
+        first_day=_day_of_unix(t_lo),
+        last_day=_day_of_unix(t_hi),
+    )
+
+
+def store_info(store: Store) -> Info:
+    """:class:`Info` of an open store (reads the tables' summaries only, not their rows)."""
+    last = store.last_import()
+    last_import = None
+    if last is not None:
+        last_import = dict(zip(("at", "table", "origin"), last, strict=True))
+    size = None
+    if str(store.path) != ":memory:" and store.path.exists():
+        size = store.path.stat().st_size
+    return Info(
+        path=str(store.path.resolve()) if str(store.path) != ":memory:" else ":memory:",
+        schema_version=store.schema_version(),
+        file_size_bytes=size,
+        tables={
+            "chain_daily": _day_table(store, "chain_daily"),
+            "prices": _day_table(store, "prices"),
+            "epochs": _height_table(store.epoch_span()),
+            "blocks": _height_table(store.block_span()),
+        },
+        sync={
+            source: {"last_day": day, "updated_at": at} for source, day, at in store.sync_states()
+        },
+        last_import=last_import,
+        reorgs=[],
+    )
+
+
+def info(db: Store | str | Path | None = None) -> Info:
+    """What the database ``db`` (a path, default :func:`~minerwatch.store.default_db_path`,
+    or an open store) holds. Opens it read-only; :class:`~minerwatch.errors.InputError`
+    when there is no database there."""
+    if isinstance(db, Store):
+        return store_info(db)
+    with open_store(db, read_only=True) as store:
+        return store_info(store)
