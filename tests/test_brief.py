@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
-from typer.testing import CliRunner
 
 import minerwatch
-from minerwatch.cli import app
 from minerwatch.present.brief import PARAGRAPHS
 
 # Figures the brief shares with `minerwatch status --json`, under the same names.
@@ -365,36 +361,20 @@ def test_the_brief_reads_nothing_after_its_day(loaded_db, db_to_2022_11_21):
     assert minerwatch.brief(db_to_2022_11_21).as_of == "2022-11-21"
 
 
-def test_cli_brief_prints_the_text_and_the_json(loaded_db, briefs):
-    runner = CliRunner()
-    result = runner.invoke(app, ["brief", "--as-of", "2025-12-31", "--db", str(loaded_db)])
-    assert result.exit_code == 0, result.output
-    flat = " ".join(result.output.split())
+def test_cli_brief_prints_the_text_and_the_json(cli, loaded_db, briefs):
+    result = cli("brief", "--as-of", "2025-12-31", "--db", loaded_db)
+    assert result.returncode == 0, result.stderr
+    flat = " ".join(result.stdout.split())
     assert flat.startswith("Bitcoin miners, 31 December 2025")
     assert " ".join(briefs["2025-12-31"].paragraphs[0].split()) in flat
-    result = runner.invoke(
-        app, ["brief", "--as-of", "2022-11-21", "--json", "--db", str(loaded_db)]
-    )
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.output)
+    result = cli("brief", "--as-of", "2022-11-21", "--json", "--db", loaded_db)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
     assert doc == json.loads(json.dumps(briefs["2022-11-21"].to_dict()))
     assert set(doc) == {"as_of", "title", "text", "sentences", "figures"}
 
 
-def test_cli_brief_outside_the_data_exits_2(loaded_db):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "minerwatch",
-            "brief",
-            "--as-of",
-            "2030-01-01",
-            "--db",
-            str(loaded_db),
-        ],
-        capture_output=True,
-        text=True,
-    )
+def test_cli_brief_outside_the_data_exits_2(cli, loaded_db):
+    proc = cli("brief", "--as-of", "2030-01-01", "--db", loaded_db)
     assert proc.returncode == 2
     assert "outside the data" in proc.stderr

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from minerwatch.errors import InputError
+from minerwatch.errors import NoPriceOnDay
 from minerwatch.models.asics import (
     DEFAULT_POOL_FEE_PCT,
     DEFAULT_POWER_PRICE_USD_KWH,
@@ -100,7 +100,8 @@ def asic_economics(
     user's own machines (see :func:`~minerwatch.models.asics.load_catalog`).
 
     Raises :class:`InputError` for a parameter out of range (naming it), a bad machines
-    file (naming file, line and column), a date outside the data, or a day without a close.
+    file (naming file, line and column), a date outside the data, and
+    :class:`~minerwatch.errors.NoPriceOnDay` for a day without a close.
     """
     from minerwatch.frames import daily_frame
     from minerwatch.metrics.daily import compute_daily_metrics
@@ -115,8 +116,10 @@ def asic_economics(
     hp_usd = float(metrics.hashprice_usd_ph_day[row])
     hp_btc = float(metrics.hashprice_btc_ph_day[row])
     if not (math.isfinite(price) and math.isfinite(hp_usd) and math.isfinite(hp_btc)):
-        raise InputError(
-            f"no BTC/USD close or hashprice on {day}; choose a later --as-of or import prices"
+        raise NoPriceOnDay(
+            f"as_of {day}: no BTC/USD close or hashprice on that day; choose a later day or "
+            "import prices",
+            parameter="as_of",
         )
     omitted = 0
     if released_only:

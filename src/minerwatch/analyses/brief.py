@@ -11,7 +11,7 @@ from minerwatch.analyses.asics import AsicEconomics, asic_economics
 from minerwatch.analyses.signals import Signals, signals
 from minerwatch.analyses.status import Status
 from minerwatch.analyses.studies import EpisodesReport, StudyResult, cost_episodes, study
-from minerwatch.errors import InputError
+from minerwatch.errors import NoPriceOnDay
 from minerwatch.store import Store
 
 
@@ -37,7 +37,7 @@ def gather(store: Store, as_of: str | np.datetime64 | None = None) -> BriefInput
     frame = daily_frame(store, snapshot.as_of)
     try:
         machines = asic_economics(store, snapshot.as_of)
-    except InputError:  # no close on the day: no machine economics
+    except NoPriceOnDay:  # no close on the day: no machine economics
         machines = None
     return BriefInputs(
         status=snapshot,

@@ -146,8 +146,8 @@ def sync_coinmetrics(
             f"page_size {page_size} is out of range; expected 1 to {coinmetrics_api.MAX_PAGE_SIZE}"
         )
     base = coinmetrics_api.resolve_base_url(base_url)
-    start_day = parse_day(start, "--start")
-    end_day = parse_day(end, "--end")
+    start_day = parse_day(start, "start")
+    end_day = parse_day(end, "end")
     span = store.chain_day_range()
     if start_day is None:
         start_day = GENESIS_DAY if span is None else span[1] + 1
@@ -157,15 +157,17 @@ def sync_coinmetrics(
             return report
     elif span is not None and start_day > span[1] + 1:
         raise InputError(
-            f"--start {start_day} would leave days {span[1] + 1} to {start_day - 1} missing "
-            f"after the last day held ({span[1]}); expected a start on or before {span[1] + 1}"
+            f"start {start_day} would leave days {span[1] + 1} to {start_day - 1} missing "
+            f"after the last day held ({span[1]}); expected a start on or before {span[1] + 1}",
+            parameter="start",
         )
     if end_day is not None and end_day < start_day:
-        raise InputError(f"--end {end_day} is before --start {start_day}")
+        raise InputError(f"end {end_day} is before `start` {start_day}", parameter="end")
     if span is not None and end_day is not None and start_day < span[0] and end_day < span[0] - 1:
         raise InputError(
-            f"--end {end_day} would leave days {end_day + 1} to {span[0] - 1} missing before "
-            f"the first day held ({span[0]}); expected an end on or after {span[0] - 1}"
+            f"end {end_day} would leave days {end_day + 1} to {span[0] - 1} missing before "
+            f"the first day held ({span[0]}); expected an end on or after {span[0] - 1}",
+            parameter="end",
         )
     report = SyncReport(SOURCE, base, str(start_day), None if end_day is None else str(end_day))
     today = utc_today()
