@@ -4,7 +4,9 @@ only what those figures show, an early day says less, and nothing after the day 
 from __future__ import annotations
 
 import json
+import math
 import re
+from datetime import date
 
 import pytest
 
@@ -68,14 +70,73 @@ def _shown(printed: float, value: float, decimals: int) -> bool:
     return abs(printed - value) <= 0.5 * 10**-decimals + 1e-9 * abs(value)
 
 
+def _long_date(day: str, as_of: str) -> str:
+    """``day`` as the brief of ``as_of`` writes it: ``8 November 2021``, without the year
+    in the year of ``as_of``."""
+    d = date.fromisoformat(day)
+    return f"{d.day} {d:%B}" if day[:4] == as_of[:4] else f"{d.day} {d:%B %Y}"
+
+
 @pytest.mark.parametrize("day", ["2022-11-21", "2025-12-31"])
-def test_brief_figures_are_the_status_figures(loaded_db, briefs, day):
-    b = briefs[day]
-    status = minerwatch.status(loaded_db, day).to_dict()
-    for key in STATUS_KEYS:
-        assert b.figures[key] == status[key], key
-    assert b.figures["as_of"] == b.as_of == day
-    json.dumps(b.to_dict())  # JSON-ready
+def test_the_numbers_printed_follow_from_the_csv(briefs, cm_rows, day):
+    # Each number as it reads in the text, parsed back, is the figure computed here from the
+    # Coin Metrics file itself (its formula in docs/status.md; no minerwatch code), rounded
+    # to the precision printed. loaded_db holds no other prices: the close is PriceUSD.
+    text = briefs[day].text
+    rows = cm_rows[: next(i for i, r in enumerate(cm_rows) if r["time"] == day) + 1]
+
+    def column(name: str, days: int, empty: float = math.nan) -> list[float]:
+        return [float(r[name]) if r[name] else empty for r in rows[-days:]]
+
+    price = column("PriceUSD", 1)[0]
+    (printed,) = _printed(text, r"Bitcoin closed at " + MONEY)
+    assert _shown(printed, price, 0)
+    closes = [(r["time"], float(r["PriceUSD"])) for r in rows if r["PriceUSD"]]
+    ath = max(close for _, close in closes)
+    ath_day = next(d for d, close in closes if close == ath)
+    drawdown, high = _printed(text, r"The price is ([\d.]+)% below its all-time high of " + MONEY)
+    high_text = f"${high:,.0f}"
+    assert _shown(high, ath, 0) and f"{high_text} ({_long_date(ath_day, day)})" in text
+    assert _shown(drawdown, 100 * (1 - price / ath), 1)
+    (change,) = _printed(text, r"(?:up|down) ([\d.]+)% over 30 days")
+    assert _shown(change, abs(100 * (price / column("PriceUSD", 31)[0] - 1)), 1)
+    # Hashrate: sum(B * D) * 2^32 / (7 * 86400) over the week, with D recovered from
+    # HashRate, is the mean of HashRate (TH/s); the record is the highest such 7-day mean.
+    hashrate = column("HashRate", len(rows), empty=0.0)  # empty before the first block
+    weekly = [sum(hashrate[i - 6 : i + 1]) / 7 / 1e6 for i in range(6, len(hashrate))]
+    record_day = rows[6 + weekly.index(max(weekly))]["time"]
+    (week,) = _printed(text, r"Network hashrate averaged ([\d,.]+) EH/s")
+    assert _shown(week, weekly[-1], 0)
+    below, record = _printed(text, r"EH/s over the past seven days, ([\d.]+)% below the record "
+                             r"7-day mean of ([\d,.]+) EH/s")  # fmt: skip
+    assert _shown(record, max(weekly), 0)
+    assert f"EH/s set on {_long_date(record_day, day)}" in text
+    assert _shown(below, 100 * (1 - weekly[-1] / max(weekly)), 1)
+    (interval,) = _printed(text, r"Blocks came every ([\d.]+) minutes")
+    assert _shown(interval, 7 * 1440 / sum(column("BlkCnt", 7)), 2)
+    issued, fees = column("IssTotNtv", 1)[0], column("FeeTotNtv", 1)[0]
+    (revenue,) = _printed(text, r"Miners earned " + MONEY + " on the day")
+    assert _shown(revenue, (issued + fees) * price, -5)  # $36.6 million: to 0.1 million
+    total, coins, fee_btc = _printed(
+        text, r"([\d,.]+) BTC, of which ([\d,.]+) BTC in new coins and ([\d,.]+) BTC in fees"
+    )
+    assert _shown(total, issued + fees, 2) and _shown(coins, issued, 2)
+    assert _shown(fee_btc, fees, 2)
+    (share,) = _printed(text, r"fees were ([\d.]+)% of revenue")
+    week_fees, week_issued = sum(column("FeeTotNtv", 7)), sum(column("IssTotNtv", 7))
+    assert _shown(share, 100 * week_fees / (week_fees + week_issued), 2)
+    # Puell: the day's new coins in USD over their trailing 365-day mean.
+    year = zip(column("IssTotNtv", 365), column("PriceUSD", 365), strict=True)
+    issued_usd = [coins * close for coins, close in year]
+    (puell,) = _printed(text, r"is ([\d.]+), above \d+% of the daily readings")
+    assert _shown(puell, issued_usd[-1] / (sum(issued_usd) / 365), 2)
+
+
+def test_brief_figures_are_json_ready_and_dated(briefs):
+    for day, b in briefs.items():
+        assert b.figures["as_of"] == b.as_of == day
+        assert set(STATUS_KEYS) <= set(b.figures)
+        json.dumps(b.to_dict())
 
 
 MONEY = r"(\$[\d,]+(?:\.\d+)?(?: million)?)"
