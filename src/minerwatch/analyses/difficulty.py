@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
-from minerwatch.errors import InputError, MinerwatchError
+from minerwatch.errors import InputError
 from minerwatch.metrics import estimators as est
 from minerwatch.models.difficulty import (
     BASELINE_METHOD,
@@ -488,6 +488,6 @@ def next_adjustment_or_none(store, as_of: np.datetime64, frame=None) -> dict | N
     (no heights, no epochs, no hashrate level yet)."""
     try:
         na = outlook_from_store(store, as_of, frame=frame).next_adjustment
-    except MinerwatchError:
+    except InputError:  # the data held cannot give one (no heights, no difficulty)
         return None
     return na if na["reason"] is None else None

@@ -37,7 +37,7 @@ from minerwatch.analyses.difficulty import DifficultyOutlook, difficulty_outlook
 from minerwatch.analyses.signals import Signals
 from minerwatch.analyses.status import Status
 from minerwatch.analyses.studies import EpisodesReport
-from minerwatch.errors import MinerwatchError
+from minerwatch.errors import InputError
 from minerwatch.frames import DailyFrame
 from minerwatch.metrics.daily import compute_daily_metrics
 from minerwatch.metrics.revenue import hashprice_in, hashprice_unit
@@ -165,7 +165,7 @@ def report_data(db: Store | str | Path | None = None, as_of: str | None = None) 
     cost = production_cost(frame)
     try:
         outlook = difficulty_outlook(db, snapshot.as_of)
-    except MinerwatchError:  # heights unknown: no forecast
+    except InputError:  # the data held cannot give one (heights unknown): no forecast
         outlook = None
     priced = np.flatnonzero(np.isfinite(frame.price_usd))
 
