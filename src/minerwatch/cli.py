@@ -8,6 +8,7 @@ database cannot be used.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -725,16 +726,19 @@ PARAMETER_OPTIONS = {
 
 def _input_message(exc: InputError) -> str:
     """The error's message, naming the CLI option where the library names its parameter."""
-    text = str(exc)
-    place, reason = text[: len(text) - len(exc.reason)], exc.reason
-    option = PARAMETER_OPTIONS.get(exc.parameter or "")
-    if option is not None and re.match(rf"{re.escape(exc.parameter or '')}\b", reason):
-        reason = option + reason[len(exc.parameter or "") :]
+    text, reason, parameter = str(exc), exc.reason, exc.parameter or ""
+    place = text[: len(text) - len(reason)]  # file, line, column
+    option = PARAMETER_OPTIONS.get(parameter)
+    if option is not None and re.match(rf"{re.escape(parameter)}\b", reason):
+        reason = option + reason[len(parameter) :]
     named = re.sub(r"`(\w+)`", lambda m: f"`{PARAMETER_OPTIONS.get(m[1], m[1])}`", reason)
     return place + named
 
 
-_command = None
+@functools.cache
+def _click_command():
+    """The click command of :data:`app`, built once per process."""
+    return typer.main.get_command(app)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -746,13 +750,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     :class:`SourceError` 3, a :class:`StoreError` 4. Any other exception is a bug: one line
     naming it and exit 1 (``MINERWATCH_DEBUG=1`` shows the traceback instead).
     """
-    global _command, out, err
-    if _command is None:
-        _command = typer.main.get_command(app)
+    global out, err
     # Consoles of this run's streams (tests run many commands in one process).
     out, err = Console(), Console(stderr=True)
     try:
-        _command.main(args=None if argv is None else list(argv), prog_name="minerwatch")
+        _click_command().main(args=None if argv is None else list(argv), prog_name="minerwatch")
     except SystemExit as exc:  # Typer's own end: success, --help, or a usage error
         code = exc.code
         return code if isinstance(code, int) else EXIT_OK if code is None else EXIT_OTHER
