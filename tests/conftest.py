@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,40 @@ def _require(path: Path) -> Path:
             pytrace=False,
         )
     return path
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What one command line printed, and its exit code (named as a finished process's)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """Run one minerwatch command line in this process: ``cli("status", "--json")`` gives a
+    :class:`CliResult`.
+
+    It calls :func:`minerwatch.cli.run`, the function the console script runs, inside Typer's
+    ``CliRunner`` isolation: stdin, stdout and stderr captured, and ``env`` (name -> value;
+    None unsets it) set in ``os.environ`` for the run only.
+    """
+    from typer.testing import CliRunner
+
+    from minerwatch.cli import run
+
+    runner = CliRunner()
+
+    def invoke(*args: object, env: dict[str, str | None] | None = None) -> CliResult:
+        with runner.isolation(env=env) as (stdout, stderr, _):
+            code = run([str(a) for a in args])
+            sys.stdout.flush()
+            sys.stderr.flush()
+            return CliResult(code, stdout.getvalue().decode(), stderr.getvalue().decode())
+
+    return invoke
 
 
 @pytest.fixture(scope="session")
@@ -118,4 +154,36 @@ def db_to_2022_11_21(tmp_path_factory, coinmetrics_csv: Path, epochs_csv: Path) 
     with minerwatch.open_store(path) as store:
         minerwatch.import_coinmetrics(store, csv_path)
         minerwatch.import_epochs(store, epochs_path)
+    return path
+
+
+# A made-up Coin Metrics file: SYNTHETIC_DAYS days from the genesis day, 144 blocks of
+# 50 BTC a day at a steady hashrate, no close on the first SYNTHETIC_UNPRICED_DAYS days.
+SYNTHETIC_DAYS = 60
+SYNTHETIC_UNPRICED_DAYS = 30
+
+
+@pytest.fixture(scope="session")
+def synthetic_csv(tmp_path_factory) -> Path:
+    import numpy as np
+
+    days = np.datetime64("2009-01-03") + np.arange(SYNTHETIC_DAYS)
+    lines = ["time,BlkCnt,FeeTotNtv,IssTotNtv,HashRate,PriceUSD,SplyCur"]
+    for i, day in enumerate(days):
+        price = "" if i < SYNTHETIC_UNPRICED_DAYS else f"{0.05 + 0.001 * i:.3f}"
+        lines.append(f"{day},144,0.01,7200,7.2,{price},{7200 * (i + 1)}")
+    path = tmp_path_factory.mktemp("synthetic") / "synthetic.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def synthetic_db(synthetic_csv: Path) -> Path:
+    """A small store of made-up days (see :data:`SYNTHETIC_DAYS`) for fast edge cases: it
+    opens in milliseconds (read it only; copy it to change it)."""
+    import minerwatch
+
+    path = synthetic_csv.with_suffix(".duckdb")
+    with minerwatch.open_store(path) as store:
+        minerwatch.import_coinmetrics(store, synthetic_csv)
     return path

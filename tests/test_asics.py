@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -32,12 +29,6 @@ from minerwatch.models.asics import (
     shutdown_price_usd,
 )
 from minerwatch.sources.catalog import load_catalog, read_machines
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
-    )
 
 
 @pytest.fixture(scope="module")
@@ -253,8 +244,8 @@ def test_parameters_out_of_range_name_the_parameter(kwargs, option):
 
 
 @pytest.fixture(scope="module")
-def dec31_json(loaded_db):
-    result = _cli(
+def dec31_json(cli, loaded_db):
+    result = cli(
         "asics", "--as-of", "2025-12-31", "--power-price", "0.06", "--json", "--db", str(loaded_db)
     )
     assert result.returncode == 0, result.stderr
@@ -302,8 +293,8 @@ def test_2019_lists_only_machines_already_on_sale(loaded_db):
 @pytest.mark.parametrize(
     "option, value", [("--power-price", "-1"), ("--pool-fee", "150"), ("--uptime", "0")]
 )
-def test_cli_bad_parameter_exits_2_naming_the_option(loaded_db, option, value):
-    result = _cli("asics", option, value, "--db", str(loaded_db))
+def test_cli_bad_parameter_exits_2_naming_the_option(cli, loaded_db, option, value):
+    result = cli("asics", option, value, "--db", str(loaded_db))
     assert result.returncode == 2
     assert option in result.stderr and "out of range" in result.stderr
 
@@ -329,7 +320,7 @@ def _write(tmp_path, text: str):
     return path
 
 
-def test_user_file_adds_and_replaces_machines(tmp_path, loaded_db):
+def test_user_file_adds_and_replaces_machines(cli, tmp_path, loaded_db):
     path = _write(
         tmp_path,
         "model,hashrate_ths,power_w,release_month,cooling\n"
@@ -349,7 +340,7 @@ def test_user_file_adds_and_replaces_machines(tmp_path, loaded_db):
     early = minerwatch.asic_economics(loaded_db, "2019-06-01", user_file=path)
     assert "My Rig" in set(early.machines.model)
 
-    result = _cli(
+    result = cli(
         "asics", "--as-of", "2025-12-31", "--machines", str(path), "--json", "--db", str(loaded_db)
     )
     assert result.returncode == 0, result.stderr
@@ -361,7 +352,7 @@ def test_user_file_adds_and_replaces_machines(tmp_path, loaded_db):
     assert any("replaces" in n for n in doc["notes"])
 
 
-def test_a_replacing_row_keeps_the_catalog_release_month(tmp_path, loaded_db):
+def test_a_replacing_row_keeps_the_catalog_release_month(cli, tmp_path, loaded_db):
     # The example of docs/asics.md: only hashrate, power and source given.
     path = _write(
         tmp_path,
@@ -376,7 +367,7 @@ def test_a_replacing_row_keeps_the_catalog_release_month(tmp_path, loaded_db):
     assert merged.source[s21].startswith("measured at the wall; vendor, release_month")
     assert any("empty vendor, release_month, cooling taken from" in n for n in merged.notes)
     # Not on sale in mid-2020, so not listed then; listed (with the user's figures) later.
-    result = _cli(
+    result = cli(
         "asics", "--as-of", "2020-06-01", "--machines", str(path), "--json", "--db", str(loaded_db)
     )
     assert result.returncode == 0, result.stderr
@@ -391,12 +382,8 @@ def test_a_replacing_row_keeps_the_catalog_release_month(tmp_path, loaded_db):
     assert load_catalog(own).release_month[s21] == np.datetime64("2019-01")
 
 
-def test_asics_table_fits_80_columns(loaded_db):
-    result = subprocess.run(
-        [sys.executable, "-m", "minerwatch", "asics", "--as-of", "2025-12-31", "--db",
-         str(loaded_db)],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "80"},
-    )  # fmt: skip
+def test_asics_table_fits_80_columns(cli, loaded_db):
+    result = cli("asics", "--as-of", "2025-12-31", "--db", loaded_db, env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert max(len(line) for line in lines) <= 80
@@ -407,15 +394,15 @@ def test_asics_table_fits_80_columns(loaded_db):
     assert "…" not in result.stdout
 
 
-def test_cli_list_shows_the_catalog_and_user_machines(tmp_path):
+def test_cli_list_shows_the_catalog_and_user_machines(cli, tmp_path):
     path = _write(tmp_path, "model,hashrate_ths,power_w\nMy Rig,250,3000\n")
-    result = _cli("asics", "list", "--machines", str(path), "--json")
+    result = cli("asics", "list", "--machines", str(path), "--json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["count"] == len(load_catalog()) + 1 == len(doc["models"])
     assert doc["models"][-1]["model"] == "My Rig"
     assert doc["models"][-1]["release_month"] is None
-    text = _cli("asics", "list")
+    text = cli("asics", "list")
     assert text.returncode == 0 and "Antminer S21 XP" in text.stdout
 
 
@@ -441,11 +428,11 @@ def test_bad_user_file_names_line_and_column(tmp_path, body, line, column):
     assert (err.value.path, err.value.line, err.value.column) == (str(path), line, column)
 
 
-def test_cli_bad_user_file_exits_2_naming_line_and_column(tmp_path, loaded_db):
+def test_cli_bad_user_file_exits_2_naming_line_and_column(cli, tmp_path, loaded_db):
     path = _write(tmp_path, "model,hashrate_ths,power_w\nMy Rig,250,3000\nOther,fast,3000\n")
-    result = _cli("asics", "--machines", str(path), "--db", str(loaded_db))
+    result = cli("asics", "--machines", str(path), "--db", str(loaded_db))
     assert result.returncode == 2
     assert str(path) in result.stderr and "line 3" in result.stderr
     assert "column 'hashrate_ths'" in result.stderr
-    missing = _cli("asics", "list", "--machines", str(tmp_path / "none.csv"))
+    missing = cli("asics", "list", "--machines", str(tmp_path / "none.csv"))
     assert missing.returncode == 2 and "no such file" in missing.stderr

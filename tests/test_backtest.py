@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -97,26 +95,20 @@ def test_no_look_ahead(arrays):
         assert short_run == {k: full_run[k] for k in short_run}, name
 
 
-def _cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
-    )
-
-
-def test_cli_table_json_and_csv(loaded_db, tmp_path: Path):
+def test_cli_table_json_and_csv(cli, loaded_db, tmp_path: Path):
     out_csv = tmp_path / "bt.csv"
-    shown = _cli("backtest", "difficulty", "--db", str(loaded_db), "--csv", str(out_csv))
+    shown = cli("backtest", "difficulty", "--db", str(loaded_db), "--csv", str(out_csv))
     assert shown.returncode == 0, shown.stderr
     assert "Change of difficulty" in shown.stdout and "Date of the retarget" in shown.stdout
     with open(out_csv, newline="") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["level_pct"]) for r in rows] == list(LEVELS_PCT)
-    printed = _cli("backtest", "difficulty", "--json", "--db", str(loaded_db))
+    printed = cli("backtest", "difficulty", "--json", "--db", str(loaded_db))
     assert printed.returncode == 0, printed.stderr
     doc = json.loads(printed.stdout)
     assert doc == minerwatch.backtest_difficulty(loaded_db).to_dict()
     assert float(rows[2]["mae_change_pp"]) == doc["rows"][2]["mae_change_pp"]
-    bad = _cli("backtest", "difficulty", "--db", str(tmp_path / "missing.duckdb"))
+    bad = cli("backtest", "difficulty", "--db", str(tmp_path / "missing.duckdb"))
     assert bad.returncode == 2
 
 

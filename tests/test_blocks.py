@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -38,12 +36,6 @@ def _write(path: Path, text: str | bytes) -> Path:
 def _write_rows(path: Path, rows: list[dict[str, str]], columns=("height", "time")) -> Path:
     lines = [",".join(columns)] + [",".join(str(r[c]) for c in columns) for r in rows]
     return _write(path, "\n".join(lines) + "\n")
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
-    )
 
 
 @pytest.fixture
@@ -158,7 +150,9 @@ def test_file_leaving_a_gap_after_the_blocks_held_is_refused(tmp_path, db_with_e
         assert store.block_height_range() == (915264, 915363)
 
 
-def test_conflicting_block_exits_2_naming_height_and_values(tmp_path, db_with_epochs, blocks_csv):
+def test_conflicting_block_exits_2_naming_height_and_values(
+    cli, tmp_path, db_with_epochs, blocks_csv
+):
     rows = _rows(blocks_csv)
     with minerwatch.open_store(db_with_epochs) as store:
         minerwatch.import_blocks(store, blocks_csv)
@@ -166,7 +160,7 @@ def test_conflicting_block_exits_2_naming_height_and_values(tmp_path, db_with_ep
     changed = [dict(r) for r in rows[-10:]]
     changed[-3]["time"] = str(int(changed[-3]["time"]) + 7)  # block 919294
     path = _write_rows(tmp_path / "fork.csv", changed)
-    result = _cli("import", "blocks", str(path), "--db", str(db_with_epochs))
+    result = cli("import", "blocks", str(path), "--db", str(db_with_epochs))
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert "block 919294" in result.stderr
@@ -177,7 +171,7 @@ def test_conflicting_block_exits_2_naming_height_and_values(tmp_path, db_with_ep
         np.testing.assert_array_equal(before[k], after[k])
 
 
-def test_replace_reorgs_the_last_three_blocks(tmp_path, db_with_epochs, blocks_csv):
+def test_replace_reorgs_the_last_three_blocks(cli, tmp_path, db_with_epochs, blocks_csv):
     rows = _rows(blocks_csv)
     with minerwatch.open_store(db_with_epochs) as store:
         minerwatch.import_blocks(store, blocks_csv)
@@ -186,7 +180,7 @@ def test_replace_reorgs_the_last_three_blocks(tmp_path, db_with_epochs, blocks_c
     for r, t in zip(branch[-3:], (1760592300, 1760592900, 1760593500), strict=True):
         r["time"] = str(t)
     path = _write_rows(tmp_path / "reorg.csv", branch)
-    result = _cli("import", "blocks", str(path), "--replace", "--db", str(db_with_epochs))
+    result = cli("import", "blocks", str(path), "--replace", "--db", str(db_with_epochs))
     assert result.returncode == 0, result.stderr
     b = _stored(db_with_epochs, min_height=919289)
     assert b["height"].tolist() == list(range(919289, 919297))
@@ -333,9 +327,9 @@ def test_bad_block_rows(tmp_path, text, line, column, words):
     ],
     ids=["binary", "gap", "non-numeric"],
 )
-def test_cli_bad_block_file_exits_2(tmp_path, content):
+def test_cli_bad_block_file_exits_2(cli, tmp_path, content):
     path = _write(tmp_path / "x.csv", content)
-    result = _cli("import", "blocks", str(path), "--db", str(tmp_path / "db.duckdb"))
+    result = cli("import", "blocks", str(path), "--db", str(tmp_path / "db.duckdb"))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert f"{path}, line " in result.stderr

@@ -4,15 +4,13 @@ only what those figures show, an early day says less, and nothing after the day 
 from __future__ import annotations
 
 import json
+import math
 import re
-import subprocess
-import sys
+from datetime import date
 
 import pytest
-from typer.testing import CliRunner
 
 import minerwatch
-from minerwatch.cli import app
 from minerwatch.present.brief import PARAGRAPHS
 
 # Figures the brief shares with `minerwatch status --json`, under the same names.
@@ -72,14 +70,73 @@ def _shown(printed: float, value: float, decimals: int) -> bool:
     return abs(printed - value) <= 0.5 * 10**-decimals + 1e-9 * abs(value)
 
 
+def _long_date(day: str, as_of: str) -> str:
+    """``day`` as the brief of ``as_of`` writes it: ``8 November 2021``, without the year
+    in the year of ``as_of``."""
+    d = date.fromisoformat(day)
+    return f"{d.day} {d:%B}" if day[:4] == as_of[:4] else f"{d.day} {d:%B %Y}"
+
+
 @pytest.mark.parametrize("day", ["2022-11-21", "2025-12-31"])
-def test_brief_figures_are_the_status_figures(loaded_db, briefs, day):
-    b = briefs[day]
-    status = minerwatch.status(loaded_db, day).to_dict()
-    figures = b.to_dict()["figures"]  # JSON-ready
-    for key in STATUS_KEYS:
-        assert figures[key] == status[key], key
-    assert b.figures["as_of"] == b.as_of == day
+def test_the_numbers_printed_follow_from_the_csv(briefs, cm_rows, day):
+    # Each number as it reads in the text, parsed back, is the figure computed here from the
+    # Coin Metrics file itself (its formula in docs/status.md; no minerwatch code), rounded
+    # to the precision printed. loaded_db holds no other prices: the close is PriceUSD.
+    text = briefs[day].text
+    rows = cm_rows[: next(i for i, r in enumerate(cm_rows) if r["time"] == day) + 1]
+
+    def column(name: str, days: int, empty: float = math.nan) -> list[float]:
+        return [float(r[name]) if r[name] else empty for r in rows[-days:]]
+
+    price = column("PriceUSD", 1)[0]
+    (printed,) = _printed(text, r"Bitcoin closed at " + MONEY)
+    assert _shown(printed, price, 0)
+    closes = [(r["time"], float(r["PriceUSD"])) for r in rows if r["PriceUSD"]]
+    ath = max(close for _, close in closes)
+    ath_day = next(d for d, close in closes if close == ath)
+    drawdown, high = _printed(text, r"The price is ([\d.]+)% below its all-time high of " + MONEY)
+    high_text = f"${high:,.0f}"
+    assert _shown(high, ath, 0) and f"{high_text} ({_long_date(ath_day, day)})" in text
+    assert _shown(drawdown, 100 * (1 - price / ath), 1)
+    (change,) = _printed(text, r"(?:up|down) ([\d.]+)% over 30 days")
+    assert _shown(change, abs(100 * (price / column("PriceUSD", 31)[0] - 1)), 1)
+    # Hashrate: sum(B * D) * 2^32 / (7 * 86400) over the week, with D recovered from
+    # HashRate, is the mean of HashRate (TH/s); the record is the highest such 7-day mean.
+    hashrate = column("HashRate", len(rows), empty=0.0)  # empty before the first block
+    weekly = [sum(hashrate[i - 6 : i + 1]) / 7 / 1e6 for i in range(6, len(hashrate))]
+    record_day = rows[6 + weekly.index(max(weekly))]["time"]
+    (week,) = _printed(text, r"Network hashrate averaged ([\d,.]+) EH/s")
+    assert _shown(week, weekly[-1], 0)
+    below, record = _printed(text, r"EH/s over the past seven days, ([\d.]+)% below the record "
+                             r"7-day mean of ([\d,.]+) EH/s")  # fmt: skip
+    assert _shown(record, max(weekly), 0)
+    assert f"EH/s set on {_long_date(record_day, day)}" in text
+    assert _shown(below, 100 * (1 - weekly[-1] / max(weekly)), 1)
+    (interval,) = _printed(text, r"Blocks came every ([\d.]+) minutes")
+    assert _shown(interval, 7 * 1440 / sum(column("BlkCnt", 7)), 2)
+    issued, fees = column("IssTotNtv", 1)[0], column("FeeTotNtv", 1)[0]
+    (revenue,) = _printed(text, r"Miners earned " + MONEY + " on the day")
+    assert _shown(revenue, (issued + fees) * price, -5)  # $36.6 million: to 0.1 million
+    total, coins, fee_btc = _printed(
+        text, r"([\d,.]+) BTC, of which ([\d,.]+) BTC in new coins and ([\d,.]+) BTC in fees"
+    )
+    assert _shown(total, issued + fees, 2) and _shown(coins, issued, 2)
+    assert _shown(fee_btc, fees, 2)
+    (share,) = _printed(text, r"fees were ([\d.]+)% of revenue")
+    week_fees, week_issued = sum(column("FeeTotNtv", 7)), sum(column("IssTotNtv", 7))
+    assert _shown(share, 100 * week_fees / (week_fees + week_issued), 2)
+    # Puell: the day's new coins in USD over their trailing 365-day mean.
+    year = zip(column("IssTotNtv", 365), column("PriceUSD", 365), strict=True)
+    issued_usd = [coins * close for coins, close in year]
+    (puell,) = _printed(text, r"is ([\d.]+), above \d+% of the daily readings")
+    assert _shown(puell, issued_usd[-1] / (sum(issued_usd) / 365), 2)
+
+
+def test_brief_figures_are_json_ready_and_dated(briefs):
+    for day, b in briefs.items():
+        assert b.figures["as_of"] == b.as_of == day
+        assert set(STATUS_KEYS) <= set(b.figures)
+        json.dumps(b.to_dict())
 
 
 MONEY = r"(\$[\d,]+(?:\.\d+)?(?: million)?)"
@@ -365,36 +422,20 @@ def test_the_brief_reads_nothing_after_its_day(loaded_db, db_to_2022_11_21):
     assert minerwatch.brief(db_to_2022_11_21).as_of == "2022-11-21"
 
 
-def test_cli_brief_prints_the_text_and_the_json(loaded_db, briefs):
-    runner = CliRunner()
-    result = runner.invoke(app, ["brief", "--as-of", "2025-12-31", "--db", str(loaded_db)])
-    assert result.exit_code == 0, result.output
-    flat = " ".join(result.output.split())
+def test_cli_brief_prints_the_text_and_the_json(cli, loaded_db, briefs):
+    result = cli("brief", "--as-of", "2025-12-31", "--db", loaded_db)
+    assert result.returncode == 0, result.stderr
+    flat = " ".join(result.stdout.split())
     assert flat.startswith("Bitcoin miners, 31 December 2025")
     assert " ".join(briefs["2025-12-31"].paragraphs[0].split()) in flat
-    result = runner.invoke(
-        app, ["brief", "--as-of", "2022-11-21", "--json", "--db", str(loaded_db)]
-    )
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.output)
+    result = cli("brief", "--as-of", "2022-11-21", "--json", "--db", loaded_db)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
     assert doc == json.loads(json.dumps(briefs["2022-11-21"].to_dict()))
     assert set(doc) == {"as_of", "title", "text", "sentences", "figures"}
 
 
-def test_cli_brief_outside_the_data_exits_2(loaded_db):
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "minerwatch",
-            "brief",
-            "--as-of",
-            "2030-01-01",
-            "--db",
-            str(loaded_db),
-        ],
-        capture_output=True,
-        text=True,
-    )
+def test_cli_brief_outside_the_data_exits_2(cli, loaded_db):
+    proc = cli("brief", "--as-of", "2030-01-01", "--db", loaded_db)
     assert proc.returncode == 2
     assert "outside the data" in proc.stderr

@@ -11,8 +11,6 @@ import csv
 import json
 import math
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -458,29 +456,21 @@ def test_the_default_is_never_a_hindsight_preset(loaded_db, as_of):
     assert minerwatch.status(loaded_db, as_of).production_cost_model == pc.model
 
 
-def _cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
-    )
-
-
-def test_cli_cost_json_equals_library(loaded_db):
-    result = _cli("cost", "--as-of", "2025-04-09", "--json", "--db", str(loaded_db))
+def test_cli_cost_json_equals_library(cli, loaded_db):
+    result = cli("cost", "--as-of", "2025-04-09", "--json", "--db", str(loaded_db))
     assert result.returncode == 0, result.stderr
     expected = json.loads(json.dumps(production_cost(loaded_db, "2025-04-09").to_dict()))
     assert json.loads(result.stdout) == expected
 
 
-def test_cli_cost_table_and_bad_model(loaded_db):
-    result = _cli(
-        "cost", "--model", "drm-fit-2015", "--as-of", "2025-04-09", "--db", str(loaded_db)
-    )
+def test_cli_cost_table_and_bad_model(cli, loaded_db):
+    result = cli("cost", "--model", "drm-fit-2015", "--as-of", "2025-04-09", "--db", str(loaded_db))
     assert result.returncode == 0, result.stderr
     for name in production.MODELS:
         assert name in result.stdout
     assert "R²" in result.stdout and "expanding" in result.stdout
-    assert production.DEFAULT_MODEL in _cli("cost", "--help").stdout
-    bad = _cli("cost", "--model", "nope", "--db", str(loaded_db))
+    assert production.DEFAULT_MODEL in cli("cost", "--help").stdout
+    bad = cli("cost", "--model", "nope", "--db", str(loaded_db))
     assert bad.returncode == 2 and "model 'nope'" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -495,34 +485,34 @@ def test_cli_cost_table_and_bad_model(loaded_db):
         (("episodes", "--min-days", "0"), "--min-days"),
     ],
 )
-def test_cli_bad_parameter_exits_2_naming_the_option(loaded_db, args, option):
-    result = _cli(*args, "--db", str(loaded_db))
+def test_cli_bad_parameter_exits_2_naming_the_option(cli, loaded_db, args, option):
+    result = cli(*args, "--db", str(loaded_db))
     assert result.returncode == 2, result.stderr
     assert f"error: {option} " in result.stderr and "Traceback" not in result.stderr
     for name in ("electricity_usd_kwh", "merge_gap_days", "min_days", "drm_fit_end"):
         assert name not in result.stderr
 
 
-def test_cli_cost_warns_of_hindsight_and_prints_no_placeholder(loaded_db):
-    result = _cli("cost", "--as-of", "2021-01-01", "--db", str(loaded_db))
+def test_cli_cost_warns_of_hindsight_and_prints_no_placeholder(cli, loaded_db):
+    result = cli("cost", "--as-of", "2021-01-01", "--db", str(loaded_db))
     assert result.returncode == 0, result.stderr
     assert "warning:" in result.stdout and "hindsight" in result.stdout
     assert "drm-glassnode-2022" in result.stdout and "2022-09-14" in result.stdout
-    later = _cli("cost", "--as-of", "2025-12-31", "--db", str(loaded_db))
+    later = cli("cost", "--as-of", "2025-12-31", "--db", str(loaded_db))
     assert "warning:" not in later.stdout
     # Before any price or fleet: every figure "n/a", never "$n/a" or "? to ?".
-    early = _cli("cost", "--as-of", "2010-01-01", "--db", str(loaded_db))
+    early = cli("cost", "--as-of", "2010-01-01", "--db", str(loaded_db))
     assert early.returncode == 0, early.stderr
     assert "$n/a" not in early.stdout and "?" not in early.stdout
 
 
-def test_cli_cost_fleet_rows_reconcile(loaded_db):
+def test_cli_cost_fleet_rows_reconcile(cli, loaded_db):
     # The table's day power, x 24 h x the price / the BTC it prints, is its electricity cost.
-    doc = json.loads(_cli("cost", "--as-of", "2022-11-21", "--json", "--db", str(loaded_db)).stdout)
+    doc = json.loads(cli("cost", "--as-of", "2022-11-21", "--json", "--db", str(loaded_db)).stdout)
     fl = doc["fleet"]
     for bound in ("lower", "best", "upper"):
         per_btc = fl["power_gw_1d"][bound] * 1e6 * 24 * 0.05 / fl["btc_mined_1d"]
         assert fl["electricity_cost_usd"][bound] == pytest.approx(per_btc, rel=1e-9)
-    text = _cli("cost", "--as-of", "2022-11-21", "--db", str(loaded_db)).stdout
+    text = cli("cost", "--as-of", "2022-11-21", "--db", str(loaded_db)).stdout
     assert "power GW, the day" in text and "power GW, 7d mean" in text
     assert f"{fl['btc_mined_1d']:,.2f} BTC mined that day" in text

@@ -4,8 +4,6 @@ hand-made series, then the real history's bear markets."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -190,7 +188,7 @@ def test_first_episode_is_censored_at_the_models_first_day(default_episodes):
     assert default_episodes.to_dict()["episodes"][0]["censored_start"] is True
 
 
-def test_published_presets_carry_hindsight(loaded_db, default_episodes):
+def test_published_presets_carry_hindsight(cli, loaded_db, default_episodes):
     report = cost_episodes(loaded_db, "2025-12-31", model="drm-glassnode-2022")
     doc = report.to_dict()
     assert doc["hindsight"] is True and doc["fit_end"] == "2022-09-14"
@@ -201,7 +199,7 @@ def test_published_presets_carry_hindsight(loaded_db, default_episodes):
     # Our fits read nothing after a day: no hindsight.
     assert not default_episodes.hindsight and default_episodes.fit_end is None
     assert not any(e.hindsight for e in default_episodes.episodes)
-    table = _cli("episodes", "--model", "drm-checkmate-2019", "--db", str(loaded_db))
+    table = cli("episodes", "--model", "drm-checkmate-2019", "--db", str(loaded_db))
     assert table.returncode == 0, table.stderr
     assert "warning:" in table.stdout and "2019-10-13" in table.stdout
     assert "hindsight" in table.stdout
@@ -251,20 +249,14 @@ def test_episodes_for_a_day_ignore_later_data(loaded_db, tmp_path_factory, coinm
     assert last.forward_return_pct["180d"] is None
 
 
-def _cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
-    )
-
-
-def test_cli_episodes_json_equals_library(loaded_db):
+def test_cli_episodes_json_equals_library(cli, loaded_db):
     args = ("--model", "drm-fit-2015", "--merge-gap", "10", "--as-of", "2024-12-31")
-    result = _cli("episodes", *args, "--json", "--db", str(loaded_db))
+    result = cli("episodes", *args, "--json", "--db", str(loaded_db))
     assert result.returncode == 0, result.stderr
     lib = cost_episodes(loaded_db, "2024-12-31", model="drm-fit-2015", merge_gap_days=10)
     assert json.loads(result.stdout) == json.loads(json.dumps(lib.to_dict()))
-    table = _cli("episodes", "--as-of", "2024-12-31", "--db", str(loaded_db))
+    table = cli("episodes", "--as-of", "2024-12-31", "--db", str(loaded_db))
     assert table.returncode == 0, table.stderr
     assert "2018-02-01" in table.stdout and "2019-06-18" in table.stdout
-    bad = _cli("episodes", "--merge-gap", "-3", "--db", str(loaded_db))
+    bad = cli("episodes", "--merge-gap", "-3", "--db", str(loaded_db))
     assert bad.returncode == 2 and "--merge-gap -3 is out of range" in bad.stderr

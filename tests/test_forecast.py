@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -224,12 +222,6 @@ def test_process_fit_recovers_a_simulated_random_walk():
 # --- the store-facing outlook and the CLI -------------------------------------------------
 
 
-def _cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
-    )
-
-
 def test_outlook_uses_the_blocks_when_held(blocks_db, blocks, history):
     o = minerwatch.difficulty_outlook(blocks_db, at_height=EPOCH + 1008)
     daily, epochs = history
@@ -310,28 +302,29 @@ def test_bad_parameters(loaded_db, blocks_db):
         minerwatch.difficulty_outlook(loaded_db, as_of="2026-02-01")
     with pytest.raises(InputError, match="per-block data"):
         minerwatch.difficulty_outlook(loaded_db, at_height=916_000)
-    with pytest.raises(InputError, match="--at-height 930000"):
+    with pytest.raises(InputError, match="^at_height 930000: needs per-block data") as err:
         minerwatch.difficulty_outlook(blocks_db, at_height=930_000)
+    assert err.value.parameter == "at_height"
     with pytest.raises(InputError, match="not both"):
         minerwatch.difficulty_outlook(blocks_db, as_of="2025-10-01", at_height=916_000)
 
 
-def test_cli_difficulty(blocks_db):
-    result = _cli("difficulty", "--at-height", "916272", "--json", "--db", str(blocks_db))
+def test_cli_difficulty(cli, blocks_db):
+    result = cli("difficulty", "--at-height", "916272", "--json", "--db", str(blocks_db))
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
     assert printed == minerwatch.difficulty_outlook(blocks_db, at_height=916272).to_dict()
-    panel = _cli("difficulty", "--as-of", "2025-10-06", "--db", str(blocks_db))
+    panel = cli("difficulty", "--as-of", "2025-10-06", "--db", str(blocks_db))
     assert panel.returncode == 0, panel.stderr
     assert "Next adjustment" in panel.stdout and "mempool.space" in panel.stdout
-    for args in (
-        ("--at-height", "930000"),  # beyond the blocks held
-        ("--as-of", "2027-01-01"),  # outside the days held
-        ("--as-of", "2025-10-01", "--at-height", "916000"),
+    for args, words in (
+        (("--at-height", "930000"), "--at-height 930000: needs per-block data"),  # beyond them
+        (("--as-of", "2027-01-01"), "--as-of 2027-01-01 is outside the data held"),
+        (("--as-of", "2025-10-01", "--at-height", "916000"), "`--as-of` or `--at-height`"),
     ):
-        bad = _cli("difficulty", *args, "--db", str(blocks_db))
+        bad = cli("difficulty", *args, "--db", str(blocks_db))
         assert bad.returncode == 2, (args, bad.stderr)
-        assert "error" in bad.stderr
+        assert bad.stderr.startswith("error: ") and words in bad.stderr, bad.stderr
 
 
 def test_block_forecast_ignores_later_blocks_stamped_before_the_tip(blocks, history):
@@ -350,7 +343,7 @@ def test_block_forecast_ignores_later_blocks_stamped_before_the_tip(blocks, hist
         assert getattr(all_blocks, name)[0] == getattr(only_tip, name)[0], name
 
 
-def test_no_forecast_without_a_hashrate_level(loaded_db):
+def test_no_forecast_without_a_hashrate_level(cli, loaded_db):
     # 2009-01-05: no block after the genesis yet, so no level to forecast from. The outlook
     # says so instead of printing a forecast made of an infinite time (+0.0%, 0.0 to 0.0).
     o = minerwatch.difficulty_outlook(loaded_db, as_of="2009-01-05")
@@ -359,7 +352,7 @@ def test_no_forecast_without_a_hashrate_level(loaded_db):
     assert "no hashrate level" in na.reason
     assert o.as_of == "2009-01-06T00:00:00Z" and o.as_of_day == "2009-01-05"
     assert minerwatch.status(loaded_db, as_of="2009-01-05").next_adjustment is None
-    panel = _cli("difficulty", "--as-of", "2009-01-05", "--db", str(loaded_db))
+    panel = cli("difficulty", "--as-of", "2009-01-05", "--db", str(loaded_db))
     assert panel.returncode == 0, panel.stderr
     assert "+0.0%" not in panel.stdout and "n/a%" not in panel.stdout
     assert "no hashrate level" in panel.stdout

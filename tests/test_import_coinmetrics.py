@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -38,12 +36,6 @@ def _write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text)
     return path
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
-    )
 
 
 def test_real_file_imports_every_day(tmp_path, coinmetrics_csv, cm_rows):
@@ -179,7 +171,7 @@ def test_btc_amounts_are_exact_satoshis(tmp_path):
     assert records.supply_sat[0] == 1_993_000_010_000_000
 
 
-def test_failed_import_leaves_database_as_it_was(tmp_path, coinmetrics_csv):
+def test_failed_import_leaves_database_as_it_was(cli, tmp_path, coinmetrics_csv):
     db = tmp_path / "db.duckdb"
     with minerwatch.open_store(db) as store:
         minerwatch.import_coinmetrics(store, coinmetrics_csv)
@@ -189,7 +181,7 @@ def test_failed_import_leaves_database_as_it_was(tmp_path, coinmetrics_csv):
     lines[2] = lines[2].replace(",0,", ",7,", 1)
     lines[-2] = lines[-2].replace(lines[-2].split(",")[5], "1.5", 1)
     bad = _write(tmp_path / "bad.csv", "\n".join(lines) + "\n")
-    result = _cli("import", "coinmetrics", str(bad), "--db", str(db))
+    result = cli("import", "coinmetrics", str(bad), "--db", str(db))
     assert result.returncode == 2
     assert f"line {len(lines) - 1}" in result.stderr
     _assert_same(before, _snapshot_tables(db))
@@ -200,9 +192,9 @@ def test_failed_import_leaves_database_as_it_was(tmp_path, coinmetrics_csv):
     ["", "time,BlkCnt\n", "\x00\x01\x02garbage", "time,[/]BlkCnt[bold]\n1,2\n"],
     ids=["empty", "header", "binary", "markup"],
 )
-def test_cli_bad_file_exits_2_without_traceback(tmp_path, content):
+def test_cli_bad_file_exits_2_without_traceback(cli, tmp_path, content):
     path = _write(tmp_path / "x.csv", content)
-    result = _cli("import", "coinmetrics", str(path), "--db", str(tmp_path / "db.duckdb"))
+    result = cli("import", "coinmetrics", str(path), "--db", str(tmp_path / "db.duckdb"))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert str(path) in result.stderr
@@ -210,7 +202,7 @@ def test_cli_bad_file_exits_2_without_traceback(tmp_path, content):
         assert "[/]BlkCnt[bold]" in result.stderr
 
 
-def test_cli_missing_file_exits_2(tmp_path):
-    result = _cli("import", "coinmetrics", str(tmp_path / "nope.csv"), "--db", str(tmp_path / "d"))
+def test_cli_missing_file_exits_2(cli, tmp_path):
+    result = cli("import", "coinmetrics", str(tmp_path / "nope.csv"), "--db", str(tmp_path / "d"))
     assert result.returncode == 2
     assert "no such file" in result.stderr

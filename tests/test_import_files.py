@@ -31,7 +31,7 @@ def test_real_prices_import_and_feed_status(tmp_path, coinmetrics_csv, prices_cs
     # Before the price file starts, the fallback fills in.
     early = minerwatch.status(db, as_of="2011-06-01")
     assert early.price_source == "coinmetrics"
-    with pytest.raises(InputError, match="no prices from source 'kraken'"):
+    with pytest.raises(InputError, match="^price_source 'kraken': no prices from that source"):
         minerwatch.status(db, as_of="2025-10-06", price_source="kraken")
 
 

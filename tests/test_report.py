@@ -328,32 +328,28 @@ def test_the_report_reads_nothing_after_its_day(loaded_db, db_to_2022_11_21):
     assert render_html(full, charts_full) == render_html(short, charts_short)
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True
-    )
-
-
-def test_cli_report_writes_the_file_and_maps_errors(loaded_db, tmp_path):
+def test_cli_report_writes_the_file_and_maps_errors(cli, loaded_db, tmp_path):
     out = tmp_path / "r.html"
-    proc = _run("report", "--as-of", "2012-06-30", "--out", str(out), "--db", str(loaded_db))
+    proc = cli("report", "--as-of", "2012-06-30", "--out", str(out), "--db", str(loaded_db))
     assert proc.returncode == 0, proc.stderr
     assert out.stat().st_size > 1_000_000 and "written to" in proc.stdout
     missing = tmp_path / "no" / "such" / "folder" / "r.html"
-    proc = _run("report", "--out", str(missing), "--db", str(loaded_db))
+    proc = cli("report", "--out", str(missing), "--db", str(loaded_db))
     assert proc.returncode == 2 and "cannot write" in proc.stderr
-    proc = _run("report", "--as-of", "2030-01-01", "--out", str(out), "--db", str(loaded_db))
+    proc = cli("report", "--as-of", "2030-01-01", "--out", str(out), "--db", str(loaded_db))
     assert proc.returncode == 2 and "outside the data" in proc.stderr
 
 
-def test_status_starts_without_plotly_or_matplotlib(loaded_db):
+def test_status_starts_without_plotly_matplotlib_or_pydantic(loaded_db):
+    # pydantic: Typer 0.28 and later build a pydantic TypeAdapter for every option (about
+    # 0.1 s at each start); the pin in pyproject.toml keeps it out.
     code = (
         "import sys\n"
-        "from minerwatch.cli import app\n"
-        f"app(['status', '--as-of', '{DAY}', '--json', '--db', {str(loaded_db)!r}],"
-        " standalone_mode=False)\n"
-        "loaded = sorted(m for m in ('plotly', 'matplotlib') if m in sys.modules)\n"
+        "from minerwatch.cli import run\n"
+        f"code = run(['status', '--as-of', '{DAY}', '--json', '--db', {str(loaded_db)!r}])\n"
+        "loaded = sorted(m for m in ('plotly', 'matplotlib', 'pydantic') if m in sys.modules)\n"
         "assert not loaded, loaded\n"
+        "sys.exit(code)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

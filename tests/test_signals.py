@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -443,21 +441,15 @@ def test_bad_parameters_are_rejected(loaded_db):
             signals(loaded_db, **kwargs)
 
 
-def _cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
-    )
-
-
-def test_cli_json_equals_library_and_errors_exit_2(loaded_db):
-    result = _cli("signals", "--as-of", "2022-07-20", "--json", "--db", str(loaded_db))
+def test_cli_json_equals_library_and_errors_exit_2(cli, loaded_db):
+    result = cli("signals", "--as-of", "2022-07-20", "--json", "--db", str(loaded_db))
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == json.loads(
         json.dumps(signals(loaded_db, as_of="2022-07-20").to_dict())
     )
-    text = _cli("signals", "--as-of", "2022-07-20", "--db", str(loaded_db))
+    text = cli("signals", "--as-of", "2022-07-20", "--db", str(loaded_db))
     assert text.returncode == 0 and "capitulation" in text.stdout
-    bad = _cli("signals", "--price-cross", "later", "--db", str(loaded_db))
+    bad = cli("signals", "--price-cross", "later", "--db", str(loaded_db))
     assert bad.returncode == 2 and "--price-cross" in bad.stderr
-    late = _cli("signals", "--as-of", "2030-01-01", "--db", str(loaded_db))
+    late = cli("signals", "--as-of", "2030-01-01", "--db", str(loaded_db))
     assert late.returncode == 2

@@ -4,8 +4,6 @@ Coin Metrics CSV read with the csv module (no minerwatch code in the expected va
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date, timedelta
 
 import pytest
@@ -175,14 +173,8 @@ def test_as_of_outside_data_is_an_error(loaded_db):
         minerwatch.status(loaded_db, as_of="2025-02-30")
 
 
-def _cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
-    )
-
-
-def test_cli_json_equals_library(loaded_db):
-    result = _cli("status", "--as-of", "2025-10-06", "--json", "--db", str(loaded_db))
+def test_cli_json_equals_library(cli, loaded_db):
+    result = cli("status", "--as-of", "2025-10-06", "--json", "--db", str(loaded_db))
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
     assert printed.keys() >= REQUIRED_KEYS
@@ -190,8 +182,8 @@ def test_cli_json_equals_library(loaded_db):
     assert printed == minerwatch.status(loaded_db, as_of="2025-10-06").to_dict()
 
 
-def test_cli_panel_shows_the_figures(loaded_db):
-    result = _cli("status", "--as-of", "2025-10-06", "--db", str(loaded_db))
+def test_cli_panel_shows_the_figures(cli, loaded_db):
+    result = cli("status", "--as-of", "2025-10-06", "--db", str(loaded_db))
     assert result.returncode == 0, result.stderr
     s = minerwatch.status(loaded_db, as_of="2025-10-06")
     assert f"{s.height:,}" in result.stdout
@@ -200,13 +192,13 @@ def test_cli_panel_shows_the_figures(loaded_db):
 
 
 @pytest.mark.parametrize("as_of", ["2030-01-01", "yesterday"])
-def test_cli_bad_as_of_exits_2(loaded_db, as_of):
-    result = _cli("status", "--as-of", as_of, "--db", str(loaded_db))
+def test_cli_bad_as_of_exits_2(cli, loaded_db, as_of):
+    result = cli("status", "--as-of", as_of, "--db", str(loaded_db))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and as_of in result.stderr
 
 
-def test_cli_without_database_exits_2(tmp_path):
-    result = _cli("status", "--db", str(tmp_path / "none.duckdb"))
+def test_cli_without_database_exits_2(cli, tmp_path):
+    result = cli("status", "--db", str(tmp_path / "none.duckdb"))
     assert result.returncode == 2
     assert "minerwatch import coinmetrics" in result.stderr

@@ -18,12 +18,13 @@ from minerwatch.store import Store
 
 HEADER = "time,BlkCnt,FeeTotNtv,IssTotNtv,HashRate,PriceUSD,SplyCur"
 ROW = "{day},140,3.1,437.5,1000000000.5,114000.5,19930000.1"
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
-    )
+# A process that opens the store for writing, says so, and holds it until its stdin closes.
+HOLD_THE_STORE = (
+    "import sys, minerwatch\n"
+    "with minerwatch.open_store(sys.argv[1]):\n"
+    "    print('holding', flush=True)\n"
+    "    sys.stdin.read()\n"
+)
 
 
 def _csv(path: Path, *days: str, row: str = ROW) -> Path:
@@ -44,9 +45,9 @@ def small_db(tmp_path) -> Path:
     return db
 
 
-def test_a_file_with_a_missing_day_is_refused(tmp_path):
+def test_a_file_with_a_missing_day_is_refused(cli, tmp_path):
     path = _csv(tmp_path / "gap.csv", "2025-10-01", "2025-10-05")
-    result = _cli("import", "coinmetrics", str(path), "--db", str(tmp_path / "db.duckdb"))
+    result = cli("import", "coinmetrics", str(path), "--db", str(tmp_path / "db.duckdb"))
     assert result.returncode == 2
     assert "days 2025-10-02 to 2025-10-04 are missing" in result.stderr
 
@@ -58,10 +59,10 @@ def test_a_file_with_a_missing_day_is_refused(tmp_path):
         (("2025-09-20",), "days 2025-09-21 to 2025-09-30 would be missing"),
     ],
 )
-def test_a_file_that_does_not_join_the_data_held_is_refused(tmp_path, small_db, days, words):
+def test_a_file_that_does_not_join_the_data_held_is_refused(cli, tmp_path, small_db, days, words):
     before = _chain(small_db)
     path = _csv(tmp_path / "far.csv", *days)
-    result = _cli("import", "coinmetrics", str(path), "--db", str(small_db))
+    result = cli("import", "coinmetrics", str(path), "--db", str(small_db))
     assert result.returncode == 2 and words in result.stderr
     after = _chain(small_db)
     np.testing.assert_array_equal(after["day"], before["day"])
@@ -106,10 +107,10 @@ def test_epoch_heights_beyond_the_store_are_refused(tmp_path):
         files.read_epochs(path)
 
 
-def test_bom_only_file_is_empty(tmp_path):
+def test_bom_only_file_is_empty(cli, tmp_path):
     path = tmp_path / "bom.csv"
     path.write_bytes(b"\xef\xbb\xbf\r\n")
-    result = _cli("import", "prices", str(path), "--db", str(tmp_path / "db.duckdb"))
+    result = cli("import", "prices", str(path), "--db", str(tmp_path / "db.duckdb"))
     assert result.returncode == 2 and "empty file" in result.stderr
 
 
@@ -120,11 +121,14 @@ def test_windows_1252_file_is_named_as_such(tmp_path):
         files.read_prices(path)
 
 
-def test_source_option_and_column_together_are_refused(tmp_path):
+def test_source_option_and_column_together_are_refused(cli, tmp_path):
     path = tmp_path / "p.csv"
     path.write_text("date,close_usd,source\n2025-10-01,1.5,a\n")
-    with pytest.raises(InputError, match="has a source column, so --source 'b'"):
+    with pytest.raises(InputError, match="has a source column, so `source` 'b'"):
         files.read_prices(path, source="b")
+    # The CLI names its option where the library names its parameter.
+    result = cli("import", "prices", path, "--source", "b", "--db", tmp_path / "db.duckdb")
+    assert result.returncode == 2 and "so `--source` 'b' would be ignored" in result.stderr
 
 
 def test_a_failing_write_rolls_back_the_whole_import(tmp_path, small_db, monkeypatch):
@@ -151,21 +155,31 @@ def test_single_write_outside_a_transaction_on_a_reopened_store(tmp_path, small_
     assert (result.new, result.changed) == (1, 0)
 
 
-def test_database_path_inside_a_file_is_an_input_error(tmp_path):
+def test_database_path_inside_a_file_is_an_input_error(cli, tmp_path):
     blocker = tmp_path / "some.csv"
     blocker.write_text("x")
-    result = _cli("status", "--db", str(tmp_path / "none.duckdb"))
+    result = cli("status", "--db", str(tmp_path / "none.duckdb"))
     assert result.returncode == 2
-    result = _cli("import", "prices", str(blocker), "--db", str(blocker / "x.duckdb"))
-    assert result.returncode == 2 and "choose another --db" in result.stderr
-    result = _cli("import", "prices", str(blocker), "--db", str(tmp_path))
+    result = cli("import", "prices", str(blocker), "--db", str(blocker / "x.duckdb"))
+    assert result.returncode == 2 and "choose another path for the database" in result.stderr
+    result = cli("import", "prices", str(blocker), "--db", str(tmp_path))
     assert result.returncode == 2 and "is a directory" in result.stderr
 
 
-def test_busy_database_gets_a_clear_message(tmp_path, small_db):
-    with minerwatch.open_store(small_db):  # a writer holds the file, as a running sync does
-        result = _cli("status", "--db", str(small_db))
-    assert result.returncode == 1
+def test_busy_database_gets_a_clear_message(cli, tmp_path, small_db):
+    # Another process holds the file for writing, as a running sync does.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_STORE, str(small_db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        result = cli("status", "--db", str(small_db))
+    finally:
+        holder.communicate("", timeout=60)
+    assert result.returncode == 4
     assert "is busy: another minerwatch process" in result.stderr
     assert "Traceback" not in result.stderr
 

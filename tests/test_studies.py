@@ -7,9 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -259,15 +256,9 @@ def test_studies_have_no_look_ahead(tmp_path, coinmetrics_csv, epochs_csv, loade
     assert late.details["samples"]["30d/180d"].last_day == "2023-01-01"
 
 
-def _cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "minerwatch", *args], capture_output=True, text=True, timeout=120
-    )
-
-
-def test_cli_json_csv_and_errors(loaded_db, tmp_path):
+def test_cli_json_csv_and_errors(cli, loaded_db, tmp_path):
     out = tmp_path / "table.csv"
-    result = _cli("study", "compression", "--json", "--csv", str(out), "--db", str(loaded_db))
+    result = cli("study", "compression", "--json", "--csv", str(out), "--db", str(loaded_db))
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc == json.loads(json.dumps(study(loaded_db, "compression").to_dict()))
@@ -275,12 +266,12 @@ def test_cli_json_csv_and_errors(loaded_db, tmp_path):
     assert len(rows) == len(doc["rows"]) == 12
     assert rows[0]["regime"] == doc["rows"][0]["regime"]
     assert float(rows[0]["mean_return_pct"]) == pytest.approx(doc["rows"][0]["mean_return_pct"])
-    text = _cli("study", "ribbons", "--as-of", "2024-12-31", "--db", str(loaded_db))
+    text = cli("study", "ribbons", "--as-of", "2024-12-31", "--db", str(loaded_db))
     assert text.returncode == 0 and "buy signal" in text.stdout
-    assert _cli("study", "below-cost", "--db", str(loaded_db)).returncode == 0
-    bad = _cli("study", "hashrate", "--db", str(loaded_db))
+    assert cli("study", "below-cost", "--db", str(loaded_db)).returncode == 0
+    bad = cli("study", "hashrate", "--db", str(loaded_db))
     assert bad.returncode == 2 and "unknown study" in bad.stderr
-    unwritable = _cli(
+    unwritable = cli(
         "study", "ribbons", "--csv", str(tmp_path / "no" / "x.csv"), "--db", str(loaded_db)
     )
     assert unwritable.returncode == 2 and "x.csv" in unwritable.stderr
@@ -317,7 +308,7 @@ def test_below_cost_study_leaves_hindsight_and_censored_episodes_out(loaded_db):
     )
 
 
-def test_ribbons_study_reports_its_confirmation_days(loaded_db):
+def test_ribbons_study_reports_its_confirmation_days(cli, loaded_db):
     default = study(loaded_db, "ribbons")
     assert default.parameters["confirm_days"] == 2
     plain = study(loaded_db, "ribbons", confirm_days=1)
@@ -327,12 +318,12 @@ def test_ribbons_study_reports_its_confirmation_days(loaded_db):
     assert "2022-07-03" in ends and "2022-07-03" not in {
         e.capitulation_end for e in default.details["events"]
     }
-    shown = _cli("study", "ribbons", "--confirm-days", "1", "--db", str(loaded_db))
+    shown = cli("study", "ribbons", "--confirm-days", "1", "--db", str(loaded_db))
     assert shown.returncode == 0, shown.stderr
     assert "after 1 days back above" in " ".join(shown.stdout.split())
 
 
-def test_study_options_and_their_errors(loaded_db, tmp_path):
+def test_study_options_and_their_errors(cli, loaded_db, tmp_path):
     strict = study(loaded_db, "compression", strict_change_pct=-10)
     assert {r.condition for r in strict.rows} == {"change < 0", "change >= 0", "change < -10%"}
     with pytest.raises(InputError) as bad:
@@ -344,11 +335,11 @@ def test_study_options_and_their_errors(loaded_db, tmp_path):
         (("compression", "--confirm-days", "2"), "--confirm-days is not a parameter"),
     ]
     for args, message in cases:
-        result = _cli("study", *args, "--db", str(loaded_db))
+        result = cli("study", *args, "--db", str(loaded_db))
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
-    signals = _cli("signals", "--confirm-days", "0", "--db", str(loaded_db))
+    signals = cli("signals", "--confirm-days", "0", "--db", str(loaded_db))
     assert signals.returncode == 2 and "--confirm-days 0 is out of range" in signals.stderr
-    unwritable = _cli(
+    unwritable = cli(
         "study", "ribbons", "--csv", str(tmp_path / "no" / "x.csv"), "--db", str(loaded_db)
     )
     assert unwritable.returncode == 2
@@ -356,15 +347,11 @@ def test_study_options_and_their_errors(loaded_db, tmp_path):
     assert "cannot write No such" not in unwritable.stderr
 
 
-def test_study_tables_fit_80_columns(loaded_db):
-    env = {**os.environ, "COLUMNS": "80"}
+def test_study_tables_fit_80_columns(cli, loaded_db):
     for name in ("compression", "ribbons", "below-cost"):
-        shown = subprocess.run(
-            [sys.executable, "-m", "minerwatch", "study", name, "--db", str(loaded_db)],
-            capture_output=True, text=True, timeout=120, env=env,
-        )  # fmt: skip
+        shown = cli("study", name, "--db", loaded_db, env={"COLUMNS": "80"})
         assert shown.returncode == 0, shown.stderr
         assert "…" not in shown.stdout, name  # nothing cut
         assert max(len(line) for line in shown.stdout.splitlines()) <= 80, name
-    helped = _cli("study", "--help")
+    helped = cli("study", "--help")
     assert "compression adds bootstrap intervals" in " ".join(helped.stdout.split())

@@ -785,20 +785,28 @@ def _cli(*args: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_cli_sync_succeeds(tmp_path, server, reference):
+@pytest.fixture()
+def sync_cli(cli):
+    """``cli`` without the user's MINERWATCH_* settings, and a short retry backoff."""
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("MINERWATCH_")}
+    env["MINERWATCH_HTTP_BACKOFF_S"] = "0.01"
+    return lambda *args: cli(*args, env=env)
+
+
+def test_cli_sync_succeeds(sync_cli, tmp_path, server, reference):
     db = tmp_path / "cli.duckdb"
-    result = _cli("sync", "--url", server.base_url, "--db", str(db))
+    result = sync_cli("sync", "--url", server.base_url, "--db", str(db))
     assert (result.returncode, result.stderr) == (0, "")
     assert server.requests[0]["start_time"] == "2009-01-03"
     assert f"{reference['counts']['chain_daily']:,} days" in result.stdout
     _assert_tables_equal(_state(db), reference)
-    again = _cli("sync", "--url", server.base_url, "--db", str(db))
+    again = sync_cli("sync", "--url", server.base_url, "--db", str(db))
     assert again.returncode == 0 and "nothing new" in again.stdout
 
 
-def test_cli_sync_exits_3_naming_the_url_when_the_source_is_down(tmp_path, server):
+def test_cli_sync_exits_3_naming_the_url_when_the_source_is_down(sync_cli, tmp_path, server):
     server.broken, server.broken_status = {0}, 503
-    result = _cli("sync", "--url", server.base_url, "--db", str(tmp_path / "db.duckdb"))
+    result = sync_cli("sync", "--url", server.base_url, "--db", str(tmp_path / "db.duckdb"))
     assert result.returncode == 3, result.stderr
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("source error:") and "HTTP 503" in lines[0]
@@ -806,8 +814,8 @@ def test_cli_sync_exits_3_naming_the_url_when_the_source_is_down(tmp_path, serve
     assert len(server.requests) == 5  # the default attempts
 
 
-def test_cli_sync_bad_date_exits_2(tmp_path, server):
-    result = _cli(
+def test_cli_sync_bad_date_exits_2(sync_cli, tmp_path, server):
+    result = sync_cli(
         "sync", "--url", server.base_url, "--start", "2025-02-30", "--db", str(tmp_path / "db")
     )
     assert result.returncode == 2
@@ -815,15 +823,11 @@ def test_cli_sync_bad_date_exits_2(tmp_path, server):
     assert server.requests == []
 
 
-def test_cli_sync_is_documented():
-    from typer.testing import CliRunner
-
-    from minerwatch.cli import app
-
-    result = CliRunner().invoke(app, ["sync", "--help"])
-    assert result.exit_code == 0
-    assert "MINERWATCH_HTTP_BACKOFF_S" in result.output and "--url" in result.output
-    assert "MINERWATCH_SYNC_DEADLINE_S" in result.output
+def test_cli_sync_is_documented(cli):
+    result = cli("sync", "--help")
+    assert result.returncode == 0
+    assert "MINERWATCH_HTTP_BACKOFF_S" in result.stdout and "--url" in result.stdout
+    assert "MINERWATCH_SYNC_DEADLINE_S" in result.stdout
 
 
 def test_sync_defaults_mirror_the_http_and_api_modules():

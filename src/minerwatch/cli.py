@@ -1,29 +1,39 @@
 """Command-line interface: parses options, calls one library function, formats the result.
 
-Nothing printed here is computed here. Exit codes: 0 success, 2 bad usage or input
-(file, row, parameter, date), 3 a network source failed, 1 anything else.
+Nothing printed here is computed here. :func:`run` runs one command line and maps every
+library error to one line on stderr and an exit code (listed in the README's "Exit codes"):
+0 success, 1 an unexpected error, 2 bad usage or input, 3 a network source failed, 4 the
+database cannot be used.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from minerwatch.errors import InputError, MinerwatchError, SourceError
+from minerwatch.errors import InputError, MinerwatchError, SourceError, StoreError
 from minerwatch.serialize import to_json
 
-EXIT_INPUT = 2
-EXIT_SOURCE = 3
+EXIT_OK = 0
+EXIT_OTHER = 1  # an unexpected error (a bug), or Ctrl-C
+EXIT_INPUT = 2  # bad usage or input: an option, a file, a row, a date, no database yet
+EXIT_SOURCE = 3  # a network source failed after its retries
+EXIT_DATABASE = 4  # the database cannot be used: busy, unreadable, another program's, ...
 
 app = typer.Typer(
     help="Bitcoin mining economics from raw chain and price data.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 import_app = typer.Typer(help="Import data files into the database.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -35,6 +45,7 @@ DbOption = Annotated[
     Path | None,
     typer.Option(
         "--db",
+        metavar="FILE",
         help="Database file (default: $MINERWATCH_DB, else minerwatch.duckdb in the user "
         "data directory).",
         show_default=False,
@@ -42,7 +53,9 @@ DbOption = Annotated[
 ]
 AsOfOption = Annotated[
     str | None,
-    typer.Option("--as-of", help="Day to report, YYYY-MM-DD (default: last day held)."),
+    typer.Option(
+        "--as-of", metavar="YYYY-MM-DD", help="Day to report (default: the last day held)."
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
@@ -61,7 +74,9 @@ def _print_import(report) -> None:
 
 @import_app.command("coinmetrics")
 def import_coinmetrics_cmd(
-    file: Annotated[Path, typer.Argument(help="Coin Metrics community CSV (csv/btc.csv).")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="Coin Metrics community CSV (csv/btc.csv).")
+    ],
     db: DbOption = None,
 ) -> None:
     """Import daily chain metrics and closes from a Coin Metrics community CSV."""
@@ -73,10 +88,14 @@ def import_coinmetrics_cmd(
 
 @import_app.command("prices")
 def import_prices_cmd(
-    file: Annotated[Path, typer.Argument(help="CSV with columns date,close_usd[,source].")],
+    file: Annotated[
+        Path, typer.Argument(metavar="FILE", help="CSV with columns date,close_usd[,source].")
+    ],
     source: Annotated[
         str | None,
-        typer.Option(help="Source name for a file without a source column (default: csv)."),
+        typer.Option(
+            metavar="NAME", help="Source name for a file without a source column (default: csv)."
+        ),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -89,7 +108,10 @@ def import_prices_cmd(
 
 @import_app.command("epochs")
 def import_epochs_cmd(
-    file: Annotated[Path, typer.Argument(help="CSV with start_height,difficulty[,start_time].")],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="CSV with start_height,difficulty[,start_time]."),
+    ],
     db: DbOption = None,
 ) -> None:
     """Import difficulty epochs (one row per 2016-block epoch)."""
@@ -104,7 +126,9 @@ def import_blocks_cmd(
     file: Annotated[
         Path,
         typer.Argument(
-            help="CSV with height,time[,bits|difficulty][,fees_sat][,subsidy_sat][,pool]."
+            metavar="FILE",
+            help="CSV with columns height, time and optionally bits or difficulty, fees_sat, "
+            "subsidy_sat, pool.",
         ),
     ],
     replace: Annotated[
@@ -130,7 +154,10 @@ def status(
     json_out: JsonOption = False,
     price_source: Annotated[
         str,
-        typer.Option(help="Price source: auto (your imports, then Coin Metrics) or a name."),
+        typer.Option(
+            metavar="auto|NAME",
+            help="Price source: auto (your imports, then Coin Metrics) or a name.",
+        ),
     ] = "auto",
     db: DbOption = None,
 ) -> None:
@@ -153,6 +180,7 @@ def sync(
         str | None,
         typer.Option(
             "--url",
+            metavar="URL",
             help="Coin Metrics API v4 base URL (default: $MINERWATCH_COINMETRICS_URL, else "
             "https://community-api.coinmetrics.io/v4).",
             show_default=False,
@@ -162,6 +190,7 @@ def sync(
         str | None,
         typer.Option(
             "--start",
+            metavar="YYYY-MM-DD",
             help="First day to fetch, YYYY-MM-DD (default: the day after the last day held; "
             "2009-01-03 for an empty database).",
             show_default=False,
@@ -171,6 +200,7 @@ def sync(
         str | None,
         typer.Option(
             "--end",
+            metavar="YYYY-MM-DD",
             help="Last day to fetch, YYYY-MM-DD (default: the latest the source has).",
             show_default=False,
         ),
@@ -242,8 +272,10 @@ MachinesOption = Annotated[
     Path | None,
     typer.Option(
         "--machines",
-        help="CSV of your own machines: model,hashrate_ths,power_w[,vendor,efficiency_j_th,"
-        "release_month,cooling,source]. A row named like a catalog model replaces it.",
+        metavar="FILE",
+        help="CSV of your own machines: columns model, hashrate_ths, power_w and optionally "
+        "vendor, efficiency_j_th, release_month, cooling, source. A row named like a catalog "
+        "model replaces it.",
         show_default=False,
     ),
 ]
@@ -384,6 +416,7 @@ def cost(
         float | None,
         typer.Option(
             "--electricity-share",
+            metavar="X",
             help="Electricity's share of total mining cost, (0, 1] (default 0.6: Capriole's).",
             show_default=False,
         ),
@@ -423,7 +456,10 @@ def episodes(
     min_days: Annotated[
         int | None,
         typer.Option(
-            "--min-days", help="Shortest episode listed, days (default 1).", show_default=False
+            "--min-days",
+            metavar="N",
+            help="Shortest episode listed, days (default 1).",
+            show_default=False,
         ),
     ] = None,
     as_of: AsOfOption = None,
@@ -501,7 +537,9 @@ def signals(
 
 @app.command()
 def study(
-    name: Annotated[str, typer.Argument(help="compression, ribbons or below-cost.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="compression, ribbons or below-cost.")
+    ],
     as_of: AsOfOption = None,
     confirm_days: ConfirmDaysOption = None,
     strict_change: Annotated[
@@ -726,16 +764,21 @@ def backtest_difficulty_cmd(
             out.print(f"table written to {csv_file}", style="dim", highlight=False)
 
 
-def _fail(label: str, exc: Exception | str, code: int) -> None:
+def _fail(label: str, message: Exception | str, code: int) -> int:
+    """Print ``label: message`` as one line on stderr; return ``code``."""
     from rich.markup import escape
 
-    err.print(f"[bold red]{label}:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-    sys.exit(code)
+    err.print(f"[bold red]{label}:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+    return code
 
 
-# The option that sets each library parameter: an InputError about a parameter names the
-# option instead (the library's message begins with the parameter's name).
+# The option that sets each library parameter: a message about a parameter names the option
+# instead (the library's message begins with the parameter's name, or writes it in
+# backticks where it names another one).
 PARAMETER_OPTIONS = {
+    "as_of": "--as-of",
+    "at_height": "--at-height",
+    "price_source": "--price-source",
     "power_price_usd_kwh": "--power-price",
     "electricity_usd_kwh": "--power-price",
     "pool_fee_pct": "--pool-fee",
@@ -749,29 +792,69 @@ PARAMETER_OPTIONS = {
     "confirm_days": "--confirm-days",
     "strict_change_pct": "--strict-change",
     "format": "--format",
+    "source": "--source",
+    "replace": "--replace",
+    "base_url": "--url",
+    "start": "--start",
+    "end": "--end",
 }
 
 
 def _input_message(exc: InputError) -> str:
     """The error's message, naming the CLI option where the library names its parameter."""
-    text = str(exc)
-    option = PARAMETER_OPTIONS.get(exc.parameter or "")
-    if option is not None and text.startswith(exc.parameter):
-        return option + text[len(exc.parameter) :]
-    return text
+    text, reason, parameter = str(exc), exc.reason, exc.parameter or ""
+    place = text[: len(text) - len(reason)]  # file, line, column
+    option = PARAMETER_OPTIONS.get(parameter)
+    if option is not None and re.match(rf"{re.escape(parameter)}\b", reason):
+        reason = option + reason[len(parameter) :]
+    named = re.sub(r"`(\w+)`", lambda m: f"`{PARAMETER_OPTIONS.get(m[1], m[1])}`", reason)
+    return place + named
+
+
+@functools.cache
+def _click_command():
+    """The click command of :data:`app`, built once per process."""
+    return typer.main.get_command(app)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command line (``argv`` without the program's name; default
+    ``sys.argv[1:]``) and return its exit code.
+
+    Usage errors are Typer's own (exit 2, with the usage); a library error becomes one line
+    on stderr, a bad parameter named by its option: an :class:`InputError` exits 2, a
+    :class:`SourceError` 3, a :class:`StoreError` 4. Any other exception is a bug: one line
+    naming it and exit 1 (``MINERWATCH_DEBUG=1`` shows the traceback instead).
+    """
+    global out, err
+    # Consoles of this run's streams (tests run many commands in one process).
+    out, err = Console(), Console(stderr=True)
+    try:
+        _click_command().main(args=None if argv is None else list(argv), prog_name="minerwatch")
+    except SystemExit as exc:  # Typer's own end: success, --help, or a usage error
+        code = exc.code
+        return code if isinstance(code, int) else EXIT_OK if code is None else EXIT_OTHER
+    except InputError as exc:
+        return _fail("error", _input_message(exc), EXIT_INPUT)
+    except SourceError as exc:
+        return _fail("source error", exc, EXIT_SOURCE)
+    except StoreError as exc:
+        return _fail("database error", exc, EXIT_DATABASE)
+    except MinerwatchError as exc:
+        return _fail("error", exc, EXIT_OTHER)
+    except Exception as exc:
+        if os.environ.get("MINERWATCH_DEBUG"):
+            raise
+        return _fail(
+            "unexpected error",
+            f"{type(exc).__name__}: {exc} (a bug: please report it; MINERWATCH_DEBUG=1 shows "
+            "the traceback)",
+            EXIT_OTHER,
+        )
+    return EXIT_OK
 
 
 def main() -> None:
-    """Console entry point: maps library errors to messages and exit codes.
-
-    Usage errors are Typer's own (exit 2); library errors become one line on stderr, a bad
-    parameter named by its option.
-    """
-    try:
-        app()
-    except InputError as exc:
-        _fail("error", _input_message(exc), EXIT_INPUT)
-    except SourceError as exc:
-        _fail("source error", exc, EXIT_SOURCE)
-    except MinerwatchError as exc:
-        _fail("error", exc, 1)
+    """Console entry point: :func:`run` on the process's arguments, its code as the exit
+    status."""
+    sys.exit(run())

@@ -16,9 +16,9 @@ def utc_today() -> np.datetime64:
     return np.datetime64(datetime.now(UTC).date(), "D")
 
 
-def parse_day(value: DayLike, option: str = "--as-of") -> np.datetime64 | None:
+def parse_day(value: DayLike, parameter: str = "as_of") -> np.datetime64 | None:
     """A day given as ``YYYY-MM-DD`` text, a date or a datetime64, as ``datetime64[D]``
-    (None stays None); :class:`InputError` naming ``option`` when malformed."""
+    (None stays None); :class:`InputError` naming ``parameter`` when malformed."""
     if value is None:
         return None
     if isinstance(value, np.datetime64 | date):
@@ -29,4 +29,6 @@ def parse_day(value: DayLike, option: str = "--as-of") -> np.datetime64 | None:
             raise ValueError
         return np.datetime64(text, "D")
     except ValueError:
-        raise InputError(f"{option} {value!r} is not a date; expected YYYY-MM-DD") from None
+        raise InputError(
+            f"{parameter} {value!r} is not a date; expected YYYY-MM-DD", parameter=parameter
+        ) from None

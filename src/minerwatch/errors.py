@@ -1,8 +1,20 @@
-"""Exception hierarchy of minerwatch.
+"""Every exception minerwatch raises on purpose, in one hierarchy.
 
-Callers catch errors by meaning: bad input (a file, a parameter, a date) versus a network
-source that failed. The CLI maps :class:`InputError` to exit code 2 and :class:`SourceError`
-to exit code 3.
+Callers catch errors by meaning, from the broad kind to the exact case:
+
+- :class:`InputError` (CLI exit code 2): bad user input, a file, a row, a cell, a
+  parameter or a date, or nothing there to read yet (:class:`NoDatabase`,
+  :class:`NoChainData`). Subclasses: :class:`AsOfOutOfRange`, :class:`NoPriceOnDay`.
+- :class:`SourceError` (exit code 3): a network source failed: :class:`SourceUnavailable`
+  (with :class:`RateLimited`) or :class:`BadResponse`.
+- :class:`StoreError` (exit code 4): the database file cannot be used as it is:
+  :class:`StoreBusy`, :class:`StoreUnreadable`, :class:`NotAMinerwatchStore`,
+  :class:`SchemaTooNew`, :class:`SchemaTooOld`, :class:`StoreReadOnly`, :class:`ChainDataGap`.
+
+Messages name library parameters (``as_of``, ``power_price_usd_kwh``), never command-line
+options: a message about one parameter begins with its name and sets ``parameter``, and a
+message that names another one writes it in backticks (`` `replace` ``), so the CLI can put
+its own option names in their place.
 """
 
 from __future__ import annotations
@@ -18,7 +30,8 @@ class InputError(MinerwatchError):
     The message names where the problem is (file, line, column or parameter) and what was
     expected there. ``line_label`` names what ``line`` counts ("item" for API pages).
     ``parameter`` names the library parameter a bad value was given for (the message then
-    begins with that name), so the CLI can name its own option instead.
+    begins with that name), so the CLI can name its own option instead. ``reason`` is the
+    message without the place (file, line, column) that ``str()`` puts before it.
     """
 
     def __init__(
@@ -48,6 +61,19 @@ class InputError(MinerwatchError):
 
 class AsOfOutOfRange(InputError):
     """The requested ``as_of`` date lies outside the data held in the store."""
+
+
+class NoPriceOnDay(InputError):
+    """The day has no BTC/USD close (or no hashprice), so nothing priced in USD exists."""
+
+
+class NoDatabase(InputError):
+    """No database file at the path, or the path cannot hold one (a folder, a file in the
+    way of its folder)."""
+
+
+class NoChainData(InputError):
+    """The database holds no daily chain data yet."""
 
 
 class SourceError(MinerwatchError):
@@ -107,4 +133,34 @@ class SyncPageCapReached(SourceError):
 
 
 class StoreError(MinerwatchError):
-    """The database file cannot be opened or is of an unknown schema."""
+    """The database file cannot be used as it is."""
+
+
+class StoreBusy(StoreError):
+    """Another process holds the database file for writing."""
+
+
+class StoreUnreadable(StoreError):
+    """The file is not a DuckDB database, or a damaged one, or cannot be read."""
+
+
+class NotAMinerwatchStore(StoreError):
+    """The file is a DuckDB database of something else: it has tables but no minerwatch
+    schema, so minerwatch neither reads nor adds to it."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer minerwatch (a schema version above ours)."""
+
+
+class SchemaTooOld(StoreError):
+    """The database needs a migration, which a read-only store cannot make."""
+
+
+class StoreReadOnly(StoreError):
+    """A write was asked of a store opened read-only."""
+
+
+class ChainDataGap(StoreError):
+    """The stored daily chain data skips days (imports refuse gaps; this database was
+    written otherwise)."""

@@ -14,7 +14,7 @@ import numpy as np
 from minerwatch.chain.consensus import GENESIS_DAY, RETARGET_INTERVAL
 from minerwatch.chain.retarget import RetargetResult, retarget_from_blocks
 from minerwatch.days import DayLike, parse_day
-from minerwatch.errors import AsOfOutOfRange, InputError, MinerwatchError
+from minerwatch.errors import AsOfOutOfRange, ChainDataGap, InputError
 from minerwatch.store import Store, open_store, require_data
 from minerwatch.tables import ArrayTabular
 from minerwatch.units import SECONDS_PER_DAY
@@ -71,8 +71,8 @@ class DailyFrame(ArrayTabular):
 
 
 def parse_as_of(value: DayLike) -> np.datetime64 | None:
-    """A user's ``--as-of`` value as ``datetime64[D]``; :class:`InputError` if malformed."""
-    return parse_day(value, "--as-of")
+    """A user's ``as_of`` value as ``datetime64[D]``; :class:`InputError` if malformed."""
+    return parse_day(value, "as_of")
 
 
 def check_days_join(
@@ -114,8 +114,9 @@ def check_as_of(store: Store, as_of: np.datetime64 | None) -> np.datetime64:
     as_of = np.datetime64(as_of, "D")
     if as_of < first or as_of > last:
         raise AsOfOutOfRange(
-            f"as-of date {as_of} is outside the data held ({first} to {last}); "
-            "choose a date in that range or load more data"
+            f"as_of {as_of} is outside the data held ({first} to {last}); "
+            "choose a date in that range or load more data",
+            parameter="as_of",
         )
     return as_of
 
@@ -175,7 +176,9 @@ def select_prices(
     else:
         if source not in names:
             raise InputError(
-                f"no prices from source {source!r}; stored sources: {', '.join(names) or 'none'}"
+                f"price_source {source!r}: no prices from that source; stored sources: "
+                f"{', '.join(names) or 'none'}",
+                parameter="price_source",
             )
         order = [source]
     for name in order:
@@ -201,8 +204,8 @@ def build_daily_frame(
 
     ``epochs`` is the store's epochs table (:meth:`Store.read_epochs`), read when not given.
 
-    Raises :class:`AsOfOutOfRange` for an ``as_of`` outside the stored days, and an error
-    naming the missing days when the chain data has a gap.
+    Raises :class:`AsOfOutOfRange` for an ``as_of`` outside the stored days, and
+    :class:`ChainDataGap` naming the missing days when the chain data has a gap.
     """
     as_of = check_as_of(store, as_of)
     chain = store.read_chain_daily(as_of)
@@ -210,7 +213,7 @@ def build_daily_frame(
     steps = np.diff(day).astype(np.int64)
     if (steps != 1).any():
         i = int(np.flatnonzero(steps != 1)[0])
-        raise MinerwatchError(
+        raise ChainDataGap(
             f"chain data has a gap after {day[i]} (next day held: {day[i + 1]}); "
             "re-import or sync the missing days"
         )

@@ -29,7 +29,17 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from minerwatch.errors import InputError, StoreError
+from minerwatch.errors import (
+    InputError,
+    NoChainData,
+    NoDatabase,
+    NotAMinerwatchStore,
+    SchemaTooNew,
+    SchemaTooOld,
+    StoreBusy,
+    StoreReadOnly,
+    StoreUnreadable,
+)
 
 SCHEMA_VERSION = 1
 EPOCH_DAY = np.datetime64("1970-01-01", "D")
@@ -161,7 +171,10 @@ class Store:
     """A DuckDB database file holding minerwatch's data.
 
     Open with :func:`open_store`. ``read_only`` stores refuse writes and need an existing
-    file whose schema is current.
+    file whose schema is current. Raises :class:`~minerwatch.errors.NoDatabase` for a
+    missing file (read-only) or a path that cannot hold one, and a
+    :class:`~minerwatch.errors.StoreError` for a file that cannot be used: busy, unreadable,
+    another program's database, or a schema too new (or too old to read without migrating).
     """
 
     def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
@@ -169,7 +182,7 @@ class Store:
         self.read_only = read_only
         if str(path) != ":memory:":
             if read_only and not self.path.exists():
-                raise InputError(
+                raise NoDatabase(
                     f"no database at {self.path}; load data first with "
                     "`minerwatch import coinmetrics FILE` or `minerwatch sync`"
                 )
@@ -177,23 +190,23 @@ class Store:
                 try:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
-                    raise InputError(
+                    raise NoDatabase(
                         f"cannot create the folder of database {self.path} "
-                        f"({exc.strerror}); choose another --db or MINERWATCH_DB"
+                        f"({exc.strerror}); choose another path for the database"
                     ) from None
             if self.path.is_dir():
-                raise InputError(f"database path {self.path} is a directory; expected a file")
+                raise NoDatabase(f"database path {self.path} is a directory; expected a file")
         try:
             self.con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
-                raise StoreError(
+                raise StoreBusy(
                     f"database {self.path} is busy: another minerwatch process (a sync or an "
                     "import) is writing to it; try again when it has finished"
                 ) from None
-            raise InputError(f"cannot open database {self.path}: {exc}") from None
+            raise StoreUnreadable(f"cannot open database {self.path}: {exc}") from None
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open database {self.path}: {exc}") from None
+            raise StoreUnreadable(f"cannot open database {self.path}: {exc}") from None
         self._migrate()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -219,24 +232,33 @@ class Store:
         self.con.commit()
 
     def schema_version(self) -> int:
-        exists = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-        ).fetchall()[0][0]
-        if not exists:
+        """The schema version of the database: 0 for a new, empty one;
+        :class:`~minerwatch.errors.NotAMinerwatchStore` for one with tables but no minerwatch
+        schema."""
+        ours, tables = self.con.execute(
+            "SELECT count(*) FILTER (WHERE table_name = 'schema_version'), count(*) "
+            "FROM information_schema.tables"
+        ).fetchall()[0]
+        if not ours:
+            if tables:
+                raise NotAMinerwatchStore(
+                    f"database {self.path} holds {tables} table(s) of another program and no "
+                    "minerwatch schema; choose another path for the database"
+                )
             return 0
         return int(self.con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0])
 
     def _migrate(self) -> None:
         version = self.schema_version()
         if version > SCHEMA_VERSION:
-            raise StoreError(
+            raise SchemaTooNew(
                 f"database {self.path} has schema version {version}, newer than this "
                 f"minerwatch understands ({SCHEMA_VERSION}); upgrade minerwatch"
             )
         if version == SCHEMA_VERSION:
             return
         if self.read_only:
-            raise StoreError(
+            raise SchemaTooOld(
                 f"database {self.path} has schema version {version}; open it once for "
                 f"writing (any import) to migrate to {SCHEMA_VERSION}"
             )
@@ -252,7 +274,7 @@ class Store:
     def _upsert(self, table: str, columns: dict[str, np.ndarray], origin: str) -> WriteResult:
         """Stage ``columns`` and merge them into ``table`` (caller holds the transaction)."""
         if self.read_only:
-            raise StoreError(f"database {self.path} is open read-only")
+            raise StoreReadOnly(f"database {self.path} is open read-only")
         keys, values = _TABLES[table]
         names = [*keys, *values]
         staged = {}
@@ -354,7 +376,7 @@ class Store:
         deleted (counted in ``removed``). The caller holds the :meth:`transaction`.
         """
         if self.read_only:
-            raise StoreError(f"database {self.path} is open read-only")
+            raise StoreReadOnly(f"database {self.path} is open read-only")
         names = ["height", *_BLOCK_VALUES]
         self.con.register(
             "_staged_src",
@@ -394,8 +416,8 @@ class Store:
             ]
             raise InputError(
                 f"block {row[0]} is already stored with different values ({'; '.join(pairs)}); "
-                f"expected the stored block, or a reorg: replace (`--replace`) replaces block "
-                f"{row[0]} and every block above it",
+                f"expected the stored block, or a reorg: with `replace`, block {row[0]} and "
+                "every block above it are replaced",
                 path=origin,
             )
         # Heights from the fork up are written as given; below it, values are merged.
@@ -619,10 +641,11 @@ def open_store(path: Path | str | None = None, *, read_only: bool = False) -> St
 
 
 def require_data(store: Store) -> tuple[np.datetime64, np.datetime64]:
-    """The chain day range, or an :class:`InputError` telling how to load data."""
+    """The chain day range, or :class:`~minerwatch.errors.NoChainData` telling how to load
+    data."""
     span = store.chain_day_range()
     if span is None:
-        raise InputError(
+        raise NoChainData(
             f"the database {store.path} holds no chain data; load it with "
             "`minerwatch import coinmetrics FILE` or `minerwatch sync`"
         )

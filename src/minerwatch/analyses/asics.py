@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from minerwatch.analyses.day import Day, day_of
-from minerwatch.errors import InputError
+from minerwatch.errors import NoPriceOnDay
 from minerwatch.models.asics import (
     DEFAULT_POOL_FEE_PCT,
     DEFAULT_POWER_PRICE_USD_KWH,
@@ -87,7 +87,8 @@ def asic_economics(
     user's own machines (see :func:`~minerwatch.models.asics.load_catalog`).
 
     Raises :class:`InputError` for a parameter out of range (naming it), a bad machines
-    file (naming file, line and column), a date outside the data, or a day without a close.
+    file (naming file, line and column), a date outside the data, and
+    :class:`~minerwatch.errors.NoPriceOnDay` for a day without a close.
     """
     check_parameters(power_price_usd_kwh, pool_fee_pct, uptime_pct)
     with day_of(db, as_of) as context:
@@ -99,8 +100,10 @@ def asic_economics(
     hp_usd = float(metrics.hashprice_usd_ph_day[row])
     hp_btc = float(metrics.hashprice_btc_ph_day[row])
     if not (math.isfinite(price) and math.isfinite(hp_usd) and math.isfinite(hp_btc)):
-        raise InputError(
-            f"no BTC/USD close or hashprice on {day}; choose a later --as-of or import prices"
+        raise NoPriceOnDay(
+            f"as_of {day}: no BTC/USD close or hashprice on that day; choose a later day or "
+            "import prices",
+            parameter="as_of",
         )
     omitted = 0
     if released_only:

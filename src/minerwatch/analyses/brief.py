@@ -13,7 +13,7 @@ from minerwatch.analyses.day import Day, day_of
 from minerwatch.analyses.signals import Signals, signals
 from minerwatch.analyses.status import Status, status
 from minerwatch.analyses.studies import EpisodesReport, StudyResult, cost_episodes, study
-from minerwatch.errors import InputError
+from minerwatch.errors import NoPriceOnDay
 from minerwatch.store import Store
 
 
@@ -39,7 +39,7 @@ def gather(
         snapshot = status(day)
         try:
             machines = asic_economics(day)
-        except InputError:  # no close on the day: no machine economics
+        except NoPriceOnDay:  # no close on the day: no machine economics
             machines = None
         return BriefInputs(
             status=snapshot,

@@ -17,7 +17,7 @@ import numpy as np
 
 from minerwatch.analyses.day import Day, cut_frame
 from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
-from minerwatch.errors import InputError, MinerwatchError
+from minerwatch.errors import InputError
 from minerwatch.frames import DailyFrame
 from minerwatch.metrics import estimators as est
 from minerwatch.models.difficulty import (
@@ -423,13 +423,15 @@ def outlook_from_store(
     from minerwatch.frames import build_daily_frame, check_as_of
 
     if as_of is not None and at_height is not None:
-        raise InputError("give either --as-of or --at-height, not both")
+        raise InputError("give either `as_of` or `at_height`, not both", parameter="at_height")
     epochs = Epochs.from_store(store.read_epochs() if epochs_table is None else epochs_table)
     notes: list[str] = []
     if at_height is not None:
         h = int(at_height)
         if h < 0:
-            raise InputError(f"--at-height must be >= 0, got {h}")
+            raise InputError(
+                f"at_height {h} is out of range; expected a height >= 0", parameter="at_height"
+            )
         start = h - h % EPOCH
         tip = _contiguous_blocks(store, min_height=h, max_height=h)
         raw = None
@@ -445,8 +447,9 @@ def outlook_from_store(
                 else "no per-block data (load it with `minerwatch import blocks`)"
             )
             raise InputError(
-                f"--at-height {h}: needs per-block data from the epoch's first block "
-                f"({start}) to {h}; the database holds {span}"
+                f"at_height {h}: needs per-block data from the epoch's first block "
+                f"({start}) to {h}; the database holds {span}",
+                parameter="at_height",
             )
         return _outlook_blocks(raw, len(raw["height"]) - 1, epochs, notes, daily)
     day = check_as_of(store, as_of)
@@ -606,6 +609,6 @@ def next_adjustment_or_none(day: Day) -> NextAdjustment | None:
     (no heights, no epochs, no hashrate level yet)."""
     try:
         na = difficulty_outlook(day).next_adjustment
-    except MinerwatchError:
+    except InputError:  # the data held cannot give one (no heights, no difficulty)
         return None
     return na if na.reason is None else None

@@ -39,7 +39,7 @@ from minerwatch.analyses.difficulty import DifficultyOutlook, difficulty_outlook
 from minerwatch.analyses.signals import Signals
 from minerwatch.analyses.status import Status
 from minerwatch.analyses.studies import EpisodesReport
-from minerwatch.errors import MinerwatchError
+from minerwatch.errors import InputError
 from minerwatch.frames import DailyFrame
 from minerwatch.metrics.revenue import hashprice_in, hashprice_unit
 from minerwatch.store import Store
@@ -190,7 +190,7 @@ def report_data(db: Day | Store | str | Path | None = None, as_of: str | None = 
         cost = production_cost(day)
         try:
             outlook: DifficultyOutlook | None = difficulty_outlook(day)
-        except MinerwatchError:  # heights unknown: no forecast
+        except InputError:  # the data held cannot give one (heights unknown): no forecast
             outlook = None
     priced = np.flatnonzero(np.isfinite(frame.price_usd))
 

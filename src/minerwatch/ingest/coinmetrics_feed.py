@@ -56,8 +56,8 @@ class CoinMetricsFeed:
         self.client = client
         self.url = coinmetrics_api.resolve_base_url(base_url)
         self.page_size = page_size
-        self.start = parse_day(start, "--start")
-        self.end = parse_day(end, "--end")
+        self.start = parse_day(start, "start")
+        self.end = parse_day(end, "end")
         self._span: tuple[np.datetime64, np.datetime64] | None = None
         self._first_day: np.datetime64 | None = None  # where the sync starts
         self._seen: set[str] = set()
@@ -73,12 +73,13 @@ class CoinMetricsFeed:
                 return Resume(str(start_day), str(end_day), None, note=note)
         elif span is not None and start_day > span[1] + 1:
             raise InputError(
-                f"--start {start_day} would leave days {span[1] + 1} to {start_day - 1} "
+                f"start {start_day} would leave days {span[1] + 1} to {start_day - 1} "
                 f"missing after the last day held ({span[1]}); expected a start on or before "
-                f"{span[1] + 1}"
+                f"{span[1] + 1}",
+                parameter="start",
             )
         if end_day is not None and end_day < start_day:
-            raise InputError(f"--end {end_day} is before --start {start_day}")
+            raise InputError(f"end {end_day} is before `start` {start_day}", parameter="end")
         if (
             span is not None
             and end_day is not None
@@ -86,9 +87,10 @@ class CoinMetricsFeed:
             and end_day < span[0] - 1
         ):
             raise InputError(
-                f"--end {end_day} would leave days {end_day + 1} to {span[0] - 1} missing "
+                f"end {end_day} would leave days {end_day + 1} to {span[0] - 1} missing "
                 f"before the first day held ({span[0]}); expected an end on or after "
-                f"{span[0] - 1}"
+                f"{span[0] - 1}",
+                parameter="end",
             )
         end_text = None if end_day is None else str(end_day)
         today = utc_today()

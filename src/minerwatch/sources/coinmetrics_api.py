@@ -57,9 +57,10 @@ def resolve_base_url(url: str | None = None) -> str:
     except (httpx.InvalidURL, TypeError):
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        origin = "--url" if url else (URL_ENV if os.environ.get(URL_ENV) else "default URL")
+        origin = "base_url" if url else (URL_ENV if os.environ.get(URL_ENV) else "default URL")
         raise InputError(
-            f"{origin} {chosen!r} is not an http(s) URL; expected for example {DEFAULT_BASE_URL}"
+            f"{origin} {chosen!r} is not an http(s) URL; expected for example {DEFAULT_BASE_URL}",
+            parameter="base_url" if url else None,
         )
     return chosen.rstrip("/")
 

@@ -70,7 +70,7 @@ def read_prices(path: str | Path, source: str | None = None) -> DailyPrices:
     table = read_csv(path, ["date", "close_usd"], optional=["source"])
     if source is not None and table.has("source"):
         raise InputError(
-            f"the file has a source column, so --source {source!r} would be ignored; "
+            f"the file has a source column, so `source` {source!r} would be ignored; "
             "drop one of them",
             path=table.origin,
             line=1,
