@@ -78,7 +78,9 @@ def prepare_baseline(commit: str, where: Path) -> None:
 
 
 def pytest_run(checkout: Path, data: Path) -> tuple[float, str]:
-    """Wall time (s) of the checkout's whole test suite and pytest's summary line."""
+    """Wall time (s) of the checkout's whole test suite, and pytest's summary line with the
+    1-minute load average at the start (the two suites run one after the other)."""
+    load_1m = os.getloadavg()[0]
     env = {**os.environ, "MINERWATCH_TEST_DATA": str(data)}
     t0 = time.perf_counter()
     proc = subprocess.run(
@@ -91,7 +93,7 @@ def pytest_run(checkout: Path, data: Path) -> tuple[float, str]:
     elapsed = time.perf_counter() - t0
     lines = proc.stdout.strip().splitlines()
     summary = re.sub(r"=+", "", lines[-1]).strip() if lines else f"exit {proc.returncode}"
-    return elapsed, re.sub(r" in [\d.]+s.*$", "", summary)
+    return elapsed, re.sub(r" in [\d.]+s.*$", "", summary) + f" (load {load_1m:.1f} at start)"
 
 
 def machine(sides: dict[str, Path]) -> list[str]:
