@@ -54,7 +54,7 @@ def log(msg: str) -> None:
 
 
 def fail(msg: str) -> None:
-    """Stop with exit code 2 (bad input: data, revision or directory)."""
+    """Stop with exit code 2 (missing data, unknown revision, unusable baseline)."""
     print(f"error: {msg}", file=sys.stderr)
     sys.exit(2)
 
@@ -71,10 +71,12 @@ def prepare_baseline(commit: str, where: Path) -> None:
     installed editable with its test extra."""
     log(f"baseline: worktree of {commit[:7]} at {where}, venv, pip install ...")
     git("worktree", "add", "--detach", str(where), commit)
-    subprocess.run([sys.executable, "-m", "venv", str(where / ".venv")], check=True)
-    subprocess.run(
-        [str(where / ".venv/bin/pip"), "install", "-q", "-e", ".[test]"], cwd=where, check=True
-    )
+    for argv in (
+        [sys.executable, "-m", "venv", str(where / ".venv")],
+        [str(where / ".venv/bin/pip"), "install", "-q", "-e", ".[test]"],
+    ):
+        if subprocess.run(argv, cwd=where).returncode != 0:
+            fail(f"preparing the baseline failed: {' '.join(argv)}")
 
 
 def pytest_run(checkout: Path, data: Path) -> tuple[float, str]:
@@ -97,6 +99,7 @@ def pytest_run(checkout: Path, data: Path) -> tuple[float, str]:
 
 
 def machine(sides: dict[str, Path]) -> list[str]:
+    """Header lines: the date, the CPU model and count, each side's Python version."""
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:

@@ -62,7 +62,7 @@ REPS = {
     "pd_read": (20, 5),
     "pd_compute": (100, 10),
     "process": (15, 3),
-    "report": (10, 3),
+    "brief_report": (10, 3),
 }
 # The day of the brief and report figures (bench/compare.py uses it too).
 AS_OF = "2025-10-06"
@@ -495,7 +495,9 @@ def run(data: Path, quick: bool, tmp: Path, log: Callable[[str], None]) -> Resul
         ("brief", ["brief", "--as-of", AS_OF]),
         ("report", ["report", "--as-of", AS_OF, "--out", str(tmp / "r.html")]),
     ]:
-        samples, _ = time_process([*status_command(), *args, "--db", str(db)], reps("report"), tmp)
+        samples, _ = time_process(
+            [*status_command(), *args, "--db", str(db)], reps("brief_report"), tmp
+        )
         res.add(
             Figure(
                 key,
