@@ -16,7 +16,9 @@ Figures (median and minimum of several repetitions; see docs/benchmarks.md):
    interval) over 1,000,000 synthetic blocks (target < 0.5 s), and ``backtest_difficulty``
    over the full history.
 3. status: ``minerwatch status --json`` as a whole process on a database holding the CSV and
-   the difficulty epochs, wall clock; ``python -c pass`` as the floor. Target < 1 s.
+   the difficulty epochs, wall clock; ``python -c pass`` as the floor. Target < 1 s. On the
+   same database, ``brief --as-of 2025-10-06`` and ``report --as-of 2025-10-06 --out FILE``
+   as whole processes.
 4. pandas baseline (``bench/pandas_baseline.py``): ``read_csv``, the same rolling
    computations, and the whole script as a process; our figures as ratios ours / pandas.
 
@@ -60,7 +62,10 @@ REPS = {
     "pd_read": (20, 5),
     "pd_compute": (100, 10),
     "process": (15, 3),
+    "brief_report": (10, 3),
 }
+# The day of the brief and report figures (bench/compare.py uses it too).
+AS_OF = "2025-10-06"
 
 
 @dataclass
@@ -132,6 +137,20 @@ def time_calls(
     return samples
 
 
+def run_once(argv: list[str], cwd: Path) -> tuple[float, str]:
+    """Wall time (s) of one whole process, start-up included, and its stdout; a failing
+    command stops the benchmark with its stderr."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"benchmark command failed (exit {proc.returncode}): {' '.join(argv)}\n"
+            f"{proc.stderr.strip()}"
+        )
+    return elapsed, proc.stdout
+
+
 def time_process(
     cmd: list[str] | Callable[[], list[str]], reps: int, cwd: Path, warmup: int = 1
 ) -> tuple[list[float], str]:
@@ -139,16 +158,7 @@ def time_process(
     ``cmd`` may be a function giving each repetition's command line."""
     samples, stdout = [], ""
     for i in range(warmup + reps):
-        argv = cmd() if callable(cmd) else cmd
-        t0 = time.perf_counter()
-        proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
-        elapsed = time.perf_counter() - t0
-        if proc.returncode != 0:
-            raise SystemExit(
-                f"benchmark command failed (exit {proc.returncode}): {' '.join(argv)}\n"
-                f"{proc.stderr.strip()}"
-            )
-        stdout = proc.stdout
+        elapsed, stdout = run_once(cmd() if callable(cmd) else cmd, cwd)
         if i >= warmup:
             samples.append(elapsed)
     return samples, stdout
@@ -181,10 +191,11 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def git_commit() -> str | None:
+def git_commit(repo: Path = REPO) -> str | None:
+    """Short commit of the checkout at ``repo``, with ``+dirty`` if tracked files changed."""
     try:
         proc = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
             capture_output=True,
             text=True,
             timeout=10,
@@ -194,7 +205,7 @@ def git_commit() -> str | None:
     if proc.returncode != 0:
         return None
     dirty = subprocess.run(
-        ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+        ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
         capture_output=True,
         text=True,
         timeout=10,
@@ -430,7 +441,7 @@ def run(data: Path, quick: bool, tmp: Path, log: Callable[[str], None]) -> Resul
     )
 
     # 3 and 4b. Whole processes, wall clock.
-    log("processes: start-up floor, status --json, pandas script ...")
+    log("processes: start-up floor, status --json, brief, report, pandas script ...")
     status_cmd = [*status_command(), "status", "--json", "--db", str(db)]
     pandas_cmd = [sys.executable, str(BENCH / "pandas_baseline.py"), str(csv_path)]
     n = reps("process")
@@ -480,6 +491,22 @@ def run(data: Path, quick: bool, tmp: Path, log: Callable[[str], None]) -> Resul
             note="wall clock incl. interpreter start-up; DB holds the CSV and the epochs",
         )
     )
+    for key, args in [
+        ("brief", ["brief", "--as-of", AS_OF]),
+        ("report", ["report", "--as-of", AS_OF, "--out", str(tmp / "r.html")]),
+    ]:
+        samples, _ = time_process(
+            [*status_command(), *args, "--db", str(db)], reps("brief_report"), tmp
+        )
+        res.add(
+            Figure(
+                key,
+                f"{key} --as-of {AS_OF} (process)",
+                samples,
+                group="ours",
+                note="wall clock incl. start-up, on the database of the status figure",
+            )
+        )
     samples, pandas_out = time_process(pandas_cmd, n, tmp)
     res.add(
         Figure(
