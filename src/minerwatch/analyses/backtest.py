@@ -36,20 +36,7 @@ import numpy as np
 
 from minerwatch.chain.consensus import RETARGET_INTERVAL, TARGET_TIMESPAN_S
 from minerwatch.errors import InputError
-from minerwatch.models.difficulty import (
-    BASELINE_METHOD,
-    METHOD,
-    DailyContext,
-    DailySeries,
-    Epochs,
-    ForecastInputs,
-    baseline_adjustment,
-    block_inputs,
-    daily_context,
-    daily_inputs,
-    forecast_adjustment,
-    time_of_height,
-)
+from minerwatch.models import difficulty as forecaster
 from minerwatch.serialize import NOT_JSON, Jsonable, write_csv
 from minerwatch.store import Store
 from minerwatch.tables import Tabular
@@ -108,8 +95,8 @@ class DifficultyBacktest(Jsonable, Tabular):
 
     TABLE = "rows"  # the rows of to_pandas() and the like
 
-    method: str = METHOD
-    baseline: str = BASELINE_METHOD
+    method: str = forecaster.METHOD
+    baseline: str = forecaster.BASELINE_METHOD
     rows: tuple[BacktestRow, ...]
     eras: tuple[dict[str, str | int | float], ...]
     forecasts: dict[str, np.ndarray] = field(metadata=NOT_JSON)
@@ -125,7 +112,7 @@ class DifficultyBacktest(Jsonable, Tabular):
 
 
 def _daily_points(
-    ctx: DailyContext, epochs: Epochs, levels: tuple[int, ...]
+    ctx: forecaster.DailyContext, epochs: forecaster.Epochs, levels: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Rows, epoch starts, level, realised change and date (NaN where the next epoch's start
     time is unknown) of every daily forecast."""
@@ -140,8 +127,8 @@ def _daily_points(
     t1 = np.where(st[nxt_c][ok] >= 0, st[nxt_c][ok], np.nan)
     # Unknown start times: interpolated from the daily counts (as the forecasts have them),
     # only to tell which day ends fall inside the epoch.
-    t0_in = np.where(np.isfinite(t0), t0, time_of_height(ctx, start))
-    t1_in = np.where(np.isfinite(t1), t1, time_of_height(ctx, start + _EPOCH))
+    t0_in = np.where(np.isfinite(t0), t0, forecaster.time_of_height(ctx, start))
+    t1_in = np.where(np.isfinite(t1), t1, forecaster.time_of_height(ctx, start + _EPOCH))
     real = 100.0 * (d[nxt_c][ok] / d[ok] - 1.0)
     # Counted chain height at each day end is non-decreasing: the first day reaching a level.
     heights = np.maximum.accumulate(ctx.chain_end_height)
@@ -190,13 +177,13 @@ def _block_points(
 
 def _score(
     kind: str,
-    inputs: ForecastInputs,
+    inputs: forecaster.ForecastInputs,
     level: np.ndarray,
     real_change: np.ndarray,
     real_date: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    f = forecast_adjustment(inputs)
-    b_change, b_date = baseline_adjustment(inputs)
+    f = forecaster.forecast_adjustment(inputs)
+    b_change, b_date = forecaster.baseline_adjustment(inputs)
     k = inputs.blocks_in_epoch.astype(np.float64)
     timespan = real_date - inputs.epoch_start_s  # 2016 intervals, to the next epoch's start
     realised_total = TARGET_TIMESPAN_S / (1.0 + real_change / 100.0)  # 2015 intervals
@@ -268,8 +255,8 @@ def _summary(fc: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, Any]:
 
 
 def backtest_arrays(
-    daily: DailySeries | None,
-    epochs: Epochs,
+    daily: forecaster.DailySeries | None,
+    epochs: forecaster.Epochs,
     blocks: dict[str, np.ndarray] | None = None,
     levels: tuple[int, ...] = LEVELS_PCT,
 ) -> DifficultyBacktest:
@@ -277,9 +264,9 @@ def backtest_arrays(
 
     Parameters
     ----------
-    daily : DailySeries, optional
+    daily : forecaster.DailySeries, optional
         The daily series (from the genesis day, so heights are known).
-    epochs : Epochs
+    epochs : forecaster.Epochs
         The epochs table (start heights, difficulties, start times).
     blocks : dict of ndarray, optional
         Consecutive blocks: ``height``, ``time`` (unix s), ``difficulty``.
@@ -294,10 +281,10 @@ def backtest_arrays(
     notes = []
     ctx = None
     if daily is not None and len(daily.day) and daily.end_height[0] >= 0:
-        ctx = daily_context(daily, epochs)
+        ctx = forecaster.daily_context(daily, epochs)
         rows, starts, lv, rc, rd = _daily_points(ctx, epochs, levels)
         if len(rows):
-            inputs = daily_inputs(ctx, rows, epochs, epoch_start_height=starts)
+            inputs = forecaster.daily_inputs(ctx, rows, epochs, epoch_start_height=starts)
             parts.append(_score("daily", inputs, lv, rc, rd))
     elif daily is not None:
         notes.append("daily data does not start at the genesis day: heights unknown, skipped")
@@ -307,7 +294,7 @@ def backtest_arrays(
         d = np.asarray(blocks["difficulty"], np.float64)
         idx, starts, lv, rc, rd = _block_points(h, t, d, levels)
         if len(idx):
-            inputs = block_inputs(h, t, d, idx, daily=ctx, epochs=epochs)
+            inputs = forecaster.block_inputs(h, t, d, idx, daily=ctx, epochs=epochs)
             parts.append(_score("blocks", inputs, lv, rc, rd))
     if not parts:
         raise InputError(
@@ -369,10 +356,10 @@ def backtest_difficulty(
     if not isinstance(db, Store):
         with open_store(Path(db) if db is not None else None, read_only=True) as store:
             return backtest_difficulty(store, levels=levels, blocks=blocks)
-    epochs = Epochs.from_store(db.read_epochs())
+    epochs = forecaster.Epochs.from_store(db.read_epochs())
     daily = None
     if db.chain_day_range() is not None:
-        daily = DailySeries.from_frame(build_daily_frame(db))
+        daily = forecaster.DailySeries.from_frame(build_daily_frame(db))
     if blocks is None:
         raw = _contiguous_blocks(db)  # the blocks table holds one contiguous run of heights
         if raw is not None:

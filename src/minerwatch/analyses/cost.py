@@ -326,19 +326,27 @@ def _drm_summary(
     )
 
 
+@dataclass(frozen=True)
+class CostAssumptions:
+    """The checked assumptions of the production-cost models (see :func:`production_cost`
+    for each one's meaning, unit and default); hashable, so a day keeps one result each."""
+
+    electricity_usd_kwh: float
+    electricity_share: float
+    lifetime_years: float
+    smoothing_days: int
+    overheads: tuple[float, float, float]
+    include_fees: bool
+    hayes_efficiency_j_th: float | None
+    min_fit_days: int
+    fit_end: str | None
+
+
 def _fleet(
-    frame: DailyFrame,
-    metrics: DailyMetrics,
-    catalog: Catalog,
-    *,
-    electricity_usd_kwh: float,
-    electricity_share: float,
-    lifetime_years: float,
-    smoothing_days: int,
-    overheads: tuple[float, float, float],
-    include_fees: bool,
-    hayes_efficiency_j_th: float | None,
+    frame: DailyFrame, metrics: DailyMetrics, catalog: Catalog, a: CostAssumptions
 ) -> dict[str, Any]:
+    electricity_usd_kwh, electricity_share = a.electricity_usd_kwh, a.electricity_share
+    smoothing_days, hayes_efficiency_j_th = a.smoothing_days, a.hayes_efficiency_j_th
     blocks = np.asarray(frame.blocks, np.float64)
     # Luxor's hashprice of each day, as `minerwatch status` reports it, per PH/s -> per TH/s.
     hashprice_th = metrics.hashprice_usd_ph_day / THS_PER_PHS
@@ -349,16 +357,16 @@ def _fleet(
         threshold,
         np.asarray(catalog.efficiency_j_th, np.float64),
         np.asarray(catalog.release_month, "datetime64[M]"),
-        lifetime_years=lifetime_years,
+        lifetime_years=a.lifetime_years,
     )
     # The day's own hashrate and BTC: the day's luck cancels in the cost per BTC.
     hashrate_1d = hr.hashrate_hs(frame.blocks, frame.difficulty_mean, 1)
     btc_sat = np.asarray(frame.issuance_sat, np.float64)
-    if include_fees:
+    if a.include_fees:
         btc_sat = btc_sat + frame.fees_sat
     btc_per_day = btc_sat / SAT_PER_BTC
     efficiency = dict(zip(BAND, (band.lower_j_th, band.best_j_th, band.upper_j_th), strict=True))
-    overhead = dict(zip(BAND, overheads, strict=True))
+    overhead = dict(zip(BAND, a.overheads, strict=True))
     power, power_1d, electricity, all_in = {}, {}, {}, {}
     for bound in BAND:
         daily_power = mc.network_power_w(efficiency[bound], hashrate_1d, overhead[bound])
@@ -472,52 +480,32 @@ def production_cost(
         )
     fit_end = _check_fit_end(drm_fit_end)
 
-    assumptions = {
-        "electricity_usd_kwh": c,
-        "electricity_share": share,
-        "lifetime_years": lifetime,
-        "smoothing_days": smoothing,
-        "overheads": pue,
-        "include_fees": bool(include_fees),
-        "hayes_efficiency_j_th": hayes_efficiency_j_th,
-        "min_fit": min_fit,
-        "fit_end": fit_end,
-    }
+    assumptions = CostAssumptions(
+        c,
+        share,
+        lifetime,
+        smoothing,
+        pue,
+        bool(include_fees),
+        hayes_efficiency_j_th,
+        min_fit,
+        fit_end,
+    )
     with day_of(db_or_frame, as_of, price_source=price_source) as day:
-        key = ("production_cost", id(catalog), *assumptions.values())
         every = day.memo(
-            key,
+            ("production_cost", id(catalog), assumptions),
             lambda: _every_model(
-                day.frame, day.metrics, day.catalog if catalog is None else catalog, **assumptions
+                day.frame, day.metrics, day.catalog if catalog is None else catalog, assumptions
             ),
         )
     return headline(every, model)
 
 
 def _every_model(
-    frame: DailyFrame,
-    metrics: DailyMetrics,
-    catalog: Catalog,
-    *,
-    electricity_usd_kwh: float,
-    electricity_share: float,
-    lifetime_years: float,
-    smoothing_days: int,
-    overheads: tuple[float, float, float],
-    include_fees: bool,
-    hayes_efficiency_j_th: float | None,
-    min_fit: int,
-    fit_end: str | None,
+    frame: DailyFrame, metrics: DailyMetrics, catalog: Catalog, a: CostAssumptions
 ) -> ProductionCost:
     """Every model's cost over the whole frame; the headline is the default model's."""
-    c, share, lifetime, smoothing, pue = (
-        electricity_usd_kwh,
-        electricity_share,
-        lifetime_years,
-        smoothing_days,
-        overheads,
-    )
-    model = DEFAULT_MODEL
+    c, fit_end = a.electricity_usd_kwh, a.fit_end
     row = len(frame) - 1
     price = frame.price_usd
 
@@ -529,22 +517,11 @@ def _every_model(
         if fit_end is not None and not preset.fixed:
             source = f"{preset.source}; window ended on {fit_end} (drm_fit_end)"
             preset = dataclasses.replace(preset, end=fit_end, source=source)
-        fit, costs[name] = _drm_series(frame, preset, min_fit)
+        fit, costs[name] = _drm_series(frame, preset, a.min_fit_days)
         fits[preset_name] = fit
         summaries[preset_name] = _drm_summary(frame, preset, fit, row)
 
-    fleet = _fleet(
-        frame,
-        metrics,
-        catalog,
-        electricity_usd_kwh=c,
-        electricity_share=share,
-        lifetime_years=lifetime,
-        smoothing_days=smoothing,
-        overheads=pue,
-        include_fees=include_fees,
-        hayes_efficiency_j_th=hayes_efficiency_j_th,
-    )
+    fleet = _fleet(frame, metrics, catalog, a)
     costs.update(fleet["costs"])
 
     p = _num(price[row])
@@ -581,29 +558,22 @@ def _every_model(
         all_in_cost_usd={b: _num(fleet["all_in"][b][row]) for b in BAND},
     )
 
-    dm_model = model if model in DRM_MODELS else DEFAULT_MODEL
-    chosen = models[model]
     return ProductionCost(
         as_of=str(frame.day[row]),
         price_usd=p,
-        model=model,
-        cost_usd=chosen.cost_usd,
-        price_to_cost_pct=chosen.price_to_cost_pct,
-        multiple=chosen.multiple,
-        difficulty_multiple=models[dm_model].multiple,
-        difficulty_multiple_model=dm_model,
+        **_headline_fields(models, DEFAULT_MODEL),
         models=models,
         drm=summaries,
         fleet=fleet_summary,
         parameters={
             "electricity_usd_kwh": c,
-            "electricity_share": share,
-            "lifetime_years": lifetime,
-            "smoothing_days": smoothing,
-            "overheads": dict(zip(BAND, pue, strict=True)),
-            "include_fees": bool(include_fees),
-            "hayes_efficiency_j_th": hayes_efficiency_j_th,
-            "drm_min_fit_days": min_fit,
+            "electricity_share": a.electricity_share,
+            "lifetime_years": a.lifetime_years,
+            "smoothing_days": a.smoothing_days,
+            "overheads": dict(zip(BAND, a.overheads, strict=True)),
+            "include_fees": a.include_fees,
+            "hayes_efficiency_j_th": a.hayes_efficiency_j_th,
+            "drm_min_fit_days": a.min_fit_days,
             "drm_fit_end": fit_end,
             "drm_difficulty": "the day's block-weighted mean difficulty (difficulty_mean)",
             "price_source": str(frame.price_source[row]) or None,
@@ -627,14 +597,17 @@ def headline(pc: ProductionCost, model: str) -> ProductionCost:
     default model's."""
     if model == pc.model:
         return pc
-    chosen = pc.models[model]
+    return dataclasses.replace(pc, **_headline_fields(pc.models, model))
+
+
+def _headline_fields(models: dict[str, ModelCost], model: str) -> dict[str, Any]:
     dm_model = model if model in DRM_MODELS else DEFAULT_MODEL
-    return dataclasses.replace(
-        pc,
-        model=model,
-        cost_usd=chosen.cost_usd,
-        price_to_cost_pct=chosen.price_to_cost_pct,
-        multiple=chosen.multiple,
-        difficulty_multiple=pc.models[dm_model].multiple,
-        difficulty_multiple_model=dm_model,
-    )
+    chosen = models[model]
+    return {
+        "model": model,
+        "cost_usd": chosen.cost_usd,
+        "price_to_cost_pct": chosen.price_to_cost_pct,
+        "multiple": chosen.multiple,
+        "difficulty_multiple": models[dm_model].multiple,
+        "difficulty_multiple_model": dm_model,
+    }

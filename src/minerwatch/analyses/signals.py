@@ -309,39 +309,33 @@ def _stress(
                 )
             )
 
-    hp_window = round(hashprice_low_months * DAYS_PER_MONTH)
-    hp = m.hashprice_usd_ph_day
-    hp_low = _previous_low(hp, row, hp_window)
-    if hp_low is not None and math.isfinite(hp[row]):
-        checked.append("hashprice_low")
-        if hp[row] <= hp_low:
-            active.append(
-                StressCondition(
-                    name="hashprice_low",
-                    value=float(hp[row]),
-                    threshold=hp_low,
-                    unit="USD per PH/s per day",
-                    description=f"hashprice ${hp[row]:,.2f}/PH/day is the lowest in "
-                    f"{hashprice_low_months} months (previous low ${hp_low:,.2f})",
-                )
-            )
+    def at_low(name: str, x: np.ndarray, window: int, unit: str, describe: str) -> None:
+        """The condition ``name``: ``x`` on the day at or below its low of the ``window``
+        days before (``describe`` formatted with ``value`` and ``low``)."""
+        low = _previous_low(x, row, window)
+        if low is None or not math.isfinite(x[row]):
+            return
+        checked.append(name)
+        if x[row] <= low:
+            text = describe.format(value=float(x[row]), low=low)
+            active.append(StressCondition(name, float(x[row]), low, unit, text))
 
-    rev = trailing_mean(m.revenue_usd, revenue_mean_days, min_count=revenue_mean_days)
-    rev_low = _previous_low(rev, row, revenue_low_days)
-    if rev_low is not None and math.isfinite(rev[row]):
-        checked.append("revenue_low")
-        if rev[row] <= rev_low:
-            active.append(
-                StressCondition(
-                    name="revenue_low",
-                    value=float(rev[row]),
-                    threshold=rev_low,
-                    unit="USD per day",
-                    description=f"miner revenue ({revenue_mean_days}-day mean) "
-                    f"${rev[row]:,.0f}/day is the lowest in {revenue_low_days} days "
-                    f"(previous low ${rev_low:,.0f})",
-                )
-            )
+    at_low(
+        "hashprice_low",
+        m.hashprice_usd_ph_day,
+        round(hashprice_low_months * DAYS_PER_MONTH),
+        "USD per PH/s per day",
+        f"hashprice ${{value:,.2f}}/PH/day is the lowest in {hashprice_low_months} months "
+        "(previous low ${low:,.2f})",
+    )
+    at_low(
+        "revenue_low",
+        trailing_mean(m.revenue_usd, revenue_mean_days, min_count=revenue_mean_days),
+        revenue_low_days,
+        "USD per day",
+        f"miner revenue ({revenue_mean_days}-day mean) ${{value:,.0f}}/day is the lowest in "
+        f"{revenue_low_days} days (previous low ${{low:,.0f}})",
+    )
 
     r_row, r_pct = sg.last_retarget(frame.difficulty_last)
     if r_row[row] >= 1 and math.isfinite(r_pct[row]):
@@ -424,15 +418,7 @@ price_cross
     InputError
         A parameter out of range (named in the message) or ``as_of`` outside the data.
     """
-    sg.check_ribbon_parameters(
-        short_days,
-        long_days,
-        price_short_days,
-        price_long_days,
-        confirm_days,
-        recovery_days,
-        price_cross,
-    )
+    # The ribbon parameters are checked by sg.hash_ribbons below.
     window = params.RANK_WINDOW_DAYS.check(sustainability_window_days, "sustainability_window_days")
     check_model(cost_model)
     drawdown = params.OPEN_PERCENTAGE.check(hashrate_drawdown_pct, "hashrate_drawdown_pct")
