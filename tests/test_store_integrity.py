@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -176,12 +178,47 @@ def test_busy_database_gets_a_clear_message(cli, tmp_path, small_db):
     )
     try:
         assert holder.stdout.readline().strip() == "holding"
-        result = cli("status", "--db", str(small_db))
+        started = time.monotonic()
+        result = cli("status", "--db", str(small_db), env={"MINERWATCH_LOCK_WAIT_S": "0.5"})
+        waited = time.monotonic() - started
     finally:
         holder.communicate("", timeout=60)
     assert result.returncode == 4
     assert "is busy: another minerwatch process" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert "MINERWATCH_LOCK_WAIT_S" in result.stderr and "Traceback" not in result.stderr
+    assert 0.5 <= waited < 30
+
+
+def test_a_reader_waits_for_a_writer_then_reads(cli, tmp_path, small_db):
+    # A second process holds the database, as an import's transaction does, then lets go:
+    # status waits for it (one notice on stderr) and prints what it prints without it.
+    alone = cli("status", "--json", "--db", str(small_db))
+    assert alone.returncode == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_STORE, str(small_db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        threading.Timer(1.0, holder.stdin.close).start()
+        started = time.monotonic()
+        waiting = cli(
+            "status", "--json", "--db", str(small_db), env={"MINERWATCH_LOCK_WAIT_S": "60"}
+        )
+        waited = time.monotonic() - started
+    finally:
+        holder.wait(timeout=60)
+    assert waiting.returncode == 0, waiting.stderr
+    assert waiting.stdout == alone.stdout
+    assert waiting.stderr.count("note: database") == 1 and "is busy" in waiting.stderr
+    assert 0.9 <= waited < 30
+
+
+def test_the_lock_wait_bound_is_checked(cli, small_db):
+    result = cli("status", "--db", str(small_db), env={"MINERWATCH_LOCK_WAIT_S": "soon"})
+    assert result.returncode == 2 and "MINERWATCH_LOCK_WAIT_S" in result.stderr
 
 
 def test_difficulty_at_an_epoch_boundary_reads_no_future_epoch(loaded_db, epochs_csv):

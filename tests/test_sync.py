@@ -837,3 +837,29 @@ def test_sync_defaults_mirror_the_http_and_api_modules():
     assert mod.DEFAULT_MAX_ATTEMPTS == http.DEFAULT_MAX_ATTEMPTS
     assert mod.DEFAULT_BACKOFF_S == http.DEFAULT_BACKOFF_S
     assert mod.DEFAULT_PAGE_SIZE == coinmetrics_api.MAX_PAGE_SIZE
+
+
+def test_status_reads_while_a_sync_runs_in_another_process(cli, tmp_path, server, items):
+    """The sync process holds the database only to commit a page: while page 3 trickles in,
+    status in this process reads the two pages committed (no wait, no busy error)."""
+    server.script[2], server.largest_page = [_trickle(seconds=30.0)], PAGE
+    db = tmp_path / "db.duckdb"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "minerwatch", "sync", "--url", server.base_url, "--db", str(db)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_cli_env(),
+    )
+    try:
+        stop = time.monotonic() + 60
+        while len(server.requests) < 3 and time.monotonic() < stop and proc.poll() is None:
+            time.sleep(0.05)
+        assert len(server.requests) == 3 and proc.poll() is None  # the sync is under way
+        time.sleep(0.2)
+        result = cli("status", "--json", "--db", str(db), env={"MINERWATCH_LOCK_WAIT_S": "0"})
+        assert proc.poll() is None  # still syncing while status read
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["data_through"] == _page_day(items, 2 * PAGE - 1)

@@ -9,6 +9,7 @@ database cannot be used.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import sys
@@ -241,7 +242,6 @@ def sync(
     if deadline_s is not None:
         options["deadline_s"] = deadline_s
     with (
-        _store(db) as store,
         Progress(
             TextColumn("sync coinmetrics"),
             BarColumn(),
@@ -257,8 +257,9 @@ def sync(
         def progress(done: int, expected: int) -> None:
             bar.update(task, completed=done, total=expected)
 
+        # The database is opened per page, so readers wait for a commit, not the sync.
         report = sync_coinmetrics(
-            store, base_url=url, start=start, end=end, progress=progress, **options
+            db, base_url=url, start=start, end=end, progress=progress, **options
         )
     from minerwatch.present import terminal as render
 
@@ -817,6 +818,18 @@ def _click_command():
     return typer.main.get_command(app)
 
 
+class _Notices(logging.Handler):
+    """The library's notices (warnings it logs, such as a wait for a busy database), one
+    line each on stderr."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(logging.WARNING)
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.console.print(f"note: {record.getMessage()}", markup=False, highlight=False)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run one command line (``argv`` without the program's name; default
     ``sys.argv[1:]``) and return its exit code.
@@ -829,6 +842,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     global out, err
     # Consoles of this run's streams (tests run many commands in one process).
     out, err = Console(), Console(stderr=True)
+    notices = _Notices(err)
+    logging.getLogger("minerwatch").addHandler(notices)
     try:
         _click_command().main(args=None if argv is None else list(argv), prog_name="minerwatch")
     except SystemExit as exc:  # Typer's own end: success, --help, or a usage error
@@ -851,6 +866,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             "the traceback)",
             EXIT_OTHER,
         )
+    finally:
+        logging.getLogger("minerwatch").removeHandler(notices)
     return EXIT_OK
 
 

@@ -20,7 +20,9 @@ write is all-or-nothing and writing the same rows again changes nothing.
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -177,7 +179,9 @@ class Store:
     another program's database, or a schema too new (or too old to read without migrating).
     """
 
-    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path | str, *, read_only: bool = False, wait_s: float | None = None
+    ) -> None:
         self.path = Path(path) if str(path) != ":memory:" else Path(":memory:")
         self.read_only = read_only
         if str(path) != ":memory:":
@@ -196,17 +200,9 @@ class Store:
                     ) from None
             if self.path.is_dir():
                 raise NoDatabase(f"database path {self.path} is a directory; expected a file")
-        try:
-            self.con = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise StoreBusy(
-                    f"database {self.path} is busy: another minerwatch process (a sync or an "
-                    "import) is writing to it; try again when it has finished"
-                ) from None
-            raise StoreUnreadable(f"cannot open database {self.path}: {exc}") from None
-        except duckdb.Error as exc:
-            raise StoreUnreadable(f"cannot open database {self.path}: {exc}") from None
+        self.con = _connect(
+            self.path, str(path), read_only, lock_wait_s() if wait_s is None else wait_s
+        )
         self._migrate()
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -632,12 +628,76 @@ class Store:
         return rows[0] if rows else None
 
 
-def open_store(path: Path | str | None = None, *, read_only: bool = False) -> Store:
+def open_store(
+    path: Path | str | None = None, *, read_only: bool = False, wait_s: float | None = None
+) -> Store:
     """Open (creating and migrating when writable) the database at ``path``.
 
-    ``path`` defaults to :func:`default_db_path`.
+    ``path`` defaults to :func:`default_db_path`. When another process holds the database
+    (a sync or an import committing), the open waits up to ``wait_s`` seconds (default
+    :func:`lock_wait_s`), logging one notice, then raises
+    :class:`~minerwatch.errors.StoreBusy`.
     """
-    return Store(path if path is not None else default_db_path(), read_only=read_only)
+    return Store(
+        path if path is not None else default_db_path(), read_only=read_only, wait_s=wait_s
+    )
+
+
+#: Seconds an open waits for another process's write to finish, unless
+#: ``MINERWATCH_LOCK_WAIT_S`` says otherwise. A sync holds the database for one page's
+#: commit and an import for its one transaction: well under this.
+DEFAULT_LOCK_WAIT_S = 30.0
+_LOCK_POLL_S = (0.05, 0.5)  # first and longest pause between attempts
+_log = logging.getLogger("minerwatch.store")
+
+
+def lock_wait_s() -> float:
+    """The lock wait bound, seconds: ``MINERWATCH_LOCK_WAIT_S`` (>= 0) or
+    :data:`DEFAULT_LOCK_WAIT_S`; a malformed value is :class:`InputError`."""
+    text = os.environ.get("MINERWATCH_LOCK_WAIT_S")
+    if text is None or not text.strip():
+        return DEFAULT_LOCK_WAIT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise InputError(
+            f"MINERWATCH_LOCK_WAIT_S {text!r} is not a number of seconds >= 0",
+            parameter="MINERWATCH_LOCK_WAIT_S",
+        )
+    return value
+
+
+def _connect(shown: Path, path: str, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection to ``path``, waiting up to ``wait_s`` while another process holds
+    the file's lock (DuckDB allows one writing process, and no reader beside it)."""
+    deadline = time.monotonic() + wait_s
+    pause, noticed = _LOCK_POLL_S[0], False
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise StoreUnreadable(f"cannot open database {shown}: {exc}") from None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise StoreBusy(
+                    f"database {shown} is busy: another minerwatch process (a sync or an "
+                    f"import) kept it for more than {wait_s:g} s; try again when it has "
+                    "finished, or wait longer with MINERWATCH_LOCK_WAIT_S"
+                ) from None
+            if not noticed:
+                _log.warning(
+                    "database %s is busy (another process is writing); waiting up to %g s",
+                    shown,
+                    wait_s,
+                )
+                noticed = True
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, _LOCK_POLL_S[1])
+        except duckdb.Error as exc:
+            raise StoreUnreadable(f"cannot open database {shown}: {exc}") from None
 
 
 def require_data(store: Store) -> tuple[np.datetime64, np.datetime64]:

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -189,8 +189,20 @@ class Feed(Protocol[Request]):
         ...
 
 
+@contextmanager
+def holding(db: Store | str | Path | None) -> Iterator[Store]:
+    """The store ``db``: itself when open (held by the caller), else the database at that
+    path (default :func:`~minerwatch.store.default_db_path`) opened for this block only, so
+    that readers in other processes wait for one page's commit, not for the whole sync."""
+    if isinstance(db, Store):
+        yield db
+    else:
+        with open_store(db) as store:
+            yield store
+
+
 def run_feed(
-    store: Store,
+    db: Store | str | Path | None,
     feed: Feed[Request],
     *,
     policy: RetryPolicy | None = None,
@@ -198,10 +210,12 @@ def run_feed(
     max_pages: int = DEFAULT_MAX_PAGES,
     progress: Progress | None = None,
 ) -> SyncReport:
-    """Sync ``store`` from ``feed``, page by page (see the module docstring).
+    """Sync the database ``db`` from ``feed``, page by page (see the module docstring).
 
     Parameters:
-        store: a writable store.
+        db: a writable open store, or a database path: then the database is opened only to
+            read where to resume and to commit each page (:func:`holding`), never while a
+            page is fetched.
         feed: the source.
         policy: how each page's request is retried (default :class:`RetryPolicy`()).
         deadline_s: seconds the whole sync may take (None: no limit); past it,
@@ -220,7 +234,8 @@ def run_feed(
             f"max_pages {max_pages} is out of range; expected >= 1", parameter="max_pages"
         )
     deadline = Deadline(math.inf if deadline_s is None else deadline_s)
-    resume = feed.resume(store)
+    with holding(db) as store:
+        resume = feed.resume(store)
     report = SyncReport(feed.state_key, feed.url, resume.start, resume.end)
     if resume.first is None:
         report.notes.append(resume.note or "nothing to fetch")
@@ -247,7 +262,7 @@ def run_feed(
             )
             report.pages += 1
             if page.records is not None:
-                with store.transaction():
+                with holding(db) as store, store.transaction():
                     writes = feed.write(store, page)
                 report._add(writes)
                 report.rows_read += page.count
@@ -267,7 +282,8 @@ def run_feed(
         detail = ", ".join(f"{reason} x{n}" for reason, n in sorted(reasons.items()))
         report.notes.append(f"{report.retries} request(s) retried ({detail})")
     if report.first is None:
-        held = feed.held(store)
+        with holding(db) as store:
+            held = feed.held(store)
         report.notes.append("nothing new from the source" + (f": {held}" if held else ""))
     return report
 
@@ -283,7 +299,7 @@ def _kept(report: SyncReport) -> str:
 
 
 def sync_coinmetrics(
-    store: Store,
+    db: Store | str | Path | None,
     *,
     base_url: str | None = None,
     start: DayLike = None,
@@ -300,7 +316,8 @@ def sync_coinmetrics(
     :func:`run_feed` over a :class:`~minerwatch.ingest.coinmetrics_feed.CoinMetricsFeed`.
 
     Parameters:
-        store: a writable store.
+        db: a writable open store, or a database path (opened per page, see
+            :func:`run_feed`).
         base_url: API v4 base URL (default ``$MINERWATCH_COINMETRICS_URL``, else
             ``https://community-api.coinmetrics.io/v4``).
         start: first day to fetch (default: the day after the last stored chain day, or
@@ -336,7 +353,7 @@ def sync_coinmetrics(
     with opened as http_client:
         feed = CoinMetricsFeed(http_client, base_url, start=start, end=end, page_size=page_size)
         return run_feed(
-            store,
+            db,
             feed,
             policy=policy,
             deadline_s=deadline_s,
@@ -359,7 +376,4 @@ def sync(
     ``url`` is the API base URL; ``options`` are those of :func:`sync_coinmetrics`
     (``client``, ``page_size``, ``max_attempts``, ``backoff_s``, ``progress``).
     """
-    if isinstance(db, Store):
-        return sync_coinmetrics(db, base_url=url, start=start, end=end, **options)
-    with open_store(db) as store:
-        return sync_coinmetrics(store, base_url=url, start=start, end=end, **options)
+    return sync_coinmetrics(db, base_url=url, start=start, end=end, **options)
