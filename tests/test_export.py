@@ -52,7 +52,7 @@ def daily_parquet(loaded_db, tmp_path_factory) -> Path:
 
 # status key -> (daily column, factor from the column's unit to the key's)
 STATUS_COLUMNS = {
-    "height": ("end_height", 1),
+    "height": ("height", 1),
     "blocks_1d": ("blocks", 1),
     "price_usd": ("price_usd", 1),
     "price_ath_usd": ("price_ath_usd", 1),

@@ -29,6 +29,7 @@ from minerwatch.days import DayLike, parse_day
 from minerwatch.errors import InputError
 from minerwatch.frames import DailyFrame, build_daily_frame, check_as_of
 from minerwatch.metrics.daily import DailyMetrics, compute_daily_metrics
+from minerwatch.models.difficulty import height_offsets
 from minerwatch.store import Store, open_store, require_data
 from minerwatch.tables import Columns, Tabular, cut_rows, row_count, to_csv, to_json, write_table
 from minerwatch.units import SECONDS_PER_DAY
@@ -46,15 +47,31 @@ def _masked(values: np.ndarray, unknown: np.ndarray) -> np.ma.MaskedArray:
     return np.ma.MaskedArray(values, mask=unknown)
 
 
-def daily_columns(frame: DailyFrame, metrics: DailyMetrics) -> Columns:
+def daily_columns(
+    frame: DailyFrame, metrics: DailyMetrics, epochs: dict[str, np.ndarray] | None = None
+) -> Columns:
     """Every column of ``frame`` then of ``metrics``, by name with units: a dict of
     windows ``{w: array}`` becomes ``name_{w}d`` columns, a ``*_row`` index the ``*_day``
-    of that row (missing before any value); ``end_height`` is missing where heights are
-    unknown and ``price_source`` where a day has no close."""
+    of that row (missing before any value); ``end_height`` (the running count of daily
+    blocks) is missing where heights are unknown, ``height`` is the chain's height, the
+    running count less its offset from the chain (:func:`~minerwatch.models.difficulty.
+    height_offsets`, from the ``epochs`` table; the figure ``status`` shows when no blocks
+    are held), and ``price_source`` is missing where a day has no close."""
     columns: Columns = {}
     for f in dataclasses.fields(frame):
         columns[f.name] = getattr(frame, f.name)
-    columns["end_height"] = _masked(frame.end_height, frame.end_height < 0)
+    unknown = frame.end_height < 0
+    columns["end_height"] = _masked(frame.end_height, unknown)
+    if epochs is not None:
+        offset = height_offsets(
+            frame.day, frame.blocks, frame.end_height, epochs["start_height"], epochs["start_time"]
+        )
+        chain = np.rint(frame.end_height - offset).astype(np.int64)
+        columns = {
+            **{k: columns[k] for k in ("day", "blocks", "end_height")},
+            "height": _masked(chain, unknown),
+            **columns,
+        }
     columns["price_source"] = np.where(frame.price_source == "", None, frame.price_source)
     for f in dataclasses.fields(metrics):
         value = getattr(metrics, f.name)
@@ -105,7 +122,7 @@ class Export(Tabular):
 
 def _daily(store: Store, start, last, price_source: str) -> Columns:
     frame = build_daily_frame(store, last, price_source=price_source)
-    columns = daily_columns(frame, compute_daily_metrics(frame))
+    columns = daily_columns(frame, compute_daily_metrics(frame), store.read_epochs())
     return columns if start is None else cut_rows(columns, frame.day >= start)
 
 

@@ -17,6 +17,7 @@ from minerwatch.analyses.day import Day, day_of
 from minerwatch.analyses.signals import RibbonsSummary, ribbons_summary, sustainability_today
 from minerwatch.chain.consensus import RETARGET_INTERVAL
 from minerwatch.days import DayLike
+from minerwatch.errors import InputError
 from minerwatch.frames import DailyFrame
 from minerwatch.metrics.daily import HASHRATE_ATH_WINDOW_DAYS, DailyMetrics, compute_daily_metrics
 from minerwatch.metrics.hashrate import ESTIMATOR
@@ -116,6 +117,7 @@ def status_from_frame(
     block_intervals: BlockIntervals | None = None,
     next_adjustment: NextAdjustment | None = None,
     cost: ProductionCost | None = None,
+    height: int | None = None,
 ) -> Status:
     """The snapshot at ``as_of`` (default: the frame's last day) from a daily frame.
 
@@ -124,7 +126,8 @@ def status_from_frame(
     frame's daily counts alone, without the epoch's mean). ``next_adjustment`` is the
     forecast of :func:`minerwatch.analyses.difficulty.next_adjustment_or_none` (None when
     not given). ``cost`` is :func:`~minerwatch.analyses.cost.production_cost` of the day
-    (computed from the frame when not given).
+    (computed from the frame when not given). ``height`` is the chain's height at the day's
+    end (:func:`day_height`; default the frame's running block count).
     """
     row = len(frame) - 1 if as_of is None else frame.index_of(as_of)
     if block_intervals is None:
@@ -133,7 +136,8 @@ def status_from_frame(
     if cost is None:
         cost = production_cost(frame, frame.day[row])
     price = _num(frame.price_usd[row])
-    height = int(frame.end_height[row])
+    if height is None:
+        height = int(frame.end_height[row])
     return Status(
         as_of=str(frame.day[row]),
         data_through=str(frame.day[-1] if data_through is None else data_through),
@@ -182,14 +186,17 @@ def block_intervals_at(
     frame: DailyFrame,
     row: int,
     epochs: dict[str, np.ndarray] | None = None,
+    height: int | None = None,
 ) -> BlockIntervals:
     """Block-interval statistics of the day at ``row`` (``Status.block_intervals``).
 
-    From the blocks table when it covers the whole day (a block before its start and one
-    after its end) and the 1-day window; only blocks up to the day's end are read, from the
-    first block needed (the current epoch's, or the last one before the 7-day window).
-    Otherwise from the frame's daily counts, means only, with the epoch's first block time
-    from the epochs table (no store: no epoch mean).
+    From the blocks table when it reaches into the day and back across the 1-day window (a
+    block before the day's start and one stamped on the day); only blocks up to the day's end
+    are read, from the first block needed (the current epoch's, or the last one before the
+    7-day window), so a later day's blocks change nothing. Otherwise from the frame's daily
+    counts, means only, with the epoch's first block time from the epochs table (no store:
+    no epoch mean) and the day's last height ``height`` (the chain's, :func:`day_height`;
+    default the frame's running count).
     """
     row = range(len(frame))[row]  # a negative row counts from the end
     day_end = (frame.day + 1 - np.datetime64("1970-01-01", "D")).astype(np.int64)
@@ -197,21 +204,26 @@ def block_intervals_at(
     end = int(day_end[row])
     held = store.block_height_range() if store is not None else None
     cut = store.block_height_range(max_time=end - 1) if store is not None and held else None
-    if store is not None and held is not None and cut is not None and held[1] > cut[1]:
+    if store is not None and held is not None and cut is not None:
         last = cut[1]
         longest = max(TIME_WINDOWS_DAYS.values()) * SECONDS_PER_DAY
         before = store.block_height_range(max_time=end - longest - 1)
         first = min(last - last % RETARGET_INTERVAL, before[1] if before else held[0])
         blocks = store.read_blocks(min_height=first, max_time=end - 1)
+        on_the_day = len(blocks["time"]) and int(blocks["time"].max()) >= end - SECONDS_PER_DAY
         windows = block_interval_windows(blocks["height"], blocks["time"], end)
-        if windows["1d"] is not None:
+        if on_the_day and windows["1d"] is not None:
             return BlockIntervals(windows["1d"], windows["7d"], windows["epoch"], "blocks")
     if epochs is None and store is not None:
         epochs = store.read_epochs()
     empty = np.zeros(0, np.int64)
+    end_height = frame.end_height
+    if height is not None:
+        end_height = end_height.copy()
+        end_height[row] = height
     daily = daily_interval_windows(
         frame.blocks,
-        frame.end_height,
+        end_height,
         day_end,
         row,
         epochs["start_height"] if epochs is not None else empty,
@@ -237,11 +249,29 @@ def status(
         store = day.store
         assert store is not None, "status reads the store"
         frame = day.frame
+        height = day_height(day)
         return status_from_frame(
             frame,
             metrics=day.metrics,
             data_through=require_data(store)[1],
-            block_intervals=block_intervals_at(store, frame, len(frame) - 1, day.epochs),
+            block_intervals=block_intervals_at(
+                store, frame, len(frame) - 1, day.epochs, height=height
+            ),
             next_adjustment=next_adjustment_or_none(day),
             cost=production_cost(day),
+            height=height,
         )
+
+
+def day_height(day: Day) -> int | None:
+    """The chain's height at the end of ``day`` (its last block), the one every command
+    uses: the difficulty outlook's (the last block stamped on or before the day with
+    per-block data; else the daily counts' running total less its measured offset from the
+    chain, see :func:`minerwatch.models.difficulty.height_offsets`). None when the outlook
+    has no heights (daily data that does not start at the genesis day)."""
+    from minerwatch.analyses.difficulty import difficulty_outlook
+
+    try:
+        return difficulty_outlook(day).height
+    except InputError:
+        return None
