@@ -3,6 +3,7 @@ unit scaling and rounding for display."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -19,9 +20,9 @@ from minerwatch.analyses.studies import EpisodesReport, StudyResult
 from minerwatch.ingest.files import ImportReport
 from minerwatch.ingest.sync import SyncReport
 from minerwatch.metrics.intervals import UNKNOWN
-from minerwatch.models.asics import Catalog
 from minerwatch.present import format as fmt
 from minerwatch.present.columns import MACHINE_COLUMNS, episode_columns, machine_rows
+from minerwatch.sources.catalog import Catalog
 from minerwatch.store import WriteResult
 
 if TYPE_CHECKING:
@@ -362,7 +363,7 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
         g.add_column("")
         for bound in ("lower", "best", "upper"):
             g.add_column(bound, justify="right", no_wrap=True)
-        rows = [
+        rows: list[tuple[str, Mapping[str, float | None], str, str]] = [
             ("efficiency J/TH", fl.efficiency_j_th, ".1f", ""),
             ("overhead (PUE)", fl.overhead, ".2f", ""),
             ("power GW, 7d mean", fl.power_gw, ",.2f", ""),
@@ -512,8 +513,10 @@ def signals_report(console: Console, s: Signals) -> None:
         "hold",
         highlight=False,
     )
-    for c in s.stress:
-        console.print(f"  [red]{STRESS_MARK}[/] {escape(c.name)}: {escape(c.description)}")
+    for condition in s.stress:
+        console.print(
+            f"  [red]{STRESS_MARK}[/] {escape(condition.name)}: {escape(condition.description)}"
+        )
     periods = Table(
         title=f"Capitulations ({len(r.capitulations)})",
         box=box.SIMPLE_HEAD,
