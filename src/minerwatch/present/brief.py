@@ -142,20 +142,22 @@ def _short_model(name: str) -> str:
 # -- figures and sentences, topic by topic ---------------------------------------------------
 
 
+def _copy_fields(fig: dict[str, Any], result: object, names: str) -> None:
+    """Copy the fields of ``result`` named in ``names`` (separated by spaces, in the order
+    the figures list them) into the figures ``fig``, under their names."""
+    for name in names.split():
+        fig[name] = getattr(result, name)
+
+
 def _price(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
     s = inp.status
-    for key in (
-        "price_usd",
-        "price_source",
-        "price_ath_usd",
-        "price_ath_date",
-        "price_drawdown_pct",
-        "price_change_30d_pct",
-        "production_cost_usd",
-        "production_cost_model",
+    _copy_fields(
+        fig,
+        s,
+        "price_usd price_source price_ath_usd price_ath_date price_drawdown_pct "
+        "price_change_30d_pct production_cost_usd production_cost_model "
         "price_to_cost_pct",
-    ):
-        fig[key] = getattr(s, key)
+    )
     last = inp.episodes.episodes[-1] if inp.episodes.episodes else None
     fig["below_cost_episode"] = None
     if last is not None:
@@ -287,16 +289,12 @@ def _stress_by_name(sig: Signals) -> dict[str, Any]:
 
 def _revenue(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
     s = inp.status
-    for key in (
-        "revenue_usd_1d",
-        "revenue_btc_1d",
-        "subsidy_btc_1d",
-        "fees_btc_1d",
-        "fees_share_pct_7d",
-        "hashprice_usd_ph_day",
-        "hashprice_btc_ph_day",
-    ):
-        fig[key] = getattr(s, key)
+    _copy_fields(
+        fig,
+        s,
+        "revenue_usd_1d revenue_btc_1d subsidy_btc_1d fees_btc_1d fees_share_pct_7d "
+        "hashprice_usd_ph_day hashprice_btc_ph_day",
+    )
     # Hashprice per a unit the network reached (PH/s from about 2013; TH/s, GH/s before).
     unit = hashprice_unit(s.hashrate_ehs.get("7d") or float("nan"))
     fig["hashprice_unit"] = unit

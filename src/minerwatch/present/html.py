@@ -22,7 +22,12 @@ from minerwatch.errors import InputError
 from minerwatch.present import format as fmt
 from minerwatch.present.brief import compose
 from minerwatch.present.charts import Chart, build_charts
-from minerwatch.present.columns import MACHINE_COLUMNS, episode_columns, machine_rows
+from minerwatch.present.columns import (
+    MACHINE_COLUMNS,
+    episode_columns,
+    machine_rows,
+    revenue_split,
+)
 from minerwatch.store import Store, open_store
 
 PLOTLY_CONFIG = {
@@ -369,8 +374,7 @@ def snapshot_table(d: ReportData) -> str:
         (
             "Revenue on the day",
             fmt.usd(s.revenue_usd_1d),
-            f"{fmt.btc(s.revenue_btc_1d)} = {fmt.btc_amount(s.subsidy_btc_1d)} subsidy + "
-            f"{fmt.btc_amount(s.fees_btc_1d)} fees",
+            revenue_split(s),
         ),
         ("Fee share, 7 days", fmt.share(s.fees_share_pct_7d), "of revenue"),
         (
