@@ -13,15 +13,21 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from minerwatch.errors import InputError, MinerwatchError, SourceError, StoreError
 from minerwatch.serialize import to_json
+
+if TYPE_CHECKING:
+    from minerwatch.ingest.files import ImportReport
+    from minerwatch.store import Store
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_OTHER = 1  # an unexpected error (a bug), or Ctrl-C
@@ -42,14 +48,26 @@ app.add_typer(import_app, name="import")
 out = Console()
 err = Console(stderr=True)
 
+
+def _option(flag: str, metavar: str, help: str, **settings: Any) -> Any:
+    """A Typer option ``flag`` (``--name``) taking ``metavar``, with no default shown (the
+    help says it)."""
+    return typer.Option(flag, metavar=metavar, help=help, show_default=False, **settings)
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The keyword arguments given on the command line (options left unset are None and
+    are left out, so the library's defaults apply)."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
 DbOption = Annotated[
     Path | None,
-    typer.Option(
+    _option(
         "--db",
-        metavar="FILE",
-        help="Database file (default: $MINERWATCH_DB, else minerwatch.duckdb in the user "
-        "data directory).",
-        show_default=False,
+        "FILE",
+        "Database file (default: $MINERWATCH_DB, else minerwatch.duckdb in the user data "
+        "directory).",
     ),
 ]
 AsOfOption = Annotated[
@@ -59,39 +77,73 @@ AsOfOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+CsvOption = Annotated[
+    Path | None,
+    typer.Option("--csv", metavar="FILE", help="Also write the table to FILE (CSV)."),
+]
 
 
-def _store(db: Path | None, *, read_only: bool = False):
+def _store(db: Path | None, *, read_only: bool = False) -> Store:
     from minerwatch.store import open_store
 
     return open_store(db, read_only=read_only)
 
 
-def _print_import(report) -> None:
+def _answer(analysis: Callable[..., T], db: Path | None, *args: Any, **kwargs: Any) -> T:
+    """``analysis(store, *args, **kwargs)`` on the database ``db`` opened read-only."""
+    with _store(db, read_only=True) as store:
+        return analysis(store, *args, **kwargs)
+
+
+def _emit(
+    result: Any,
+    json_out: bool,
+    renderer: str,
+    csv_file: Path | None = None,
+    csv_table: str = "table",
+) -> None:
+    """Print ``result``: as JSON with ``json_out``, else by the
+    :mod:`~minerwatch.present.terminal` function named ``renderer``. With ``csv_file``, first
+    save the result's table there (``result.write_csv``) and, in the terminal, say so
+    (``csv_table``: what the table is called)."""
+    if csv_file is not None:
+        result.write_csv(csv_file)
+    if json_out:
+        typer.echo(to_json(result))
+        return
     from minerwatch.present import terminal as render
 
-    render.import_report(out, report)
+    getattr(render, renderer)(out, result)
+    if csv_file is not None:
+        out.print(f"{csv_table} written to {csv_file}", style="dim", highlight=False)
+
+
+def _import_file(importer: Callable[..., ImportReport], db: Path | None, *args: Any) -> None:
+    """Run ``importer(store, *args)`` on the database ``db`` and print its report."""
+    from minerwatch.present import terminal as render
+
+    with _store(db) as store:
+        render.import_report(out, importer(store, *args))
+
+
+def _file_argument(help: str) -> Any:
+    return typer.Argument(metavar="FILE", help=help)
 
 
 @import_app.command("coinmetrics")
 def import_coinmetrics_cmd(
-    file: Annotated[
-        Path, typer.Argument(metavar="FILE", help="Coin Metrics community CSV (csv/btc.csv).")
-    ],
+    file: Annotated[Path, _file_argument("Coin Metrics community CSV (csv/btc.csv).")],
     db: DbOption = None,
 ) -> None:
     """Import daily chain metrics and closes from a Coin Metrics community CSV."""
     from minerwatch.ingest.files import import_coinmetrics
 
-    with _store(db) as store:
-        _print_import(import_coinmetrics(store, file))
+    _import_file(import_coinmetrics, db, file)
 
 
 @import_app.command("prices")
 def import_prices_cmd(
-    file: Annotated[
-        Path, typer.Argument(metavar="FILE", help="CSV with columns date,close_usd[,source].")
-    ],
+    file: Annotated[Path, _file_argument("CSV with columns date,close_usd[,source].")],
     source: Annotated[
         str | None,
         typer.Option(
@@ -103,33 +155,27 @@ def import_prices_cmd(
     """Import daily BTC/USD closes (UTC days)."""
     from minerwatch.ingest.files import import_prices
 
-    with _store(db) as store:
-        _print_import(import_prices(store, file, source))
+    _import_file(import_prices, db, file, source)
 
 
 @import_app.command("epochs")
 def import_epochs_cmd(
-    file: Annotated[
-        Path,
-        typer.Argument(metavar="FILE", help="CSV with start_height,difficulty[,start_time]."),
-    ],
+    file: Annotated[Path, _file_argument("CSV with start_height,difficulty[,start_time].")],
     db: DbOption = None,
 ) -> None:
     """Import difficulty epochs (one row per 2016-block epoch)."""
     from minerwatch.ingest.files import import_epochs
 
-    with _store(db) as store:
-        _print_import(import_epochs(store, file))
+    _import_file(import_epochs, db, file)
 
 
 @import_app.command("blocks")
 def import_blocks_cmd(
     file: Annotated[
         Path,
-        typer.Argument(
-            metavar="FILE",
-            help="CSV with columns height, time and optionally bits or difficulty, fees_sat, "
-            "subsidy_sat, pool.",
+        _file_argument(
+            "CSV with columns height, time and optionally bits or difficulty, fees_sat, "
+            "subsidy_sat, pool."
         ),
     ],
     replace: Annotated[
@@ -145,8 +191,7 @@ def import_blocks_cmd(
     """Import per-block rows (header times; bits or difficulty, else from the epochs table)."""
     from minerwatch.ingest.files import import_blocks
 
-    with _store(db) as store:
-        _print_import(import_blocks(store, file, replace=replace))
+    _import_file(functools.partial(import_blocks, replace=replace), db, file)
 
 
 @app.command()
@@ -165,45 +210,36 @@ def status(
     """Miner-economics snapshot of a day: price, hashrate, difficulty, revenue, hashprice."""
     from minerwatch.analyses.status import status as library_status
 
-    with _store(db, read_only=True) as store:
-        snapshot = library_status(store, as_of, price_source=price_source)
-    if json_out:
-        typer.echo(to_json(snapshot))
-    else:
-        from minerwatch.present import terminal as render
-
-        render.status_panel(out, snapshot)
+    result = _answer(library_status, db, as_of, price_source=price_source)
+    _emit(result, json_out, "status_panel")
 
 
 @app.command()
 def sync(
     url: Annotated[
         str | None,
-        typer.Option(
+        _option(
             "--url",
-            metavar="URL",
-            help="Coin Metrics API v4 base URL (default: $MINERWATCH_COINMETRICS_URL, else "
+            "URL",
+            "Coin Metrics API v4 base URL (default: $MINERWATCH_COINMETRICS_URL, else "
             "https://community-api.coinmetrics.io/v4).",
-            show_default=False,
         ),
     ] = None,
     start: Annotated[
         str | None,
-        typer.Option(
+        _option(
             "--start",
-            metavar="YYYY-MM-DD",
-            help="First day to fetch, YYYY-MM-DD (default: the day after the last day held; "
+            "YYYY-MM-DD",
+            "First day to fetch, YYYY-MM-DD (default: the day after the last day held; "
             "2009-01-03 for an empty database).",
-            show_default=False,
         ),
     ] = None,
     end: Annotated[
         str | None,
-        typer.Option(
+        _option(
             "--end",
-            metavar="YYYY-MM-DD",
-            help="Last day to fetch, YYYY-MM-DD (default: the latest the source has).",
-            show_default=False,
+            "YYYY-MM-DD",
+            "Last day to fetch, YYYY-MM-DD (default: the latest the source has).",
         ),
     ] = None,
     db: DbOption = None,
@@ -234,13 +270,7 @@ def sync(
 
     from minerwatch.ingest.sync import sync_coinmetrics
 
-    options = {}
-    if backoff_s is not None:
-        options["backoff_s"] = backoff_s
-    if max_attempts is not None:
-        options["max_attempts"] = max_attempts
-    if deadline_s is not None:
-        options["deadline_s"] = deadline_s
+    options = _given(backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s)
     with (
         Progress(
             TextColumn("sync coinmetrics"),
@@ -271,13 +301,12 @@ app.add_typer(asics_app, name="asics")
 
 MachinesOption = Annotated[
     Path | None,
-    typer.Option(
+    _option(
         "--machines",
-        metavar="FILE",
-        help="CSV of your own machines: columns model, hashrate_ths, power_w and optionally "
+        "FILE",
+        "CSV of your own machines: columns model, hashrate_ths, power_w and optionally "
         "vendor, efficiency_j_th, release_month, cooling, source. A row named like a catalog "
         "model replaces it.",
-        show_default=False,
     ),
 ]
 
@@ -287,30 +316,21 @@ def asics(
     ctx: typer.Context,
     power_price: Annotated[
         float | None,
-        typer.Option(
+        _option(
             "--power-price",
-            metavar="USD_PER_KWH",
-            help="Electricity price, USD/kWh (default 0.05: CBECI's assumption).",
-            show_default=False,
+            "USD_PER_KWH",
+            "Electricity price, USD/kWh (default 0.05: CBECI's assumption).",
         ),
     ] = None,
     pool_fee: Annotated[
         float | None,
-        typer.Option(
-            "--pool-fee",
-            metavar="PCT",
-            help="Pool fee, percent of revenue (default 2: a typical FPPS fee).",
-            show_default=False,
+        _option(
+            "--pool-fee", "PCT", "Pool fee, percent of revenue (default 2: a typical FPPS fee)."
         ),
     ] = None,
     uptime: Annotated[
         float | None,
-        typer.Option(
-            "--uptime",
-            metavar="PCT",
-            help="Share of the day the machines hash, percent (default 97).",
-            show_default=False,
-        ),
+        _option("--uptime", "PCT", "Share of the day the machines hash, percent (default 97)."),
     ] = None,
     as_of: AsOfOption = None,
     machines: MachinesOption = None,
@@ -330,24 +350,14 @@ def asics(
         return
     from minerwatch.analyses.asics import asic_economics
 
-    given = {
-        "power_price_usd_kwh": power_price,
-        "pool_fee_pct": pool_fee,
-        "uptime_pct": uptime,
-    }
     result = asic_economics(
         db,
         as_of,
         user_file=machines,
         released_only=not all_models,
-        **{name: value for name, value in given.items() if value is not None},
+        **_given(power_price_usd_kwh=power_price, pool_fee_pct=pool_fee, uptime_pct=uptime),
     )
-    if json_out:
-        typer.echo(to_json(result))
-    else:
-        from minerwatch.present import terminal as render
-
-        render.asic_economics_table(out, result)
+    _emit(result, json_out, "asic_economics_table")
 
 
 @asics_app.command("list")
@@ -364,47 +374,40 @@ def asics_list(machines: MachinesOption = None, json_out: JsonOption = False) ->
         doc = {"count": len(catalog), "models": catalog.rows(), "notes": list(catalog.notes)}
         typer.echo(to_json(doc))
     else:
-        from minerwatch.present import terminal as render
-
-        render.asic_catalog_table(out, catalog)
+        _emit(catalog, False, "asic_catalog_table")
 
 
 CostModelOption = Annotated[
     str | None,
-    typer.Option(
+    _option(
         "--model",
-        metavar="NAME",
-        help="Production-cost model (default drm-fit-2015); `minerwatch cost` lists them.",
-        show_default=False,
+        "NAME",
+        "Production-cost model (default drm-fit-2015); `minerwatch cost` lists them.",
     ),
 ]
 PowerPriceOption = Annotated[
     float | None,
-    typer.Option(
+    _option(
         "--power-price",
-        metavar="USD_PER_KWH",
-        help="Electricity price for the energy and all-in models, > 0 and < 10 (default "
-        "0.05: CBECI's).",
-        show_default=False,
+        "USD_PER_KWH",
+        "Electricity price for the energy and all-in models, > 0 and < 10 (default 0.05: CBECI's).",
     ),
 ]
 FitEndOption = Annotated[
     str | None,
-    typer.Option(
+    _option(
         "--fit-end",
-        metavar="YYYY-MM-DD",
-        help="End the window of the drm-fit-* regressions on this day (later days keep that "
+        "YYYY-MM-DD",
+        "End the window of the drm-fit-* regressions on this day (later days keep that "
         "fit); default: each day is refitted up to itself.",
-        show_default=False,
     ),
 ]
 
 
 def _cost_parameters(
-    model: str | None, power_price: float | None, fit_end: str | None = None
-) -> dict:
-    given = {"model": model, "electricity_usd_kwh": power_price, "drm_fit_end": fit_end}
-    return {name: value for name, value in given.items() if value is not None}
+    model: str | None, power_price: float | None, fit_end: str | None
+) -> dict[str, Any]:
+    return _given(model=model, electricity_usd_kwh=power_price, drm_fit_end=fit_end)
 
 
 @app.command()
@@ -415,11 +418,10 @@ def cost(
     fit_end: FitEndOption = None,
     electricity_share: Annotated[
         float | None,
-        typer.Option(
+        _option(
             "--electricity-share",
-            metavar="X",
-            help="Electricity's share of total mining cost, (0, 1] (default 0.6: Capriole's).",
-            show_default=False,
+            "X",
+            "Electricity's share of total mining cost, (0, 1] (default 0.6: Capriole's).",
         ),
     ] = None,
     json_out: JsonOption = False,
@@ -430,16 +432,8 @@ def cost(
     from minerwatch.analyses.cost import production_cost
 
     options = _cost_parameters(model, power_price, fit_end)
-    if electricity_share is not None:
-        options["electricity_share"] = electricity_share
-    with _store(db, read_only=True) as store:
-        result = production_cost(store, as_of, **options)
-    if json_out:
-        typer.echo(to_json(result))
-    else:
-        from minerwatch.present import terminal as render
-
-        render.production_cost_report(out, result)
+    options.update(_given(electricity_share=electricity_share))
+    _emit(_answer(production_cost, db, as_of, **options), json_out, "production_cost_report")
 
 
 @app.command()
@@ -447,21 +441,15 @@ def episodes(
     model: CostModelOption = None,
     merge_gap: Annotated[
         int | None,
-        typer.Option(
+        _option(
             "--merge-gap",
-            metavar="DAYS",
-            help="Bridge gaps above cost shorter than this many days (default 7).",
-            show_default=False,
+            "DAYS",
+            "Bridge gaps above cost shorter than this many days (default 7).",
         ),
     ] = None,
     min_days: Annotated[
         int | None,
-        typer.Option(
-            "--min-days",
-            metavar="N",
-            help="Shortest episode listed, days (default 1).",
-            show_default=False,
-        ),
+        _option("--min-days", "N", "Shortest episode listed, days (default 1)."),
     ] = None,
     as_of: AsOfOption = None,
     power_price: PowerPriceOption = None,
@@ -474,29 +462,18 @@ def episodes(
     from minerwatch.analyses.studies import cost_episodes
 
     options = _cost_parameters(model, power_price, fit_end)
-    if merge_gap is not None:
-        options["merge_gap_days"] = merge_gap
-    if min_days is not None:
-        options["min_days"] = min_days
-    with _store(db, read_only=True) as store:
-        result = cost_episodes(store, as_of, **options)
-    if json_out:
-        typer.echo(to_json(result))
-    else:
-        from minerwatch.present import terminal as render
-
-        render.episodes_table(out, result)
+    options.update(_given(merge_gap_days=merge_gap, min_days=min_days))
+    _emit(_answer(cost_episodes, db, as_of, **options), json_out, "episodes_table")
 
 
 ConfirmDaysOption = Annotated[
     int | None,
-    typer.Option(
+    _option(
         "--confirm-days",
-        metavar="DAYS",
-        help="Hash ribbons: days the 30-day mean hashrate must stay back above the 60-day "
+        "DAYS",
+        "Hash ribbons: days the 30-day mean hashrate must stay back above the 60-day "
         "mean to end a capitulation (default 2: ours, chosen in hindsight to reproduce "
         "Edwards' 2022 dates; 1 is his plain crossover).",
-        show_default=False,
     ),
 ]
 
@@ -507,13 +484,12 @@ def signals(
     confirm_days: ConfirmDaysOption = None,
     price_cross: Annotated[
         str | None,
-        typer.Option(
+        _option(
             "--price-cross",
-            metavar="any|follow",
-            help="Hash-ribbon buy rule: the price's 10-day SMA above its 20-day SMA in the "
+            "any|follow",
+            "Hash-ribbon buy rule: the price's 10-day SMA above its 20-day SMA in the "
             "recovery, whenever it crossed (any, the default: Capriole's), or a price cross "
             "after the hashrate cross (follow).",
-            show_default=False,
         ),
     ] = None,
     json_out: JsonOption = False,
@@ -524,16 +500,8 @@ def signals(
     and the miner-stress conditions that hold."""
     from minerwatch.analyses.signals import signals as library_signals
 
-    given = {"price_cross": price_cross, "confirm_days": confirm_days}
-    options = {name: value for name, value in given.items() if value is not None}
-    with _store(db, read_only=True) as store:
-        result = library_signals(store, as_of, **options)
-    if json_out:
-        typer.echo(to_json(result))
-    else:
-        from minerwatch.present import terminal as render
-
-        render.signals_report(out, result)
+    options = _given(price_cross=price_cross, confirm_days=confirm_days)
+    _emit(_answer(library_signals, db, as_of, **options), json_out, "signals_report")
 
 
 @app.command()
@@ -545,13 +513,12 @@ def study(
     confirm_days: ConfirmDaysOption = None,
     strict_change: Annotated[
         float | None,
-        typer.Option(
+        _option(
             "--strict-change",
-            metavar="PCT",
-            help="compression: threshold of the strong-compression regime, a negative "
+            "PCT",
+            "compression: threshold of the strong-compression regime, a negative "
             "percentage (default -5: ours, a round number near the 5th percentile of the "
             "30-day change since 2014, set in hindsight).",
-            show_default=False,
         ),
     ] = None,
     json_out: JsonOption = False,
@@ -568,20 +535,9 @@ def study(
     compression."""
     from minerwatch.analyses.studies import study as library_study
 
-    given = {"confirm_days": confirm_days, "strict_change_pct": strict_change}
-    options = {key: value for key, value in given.items() if value is not None}
-    with _store(db, read_only=True) as store:
-        result = library_study(store, name, as_of, **options)
-    if csv_file is not None:
-        result.write_csv(csv_file)
-    if json_out:
-        typer.echo(to_json(result))
-    else:
-        from minerwatch.present import terminal as render
-
-        render.study_report(out, result)
-        if csv_file is not None:
-            out.print(f"summary table written to {csv_file}", style="dim", highlight=False)
+    options = _given(confirm_days=confirm_days, strict_change_pct=strict_change)
+    result = _answer(library_study, db, name, as_of, **options)
+    _emit(result, json_out, "study_report", csv_file, csv_table="summary table")
 
 
 @app.command()
@@ -589,11 +545,8 @@ def difficulty(
     as_of: AsOfOption = None,
     at_height: Annotated[
         int | None,
-        typer.Option(
-            "--at-height",
-            metavar="H",
-            help="Forecast as of block H instead of a day (needs per-block data).",
-            show_default=False,
+        _option(
+            "--at-height", "H", "Forecast as of block H instead of a day (needs per-block data)."
         ),
     ] = None,
     json_out: JsonOption = False,
@@ -604,14 +557,8 @@ def difficulty(
     intervals. Per-block data is used when held, else the daily data at the day's end."""
     from minerwatch.analyses.difficulty import difficulty_outlook
 
-    with _store(db, read_only=True) as store:
-        result = difficulty_outlook(store, as_of, at_height)
-    if json_out:
-        typer.echo(to_json(result))
-    else:
-        from minerwatch.present import terminal as render
-
-        render.difficulty_outlook_panel(out, result)
+    result = _answer(difficulty_outlook, db, as_of, at_height)
+    _emit(result, json_out, "difficulty_outlook_panel")
 
 
 @app.command()
@@ -623,12 +570,7 @@ def report(
     as_of: AsOfOption = None,
     png_dir: Annotated[
         Path | None,
-        typer.Option(
-            "--png",
-            metavar="DIR",
-            help="Also draw every chart as a PNG in DIR (created if missing).",
-            show_default=False,
-        ),
+        _option("--png", "DIR", "Also draw every chart as a PNG in DIR (created if missing)."),
     ] = None,
     db: DbOption = None,
 ) -> None:
@@ -638,11 +580,8 @@ def report(
     and the signals. --png also writes each chart as a PNG."""
     from minerwatch.present.html import write_report
 
-    with _store(db, read_only=True) as store:
-        files = write_report(store, out_file, as_of, png_dir=png_dir)
-    from minerwatch.present import terminal as render
-
-    render.report_files(out, files)
+    files = _answer(write_report, db, out_file, as_of, png_dir=png_dir)
+    _emit(files, False, "report_files")
 
 
 @app.command()
@@ -656,14 +595,7 @@ def brief(
     revenue and hashprice, underwater machines, the signals and what history says."""
     from minerwatch.present.brief import brief as library_brief
 
-    with _store(db, read_only=True) as store:
-        result = library_brief(store, as_of)
-    if json_out:
-        typer.echo(to_json(result))
-    else:
-        from minerwatch.present import terminal as render
-
-        render.brief_text(out, result)
+    _emit(_answer(library_brief, db, as_of), json_out, "brief_text")
 
 
 @app.command()
@@ -685,33 +617,18 @@ def info(json_out: JsonOption = False, db: DbOption = None) -> None:
 def export(
     table: Annotated[str, typer.Argument(help="daily, blocks, epochs or prices.")],
     start: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            metavar="YYYY-MM-DD",
-            help="First day exported (default: all).",
-            show_default=False,
-        ),
+        str | None, _option("--from", "YYYY-MM-DD", "First day exported (default: all).")
     ] = None,
     end: Annotated[
-        str | None,
-        typer.Option(
-            "--to",
-            metavar="YYYY-MM-DD",
-            help="Last day exported (default: all).",
-            show_default=False,
-        ),
+        str | None, _option("--to", "YYYY-MM-DD", "Last day exported (default: all).")
     ] = None,
     fmt: Annotated[
         str, typer.Option("--format", metavar="csv|json|parquet", help="File format.")
     ] = "csv",
     out_file: Annotated[
         Path | None,
-        typer.Option(
-            "--out",
-            metavar="FILE",
-            help="Write to FILE (default or -: standard output; parquet needs a file).",
-            show_default=False,
+        _option(
+            "--out", "FILE", "Write to FILE (default or -: standard output; parquet needs a file)."
         ),
     ] = None,
     as_of: AsOfOption = None,
@@ -740,10 +657,7 @@ app.add_typer(backtest_app, name="backtest")
 @backtest_app.command("difficulty")
 def backtest_difficulty_cmd(
     json_out: JsonOption = False,
-    csv_file: Annotated[
-        Path | None,
-        typer.Option("--csv", metavar="FILE", help="Also write the table to FILE (CSV)."),
-    ] = None,
+    csv_file: CsvOption = None,
     db: DbOption = None,
 ) -> None:
     """Backtest the next-adjustment forecast against mempool.space's over every epoch the
@@ -751,18 +665,7 @@ def backtest_difficulty_cmd(
     ratio to the baseline, coverage of the 90% intervals."""
     from minerwatch.analyses.backtest import backtest_difficulty
 
-    with _store(db, read_only=True) as store:
-        result = backtest_difficulty(store)
-    if csv_file is not None:
-        result.write_csv(csv_file)
-    if json_out:
-        typer.echo(to_json(result))
-    else:
-        from minerwatch.present import terminal as render
-
-        render.difficulty_backtest_table(out, result)
-        if csv_file is not None:
-            out.print(f"table written to {csv_file}", style="dim", highlight=False)
+    _emit(_answer(backtest_difficulty, db), json_out, "difficulty_backtest_table", csv_file)
 
 
 def _fail(label: str, message: Exception | str, code: int) -> int:

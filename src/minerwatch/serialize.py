@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -130,6 +131,30 @@ def to_json(obj: Any) -> str:
     return json.dumps(to_jsonable(obj), indent=2, allow_nan=False)
 
 
+def csv_text(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
+    """CSV text: ``header``, then one line per row; lines end with ``\\n``, None is an empty
+    cell, any other value its ``str``. The one CSV writer (:func:`write_csv`, and
+    :func:`minerwatch.tables.to_csv`)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Save ``text`` (UTF-8) at ``path``; :class:`InputError` naming the file when it cannot
+    be written. The one file writer of results (:func:`write_csv`,
+    :func:`minerwatch.tables.write_table`)."""
+    path = Path(path)
+    try:
+        path.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InputError(f"cannot write the file: {reason}", path=str(path)) from None
+    return path
+
+
 def write_csv(rows: Iterable[Any], path: str | Path) -> Path:
     """Save ``rows`` (dataclasses or dicts, all with the same keys) as CSV at ``path``.
 
@@ -137,15 +162,7 @@ def write_csv(rows: Iterable[Any], path: str | Path) -> Path:
     empty cell; lines end with ``\\n``; no rows give an empty file. Raises
     :class:`InputError` naming the file when it cannot be written.
     """
-    path = Path(path)
-    table = [to_jsonable(r) for r in rows]
-    try:
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            if table:
-                writer = csv.DictWriter(fh, fieldnames=list(table[0]), lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(table)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise InputError(f"cannot write the file: {reason}", path=str(path)) from None
-    return path
+    table: list[dict[str, Any]] = [to_jsonable(r) for r in rows]
+    header = list(table[0]) if table else []
+    text = csv_text(header, ([r.get(k) for k in header] for r in table)) if table else ""
+    return write_text(text, path)

@@ -14,18 +14,16 @@ the extra.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import importlib
-import io
 import json
-import math
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from minerwatch.errors import InputError
+from minerwatch.serialize import csv_text, to_jsonable, write_text
 
 Columns = dict[str, Any]
 
@@ -112,14 +110,14 @@ def _missing(col: np.ndarray) -> np.ndarray:
     if col.dtype.kind == "f":
         return np.isnan(col)
     if col.dtype.kind == "O":
-        return np.equal(col, None)
+        return np.equal(col, np.array(None, dtype=object))
     return np.zeros(len(col), bool)
 
 
 def _python_values(col: Any) -> list[Any]:
     """A column as a list of plain Python values: None where missing, dates as ISO text."""
     if isinstance(col, list):
-        return [None if isinstance(v, float) and not math.isfinite(v) else v for v in col]
+        return [to_jsonable(v) for v in col]
     data = np.ma.getdata(col)
     if data.dtype.kind == "M":
         values = data.astype(str).astype(object)
@@ -134,7 +132,7 @@ def _python_values(col: Any) -> list[Any]:
 def to_arrow(columns: Columns) -> Any:
     """A ``pyarrow.Table`` (missing values as nulls, dates as ``date32``)."""
     pa = require("pyarrow")
-    arrays = {}
+    arrays: dict[str, Any] = {}
     for name, col in columns.items():
         if isinstance(col, list):
             arrays[name] = pa.array(_python_values(col))
@@ -152,7 +150,7 @@ def to_pandas(columns: Columns) -> Any:
     integer and boolean columns with missing values, dates as ``datetime64`` (NaT
     missing)."""
     pd = require("pandas")
-    data = {}
+    data: dict[str, Any] = {}
     for name, col in columns.items():
         if isinstance(col, np.ma.MaskedArray) and col.mask is not np.ma.nomask:
             dtype = {"i": "Int64", "u": "Int64", "b": "boolean"}.get(col.dtype.kind)
@@ -215,12 +213,9 @@ def _csv_cells(col: Any) -> list[str]:
 
 
 def to_csv(columns: Columns) -> str:
-    """CSV text: a header of the column names, one line per row."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(list(columns))
-    writer.writerows(zip(*(_csv_cells(c) for c in columns.values()), strict=True))
-    return buffer.getvalue()
+    """CSV text: a header of the column names, one line per row
+    (:func:`~minerwatch.serialize.csv_text`)."""
+    return csv_text(columns, zip(*(_csv_cells(c) for c in columns.values()), strict=True))
 
 
 def to_json(columns: Columns) -> str:
@@ -260,13 +255,9 @@ def write_table(columns: Columns, path: str | Path | None, fmt: str) -> str | No
             raise InputError(f"cannot write the file: {exc}", path=str(path)) from None
         return None
     text = to_csv(columns) if fmt == "csv" else to_json(columns)
-    if to_stdout:
+    if to_stdout or path is None:
         return text
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise InputError(f"cannot write the file: {reason}", path=str(path)) from None
+    write_text(text, path)
     return None
 
 

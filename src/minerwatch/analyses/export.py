@@ -40,7 +40,7 @@ _UNIX_DAY0 = np.datetime64("1970-01-01", "D")
 
 def _unix_start(day: np.datetime64) -> int:
     """Unix seconds at the start (00:00 UTC) of ``day``."""
-    return int((np.datetime64(day, "D") - _UNIX_DAY0).astype(np.int64)) * SECONDS_PER_DAY
+    return int((day.astype("M8[D]") - _UNIX_DAY0).astype(np.int64)) * SECONDS_PER_DAY
 
 
 def _masked(values: np.ndarray, unknown: np.ndarray) -> np.ma.MaskedArray:
@@ -72,7 +72,8 @@ def daily_columns(
             "height": _masked(chain, unknown),
             **columns,
         }
-    columns["price_source"] = np.where(frame.price_source == "", None, frame.price_source)
+    none = np.array(None, dtype=object)
+    columns["price_source"] = np.where(frame.price_source == "", none, frame.price_source)
     for f in dataclasses.fields(metrics):
         value = getattr(metrics, f.name)
         if f.name == "day":
@@ -120,13 +121,15 @@ class Export(Tabular):
         return write_table(self.columns, path, fmt)
 
 
-def _daily(store: Store, start, last, price_source: str) -> Columns:
+def _daily(
+    store: Store, start: np.datetime64 | None, last: np.datetime64 | None, price_source: str
+) -> Columns:
     frame = build_daily_frame(store, last, price_source=price_source)
     columns = daily_columns(frame, compute_daily_metrics(frame), store.read_epochs())
     return columns if start is None else cut_rows(columns, frame.day >= start)
 
 
-def _blocks(store: Store, start, max_time: int | None) -> Columns:
+def _blocks(store: Store, start: np.datetime64 | None, max_time: int | None) -> Columns:
     rows = store.read_blocks(max_time=max_time)
     columns: Columns = {
         "height": rows["height"],
@@ -140,7 +143,7 @@ def _blocks(store: Store, start, max_time: int | None) -> Columns:
     return columns if start is None else cut_rows(columns, rows["time"] >= _unix_start(start))
 
 
-def _epochs(store: Store, start, max_time: int | None) -> Columns:
+def _epochs(store: Store, start: np.datetime64 | None, max_time: int | None) -> Columns:
     """Epochs begun by ``max_time``: a known start time at or before it; an unknown one
     (epoch 0, begun with the genesis block, or an epoch below one kept) is kept too.
     ``start`` keeps epochs whose first block came on or after that day."""
@@ -164,7 +167,7 @@ def _epochs(store: Store, start, max_time: int | None) -> Columns:
     return cut_rows(columns, keep)
 
 
-def _prices(store: Store, start, last) -> Columns:
+def _prices(store: Store, start: np.datetime64 | None, last: np.datetime64 | None) -> Columns:
     rows = store.read_prices(last)
     columns: Columns = {
         "date": rows["day"],

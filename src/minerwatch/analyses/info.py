@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -16,6 +17,25 @@ from minerwatch.tables import Tabular
 def _day_of_unix(seconds: int | None) -> str | None:
     """The UTC day (YYYY-MM-DD) of a unix time in seconds, None for None."""
     return None if seconds is None else str(np.datetime64(int(seconds), "s").astype("M8[D]"))
+
+
+class SourceRange(TypedDict):
+    """One source's rows in a day-keyed table and its first and last day (YYYY-MM-DD)."""
+
+    rows: int
+    first: str
+    last: str
+
+
+class SyncState(TypedDict):
+    """A network source's last day synced (YYYY-MM-DD, None before any) and when (UTC)."""
+
+    last_day: str | None
+    updated_at: str
+
+
+#: A height span of a table: rows, first and last height, first and last unix time (s).
+HeightSpan = tuple[int, int | None, int | None, int | None, int | None]
 
 
 @dataclass(frozen=True)
@@ -32,7 +52,7 @@ class TableInfo:
     last: str | int | None
     first_day: str | None = None
     last_day: str | None = None
-    sources: dict[str, dict] = field(default_factory=dict)
+    sources: dict[str, SourceRange] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,13 +67,13 @@ class Info(Jsonable, Tabular):
     schema_version: int
     file_size_bytes: int | None
     tables: dict[str, TableInfo]
-    sync: dict[str, dict]
-    last_import: dict | None
-    reorgs: list[dict] = field(default_factory=list)
+    sync: dict[str, SyncState]
+    last_import: dict[str, str] | None
+    reorgs: list[dict[str, object]] = field(default_factory=list)
 
 
-def _by_source(rows: list[tuple[str, int, str, str]]) -> dict[str, dict]:
-    return {s: {"rows": int(n), "first": lo, "last": hi} for s, n, lo, hi in rows}
+def _by_source(rows: list[tuple[str, int, str, str]]) -> dict[str, SourceRange]:
+    return {s: SourceRange(rows=int(n), first=lo, last=hi) for s, n, lo, hi in rows}
 
 
 def _day_table(store: Store, table: str) -> TableInfo:
@@ -71,7 +91,7 @@ def _day_table(store: Store, table: str) -> TableInfo:
     )
 
 
-def _height_table(span: tuple) -> TableInfo:
+def _height_table(span: HeightSpan) -> TableInfo:
     rows, lo, hi, t_lo, t_hi = span
     return TableInfo(
         rows=int(rows),
@@ -103,7 +123,8 @@ def store_info(store: Store) -> Info:
             "blocks": _height_table(store.block_span()),
         },
         sync={
-            source: {"last_day": day, "updated_at": at} for source, day, at in store.sync_states()
+            source: SyncState(last_day=day, updated_at=at)
+            for source, day, at in store.sync_states()
         },
         last_import=last_import,
         reorgs=[],

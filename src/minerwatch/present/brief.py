@@ -142,24 +142,26 @@ def _short_model(name: str) -> str:
 # -- figures and sentences, topic by topic ---------------------------------------------------
 
 
+def _copy_fields(fig: dict[str, Any], result: object, names: str) -> None:
+    """Copy the fields of ``result`` named in ``names`` (separated by spaces, in the order
+    the figures list them) into the figures ``fig``, under their names."""
+    for name in names.split():
+        fig[name] = getattr(result, name)
+
+
 def _price(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
     s = inp.status
-    for key in (
-        "price_usd",
-        "price_source",
-        "price_ath_usd",
-        "price_ath_date",
-        "price_drawdown_pct",
-        "price_change_30d_pct",
-        "production_cost_usd",
-        "production_cost_model",
+    _copy_fields(
+        fig,
+        s,
+        "price_usd price_source price_ath_usd price_ath_date price_drawdown_pct "
+        "price_change_30d_pct production_cost_usd production_cost_model "
         "price_to_cost_pct",
-    ):
-        fig[key] = getattr(s, key)
-    episode = None
-    if inp.episodes.episodes:
-        last = inp.episodes.episodes[-1]
-        episode = {
+    )
+    last = inp.episodes.episodes[-1] if inp.episodes.episodes else None
+    fig["below_cost_episode"] = None
+    if last is not None:
+        fig["below_cost_episode"] = {
             "start": last.start,
             "end": last.end,
             "days": last.days,
@@ -169,7 +171,6 @@ def _price(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
             "ongoing": last.exit_date is None,
             "censored_start": last.censored_start,
         }
-    fig["below_cost_episode"] = episode
     if s.price_usd is None:
         return
     text = f"Bitcoin closed at {fmt.usd(s.price_usd, millions=True)} on {fmt.day(s.as_of)}"
@@ -182,32 +183,31 @@ def _price(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
             f"{fmt.usd(s.production_cost_usd, millions=True)} by {model} ({name}, "
             "minerwatch's default model)"
         )
-        if episode is not None and episode["ongoing"]:
-            since = fmt.day(episode["start"], s.as_of)
+        if last is not None and last.exit_date is None:
+            since = fmt.day(last.start, s.as_of)
             days = (
-                f"every one of the {fmt.count_words(episode['days'])} days"
-                if episode["days_below"] == episode["days"]
-                else f"{fmt.count_words(episode['days_below'])} of the "
-                f"{fmt.count_words(episode['days'])} days"
+                f"every one of the {fmt.count_words(last.days)} days"
+                if last.days_below == last.days
+                else f"{fmt.count_words(last.days_below)} of the {fmt.count_words(last.days)} days"
             )
             worst = (
-                f"(at worst {fmt.magnitude(episode['deepest_discount_pct'])} below, on "
-                f"{fmt.day(episode['deepest_date'], s.as_of)})"
+                f"(at worst {fmt.magnitude(last.deepest_discount_pct)} below, on "
+                f"{fmt.day(last.deepest_date, s.as_of)})"
             )
-            if episode["end"] == s.as_of:
+            if last.end == s.as_of:
                 text += f". It has closed below that cost on {days} since {since} {worst}"
             else:  # back above cost, but for fewer days than the merge gap: not over yet
                 text += (
                     f". It closed below that cost on {days} from {since} to "
-                    f"{fmt.day(episode['end'], s.as_of)} {worst}; fewer than "
+                    f"{fmt.day(last.end, s.as_of)} {worst}; fewer than "
                     f"{fmt.count_words(inp.episodes.merge_gap_days)} days have passed since, "
                     "so that episode "
                     "may not be over"
                 )
-            if episode["censored_start"]:
+            if last.censored_start:
                 text += f"; the model has no value before {since}, so it may have begun earlier"
-        elif episode is not None:
-            text += f"; it last closed below it on {fmt.day(episode['end'], s.as_of)}"
+        elif last is not None:
+            text += f"; it last closed below it on {fmt.day(last.end, s.as_of)}"
     out.append(Sentence("price", text + "."))
     if s.price_drawdown_pct is None or s.price_ath_date is None:
         return
@@ -237,7 +237,12 @@ def _hashrate_and_blocks(inp: BriefInputs, fig: dict, out: list[Sentence]) -> No
     fig["block_interval_min_7d"] = s.block_interval_min_7d
     fig["next_adjustment"] = s.next_adjustment
     week = s.hashrate_ehs.get("7d")
-    if week is not None and s.hashrate_ath_ehs is not None and s.hashrate_drawdown_pct is not None:
+    if (
+        week is not None
+        and s.hashrate_ath_ehs is not None
+        and s.hashrate_ath_date is not None
+        and s.hashrate_drawdown_pct is not None
+    ):
         # One unit for the two (``1,024 EH/s`` and ``1,096 EH/s``).
         week_text, ath_text = fmt.hashrates([week, s.hashrate_ath_ehs])
         text = f"Network hashrate averaged {week_text} over the past seven days"
@@ -259,13 +264,13 @@ def _hashrate_and_blocks(inp: BriefInputs, fig: dict, out: list[Sentence]) -> No
         )
     if na and na.change_pct is not None and na.date and na.date_low and na.date_high:
         change = na.change_pct
-        interval = f"90% interval {fmt.pct(na.change_pct_low)} to {fmt.pct(na.change_pct_high)}"
+        spread = f"90% interval {fmt.pct(na.change_pct_low)} to {fmt.pct(na.change_pct_high)}"
         if abs(change) < 0.05:
             course = (
-                f"on course to leave difficulty about unchanged ({fmt.pct(change, 2)}; {interval})"
+                f"on course to leave difficulty about unchanged ({fmt.pct(change, 2)}; {spread})"
             )
         else:
-            course = f"on course for {fmt.pct(change)} ({interval})"
+            course = f"on course for {fmt.pct(change)} ({spread})"
         year = na.date
         forecast = (
             f"the next difficulty adjustment, at block {na.height:,} "
@@ -284,16 +289,12 @@ def _stress_by_name(sig: Signals) -> dict[str, Any]:
 
 def _revenue(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
     s = inp.status
-    for key in (
-        "revenue_usd_1d",
-        "revenue_btc_1d",
-        "subsidy_btc_1d",
-        "fees_btc_1d",
-        "fees_share_pct_7d",
-        "hashprice_usd_ph_day",
-        "hashprice_btc_ph_day",
-    ):
-        fig[key] = getattr(s, key)
+    _copy_fields(
+        fig,
+        s,
+        "revenue_usd_1d revenue_btc_1d subsidy_btc_1d fees_btc_1d fees_share_pct_7d "
+        "hashprice_usd_ph_day hashprice_btc_ph_day",
+    )
     # Hashprice per a unit the network reached (PH/s from about 2013; TH/s, GH/s before).
     unit = hashprice_unit(s.hashrate_ehs.get("7d") or float("nan"))
     fig["hashprice_unit"] = unit

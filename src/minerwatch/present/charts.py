@@ -323,7 +323,10 @@ def difficulty(d: ReportData) -> Chart:
         kind="time",
         panels=(
             Axis(
-                "difficulty (T = 10^12)" if d.status.difficulty >= 1e12 else "difficulty", si=True
+                "difficulty (T = 10^12)"
+                if d.status.difficulty is not None and d.status.difficulty >= 1e12
+                else "difficulty",
+                si=True,
             ),
         ),
         x_pad=0.04,

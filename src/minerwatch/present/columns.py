@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from minerwatch.present import format as fmt
+
+if TYPE_CHECKING:
+    from minerwatch.analyses.status import Status
 
 
 @dataclass(frozen=True)
@@ -110,3 +113,11 @@ def episode_columns(horizons_days: tuple[int, ...] | list[int]) -> dict[str, Col
             Column("price", horizons, "forward_return_pct", _forward),
         )
     }
+
+
+def revenue_split(s: Status) -> str:
+    """The day's revenue in BTC and its parts: ``3.44 BTC = 3.13 subsidy + 0.31 fees``."""
+    return (
+        f"{fmt.btc(s.revenue_btc_1d)} = {fmt.btc_amount(s.subsidy_btc_1d)} subsidy + "
+        f"{fmt.btc_amount(s.fees_btc_1d)} fees"
+    )

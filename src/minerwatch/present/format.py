@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import date
+from typing import TypeGuard
 
 from minerwatch.units import HS_PER_EHS
 
@@ -53,8 +54,9 @@ HASHRATE_LARGEST = "EH/s"
 _NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
-def _missing(x: float | None) -> bool:
-    return x is None or not math.isfinite(x)
+def _finite(x: float | None) -> TypeGuard[float]:
+    """Whether ``x`` is a number to print (not None, NaN or infinite)."""
+    return x is not None and math.isfinite(x)
 
 
 # -- plain numbers ------------------------------------------------------------------------
@@ -78,7 +80,7 @@ def sig(x: float, digits: int = 3) -> str:
 def number(x: float | None, fmt: str = ",.2f", suffix: str = "") -> str:
     """``x`` in the format spec ``fmt`` followed by ``suffix`` (``10.37 min``); a missing
     value is :data:`NA`."""
-    return NA if _missing(x) else f"{x:{fmt}}{suffix}"
+    return f"{x:{fmt}}{suffix}" if _finite(x) else NA
 
 
 def si(x: float | None, unit: str, digits: int = 3, largest: str = "Z") -> str:
@@ -86,7 +88,7 @@ def si(x: float | None, unit: str, digits: int = 3, largest: str = "Z") -> str:
     (trailing zeros kept): 1.02e21 H/s -> ``1.02 ZH/s``, 150.84e12 -> ``150.84 T``.
     ``largest`` is the largest prefix used; past it the number is written whole with
     thousands separators. A missing value is :data:`NA`."""
-    if _missing(x):
+    if not _finite(x):
         return NA
     exact = x
     # Round first, so that 999.6 EH/s shows as 1 ZH/s rather than "1e+03 EH/s".
@@ -119,7 +121,7 @@ def usd(x: float | None, cents_below: float = 10.0, millions: bool = False) -> s
     with ``millions`` (prose), millions to one
     decimal from $1 million (``$48.5 million``). A missing or infinite value is
     :data:`NA`."""
-    if _missing(x):
+    if not _finite(x):
         return NA
     sign, x = ("-" if x < 0 else ""), abs(x)  # -$5.00, not $-5.00
     if millions and x >= 1e6:
@@ -134,7 +136,7 @@ def usd(x: float | None, cents_below: float = 10.0, millions: bool = False) -> s
 def btc_amount(x: float | None) -> str:
     """A BTC amount without its unit: whole from 10,000, two decimals from 1, three
     significant figures below (``0.290``, ``0.000422``)."""
-    if _missing(x):
+    if not _finite(x):
         return NA
     if abs(x) >= 10_000:
         return f"{x:,.0f}"
@@ -143,7 +145,7 @@ def btc_amount(x: float | None) -> str:
 
 def btc(x: float | None) -> str:
     """A BTC amount with its unit (``388.98 BTC``, ``11,950 BTC``); see :func:`btc_amount`."""
-    return NA if _missing(x) else f"{btc_amount(x)} BTC"
+    return f"{btc_amount(x)} BTC" if _finite(x) else NA
 
 
 def power_price(x: float | None) -> str:
@@ -172,13 +174,13 @@ def pp(x: float | None, digits: int = 2) -> str:
 def magnitude(x: float | None, digits: int = 1) -> str:
     """The size of a change in percent, without its sign (``36.6%``): for prose that says
     the direction in words ("36.6% above")."""
-    return NA if _missing(x) else f"{abs(x):,.{digits}f}%"
+    return f"{abs(x):,.{digits}f}%" if _finite(x) else NA
 
 
 def share(x: float | None) -> str:
     """A percentage of a whole (fees of revenue): two decimals, one significant figure below
     0.01% (``0.89%``, ``0.007%``), ``0%`` for none."""
-    if _missing(x):
+    if not _finite(x):
         return NA
     if x == 0:
         return "0%"
@@ -203,7 +205,7 @@ def hashrate_scale(
     in which the family's largest finite magnitude (rounded to three figures) is at least
     1, and the number of that unit in 1 EH/s (multiply EH/s by it). A family without a
     finite non-zero value is written in the smallest unit (H/s)."""
-    finite = [abs(v) for v in values_ehs if not _missing(v)]
+    finite = [abs(v) for v in values_ehs if _finite(v)]
     top = float(f"{max(finite, default=0.0):.3g}")
     units = HASHRATE_UNITS[[u for u, _ in HASHRATE_UNITS].index(largest) :]
     for unit, per_ehs in units:
@@ -223,7 +225,7 @@ def hashrates(
     "922 EH/s / 1.02 ZH/s"."""
     values = list(values_ehs)
     unit, per_ehs = scale or hashrate_scale(values, largest)
-    return [NA if _missing(v) else f"{sig(v * per_ehs)} {unit}" for v in values]
+    return [f"{sig(v * per_ehs)} {unit}" if _finite(v) else NA for v in values]
 
 
 def hashrate(ehs: float | None, largest: str = HASHRATE_LARGEST) -> str:
@@ -234,7 +236,7 @@ def hashrate(ehs: float | None, largest: str = HASHRATE_LARGEST) -> str:
 
 def hashrate_hs(hs: float | None) -> str:
     """One hashrate given in H/s (``1.00 kH/s``, ``1,000 EH/s`` for 1e21 H/s)."""
-    return hashrate(None if _missing(hs) else hs / HS_PER_EHS)
+    return hashrate(hs / HS_PER_EHS if _finite(hs) else None)
 
 
 def hashprice_unit(network_hashrate_ehs: float | None) -> str:

@@ -22,7 +22,12 @@ from minerwatch.errors import InputError
 from minerwatch.present import format as fmt
 from minerwatch.present.brief import compose
 from minerwatch.present.charts import Chart, build_charts
-from minerwatch.present.columns import MACHINE_COLUMNS, episode_columns, machine_rows
+from minerwatch.present.columns import (
+    MACHINE_COLUMNS,
+    episode_columns,
+    machine_rows,
+    revenue_split,
+)
 from minerwatch.store import Store, open_store
 
 PLOTLY_CONFIG = {
@@ -186,16 +191,16 @@ def figure(chart: Chart) -> dict:
     again, which took most of a report's time."""
     n = len(chart.panels)
     height = (1.0 - PANEL_SPACING * (n - 1)) / n
-    layout: dict = {}
+    axes: dict[str, dict[str, object]] = {}
     for i in range(n):
         top = 1.0 - i * (height + PANEL_SPACING)
-        x = {"anchor": _ref("y", i), "domain": [0.0, 1.0]}
+        x: dict[str, object] = {"anchor": _ref("y", i), "domain": [0.0, 1.0]}
         if i < n - 1:
             x.update(matches=_ref("x", n - 1), showticklabels=False)
-        layout[_ref("xaxis", i)] = x
-        layout[_ref("yaxis", i)] = {"anchor": _ref("x", i), "domain": [max(top - height, 0.0), top]}
-    shapes: list[dict] = []
-    annotations: list[dict] = []
+        axes[_ref("xaxis", i)] = x
+        axes[_ref("yaxis", i)] = {"anchor": _ref("x", i), "domain": [max(top - height, 0.0), top]}
+    shapes: list[dict[str, object]] = []
+    annotations: list[dict[str, object]] = []
     drawn = sorted({s.panel for s in chart.series})
     for shade in chart.shades:
         for k, (start, end) in enumerate(shade.periods):
@@ -220,7 +225,10 @@ def figure(chart: Chart) -> dict:
                 )
     for ref in chart.lines:
         value = str(ref.x) if isinstance(ref.x, np.datetime64) else ref.x
-        shape = {"type": "line", "line": {"color": ref.color, "dash": ref.dash, "width": 1.2}}
+        shape: dict[str, object] = {
+            "type": "line",
+            "line": {"color": ref.color, "dash": ref.dash, "width": 1.2},
+        }
         if ref.x is not None:
             shape.update(x0=value, x1=value, xref="x", y0=0, y1=1, yref="paper")
             label = {"x": value, "xref": "x", "y": 1, "yref": "paper", "yanchor": "bottom"}
@@ -252,16 +260,23 @@ def figure(chart: Chart) -> dict:
                 "title": {"text": ""},
                 "tickfont": {"size": 11},
             }
-        layout[_ref("yaxis", i)].update(opts)
+        axes[_ref("yaxis", i)].update(opts)
     if chart.kind == "bar":
         for i in range(n):
-            layout[_ref("xaxis", i)].update(
+            axes[_ref("xaxis", i)].update(
                 title={"text": chart.x_title}, tickprefix="$", tickformat=".2f", rangemode="tozero"
             )
-    legend = {"orientation": "h", "yanchor": "top", "y": -0.08, "x": 0, "xanchor": "left"}
+    legend: dict[str, object] = {
+        "orientation": "h",
+        "yanchor": "top",
+        "y": -0.08,
+        "x": 0,
+        "xanchor": "left",
+    }
     if chart.kind == "bar":  # inside, bottom right: beside the short bars
         legend.update(yanchor="bottom", y=0.01, xanchor="right", x=0.99)
         legend["bgcolor"] = "rgba(255,255,255,0.85)"
+    layout: dict[str, object] = {**axes}
     layout.update(
         template=json.loads(_plotly_file(PLOTLY_TEMPLATE)),
         title={"text": chart.title, "x": 0.01, "xanchor": "left"},
@@ -359,8 +374,7 @@ def snapshot_table(d: ReportData) -> str:
         (
             "Revenue on the day",
             fmt.usd(s.revenue_usd_1d),
-            f"{fmt.btc(s.revenue_btc_1d)} = {fmt.btc_amount(s.subsidy_btc_1d)} subsidy + "
-            f"{fmt.btc_amount(s.fees_btc_1d)} fees",
+            revenue_split(s),
         ),
         ("Fee share, 7 days", fmt.share(s.fees_share_pct_7d), "of revenue"),
         (

@@ -3,7 +3,8 @@ unit scaling and rounding for display."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
@@ -19,9 +20,14 @@ from minerwatch.analyses.studies import EpisodesReport, StudyResult
 from minerwatch.ingest.files import ImportReport
 from minerwatch.ingest.sync import SyncReport
 from minerwatch.metrics.intervals import UNKNOWN
-from minerwatch.models.asics import Catalog
 from minerwatch.present import format as fmt
-from minerwatch.present.columns import MACHINE_COLUMNS, episode_columns, machine_rows
+from minerwatch.present.columns import (
+    MACHINE_COLUMNS,
+    episode_columns,
+    machine_rows,
+    revenue_split,
+)
+from minerwatch.sources.catalog import Catalog
 from minerwatch.store import WriteResult
 
 if TYPE_CHECKING:
@@ -40,29 +46,46 @@ def _writes_table(title: str, writes: list[WriteResult]) -> Table:
     return table
 
 
-def _notes(console: Console, notes: list[str]) -> None:
+def _say(console: Console, text: str) -> None:
+    """Print ``text`` (Rich markup) without Rich's automatic highlighting of numbers."""
+    console.print(text, highlight=False)
+
+
+def _table(*columns: Any, **settings: Any) -> Table:
+    """A table in this module's style: a simple header rule, no edge padding, collapsed
+    padding between columns; ``settings`` as :class:`rich.table.Table` takes them."""
+    return Table(*columns, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, **settings)
+
+
+def _notes(console: Console, notes: Sequence[str], hint: str | None = None) -> None:
+    """Print ``hint`` (a dim line on how to see more; none when None), then each of
+    ``notes`` as a yellow ``note:`` line."""
+    if hint is not None:
+        _dim(console, hint)
     for note in notes:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+
+
+def _dim(console: Console, text: str) -> None:
+    """Print a note under a table or panel: dim, no automatic highlighting."""
+    console.print(text, style="dim", highlight=False)
 
 
 def sync_report(console: Console, report: SyncReport) -> None:
     if report.writes:
         console.print(_writes_table(f"sync {report.source}: {report.url}", report.writes))
     span = f", {report.first} to {report.last}" if report.first else ""
-    console.print(
+    _say(
+        console,
         f"{fmt.count(report.pages, 'page')}, {fmt.count(report.rows_read, 'day')}{span}, "
         f"{fmt.count(report.retries, 'retried request')}",
-        highlight=False,
     )
     _notes(console, report.notes)
 
 
 def import_report(console: Console, report: ImportReport) -> None:
     console.print(_writes_table(f"import {report.kind}: {report.origin}", report.writes))
-    console.print(
-        f"{fmt.count(report.rows_read, 'row')} read, {report.first} to {report.last}",
-        highlight=False,
-    )
+    _say(console, f"{fmt.count(report.rows_read, 'row')} read, {report.first} to {report.last}")
     _notes(console, report.notes)
     check = report.difficulty_check
     if check is not None:
@@ -160,8 +183,7 @@ def status_panel(console: Console, s: Status) -> None:
         (
             "Revenue 1d",
             fmt.usd(s.revenue_usd_1d),
-            f"{fmt.btc(s.revenue_btc_1d)} = {fmt.btc_amount(s.subsidy_btc_1d)} subsidy + "
-            f"{fmt.btc_amount(s.fees_btc_1d)} fees",
+            revenue_split(s),
         ),
         ("Fee share 7d", fmt.share(s.fees_share_pct_7d), "of revenue"),
         (
@@ -206,14 +228,14 @@ CATALOG_SOURCE_MIN_WIDTH = 110
 
 def asic_economics_table(console: Console, r: AsicEconomics) -> None:
     """Per-model economics, most profitable first; underwater models in red and marked."""
-    console.print(
+    _say(
+        console,
         f"[bold]ASIC economics as of {r.as_of}[/]: BTC {fmt.usd(r.price_usd)} "
         f"({r.price_source or 'no source'}), hashprice "
         f"{fmt.hashprice_usd(r.hashprice_usd_ph_day, 'PH/s', per=True)} = "
         f"{fmt.hashprice_btc(r.hashprice_btc_ph_day, 'PH/s', per=True)} (Luxor); "
         f"electricity ${r.power_price_usd_kwh:g}/kWh, pool fee {r.pool_fee_pct:g}%, "
         f"uptime {r.uptime_pct:g}%",
-        highlight=False,
     )
     m = r.machines
     shown = [MACHINE_COLUMNS[k] for k in TERMINAL_MACHINE_FIELDS]
@@ -237,31 +259,22 @@ def asic_economics_table(console: Console, r: AsicEconomics) -> None:
     for row in rows:
         t.add_row(*row, style="red" if row[0] else None)
     console.print(t)
-    console.print(
+    _say(
+        console,
         f"{UNDERWATER_MARK} underwater (power cost above revenue): "
         f"{r.underwater_count} of {len(m)} models",
-        highlight=False,
     )
-    if r.unreleased_omitted:
-        console.print(
-            f"{r.unreleased_omitted} models not yet released on {r.as_of} are left out "
-            "(--all lists them)",
-            style="dim",
-            highlight=False,
-        )
-    _notes(console, list(r.notes))
+    omitted = (
+        f"{r.unreleased_omitted} models not yet released on {r.as_of} are left out "
+        "(--all lists them)"
+    )
+    _notes(console, r.notes, omitted if r.unreleased_omitted else None)
 
 
 def asic_catalog_table(console: Console, c: Catalog) -> None:
     """The ASIC catalog, one row per model, with the source of each row."""
     with_source = console.width >= CATALOG_SOURCE_MIN_WIDTH
-    t = Table(
-        title=f"ASIC catalog: {len(c)} models",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-        show_lines=with_source,
-    )
+    t = _table(title=f"ASIC catalog: {len(c)} models", show_lines=with_source)
     t.add_column("model", min_width=12)
     t.add_column("vendor", no_wrap=True)
     for name in ("TH/s", "W", "J/TH"):
@@ -282,26 +295,20 @@ def asic_catalog_table(console: Console, c: Catalog) -> None:
         ]
         t.add_row(*cells, *([escape(row["source"])] if with_source else []))
     console.print(t)
-    if not with_source:
-        console.print(
-            f"each row's source: widen the terminal to {CATALOG_SOURCE_MIN_WIDTH} columns, "
-            "or use --json",
-            style="dim",
-            highlight=False,
-        )
-    _notes(console, list(c.notes))
+    widen = f"each row's source: widen the terminal to {CATALOG_SOURCE_MIN_WIDTH} columns, "
+    _notes(console, c.notes, None if with_source else widen + "or use --json")
 
 
 def production_cost_report(console: Console, pc: ProductionCost) -> None:
     """Every production-cost model side by side, the DRM fits and the CBECI-style fleet."""
-    console.print(
+    _say(
+        console,
         f"[bold]Production cost of a bitcoin as of {pc.as_of}[/]: close "
         f"{fmt.usd(pc.price_usd)} ({pc.parameters.get('price_source') or 'no source'}); "
         f"model [bold]{pc.model}[/] {fmt.usd(pc.cost_usd)}, price vs cost "
         f"{fmt.pct(pc.price_to_cost_pct)}",
-        highlight=False,
     )
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    t = _table()
     t.add_column("model", no_wrap=True)
     t.add_column("family", no_wrap=True)
     t.add_column("cost $/BTC", justify="right", no_wrap=True)
@@ -318,12 +325,7 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
             style=None if m.cost_usd is not None else "dim",
         )
     console.print(t)
-    d = Table(
-        title="Difficulty Regression Model: ln(market cap) = A + B ln(D)",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-    )
+    d = _table(title="Difficulty Regression Model: ln(market cap) = A + B ln(D)")
     d.add_column("preset", no_wrap=True)
     for name in ("A", "B", "R²", "n days"):
         d.add_column(name, justify="right", no_wrap=True)
@@ -346,23 +348,18 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
     late = [f for f in pc.drm.values() if f.hindsight]
     if late:
         names = ", ".join(f"drm-{f.preset} (fitted on data to {f.window_end})" for f in late)
-        console.print(
+        _say(
+            console,
             f"[yellow]warning:[/] {escape(names)}: published constants fitted on data after "
             f"{pc.as_of}; their cost on this day carries hindsight",
-            highlight=False,
         )
     fl = pc.fleet
     if fl is not None:
-        g = Table(
-            title=f"CBECI-style fleet at ${fl.electricity_usd_kwh:g}/kWh",
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-            collapse_padding=True,
-        )
+        g = _table(title=f"CBECI-style fleet at ${fl.electricity_usd_kwh:g}/kWh")
         g.add_column("")
         for bound in ("lower", "best", "upper"):
             g.add_column(bound, justify="right", no_wrap=True)
-        rows = [
+        rows: list[tuple[str, Mapping[str, float | None], str, str]] = [
             ("efficiency J/TH", fl.efficiency_j_th, ".1f", ""),
             ("overhead (PUE)", fl.overhead, ".2f", ""),
             ("power GW, 7d mean", fl.power_gw, ",.2f", ""),
@@ -376,25 +373,24 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
                 label, *(fmt.number(values[b], spec, suffix) for b in ("lower", "best", "upper"))
             )
         console.print(g)
-        console.print(
+        _dim(
+            console,
             f"annualised TWh = 7-day mean power x 8,760 h (CBECI's convention); electricity "
             f"$/BTC = the day's power x 24 h x ${fl.electricity_usd_kwh:g}/kWh / "
             f"{fmt.number(fl.btc_mined_1d, ',.2f')} BTC mined that day; all-in = electricity / "
             f"{pc.parameters['electricity_share']:g}",
-            style="dim",
-            highlight=False,
         )
         hashprice = "n/a"
         if fl.hashprice_usd_th_day is not None:
             hashprice = f"{fmt.usd(fl.hashprice_usd_th_day)}/TH/day"
-        console.print(
+        _say(
+            console,
             f"profitable: {fl.machines_profitable} of {fl.machines_available} machines "
             f"(threshold {fmt.number(fl.threshold_j_th, '.1f', ' J/TH')} at a "
             f"{pc.parameters['smoothing_days']}-day hashprice of {hashprice}); electricity share "
             f"{pc.parameters['electricity_share']:g}, machines live "
             f"{pc.parameters['lifetime_years']:g} years, fees "
             f"{'included' if pc.parameters['include_fees'] else 'excluded'}",
-            highlight=False,
         )
 
 
@@ -409,21 +405,21 @@ ENDED_SHORT = {
 
 def episodes_table(console: Console, r: EpisodesReport) -> None:
     """Every episode of the close below the production cost, one row each."""
-    console.print(
+    _say(
+        console,
         f"[bold]Close below production cost ({r.model})[/], {r.first_day_with_cost or 'n/a'} "
         f"to {r.as_of}: {fmt.count(len(r.episodes), 'episode')} (gaps under "
         f"{fmt.count(r.merge_gap_days, 'day')} merged, shortest kept "
         f"{fmt.count(r.min_days, 'day')})",
-        highlight=False,
     )
     if r.hindsight:
-        console.print(
+        _say(
+            console,
             f"[yellow]warning:[/] {escape(r.model)} applies published constants fitted on data "
             f"to {r.fit_end}: its cost before that day, and the episodes marked "
             f"{HINDSIGHT_MARK}, carry hindsight",
-            highlight=False,
         )
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    t = _table()
     t.add_column("start, end", no_wrap=True)
     for name in ("days", "deepest", "price", "cost"):
         t.add_column(name, justify="right", no_wrap=True)
@@ -445,7 +441,8 @@ def episodes_table(console: Console, r: EpisodesReport) -> None:
             c["forward_return_pct"].cell(e),
         )
     console.print(t)
-    console.print(
+    _dim(
+        console,
         "days: calendar days (days below cost); deepest: lowest price vs cost and its day; "
         "price, cost: at the start and the end; ended: the gap closed mostly by the price "
         "rising or by the cost falling, ongoing while fewer days than the merge gap have "
@@ -453,8 +450,6 @@ def episodes_table(console: Console, r: EpisodesReport) -> None:
         f"held); {CENSORED_MARK} censored start: the close was already below cost on the "
         "model's first day, so the real start is unknown and the forward returns are not "
         "from a start" + (f"; {HINDSIGHT_MARK} hindsight" if r.hindsight else ""),
-        style="dim",
-        highlight=False,
     )
 
 
@@ -465,10 +460,10 @@ def signals_report(console: Console, s: Signals) -> None:
     """Hash ribbons, Puell multiple, sustainability index and the stress conditions of a day,
     then every capitulation period with its buy signal."""
     r = s.hash_ribbons
-    console.print(
+    _say(
+        console,
         f"[bold]Signals as of {s.as_of}[/]: close {fmt.usd(s.price_usd)} "
         f"({s.price_source or 'no source'})",
-        highlight=False,
     )
     style = {"capitulation": "bold red", "recovery": "bold yellow"}.get(r.state, "bold")
     t = Table.grid(padding=(0, 2))
@@ -507,19 +502,16 @@ def signals_report(console: Console, s: Signals) -> None:
         f"ranked among {su.window_days} days",
     )
     console.print(t)
-    console.print(
+    _say(
+        console,
         f"[bold]Miner stress[/]: {len(s.stress)} of {len(s.stress_checked)} conditions checked "
         "hold",
-        highlight=False,
     )
-    for c in s.stress:
-        console.print(f"  [red]{STRESS_MARK}[/] {escape(c.name)}: {escape(c.description)}")
-    periods = Table(
-        title=f"Capitulations ({len(r.capitulations)})",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-    )
+    for condition in s.stress:
+        console.print(
+            f"  [red]{STRESS_MARK}[/] {escape(condition.name)}: {escape(condition.description)}"
+        )
+    periods = _table(title=f"Capitulations ({len(r.capitulations)})")
     periods.add_column("start", no_wrap=True)
     periods.add_column("end", no_wrap=True)
     periods.add_column("days", justify="right", no_wrap=True)
@@ -532,14 +524,13 @@ def signals_report(console: Console, s: Signals) -> None:
             c.buy_signal or ("" if c.ongoing else "none"),
         )
     console.print(periods)
-    console.print(
+    _dim(
+        console,
         f"capitulation: {p['short_days']}-day mean hashrate below the {p['long_days']}-day "
         f"mean; it ends after {p['confirm_days']} days back above; buy signal: first "
         f"recovery day (within {p['recovery_days']} days) with the price's "
         f"{p['price_short_days']}-day mean above its {p['price_long_days']}-day mean "
         "(docs/signals.md)",
-        style="dim",
-        highlight=False,
     )
 
 
@@ -562,20 +553,17 @@ def _forward(values: dict[str, float | None]) -> str:
 
 def study_report(console: Console, r: StudyResult) -> None:
     """A study's summary table, with its events or episodes where it has them."""
-    console.print(
-        f"[bold]Study {escape(r.name)}[/], data {r.first_day} to {r.as_of}",
-        highlight=False,
-    )
+    _say(console, f"[bold]Study {escape(r.name)}[/], data {r.first_day} to {r.as_of}")
     if r.name == "compression":
         p = r.parameters
         for key, today in r.details["today"].items():
-            console.print(
+            _say(
+                console,
                 f"{p['mean_days']}-day mean hashrate, change over {key}: "
                 f"{fmt.pct(today.change_pct)} ({', '.join(today.regimes) or 'n/a'})",
-                highlight=False,
             )
         # Fits 80 columns: the regime is shown by its condition (named in the note).
-        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        t = _table()
         for name in ("over", "change", "ahead"):
             t.add_column(name, no_wrap=True)
         for name in ("days", "episodes", "up", "mean", "median"):
@@ -594,21 +582,20 @@ def study_report(console: Console, r: StudyResult) -> None:
             )
         console.print(t)
         regimes = ", ".join(f"{cond} {name}" for cond, name in names.items())
-        console.print(
+        _dim(
+            console,
             f"change: of the {p['mean_days']}-day mean hashrate over the look-back ({regimes}); "
             f"ahead: horizon of the price return; up: share of positive returns; "
             f"days from {p['start'] or 'the first day'} with a forward return; episodes: runs "
             f"of regime days (gaps under {p['merge_gap_days']} days joined); CI: moving-block "
             f"bootstrap ({p['bootstrap_samples']:,} resamples, blocks of the horizon, seed "
             f"{p['seed']})",
-            style="dim",
-            highlight=False,
         )
         return
     if r.name == "ribbons":
         p = r.parameters
         short = {"buy signal": "buy", "capitulation end": "end"}
-        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+        t = _table()
         t.add_column("date", no_wrap=True)
         t.add_column("event", no_wrap=True)
         # On a narrow terminal the capitulation's dates wrap to two lines; nothing is cut.
@@ -627,14 +614,13 @@ def study_report(console: Console, r: StudyResult) -> None:
                 _forward(e.forward_return_pct),
             )
         console.print(t)
-        console.print(
+        _dim(
+            console,
             f"buy: buy signal; end: capitulation end, dated on the day its recovery was "
             f"confirmed. Capitulation: {p['short_days']}-day mean hashrate below the "
             f"{p['long_days']}-day mean, ending after {p['confirm_days']} days back above "
             f"(confirm_days; the default 2 is ours, chosen in hindsight to reproduce Edwards' "
             f"2022 dates; 1 is his crossover); buy rule: {p['price_cross']} (docs/signals.md)",
-            style="dim",
-            highlight=False,
         )
     else:
         horizons = "/".join(str(h) for h in r.parameters["horizons_days"])
@@ -650,9 +636,7 @@ def study_report(console: Console, r: StudyResult) -> None:
         for title, group in groups:
             if not group:
                 continue
-            t = Table(
-                title=title or None, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
-            )
+            t = _table(title=title or None)
             t.add_column("start, end", no_wrap=True)
             t.add_column("days", justify="right", no_wrap=True)
             t.add_column("deepest", justify="right", no_wrap=True)
@@ -671,15 +655,14 @@ def study_report(console: Console, r: StudyResult) -> None:
                     _forward(e.forward_return_pct),
                 )
             console.print(t)
-        console.print(
+        _dim(
+            console,
             f"model {r.parameters['model']}, episodes of at least {r.parameters['min_days']} "
             f"days; to cost: days from the start to the first close back at or above cost; to "
             f"start price: to the first close at or above the start's after the deepest day; "
             f"{CENSORED_MARK} censored start (left out of the summary)",
-            style="dim",
-            highlight=False,
         )
-    s = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    s = _table()
     s.add_column("after", no_wrap=True)
     s.add_column("horizon", no_wrap=True)
     for name in ("n", "positive", "mean", "median"):
@@ -755,40 +738,33 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
             core if isinstance(e, BlockHashrateEstimate) else "",
         )
     console.print(h)
-    console.print(
+    _dim(
+        console,
         "Core RPC: Bitcoin Core's getnetworkhashps over the same blocks (biased high by n/(n-1)).",
-        style="dim",
-        highlight=False,
     )
-    console.print(
+    _dim(
+        console,
         f"model: random walk {fmt.number(m.random_walk_sd_pct_per_day, '.2f')}%/day, drift "
         f"{fmt.number(m.drift_pct_per_day, '+.3f')}%/day, hashrate sd "
         f"{fmt.percent(m.rate_sd_pct)}"
         f" over the rest of the epoch ({m.fit_days} days fitted; docs/difficulty.md)",
-        style="dim",
-        highlight=False,
     )
-    _notes(console, list(o.notes))
+    _notes(console, o.notes)
 
 
 def difficulty_backtest_table(console: Console, bt: DifficultyBacktest) -> None:
     """The backtest: errors of ours and the baseline, ratio, coverage and the Poisson floor
     per level, one table for the change and one for the date."""
-    console.print(
+    _say(
+        console,
         f"[bold]Next-adjustment backtest[/]: ours ({bt.method}) against the baseline "
         f"({bt.baseline}), realised retargets",
-        highlight=False,
     )
     for what, unit, key, spec in (
         ("Change of difficulty", "pp", "change", ".2f"),
         ("Date of the retarget", "h", "date", ".1f"),
     ):
-        t = Table(
-            title=f"{what}: mean absolute error, {unit}",
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-            collapse_padding=True,
-        )
+        t = _table(title=f"{what}: mean absolute error, {unit}")
         t.add_column("data", no_wrap=True)
         for name in ("level", "epochs", "at", "ours", "baseline", "ratio", "90% cover", "floor"):
             t.add_column(name, justify="right", no_wrap=True)
@@ -808,15 +784,14 @@ def difficulty_backtest_table(console: Console, bt: DifficultyBacktest) -> None:
                 fmt.number(getattr(r, f"floor_{key}_{unit}"), spec),
             )
         console.print(t)
-    console.print(
+    _dim(
+        console,
         "pp: percentage points; h: hours. at: mean progress when forecast (daily data: the "
         "first day's end past the level). ratio: ours / baseline. 90% cover: realised values "
         "inside our 90% interval. floor: the error left if the rest of the epoch's hashrate "
         "were known (Poisson arrivals alone).",
-        style="dim",
-        highlight=False,
     )
-    _notes(console, list(bt.notes))
+    _notes(console, bt.notes)
 
 
 def brief_text(console: Console, b) -> None:
@@ -829,10 +804,10 @@ def brief_text(console: Console, b) -> None:
 
 def report_files(console: Console, files) -> None:
     """What ``minerwatch report`` wrote (a ``minerwatch.present.html.ReportFiles``)."""
-    console.print(
+    _say(
+        console,
         f"report of {files.as_of} written to {escape(str(files.html))} "
         f"({len(files.charts)} charts: {', '.join(files.charts)})",
-        highlight=False,
     )
     for path in files.pngs:
-        console.print(f"  {escape(str(path))}", style="dim", highlight=False)
+        _dim(console, f"  {escape(str(path))}")
