@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any, cast
 
 import numpy as np
 
 from minerwatch.errors import InputError
 
 DayLike = str | date | np.datetime64 | None
+
+
+def as_day(value: np.datetime64 | date | str) -> np.datetime64:
+    """``value`` as ``datetime64[D]`` (numpy's stubs type this conversion too narrowly)."""
+    return np.datetime64(cast(Any, value), "D")
 
 
 def utc_today() -> np.datetime64:
@@ -22,7 +28,7 @@ def parse_day(value: DayLike, parameter: str = "as_of") -> np.datetime64 | None:
     if value is None:
         return None
     if isinstance(value, np.datetime64 | date):
-        return np.datetime64(value, "D")
+        return as_day(value)
     text = str(value).strip()
     try:
         if len(text) != 10:

@@ -13,7 +13,7 @@ import numpy as np
 
 from minerwatch.chain.consensus import GENESIS_DAY, RETARGET_INTERVAL
 from minerwatch.chain.retarget import RetargetResult, retarget_from_blocks
-from minerwatch.days import DayLike, parse_day
+from minerwatch.days import DayLike, as_day, parse_day
 from minerwatch.errors import AsOfOutOfRange, ChainDataGap, InputError
 from minerwatch.store import Store, open_store, require_data
 from minerwatch.tables import ArrayTabular
@@ -63,7 +63,7 @@ class DailyFrame(ArrayTabular):
 
     def index_of(self, day: np.datetime64) -> int:
         """Row of ``day``; :class:`AsOfOutOfRange` when the frame does not hold it."""
-        day = np.datetime64(day, "D")
+        day = as_day(day)
         i = int(np.searchsorted(self.day, day))
         if i >= len(self.day) or self.day[i] != day:
             raise AsOfOutOfRange(f"{day} is outside the data ({self.day[0]} to {self.day[-1]})")
@@ -111,7 +111,7 @@ def check_as_of(store: Store, as_of: np.datetime64 | None) -> np.datetime64:
     first, last = require_data(store)
     if as_of is None:
         return last
-    as_of = np.datetime64(as_of, "D")
+    as_of = as_day(as_of)
     if as_of < first or as_of > last:
         raise AsOfOutOfRange(
             f"as_of {as_of} is outside the data held ({first} to {last}); "

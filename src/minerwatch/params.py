@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from minerwatch.errors import InputError
 
@@ -46,7 +47,7 @@ class Quantity:
             return False
         return not (self.high is not None and (x >= self.high if self.high_open else x > self.high))
 
-    def check(self, value, parameter: str):
+    def check(self, value: Any, parameter: str) -> Any:
         """``value`` as a float (an int for a whole quantity) when in range; otherwise an
         :class:`InputError` naming ``parameter``."""
         if self.whole:
@@ -58,7 +59,7 @@ class Quantity:
                     f"{parameter} {value!r} is not a whole number; expected {self.expected()}",
                     parameter=parameter,
                 )
-            x = int(value)
+            x: float = int(value)
         else:
             try:
                 x = float(value)

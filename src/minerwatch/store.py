@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from minerwatch.days import as_day
 from minerwatch.errors import (
     InputError,
     NoChainData,
@@ -463,7 +464,7 @@ class Store:
     def set_sync_state(self, source: str, last_day: np.datetime64) -> None:
         self.con.execute(
             "INSERT OR REPLACE INTO sync_state VALUES (?, CAST(? AS DATE), now())",
-            [source, str(np.datetime64(last_day, "D"))],
+            [source, str(as_day(last_day))],
         )
 
     # -- reads ---------------------------------------------------------------------------

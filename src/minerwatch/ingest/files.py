@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from minerwatch.frames import DifficultyCheck, check_days_join, crosscheck_difficulty
 from minerwatch.sources import blocks as block_files
 from minerwatch.sources import coinmetrics, files
@@ -40,7 +42,7 @@ def write_daily_chain(
         store.write_prices(
             records.day,
             records.price_usd,
-            [records.source] * len(records),
+            np.full(len(records), records.source, dtype=object),
             origin,
         ),
     ]

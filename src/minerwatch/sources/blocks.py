@@ -291,7 +291,8 @@ def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
         )
     if table.has("pool"):
         names = table.columns["pool"].astype(str)
-        pool = np.where(np.char.str_len(names) == 0, None, names.astype(object))
+        none = np.array(None, dtype=object)
+        pool = np.where(np.char.str_len(names) == 0, none, names.astype(object))
     else:
         pool = np.full(len(table), None, dtype=object)
     # Duplicates compare parsed values, so 0x17034219 and 17034219 are the same bits.

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from minerwatch.days import as_day
 from minerwatch.serialize import Columns
 from minerwatch.sources.table import Table, parse_float, read_csv
 
@@ -82,7 +83,7 @@ class Catalog(Columns):
         month (the S21, launched 2023-09, is listed from 2023-10-01). A model without a
         release month (a user's own machine) is always released.
         """
-        month = np.datetime64(np.datetime64(day, "D"), "M")
+        month = as_day(day).astype("datetime64[M]")
         return np.isnat(self.release_month) | (self.release_month < month)
 
     def select(self, mask) -> Catalog:
@@ -205,13 +206,13 @@ def _parse_machines(table: Table, *, packaged: bool) -> tuple[Catalog, dict[str,
         source=source,
         notes=tuple(table.notes),
     )
-    empty = {
+    empty_cells = {
         "vendor": empty_vendor,
         "release_month": np.isnat(release_month),
         "cooling": empty_cooling,
         "source": empty_source,
     }
-    return catalog, empty
+    return catalog, empty_cells
 
 
 def read_machines(path: str | Path) -> Catalog:

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from minerwatch.days import as_day
 from minerwatch.errors import BadResponse, InputError
 from minerwatch.sources import http
 from minerwatch.sources.coinmetrics import METRICS
@@ -103,8 +104,8 @@ def first_page(
             parameter="page_size",
         )
     params = request_params(
-        str(np.datetime64(start, "D")),
-        None if end is None else str(np.datetime64(end, "D")),
+        str(as_day(start)),
+        None if end is None else str(as_day(end)),
         page_size,
     )
     return PageRequest(base_url.rstrip("/") + ENDPOINT, params)

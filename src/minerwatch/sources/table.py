@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -288,7 +289,7 @@ def _looks_like_text(raw: bytes) -> bool:
     return bool(control.mean() < 0.01)
 
 
-def read_csv(path: str | Path, required: list[str], optional: list[str] = ()) -> Table:
+def read_csv(path: str | Path, required: Sequence[str], optional: Sequence[str] = ()) -> Table:
     """Read a CSV file with a header line into a :class:`Table` of text cells.
 
     Checks, each an :class:`InputError` naming the file and line: the file exists and is
