@@ -211,3 +211,18 @@ def test_help_shows_a_metavar_not_a_type_for_every_option(cli):
         assert shown.returncode == 0, path
         assert not re.search(r"--[\w-]+\s+<\w+>", shown.stdout), (path, shown.stdout)
         assert "<bool>" not in shown.stdout
+
+
+def test_version(cli):
+    result = cli("--version")
+    assert (
+        result.returncode == 0 and result.stdout.strip() == f"minerwatch {minerwatch.__version__}"
+    )
+
+
+def test_db_may_come_before_the_command(cli, loaded_db):
+    after = cli("status", "--as-of", "2025-10-06", "--json", "--db", loaded_db)
+    before = cli("--db", loaded_db, "status", "--as-of", "2025-10-06", "--json")
+    joined = cli(f"--db={loaded_db}", "status", "--as-of", "2025-10-06", "--json")
+    assert after.returncode == 0 and before.stdout == after.stdout == joined.stdout
+    assert "--db FILE" in cli("--help").stdout

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from minerwatch._version import __version__
 from minerwatch.errors import InputError, MinerwatchError, SourceError, StoreError
 from minerwatch.serialize import to_json
 
@@ -36,12 +37,33 @@ EXIT_SOURCE = 3  # a network source failed after its retries
 EXIT_DATABASE = 4  # the database cannot be used: busy, unreadable, another program's, ...
 
 app = typer.Typer(
-    help="Bitcoin mining economics from raw chain and price data.",
+    help="Bitcoin mining economics from raw chain and price data. `--db FILE` may come "
+    "before the command too (`minerwatch --db mw.duckdb status`).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"minerwatch {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
+    """The options before the command."""
+
+
 import_app = typer.Typer(help="Import data files into the database.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
@@ -721,6 +743,17 @@ def _click_command():
     return typer.main.get_command(app)
 
 
+def _global_options_last(argv: list[str]) -> list[str]:
+    """``argv`` with a ``--db FILE`` given before the command moved after it, where every
+    command that reads a database takes it (``minerwatch --db mw.duckdb status``)."""
+    moved: list[str] = []
+    while argv and (argv[0] == "--db" or argv[0].startswith("--db=")):
+        take = 1 if argv[0].startswith("--db=") else 2
+        moved += argv[:take]
+        argv = argv[take:]
+    return argv + moved
+
+
 class _Notices(logging.Handler):
     """The library's notices (warnings it logs, such as a wait for a busy database), one
     line each on stderr."""
@@ -748,7 +781,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     notices = _Notices(err)
     logging.getLogger("minerwatch").addHandler(notices)
     try:
-        _click_command().main(args=None if argv is None else list(argv), prog_name="minerwatch")
+        args = _global_options_last(list(sys.argv[1:] if argv is None else argv))
+        _click_command().main(args=args, prog_name="minerwatch")
     except SystemExit as exc:  # Typer's own end: success, --help, or a usage error
         code = exc.code
         return code if isinstance(code, int) else EXIT_OK if code is None else EXIT_OTHER
