@@ -9,27 +9,64 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from minerwatch.errors import InputError
+from minerwatch.sources import rawcsv
 from minerwatch.units import MAX_MONEY_BTC, SAT_PER_BTC
 
 MIDNIGHT_SUFFIXES = ("T00:00:00Z", "T00:00:00.000Z", "T00:00:00.000000000Z", " 00:00:00")
 
 
+class Columns(Mapping):
+    """Text columns by name, made on first use from byte ranges of a plain file
+    (:class:`~minerwatch.sources.rawcsv.RawColumn`) where the reader kept those."""
+
+    def __init__(
+        self, text: dict[str, np.ndarray], raw: dict[str, rawcsv.RawColumn] | None = None
+    ) -> None:
+        self._text = dict(text)
+        self._raw = dict(raw or {})
+        self._names = [*self._text, *(k for k in self._raw if k not in self._text)]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._text:
+            if name not in self._raw:
+                raise KeyError(name)
+            self._text[name] = self._raw[name].text()
+        return self._text[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def raw(self, name: str) -> rawcsv.RawColumn | None:
+        return self._raw.get(name)
+
+    def take(self, index: np.ndarray) -> Columns:
+        return Columns(
+            {k: v[index] for k, v in self._text.items()},
+            {k: v.take(index) for k, v in self._raw.items() if k not in self._text},
+        )
+
+
 @dataclass
 class Table:
-    """A table of text cells: ``columns[name]`` is an object array of ``str``.
+    """A table of text cells: ``columns[name]`` is an array of ``str`` (object or NumPy
+    ``str`` dtype).
 
     ``lines[i]`` is the 1-based line (or item number, for API pages: ``line_label`` says
     which) of row ``i`` in ``origin``, used in error messages.
     """
 
     origin: str
-    columns: dict[str, np.ndarray]
+    columns: Mapping[str, np.ndarray]
     lines: np.ndarray
     notes: list[str] = field(default_factory=list)
     line_label: str = "line"
@@ -40,14 +77,18 @@ class Table:
     def has(self, name: str) -> bool:
         return name in self.columns
 
+    def raw(self, name: str) -> rawcsv.RawColumn | None:
+        """The byte ranges of a column read from a plain file, else None."""
+        return self.columns.raw(name) if isinstance(self.columns, Columns) else None
+
     def take(self, mask_or_index: np.ndarray) -> Table:
-        return Table(
-            self.origin,
-            {k: v[mask_or_index] for k, v in self.columns.items()},
-            self.lines[mask_or_index],
-            list(self.notes),
-            self.line_label,
+        index = np.arange(len(self))[mask_or_index]
+        columns = (
+            self.columns.take(index)
+            if isinstance(self.columns, Columns)
+            else {k: v[index] for k, v in self.columns.items()}
         )
+        return Table(self.origin, columns, self.lines[index], list(self.notes), self.line_label)
 
     def error(self, row: int, column: str | None, message: str) -> InputError:
         return InputError(
@@ -145,7 +186,14 @@ def parse_int(
     expected: str = "a whole number",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Parse a column of integers to int64; returns ``(values, empty_mask)`` (empty -> 0).
-    Values must lie in ``[minimum, maximum]``."""
+    Values must lie in ``[minimum, maximum]``. Cells of a plain file that are all digits
+    are converted straight from their bytes (:meth:`RawColumn.digits_int64`)."""
+    raw = table.raw(column)
+    values = raw.digits_int64() if raw is not None else None
+    if values is not None:
+        empty = np.zeros(len(values), bool)
+        _check_int_range(table, column, values, empty, minimum, maximum, expected)
+        return values, empty
     cells = table.columns[column].astype(str)
     _reject_underscores(table, column, cells, expected)
     empty = _empty_mask(cells)
@@ -157,17 +205,22 @@ def parse_int(
     except (ValueError, OverflowError):
         i = _first_unparsable(filled, _as_int64)
         raise table.error(i, column, f"{str(cells[i])!r} is not {expected}") from None
+    _check_int_range(table, column, values, empty, minimum, maximum, expected)
+    return values, empty
+
+
+def _check_int_range(table, column, values, empty, minimum, maximum, expected) -> None:
+    """An error at the first filled cell outside ``[minimum, maximum]``."""
     if minimum is not None and (values[~empty] < minimum).any():
         i = int(np.flatnonzero((values < minimum) & ~empty)[0])
-        raise table.error(
-            i, column, f"{str(cells[i])!r} is out of range; expected {expected} >= {minimum}"
-        )
+        cell = str(table.columns[column][i])
+        raise table.error(i, column, f"{cell!r} is out of range; expected {expected} >= {minimum}")
     if maximum is not None and (values[~empty] > maximum).any():
         i = int(np.flatnonzero((values > maximum) & ~empty)[0])
+        cell = str(table.columns[column][i])
         raise table.error(
-            i, column, f"{str(cells[i])!r} is out of range; expected {expected} <= {maximum:,}"
+            i, column, f"{cell!r} is out of range; expected {expected} <= {maximum:,}"
         )
-    return values, empty
 
 
 def parse_btc_as_sat(
@@ -293,9 +346,17 @@ def read_csv(path: str | Path, required: list[str], optional: list[str] = ()) ->
 
     Checks, each an :class:`InputError` naming the file and line: the file exists and is
     UTF-8 text (binary data is refused), it has a header holding every ``required`` column,
-    and every row has as many cells as the header. A short row at the very end of the file
-    (an interrupted download) is dropped with a note; a short row anywhere else is an error.
-    Columns not named in ``required`` or ``optional`` are ignored.
+    and every row has as many cells as the header. Columns not named in ``required`` or
+    ``optional`` are ignored.
+
+    Partial rows (one rule for every importer): a file whose last line has no line end was
+    cut off (an interrupted download or copy can stop mid-number, ``8749`` of
+    ``87490.12``), so that last row is dropped with a note; then short rows at the very end
+    are dropped with a note; a short row anywhere else is an error.
+
+    A plain file (printable ASCII, no quotes) is split with NumPy over its bytes
+    (:mod:`minerwatch.sources.rawcsv`); any other goes through ``csv.reader``. Both give the
+    same cells, lines and errors.
     """
     path = Path(path)
     origin = str(path)
@@ -336,17 +397,18 @@ def read_csv(path: str | Path, required: list[str], optional: list[str] = ()) ->
             path=origin,
             line=line,
         )
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in next(reader)]
-        rows = []
-        line_numbers = []
-        for row in reader:
-            if row:
-                rows.append(row)
-                line_numbers.append(reader.line_num)
-    except csv.Error as exc:
-        raise InputError(f"not valid CSV ({exc})", path=origin, line=reader.line_num) from None
+    unix = raw.replace(b"\r\n", b"\n") if b"\r" in raw else raw
+    plain = None
+    if b"\r" not in unix and rawcsv.is_plain(unix):
+        header_end = unix.find(b"\n")
+        header_end = len(unix) if header_end < 0 else header_end
+        header = [h.strip() for h in unix[:header_end].decode("ascii").split(",")]
+        plain = rawcsv.split_plain(unix[header_end + 1 :], first_line=2)
+        cells, line_numbers = plain.cells, plain.lines
+    else:
+        header, rows, line_numbers = _read_rows(text, origin)
+        cells = np.array([len(r) for r in rows], np.int64)
+        line_numbers = np.asarray(line_numbers, np.int64)
     missing = [c for c in required if c not in header]
     if missing:
         raise InputError(
@@ -360,24 +422,54 @@ def read_csv(path: str | Path, required: list[str], optional: list[str] = ()) ->
         raise InputError(f"header repeats column(s) {', '.join(dup)}", path=origin, line=1)
     width = len(header)
     notes: list[str] = []
-    while rows and len(rows[-1]) < width:
+    n = len(cells)
+    if n and not raw.endswith((b"\n", b"\r")):
         notes.append(
-            f"line {line_numbers[-1]}: partial trailing row with {len(rows[-1])} of {width} "
+            f"line {line_numbers[n - 1]}: the last line has no line end, so it may have been "
+            "cut off (an interrupted download or copy); that row was dropped (end the file "
+            "with a line break to keep it)"
+        )
+        n -= 1
+    while n and cells[n - 1] < width:
+        notes.append(
+            f"line {line_numbers[n - 1]}: partial trailing row with {cells[n - 1]} of {width} "
             "cells dropped"
         )
-        rows.pop()
-        line_numbers.pop()
-    for row, line in zip(rows, line_numbers, strict=True):
-        if len(row) != width:
-            raise InputError(
-                f"{len(row)} cells; expected {width} as in the header", path=origin, line=line
-            )
-    if not rows:
-        raise InputError("no data rows after the header", path=origin, line=2)
+        n -= 1
+    wrong = np.flatnonzero(cells[:n] != width)
+    if wrong.size:
+        i = int(wrong[0])
+        raise InputError(
+            f"{cells[i]} cells; expected {width} as in the header",
+            path=origin,
+            line=int(line_numbers[i]),
+        )
+    if n == 0:
+        cut = f" ({notes[0]})" if notes else ""
+        raise InputError(f"no data rows after the header{cut}", path=origin, line=2)
     wanted = [c for c in [*required, *optional] if c in header]
-    grid = np.array(rows, dtype=object)
+    if plain is not None:
+        raw_columns = {name: plain.column(header.index(name), width, n) for name in wanted}
+        return Table(origin, Columns({}, raw_columns), line_numbers[:n], notes)
+    grid = np.array(rows[:n], dtype=object)
     columns = {
         name: np.char.strip(grid[:, header.index(name)].astype(str)).astype(object)
         for name in wanted
     }
-    return Table(origin, columns, np.asarray(line_numbers, np.int64), notes)
+    return Table(origin, columns, line_numbers[:n], notes)
+
+
+def _read_rows(text: str, origin: str) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, non-empty rows and their line numbers, by ``csv.reader``."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+        rows = []
+        line_numbers = []
+        for row in reader:
+            if row:
+                rows.append(row)
+                line_numbers.append(reader.line_num)
+    except csv.Error as exc:
+        raise InputError(f"not valid CSV ({exc})", path=origin, line=reader.line_num) from None
+    return header, rows, line_numbers
