@@ -78,25 +78,40 @@ def import_prices_cmd(
         str | None,
         typer.Option(help="Source name for a file without a source column (default: csv)."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Import closes beyond x10 of another stored source's close that day "
+            "(recorded in the import log).",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Import daily BTC/USD closes (UTC days)."""
     from minerwatch.ingest.files import import_prices
 
     with _store(db) as store:
-        _print_import(import_prices(store, file, source))
+        _print_import(import_prices(store, file, source, force=force))
 
 
 @import_app.command("epochs")
 def import_epochs_cmd(
     file: Annotated[Path, typer.Argument(help="CSV with start_height,difficulty[,start_time].")],
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Change epochs already stored with other values (difficulty, start time).",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Import difficulty epochs (one row per 2016-block epoch)."""
     from minerwatch.ingest.files import import_epochs
 
     with _store(db) as store:
-        _print_import(import_epochs(store, file))
+        _print_import(import_epochs(store, file, replace=replace))
 
 
 @import_app.command("blocks")

@@ -119,6 +119,8 @@ class WriteResult:
     unchanged: int
     #: Stored rows deleted by the write and not written again (a reorg's blocks above the fork).
     removed: int = 0
+    #: The first few changed rows, each "key: column old -> new[; ...]" (lowest keys first).
+    changes: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -279,18 +281,40 @@ class Store:
             f"""SELECT count(*), count(t.{keys[0]}), count(*) FILTER (WHERE {same})
                 FROM _staged s LEFT JOIN {table} t ON {on}"""
         ).fetchall()[0]
+        changes = self._changed_examples(table, keys, values, on, same)
         self.con.execute(
             f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) "
             f"SELECT {', '.join(names)} FROM _staged"
         )
         self.con.execute("DROP TABLE _staged")
-        result = WriteResult(table, total - existing, existing - unchanged, unchanged)
+        result = WriteResult(
+            table, total - existing, existing - unchanged, unchanged, changes=changes
+        )
         self.con.execute(
             "INSERT INTO imports "
             "SELECT coalesce(max(id), 0) + 1, now(), ?, ?, ?, ?, ? FROM imports",
             [table, origin, result.new, result.changed, result.unchanged],
         )
         return result
+
+    def _changed_examples(
+        self, table: str, keys: list[str], values: list[str], on: str, same: str, limit: int = 5
+    ) -> tuple[str, ...]:
+        """The first ``limit`` staged rows that change a stored row of ``table``, as
+        ``"key=value ...: column old -> new; ..."`` (only the columns that differ)."""
+        rows = self.con.execute(
+            f"""SELECT {", ".join(f"CAST(s.{k} AS VARCHAR)" for k in keys)},
+                       {", ".join(f"t.{v}, s.{v}" for v in values)}
+                FROM _staged s JOIN {table} t ON {on} WHERE NOT ({same})
+                ORDER BY {", ".join(f"s.{k}" for k in keys)} LIMIT {limit}"""
+        ).fetchall()
+        out = []
+        for row in rows:
+            key = " ".join(f"{k} {v}" for k, v in zip(keys, row[: len(keys)], strict=True))
+            pairs = zip(values, row[len(keys) :: 2], row[len(keys) + 1 :: 2], strict=True)
+            diff = "; ".join(f"{v} {old!r} -> {new!r}" for v, old, new in pairs if old != new)
+            out.append(f"{key}: {diff}")
+        return tuple(out)
 
     def write_chain_daily(self, records, origin: str) -> WriteResult:
         """Upsert daily chain rows from a :class:`~minerwatch.sources.coinmetrics.DailyChain`.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from minerwatch.frames import DifficultyCheck, check_days_join, crosscheck_difficulty
+from minerwatch.ingest import checks
 from minerwatch.sources import blocks as block_files
 from minerwatch.sources import coinmetrics, files
 from minerwatch.store import Store, WriteResult
@@ -55,6 +56,7 @@ def import_coinmetrics(store: Store, path: str | Path) -> ImportReport:
     """
     records = coinmetrics.read_file(path)
     check_days_join(records.day, store.chain_day_range(), str(path))
+    checks.check_daily_chain(store, records)
     with store.transaction():
         writes = write_daily_chain(store, records, str(path))
     return ImportReport(
@@ -64,16 +66,28 @@ def import_coinmetrics(store: Store, path: str | Path) -> ImportReport:
         str(records.day[0]),
         str(records.day[-1]),
         writes,
-        list(records.notes),
+        [*records.notes, *checks.change_notes(writes)],
         crosscheck_difficulty(store),
     )
 
 
-def import_prices(store: Store, path: str | Path, source: str | None = None) -> ImportReport:
-    """Import a ``date,close_usd[,source]`` CSV of daily closes."""
+def import_prices(
+    store: Store, path: str | Path, source: str | None = None, *, force: bool = False
+) -> ImportReport:
+    """Import a ``date,close_usd[,source]`` CSV of daily closes.
+
+    Closes must lie in the plausible band against the other stored sources of the same
+    day (:func:`minerwatch.sources.rules.price_band`): beyond x1.5 is noted, beyond x10
+    refused unless ``force``; a forced import says so in the imports log (its origin).
+    """
     prices = files.read_prices(path, source)
+    notes, forced = checks.check_price_band(store, prices, force=force)
+    origin = str(path)
+    if forced:
+        origin += f" [--force: {forced} close(s) beyond x10 of another source]"
+        notes.append(f"--force: {forced:,} close(s) beyond x10 of another source imported")
     with store.transaction():
-        write = store.write_prices(prices.day, prices.close_usd, prices.source, str(path))
+        write = store.write_prices(prices.day, prices.close_usd, prices.source, origin)
     return ImportReport(
         "prices",
         str(path),
@@ -81,13 +95,18 @@ def import_prices(store: Store, path: str | Path, source: str | None = None) -> 
         str(prices.day[0]),
         str(prices.day[-1]),
         [write],
-        list(prices.notes),
+        [*prices.notes, *notes, *checks.change_notes([write])],
     )
 
 
-def import_epochs(store: Store, path: str | Path) -> ImportReport:
-    """Import a ``start_height,difficulty[,start_time]`` CSV of difficulty epochs."""
-    epochs = files.read_epochs(path)
+def import_epochs(store: Store, path: str | Path, *, replace: bool = False) -> ImportReport:
+    """Import a ``start_height,difficulty[,start_time]`` CSV of difficulty epochs.
+
+    Retargets and start times are checked with the stored epochs
+    (:func:`minerwatch.ingest.checks.merge_epochs`); an empty ``start_time`` keeps the
+    stored one; a stored epoch given with other values is refused unless ``replace``.
+    """
+    epochs = checks.merge_epochs(store, files.read_epochs(path), replace_stored=replace)
     with store.transaction():
         write = store.write_epochs(epochs, str(path))
     return ImportReport(
@@ -97,7 +116,7 @@ def import_epochs(store: Store, path: str | Path) -> ImportReport:
         str(int(epochs.start_height[0])),
         str(int(epochs.start_height[-1])),
         [write],
-        list(epochs.notes),
+        [*epochs.notes, *checks.change_notes([write])],
         crosscheck_difficulty(store),
     )
 
@@ -118,6 +137,7 @@ def import_blocks(store: Store, path: str | Path, *, replace: bool = False) -> I
     records = block_files.apply_epochs(
         records, epochs["start_height"], epochs["bits"], epochs["start_time"]
     )
+    checks.check_block_times(store, records)
     with store.transaction():
         write = store.write_blocks(records, str(path), replace=replace)
     notes = list(records.notes)

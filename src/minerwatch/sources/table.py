@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from minerwatch.errors import InputError
-from minerwatch.sources import rawcsv
+from minerwatch.sources import rawcsv, rules
 from minerwatch.units import MAX_MONEY_BTC, SAT_PER_BTC
 
 MIDNIGHT_SUFFIXES = ("T00:00:00Z", "T00:00:00.000Z", "T00:00:00.000000000Z", " 00:00:00")
@@ -125,6 +125,18 @@ def _reject_underscores(table: Table, column: str, cells: np.ndarray, expected: 
         raise table.error(i, column, f"{str(cells[i])!r} is not {expected}")
 
 
+def _reject_non_ascii(table: Table, column: str, cells: np.ndarray, expected: str) -> None:
+    """Python reads full-width and other Unicode digits (``"１２３"``) as numbers; a data
+    file's numbers are ASCII."""
+    try:
+        cells.astype("S")
+    except UnicodeEncodeError:
+        i = next(k for k, c in enumerate(cells.tolist()) if not c.isascii())
+        raise table.error(
+            i, column, f"{str(cells[i])!r} has characters beyond ASCII; expected {expected}"
+        ) from None
+
+
 def parse_float(
     table: Table,
     column: str,
@@ -142,6 +154,7 @@ def parse_float(
     """
     cells = table.columns[column].astype(str)
     _reject_underscores(table, column, cells, expected)
+    _reject_non_ascii(table, column, cells, expected)
     empty = _empty_mask(cells)
     allowed = np.broadcast_to(np.asarray(allow_empty, bool), empty.shape)
     bad_empty = np.flatnonzero(empty & ~allowed)
@@ -176,6 +189,19 @@ def parse_float(
     return values
 
 
+def parse_price_usd(table: Table, column: str, *, allow_empty: bool = False) -> np.ndarray:
+    """A BTC/USD close in ``[MIN_PRICE_USD, MAX_PRICE_USD]`` (:mod:`.rules`), float64; empty
+    cells (where allowed) NaN. The same bound for every importer of prices."""
+    return parse_float(
+        table,
+        column,
+        allow_empty=allow_empty,
+        minimum=rules.MIN_PRICE_USD,
+        maximum=rules.MAX_PRICE_USD,
+        expected="a price in USD",
+    )
+
+
 def parse_int(
     table: Table,
     column: str,
@@ -196,6 +222,7 @@ def parse_int(
         return values, empty
     cells = table.columns[column].astype(str)
     _reject_underscores(table, column, cells, expected)
+    _reject_non_ascii(table, column, cells, expected)
     empty = _empty_mask(cells)
     if not allow_empty and empty.any():
         raise table.error(int(np.flatnonzero(empty)[0]), column, f"empty cell; expected {expected}")
