@@ -74,9 +74,8 @@ def generate(epochs_csv: Path, rows: int, out: Path) -> None:
     knot_h = np.append(start, max(int(start[-1]) + 2016, rows)).astype(np.float64)
     knot_t = np.append(t0, t0[-1] + 600 * (knot_h[-1] - start[-1])).astype(np.float64)
     block_time = np.floor(np.interp(height, knot_h, knot_t)).astype(np.int64)
-    # Keep times strictly rising (MTP holds) even where two knots are close.
-    block_time = np.maximum.accumulate(block_time + height) - height
-    block_time = np.maximum(block_time, np.maximum.accumulate(block_time))
+    # Strictly rising times (so median-time-past holds) where two knots are close.
+    block_time = np.maximum.accumulate(block_time - height) + height
     epoch = np.clip(np.searchsorted(start, height, side="right") - 1, 0, len(start) - 1)
     hex_bits = np.char.mod("%08x", bits[epoch])
     body = np.char.add(

@@ -113,9 +113,11 @@ def test_unknown_heights_need_a_mix_of_two_adjacent_eras(tmp_path):
             rules.Where("f", records.lines), records.day, records.blocks, records.issuance_sat, None
         )
     bad = _write(tmp_path / "bad.csv", [header, "2025-12-31,133,3.1,1000,1e9,87000,19960000"])
-    with minerwatch.open_store(tmp_path / "db.duckdb") as store:
-        with pytest.raises(InputError, match="expected 133 blocks at 3.125 ") as info:
-            minerwatch.import_coinmetrics(store, bad)
+    with (
+        minerwatch.open_store(tmp_path / "db.duckdb") as store,
+        pytest.raises(InputError, match="expected 133 blocks at 3.125 ") as info,
+    ):
+        minerwatch.import_coinmetrics(store, bad)
     assert (info.value.line, info.value.column) == (2, "IssTotNtv")
 
 
@@ -207,9 +209,11 @@ def test_real_epochs_follow_the_retarget_rule(epochs_csv):
 def test_a_block_dated_2017_after_one_dated_2025_is_refused(tmp_path, blocks_csv):
     lines = _lines(blocks_csv)
     lines[101] = lines[101].split(",")[0] + ",1500000000"
-    with pytest.raises(InputError) as info:
-        with minerwatch.open_store(tmp_path / "db.duckdb") as store:
-            minerwatch.import_blocks(store, _write(tmp_path / "b.csv", lines))
+    with (
+        pytest.raises(InputError) as info,
+        minerwatch.open_store(tmp_path / "db.duckdb") as store,
+    ):
+        minerwatch.import_blocks(store, _write(tmp_path / "b.csv", lines))
     assert (info.value.line, info.value.column) == (102, "time")
     assert "not after the median time past of the previous 11 blocks" in str(info.value)
 

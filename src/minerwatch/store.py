@@ -380,25 +380,35 @@ class Store:
         if self.read_only:
             raise StoreError(f"database {self.path} is open read-only")
         names = ["height", *_BLOCK_VALUES]
-        self.con.register(
-            "_staged_src",
-            {
-                "height": np.asarray(blocks.height, np.int64),
-                "time": np.asarray(blocks.time, np.int64),
-                "bits": np.asarray(blocks.bits, np.int64),
-                "difficulty": np.asarray(blocks.difficulty, np.float64),  # NaN -> NULL
-                "fees_sat": np.asarray(blocks.fees_sat, np.int64),
-                "subsidy_sat": np.asarray(blocks.subsidy_sat, np.int64),
-                "pool": np.asarray(blocks.pool, object),
-            },
+        pool = np.asarray(blocks.pool, object)
+        source = {
+            "height": np.asarray(blocks.height, np.int64),
+            "time": np.asarray(blocks.time, np.int64),
+            "bits": np.asarray(blocks.bits, np.int64),
+            "difficulty": np.asarray(blocks.difficulty, np.float64),  # NaN -> NULL
+            "fees_sat": np.asarray(blocks.fees_sat, np.int64),
+            "subsidy_sat": np.asarray(blocks.subsidy_sat, np.int64),
+        }
+        named = bool(pool.astype(bool).any())
+        if named:  # a column of Python objects is slow to stage: only when there are names
+            source["pool"] = pool
+        select = f"""SELECT CAST(height AS INTEGER) AS height, time, nullif(bits, -1) AS bits,
+                   difficulty, nullif(fees_sat, -1) AS fees_sat,
+                   nullif(subsidy_sat, -1) AS subsidy_sat,
+                   {"pool" if named else "CAST(NULL AS VARCHAR) AS pool"} FROM _staged_src"""
+        lo, hi = (
+            (int(source["height"].min()), int(source["height"].max())) if len(pool) else (0, -1)
         )
+        overlap = self.con.execute(
+            "SELECT count(*) FROM blocks WHERE height BETWEEN ? AND ?", [lo, hi]
+        ).fetchall()[0][0]
+        self.con.register("_staged_src", source)
         try:
-            self.con.execute(
-                """CREATE OR REPLACE TEMP TABLE _staged AS SELECT CAST(height AS INTEGER) AS
-                   height, time, nullif(bits, -1) AS bits, difficulty,
-                   nullif(fees_sat, -1) AS fees_sat, nullif(subsidy_sat, -1) AS subsidy_sat,
-                   pool FROM _staged_src"""
-            )
+            if overlap == 0:
+                # Nothing stored at these heights: every row is new, no conflict to look for.
+                self.con.execute(f"INSERT INTO blocks ({', '.join(names)}) {select}")
+                return self._log_write(WriteResult("blocks", len(pool), 0, 0), origin)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS {select}")
         finally:
             self.con.unregister("_staged_src")
         # NULL on either side never conflicts: `a <> b` is NULL then.
@@ -459,10 +469,14 @@ class Store:
         result = WriteResult(
             "blocks", total - existing, existing - unchanged, unchanged, int(removed)
         )
+        return self._log_write(result, origin)
+
+    def _log_write(self, result: WriteResult, origin: str) -> WriteResult:
+        """Record a write in the ``imports`` log; returns ``result``."""
         self.con.execute(
             "INSERT INTO imports "
             "SELECT coalesce(max(id), 0) + 1, now(), ?, ?, ?, ?, ? FROM imports",
-            ["blocks", origin, result.new, result.changed, result.unchanged],
+            [result.table, origin, result.new, result.changed, result.unchanged],
         )
         return result
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from minerwatch.frames import DifficultyCheck, check_days_join, crosscheck_difficulty
 from minerwatch.ingest import checks
 from minerwatch.sources import blocks as block_files
 from minerwatch.sources import coinmetrics, files
 from minerwatch.store import Store, WriteResult
+
+if TYPE_CHECKING:
+    from minerwatch.frames import DifficultyCheck
 
 
 @dataclass
@@ -54,6 +57,8 @@ def import_coinmetrics(store: Store, path: str | Path) -> ImportReport:
     difficulty epochs are loaded too, the recovered daily mean difficulty is checked
     against them (``difficulty_check``).
     """
+    from minerwatch.frames import check_days_join, crosscheck_difficulty  # not for blocks: slow
+
     records = coinmetrics.read_file(path)
     check_days_join(records.day, store.chain_day_range(), str(path))
     checks.check_daily_chain(store, records)
@@ -106,6 +111,8 @@ def import_epochs(store: Store, path: str | Path, *, replace: bool = False) -> I
     (:func:`minerwatch.ingest.checks.merge_epochs`); an empty ``start_time`` keeps the
     stored one; a stored epoch given with other values is refused unless ``replace``.
     """
+    from minerwatch.frames import crosscheck_difficulty  # not for blocks: slow to import
+
     epochs = checks.merge_epochs(store, files.read_epochs(path), replace_stored=replace)
     with store.transaction():
         write = store.write_epochs(epochs, str(path))

@@ -376,10 +376,16 @@ def read_blocks(path: str | Path, *, now: int | None = None) -> Blocks:
 def _difficulty(bits: np.ndarray) -> np.ndarray:
     """Exact Core difficulty of known bits, NaN where bits are unknown (-1)."""
     out = np.full(len(bits), np.nan)
-    known = bits >= 0
+    if len(bits) == 0:
+        return out
+    # Bits change once an epoch: convert the first block of each run, then spread.
+    new_run = np.concatenate([[True], bits[1:] != bits[:-1]])
+    run_bits = bits[new_run]
+    run_difficulty = np.full(len(run_bits), np.nan)
+    known = run_bits >= 0
     if known.any():
-        out[known] = bits_to_difficulty_array(bits[known])
-    return out
+        run_difficulty[known] = bits_to_difficulty_array(run_bits[known])
+    return run_difficulty[np.cumsum(new_run) - 1]
 
 
 def _check_one_bits_per_epoch(blocks: Blocks) -> None:

@@ -97,28 +97,31 @@ class PlainRows:
     commas: np.ndarray
     first_comma: np.ndarray
     buf: np.ndarray
+    spaces: bool = True  # False: no cell has a space to strip
 
     def column(self, j: int, width: int, rows: int) -> RawColumn:
         """Cell ``j`` of the first ``rows`` rows (each of ``width`` cells), spaces stripped."""
         first = self.first_comma[:rows]
         start = self.row_start[:rows] if j == 0 else self.commas[first + j - 1] + 1
         end = self.row_end[:rows] if j == width - 1 else self.commas[first + j]
+        if not self.spaces:
+            return RawColumn(self.buf, start, end)
         return _strip_spaces(self.buf, start.copy(), end.copy())
 
 
+#: The bytes of a plain body: printable ASCII but the quote, and the line feed.
+_PLAIN_BYTES = bytes([_LF, *(b for b in range(_SPACE, 127) if b != _QUOTE)])
+
+
 def is_plain(body: bytes) -> bool:
-    """True when ``body`` (after ``\\r\\n`` -> ``\\n``) holds only printable ASCII and
-    ``\\n``, no quote, and no line longer than ``csv.reader``'s field limit."""
-    b = np.frombuffer(body, np.uint8)
-    if not (((b >= _SPACE) & (b <= 126)) | (b == _LF)).all() or (b == _QUOTE).any():
-        return False
-    ends = np.flatnonzero(b == _LF)
-    bounds = np.concatenate([[-1], ends, [len(b)]])
-    return bool(np.diff(bounds).max() <= CSV_FIELD_LIMIT)
+    """True when ``body`` (after ``\r\n`` -> ``\n``) holds only printable ASCII but the
+    quote, and ``\n`` (one pass in C: delete the allowed bytes, see if any remain)."""
+    return not body.translate(None, _PLAIN_BYTES)
 
 
-def split_plain(body: bytes, first_line: int) -> PlainRows:
-    """Split a plain ``body`` whose first byte is on line ``first_line`` into rows.
+def split_plain(body: bytes, first_line: int) -> PlainRows | None:
+    """Split a plain ``body`` whose first byte is on line ``first_line`` into rows, or
+    None when a line is longer than ``csv.reader``'s field limit (let it give its error).
 
     Empty lines are skipped (as ``csv.reader`` does); a last line without a line feed is a
     row like any other (the caller decides what it means).
@@ -128,19 +131,22 @@ def split_plain(body: bytes, first_line: int) -> PlainRows:
     if len(buf) and buf[-1] != _LF:
         ends = np.append(ends, len(buf))
     starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64) if len(ends) else ends
+    if len(ends) and (ends - starts).max() > CSV_FIELD_LIMIT:
+        return None
     lines = np.arange(len(ends), dtype=np.int64) + first_line
     keep = ends > starts
     starts, ends, lines = starts[keep], ends[keep], lines[keep]
     commas = np.flatnonzero(buf == _COMMA)
     first_comma = np.searchsorted(commas, starts)
     cells = np.searchsorted(commas, ends) - first_comma + 1
-    return PlainRows(lines, cells, starts, ends, commas, first_comma, buf)
+    spaces = body.find(b" ") >= 0
+    return PlainRows(lines, cells, starts, ends, commas, first_comma, buf, spaces)
 
 
 def _strip_spaces(buf: np.ndarray, start: np.ndarray, end: np.ndarray) -> RawColumn:
     """Move ``start``/``end`` past spaces at either end of each cell (``str.strip`` on a
     plain body, whose only whitespace is the space)."""
-    if len(buf) == 0 or not (buf == _SPACE).any():
+    if len(buf) == 0:
         return RawColumn(buf, start, end)
     while True:
         lead = (start < end) & (buf[np.minimum(start, len(buf) - 1)] == _SPACE)

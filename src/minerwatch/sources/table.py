@@ -43,6 +43,9 @@ class Columns(Mapping):
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 
+    def __contains__(self, name: object) -> bool:  # without making the column's text
+        return name in self._text or name in self._raw
+
     def __len__(self) -> int:
         return len(self._names)
 
@@ -396,44 +399,19 @@ def read_csv(path: str | Path, required: list[str], optional: list[str] = ()) ->
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=origin) from None
     expected_header = ",".join(required)
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise InputError(f"empty file; expected a header line {expected_header!r}", path=origin)
-    nul = raw.find(b"\x00")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        if nul < 0 and _looks_like_text(raw):
-            raise InputError(
-                f"not UTF-8 text (byte {exc.start}: 0x{raw[exc.start]:02x}); re-save the file "
-                "as UTF-8",
-                path=origin,
-                line=line,
-            ) from None
-        raise InputError(
-            f"binary data (byte {exc.start} is not UTF-8 text); expected a CSV text file",
-            path=origin,
-            line=line,
-        ) from None
-    if not text.strip():
-        raise InputError(f"empty file; expected a header line {expected_header!r}", path=origin)
-    if nul >= 0:
-        line = raw[:nul].count(b"\n") + 1
-        raise InputError(
-            f"binary data (NUL byte at offset {nul}); expected a CSV text file",
-            path=origin,
-            line=line,
-        )
     unix = raw.replace(b"\r\n", b"\n") if b"\r" in raw else raw
     plain = None
     if b"\r" not in unix and rawcsv.is_plain(unix):
         header_end = unix.find(b"\n")
         header_end = len(unix) if header_end < 0 else header_end
-        header = [h.strip() for h in unix[:header_end].decode("ascii").split(",")]
         plain = rawcsv.split_plain(unix[header_end + 1 :], first_line=2)
+    if plain is not None:
+        header = [h.strip() for h in unix[:header_end].decode("ascii").split(",")]
         cells, line_numbers = plain.cells, plain.lines
     else:
-        header, rows, line_numbers = _read_rows(text, origin)
+        header, rows, line_numbers = _read_rows(_decode(raw, origin, expected_header), origin)
         cells = np.array([len(r) for r in rows], np.int64)
         line_numbers = np.asarray(line_numbers, np.int64)
     missing = [c for c in required if c not in header]
@@ -484,6 +462,38 @@ def read_csv(path: str | Path, required: list[str], optional: list[str] = ()) ->
         for name in wanted
     }
     return Table(origin, columns, line_numbers[:n], notes)
+
+
+def _decode(raw: bytes, origin: str, expected_header: str) -> str:
+    """The file's text, or an :class:`InputError` for binary data, another encoding than
+    UTF-8 or a file of nothing but a byte-order mark and white space."""
+    nul = raw.find(b"\x00")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        if nul < 0 and _looks_like_text(raw):
+            raise InputError(
+                f"not UTF-8 text (byte {exc.start}: 0x{raw[exc.start]:02x}); re-save the file "
+                "as UTF-8",
+                path=origin,
+                line=line,
+            ) from None
+        raise InputError(
+            f"binary data (byte {exc.start} is not UTF-8 text); expected a CSV text file",
+            path=origin,
+            line=line,
+        ) from None
+    if not text.strip():
+        raise InputError(f"empty file; expected a header line {expected_header!r}", path=origin)
+    if nul >= 0:
+        line = raw[:nul].count(b"\n") + 1
+        raise InputError(
+            f"binary data (NUL byte at offset {nul}); expected a CSV text file",
+            path=origin,
+            line=line,
+        )
+    return text
 
 
 def _read_rows(text: str, origin: str) -> tuple[list[str], list[list[str]], list[int]]:
