@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,12 @@ import numpy as np
 import pytest
 
 import minerwatch
-from minerwatch.chain.consensus import bits_to_difficulty, difficulty_to_bits
+from minerwatch.chain.consensus import (
+    bits_to_difficulty,
+    bits_to_target,
+    difficulty_to_bits,
+    target_to_bits,
+)
 from minerwatch.errors import InputError
 from minerwatch.sources import blocks as block_files
 from minerwatch.sources import coinmetrics, files, rules
@@ -139,11 +145,12 @@ def test_a_difficulty_x1000_in_one_retarget_exits_2(tmp_path, epochs_csv, coinme
     lines = _lines(epochs_csv)
     row = next(i for i, line in enumerate(lines) if line.startswith("403200,"))
     bits = difficulty_to_bits(float(lines[row].split(",")[1]))
-    harder = bits_to_difficulty(bits - 0x01000000)  # one exponent step less: x256
+    harder = bits_to_difficulty(target_to_bits(bits_to_target(bits) // 1000))  # x1000
     lines[row] = _set_cell(lines[row], lines[0], "difficulty", repr(harder))
     result = _cli("import", "epochs", str(_write(tmp_path / "e.csv", lines)), "--db", str(db))
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"line {row + 1}, column 'difficulty'" in result.stderr
+    assert re.search(r"x1\d\d\d that of epoch 401,184", " ".join(result.stderr.split()))
     assert "expected a retarget within x1/4 to x4" in result.stderr
     assert _counts(db)["epochs"] == 0
 

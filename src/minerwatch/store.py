@@ -290,12 +290,7 @@ class Store:
         result = WriteResult(
             table, total - existing, existing - unchanged, unchanged, changes=changes
         )
-        self.con.execute(
-            "INSERT INTO imports "
-            "SELECT coalesce(max(id), 0) + 1, now(), ?, ?, ?, ?, ? FROM imports",
-            [table, origin, result.new, result.changed, result.unchanged],
-        )
-        return result
+        return self._log_write(result, origin)
 
     def _changed_examples(
         self, table: str, keys: list[str], values: list[str], on: str, same: str, limit: int = 5

@@ -229,7 +229,7 @@ def check_epoch_sequence(
         )
     k = np.flatnonzero(known)
     falls = np.flatnonzero(np.diff(t[k]) <= 0)
-    for j in falls[:1]:
+    for j in falls:  # the first fall that involves a row of the file
         a, b = int(k[j]), int(k[j + 1])
         i = b if rows[b] >= 0 else a
         if rows[i] < 0:
