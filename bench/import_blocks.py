@@ -18,7 +18,9 @@ Measured, each as a whole process (wall clock, and peak RSS of that process from
 1. ours: ``minerwatch import blocks BLOCKS --db FILE`` into a database holding the epochs
    (imported beforehand, not timed), a fresh copy each repetition;
 2. DuckDB: ``CREATE TABLE blocks AS SELECT * FROM read_csv(BLOCKS)`` into a new DuckDB file
-   from Python (``import duckdb`` included, as ours includes its imports).
+   from Python (``import duckdb`` included, as ours includes its imports);
+3. for information, DuckDB's ``read_csv`` inserted into a table with a primary key on
+   ``height``, as minerwatch's ``blocks`` table has.
 
 Prints both and the ratios ours / DuckDB. Targets (issue 9): wall ratio < 2, peak RSS
 < 400 MiB.
@@ -57,6 +59,15 @@ _DUCKDB = """
 import sys, duckdb
 con = duckdb.connect(sys.argv[1])
 con.execute("CREATE TABLE blocks AS SELECT * FROM read_csv(?)", [sys.argv[2]])
+con.close()
+"""
+
+# The same, into a table with minerwatch's primary key on height (for information).
+_DUCKDB_KEYED = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("CREATE TABLE blocks (height INTEGER PRIMARY KEY, time BIGINT, bits VARCHAR)")
+con.execute("INSERT INTO blocks SELECT * FROM read_csv(?)", [sys.argv[2]])
 con.close()
 """
 
@@ -127,7 +138,7 @@ def main() -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        ours, duck = [], []
+        ours, duck, keyed = [], [], []
         for rep in range(args.reps):
             db = work / f"ours{rep}.duckdb"
             shutil.copy(base, db)
@@ -135,16 +146,23 @@ def main() -> None:
             ddb = work / f"duck{rep}.duckdb"
             ddb.unlink(missing_ok=True)
             duck.append(measure([sys.executable, "-c", _DUCKDB, str(ddb), str(blocks)]))
+            kdb = work / f"keyed{rep}.duckdb"
+            kdb.unlink(missing_ok=True)
+            keyed.append(measure([sys.executable, "-c", _DUCKDB_KEYED, str(kdb), str(blocks)]))
     best = {
         name: {
             "wall_s": min(r["wall_s"] for r in runs),
             "rss_mib": min(r["rss_kib"] for r in runs) / 1024,
         }
-        for name, runs in (("minerwatch import blocks", ours), ("duckdb read_csv", duck))
+        for name, runs in (
+            ("minerwatch import blocks", ours),
+            ("duckdb read_csv", duck),
+            ("duckdb read_csv, keyed", keyed),
+        )
     }
     o, d = best["minerwatch import blocks"], best["duckdb read_csv"]
     for name, r in best.items():
-        print(f"{name:26s} {r['wall_s']:7.2f} s  {r['rss_mib']:7.0f} MiB peak RSS")
+        print(f"{name:28s} {r['wall_s']:7.2f} s  {r['rss_mib']:7.0f} MiB peak RSS")
     ratio = o["wall_s"] / d["wall_s"]
     print(
         f"ratio ours / duckdb: wall {ratio:.2f} (target < {RATIO_TARGET}), "
