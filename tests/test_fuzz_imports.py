@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, event, given, seed, settings
 from hypothesis import strategies as st
 
 import minerwatch
@@ -100,8 +100,10 @@ def _run(store, tmp_path: Path, data: bytes, importer, check_accepted) -> None:
     try:
         importer(store, path)
     except InputError:
+        event("rejected")
         assert _checksum(store) == before, "a rejected import changed the database"
         return
+    event("accepted")
     check_accepted(store)
 
 
