@@ -106,18 +106,27 @@ def test_heights_continue_from_the_days_held(tmp_path, coinmetrics_csv):
         minerwatch.import_coinmetrics(store, _write(tmp_path / "ok.csv", lines[:1] + lines[2700:]))
 
 
-def test_unknown_heights_need_a_mix_of_two_adjacent_eras(tmp_path):
+def test_unknown_heights_need_a_mix_of_two_adjacent_eras(tmp_path, coinmetrics_csv):
     header = "time,BlkCnt,FeeTotNtv,IssTotNtv,HashRate,PriceUSD,SplyCur"
     good = [
         "2025-12-30,133,3.1,415.625,1e9,87000,19960000",
         "2025-12-31,2,0.1,6.25,1e9,87000,19960006.25",
     ]
-    mixed = ["2024-04-19,4,0.1,18.75,1e9,64000,19690000"]  # 2 x 6.25 + 2 x 3.125
+    # 2 x 6.25 + 2 x 3.125 BTC, ending at block 840,001 (the schedule there: 19,687,456.25)
+    mixed = ["2024-04-19,4,0.1,18.75,1e9,64000,19687456.25"]
     for rows in (good, mixed):
-        records = coinmetrics.read_file(_write(tmp_path / "ok.csv", [header, *rows]))
-        rules.check_issuance(
-            rules.Where("f", records.lines), records.day, records.blocks, records.issuance_sat, None
-        )
+        r = coinmetrics.read_file(_write(tmp_path / "ok.csv", [header, *rows]))
+        where = rules.Where("f", r.lines)
+        rules.check_issuance(where, r.day, r.blocks, r.issuance_sat, None, r.supply_sat)
+    # The real file passes with its heights unknown too (eras bounded by each day's supply).
+    real = coinmetrics.read_file(coinmetrics_csv)
+    where = rules.Where("f", real.lines)
+    rules.check_issuance(where, real.day, real.blocks, real.issuance_sat, None, real.supply_sat)
+    # 50 BTC in 119 blocks is a mix of eras 6 and 7, not of a day with 2025's supply.
+    late = _write(tmp_path / "late.csv", [header, "2025-12-05,119,3.6,50,1e9,89000,19957857.41"])
+    with pytest.raises(InputError, match="at 3.125 BTC each"):
+        r = coinmetrics.read_file(late)
+        rules.check_issuance(where, r.day, r.blocks, r.issuance_sat, None, r.supply_sat)
     bad = _write(tmp_path / "bad.csv", [header, "2025-12-31,133,3.1,1000,1e9,87000,19960000"])
     with (
         minerwatch.open_store(tmp_path / "db.duckdb") as store,

@@ -49,7 +49,9 @@ def check_daily_chain(store: Store, records: DailyChain) -> None:
             previous_supply = int(held["supply_sat"][before][-1])
             if held["day"][0] == GENESIS_DAY:
                 first_height = 1 + int(held["blocks"][before].sum())
-    rules.check_issuance(where, records.day, records.blocks, records.issuance_sat, first_height)
+    rules.check_issuance(
+        where, records.day, records.blocks, records.issuance_sat, first_height, records.supply_sat
+    )
     rules.check_supply(
         where,
         records.day,

@@ -9,8 +9,8 @@ the value and what the rule expects. Vectorised over the rows; the rules and the
   the real file). Where the heights are unknown (a file not starting at genesis and not
   continuing the days held), the issuance must be ``k * s(e) + (n - k) * s(e + 1)`` for some
   era ``e`` and ``0 <= k <= n``: at most two adjacent eras' subsidies for that many blocks,
-  eras the day can hold given the known halving days (:data:`HALVING_DAYS`, one day's
-  slack either way; any era after the last known one).
+  in eras the day can hold given its supply (the day ends at a height where the schedule
+  reaches ``SplyCur``, at most :data:`MAX_SUPPLY_SHORTFALL_SAT` beyond it).
 - Supply (``SplyCur``): the change from one day to the next equals the day's issuance
   within :data:`SUPPLY_BAND_SAT` (measured on the real file from 2009-01-03 to 2025-12-31:
   from issuance - 100 BTC, the two BIP 30 duplicate coinbases on 2010-11-14, to issuance +
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from minerwatch.chain.consensus import (
+    HALVING_INTERVAL,
     INITIAL_SUBSIDY_SAT,
     MAX_TIMESPAN_S,
     MIN_TIMESPAN_S,
@@ -60,10 +61,10 @@ PRICE_REFUSE_RATIO = 10.0
 MAX_FUTURE_S = 2 * 60 * 60
 _MTP_SPAN = 11
 _ERAS = 34  # eras with a non-zero subsidy (5e9 sat >> 33 = 0)
-#: The UTC day holding each halving block (210,000, 420,000, 630,000, 840,000) when blocks
-#: are numbered by the running sum of Coin Metrics' BlkCnt (tests/test_chain.py
-#: ``HALVING_DAYS``); a day within one day of one may hold both eras.
-HALVING_DAYS = np.array(["2012-11-28", "2016-07-09", "2020-05-11", "2024-04-19"], "datetime64[D]")
+#: How far ``SplyCur`` may lie below the schedule, satoshis: coinbases that claimed less
+#: than allowed and the BIP 30 duplicates; 180.09 BTC on the real file at 2025-12-31 (it
+#: only grows), so 1,000 BTC.
+MAX_SUPPLY_SHORTFALL_SAT = 1_000 * SAT_PER_BTC
 
 
 @dataclass(frozen=True)
@@ -98,17 +99,33 @@ def _first(mask: np.ndarray) -> int:
 # --- issuance and supply -------------------------------------------------------------------
 
 
+def height_for_supply(supply_sat: np.ndarray) -> np.ndarray:
+    """The lowest height ``c`` whose scheduled supply ``supply_sat(c)`` (genesis excluded)
+    reaches ``supply_sat``: the inverse of the schedule, by era (int64)."""
+    total = np.asarray(supply_sat, np.int64) + INITIAL_SUBSIDY_SAT  # count genesis again
+    before = np.array(
+        [sum(210_000 * (INITIAL_SUBSIDY_SAT >> x) for x in range(e)) for e in range(_ERAS + 1)],
+        np.int64,
+    )
+    era = np.clip(np.searchsorted(before, total, side="left") - 1, 0, _ERAS - 1)
+    subsidy = INITIAL_SUBSIDY_SAT >> era
+    in_era = -((before[era] - total) // subsidy)  # ceil((total - before) / subsidy)
+    return era * HALVING_INTERVAL + np.maximum(in_era, 1) - 1
+
+
 def check_issuance(
     where: Where,
     day: np.ndarray,
     blocks: np.ndarray,
     issuance_sat: np.ndarray,
     first_height: int | None,
+    supply_sat: np.ndarray | None = None,
 ) -> None:
     """``IssTotNtv`` against the subsidy schedule (see the module docstring).
 
     ``first_height`` is the height of the first block of the first row (1 for a file from
-    genesis: the genesis block is not counted), or None when unknown.
+    genesis: the genesis block is not counted), or None when unknown; then the day's
+    ``supply_sat`` bounds its heights (:data:`MAX_SUPPLY_SHORTFALL_SAT`).
     """
     n = np.asarray(blocks, np.int64)
     iss = np.asarray(issuance_sat, np.int64)
@@ -131,11 +148,16 @@ def check_issuance(
     rest = iss[:, None] - n[:, None] * newer[None, :]
     step = np.maximum(older - newer, 1)  # eras past 32 differ by 0 or 1 sat
     k, r = np.divmod(rest, step[None, :])  # k blocks in era e, n - k in era e + 1
-    # Eras the day may hold, from the known halving days (a day's distance either way).
-    d = np.asarray(day, "datetime64[D]")
-    era_min = np.searchsorted(HALVING_DAYS + 1, d, side="left")
-    era_max = np.searchsorted(HALVING_DAYS - 1, d, side="right")
-    era_max = np.where(era_max == len(HALVING_DAYS), _ERAS, era_max)  # later halvings
+    # Eras the day's blocks can be in: the day ends at a height where the schedule reaches
+    # the day's supply, and at most MAX_SUPPLY_SHORTFALL_SAT beyond it.
+    if supply_sat is None:
+        era_min, era_max = np.zeros(len(n), np.int64), np.full(len(n), _ERAS, np.int64)
+    else:
+        s = np.asarray(supply_sat, np.int64)
+        low = height_for_supply(s)
+        high = height_for_supply(s + MAX_SUPPLY_SHORTFALL_SAT)
+        era_min = np.maximum(low - n + 1, 0) // HALVING_INTERVAL
+        era_max = high // HALVING_INTERVAL
     e = np.arange(_ERAS)[None, :]
     in_older = (k == 0) | ((e >= era_min[:, None]) & (e <= era_max[:, None]))
     in_newer = (k == n[:, None]) | ((e + 1 >= era_min[:, None]) & (e + 1 <= era_max[:, None]))
@@ -149,8 +171,9 @@ def check_issuance(
             i,
             "IssTotNtv",
             f"{btc(iss[i])} BTC issued on {day[i]} in {n[i]:,} block(s) is not a subsidy "
-            f"those blocks can have; expected {n[i]:,} blocks at {subsidies} BTC each (or a "
-            "mix of two adjacent halving eras' subsidies around a halving)",
+            f"those blocks can have at that day's supply; expected {n[i]:,} blocks at "
+            f"{subsidies} BTC each (a mix of two adjacent halving eras' subsidies near a "
+            "halving)",
         )
 
 
