@@ -207,6 +207,24 @@ def test_start_times_must_rise_and_not_lie_ahead(tmp_path, epochs_csv, start_tim
     assert words in str(info.value)
 
 
+def test_epoch_0_has_difficulty_1_and_no_drop_exceeds_x4(tmp_path):
+    # Found by the fuzz test: epoch 0 at difficulty 1,000, then epoch 2016 at 1 (the
+    # proof-of-work limit) was accepted in two imports.
+    with minerwatch.open_store(tmp_path / "db.duckdb") as store:
+        with pytest.raises(InputError, match="epoch 0 has difficulty 999.99") as info:
+            minerwatch.import_epochs(
+                store, _write(tmp_path / "a.csv", ["start_height,difficulty", "0,1000.0"])
+            )
+        assert (info.value.line, info.value.column) == (2, "difficulty")
+        minerwatch.import_epochs(
+            store, _write(tmp_path / "b.csv", ["start_height,difficulty", "4032,1000.0"])
+        )
+        with pytest.raises(InputError, match="x0.001 that of epoch 4,032"):
+            minerwatch.import_epochs(
+                store, _write(tmp_path / "c.csv", ["start_height,difficulty", "6048,1.0"])
+            )
+
+
 def test_real_epochs_follow_the_retarget_rule(epochs_csv):
     e = files.read_epochs(epochs_csv)
     rules.check_epoch_sequence(

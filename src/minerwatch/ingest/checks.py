@@ -22,7 +22,7 @@ from minerwatch.sources.files import DailyPrices, Epochs
 from minerwatch.store import Store, WriteResult
 
 
-def _where(origin: str, lines: np.ndarray | None, n: int, label: str = "line") -> rules.Where:
+def _where(origin: str, lines: np.ndarray | None, label: str = "line") -> rules.Where:
     return rules.Where(origin, lines if lines is not None else np.zeros(0, np.int64), label)
 
 
@@ -37,7 +37,7 @@ def check_daily_chain(store: Store, records: DailyChain) -> None:
     """
     if len(records) == 0:
         return
-    where = _where(records.origin, records.lines, len(records), records.line_label)
+    where = _where(records.origin, records.lines, records.line_label)
     first_day = records.day[0]
     held = store.read_chain_daily()
     first_height: int | None = 1 if first_day == GENESIS_DAY else None
@@ -63,7 +63,9 @@ def check_daily_chain(store: Store, records: DailyChain) -> None:
     )
 
 
-def merge_epochs(store: Store, epochs: Epochs, *, replace_stored: bool, now: int | None = None):
+def merge_epochs(
+    store: Store, epochs: Epochs, *, replace_stored: bool, now: int | None = None
+) -> Epochs:
     """The epochs to write: the file's rows, an empty ``start_time`` filled from the stored
     epoch (an empty cell never erases a stored value), checked against the stored table.
 
@@ -71,7 +73,7 @@ def merge_epochs(store: Store, epochs: Epochs, *, replace_stored: bool, now: int
     ``replace_stored``. The stored and given epochs together must pass
     :func:`rules.check_epoch_sequence`.
     """
-    where = _where(epochs.origin, epochs.lines, len(epochs))
+    where = _where(epochs.origin, epochs.lines)
     stored = store.read_epochs()
     sh = np.asarray(stored["start_height"], np.int64)
     pos = np.clip(np.searchsorted(sh, epochs.start_height), 0, max(len(sh) - 1, 0))
@@ -134,14 +136,14 @@ def check_block_times(store: Store, blocks: Blocks) -> None:
     expected = np.arange(h0 - run, h0)
     if run and not np.array_equal(heights, expected):
         times = np.zeros(0, np.int64)
-    where = _where(blocks.origin, blocks.lines, len(blocks))
+    where = _where(blocks.origin, blocks.lines)
     rules.check_block_times(where, blocks.height, blocks.time, times)
 
 
 def check_price_band(store: Store, prices: DailyPrices, *, force: bool) -> tuple[list[str], int]:
     """Closes against the other stored sources' closes of the same day
     (:func:`rules.price_band`): notes, and how many rows lie beyond x10 (forced)."""
-    where = _where(prices.origin, prices.lines, len(prices))
+    where = _where(prices.origin, prices.lines)
     held = store.read_prices()
     other = ~np.isin(held["source"].astype(str), np.unique(prices.source.astype(str)))
     return rules.price_band(

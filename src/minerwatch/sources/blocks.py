@@ -36,6 +36,7 @@ from minerwatch.chain.consensus import (
 )
 from minerwatch.errors import InputError
 from minerwatch.sources.files import GENESIS_TIME, MAX_HEIGHT
+from minerwatch.sources.rules import MAX_FUTURE_S
 from minerwatch.sources.table import (
     Table,
     parse_float,
@@ -45,8 +46,6 @@ from minerwatch.sources.table import (
 )
 from minerwatch.units import MAX_MONEY_BTC, SAT_PER_BTC
 
-#: Bitcoin Core's ``MAX_FUTURE_BLOCK_TIME``: a header more than 2 hours ahead is rejected.
-MAX_FUTURE_S = 2 * 60 * 60
 OPTIONAL_COLUMNS = ["bits", "difficulty", "fees_sat", "subsidy_sat", "pool"]
 BITS_FORMS = (
     "compact bits: 8 hex digits (17034219, as Bitcoin Core prints), 0x-prefixed hex "

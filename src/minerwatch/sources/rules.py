@@ -15,12 +15,14 @@ the value and what the rule expects. Vectorised over the rows; the rules and the
   within :data:`SUPPLY_BAND_SAT` (measured on the real file from 2009-01-03 to 2025-12-31:
   from issuance - 100 BTC, the two BIP 30 duplicate coinbases on 2010-11-14, to issuance +
   0.35 BTC), and where heights are known it never exceeds the schedule ``supply_sat(c)``.
-- Difficulty epochs: a retarget changes the target by at most x4 either way (Core's
-  ``CalculateNextWorkRequired`` clamps the timespan), and where both epochs' start times
-  are known the difficulty follows from the previous one by the retarget rule within
-  :data:`RETARGET_TOLERANCE` (the start of the next epoch stands in for the last block of
-  this one, whose time the table does not hold: on the real table the largest difference
-  is 0.43%). Start times rise with height and lie at most two hours ahead of now.
+- Difficulty epochs: epoch 0 has the genesis block's bits (the proof-of-work limit,
+  difficulty 1); a retarget changes the target by at most x4 either way (Core's
+  ``CalculateNextWorkRequired`` clamps the timespan; at the proof-of-work limit too), and
+  where both epochs' start times are known the difficulty follows from the previous one
+  by the retarget rule within :data:`RETARGET_TOLERANCE` (the start of the next epoch
+  stands in for the last block of this one, whose time the table does not hold: on the
+  real table the largest difference is 0.43%). Start times rise with height and lie at
+  most two hours ahead of now.
 - Block header times: above the median of the previous 11 blocks' times (Core's
   ``GetMedianTimePast`` rule in ``ContextualCheckBlockHeader``) and at most two hours ahead
   (``MAX_FUTURE_BLOCK_TIME``).
@@ -40,6 +42,7 @@ from minerwatch.chain.consensus import (
     INITIAL_SUBSIDY_SAT,
     MAX_TIMESPAN_S,
     MIN_TIMESPAN_S,
+    POW_LIMIT_BITS,
     TARGET_TIMESPAN_S,
     bits_to_difficulty,
     next_bits,
@@ -58,6 +61,7 @@ MIN_PRICE_USD = 1e-4
 MAX_PRICE_USD = 1e9
 PRICE_WARN_RATIO = 1.5
 PRICE_REFUSE_RATIO = 10.0
+#: Bitcoin Core's ``MAX_FUTURE_BLOCK_TIME``: a header more than 2 hours ahead is rejected.
 MAX_FUTURE_S = 2 * 60 * 60
 _MTP_SPAN = 11
 _ERAS = 34  # eras with a non-zero subsidy (5e9 sat >> 33 = 0)
@@ -250,6 +254,15 @@ def check_epoch_sequence(
             f"{t[i]} is more than 2 hours after now ({now}); expected an epoch that has "
             "started (Bitcoin Core rejects headers further ahead)",
         )
+    genesis = (h == 0) & (np.asarray(bits, np.int64) != POW_LIMIT_BITS) & (rows >= 0)
+    if genesis.any():
+        i = _first(genesis)
+        raise where.error(
+            int(rows[i]),
+            "difficulty",
+            f"epoch 0 has difficulty {bits_to_difficulty(int(bits[i]))!r}; expected 1 (the "
+            "genesis block's bits, 0x1d00ffff, the proof-of-work limit)",
+        )
     k = np.flatnonzero(known)
     falls = np.flatnonzero(np.diff(t[k]) <= 0)
     for j in falls:  # the first fall that involves a row of the file
@@ -272,7 +285,7 @@ def check_epoch_sequence(
         ratio = next_d / prev_d
         low = TARGET_TIMESPAN_S / MAX_TIMESPAN_S * (1 - 1e-4)
         high = TARGET_TIMESPAN_S / MIN_TIMESPAN_S * (1 + 1e-4)
-        if not low <= ratio <= high and int(bits[b]) != 0x1D00FFFF:
+        if not low <= ratio <= high:  # also at the proof-of-work limit: x1/4 at most
             raise where.error(
                 i,
                 "difficulty",
