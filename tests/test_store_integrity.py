@@ -29,8 +29,15 @@ HOLD_THE_STORE = (
 )
 
 
+def _supply(day: str) -> str:
+    """A supply that grows by the rows' issuance (437.5 BTC) a day, as the chain rules ask."""
+    days = int((np.datetime64(day) - np.datetime64("2025-09-01")) / np.timedelta64(1, "D"))
+    return f"{19_930_000.1 + 437.5 * days:.1f}"
+
+
 def _csv(path: Path, *days: str, row: str = ROW) -> Path:
-    path.write_text("\n".join([HEADER, *(row.format(day=d) for d in days)]) + "\n")
+    lines = [row.format(day=d).replace(",19930000.1", "," + _supply(d)) for d in days]
+    path.write_text("\n".join([HEADER, *lines]) + "\n")
     return path
 
 

@@ -140,12 +140,15 @@ def _emit(
         out.print(f"{csv_table} written to {csv_file}", style="dim", highlight=False)
 
 
-def _import_file(importer: Callable[..., ImportReport], db: Path | None, *args: Any) -> None:
-    """Run ``importer(store, *args)`` on the database ``db`` and print its report."""
+def _import_file(
+    importer: Callable[..., ImportReport], db: Path | None, *args: Any, **kwargs: Any
+) -> None:
+    """Run ``importer(store, *args, **kwargs)`` on the database ``db`` and print its
+    report."""
     from minerwatch.present import terminal as render
 
     with _store(db) as store:
-        render.import_report(out, importer(store, *args))
+        render.import_report(out, importer(store, *args, **kwargs))
 
 
 def _file_argument(help: str) -> Any:
@@ -172,23 +175,38 @@ def import_prices_cmd(
             metavar="NAME", help="Source name for a file without a source column (default: csv)."
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Import closes beyond x10 of another stored source's close that day "
+            "(recorded in the import log).",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Import daily BTC/USD closes (UTC days)."""
     from minerwatch.ingest.files import import_prices
 
-    _import_file(import_prices, db, file, source)
+    _import_file(import_prices, db, file, source, force=force)
 
 
 @import_app.command("epochs")
 def import_epochs_cmd(
     file: Annotated[Path, _file_argument("CSV with start_height,difficulty[,start_time].")],
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Change epochs already stored with other values (difficulty, start time).",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Import difficulty epochs (one row per 2016-block epoch)."""
     from minerwatch.ingest.files import import_epochs
 
-    _import_file(import_epochs, db, file)
+    _import_file(import_epochs, db, file, replace=replace)
 
 
 @import_app.command("blocks")

@@ -132,6 +132,8 @@ class WriteResult:
     unchanged: int
     #: Stored rows deleted by the write and not written again (a reorg's blocks above the fork).
     removed: int = 0
+    #: The first few changed rows, each "key: column old -> new[; ...]" (lowest keys first).
+    changes: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -298,18 +300,35 @@ class Store:
             f"""SELECT count(*), count(t.{keys[0]}), count(*) FILTER (WHERE {same})
                 FROM _staged s LEFT JOIN {table} t ON {on}"""
         ).fetchall()[0]
+        changes = self._changed_examples(table, keys, values, on, same)
         self.con.execute(
             f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) "
             f"SELECT {', '.join(names)} FROM _staged"
         )
         self.con.execute("DROP TABLE _staged")
-        result = WriteResult(table, total - existing, existing - unchanged, unchanged)
-        self.con.execute(
-            "INSERT INTO imports "
-            "SELECT coalesce(max(id), 0) + 1, now(), ?, ?, ?, ?, ? FROM imports",
-            [table, origin, result.new, result.changed, result.unchanged],
+        result = WriteResult(
+            table, total - existing, existing - unchanged, unchanged, changes=changes
         )
-        return result
+        return self._log_write(result, origin)
+
+    def _changed_examples(
+        self, table: str, keys: list[str], values: list[str], on: str, same: str, limit: int = 5
+    ) -> tuple[str, ...]:
+        """The first ``limit`` staged rows that change a stored row of ``table``, as
+        ``"key=value ...: column old -> new; ..."`` (only the columns that differ)."""
+        rows = self.con.execute(
+            f"""SELECT {", ".join(f"CAST(s.{k} AS VARCHAR)" for k in keys)},
+                       {", ".join(f"t.{v}, s.{v}" for v in values)}
+                FROM _staged s JOIN {table} t ON {on} WHERE NOT ({same})
+                ORDER BY {", ".join(f"s.{k}" for k in keys)} LIMIT {limit}"""
+        ).fetchall()
+        out = []
+        for row in rows:
+            key = " ".join(f"{k} {v}" for k, v in zip(keys, row[: len(keys)], strict=True))
+            pairs = zip(values, row[len(keys) :: 2], row[len(keys) + 1 :: 2], strict=True)
+            diff = "; ".join(f"{v} {old!r} -> {new!r}" for v, old, new in pairs if old != new)
+            out.append(f"{key}: {diff}")
+        return tuple(out)
 
     def write_chain_daily(self, records, origin: str) -> WriteResult:
         """Upsert daily chain rows from a :class:`~minerwatch.sources.coinmetrics.DailyChain`.
@@ -375,25 +394,35 @@ class Store:
         if self.read_only:
             raise StoreReadOnly(f"database {self.path} is open read-only")
         names = ["height", *_BLOCK_VALUES]
-        self.con.register(
-            "_staged_src",
-            {
-                "height": np.asarray(blocks.height, np.int64),
-                "time": np.asarray(blocks.time, np.int64),
-                "bits": np.asarray(blocks.bits, np.int64),
-                "difficulty": np.asarray(blocks.difficulty, np.float64),  # NaN -> NULL
-                "fees_sat": np.asarray(blocks.fees_sat, np.int64),
-                "subsidy_sat": np.asarray(blocks.subsidy_sat, np.int64),
-                "pool": np.asarray(blocks.pool, object),
-            },
+        pool = np.asarray(blocks.pool, object)
+        source = {
+            "height": np.asarray(blocks.height, np.int64),
+            "time": np.asarray(blocks.time, np.int64),
+            "bits": np.asarray(blocks.bits, np.int64),
+            "difficulty": np.asarray(blocks.difficulty, np.float64),  # NaN -> NULL
+            "fees_sat": np.asarray(blocks.fees_sat, np.int64),
+            "subsidy_sat": np.asarray(blocks.subsidy_sat, np.int64),
+        }
+        named = bool(pool.astype(bool).any())
+        if named:  # a column of Python objects is slow to stage: only when there are names
+            source["pool"] = pool
+        select = f"""SELECT CAST(height AS INTEGER) AS height, time, nullif(bits, -1) AS bits,
+                   difficulty, nullif(fees_sat, -1) AS fees_sat,
+                   nullif(subsidy_sat, -1) AS subsidy_sat,
+                   {"pool" if named else "CAST(NULL AS VARCHAR) AS pool"} FROM _staged_src"""
+        lo, hi = (
+            (int(source["height"].min()), int(source["height"].max())) if len(pool) else (0, -1)
         )
+        overlap = self.con.execute(
+            "SELECT count(*) FROM blocks WHERE height BETWEEN ? AND ?", [lo, hi]
+        ).fetchall()[0][0]
+        self.con.register("_staged_src", source)
         try:
-            self.con.execute(
-                """CREATE OR REPLACE TEMP TABLE _staged AS SELECT CAST(height AS INTEGER) AS
-                   height, time, nullif(bits, -1) AS bits, difficulty,
-                   nullif(fees_sat, -1) AS fees_sat, nullif(subsidy_sat, -1) AS subsidy_sat,
-                   pool FROM _staged_src"""
-            )
+            if overlap == 0:
+                # Nothing stored at these heights: every row is new, no conflict to look for.
+                self.con.execute(f"INSERT INTO blocks ({', '.join(names)}) {select}")
+                return self._log_write(WriteResult("blocks", len(pool), 0, 0), origin)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS {select}")
         finally:
             self.con.unregister("_staged_src")
         # NULL on either side never conflicts: `a <> b` is NULL then.
@@ -454,10 +483,14 @@ class Store:
         result = WriteResult(
             "blocks", total - existing, existing - unchanged, unchanged, int(removed)
         )
+        return self._log_write(result, origin)
+
+    def _log_write(self, result: WriteResult, origin: str) -> WriteResult:
+        """Record a write in the ``imports`` log; returns ``result``."""
         self.con.execute(
             "INSERT INTO imports "
             "SELECT coalesce(max(id), 0) + 1, now(), ?, ?, ?, ?, ? FROM imports",
-            ["blocks", origin, result.new, result.changed, result.unchanged],
+            [result.table, origin, result.new, result.changed, result.unchanged],
         )
         return result
 

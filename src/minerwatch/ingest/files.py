@@ -10,13 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from minerwatch.frames import DifficultyCheck, check_days_join, crosscheck_difficulty
+from minerwatch.ingest import checks
 from minerwatch.sources import blocks as block_files
 from minerwatch.sources import coinmetrics, files
 from minerwatch.store import Store, WriteResult
+
+if TYPE_CHECKING:
+    from minerwatch.frames import DifficultyCheck
 
 
 @dataclass
@@ -55,8 +59,11 @@ def import_coinmetrics(store: Store, path: str | Path) -> ImportReport:
     difficulty epochs are loaded too, the recovered daily mean difficulty is checked
     against them (``difficulty_check``).
     """
+    from minerwatch.frames import check_days_join, crosscheck_difficulty  # not for blocks: slow
+
     records = coinmetrics.read_file(path)
     check_days_join(records.day, store.chain_day_range(), str(path))
+    checks.check_daily_chain(store, records)
     with store.transaction():
         writes = write_daily_chain(store, records, str(path))
     return ImportReport(
@@ -66,16 +73,28 @@ def import_coinmetrics(store: Store, path: str | Path) -> ImportReport:
         str(records.day[0]),
         str(records.day[-1]),
         writes,
-        list(records.notes),
+        [*records.notes, *checks.change_notes(writes)],
         crosscheck_difficulty(store),
     )
 
 
-def import_prices(store: Store, path: str | Path, source: str | None = None) -> ImportReport:
-    """Import a ``date,close_usd[,source]`` CSV of daily closes."""
+def import_prices(
+    store: Store, path: str | Path, source: str | None = None, *, force: bool = False
+) -> ImportReport:
+    """Import a ``date,close_usd[,source]`` CSV of daily closes.
+
+    Closes must lie in the plausible band against the other stored sources of the same
+    day (:func:`minerwatch.sources.rules.price_band`): beyond x1.5 is noted, beyond x10
+    refused unless ``force``; a forced import says so in the imports log (its origin).
+    """
     prices = files.read_prices(path, source)
+    notes, forced = checks.check_price_band(store, prices, force=force)
+    origin = str(path)
+    if forced:
+        origin += f" [--force: {forced} close(s) beyond x10 of another source]"
+        notes.append(f"--force: {forced:,} close(s) beyond x10 of another source imported")
     with store.transaction():
-        write = store.write_prices(prices.day, prices.close_usd, prices.source, str(path))
+        write = store.write_prices(prices.day, prices.close_usd, prices.source, origin)
     return ImportReport(
         "prices",
         str(path),
@@ -83,13 +102,20 @@ def import_prices(store: Store, path: str | Path, source: str | None = None) -> 
         str(prices.day[0]),
         str(prices.day[-1]),
         [write],
-        list(prices.notes),
+        [*prices.notes, *notes, *checks.change_notes([write])],
     )
 
 
-def import_epochs(store: Store, path: str | Path) -> ImportReport:
-    """Import a ``start_height,difficulty[,start_time]`` CSV of difficulty epochs."""
-    epochs = files.read_epochs(path)
+def import_epochs(store: Store, path: str | Path, *, replace: bool = False) -> ImportReport:
+    """Import a ``start_height,difficulty[,start_time]`` CSV of difficulty epochs.
+
+    Retargets and start times are checked with the stored epochs
+    (:func:`minerwatch.ingest.checks.merge_epochs`); an empty ``start_time`` keeps the
+    stored one; a stored epoch given with other values is refused unless ``replace``.
+    """
+    from minerwatch.frames import crosscheck_difficulty  # not for blocks: slow to import
+
+    epochs = checks.merge_epochs(store, files.read_epochs(path), replace_stored=replace)
     with store.transaction():
         write = store.write_epochs(epochs, str(path))
     return ImportReport(
@@ -99,7 +125,7 @@ def import_epochs(store: Store, path: str | Path) -> ImportReport:
         str(int(epochs.start_height[0])),
         str(int(epochs.start_height[-1])),
         [write],
-        list(epochs.notes),
+        [*epochs.notes, *checks.change_notes([write])],
         crosscheck_difficulty(store),
     )
 
@@ -120,6 +146,7 @@ def import_blocks(store: Store, path: str | Path, *, replace: bool = False) -> I
     records = block_files.apply_epochs(
         records, epochs["start_height"], epochs["bits"], epochs["start_time"]
     )
+    checks.check_block_times(store, records)
     with store.transaction():
         write = store.write_blocks(records, str(path), replace=replace)
     notes = list(records.notes)

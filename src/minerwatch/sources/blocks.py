@@ -36,6 +36,7 @@ from minerwatch.chain.consensus import (
 )
 from minerwatch.errors import InputError
 from minerwatch.sources.files import GENESIS_TIME, MAX_HEIGHT
+from minerwatch.sources.rules import MAX_FUTURE_S
 from minerwatch.sources.table import (
     Table,
     parse_float,
@@ -45,8 +46,6 @@ from minerwatch.sources.table import (
 )
 from minerwatch.units import MAX_MONEY_BTC, SAT_PER_BTC
 
-#: Bitcoin Core's ``MAX_FUTURE_BLOCK_TIME``: a header more than 2 hours ahead is rejected.
-MAX_FUTURE_S = 2 * 60 * 60
 OPTIONAL_COLUMNS = ["bits", "difficulty", "fees_sat", "subsidy_sat", "pool"]
 BITS_FORMS = (
     "compact bits: 8 hex digits (17034219, as Bitcoin Core prints), 0x-prefixed hex "
@@ -106,6 +105,11 @@ def parse_block_time(table: Table, column: str, *, earliest: int, latest: int) -
     A cell is unix seconds (digits only) or ISO-8601 UTC ``YYYY-MM-DDTHH:MM:SS`` (or a space
     for ``T``), optionally ending in ``Z`` or ``+00:00``; whole seconds only.
     """
+    raw = table.raw(column)
+    fast = raw.digits_int64() if raw is not None and raw.lengths().max() <= 12 else None
+    if fast is not None:
+        _check_time_bounds(table, column, fast, earliest, latest)
+        return fast
     cells = np.char.strip(table.columns[column].astype(str))
     empty = np.char.str_len(cells) == 0
     if empty.any():
@@ -141,8 +145,17 @@ def parse_block_time(table: Table, column: str, *, earliest: int, latest: int) -
                     raise table.error(i, column, f"{str(cells[i])!r} is not {TIME_FORMS}") from None
             raise
         out[iso] = parsed.astype(np.int64)
+    _check_time_bounds(table, column, out, earliest, latest)
+    return out
+
+
+def _check_time_bounds(
+    table: Table, column: str, out: np.ndarray, earliest: int, latest: int
+) -> None:
+    """An error at the first time before ``earliest`` or after ``latest``."""
     if (out < earliest).any():
         i = _first(out < earliest)
+        cells = table.columns[column]
         raise table.error(
             i,
             column,
@@ -151,13 +164,13 @@ def parse_block_time(table: Table, column: str, *, earliest: int, latest: int) -
         )
     if (out > latest).any():
         i = _first(out > latest)
+        cells = table.columns[column]
         raise table.error(
             i,
             column,
             f"{str(cells[i])!r} is out of range; expected a time at most 2 hours from now "
             f"({latest}; Bitcoin Core rejects headers further ahead)",
         )
-    return out
 
 
 def _bits_value(text: str) -> int:
@@ -199,22 +212,38 @@ def parse_bits(table: Table, column: str) -> np.ndarray:
     would be a target below 2**40, never a mainnet block); other digit strings decimal.
     Parsed once per distinct cell (a file holds one bits value per epoch).
     """
-    cells = np.char.strip(table.columns[column].astype(str))
-    out = np.full(len(cells), -1, np.int64)
-    unique, inverse = np.unique(cells, return_inverse=True)
-    for j, text in enumerate(unique.tolist()):
+    unique, inverse = _distinct_cells(table, column)
+    values = np.full(len(unique), -1, np.int64)
+    for j, text in enumerate(unique.tolist()):  # one per distinct cell, not per row
         if not text:
             continue
-        rows = inverse == j
         try:
             value = _bits_value(text)
         except ValueError:
-            raise table.error(_first(rows), column, f"{text!r} is not {BITS_FORMS}") from None
+            i = _first(inverse == j)
+            raise table.error(i, column, f"{text!r} is not {BITS_FORMS}") from None
         why = _check_compact(value)
         if why is not None:
-            raise table.error(_first(rows), column, why)
-        out[rows] = value
-    return out
+            raise table.error(_first(inverse == j), column, why)
+        values[j] = value
+    return values[inverse]
+
+
+def _distinct_cells(table: Table, column: str) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct stripped cells of a column and each row's index into them. A column
+    of a plain file is compared as bytes run by run (one bits value per epoch: a few
+    hundred runs in a million rows), so only each run's first cell becomes text."""
+    raw = table.raw(column)
+    if raw is None or len(raw) == 0:
+        cells = np.char.strip(table.columns[column].astype(str))
+        return np.unique(cells, return_inverse=True)
+    m = raw.matrix()
+    new_run = np.ones(len(raw), bool)
+    if m.shape[1]:
+        new_run[1:] = (m[1:] != m[:-1]).any(axis=1)
+    firsts = np.flatnonzero(new_run)
+    unique, of_run = np.unique(raw.take(firsts).text(), return_inverse=True)
+    return unique, of_run[np.cumsum(new_run) - 1]
 
 
 def difficulty_bits(table: Table, column: str) -> np.ndarray:
@@ -225,13 +254,13 @@ def difficulty_bits(table: Table, column: str) -> np.ndarray:
     known = np.isfinite(values)
     unique, inverse = np.unique(values[known], return_inverse=True)
     rows_known = np.flatnonzero(known)
-    for j, d in enumerate(unique.tolist()):
-        rows = rows_known[inverse == j]
+    bits = np.empty(len(unique), np.int64)
+    for j, d in enumerate(unique.tolist()):  # one per distinct difficulty
         try:
-            bits = difficulty_to_bits(d)
+            bits[j] = difficulty_to_bits(d)
         except InputError as exc:
-            raise table.error(int(rows[0]), column, exc.reason) from None
-        out[rows] = bits
+            raise table.error(int(rows_known[_first(inverse == j)]), column, exc.reason) from None
+    out[rows_known] = bits[inverse]
     return out
 
 
@@ -295,23 +324,26 @@ def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
         pool = np.where(np.char.str_len(names) == 0, none, names.astype(object))
     else:
         pool = np.full(len(table), None, dtype=object)
-    # Duplicates compare parsed values, so 0x17034219 and 17034219 are the same bits.
-    parsed = Table(
-        table.origin,
-        {
-            "height": height.astype(str).astype(object),
-            "time": block_time.astype(str).astype(object),
-            "bits": bits.astype(str).astype(object),
-            "fees_sat": fees.astype(str).astype(object),
-            "subsidy_sat": subsidy.astype(str).astype(object),
-            "pool": pool.astype(str).astype(object),
-        },
-        table.lines,
-        table.notes,
-    )
-    keep = reject_conflicting_duplicates(
-        parsed, height, "height", ["time", "bits", "fees_sat", "subsidy_sat", "pool"]
-    )
+    if len(height) and (np.diff(height) > 0).all():
+        keep = np.arange(len(height))  # ascending and unique: no duplicates to compare
+    else:
+        # Duplicates compare parsed values, so 0x17034219 and 17034219 are the same bits.
+        parsed = Table(
+            table.origin,
+            {
+                "height": height.astype(str).astype(object),
+                "time": block_time.astype(str).astype(object),
+                "bits": bits.astype(str).astype(object),
+                "fees_sat": fees.astype(str).astype(object),
+                "subsidy_sat": subsidy.astype(str).astype(object),
+                "pool": pool.astype(str).astype(object),
+            },
+            table.lines,
+            table.notes,
+        )
+        keep = reject_conflicting_duplicates(
+            parsed, height, "height", ["time", "bits", "fees_sat", "subsidy_sat", "pool"]
+        )
     height, lines = height[keep], table.lines[keep]
     blocks = Blocks(
         height=height,
@@ -344,10 +376,16 @@ def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
 def _difficulty(bits: np.ndarray) -> np.ndarray:
     """Exact Core difficulty of known bits, NaN where bits are unknown (-1)."""
     out = np.full(len(bits), np.nan)
-    known = bits >= 0
+    if len(bits) == 0:
+        return out
+    # Bits change once an epoch: convert the first block of each run, then spread.
+    new_run = np.concatenate([[True], bits[1:] != bits[:-1]])
+    run_bits = bits[new_run]
+    run_difficulty = np.full(len(run_bits), np.nan)
+    known = run_bits >= 0
     if known.any():
-        out[known] = bits_to_difficulty_array(bits[known])
-    return out
+        run_difficulty[known] = bits_to_difficulty_array(run_bits[known])
+    return run_difficulty[np.cumsum(new_run) - 1]
 
 
 def _check_one_bits_per_epoch(blocks: Blocks) -> None:

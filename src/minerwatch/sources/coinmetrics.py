@@ -27,12 +27,14 @@ import numpy as np
 from minerwatch.chain.consensus import GENESIS_DAY, HASHES_PER_DIFFICULTY
 from minerwatch.days import utc_today
 from minerwatch.errors import InputError
+from minerwatch.sources import rules
 from minerwatch.sources.table import (
     Table,
     parse_btc_as_sat,
     parse_date,
     parse_float,
     parse_int,
+    parse_price_usd,
     read_csv,
     reject_conflicting_duplicates,
 )
@@ -45,7 +47,7 @@ SOURCE = "coinmetrics"
 # busiest day of 2009-2010 had under 1,000 blocks; 2025's hashrate is ~1e9 TH/s.
 MAX_BLOCKS_PER_DAY = 10_000
 MAX_HASHRATE_THS = 1e15
-MAX_PRICE_USD = 1e9
+MAX_PRICE_USD = rules.MAX_PRICE_USD
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ class DailyChain:
     price_usd: np.ndarray
     notes: tuple[str, ...] = ()
     source: str = SOURCE
+    #: Where each row came from (for errors naming the line), when known.
+    origin: str = ""
+    lines: np.ndarray | None = None
+    line_label: str = "line"
 
     def __len__(self) -> int:
         return len(self.day)
@@ -143,15 +149,7 @@ def parse_table(table: Table) -> DailyChain:
     fees = parse_btc_as_sat(table, "FeeTotNtv")
     issuance = parse_btc_as_sat(table, "IssTotNtv", allow_empty=no_blocks)
     supply = parse_btc_as_sat(table, "SplyCur")
-    price = parse_float(
-        table,
-        "PriceUSD",
-        allow_empty=True,
-        minimum=0.0,
-        exclusive_minimum=True,
-        maximum=MAX_PRICE_USD,
-        expected="a price in USD",
-    )
+    price = parse_price_usd(table, "PriceUSD", allow_empty=True)
     return DailyChain(
         day=day,
         blocks=blocks,
@@ -162,6 +160,9 @@ def parse_table(table: Table) -> DailyChain:
         difficulty_mean=difficulty_from_hashrate(hashrate, blocks),
         price_usd=price,
         notes=tuple(table.notes),
+        origin=table.origin,
+        lines=table.lines,
+        line_label=table.line_label,
     )
 
 

@@ -19,6 +19,7 @@ from minerwatch.sources.table import (
     parse_date,
     parse_float,
     parse_int,
+    parse_price_usd,
     read_csv,
     reject_conflicting_duplicates,
 )
@@ -40,6 +41,9 @@ class DailyPrices:
     close_usd: np.ndarray
     source: np.ndarray
     notes: tuple[str, ...] = ()
+    #: The file and the line of each row, for errors found after reading.
+    origin: str = ""
+    lines: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.day)
@@ -56,6 +60,9 @@ class Epochs:
     bits: np.ndarray
     start_time: np.ndarray
     notes: tuple[str, ...] = ()
+    #: The file and the line of each row, for errors found after reading.
+    origin: str = ""
+    lines: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.start_height)
@@ -76,9 +83,7 @@ def read_prices(path: str | Path, source: str | None = None) -> DailyPrices:
             line=1,
         )
     day = parse_date(table, "date", earliest=GENESIS_DAY, latest=utc_today() + 1)
-    close = parse_float(
-        table, "close_usd", minimum=0.0, exclusive_minimum=True, expected="a price in USD > 0"
-    )
+    close = parse_price_usd(table, "close_usd")
     if table.has("source"):
         names = table.columns["source"].astype(str)
         empty = np.char.str_len(names) == 0
@@ -89,7 +94,14 @@ def read_prices(path: str | Path, source: str | None = None) -> DailyPrices:
     # One close per (day, source): keys combine both so two sources may share a day.
     key = np.char.add(day.astype(str), np.char.add("|", names.astype(str)))
     keep = reject_conflicting_duplicates(table, key, "date", ["close_usd"])
-    return DailyPrices(day[keep], close[keep], names[keep].astype(object), tuple(table.notes))
+    return DailyPrices(
+        day[keep],
+        close[keep],
+        names[keep].astype(object),
+        tuple(table.notes),
+        table.origin,
+        table.lines[keep],
+    )
 
 
 def read_epochs(path: str | Path) -> Epochs:
@@ -145,4 +157,12 @@ def read_epochs(path: str | Path) -> Epochs:
             f"{rounded} difficulty value(s) were written rounded; stored as the exact "
             "difficulty of their compact bits"
         )
-    return Epochs(height[keep], exact, bits, start_time[keep], tuple(table.notes))
+    return Epochs(
+        height[keep],
+        exact,
+        bits,
+        start_time[keep],
+        tuple(table.notes),
+        table.origin,
+        table.lines[keep],
+    )

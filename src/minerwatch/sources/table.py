@@ -9,28 +9,67 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from minerwatch.errors import InputError
+from minerwatch.sources import rawcsv, rules
 from minerwatch.units import MAX_MONEY_BTC, SAT_PER_BTC
 
 MIDNIGHT_SUFFIXES = ("T00:00:00Z", "T00:00:00.000Z", "T00:00:00.000000000Z", " 00:00:00")
 
 
+class Columns(Mapping):
+    """Text columns by name, made on first use from byte ranges of a plain file
+    (:class:`~minerwatch.sources.rawcsv.RawColumn`) where the reader kept those."""
+
+    def __init__(
+        self, text: dict[str, np.ndarray], raw: dict[str, rawcsv.RawColumn] | None = None
+    ) -> None:
+        self._text = dict(text)
+        self._raw = dict(raw or {})
+        self._names = [*self._text, *(k for k in self._raw if k not in self._text)]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._text:
+            if name not in self._raw:
+                raise KeyError(name)
+            self._text[name] = self._raw[name].text()
+        return self._text[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __contains__(self, name: object) -> bool:  # without making the column's text
+        return name in self._text or name in self._raw
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def raw(self, name: str) -> rawcsv.RawColumn | None:
+        return self._raw.get(name)
+
+    def take(self, index: np.ndarray) -> Columns:
+        return Columns(
+            {k: v[index] for k, v in self._text.items()},
+            {k: v.take(index) for k, v in self._raw.items() if k not in self._text},
+        )
+
+
 @dataclass
 class Table:
-    """A table of text cells: ``columns[name]`` is an object array of ``str``.
+    """A table of text cells: ``columns[name]`` is an array of ``str`` (object or NumPy
+    ``str`` dtype).
 
     ``lines[i]`` is the 1-based line (or item number, for API pages: ``line_label`` says
     which) of row ``i`` in ``origin``, used in error messages.
     """
 
     origin: str
-    columns: dict[str, np.ndarray]
+    columns: Mapping[str, np.ndarray]
     lines: np.ndarray
     notes: list[str] = field(default_factory=list)
     line_label: str = "line"
@@ -41,14 +80,18 @@ class Table:
     def has(self, name: str) -> bool:
         return name in self.columns
 
+    def raw(self, name: str) -> rawcsv.RawColumn | None:
+        """The byte ranges of a column read from a plain file, else None."""
+        return self.columns.raw(name) if isinstance(self.columns, Columns) else None
+
     def take(self, mask_or_index: np.ndarray) -> Table:
-        return Table(
-            self.origin,
-            {k: v[mask_or_index] for k, v in self.columns.items()},
-            self.lines[mask_or_index],
-            list(self.notes),
-            self.line_label,
+        index = np.arange(len(self))[mask_or_index]
+        columns = (
+            self.columns.take(index)
+            if isinstance(self.columns, Columns)
+            else {k: v[index] for k, v in self.columns.items()}
         )
+        return Table(self.origin, columns, self.lines[index], list(self.notes), self.line_label)
 
     def error(self, row: int, column: str | None, message: str) -> InputError:
         return InputError(
@@ -85,6 +128,18 @@ def _reject_underscores(table: Table, column: str, cells: np.ndarray, expected: 
         raise table.error(i, column, f"{str(cells[i])!r} is not {expected}")
 
 
+def _reject_non_ascii(table: Table, column: str, cells: np.ndarray, expected: str) -> None:
+    """Python reads full-width and other Unicode digits (``"１２３"``) as numbers; a data
+    file's numbers are ASCII."""
+    try:
+        cells.astype("S")
+    except UnicodeEncodeError:
+        i = next(k for k, c in enumerate(cells.tolist()) if not c.isascii())
+        raise table.error(
+            i, column, f"{str(cells[i])!r} has characters beyond ASCII; expected {expected}"
+        ) from None
+
+
 def parse_float(
     table: Table,
     column: str,
@@ -102,6 +157,7 @@ def parse_float(
     """
     cells = table.columns[column].astype(str)
     _reject_underscores(table, column, cells, expected)
+    _reject_non_ascii(table, column, cells, expected)
     empty = _empty_mask(cells)
     allowed = np.broadcast_to(np.asarray(allow_empty, bool), empty.shape)
     bad_empty = np.flatnonzero(empty & ~allowed)
@@ -136,6 +192,19 @@ def parse_float(
     return values
 
 
+def parse_price_usd(table: Table, column: str, *, allow_empty: bool = False) -> np.ndarray:
+    """A BTC/USD close in ``[MIN_PRICE_USD, MAX_PRICE_USD]`` (:mod:`.rules`), float64; empty
+    cells (where allowed) NaN. The same bound for every importer of prices."""
+    return parse_float(
+        table,
+        column,
+        allow_empty=allow_empty,
+        minimum=rules.MIN_PRICE_USD,
+        maximum=rules.MAX_PRICE_USD,
+        expected="a price in USD",
+    )
+
+
 def parse_int(
     table: Table,
     column: str,
@@ -146,9 +215,17 @@ def parse_int(
     expected: str = "a whole number",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Parse a column of integers to int64; returns ``(values, empty_mask)`` (empty -> 0).
-    Values must lie in ``[minimum, maximum]``."""
+    Values must lie in ``[minimum, maximum]``. Cells of a plain file that are all digits
+    are converted straight from their bytes (:meth:`RawColumn.digits_int64`)."""
+    raw = table.raw(column)
+    values = raw.digits_int64() if raw is not None else None
+    if values is not None:
+        empty = np.zeros(len(values), bool)
+        _check_int_range(table, column, values, empty, minimum, maximum, expected)
+        return values, empty
     cells = table.columns[column].astype(str)
     _reject_underscores(table, column, cells, expected)
+    _reject_non_ascii(table, column, cells, expected)
     empty = _empty_mask(cells)
     if not allow_empty and empty.any():
         raise table.error(int(np.flatnonzero(empty)[0]), column, f"empty cell; expected {expected}")
@@ -158,17 +235,22 @@ def parse_int(
     except (ValueError, OverflowError):
         i = _first_unparsable(filled, _as_int64)
         raise table.error(i, column, f"{str(cells[i])!r} is not {expected}") from None
+    _check_int_range(table, column, values, empty, minimum, maximum, expected)
+    return values, empty
+
+
+def _check_int_range(table, column, values, empty, minimum, maximum, expected) -> None:
+    """An error at the first filled cell outside ``[minimum, maximum]``."""
     if minimum is not None and (values[~empty] < minimum).any():
         i = int(np.flatnonzero((values < minimum) & ~empty)[0])
-        raise table.error(
-            i, column, f"{str(cells[i])!r} is out of range; expected {expected} >= {minimum}"
-        )
+        cell = str(table.columns[column][i])
+        raise table.error(i, column, f"{cell!r} is out of range; expected {expected} >= {minimum}")
     if maximum is not None and (values[~empty] > maximum).any():
         i = int(np.flatnonzero((values > maximum) & ~empty)[0])
+        cell = str(table.columns[column][i])
         raise table.error(
-            i, column, f"{str(cells[i])!r} is out of range; expected {expected} <= {maximum:,}"
+            i, column, f"{cell!r} is out of range; expected {expected} <= {maximum:,}"
         )
-    return values, empty
 
 
 def parse_btc_as_sat(
@@ -294,9 +376,17 @@ def read_csv(path: str | Path, required: Sequence[str], optional: Sequence[str] 
 
     Checks, each an :class:`InputError` naming the file and line: the file exists and is
     UTF-8 text (binary data is refused), it has a header holding every ``required`` column,
-    and every row has as many cells as the header. A short row at the very end of the file
-    (an interrupted download) is dropped with a note; a short row anywhere else is an error.
-    Columns not named in ``required`` or ``optional`` are ignored.
+    and every row has as many cells as the header. Columns not named in ``required`` or
+    ``optional`` are ignored.
+
+    Partial rows (one rule for every importer): a file whose last line has no line end was
+    cut off (an interrupted download or copy can stop mid-number, ``8749`` of
+    ``87490.12``), so that last row is dropped with a note; then short rows at the very end
+    are dropped with a note; a short row anywhere else is an error.
+
+    A plain file (printable ASCII, no quotes) is split with NumPy over its bytes
+    (:mod:`minerwatch.sources.rawcsv`); any other goes through ``csv.reader``. Both give the
+    same cells, lines and errors.
     """
     path = Path(path)
     origin = str(path)
@@ -309,8 +399,74 @@ def read_csv(path: str | Path, required: Sequence[str], optional: Sequence[str] 
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=origin) from None
     expected_header = ",".join(required)
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise InputError(f"empty file; expected a header line {expected_header!r}", path=origin)
+    unix = raw.replace(b"\r\n", b"\n") if b"\r" in raw else raw
+    plain = None
+    if b"\r" not in unix and rawcsv.is_plain(unix):
+        header_end = unix.find(b"\n")
+        header_end = len(unix) if header_end < 0 else header_end
+        plain = rawcsv.split_plain(unix[header_end + 1 :], first_line=2)
+    if plain is not None:
+        header = [h.strip() for h in unix[:header_end].decode("ascii").split(",")]
+        cells, line_numbers = plain.cells, plain.lines
+    else:
+        header, rows, row_lines = _read_rows(_decode(raw, origin, expected_header), origin)
+        cells = np.array([len(r) for r in rows], np.int64)
+        line_numbers = np.asarray(row_lines, np.int64)
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(
+            f"header lacks column(s) {', '.join(missing)}; expected a header with "
+            f"{expected_header} (got {','.join(header)[:200]!r})",
+            path=origin,
+            line=1,
+        )
+    if len(set(header)) != len(header):
+        dup = sorted({h for h in header if header.count(h) > 1})
+        raise InputError(f"header repeats column(s) {', '.join(dup)}", path=origin, line=1)
+    width = len(header)
+    notes: list[str] = []
+    n = len(cells)
+    if n and not raw.endswith((b"\n", b"\r")):
+        notes.append(
+            f"line {line_numbers[n - 1]}: the last line has no line end, so it may have been "
+            "cut off (an interrupted download or copy); that row was dropped (end the file "
+            "with a line break to keep it)"
+        )
+        n -= 1
+    while n and cells[n - 1] < width:
+        notes.append(
+            f"line {line_numbers[n - 1]}: partial trailing row with {cells[n - 1]} of {width} "
+            "cells dropped"
+        )
+        n -= 1
+    wrong = np.flatnonzero(cells[:n] != width)
+    if wrong.size:
+        i = int(wrong[0])
+        raise InputError(
+            f"{cells[i]} cells; expected {width} as in the header",
+            path=origin,
+            line=int(line_numbers[i]),
+        )
+    if n == 0:
+        cut = f" ({notes[0]})" if notes else ""
+        raise InputError(f"no data rows after the header{cut}", path=origin, line=2)
+    wanted = [c for c in [*required, *optional] if c in header]
+    if plain is not None:
+        raw_columns = {name: plain.column(header.index(name), width, n) for name in wanted}
+        return Table(origin, Columns({}, raw_columns), line_numbers[:n], notes)
+    grid = np.array(rows[:n], dtype=object)
+    columns = {
+        name: np.char.strip(grid[:, header.index(name)].astype(str)).astype(object)
+        for name in wanted
+    }
+    return Table(origin, columns, line_numbers[:n], notes)
+
+
+def _decode(raw: bytes, origin: str, expected_header: str) -> str:
+    """The file's text, or an :class:`InputError` for binary data, another encoding than
+    UTF-8 or a file of nothing but a byte-order mark and white space."""
     nul = raw.find(b"\x00")
     try:
         text = raw.decode("utf-8-sig")
@@ -337,6 +493,11 @@ def read_csv(path: str | Path, required: Sequence[str], optional: Sequence[str] 
             path=origin,
             line=line,
         )
+    return text
+
+
+def _read_rows(text: str, origin: str) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, non-empty rows and their line numbers, by ``csv.reader``."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]
@@ -348,37 +509,4 @@ def read_csv(path: str | Path, required: Sequence[str], optional: Sequence[str] 
                 line_numbers.append(reader.line_num)
     except csv.Error as exc:
         raise InputError(f"not valid CSV ({exc})", path=origin, line=reader.line_num) from None
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise InputError(
-            f"header lacks column(s) {', '.join(missing)}; expected a header with "
-            f"{expected_header} (got {','.join(header)[:200]!r})",
-            path=origin,
-            line=1,
-        )
-    if len(set(header)) != len(header):
-        dup = sorted({h for h in header if header.count(h) > 1})
-        raise InputError(f"header repeats column(s) {', '.join(dup)}", path=origin, line=1)
-    width = len(header)
-    notes: list[str] = []
-    while rows and len(rows[-1]) < width:
-        notes.append(
-            f"line {line_numbers[-1]}: partial trailing row with {len(rows[-1])} of {width} "
-            "cells dropped"
-        )
-        rows.pop()
-        line_numbers.pop()
-    for row, line in zip(rows, line_numbers, strict=True):
-        if len(row) != width:
-            raise InputError(
-                f"{len(row)} cells; expected {width} as in the header", path=origin, line=line
-            )
-    if not rows:
-        raise InputError("no data rows after the header", path=origin, line=2)
-    wanted = [c for c in [*required, *optional] if c in header]
-    grid = np.array(rows, dtype=object)
-    columns = {
-        name: np.char.strip(grid[:, header.index(name)].astype(str)).astype(object)
-        for name in wanted
-    }
-    return Table(origin, columns, np.asarray(line_numbers, np.int64), notes)
+    return header, rows, line_numbers

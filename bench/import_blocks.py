@@ -1,0 +1,177 @@
+"""Bulk block import beside DuckDB's own ``read_csv`` of the same file.
+
+Usage (from the repository root, with ``pip install -e '.[bench]'`` done)::
+
+    python bench/import_blocks.py [--data DIR] [--rows N] [--reps R] [--keep DIR]
+
+Generates a blocks file ``height,time,bits`` of heights ``0 .. N-1`` (default 930,000) from
+the real difficulty epochs (``<data>/difficulty_epochs.csv``): bits are each epoch's compact
+target, times the epochs' start times interpolated linearly inside each epoch (epoch 0 from
+the genesis block's time; beyond the last epoch, 600 s per block), so every time rises above
+the median of the previous 11 and the file passes every check. The file and the databases
+live in a temporary directory (``--keep DIR`` writes them there instead); nothing is written
+into the repository.
+
+Measured, each as a whole process (wall clock, and peak RSS of that process from
+``resource.getrusage(RUSAGE_CHILDREN)`` in a wrapper process of its own), best of ``R``:
+
+1. ours: ``minerwatch import blocks BLOCKS --db FILE`` into a database holding the epochs
+   (imported beforehand, not timed), a fresh copy each repetition;
+2. DuckDB: ``CREATE TABLE blocks AS SELECT * FROM read_csv(BLOCKS)`` into a new DuckDB file
+   from Python (``import duckdb`` included, as ours includes its imports);
+3. for information, DuckDB's ``read_csv`` inserted into a table with a primary key on
+   ``height``, as minerwatch's ``blocks`` table has.
+
+Prints both and the ratios ours / DuckDB. Targets (issue 9): wall ratio < 2, peak RSS
+< 400 MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+GENESIS_TIME = 1_231_006_505
+RSS_TARGET_MIB = 400
+RATIO_TARGET = 2.0
+
+# Runs argv[1:] as a child and prints its wall time (s) and peak RSS (KiB on Linux) as JSON.
+_WRAPPER = """
+import json, resource, subprocess, sys, time
+t0 = time.perf_counter()
+rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+wall = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"rc": rc, "wall_s": wall, "rss_kib": rss}))
+"""
+
+_DUCKDB = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("CREATE TABLE blocks AS SELECT * FROM read_csv(?)", [sys.argv[2]])
+con.close()
+"""
+
+# The same, into a table with minerwatch's primary key on height (for information).
+_DUCKDB_KEYED = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("CREATE TABLE blocks (height INTEGER PRIMARY KEY, time BIGINT, bits VARCHAR)")
+con.execute("INSERT INTO blocks SELECT * FROM read_csv(?)", [sys.argv[2]])
+con.close()
+"""
+
+
+def generate(epochs_csv: Path, rows: int, out: Path) -> None:
+    """Write ``height,time,bits`` for heights ``0 .. rows-1`` (see the module docstring)."""
+    with epochs_csv.open(newline="") as f:
+        epochs = list(csv.DictReader(f))
+    start = np.array([int(r["start_height"]) for r in epochs], np.int64)
+    t0 = np.array([int(r["start_time"]) if r["start_time"] else -1 for r in epochs], np.int64)
+    t0[start == 0] = GENESIS_TIME
+    bits = np.array([_bits_of(float(r["difficulty"]), r["difficulty"]) for r in epochs], np.int64)
+    height = np.arange(rows, dtype=np.int64)
+    # Knots: every epoch start, then one beyond the last at 600 s per block.
+    knot_h = np.append(start, max(int(start[-1]) + 2016, rows)).astype(np.float64)
+    knot_t = np.append(t0, t0[-1] + 600 * (knot_h[-1] - start[-1])).astype(np.float64)
+    block_time = np.floor(np.interp(height, knot_h, knot_t)).astype(np.int64)
+    # Strictly rising times (so median-time-past holds) where two knots are close.
+    block_time = np.maximum.accumulate(block_time - height) + height
+    epoch = np.clip(np.searchsorted(start, height, side="right") - 1, 0, len(start) - 1)
+    hex_bits = np.char.mod("%08x", bits[epoch])
+    body = np.char.add(
+        np.char.add(np.char.add(height.astype(str), ","), np.char.add(block_time.astype(str), ",")),
+        hex_bits,
+    )
+    out.write_text("height,time,bits\n" + "\n".join(body.tolist()) + "\n")
+
+
+def _bits_of(difficulty: float, cell: str) -> int:
+    from minerwatch.chain.consensus import difficulty_to_bits
+
+    frac = cell.partition(".")[2]
+    return difficulty_to_bits(difficulty, decimals=len(frac) if frac.isdigit() else None)
+
+
+def measure(argv: list[str]) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *argv], capture_output=True, text=True, check=True
+    )
+    result = json.loads(out.stdout)
+    if result["rc"] != 0:
+        raise SystemExit(f"{' '.join(argv)} exited {result['rc']}")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--rows", type=int, default=930_000)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--keep", type=Path, default=None)
+    args = parser.parse_args()
+    epochs_csv = args.data / "difficulty_epochs.csv"
+    if not epochs_csv.exists():
+        raise SystemExit(f"missing {epochs_csv}; pass --data DIR")
+    minerwatch = str(Path(sys.executable).with_name("minerwatch"))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        blocks = work / "blocks.csv"
+        generate(epochs_csv, args.rows, blocks)
+        size_mib = blocks.stat().st_size / 2**20
+        print(f"generated {args.rows:,} rows, {size_mib:.1f} MiB", file=sys.stderr)
+        base = work / "epochs.duckdb"
+        base.unlink(missing_ok=True)
+        subprocess.run(
+            [minerwatch, "import", "epochs", str(epochs_csv), "--db", str(base)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        ours, duck, keyed = [], [], []
+        for rep in range(args.reps):
+            db = work / f"ours{rep}.duckdb"
+            shutil.copy(base, db)
+            ours.append(measure([minerwatch, "import", "blocks", str(blocks), "--db", str(db)]))
+            ddb = work / f"duck{rep}.duckdb"
+            ddb.unlink(missing_ok=True)
+            duck.append(measure([sys.executable, "-c", _DUCKDB, str(ddb), str(blocks)]))
+            kdb = work / f"keyed{rep}.duckdb"
+            kdb.unlink(missing_ok=True)
+            keyed.append(measure([sys.executable, "-c", _DUCKDB_KEYED, str(kdb), str(blocks)]))
+    best = {
+        name: {
+            "wall_s": min(r["wall_s"] for r in runs),
+            "rss_mib": min(r["rss_kib"] for r in runs) / 1024,
+        }
+        for name, runs in (
+            ("minerwatch import blocks", ours),
+            ("duckdb read_csv", duck),
+            ("duckdb read_csv, keyed", keyed),
+        )
+    }
+    o, d = best["minerwatch import blocks"], best["duckdb read_csv"]
+    for name, r in best.items():
+        print(f"{name:28s} {r['wall_s']:7.2f} s  {r['rss_mib']:7.0f} MiB peak RSS")
+    ratio = o["wall_s"] / d["wall_s"]
+    print(
+        f"ratio ours / duckdb: wall {ratio:.2f} (target < {RATIO_TARGET}), "
+        f"RSS {o['rss_mib'] / d['rss_mib']:.2f}; ours {o['rss_mib']:.0f} MiB "
+        f"(target < {RSS_TARGET_MIB} MiB)"
+    )
+    ok = ratio < RATIO_TARGET and o["rss_mib"] < RSS_TARGET_MIB
+    print("target met" if ok else "target NOT met")
+
+
+if __name__ == "__main__":
+    main()

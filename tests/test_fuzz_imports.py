@@ -1,0 +1,256 @@
+"""Fuzzing the four importers (issue 9, item 8) with Hypothesis, seeded.
+
+Inputs: random bytes, and real rows (a window of each real file in ../shared/data)
+mutated cell by cell, cut at a random byte, with rows dropped or repeated. For every input:
+the import either succeeds or raises :class:`InputError` (anything else is a crash); a
+rejected import leaves every table as it was (a checksum of each); an accepted one stores
+only values the chain's rules allow, checked here independently of the importer.
+
+``MINERWATCH_FUZZ_EXAMPLES`` sets the examples per importer (default 200, a few seconds
+each); docs/fuzzing.md gives the long run's command and result.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, event, given, seed, settings
+from hypothesis import strategies as st
+
+import minerwatch
+from minerwatch.errors import InputError
+
+EXAMPLES = int(os.environ.get("MINERWATCH_FUZZ_EXAMPLES", "200"))
+#: Added to each test's seed, so a long run can go on in chunks of fresh inputs.
+SEED = int(os.environ.get("MINERWATCH_FUZZ_SEED", "0"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+SAT = 100_000_000
+TABLES = ("chain_daily", "prices", "epochs", "blocks")
+EDGE_CELLS = [
+    "", " ", "0", "-1", "1e300", "1e-300", "1e15", "nan", "inf", "-inf", "１２３", "1_0",
+    "0x", "0x1d00ffff", "1d00ffff", "ffffffff", "2100-01-01", "2009-01-02", "9" * 25,
+    "4102444800", "1231006504", '"', "\r", ",", "2025-12-31T00:00:00Z", "50", "3.125",
+]  # fmt: skip
+
+
+def _checksum(store) -> tuple:
+    """Row count and an order-free hash of every row of every data table."""
+    return tuple(
+        store.con.execute(f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {t} AS t").fetchall()[0]
+        for t in TABLES
+    )
+
+
+def _window(path: Path, start: int, rows: int) -> tuple[str, list[str]]:
+    lines = path.read_text().splitlines()
+    return lines[0], lines[1 + start : 1 + start + rows]
+
+
+cell = st.one_of(
+    st.sampled_from(EDGE_CELLS),
+    st.text(max_size=12),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+)
+
+
+@st.composite
+def mutated(draw, header: str, rows: list[str]) -> bytes:
+    """Real rows with a few cells replaced, rows dropped or repeated, maybe cut short."""
+    grid = [r.split(",") for r in rows]
+    for _ in range(draw(st.integers(0, 4))):
+        r = draw(st.integers(0, len(grid) - 1))
+        c = draw(st.integers(0, len(grid[r]) - 1))
+        grid[r][c] = draw(cell)
+    if draw(st.booleans()):
+        r = draw(st.integers(0, len(grid) - 1))
+        if draw(st.booleans()):
+            del grid[r]
+        else:
+            grid.insert(r, list(grid[r]))
+    text = "\n".join([header, *(",".join(g) for g in grid)]) + "\n"
+    data = text.encode("utf-8", "surrogatepass")
+    if draw(st.integers(0, 4)) == 0:
+        data = data[: draw(st.integers(0, len(data)))]
+    return data
+
+
+def inputs(header: str, rows: list[str]):
+    body = st.binary(max_size=400)
+    return st.one_of(
+        body,
+        body.map(lambda b: header.encode() + b"\n" + b),
+        mutated(header, rows),
+    )
+
+
+def _run(store, tmp_path: Path, data: bytes, importer, check_accepted) -> None:
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(data)
+    before = _checksum(store)
+    try:
+        importer(store, path)
+    except InputError:
+        event("rejected")
+        assert _checksum(store) == before, "a rejected import changed the database"
+        return
+    event("accepted")
+    check_accepted(store)
+
+
+@pytest.fixture(scope="module")
+def fuzz_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("fuzz")
+
+
+# --- Coin Metrics ------------------------------------------------------------------------
+
+
+def _cm_accepted(store) -> None:
+    c = store.read_chain_daily()
+    day, n, iss, supply = c["day"], c["blocks"], c["issuance_sat"], c["supply_sat"]
+    early = day < np.datetime64("2012-11-27")  # era 0: 50 BTC a block
+    late = day > np.datetime64("2024-04-20")  # era 4: 3.125 BTC a block
+    assert (iss[early] == n[early] * 50 * SAT).all()
+    assert (iss[late] == n[late] * 312_500_000).all()
+    consecutive = np.diff(day) == np.timedelta64(1, "D")
+    change = np.diff(supply)[consecutive] - iss[1:][consecutive]
+    assert ((change >= -100 * SAT) & (change <= SAT)).all()
+    assert (supply <= 21_000_000 * SAT).all()
+
+
+@pytest.fixture(scope="module")
+def cm_store(fuzz_dir):
+    with minerwatch.open_store(fuzz_dir / "cm.duckdb") as store:
+        yield store
+
+
+@seed(9001 + SEED)
+@FUZZ
+@given(data=st.data())
+def test_fuzz_coinmetrics(cm_store, fuzz_dir, coinmetrics_csv, data):
+    start = data.draw(st.sampled_from([0, 6180]))  # from genesis (heights known), 2025
+    header, rows = _window(coinmetrics_csv, start, 12)
+    blob = data.draw(inputs(header, rows))
+    _run(cm_store, fuzz_dir, blob, minerwatch.import_coinmetrics, _cm_accepted)
+
+
+# --- prices ------------------------------------------------------------------------------
+
+
+def _prices_accepted(store) -> None:
+    p = store.read_prices()
+    close = p["close_usd"]
+    assert ((close >= 1e-4) & (close <= 1e9)).all()
+    assert (p["day"] >= np.datetime64("2009-01-03")).all()
+
+
+@pytest.fixture(scope="module")
+def prices_store(fuzz_dir, coinmetrics_csv):
+    header, rows = _window(coinmetrics_csv, 6170, 37)
+    path = fuzz_dir / "cm_tail.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    with minerwatch.open_store(fuzz_dir / "prices.duckdb") as store:
+        minerwatch.import_coinmetrics(store, path)
+        yield store
+
+
+@seed(9002 + SEED)
+@FUZZ
+@given(data=st.data())
+def test_fuzz_prices(prices_store, fuzz_dir, prices_csv, data):
+    header, rows = _window(prices_csv, 5100, 14)  # December 2025: Coin Metrics held too
+    blob = data.draw(inputs(header, rows))
+    before = prices_store.read_prices()
+    _run(prices_store, fuzz_dir, blob, minerwatch.import_prices, _prices_accepted)
+    after = prices_store.read_prices()
+    # Nothing beyond x10 of Coin Metrics' close gets in without --force.
+    theirs = before["source"] == "coinmetrics"
+    cm = dict(
+        zip(before["day"][theirs].tolist(), before["close_usd"][theirs].tolist(), strict=True)
+    )
+    mine = after["source"] != "coinmetrics"
+    days, closes = after["day"][mine].tolist(), after["close_usd"][mine].tolist()
+    for d, c in zip(days, closes, strict=True):
+        if d in cm:
+            assert 0.1 <= c / cm[d] <= 10
+
+
+# --- epochs ------------------------------------------------------------------------------
+
+
+def _epochs_accepted(store) -> None:
+    e = store.read_epochs()
+    h, d, t = e["start_height"], e["difficulty"], e["start_time"]
+    adjacent = np.diff(h) == 2016
+    ratio = d[1:][adjacent] / d[:-1][adjacent]
+    assert ((ratio >= 0.25 * (1 - 1e-4)) & (ratio <= 4 * (1 + 1e-4))).all()
+    known = t[t >= 0]
+    assert (np.diff(known) > 0).all()
+    assert (known <= time.time() + 7200).all()
+
+
+@pytest.fixture(scope="module")
+def epochs_store(fuzz_dir):
+    with minerwatch.open_store(fuzz_dir / "epochs.duckdb") as store:
+        yield store
+
+
+@seed(9003 + SEED)
+@FUZZ
+@given(data=st.data())
+def test_fuzz_epochs(epochs_store, fuzz_dir, epochs_csv, data):
+    start = data.draw(st.sampled_from([0, 100, 440]))
+    header, rows = _window(epochs_csv, start, 12)
+    blob = data.draw(inputs(header, rows))
+    stored = epochs_store.read_epochs()
+    _run(epochs_store, fuzz_dir, blob, minerwatch.import_epochs, _epochs_accepted)
+    # An accepted import never changed a stored epoch (no --replace) nor erased a time.
+    after = epochs_store.read_epochs()
+    common = np.isin(after["start_height"], stored["start_height"])
+    old = np.isin(stored["start_height"], after["start_height"])
+    np.testing.assert_array_equal(after["bits"][common], stored["bits"][old])
+    kept = stored["start_time"][old] >= 0
+    np.testing.assert_array_equal(
+        after["start_time"][common][kept], stored["start_time"][old][kept]
+    )
+
+
+# --- blocks ------------------------------------------------------------------------------
+
+
+def _blocks_accepted(store) -> None:
+    b = store.read_blocks()
+    t, h = b["time"], b["height"]
+    assert (np.diff(h) == 1).all()
+    assert (t <= time.time() + 7200).all()
+    for i in range(1, len(t)):  # median time past, as Core's GetMedianTimePast
+        if h[i] >= 11 or i == h[i] - h[0]:
+            prev = sorted(t[max(0, i - 11) : i].tolist())
+            if len(prev) == min(11, h[i]):
+                assert t[i] > prev[len(prev) // 2]
+
+
+@pytest.fixture(scope="module")
+def blocks_store(fuzz_dir, epochs_csv):
+    with minerwatch.open_store(fuzz_dir / "blocks.duckdb") as store:
+        minerwatch.import_epochs(store, epochs_csv)
+        yield store
+
+
+@seed(9004 + SEED)
+@FUZZ
+@given(data=st.data())
+def test_fuzz_blocks(blocks_store, fuzz_dir, blocks_csv, data):
+    header, rows = _window(blocks_csv, 0, 30)
+    blob = data.draw(inputs(header, rows))
+    _run(blocks_store, fuzz_dir, blob, minerwatch.import_blocks, _blocks_accepted)
