@@ -6,7 +6,7 @@ the import either succeeds or raises :class:`InputError` (anything else is a cra
 rejected import leaves every table as it was (a checksum of each); an accepted one stores
 only values the chain's rules allow, checked here independently of the importer.
 
-``MINERWATCH_FUZZ_EXAMPLES`` sets the examples per importer (default 200, a few seconds
+``MINERWATCH_FUZZ_EXAMPLES`` sets the examples per importer (default 100, a few seconds
 each); docs/fuzzing.md gives the long run's command and result.
 """
 
@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 import minerwatch
 from minerwatch.errors import InputError
 
-EXAMPLES = int(os.environ.get("MINERWATCH_FUZZ_EXAMPLES", "200"))
+EXAMPLES = int(os.environ.get("MINERWATCH_FUZZ_EXAMPLES", "100"))
 #: Added to each test's seed, so a long run can go on in chunks of fresh inputs.
 SEED = int(os.environ.get("MINERWATCH_FUZZ_SEED", "0"))
 FUZZ = settings(

@@ -288,6 +288,19 @@ def test_page_leaving_a_gap_is_a_source_fault(truncated_store, server):
     assert _state(truncated_store)["checksum"] == before["checksum"]
 
 
+def test_a_page_breaking_the_chains_rules_is_a_source_fault(truncated_store, server):
+    # 1,000 BTC issued on one day: no subsidy schedule gives that for the day's blocks.
+    server.items = [
+        {**it, "IssTotNtv": "1000"} if it["time"][:10] == "2025-10-02" else it
+        for it in server.items
+    ]
+    before = _state(truncated_store)
+    with pytest.raises(BadResponse) as e:
+        sync_coinmetrics(truncated_store, base_url=server.base_url, **FAST)
+    assert "IssTotNtv" in str(e.value) and "not stored" in str(e.value)
+    assert _state(truncated_store)["checksum"] == before["checksum"]
+
+
 @pytest.mark.parametrize(("start", "end"), [("2025-1-01", None), ("2025-10-01", "tomorrow")])
 def test_malformed_dates_are_input_errors(truncated_store, server, start, end):
     with pytest.raises(InputError, match="expected YYYY-MM-DD"):

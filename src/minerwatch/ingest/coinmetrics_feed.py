@@ -17,6 +17,7 @@ from minerwatch.chain.consensus import GENESIS_DAY
 from minerwatch.days import DayLike, parse_day, utc_today
 from minerwatch.errors import BadResponse, InputError
 from minerwatch.frames import check_days_join
+from minerwatch.ingest import checks
 from minerwatch.ingest.files import write_daily_chain
 from minerwatch.ingest.sync import Page, Resume
 from minerwatch.sources import coinmetrics, coinmetrics_api
@@ -147,6 +148,10 @@ class CoinMetricsFeed:
         except InputError as exc:
             # The source skipped days it has: a source fault, not the user's input.
             raise BadResponse(exc.reason, url=page.origin) from None
+        try:
+            checks.check_daily_chain(store, records)  # the chain's rules, as for a file
+        except InputError as exc:
+            raise BadResponse(f"{exc}; a page breaking the chain's rules is not stored") from None
         writes = write_daily_chain(store, records, page.origin)
         state = store.sync_state(self.state_key)
         last = records.day[-1]
