@@ -107,3 +107,14 @@ def test_info_without_a_database_exits_2(tmp_path):
     assert "no database" in proc.stderr and "Traceback" not in proc.stderr
     with pytest.raises(minerwatch.InputError, match="no database"):
         minerwatch.info(tmp_path / "none.duckdb")
+
+
+def test_info_terminal_shows_every_table_and_the_last_write(cli, blocks_db):
+    doc = json.loads(cli("info", "--json", "--db", blocks_db).stdout)
+    text = cli("info", "--db", blocks_db)
+    assert text.returncode == 0
+    for name, table in doc["tables"].items():
+        line = next(row for row in text.stdout.splitlines() if row.strip().startswith(name))
+        assert f"{table['rows']:,}" in line and str(table["last_day"]) in line
+    assert "last sync: never" in text.stdout and "reorgs seen: 0" in text.stdout
+    assert f"schema version {doc['schema_version']}" in text.stdout
