@@ -284,15 +284,12 @@ def machine_economics(
     with np.errstate(invalid="ignore", divide="ignore"):
         above_shutdown = 100.0 * (float(price_usd) / shutdown - 1.0)
     order = np.argsort(-profit, kind="stable")
+    machines = catalog.select(order)
+    listed = ("model", "vendor", "cooling", "hashrate_ths", "power_w", "efficiency_j_th")
     return MachineEconomics(
         price_usd=float(price_usd),
-        model=catalog.model[order],
-        vendor=catalog.vendor[order],
-        cooling=catalog.cooling[order],
-        hashrate_ths=catalog.hashrate_ths[order],
-        power_w=catalog.power_w[order],
-        efficiency_j_th=catalog.efficiency_j_th[order],
-        release_month=catalog.release_month[order],
+        **{name: getattr(machines, name) for name in listed},
+        release_month=machines.release_month,
         revenue_usd_day=revenue[order],
         power_cost_usd_day=cost[order],
         profit_usd_day=profit[order],

@@ -36,7 +36,7 @@ from minerwatch.chain.consensus import (
 )
 from minerwatch.errors import InputError
 from minerwatch.sources.files import GENESIS_TIME, MAX_HEIGHT
-from minerwatch.sources.rules import MAX_FUTURE_S
+from minerwatch.sources.rules import MAX_FUTURE_S, refuse
 from minerwatch.sources.table import (
     Table,
     parse_float,
@@ -309,15 +309,15 @@ def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
     fees = _optional_sat(table, "fees_sat", "fees in satoshis")
     subsidy = _optional_sat(table, "subsidy_sat", "a subsidy in satoshis")
     allowed = subsidy_sat_array(height)
-    too_much = subsidy > allowed
-    if too_much.any():
-        i = _first(too_much)
-        raise table.error(
-            i,
-            "subsidy_sat",
+    refuse(
+        table,
+        subsidy > allowed,
+        "subsidy_sat",
+        lambda i: (
             f"{subsidy[i]:,} sat is more than the subsidy of height {height[i]} "
-            f"({allowed[i]:,} sat); expected at most that",
-        )
+            f"({allowed[i]:,} sat); expected at most that"
+        ),
+    )
     if table.has("pool"):
         names = table.columns["pool"].astype(str)
         none = np.array(None, dtype=object)

@@ -86,18 +86,10 @@ class Catalog(Columns):
         month = as_day(day).astype("datetime64[M]")
         return np.isnat(self.release_month) | (self.release_month < month)
 
-    def select(self, mask) -> Catalog:
+    def select(self, mask: np.ndarray) -> Catalog:
         """The models where ``mask`` is true (or at the given indices), in that order."""
         return Catalog(
-            model=self.model[mask],
-            vendor=self.vendor[mask],
-            hashrate_ths=self.hashrate_ths[mask],
-            power_w=self.power_w[mask],
-            efficiency_j_th=self.efficiency_j_th[mask],
-            release_month=self.release_month[mask],
-            cooling=self.cooling[mask],
-            source=self.source[mask],
-            notes=self.notes,
+            **{name: getattr(self, name)[mask] for name in CATALOG_COLUMNS}, notes=self.notes
         )
 
 

@@ -33,7 +33,9 @@ the value and what the rule expects. Vectorised over the rows; the rules and the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -96,6 +98,18 @@ def btc(sat: int | np.integer) -> str:
     return f"-{text}" if int(sat) < 0 else text
 
 
+class _Locates(Protocol):
+    def error(self, row: int, column: str | None, message: str) -> InputError: ...
+
+
+def refuse(where: _Locates, bad: np.ndarray, column: str, message: Callable[[int], str]) -> None:
+    """Raise ``where.error(row, column, message(row))`` at the first ``bad`` row, if any:
+    a table's error (file, line, column) or a rule's."""
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise where.error(row, column, message(row))
+
+
 def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
@@ -136,16 +150,16 @@ def check_issuance(
     if first_height is not None:
         end = first_height - 1 + np.cumsum(n)
         expected = supply_sat_array(end) - supply_sat_array(end - n)
-        off = iss != expected
-        if off.any():
-            i = _first(off)
-            raise where.error(
-                i,
-                "IssTotNtv",
+        refuse(
+            where,
+            iss != expected,
+            "IssTotNtv",
+            lambda i: (
                 f"{btc(iss[i])} BTC issued on {day[i]} in {n[i]:,} block(s) (heights "
                 f"{end[i] - n[i] + 1:,} to {end[i]:,}, counting BlkCnt from genesis); "
-                f"expected their consensus subsidy, {btc(expected[i])} BTC",
-            )
+                f"expected their consensus subsidy, {btc(expected[i])} BTC"
+            ),
+        )
         return
     subsidy = np.array([INITIAL_SUBSIDY_SAT >> e for e in range(_ERAS + 1)], np.int64)
     older, newer = subsidy[:-1], subsidy[1:]  # era e and e + 1
@@ -201,28 +215,28 @@ def check_supply(
     checked = np.ones(len(s), bool)
     checked[0] = previous_supply_sat is not None
     low, high = SUPPLY_BAND_SAT
-    off = checked & ((change - iss < low) | (change - iss > high))
-    if off.any():
-        i = _first(off)
-        raise where.error(
-            i,
-            "SplyCur",
-            f"{btc(s[i])} BTC on {day[i]} is {btc(change[i])} BTC more than the day before "
-            f"({btc(before[i])} BTC), but the day issued {btc(iss[i])} BTC; expected the "
-            f"change to equal the issuance within {btc(low)} to +{btc(high)} BTC",
-        )
+    refuse(
+        where,
+        checked & ((change - iss < low) | (change - iss > high)),
+        "SplyCur",
+        lambda i: (
+            f"{btc(s[i])} BTC on {day[i]} is {btc(change[i])} BTC more than the day "
+            f"before ({btc(before[i])} BTC), but the day issued {btc(iss[i])} BTC; expected the "
+            f"change to equal the issuance within {btc(low)} to +{btc(high)} BTC"
+        ),
+    )
     if first_height is not None:
         end = first_height - 1 + np.cumsum(np.asarray(blocks, np.int64))
         schedule = supply_sat_array(end)
-        above = s > schedule
-        if above.any():
-            i = _first(above)
-            raise where.error(
-                i,
-                "SplyCur",
-                f"{btc(s[i])} BTC on {day[i]} is more than the subsidy schedule allows after "
-                f"height {end[i]:,} ({btc(schedule[i])} BTC); expected at most that",
-            )
+        refuse(
+            where,
+            s > schedule,
+            "SplyCur",
+            lambda i: (
+                f"{btc(s[i])} BTC on {day[i]} is more than the subsidy schedule allows "
+                f"after height {end[i]:,} ({btc(schedule[i])} BTC); expected at most that"
+            ),
+        )
 
 
 # --- difficulty epochs ---------------------------------------------------------------------
