@@ -293,17 +293,17 @@ def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
     if table.has("difficulty"):
         from_difficulty = difficulty_bits(table, "difficulty")
         both = (bits >= 0) & (from_difficulty >= 0)
-        disagree = both & (bits != from_difficulty)
-        if disagree.any():
-            i = _first(disagree)
-            raise table.error(
-                i,
-                "difficulty",
+        refuse(
+            table,
+            both & (bits != from_difficulty),
+            "difficulty",
+            lambda i: (
                 f"difficulty {table.columns['difficulty'][i]} is that of bits "
                 f"0x{from_difficulty[i]:08x}, not of the row's bits 0x{bits[i]:08x} "
                 f"(difficulty {bits_to_difficulty_array(bits[i : i + 1])[0]!r}); expected "
-                "bits and difficulty of the same block",
-            )
+                "bits and difficulty of the same block"
+            ),
+        )
         bits = np.where(bits >= 0, bits, from_difficulty)
         bits_column = bits_column or "difficulty"
     fees = _optional_sat(table, "fees_sat", "fees in satoshis")

@@ -350,16 +350,16 @@ def check_block_times(
     for r in np.flatnonzero(near_genesis):  # at most the first 10 blocks of the chain
         prev = np.sort(t[pos[r] - count[r] : pos[r]])
         mtp[r] = prev[len(prev) // 2]
-    bad = (whole | near_genesis) & (time <= mtp)
-    if bad.any():
-        i = _first(bad)
-        raise where.error(
-            i,
-            "time",
-            f"block {height[i]} has time {time[i]}, not after the median time past of the "
-            f"previous {int(count[i])} blocks ({mtp[i]}); expected a later time (Bitcoin "
-            "Core rejects a header at or before it)",
-        )
+    refuse(
+        where,
+        (whole | near_genesis) & (time <= mtp),
+        "time",
+        lambda i: (
+            f"block {height[i]} has time {time[i]}, not after the median time past of "
+            f"the previous {int(count[i])} blocks ({mtp[i]}); expected a later time (Bitcoin "
+            "Core rejects a header at or before it)"
+        ),
+    )
 
 
 # --- prices --------------------------------------------------------------------------------
