@@ -916,7 +916,7 @@ def study(
     """
     if name not in STUDY_NAMES:
         raise InputError(
-            f"name: unknown study {name!r}; expected one of {', '.join(STUDY_NAMES)}",
+            f"unknown study {name!r}; expected one of {', '.join(STUDY_NAMES)}",
             parameter="name",
         )
     allowed = _STUDY_PARAMETERS[name]

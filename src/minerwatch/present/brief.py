@@ -484,6 +484,8 @@ def _signals(inp: BriefInputs, fig: dict, out: list[Sentence]) -> None:
             n = fmt.count_words(len(labels))
             verb = "holds" if len(labels) == 1 else "hold"
             text = f"{n[0].upper() + n[1:]} of {what} {verb}: {_and(labels)}."
+        elif len(checked) == 1:
+            text = "The only miner-stress condition the data allows checking does not hold."
         else:
             text = f"None of {what} holds."
         out.append(Sentence("stress", text))

@@ -558,7 +558,7 @@ def write_report(
     try:
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"cannot write {exc.strerror or exc}", path=str(out)) from None
+        raise InputError(f"cannot write: {exc.strerror or exc}", path=str(out)) from None
     pngs: list[Path] = []
     if png_dir is not None:
         from minerwatch.present.png import write_pngs

@@ -230,6 +230,6 @@ def write_pngs(charts: list[Chart], folder: str | Path, *, as_of: str) -> list[P
         try:
             fig.savefig(path, dpi=DPI, facecolor="white")
         except OSError as exc:
-            raise InputError(f"cannot write {exc.strerror or exc}", path=str(path)) from None
+            raise InputError(f"cannot write: {exc.strerror or exc}", path=str(path)) from None
         paths.append(path)
     return paths
