@@ -532,20 +532,27 @@ def test_endless_empty_pages_stop_at_the_page_cap(tmp_path, httpserver):
     )
 
 
-def test_resume_after_kill_equals_an_uninterrupted_sync(tmp_path, server, items, reference):
-    """SIGKILL the command while page 3 trickles in; the next sync completes the store."""
+def _sync_until_page_3_trickles(server, db: Path) -> subprocess.Popen:
+    """``minerwatch sync`` in another process, returned once it has asked for page 3,
+    which the server trickles in over 30 s (two pages committed by then)."""
     server.script[2], server.largest_page = [_trickle(seconds=30.0)], PAGE
-    db = tmp_path / "db.duckdb"
     proc = subprocess.Popen(
         [sys.executable, "-m", "minerwatch", "sync", "--url", server.base_url, "--db", str(db)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=_cli_env(),
     )
+    stop = time.monotonic() + 60
+    while len(server.requests) < 3 and time.monotonic() < stop and proc.poll() is None:
+        time.sleep(0.05)
+    return proc
+
+
+def test_resume_after_kill_equals_an_uninterrupted_sync(tmp_path, server, items, reference):
+    """SIGKILL the command while page 3 trickles in; the next sync completes the store."""
+    db = tmp_path / "db.duckdb"
+    proc = _sync_until_page_3_trickles(server, db)
     try:
-        stop = time.monotonic() + 60
-        while len(server.requests) < 3 and time.monotonic() < stop and proc.poll() is None:
-            time.sleep(0.05)
         time.sleep(0.2)
     finally:
         proc.kill()
@@ -855,18 +862,9 @@ def test_sync_defaults_mirror_the_http_and_api_modules():
 def test_status_reads_while_a_sync_runs_in_another_process(cli, tmp_path, server, items):
     """The sync process holds the database only to commit a page: while page 3 trickles in,
     status in this process reads the two pages committed (no wait, no busy error)."""
-    server.script[2], server.largest_page = [_trickle(seconds=30.0)], PAGE
     db = tmp_path / "db.duckdb"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "minerwatch", "sync", "--url", server.base_url, "--db", str(db)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=_cli_env(),
-    )
+    proc = _sync_until_page_3_trickles(server, db)
     try:
-        stop = time.monotonic() + 60
-        while len(server.requests) < 3 and time.monotonic() < stop and proc.poll() is None:
-            time.sleep(0.05)
         assert len(server.requests) == 3 and proc.poll() is None  # the sync is under way
         time.sleep(0.2)
         result = cli("status", "--json", "--db", str(db), env={"MINERWATCH_LOCK_WAIT_S": "0"})
