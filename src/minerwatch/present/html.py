@@ -9,6 +9,7 @@ the file opens offline: no CDN, no network, no file beside it.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 from dataclasses import dataclass, field
@@ -119,6 +120,7 @@ PLOTLY_JS = "package_data/plotly.min.js"
 PLOTLY_TEMPLATE = "package_data/templates/plotly_white.json"
 
 
+@functools.cache
 def _plotly_file(name: str) -> str:
     """A file of the installed plotly package, read without importing plotly's Python
     modules (which take longer than the whole page)."""
