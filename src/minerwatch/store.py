@@ -10,7 +10,16 @@ Tables (schema version :data:`SCHEMA_VERSION`):
 - ``epochs``: one row per 2016-block difficulty epoch (difficulty, compact bits, start time).
 - ``blocks``: per-block rows (height, header time, bits, difficulty, fees, subsidy, pool),
   one contiguous run of heights (:func:`~minerwatch.sources.blocks.check_heights_join`);
-  NULL where a value is unknown.
+  NULL where a value is unknown. The best chain only: one row per height. Blocks from a
+  live source (schema 2) also carry their hash, parent hash, median time past, version,
+  nonce, chainwork, transaction count, weight, size, coinbase scriptSig and payout scripts
+  and the ``source`` ('node', 'esplora'); a block imported from a CSV file has no hash
+  (NULL ``hash`` and ``source``) and is told apart by that.
+- ``stale_blocks``: blocks a reorg replaced, with the id of that reorg; never deleted.
+- ``reorgs``: every reorg a sync found (fork height, depth, old and new tip).
+- ``chain_sync``: where each live chain source's sync stands (network, tip height and hash,
+  the first height held and whether its parent was taken on trust, proof-of-work checked).
+- ``prices_hourly``: hourly closes per exchange (``quote`` 'USD' or 'USDT').
 - ``sync_state``: where each network source's incremental sync stands.
 - ``imports``: a log of every write (what, from where, how many rows new/changed).
 
@@ -44,8 +53,26 @@ from minerwatch.errors import (
     StoreUnreadable,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 EPOCH_DAY = np.datetime64("1970-01-01", "D")
+
+# Columns schema 2 adds to ``blocks`` (see :class:`minerwatch.sources.chainpage.BlockPage`;
+# ``payout_scripts`` holds the hex scriptPubKeys separated by spaces; ``source`` is 'csv',
+# 'node' or 'esplora').
+_BLOCK_COLUMNS_V2 = (
+    ("hash", "VARCHAR"),
+    ("prev_hash", "VARCHAR"),
+    ("median_time", "BIGINT"),
+    ("version", "BIGINT"),
+    ("nonce", "BIGINT"),
+    ("chainwork", "VARCHAR"),
+    ("tx_count", "INTEGER"),
+    ("weight_wu", "BIGINT"),
+    ("size_bytes", "BIGINT"),
+    ("coinbase_tag", "VARCHAR"),
+    ("payout_scripts", "VARCHAR"),
+    ("source", "VARCHAR"),
+)
 
 _MIGRATIONS: list[list[str]] = [
     # 1: initial schema
@@ -94,6 +121,53 @@ _MIGRATIONS: list[list[str]] = [
             rows_new INTEGER NOT NULL,
             rows_changed INTEGER NOT NULL,
             rows_unchanged INTEGER NOT NULL
+        )""",
+    ],
+    # 2: blocks identified by hash (live chain sources), stale blocks and reorgs, hourly
+    # prices. ``blocks`` stays the best chain, one row per height; a block imported from a
+    # CSV file has no hash (NULL) and source 'csv'.
+    [
+        *(f"ALTER TABLE blocks ADD COLUMN {name} {kind}" for name, kind in _BLOCK_COLUMNS_V2),
+        f"""CREATE TABLE stale_blocks (
+            hash VARCHAR PRIMARY KEY,
+            height INTEGER NOT NULL,
+            time BIGINT NOT NULL,
+            bits BIGINT,
+            difficulty DOUBLE,
+            fees_sat BIGINT,
+            subsidy_sat BIGINT,
+            pool VARCHAR,
+            {", ".join(f"{name} {kind}" for name, kind in _BLOCK_COLUMNS_V2 if name != "hash")},
+            reorg_id INTEGER NOT NULL
+        )""",
+        """CREATE TABLE reorgs (
+            id INTEGER PRIMARY KEY,
+            seen_at TIMESTAMP NOT NULL,
+            source VARCHAR NOT NULL,
+            fork_height INTEGER NOT NULL,
+            depth INTEGER NOT NULL,
+            old_tip_height INTEGER NOT NULL,
+            old_tip_hash VARCHAR NOT NULL,
+            new_tip_height INTEGER NOT NULL,
+            new_tip_hash VARCHAR NOT NULL
+        )""",
+        """CREATE TABLE chain_sync (
+            source VARCHAR PRIMARY KEY,
+            network VARCHAR NOT NULL,
+            url VARCHAR NOT NULL,
+            base_height INTEGER NOT NULL,
+            base_parent_hash VARCHAR,
+            pow_checked BOOLEAN NOT NULL,
+            tip_height INTEGER NOT NULL,
+            tip_hash VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        )""",
+        """CREATE TABLE prices_hourly (
+            hour TIMESTAMP NOT NULL,
+            source VARCHAR NOT NULL,
+            quote VARCHAR NOT NULL,
+            close DOUBLE NOT NULL,
+            PRIMARY KEY (hour, source)
         )""",
     ],
 ]
