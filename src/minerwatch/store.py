@@ -36,10 +36,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 
+from minerwatch.chain.consensus import bits_to_difficulty_array
 from minerwatch.days import as_day
 from minerwatch.errors import (
     InputError,
@@ -52,6 +54,9 @@ from minerwatch.errors import (
     StoreReadOnly,
     StoreUnreadable,
 )
+
+if TYPE_CHECKING:
+    from minerwatch.sources.chainpage import BlockPage
 
 SCHEMA_VERSION = 2
 EPOCH_DAY = np.datetime64("1970-01-01", "D")
@@ -66,12 +71,37 @@ _BLOCK_COLUMNS_V2 = (
     ("version", "BIGINT"),
     ("nonce", "BIGINT"),
     ("chainwork", "VARCHAR"),
+    ("merkle_root", "VARCHAR"),
     ("tx_count", "INTEGER"),
     ("weight_wu", "BIGINT"),
     ("size_bytes", "BIGINT"),
     ("coinbase_tag", "VARCHAR"),
     ("payout_scripts", "VARCHAR"),
     ("source", "VARCHAR"),
+)
+
+# The columns a page from a live source writes into ``blocks``.
+_PAGE_COLUMNS = (
+    "height",
+    "hash",
+    "source",
+    "time",
+    "bits",
+    "difficulty",
+    "fees_sat",
+    "subsidy_sat",
+    "pool",
+    "prev_hash",
+    "median_time",
+    "version",
+    "nonce",
+    "chainwork",
+    "merkle_root",
+    "tx_count",
+    "weight_wu",
+    "size_bytes",
+    "coinbase_tag",
+    "payout_scripts",
 )
 
 _MIGRATIONS: list[list[str]] = [
@@ -734,6 +764,258 @@ class Store:
             "ORDER BY id DESC LIMIT 1"
         ).fetchall()
         return rows[0] if rows else None
+
+    # -- blocks by hash (live chain sources) ---------------------------------------------
+
+    def chain_state(self, source: str) -> ChainState | None:
+        """Where the live chain source ``source`` ('node', 'esplora') stands, or None when it
+        never synced into this database."""
+        rows = self.con.execute(
+            "SELECT network, url, base_height, base_parent_hash, pow_checked, tip_height, "
+            "tip_hash FROM chain_sync WHERE source = ?",
+            [source],
+        ).fetchall()
+        return ChainState(source, *rows[0]) if rows else None
+
+    def chain_states(self) -> list[ChainState]:
+        """Every live chain source's state, by source name."""
+        rows = self.con.execute(
+            "SELECT source, network, url, base_height, base_parent_hash, pow_checked, "
+            "tip_height, tip_hash FROM chain_sync ORDER BY source"
+        ).fetchall()
+        return [ChainState(*row) for row in rows]
+
+    def block_hashes(self, heights: np.ndarray) -> np.ndarray:
+        """The stored best-chain hash at each of ``heights`` (object array; None where no
+        block is held or the block came from a CSV file, which has no hash)."""
+        heights = np.asarray(heights, np.int64)
+        out = np.full(len(heights), None, object)
+        if not len(heights):
+            return out
+        self.con.register("_wanted", {"height": heights})
+        try:
+            rows = self.con.execute(
+                "SELECT w.height, b.hash FROM _wanted w JOIN blocks b ON b.height = w.height"
+            ).fetchall()
+        finally:
+            self.con.unregister("_wanted")
+        found = dict(rows)
+        for i, height in enumerate(heights.tolist()):
+            out[i] = found.get(height)
+        return out
+
+    def block_time_bits(self, heights: np.ndarray) -> dict[str, np.ndarray]:
+        """``time`` and ``bits`` (int64, -1 where no block is held) of the stored blocks at
+        ``heights``: what the retarget and median-time-past checks of a new page need."""
+        heights = np.asarray(heights, np.int64)
+        out = {
+            "time": np.full(len(heights), -1, np.int64),
+            "bits": np.full(len(heights), -1, np.int64),
+        }
+        if not len(heights):
+            return out
+        lo, hi = int(heights.min()), int(heights.max())
+        raw = self.con.execute(
+            "SELECT height, time, coalesce(bits, -1) AS bits FROM blocks "
+            "WHERE height BETWEEN ? AND ? ORDER BY height",
+            [lo, hi],
+        ).fetchnumpy()
+        held = np.asarray(raw["height"], np.int64)
+        index = np.searchsorted(held, heights)
+        index = np.minimum(index, max(len(held) - 1, 0))
+        hit = (held[index] == heights) if len(held) else np.zeros(len(heights), bool)
+        for name in ("time", "bits"):
+            values = np.asarray(raw[name], np.int64)
+            if len(values):
+                out[name][hit] = values[index[hit]]
+        return out
+
+    def write_block_page(
+        self,
+        page: BlockPage,
+        state: ChainState,
+        *,
+        fork: Reorg | None = None,
+        origin: str,
+    ) -> WriteResult:
+        """Store one page of best-chain blocks from a live source, and where the source
+        stands (``state``, its new tip), in the caller's transaction.
+
+        ``fork``: the page follows a reorg: every stored block above ``fork.fork_height``
+        moves to ``stale_blocks`` (with the reorg's id; never deleted) and the reorg is
+        logged, before the page's blocks take their heights. A stored block at a page height
+        with the same hash is unchanged (its unknown values filled from the page); one
+        without a hash (a CSV row) is replaced by the page's block (``changed`` when a value
+        differs). Blocks above the page's heights are left alone unless ``fork`` says they
+        are stale.
+        """
+        if self.read_only:
+            raise StoreReadOnly(f"database {self.path} is open read-only")
+        columns = page.columns()
+        n = len(page)
+        if fork is not None:
+            reorg_id = self.con.execute("SELECT coalesce(max(id), 0) + 1 FROM reorgs").fetchall()[
+                0
+            ][0]
+            self.con.execute(
+                "INSERT INTO reorgs VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    reorg_id,
+                    state.source,
+                    fork.fork_height,
+                    fork.depth,
+                    fork.old_tip_height,
+                    fork.old_tip_hash,
+                    fork.new_tip_height,
+                    fork.new_tip_hash,
+                ],
+            )
+            moved = ", ".join(
+                ["height", "time", "bits", "difficulty", "fees_sat", "subsidy_sat", "pool"]
+                + [name for name, _ in _BLOCK_COLUMNS_V2 if name != "hash"]
+            )
+            # A CSV row has no hash: it is kept under the name 'csv:<height>'.
+            self.con.execute(
+                f"""INSERT OR REPLACE INTO stale_blocks (hash, {moved}, reorg_id)
+                    SELECT coalesce(hash, 'csv:' || height), {moved}, ?
+                    FROM blocks WHERE height > ?""",
+                [reorg_id, fork.fork_height],
+            )
+            above = "FROM blocks WHERE height > ? AND height NOT IN (SELECT unnest(?))"
+            given = [int(h) for h in columns["height"]]
+            self.con.execute(f"DELETE {above}", [fork.fork_height, given])
+        staged = {
+            "height": np.asarray(columns["height"], np.int64),
+            "time": np.asarray(columns["time"], np.int64),
+            "bits": np.asarray(columns["bits"], np.int64),
+            "difficulty": bits_to_difficulty_array(np.asarray(columns["bits"], np.int64)),
+            "median_time": np.asarray(columns["median_time"], np.int64),
+            "version": np.asarray(columns["version"], np.int64),
+            "nonce": np.asarray(columns["nonce"], np.int64),
+            "fees_sat": np.asarray(columns["fees_sat"], np.int64),
+            "subsidy_sat": np.asarray(columns["subsidy_sat"], np.int64),
+            "tx_count": np.asarray(columns["tx_count"], np.int64),
+            "weight_wu": np.asarray(columns["weight_wu"], np.int64),
+            "size_bytes": np.asarray(columns["size_bytes"], np.int64),
+            "hash": np.asarray(columns["hash"], object).astype(str),
+            "prev_hash": np.asarray(columns["prev_hash"], object).astype(str),
+            "chainwork": _text_or_none(columns["chainwork"]),
+            "merkle_root": _text_or_none(columns["merkle_root"]),
+            "coinbase_tag": _text_or_none(columns["coinbase_tag"]),
+            "payout_scripts": _text_or_none(
+                [
+                    " ".join(s) if isinstance(s, tuple | list) else s
+                    for s in columns["payout_scripts"]
+                ]
+            ),
+            "pool": _text_or_none(columns["pool"]),
+        }
+        self.con.register("_page_src", staged)
+        try:
+            self.con.execute(
+                """CREATE OR REPLACE TEMP TABLE _page AS SELECT
+                    CAST(height AS INTEGER) AS height, time, bits, difficulty,
+                    nullif(fees_sat, -1) AS fees_sat, nullif(subsidy_sat, -1) AS subsidy_sat,
+                    pool, hash, prev_hash, nullif(median_time, -1) AS median_time, version,
+                    nonce, chainwork, merkle_root,
+                    CAST(nullif(tx_count, -1) AS INTEGER) AS tx_count,
+                    nullif(weight_wu, -1) AS weight_wu, nullif(size_bytes, -1) AS size_bytes,
+                    coinbase_tag, payout_scripts, ? AS source FROM _page_src""",
+                [state.source],
+            )
+        finally:
+            self.con.unregister("_page_src")
+        values = [v for v in _PAGE_COLUMNS if v not in ("height", "hash", "source")]
+        same = " AND ".join(f"coalesce(p.{v}, b.{v}) IS NOT DISTINCT FROM b.{v}" for v in values)
+        total, existing, unchanged = self.con.execute(
+            f"""SELECT count(*), count(b.height),
+                       count(*) FILTER (WHERE b.hash = p.hash AND {same})
+                FROM _page p LEFT JOIN blocks b ON b.height = p.height"""
+        ).fetchall()[0]
+        merged = ", ".join(
+            f"CASE WHEN b.hash = p.hash THEN coalesce(p.{v}, b.{v}) ELSE p.{v} END AS {v}"
+            for v in values
+        )
+        names = ", ".join(_PAGE_COLUMNS)
+        self.con.execute(
+            f"""INSERT OR REPLACE INTO blocks ({names})
+                SELECT p.height, p.hash, p.source, {merged}
+                FROM _page p LEFT JOIN blocks b ON b.height = p.height"""
+            if n
+            else "SELECT 1"
+        )
+        self.con.execute("DROP TABLE _page")
+        self.con.execute(
+            "INSERT OR REPLACE INTO chain_sync VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
+            [
+                state.source,
+                state.network,
+                state.url,
+                state.base_height,
+                state.base_parent_hash,
+                state.pow_checked,
+                state.tip_height,
+                state.tip_hash,
+            ],
+        )
+        result = WriteResult("blocks", total - existing, existing - unchanged, unchanged)
+        return self._log_write(result, origin)
+
+    def reorgs(self) -> list[Reorg]:
+        """Every reorg a sync found, oldest first."""
+        rows = self.con.execute(
+            "SELECT fork_height, depth, old_tip_height, old_tip_hash, new_tip_height, "
+            "new_tip_hash, source, strftime(seen_at, '%Y-%m-%d %H:%M:%S') FROM reorgs "
+            "ORDER BY id"
+        ).fetchall()
+        return [Reorg(*row) for row in rows]
+
+    def stale_block_count(self) -> int:
+        return int(self.con.execute("SELECT count(*) FROM stale_blocks").fetchall()[0][0])
+
+
+def _text_or_none(values) -> np.ndarray:
+    """An object column of str with None for unknown (NaN, empty) cells."""
+    out = np.full(len(values), None, object)
+    for i, value in enumerate(values):
+        if isinstance(value, str) and value:
+            out[i] = value
+    return out
+
+
+@dataclass(frozen=True)
+class ChainState:
+    """Where a live chain source's sync stands (a ``chain_sync`` row).
+
+    ``base_height`` is the first height this source wrote; when it is above 0 the block
+    below it was taken on trust and ``base_parent_hash`` records the parent hash the first
+    block claimed. ``pow_checked`` is False when any page was stored without the
+    proof-of-work check (``--skip-pow-check``, test chains only).
+    """
+
+    source: str
+    network: str
+    url: str
+    base_height: int
+    base_parent_hash: str | None
+    pow_checked: bool
+    tip_height: int
+    tip_hash: str
+
+
+@dataclass(frozen=True)
+class Reorg:
+    """A reorg a sync found: the blocks above ``fork_height`` (the last block both branches
+    share) were replaced; ``depth`` blocks of the old branch became stale."""
+
+    fork_height: int
+    depth: int
+    old_tip_height: int
+    old_tip_hash: str
+    new_tip_height: int
+    new_tip_hash: str
+    source: str = ""
+    seen_at: str = ""
 
 
 def open_store(

@@ -62,6 +62,9 @@ class BlockPage:
     weight units), ``size_bytes`` (int64, serialized size), ``coinbase_tag`` (object, the
     coinbase scriptSig as hex), ``payout_scripts`` (object, a tuple of the coinbase's output
     scriptPubKeys as hex), ``pool`` (object, a pool name where the source names it).
+
+    ``merkle_root`` (object, hex in display order) completes the header where the source
+    gives it, so that the hash can be recomputed from the fields; None when not given.
     """
 
     height: np.ndarray
@@ -81,6 +84,7 @@ class BlockPage:
     coinbase_tag: np.ndarray
     payout_scripts: np.ndarray
     pool: np.ndarray
+    merkle_root: np.ndarray | None = None
     notes: tuple[str, ...] = field(default=())
 
     def __len__(self) -> int:
@@ -96,7 +100,10 @@ class BlockPage:
 
     def columns(self) -> dict[str, np.ndarray]:
         """The page's arrays by name (not ``notes``)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "notes"}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "notes"}
+        if out["merkle_root"] is None:
+            out["merkle_root"] = np.full(len(self), None, object)
+        return out
 
 
 def empty_economics(n: int) -> dict[str, np.ndarray]:

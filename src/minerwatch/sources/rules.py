@@ -99,7 +99,7 @@ def btc(sat: int | np.integer) -> str:
 
 
 class _Locates(Protocol):
-    def error(self, row: int, column: str | None, message: str) -> InputError: ...
+    def error(self, row: int, column: str | None, message: str) -> Exception: ...
 
 
 def refuse(where: _Locates, bad: np.ndarray, column: str, message: Callable[[int], str]) -> None:
@@ -323,7 +323,7 @@ def check_epoch_sequence(
 
 
 def check_block_times(
-    where: Where, height: np.ndarray, time: np.ndarray, before: np.ndarray
+    where: _Locates, height: np.ndarray, time: np.ndarray, before: np.ndarray
 ) -> None:
     """Every header time above the median time past of its block: the median of the
     previous 11 blocks' times (of all of them near genesis; element ``count // 2`` of the

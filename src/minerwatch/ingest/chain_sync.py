@@ -1,0 +1,394 @@
+"""Follow the best chain of a live source (a Bitcoin Core node, an Esplora server) into the
+store, block by hash, reorg-safe: :func:`sync_chain`, the sync loop
+(:func:`minerwatch.ingest.sync.run_feed`) over a :class:`ChainFeed`.
+
+Every sync starts with a probe: the source's tip, and its hash at the height of the tip
+held. Where they agree, pages of blocks are fetched from the next height up; where they
+do not, the fork point is found (the highest height at which the source's hash is the one
+stored: stepping down 1, 2, 4, ... blocks, then bisecting, one ``hash_at`` request a step),
+the stored blocks above it are moved to ``stale_blocks`` (never deleted) and the reorg is
+logged, in the same transaction as the first page of the new branch. A page whose first
+block's parent is not the block held below it (the source reorganised during the sync)
+sends the loop back to the probe.
+
+Each page is checked before it is written (:mod:`minerwatch.sources.page_checks`: linkage,
+proof of work unless ``check_pow`` is False, the difficulty and time rules, the subsidy)
+and written with the source's new tip in one transaction, so a sync killed at any point
+resumes from the last page committed, with nothing lost or duplicated.
+
+The first sync of a source starts at ``from_height`` (default: the lowest block held, so
+that blocks imported from a CSV file gain their hashes, or genesis in an empty database).
+Its first block's parent is taken on trust and recorded (``chain_sync.base_parent_hash``).
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from minerwatch.chain.consensus import RETARGET_INTERVAL
+from minerwatch.errors import InputError, SourceError
+from minerwatch.ingest.sync import (
+    DEFAULT_DEADLINE_S,
+    DEFAULT_MAX_PAGES,
+    Page,
+    Progress,
+    Resume,
+    SyncReport,
+    holding,
+    run_feed,
+)
+from minerwatch.sources import page_checks
+from minerwatch.sources.chainpage import BlockPage, ChainSource, ChainTip
+from minerwatch.sources.retry import Deadline, RetryPolicy
+from minerwatch.store import ChainState, Reorg, Store, WriteResult
+
+HEADERS_PAGE = 2000
+"""Blocks a page without economics (Core's REST limit, ``MAX_REST_HEADERS_RESULTS``)."""
+ECONOMICS_PAGE = 100
+"""Blocks a page with per-block economics (three RPC calls a block on a node)."""
+PROVISIONAL_DEPTH = 6
+"""Blocks within this many of the tip may still be reorganised away: results that use
+them say ``provisional`` (the customary six confirmations)."""
+
+Identify = Callable[[BlockPage], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Compare the source's chain with the tip held (the first request of every sync)."""
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Fetch blocks from ``start`` up, whose parent must be ``parent_hash`` (None: taken
+    on trust, the first block of a fresh sync); ``fork`` when they replace a branch."""
+
+    start: int
+    parent_hash: str | None
+    target: int
+    fork: Reorg | None = None
+
+
+Request = Probe | PageRequest
+
+
+class ChainFeed:
+    """A :class:`~minerwatch.ingest.sync.Feed` of best-chain blocks from a
+    :class:`~minerwatch.sources.chainpage.ChainSource` (see the module docstring)."""
+
+    def __init__(
+        self,
+        db: Store | str | Path | None,
+        source: ChainSource,
+        *,
+        from_height: int | None = None,
+        check_pow: bool = True,
+        economics: bool = True,
+        page_size: int | None = None,
+        identify: Identify | None = None,
+        now: Callable[[], float] = _time.time,
+    ) -> None:
+        self.db = db
+        self.source = source
+        self.state_key = source.name
+        self.url = source.url
+        self.from_height = from_height
+        self.check_pow = check_pow
+        self.economics = economics
+        self.page_size = page_size or (ECONOMICS_PAGE if economics else HEADERS_PAGE)
+        self.identify = identify
+        self.now = now
+        self.state: ChainState | None = None
+        self.tip: ChainTip | None = None
+        self.start = 0
+
+    # -- Feed ------------------------------------------------------------------------
+
+    def resume(self, store: Store) -> Resume[Request]:
+        self.state = store.chain_state(self.source.name)
+        if self.state is not None:
+            if self.from_height is not None and self.from_height != self.state.base_height:
+                raise InputError(
+                    f"this database already follows {self.source.name} from height "
+                    f"{self.state.base_height} (tip {self.state.tip_height}); from_height "
+                    "only starts a fresh database",
+                    parameter="from_height",
+                )
+            return Resume(str(self.state.tip_height + 1), None, Probe())
+        _, held_lo, held_hi, _, _ = store.block_span()
+        if self.from_height is not None:
+            if self.from_height < 0:
+                raise InputError(
+                    f"from_height {self.from_height} is out of range; expected >= 0",
+                    parameter="from_height",
+                )
+            if (
+                held_lo is not None
+                and held_hi is not None
+                and not held_lo <= self.from_height <= held_hi + 1
+            ):
+                raise InputError(
+                    f"from_height {self.from_height} would leave a gap beside the blocks "
+                    f"held ({held_lo} to {held_hi}); expected a height from {held_lo} to "
+                    f"{held_hi + 1}",
+                    parameter="from_height",
+                )
+            self.start = self.from_height
+        else:
+            self.start = 0 if held_lo is None else int(held_lo)
+        return Resume(str(self.start), None, Probe())
+
+    def fetch(self, request: Request, deadline: Deadline | None) -> Page[Request]:
+        if isinstance(request, Probe):
+            return self._probe()
+        return self._page(request)
+
+    def write(self, store: Store, page: Page[Request]) -> list[WriteResult]:
+        blocks, request, state = page.records
+        result = store.write_block_page(blocks, state, fork=request.fork, origin=page.origin)
+        self.state = state
+        return [result]
+
+    def held(self, store: Store) -> str | None:
+        state = store.chain_state(self.source.name)
+        if state is None:
+            return None
+        return f"blocks held to height {state.tip_height:,} ({state.tip_hash})"
+
+    # -- requests ----------------------------------------------------------------------
+
+    def _probe(self) -> Page[Request]:
+        tip = self.tip = self.source.tip()
+        state = self.state
+        if state is None:
+            if tip.height < self.start:
+                return Page(
+                    self.url,
+                    notes=(f"the source's tip {tip.height:,} is below height {self.start:,}",),
+                )
+            with holding(self.db) as store:
+                parent = store.block_hashes(np.array([self.start - 1]))[0]
+            return Page(self.url, next=PageRequest(self.start, parent, tip.height))
+        if tip.network != state.network:
+            raise InputError(
+                f"the database holds the {state.network} chain and the source "
+                f"({self.url}) follows {tip.network}; expected the same network "
+                "(use another --db for another network)",
+                parameter="network",
+            )
+        if tip.height < state.tip_height:
+            with holding(self.db) as store:
+                ours = store.block_hashes(np.array([tip.height]))[0]
+            where = "on the chain held" if ours == tip.hash else "on another branch"
+            return Page(
+                self.url,
+                notes=(
+                    f"the source is behind: its tip {tip.height:,} is below the tip held "
+                    f"{state.tip_height:,} ({where}); nothing changed",
+                ),
+            )
+        if self.source.hash_at(state.tip_height) == state.tip_hash:
+            if tip.height <= state.tip_height:
+                return Page(self.url)
+            return Page(
+                self.url, next=PageRequest(state.tip_height + 1, state.tip_hash, tip.height)
+            )
+        fork_height, fork_hash = self._find_fork(state)
+        fork = Reorg(
+            fork_height,
+            state.tip_height - fork_height,
+            state.tip_height,
+            state.tip_hash,
+            tip.height,
+            tip.hash,
+            self.source.name,
+        )
+        note = (
+            f"reorg: the {fork.depth} block(s) above {fork_height:,} were replaced "
+            f"(old tip {state.tip_hash}, new tip {tip.hash} at {tip.height:,})"
+        )
+        return Page(
+            self.url,
+            notes=(note,),
+            next=PageRequest(fork_height + 1, fork_hash, tip.height, fork),
+        )
+
+    def _find_fork(self, state: ChainState) -> tuple[int, str]:
+        """The highest height at which the source's best chain has the hash stored, and
+        that hash: step down 1, 2, 4, ... blocks from the tip held, then bisect."""
+        lowest = state.base_height
+        agree_at: int | None = None
+        disagree_at = state.tip_height
+        step = 1
+        while agree_at is None:
+            height = max(state.tip_height - step, lowest)
+            if self._agrees(height):
+                agree_at = height
+            elif height == lowest:
+                raise SourceError(
+                    f"the source's chain forks below the lowest block held (height "
+                    f"{lowest:,}): it does not contain the blocks this database holds; "
+                    "expected the same chain (sync another database, or check the source)",
+                    url=self.url,
+                )
+            else:
+                disagree_at = height
+                step *= 2
+        while disagree_at - agree_at > 1:
+            middle = (agree_at + disagree_at) // 2
+            if self._agrees(middle):
+                agree_at = middle
+            else:
+                disagree_at = middle
+        with holding(self.db) as store:
+            found = store.block_hashes(np.array([agree_at]))[0]
+        return agree_at, str(found)
+
+    def _agrees(self, height: int) -> bool:
+        with holding(self.db) as store:
+            stored = store.block_hashes(np.array([height]))[0]
+        return stored is not None and self.source.hash_at(height) == stored
+
+    def _page(self, request: PageRequest) -> Page[Request]:
+        count = max(0, min(self.page_size, request.target - request.start + 1))
+        blocks = self.source.page(request.start, count, economics=self.economics)
+        state = self.state
+        if not len(blocks):
+            if request.fork is None:
+                return Page(self.url)
+            # The new branch is no longer than the fork: the stale blocks still go.
+            new_state = self._next_state(request, None)
+            return Page(self.url, records=(blocks, request, new_state), next=None)
+        if request.parent_hash is not None and blocks.prev_hash[0] != request.parent_hash:
+            return Page(
+                self.url,
+                notes=(
+                    f"the source's chain changed at height {request.start - 1:,} during the "
+                    "sync; looking for the fork again",
+                ),
+                next=Probe(),
+            )
+        blocks = self._checked(blocks, request.start)
+        new_state = self._next_state(request, blocks)
+        done_to = blocks.tip_height
+        last = done_to >= request.target
+        base = self.start if state is None else state.base_height
+        return Page(
+            self.url,
+            records=(blocks, request, new_state),
+            count=len(blocks),
+            first=f"{request.start:,}",
+            last=f"{done_to:,}",
+            done=done_to - base + 1,
+            notes=blocks.notes,
+            next=None if last else PageRequest(done_to + 1, blocks.tip_hash, request.target),
+        )
+
+    def _next_state(self, request: PageRequest, blocks: BlockPage | None) -> ChainState:
+        state = self.state
+        if blocks is None:
+            assert request.fork is not None
+            tip_height, tip_hash = request.fork.fork_height, str(request.parent_hash)
+        else:
+            tip_height, tip_hash = blocks.tip_height, blocks.tip_hash
+        if state is None:
+            network = self._network()
+            return ChainState(
+                self.source.name,
+                network,
+                self.url,
+                request.start,
+                None if blocks is None else str(blocks.prev_hash[0]),
+                self.check_pow,
+                tip_height,
+                tip_hash,
+            )
+        return replace(
+            state,
+            pow_checked=state.pow_checked and self.check_pow,
+            tip_height=tip_height,
+            tip_hash=tip_hash,
+        )
+
+    def _network(self) -> str:
+        assert self.tip is not None, "the probe comes first"
+        return self.tip.network
+
+    def _checked(self, blocks: BlockPage, start: int) -> BlockPage:
+        """``blocks`` after the consensus checks (a fault raises), with pools identified."""
+        where = page_checks.PageWhere(self.url, np.asarray(blocks.height))
+        page_checks.check_linkage(blocks, start, where)
+        network = self._network()
+        if self.check_pow:
+            page_checks.check_proof_of_work(blocks, where)
+        below = np.arange(start - RETARGET_INTERVAL, start)
+        with holding(self.db) as store:
+            held = store.block_time_bits(below)
+        page_checks.check_times(blocks, where, held["time"], int(self.now()))
+        if network == "main":
+            if self.check_pow:
+                page_checks.check_difficulty(blocks, where, held["time"], held["bits"])
+            page_checks.check_subsidy(blocks, where)
+        if self.identify is not None:
+            named = self.identify(blocks)
+            pool = np.where(np.array([p is None for p in blocks.pool], bool), named, blocks.pool)
+            blocks = replace(blocks, pool=pool)
+        return blocks
+
+
+def sync_chain(
+    db: Store | str | Path | None,
+    source: ChainSource,
+    *,
+    from_height: int | None = None,
+    check_pow: bool = True,
+    economics: bool = True,
+    page_size: int | None = None,
+    identify: Identify | None = None,
+    policy: RetryPolicy | None = None,
+    deadline_s: float | None = DEFAULT_DEADLINE_S,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Sync the best chain of ``source`` into the database ``db`` (see the module
+    docstring): :func:`~minerwatch.ingest.sync.run_feed` over a :class:`ChainFeed`.
+
+    Parameters:
+        db: a writable open store, or a database path (opened per page).
+        source: the chain source (a node, an Esplora server).
+        from_height: the first height of a fresh sync (default: the lowest block held, or
+            0); its parent is taken on trust. Refused once the source has synced here.
+        check_pow: check each header's proof of work and the difficulty rules (False for
+            test chains only; recorded in the database).
+        economics: fetch per-block fees, subsidy, transaction count, weight, size and the
+            coinbase (False: headers only, faster).
+        page_size: blocks a page (default :data:`HEADERS_PAGE` without economics,
+            :data:`ECONOMICS_PAGE` with them).
+        identify: names the pool of each block of a page (where the source does not).
+        policy, deadline_s, max_pages, progress: as :func:`run_feed`; progress counts
+            blocks from the first height this source holds.
+
+    A page that breaks a consensus rule is a :class:`~minerwatch.errors.BadResponse`;
+    pages committed before it stay.
+    """
+    if page_size is not None and not (isinstance(page_size, int) and page_size >= 1):
+        raise InputError(
+            f"page_size {page_size} is out of range; expected >= 1", parameter="page_size"
+        )
+    feed = ChainFeed(
+        db,
+        source,
+        from_height=from_height,
+        check_pow=check_pow,
+        economics=economics,
+        page_size=page_size,
+        identify=identify,
+    )
+    return run_feed(
+        db, feed, policy=policy, deadline_s=deadline_s, max_pages=max_pages, progress=progress
+    )

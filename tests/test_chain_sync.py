@@ -1,0 +1,237 @@
+"""The chain sync loop (ingest/chain_sync.py) over a chain source held in memory: resume,
+reorgs of every depth, a reorg during the sync, a source that falls behind, an interrupted
+sync resumed, and the consensus checks of each page. The network clients themselves are
+tested against stand-in servers elsewhere; this is the loop's logic."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from minerwatch.chain.consensus import subsidy_sat
+from minerwatch.errors import BadResponse, InputError, SourceUnavailable
+from minerwatch.ingest.chain_sync import sync_chain
+from minerwatch.sources.chainpage import BlockPage, ChainTip, empty_economics
+from minerwatch.sources.retry import RetryPolicy
+from minerwatch.store import open_store
+
+GENESIS_TIME = 1_231_006_505
+BITS = 0x1D00FFFF
+
+
+class MemoryChain:
+    """A best chain of made-up blocks (hashes are digests of (branch, height)), with the
+    ChainSource methods; ``reorg(depth)`` replaces the top blocks by another branch."""
+
+    name = "node"
+    url = "memory://chain"
+
+    def __init__(self, length: int, network: str = "main") -> None:
+        self.network = network
+        self.hashes: list[str] = []
+        self.times: list[int] = []
+        self.branch = 0
+        self.fail_after_pages: int | None = None
+        self.on_page = None
+        self.pages = 0
+        self.extend(length)
+
+    def _hash(self, height: int) -> str:
+        return hashlib.sha256(f"{self.branch}:{height}".encode()).hexdigest()
+
+    def extend(self, n: int) -> None:
+        for _ in range(n):
+            height = len(self.hashes)
+            self.hashes.append(self._hash(height))
+            self.times.append(GENESIS_TIME + 600 * height + 7 * (height % 3))
+
+    def reorg(self, depth: int, extra: int = 0) -> None:
+        self.branch += 1
+        del self.hashes[len(self.hashes) - depth :]
+        del self.times[len(self.times) - depth :]
+        self.extend(depth + extra)
+
+    def tip(self) -> ChainTip:
+        return ChainTip(self.network, len(self.hashes) - 1, self.hashes[-1])
+
+    def hash_at(self, height: int) -> str | None:
+        return self.hashes[height] if 0 <= height < len(self.hashes) else None
+
+    def page(self, start_height: int, count: int, *, economics: bool = True) -> BlockPage:
+        self.pages += 1
+        if self.fail_after_pages is not None and self.pages > self.fail_after_pages:
+            from minerwatch.errors import TransientSourceError
+
+            raise TransientSourceError("connection refused", url=self.url)
+        if self.on_page is not None:
+            self.on_page(self)
+        heights = np.arange(start_height, min(start_height + count, len(self.hashes)))
+        n = len(heights)
+        econ = empty_economics(n)
+        if economics:
+            econ["subsidy_sat"] = np.array([subsidy_sat(int(h)) for h in heights], np.int64)
+            econ["fees_sat"] = (heights * 13 % 5000).astype(np.int64)
+            econ["tx_count"] = (1 + heights % 7).astype(np.int64)
+        return BlockPage(
+            height=heights.astype(np.int64),
+            hash=np.array([self.hashes[h] for h in heights], object),
+            prev_hash=np.array([self.hashes[h - 1] if h else "0" * 64 for h in heights], object),
+            time=np.array([self.times[h] for h in heights], np.int64),
+            median_time=np.full(n, -1, np.int64),
+            bits=np.full(n, BITS, np.int64),
+            version=np.ones(n, np.int64),
+            nonce=heights.astype(np.int64),
+            chainwork=np.full(n, None, object),
+            **econ,
+        )
+
+
+def _sync(db, chain, **options):
+    options.setdefault("check_pow", False)
+    options.setdefault("page_size", 100)
+    return sync_chain(db, chain, policy=RetryPolicy(max_attempts=1), **options)
+
+
+def _held(db):
+    with open_store(db, read_only=True) as store:
+        blocks = store.con.execute("SELECT height, hash FROM blocks ORDER BY height").fetchall()
+        stale = store.con.execute(
+            "SELECT height, hash FROM stale_blocks ORDER BY height"
+        ).fetchall()
+        return blocks, stale, store.reorgs(), store.chain_state("node")
+
+
+def test_fresh_sync_then_resume_writes_each_block_once(tmp_path):
+    db = tmp_path / "c.duckdb"
+    chain = MemoryChain(450)
+    report = _sync(db, chain)
+    assert report.pages == 1 + 5  # the probe, then 100-block pages
+    blocks, stale, reorgs, state = _held(db)
+    assert [h for h, _ in blocks] == list(range(450))
+    assert [x for _, x in blocks] == chain.hashes
+    assert (stale, reorgs) == ([], [])
+    assert (state.tip_height, state.tip_hash, state.base_height) == (449, chain.hashes[-1], 0)
+    assert not state.pow_checked
+    chain.extend(30)
+    again = _sync(db, chain)
+    assert again.rows_read == 30 and again.written("blocks").new == 30
+    blocks, *_ = _held(db)
+    assert [x for _, x in blocks] == chain.hashes
+    assert "nothing new" in " ".join(_sync(db, chain).notes)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 6, 10])
+def test_reorg_moves_the_replaced_blocks_to_stale_and_logs_it(tmp_path, depth):
+    db = tmp_path / "c.duckdb"
+    chain = MemoryChain(300)
+    _sync(db, chain)
+    old = list(chain.hashes)
+    chain.reorg(depth, extra=1)
+    report = _sync(db, chain)
+    blocks, stale, reorgs, state = _held(db)
+    assert [x for _, x in blocks] == chain.hashes
+    assert stale == [(h, old[h]) for h in range(300 - depth, 300)]
+    (reorg,) = reorgs
+    assert (reorg.fork_height, reorg.depth) == (299 - depth, depth)
+    assert (reorg.old_tip_hash, reorg.new_tip_hash) == (old[-1], chain.hashes[-1])
+    assert state.tip_height == 300
+    assert any("reorg" in note for note in report.notes)
+    # exactly one best-chain block per height, and every block ever seen kept
+    with open_store(db, read_only=True) as store:
+        per_height = store.con.execute(
+            "SELECT max(n) FROM (SELECT count(*) AS n FROM blocks GROUP BY height)"
+        ).fetchall()[0][0]
+    assert per_height == 1 and len(blocks) + len(stale) == 301 + depth
+
+
+def test_reorg_during_the_sync(tmp_path):
+    db = tmp_path / "c.duckdb"
+    chain = MemoryChain(250)
+    _sync(db, chain)
+
+    def reorg_once(source):
+        if source.pages == 2:  # the second page of the next sync
+            source.reorg(105, extra=0)  # heights 345.. replaced; 250..349 written
+
+    chain.extend(200)
+    chain.pages = 0
+    chain.on_page = reorg_once
+    report = _sync(db, chain)
+    blocks, stale, reorgs, _ = _held(db)
+    assert [x for _, x in blocks] == chain.hashes
+    assert any("changed" in note for note in report.notes)
+    # the reorg hit blocks the first page of this sync had written
+    assert len(reorgs) == 1 and reorgs[0].depth == 5 and len(stale) == 5
+    assert [h for h, _ in stale] == list(range(345, 350))
+
+
+def test_source_behind_changes_nothing(tmp_path):
+    db = tmp_path / "c.duckdb"
+    chain = MemoryChain(200)
+    _sync(db, chain)
+    behind = MemoryChain(150)
+    report = _sync(db, behind)
+    assert "behind" in " ".join(report.notes) and "on the chain held" in " ".join(report.notes)
+    blocks, stale, reorgs, _ = _held(db)
+    assert len(blocks) == 200 and not stale and not reorgs
+
+
+def test_interrupted_sync_resumes_to_the_same_store(tmp_path):
+    whole, cut = tmp_path / "whole.duckdb", tmp_path / "cut.duckdb"
+    _sync(whole, MemoryChain(700))
+    chain = MemoryChain(700)
+    chain.fail_after_pages = 3
+    with pytest.raises(SourceUnavailable):
+        _sync(cut, chain)
+    blocks, *_ = _held(cut)
+    assert len(blocks) == 300  # three pages committed, nothing of the failed one
+    chain.fail_after_pages = None
+    _sync(cut, chain)
+    assert _held(cut)[0] == _held(whole)[0]
+
+
+def test_from_height_starts_a_fresh_database_and_is_refused_later(tmp_path):
+    db = tmp_path / "c.duckdb"
+    chain = MemoryChain(400)
+    _sync(db, chain, from_height=250)
+    blocks, _, _, state = _held(db)
+    assert blocks[0][0] == 250 and len(blocks) == 150
+    assert (state.base_height, state.base_parent_hash) == (250, chain.hashes[249])
+    with pytest.raises(InputError, match="only starts a fresh database"):
+        _sync(db, chain, from_height=100)
+
+
+def test_network_mismatch_is_refused(tmp_path):
+    db = tmp_path / "c.duckdb"
+    _sync(db, MemoryChain(20))
+    with pytest.raises(InputError, match="holds the main chain"):
+        _sync(db, MemoryChain(30, network="test"))
+
+
+def test_a_page_breaking_a_rule_is_refused_and_nothing_written(tmp_path):
+    db = tmp_path / "c.duckdb"
+    chain = MemoryChain(150)
+    chain.times[120] = chain.times[100]  # before the median time past
+    with pytest.raises(BadResponse, match=r"block 120 \(time\).*median time past"):
+        _sync(db, chain)
+    blocks, *_ = _held(db)
+    assert len(blocks) == 100  # the first page only
+
+
+def test_proof_of_work_is_checked_unless_skipped(tmp_path):
+    chain = MemoryChain(5)
+    with pytest.raises(BadResponse, match="above the target"):
+        _sync(tmp_path / "a.duckdb", chain, check_pow=True)
+
+
+def test_subsidy_must_follow_the_schedule(tmp_path):
+    class Greedy(MemoryChain):
+        def page(self, start_height, count, *, economics=True):
+            page = super().page(start_height, count, economics=economics)
+            page.subsidy_sat[3] += 1
+            return page
+
+    with pytest.raises(BadResponse, match=r"block 3 \(subsidy_sat\)"):
+        _sync(tmp_path / "a.duckdb", Greedy(10))
