@@ -910,41 +910,53 @@ class Store:
             ),
             "pool": _text_or_none(columns["pool"]),
         }
+        select = """SELECT
+            CAST(height AS INTEGER) AS height, hash, $source AS source, time, bits, difficulty,
+            nullif(fees_sat, -1) AS fees_sat, nullif(subsidy_sat, -1) AS subsidy_sat, pool,
+            prev_hash, nullif(median_time, -1) AS median_time, version, nonce, chainwork,
+            merkle_root, CAST(nullif(tx_count, -1) AS INTEGER) AS tx_count,
+            nullif(weight_wu, -1) AS weight_wu, nullif(size_bytes, -1) AS size_bytes,
+            coinbase_tag, payout_scripts FROM _page_src"""
+        names = ", ".join(_PAGE_COLUMNS)
+        lo, hi = (int(staged["height"][0]), int(staged["height"][-1])) if n else (0, -1)
+        overlap = self.con.execute(
+            "SELECT count(*) FROM blocks WHERE height BETWEEN ? AND ?", [lo, hi]
+        ).fetchall()[0][0]
         self.con.register("_page_src", staged)
         try:
-            self.con.execute(
-                """CREATE OR REPLACE TEMP TABLE _page AS SELECT
-                    CAST(height AS INTEGER) AS height, time, bits, difficulty,
-                    nullif(fees_sat, -1) AS fees_sat, nullif(subsidy_sat, -1) AS subsidy_sat,
-                    pool, hash, prev_hash, nullif(median_time, -1) AS median_time, version,
-                    nonce, chainwork, merkle_root,
-                    CAST(nullif(tx_count, -1) AS INTEGER) AS tx_count,
-                    nullif(weight_wu, -1) AS weight_wu, nullif(size_bytes, -1) AS size_bytes,
-                    coinbase_tag, payout_scripts, ? AS source FROM _page_src""",
-                [state.source],
-            )
+            if overlap == 0:
+                # Heights not held (the common case, following the tip): all new.
+                if n:
+                    self.con.execute(
+                        f"INSERT INTO blocks ({names}) {select}", {"source": state.source}
+                    )
+                total, existing, unchanged = n, 0, 0
+            else:
+                self.con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _page AS {select}", {"source": state.source}
+                )
         finally:
             self.con.unregister("_page_src")
-        values = [v for v in _PAGE_COLUMNS if v not in ("height", "hash", "source")]
-        same = " AND ".join(f"coalesce(p.{v}, b.{v}) IS NOT DISTINCT FROM b.{v}" for v in values)
-        total, existing, unchanged = self.con.execute(
-            f"""SELECT count(*), count(b.height),
-                       count(*) FILTER (WHERE b.hash = p.hash AND {same})
-                FROM _page p LEFT JOIN blocks b ON b.height = p.height"""
-        ).fetchall()[0]
-        merged = ", ".join(
-            f"CASE WHEN b.hash = p.hash THEN coalesce(p.{v}, b.{v}) ELSE p.{v} END AS {v}"
-            for v in values
-        )
-        names = ", ".join(_PAGE_COLUMNS)
-        self.con.execute(
-            f"""INSERT OR REPLACE INTO blocks ({names})
-                SELECT p.height, p.hash, p.source, {merged}
-                FROM _page p LEFT JOIN blocks b ON b.height = p.height"""
-            if n
-            else "SELECT 1"
-        )
-        self.con.execute("DROP TABLE _page")
+        if overlap:
+            values = [v for v in _PAGE_COLUMNS if v not in ("height", "hash", "source")]
+            same = " AND ".join(
+                f"coalesce(p.{v}, b.{v}) IS NOT DISTINCT FROM b.{v}" for v in values
+            )
+            total, existing, unchanged = self.con.execute(
+                f"""SELECT count(*), count(b.height),
+                           count(*) FILTER (WHERE b.hash = p.hash AND {same})
+                    FROM _page p LEFT JOIN blocks b ON b.height = p.height"""
+            ).fetchall()[0]
+            merged = ", ".join(
+                f"CASE WHEN b.hash = p.hash THEN coalesce(p.{v}, b.{v}) ELSE p.{v} END AS {v}"
+                for v in values
+            )
+            self.con.execute(
+                f"""INSERT OR REPLACE INTO blocks ({names})
+                    SELECT p.height, p.hash, p.source, {merged}
+                    FROM _page p LEFT JOIN blocks b ON b.height = p.height"""
+            )
+            self.con.execute("DROP TABLE _page")
         self.con.execute(
             "INSERT OR REPLACE INTO chain_sync VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
             [

@@ -56,6 +56,7 @@ PROVISIONAL_DEPTH = 6
 them say ``provisional`` (the customary six confirmations)."""
 
 Identify = Callable[[BlockPage], np.ndarray]
+_NONE = np.zeros(0, np.int64)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ class ChainFeed:
         self.state: ChainState | None = None
         self.tip: ChainTip | None = None
         self.start = 0
+        # (the height after them, times, bits) of the blocks just below the next page
+        self._recent: tuple[int, np.ndarray, np.ndarray] = (-1, _NONE, _NONE)
 
     # -- Feed ------------------------------------------------------------------------
 
@@ -152,7 +155,32 @@ class ChainFeed:
         blocks, request, state = page.records
         result = store.write_block_page(blocks, state, fork=request.fork, origin=page.origin)
         self.state = state
+        self._recent = (
+            (
+                blocks.tip_height + 1,
+                np.concatenate([self._recent[1], blocks.time])[-RETARGET_INTERVAL:],
+                np.concatenate([self._recent[2], blocks.bits])[-RETARGET_INTERVAL:],
+            )
+            if len(blocks) and self._recent[0] == request.start
+            else (-1, _NONE, _NONE)
+        )
         return [result]
+
+    def _below(self, start: int) -> dict[str, np.ndarray]:
+        """Times and bits of the 2016 blocks below ``start`` (-1 where not held): from the
+        pages this sync wrote when they reach that far, else from the store."""
+        end, times, bits = self._recent
+        lowest = self.start if self.state is None else self.state.base_height
+        if end == start and len(times) >= min(RETARGET_INTERVAL, start - lowest):
+            pad = RETARGET_INTERVAL - len(times)
+            return {
+                "time": np.concatenate([np.full(pad, -1, np.int64), times]),
+                "bits": np.concatenate([np.full(pad, -1, np.int64), bits]),
+            }
+        with holding(self.db) as store:
+            held = store.block_time_bits(np.arange(start - RETARGET_INTERVAL, start))
+        self._recent = (start, held["time"][held["time"] >= 0], held["bits"][held["time"] >= 0])
+        return held
 
     def held(self, store: Store) -> str | None:
         state = store.chain_state(self.source.name)
@@ -326,9 +354,7 @@ class ChainFeed:
         network = self._network()
         if self.check_pow:
             page_checks.check_proof_of_work(blocks, where)
-        below = np.arange(start - RETARGET_INTERVAL, start)
-        with holding(self.db) as store:
-            held = store.block_time_bits(below)
+        held = self._below(start)
         page_checks.check_times(blocks, where, held["time"], int(self.now()))
         if network == "main":
             if self.check_pow:
