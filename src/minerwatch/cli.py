@@ -690,6 +690,25 @@ def export(
         err.print(f"{len(result):,} rows written to {out_file}", style="dim", highlight=False)
 
 
+config_app = typer.Typer(help="The configuration file.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(json_out: JsonOption = False) -> None:
+    """Print every setting in effect, its value and where it came from (an option, an
+    environment variable, the file or the default). The file is $MINERWATCH_CONFIG, else
+    config.toml in the user config directory; secrets are never printed."""
+    from minerwatch.config import load_config
+    from minerwatch.present.config import config_json, config_table
+
+    config = load_config()
+    if json_out:
+        typer.echo(to_json(config_json(config)))
+    else:
+        config_table(out, config)
+
+
 backtest_app = typer.Typer(help="Backtests of the forecasts over history.", no_args_is_help=True)
 app.add_typer(backtest_app, name="backtest")
 
