@@ -5,7 +5,9 @@ tested against stand-in servers elsewhere; this is the loop's logic."""
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -235,3 +237,30 @@ def test_subsidy_must_follow_the_schedule(tmp_path):
 
     with pytest.raises(BadResponse, match=r"block 3 \(subsidy_sat\)"):
         _sync(tmp_path / "a.duckdb", Greedy(10))
+
+
+def test_info_lists_the_reorg_and_export_carries_every_block(tmp_path, cli):
+    db = tmp_path / "c.duckdb"
+    chain = MemoryChain(120)
+    _sync(db, chain)
+    old = list(chain.hashes)
+    chain.reorg(4, extra=2)
+    _sync(db, chain)
+    doc = json.loads(cli("info", "--json", "--db", db).stdout)
+    (reorg,) = doc["reorgs"]
+    assert (reorg["height"], reorg["depth"], reorg["old_tip_hash"]) == (116, 4, old[-1])
+    assert reorg["new_tip_hash"] == chain.hashes[-1] and doc["stale_blocks"] == 4
+    assert doc["chain"]["node"]["tip_height"] == 121
+    assert doc["chain"]["node"]["pow_checked"] is False
+    text = cli("info", "--db", db).stdout
+    assert "reorgs seen: 1 (4 stale blocks kept)" in text and "NOT checked" in text
+    out = tmp_path / "b.csv"
+    assert cli("export", "blocks", "--out", out, "--db", db).returncode == 0
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 122 + 4
+    stale = [r for r in rows if r["stale"] == "true"]
+    assert [(int(r["height"]), r["hash"]) for r in stale] == [(h, old[h]) for h in range(116, 120)]
+    best = [r for r in rows if r["stale"] == "false"]
+    assert [r["hash"] for r in best] == chain.hashes
+    assert all(r["prev_hash"] == chain.hashes[int(r["height"]) - 1] for r in best[1:])
+    assert {r["source"] for r in rows} == {"node"}

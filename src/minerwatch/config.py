@@ -186,24 +186,24 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         try:
             table = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"not valid TOML: {exc}", path=path) from None
+            raise InputError(f"not valid TOML: {exc}", path=str(path)) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read the configuration file: {exc}", path=path) from None
+            raise InputError(f"cannot read the configuration file: {exc}", path=str(path)) from None
     for section, keys in table.items():
         if section not in SETTINGS:
             raise InputError(
                 f"unknown section [{section}]; expected one of "
                 f"{', '.join(f'[{s}]' for s in SETTINGS)}",
-                path=path,
+                path=str(path),
             )
         if not isinstance(keys, dict):
-            raise InputError(f"{section} must be a table ([{section}])", path=path)
+            raise InputError(f"{section} must be a table ([{section}])", path=str(path))
         for key in keys:
             if key not in SETTINGS[section]:
                 raise InputError(
                     f"unknown key {key!r} in [{section}]; expected one of "
                     f"{', '.join(SETTINGS[section])}",
-                    path=path,
+                    path=str(path),
                 )
     settings: dict[tuple[str, str], Setting] = {}
     for section, specs in SETTINGS.items():
@@ -232,7 +232,7 @@ def _parse(spec: Spec, raw: Any, where: tuple[Path, str] | None = None) -> Any:
     path, name = where if where else (None, spec.env)
 
     def wrong(expected: str) -> InputError:
-        return InputError(f"{name} is {raw!r}; expected {expected}", path=path)
+        return InputError(f"{name} is {raw!r}; expected {expected}", path=str(path))
 
     if spec.kind in ("str", "path", "choice"):
         if not isinstance(raw, str) or not raw:

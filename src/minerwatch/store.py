@@ -982,6 +982,48 @@ class Store:
         ).fetchall()
         return [Reorg(*row) for row in rows]
 
+    def read_all_blocks(self, *, max_time: int | None = None) -> dict[str, np.ndarray]:
+        """Every stored block, best chain and stale, by height (a stale block after the
+        best-chain block of its height), with header ``time <= max_time`` where given.
+
+        Arrays: ``height``, ``time``, ``median_time``, ``bits``, ``fees_sat``,
+        ``subsidy_sat``, ``tx_count``, ``weight_wu``, ``size_bytes`` (int64, -1 unknown),
+        ``difficulty`` (float64, NaN unknown), ``stale`` (bool), ``hash``, ``prev_hash``,
+        ``pool``, ``source`` (object, None unknown; a CSV row has no hash and source 'csv').
+        """
+        ints = (
+            "time",
+            "median_time",
+            "bits",
+            "fees_sat",
+            "subsidy_sat",
+            "tx_count",
+            "weight_wu",
+            "size_bytes",
+        )
+        picked = ", ".join(
+            ["height", "hash", "prev_hash", "difficulty", "pool"]
+            + [f"coalesce({n}, -1) AS {n}" for n in ints]
+        )
+        cut = "" if max_time is None else f"WHERE time <= {int(max_time)}"
+        raw = self.con.execute(
+            f"""SELECT * FROM (
+                    SELECT {picked}, false AS stale, coalesce(source, 'csv') AS source
+                    FROM blocks
+                    UNION ALL
+                    SELECT {picked}, true AS stale, coalesce(source, 'csv') AS source
+                    FROM stale_blocks
+                ) {cut} ORDER BY height, stale, hash"""
+        ).fetchnumpy()
+        out = {k: _plain(v) for k, v in raw.items()}
+        for name in ("height", *ints):
+            out[name] = out[name].astype(np.int64)
+        out["difficulty"] = out["difficulty"].astype(np.float64)
+        out["stale"] = out["stale"].astype(bool)
+        for name in ("hash", "prev_hash", "pool", "source"):
+            out[name] = out[name].astype(object)
+        return out
+
     def stale_block_count(self) -> int:
         return int(self.con.execute("SELECT count(*) FROM stale_blocks").fetchall()[0][0])
 

@@ -8,7 +8,11 @@ Tables:
   per day); a ``*_row`` metric (the row of a high) becomes ``*_day``, the day of the high.
 - ``blocks``, ``epochs``, ``prices``: the stored rows, columns named as the importers read
   them (so a CSV export imports again): ``time`` and ``start_time`` in unix seconds,
-  ``date`` and ``close_usd`` (USD) for prices.
+  ``date`` and ``close_usd`` (USD) for prices. ``blocks`` holds every stored block: the
+  best chain's and the ``stale`` ones a reorg replaced, with ``hash`` and ``prev_hash``
+  (empty for a block imported from a CSV file, ``source`` 'csv'), median time past,
+  transaction count, weight and size where a live source gave them; the blocks importer
+  reads the columns it knows and ignores the others (keep the rows with ``stale`` false).
 
 No look-ahead: ``end`` and ``as_of`` cut at the end of that UTC day (for blocks, by header
 time; for epochs, by the first block's time), so an export ``as_of`` a day holds only what
@@ -130,15 +134,25 @@ def _daily(
 
 
 def _blocks(store: Store, start: np.datetime64 | None, max_time: int | None) -> Columns:
-    rows = store.read_blocks(max_time=max_time)
+    """Every stored block, the best chain's and the stale ones a reorg replaced."""
+    rows = store.read_all_blocks(max_time=max_time)
+    unknown = {n: rows[n] < 0 for n in rows if rows[n].dtype == np.int64}
     columns: Columns = {
         "height": rows["height"],
+        "hash": rows["hash"],
+        "prev_hash": rows["prev_hash"],
+        "stale": rows["stale"],
         "time": rows["time"],
-        "bits": _masked(rows["bits"], rows["bits"] < 0),
+        "median_time": _masked(rows["median_time"], unknown["median_time"]),
+        "bits": _masked(rows["bits"], unknown["bits"]),
         "difficulty": rows["difficulty"],
-        "fees_sat": _masked(rows["fees_sat"], rows["fees_sat"] < 0),
-        "subsidy_sat": _masked(rows["subsidy_sat"], rows["subsidy_sat"] < 0),
+        "fees_sat": _masked(rows["fees_sat"], unknown["fees_sat"]),
+        "subsidy_sat": _masked(rows["subsidy_sat"], unknown["subsidy_sat"]),
+        "tx_count": _masked(rows["tx_count"], unknown["tx_count"]),
+        "weight_wu": _masked(rows["weight_wu"], unknown["weight_wu"]),
+        "size_bytes": _masked(rows["size_bytes"], unknown["size_bytes"]),
         "pool": rows["pool"],
+        "source": rows["source"],
     }
     return columns if start is None else cut_rows(columns, rows["time"] >= _unix_start(start))
 

@@ -70,6 +70,8 @@ class Info(Jsonable, Tabular):
     sync: dict[str, SyncState]
     last_import: dict[str, str] | None
     reorgs: list[dict[str, object]] = field(default_factory=list)
+    chain: dict[str, dict[str, object]] = field(default_factory=dict)
+    stale_blocks: int = 0
 
 
 def _by_source(rows: list[tuple[str, int, str, str]]) -> dict[str, SourceRange]:
@@ -127,7 +129,33 @@ def store_info(store: Store) -> Info:
             for source, day, at in store.sync_states()
         },
         last_import=last_import,
-        reorgs=[],
+        reorgs=[
+            {
+                "height": r.fork_height + 1,
+                "depth": r.depth,
+                "fork_height": r.fork_height,
+                "old_tip_height": r.old_tip_height,
+                "old_tip_hash": r.old_tip_hash,
+                "new_tip_height": r.new_tip_height,
+                "new_tip_hash": r.new_tip_hash,
+                "source": r.source,
+                "seen_at": r.seen_at,
+            }
+            for r in store.reorgs()
+        ],
+        chain={
+            c.source: {
+                "network": c.network,
+                "url": c.url,
+                "tip_height": c.tip_height,
+                "tip_hash": c.tip_hash,
+                "base_height": c.base_height,
+                "base_parent_on_trust": c.base_height > 0,
+                "pow_checked": c.pow_checked,
+            }
+            for c in store.chain_states()
+        },
+        stale_blocks=store.stale_block_count(),
     )
 
 

@@ -57,7 +57,26 @@ def info_panel(console: Console, info: Info) -> None:
             f"last write: {last['table']} from {escape(last['origin'])}, at {last['at']} UTC",
             highlight=False,
         )
-    console.print(f"reorgs seen: {len(info.reorgs)}", highlight=False)
+    for source, c in info.chain.items():
+        checked = "" if c["pow_checked"] else ", proof of work NOT checked"
+        trust = f", from height {c['base_height']:,}" if c["base_parent_on_trust"] else ""
+        console.print(
+            f"chain from {escape(source)} ({c['network']}, {escape(str(c['url']))}): tip "
+            f"{c['tip_height']:,} {c['tip_hash']}{trust}{checked}",
+            highlight=False,
+        )
+    console.print(
+        f"reorgs seen: {len(info.reorgs)}"
+        + (f" ({info.stale_blocks:,} stale blocks kept)" if info.stale_blocks else ""),
+        highlight=False,
+    )
+    for r in info.reorgs:
+        console.print(
+            f"  {r['seen_at']} UTC at height {r['height']:,}, depth {r['depth']}: tip "
+            f"{r['old_tip_height']:,} {r['old_tip_hash']} -> {r['new_tip_height']:,} "
+            f"{r['new_tip_hash']} ({r['source']})",
+            highlight=False,
+        )
     console.print(
         f"schema version {info.schema_version}, file size {_size(info.file_size_bytes)}",
         highlight=False,
