@@ -264,3 +264,16 @@ def test_info_lists_the_reorg_and_export_carries_every_block(tmp_path, cli):
     assert [r["hash"] for r in best] == chain.hashes
     assert all(r["prev_hash"] == chain.hashes[int(r["height"]) - 1] for r in best[1:])
     assert {r["source"] for r in rows} == {"node"}
+
+
+def test_epochs_come_from_the_blocks_of_a_chain_source(tmp_path):
+    db = tmp_path / "c.duckdb"
+    chain = MemoryChain(4100)
+    _sync(db, chain, from_height=1000, page_size=2000)
+    with open_store(db, read_only=True) as store:
+        epochs = store.read_epochs()
+    assert epochs["start_height"].tolist() == [0, 2016, 4032]
+    # epoch 0 begun below the first block held: its start time is not known
+    assert epochs["start_time"].tolist()[1:] == [chain.times[2016], chain.times[4032]]
+    assert epochs["start_time"][0] < 0 or np.isnan(epochs["start_time"][0])
+    assert (epochs["bits"] == BITS).all()

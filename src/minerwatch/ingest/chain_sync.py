@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minerwatch.chain.consensus import RETARGET_INTERVAL
+from minerwatch.chain.consensus import RETARGET_INTERVAL, bits_to_difficulty_array
 from minerwatch.errors import InputError, SourceError
 from minerwatch.ingest.sync import (
     DEFAULT_DEADLINE_S,
@@ -44,6 +44,7 @@ from minerwatch.ingest.sync import (
 )
 from minerwatch.sources import page_checks
 from minerwatch.sources.chainpage import BlockPage, ChainSource, ChainTip
+from minerwatch.sources.files import Epochs
 from minerwatch.sources.retry import Deadline, RetryPolicy
 from minerwatch.store import ChainState, Reorg, Store, WriteResult
 
@@ -154,6 +155,8 @@ class ChainFeed:
     def write(self, store: Store, page: Page[Request]) -> list[WriteResult]:
         blocks, request, state = page.records
         result = store.write_block_page(blocks, state, fork=request.fork, origin=page.origin)
+        epochs = _epochs_begun(store, blocks)
+        writes = [result] if epochs is None else [result, store.write_epochs(epochs, page.origin)]
         self.state = state
         self._recent = (
             (
@@ -164,7 +167,7 @@ class ChainFeed:
             if len(blocks) and self._recent[0] == request.start
             else (-1, _NONE, _NONE)
         )
-        return [result]
+        return writes
 
     def _below(self, start: int) -> dict[str, np.ndarray]:
         """Times and bits of the 2016 blocks below ``start`` (-1 where not held): from the
@@ -365,6 +368,35 @@ class ChainFeed:
             pool = np.where(np.array([p is None for p in blocks.pool], bool), named, blocks.pool)
             blocks = replace(blocks, pool=pool)
         return blocks
+
+
+def _epochs_begun(store: Store, blocks: BlockPage) -> Epochs | None:
+    """The difficulty epochs the page holds the first block of (start time = that block's
+    header time), and the epoch of the page's first block when no epoch row holds it yet
+    (start time unknown): so that a database built from a chain source alone has the
+    epochs table every forecast reads."""
+    height = np.asarray(blocks.height, np.int64)
+    if not len(height):
+        return None
+    first = height % RETARGET_INTERVAL == 0
+    start_time = np.where(first, np.asarray(blocks.time, np.int64), -1)
+    if not first[0]:
+        begun = int(height[0] - height[0] % RETARGET_INTERVAL)
+        if begun in set(store.read_epochs()["start_height"].tolist()):
+            first[0] = False
+        else:
+            first[0] = True
+            height = height.copy()
+            height[0] = begun
+    if not first.any():
+        return None
+    bits = np.asarray(blocks.bits, np.int64)[first]
+    return Epochs(
+        start_height=height[first],
+        difficulty=bits_to_difficulty_array(bits),
+        bits=bits,
+        start_time=start_time[first],
+    )
 
 
 def sync_chain(
