@@ -121,10 +121,16 @@ def test_watch_resyncs_after_the_node_reconnects(tmp_path):
     notes = ZmqNotifications(endpoint, "hashblock")
     changes = []
     deadline = time.monotonic() + 30
+    started = threading.Event()
+
+    def on_tip(change):
+        changes.append(change)
+        started.set()
 
     def node_restarts():
         nonlocal publisher
-        time.sleep(0.5)
+        started.wait(20)  # after the first sync,
+        time.sleep(1.0)  # and the sync on the first connect
         publisher.close(linger=0)  # the node goes away; a block comes meanwhile
         chain.extend(1)
         time.sleep(0.5)
@@ -137,7 +143,7 @@ def test_watch_resyncs_after_the_node_reconnects(tmp_path):
         watch(
             db,
             chain,
-            on_tip=changes.append,
+            on_tip=on_tip,
             notifications=notes,
             should_stop=lambda: (
                 (changes and changes[-1].new_height == 20) or time.monotonic() > deadline
@@ -148,4 +154,4 @@ def test_watch_resyncs_after_the_node_reconnects(tmp_path):
         thread.join(5)
         notes.close()
         publisher.close(linger=0)
-    assert [(c.reason, c.new_height) for c in changes][-1] == ("connected", 20)
+    assert [(c.reason, c.new_height) for c in changes] == [("start", 19), ("connected", 20)]
