@@ -982,9 +982,12 @@ class Store:
         ).fetchall()
         return [Reorg(*row) for row in rows]
 
-    def read_all_blocks(self, *, max_time: int | None = None) -> dict[str, np.ndarray]:
+    def read_all_blocks(
+        self, *, max_time: int | None = None, min_height: int | None = None
+    ) -> dict[str, np.ndarray]:
         """Every stored block, best chain and stale, by height (a stale block after the
-        best-chain block of its height), with header ``time <= max_time`` where given.
+        best-chain block of its height), with header ``time <= max_time`` and ``height >=
+        min_height`` where given.
 
         Arrays: ``height``, ``time``, ``median_time``, ``bits``, ``fees_sat``,
         ``subsidy_sat``, ``tx_count``, ``weight_wu``, ``size_bytes`` (int64, -1 unknown),
@@ -1005,7 +1008,9 @@ class Store:
             ["height", "hash", "prev_hash", "difficulty", "pool"]
             + [f"coalesce({n}, -1) AS {n}" for n in ints]
         )
-        cut = "" if max_time is None else f"WHERE time <= {int(max_time)}"
+        cuts = [] if max_time is None else [f"time <= {int(max_time)}"]
+        cuts += [] if min_height is None else [f"height >= {int(min_height)}"]
+        cut = f"WHERE {' AND '.join(cuts)}" if cuts else ""
         raw = self.con.execute(
             f"""SELECT * FROM (
                     SELECT {picked}, false AS stale, coalesce(source, 'csv') AS source
