@@ -226,3 +226,21 @@ def test_db_may_come_before_the_command(cli, loaded_db):
     joined = cli(f"--db={loaded_db}", "status", "--as-of", "2025-10-06", "--json")
     assert after.returncode == 0 and before.stdout == after.stdout == joined.stdout
     assert "--db FILE" in cli("--help").stdout
+
+
+def test_a_reader_migrates_a_database_of_an_older_schema(cli, tmp_path, synthetic_db):
+    from minerwatch.store import _MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "v1.duckdb"
+    with duckdb.connect(str(path)) as con:  # what minerwatch wrote before schema 2
+        for statement in _MIGRATIONS[0]:
+            con.execute(statement)
+        con.execute("CREATE TABLE schema_version (version INTEGER)")
+        con.execute("INSERT INTO schema_version VALUES (1)")
+        con.execute(f"ATTACH '{synthetic_db}' AS src (READ_ONLY)")
+        con.execute("INSERT INTO chain_daily SELECT * FROM src.chain_daily")
+    first = cli("status", "--json", "--db", path)
+    assert first.returncode == 0, first.stderr
+    assert f"migrated the database from schema version 1 to {SCHEMA_VERSION}" in first.stderr
+    again = cli("status", "--json", "--db", path)
+    assert again.stdout == first.stdout and "migrated" not in again.stderr

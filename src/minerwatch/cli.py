@@ -106,9 +106,21 @@ CsvOption = Annotated[
 
 
 def _store(db: Path | None, *, read_only: bool = False) -> Store:
-    from minerwatch.store import open_store
+    """The database ``db``. A reader that finds a database of an older minerwatch migrates
+    it first (one short write, with a note), as any writer would."""
+    from minerwatch.errors import SchemaTooOld
+    from minerwatch.store import SCHEMA_VERSION, open_store
 
-    return open_store(db, read_only=read_only)
+    try:
+        return open_store(db, read_only=read_only)
+    except SchemaTooOld as old:
+        if old.version < 1:
+            raise
+        open_store(db).close()
+        logging.getLogger("minerwatch.store").warning(
+            "migrated the database from schema version %d to %d", old.version, SCHEMA_VERSION
+        )
+        return open_store(db, read_only=read_only)
 
 
 def _answer(analysis: Callable[..., T], db: Path | None, *args: Any, **kwargs: Any) -> T:

@@ -154,7 +154,12 @@ class SchemaTooNew(StoreError):
 
 
 class SchemaTooOld(StoreError):
-    """The database needs a migration, which a read-only store cannot make."""
+    """The database needs a migration, which a read-only store cannot make; ``version`` is
+    its schema version (0: an empty DuckDB file)."""
+
+    def __init__(self, message: str, *, version: int = 0) -> None:
+        self.version = version
+        super().__init__(message)
 
 
 class StoreReadOnly(StoreError):

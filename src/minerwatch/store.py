@@ -310,7 +310,11 @@ class Store:
         self.con = _connect(
             self.path, str(path), read_only, lock_wait_s() if wait_s is None else wait_s
         )
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.con.close()
+            raise
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -363,7 +367,8 @@ class Store:
         if self.read_only:
             raise SchemaTooOld(
                 f"database {self.path} has schema version {version}; open it once for "
-                f"writing (any import) to migrate to {SCHEMA_VERSION}"
+                f"writing (any import) to migrate to {SCHEMA_VERSION}",
+                version=version,
             )
         with self.transaction():
             self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
