@@ -58,9 +58,6 @@ class DailyFrame(ArrayTabular):
     price_usd: np.ndarray
     price_source: np.ndarray
 
-    def __len__(self) -> int:
-        return len(self.day)
-
     def index_of(self, day: np.datetime64) -> int:
         """Row of ``day``; :class:`AsOfOutOfRange` when the frame does not hold it."""
         day = as_day(day)
