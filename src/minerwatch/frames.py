@@ -214,9 +214,8 @@ def build_daily_frame(
             f"chain data has a gap after {day[i]} (next day held: {day[i + 1]}); "
             "re-import or sync the missing days"
         )
-    blocks = chain["blocks"]
     if day[0] == GENESIS_DAY:
-        end_height = np.cumsum(blocks)
+        end_height = np.cumsum(chain["blocks"])
     else:
         end_height = np.full(len(day), -1, np.int64)
     d_mean = chain["difficulty_mean"]
@@ -240,7 +239,7 @@ def build_daily_frame(
     close, chosen = select_prices(day, store.read_prices(as_of), price_source)
     return DailyFrame(
         day=day,
-        blocks=blocks,
+        blocks=chain["blocks"],
         end_height=end_height,
         fees_sat=chain["fees_sat"],
         issuance_sat=chain["issuance_sat"],
