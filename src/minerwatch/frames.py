@@ -90,17 +90,18 @@ def check_days_join(
         return
     first, last = held
     if days[0] > last + 1:
-        raise InputError(
+        gap = (
             f"starts on {days[0]}, but the data held ends on {last}: days {last + 1} to "
-            f"{days[0] - 1} would be missing; expected data continuing from {last + 1}",
-            path=origin,
+            f"{days[0] - 1} would be missing; expected data continuing from {last + 1}"
         )
-    if days[-1] < first - 1:
-        raise InputError(
+    elif days[-1] < first - 1:
+        gap = (
             f"ends on {days[-1]}, but the data held starts on {first}: days {days[-1] + 1} to "
-            f"{first - 1} would be missing; expected data reaching {first - 1}",
-            path=origin,
+            f"{first - 1} would be missing; expected data reaching {first - 1}"
         )
+    else:
+        return
+    raise InputError(gap, path=origin)
 
 
 def check_as_of(store: Store, as_of: np.datetime64 | None) -> np.datetime64:
