@@ -111,7 +111,7 @@ def refuse(where: _Locates, bad: np.ndarray, column: str, message: Callable[[int
 
 
 @dataclass(frozen=True)
-class _FileRows:
+class _AtFileRow:
     """Errors at item ``i`` of a merged table, located at its file row ``rows[i]``."""
 
     where: Where
@@ -270,7 +270,7 @@ def check_epoch_sequence(
     h = np.asarray(start_height, np.int64)
     t = np.asarray(start_time, np.int64)
     known = t >= 0
-    from_file = _FileRows(where, rows)
+    from_file = _AtFileRow(where, rows)
     refuse(
         from_file,
         known & (t > now + MAX_FUTURE_S) & (rows >= 0),
