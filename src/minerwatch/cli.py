@@ -491,6 +491,9 @@ def cost(
 @app.command()
 def episodes(
     model: CostModelOption = None,
+    as_of: AsOfOption = None,
+    power_price: PowerPriceOption = None,
+    fit_end: FitEndOption = None,
     merge_gap: Annotated[
         int | None,
         _option(
@@ -503,9 +506,6 @@ def episodes(
         int | None,
         _option("--min-days", "N", "Shortest episode listed, days (default 1)."),
     ] = None,
-    as_of: AsOfOption = None,
-    power_price: PowerPriceOption = None,
-    fit_end: FitEndOption = None,
     json_out: JsonOption = False,
     db: DbOption = None,
 ) -> None:

@@ -58,9 +58,6 @@ class DailyFrame(ArrayTabular):
     price_usd: np.ndarray
     price_source: np.ndarray
 
-    def __len__(self) -> int:
-        return len(self.day)
-
     def index_of(self, day: np.datetime64) -> int:
         """Row of ``day``; :class:`AsOfOutOfRange` when the frame does not hold it."""
         day = as_day(day)
@@ -93,17 +90,18 @@ def check_days_join(
         return
     first, last = held
     if days[0] > last + 1:
-        raise InputError(
+        gap = (
             f"starts on {days[0]}, but the data held ends on {last}: days {last + 1} to "
-            f"{days[0] - 1} would be missing; expected data continuing from {last + 1}",
-            path=origin,
+            f"{days[0] - 1} would be missing; expected data continuing from {last + 1}"
         )
-    if days[-1] < first - 1:
-        raise InputError(
+    elif days[-1] < first - 1:
+        gap = (
             f"ends on {days[-1]}, but the data held starts on {first}: days {days[-1] + 1} to "
-            f"{first - 1} would be missing; expected data reaching {first - 1}",
-            path=origin,
+            f"{first - 1} would be missing; expected data reaching {first - 1}"
         )
+    else:
+        return
+    raise InputError(gap, path=origin)
 
 
 def check_as_of(store: Store, as_of: np.datetime64 | None) -> np.datetime64:
@@ -217,9 +215,8 @@ def build_daily_frame(
             f"chain data has a gap after {day[i]} (next day held: {day[i + 1]}); "
             "re-import or sync the missing days"
         )
-    blocks = chain["blocks"]
     if day[0] == GENESIS_DAY:
-        end_height = np.cumsum(blocks)
+        end_height = np.cumsum(chain["blocks"])
     else:
         end_height = np.full(len(day), -1, np.int64)
     d_mean = chain["difficulty_mean"]
@@ -243,7 +240,7 @@ def build_daily_frame(
     close, chosen = select_prices(day, store.read_prices(as_of), price_source)
     return DailyFrame(
         day=day,
-        blocks=blocks,
+        blocks=chain["blocks"],
         end_height=end_height,
         fees_sat=chain["fees_sat"],
         issuance_sat=chain["issuance_sat"],

@@ -7,10 +7,9 @@ writes rows of such values as a CSV table. :func:`num` is the float-or-None a re
 stores.
 
 A dataclass becomes an object with one key per field, in field order. A field's metadata
-may rename its key (:func:`json_key`, for a key that is no Python name such as ``"1d"``, or
-an outside format's camelCase) or leave it out (:data:`NOT_JSON`, for per-day arrays kept
-beside a result). A dataclass of equal-length arrays (:class:`Columns`) becomes one object
-per entry.
+may rename its key (:func:`json_key`, for a key that is no Python name such as ``"1d"``)
+or leave it out (:data:`NOT_JSON`, for per-day arrays kept beside a result). A dataclass of
+equal-length arrays (:class:`Columns`) becomes one object per entry.
 """
 
 from __future__ import annotations

@@ -295,7 +295,10 @@ class Tabular:
 
 class ArrayTabular(Tabular):
     """:class:`Tabular` for a dataclass of per-row arrays: one column per array field
-    (:func:`array_columns`)."""
+    (:func:`array_columns`); ``len()`` is the number of rows."""
 
     def table_columns(self) -> Columns:
         return array_columns(self)
+
+    def __len__(self) -> int:
+        return row_count(self.table_columns())

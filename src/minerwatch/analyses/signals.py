@@ -268,45 +268,34 @@ def _stress(
     if pc.price_to_cost_pct is not None:
         checked.append("price_below_cost")
         if pc.price_to_cost_pct < 0:
-            active.append(
-                StressCondition(
-                    name="price_below_cost",
-                    value=pc.price_to_cost_pct,
-                    threshold=0.0,
-                    unit="%",
-                    description=f"close ${pc.price_usd:,.0f} is {-pc.price_to_cost_pct:.1f}% "
-                    f"below the production cost ${pc.cost_usd:,.0f} ({cost_model})",
-                )
+            text = (
+                f"close ${pc.price_usd:,.0f} is {-pc.price_to_cost_pct:.1f}% below the "
+                f"production cost ${pc.cost_usd:,.0f} ({cost_model})"
             )
+            active.append(StressCondition("price_below_cost", pc.price_to_cost_pct, 0.0, "%", text))
 
     dd = _num(m.hashrate_drawdown_pct[row])
     if dd is not None:
         checked.append("hashrate_drawdown")
         if dd <= -hashrate_drawdown_pct:
             high = int(m.hashrate_ath_row[row])
+            text = (
+                f"7-day mean hashrate {-dd:.1f}% below its high of {day[high]} (threshold "
+                f"{hashrate_drawdown_pct:g}%)"
+            )
             active.append(
-                StressCondition(
-                    name="hashrate_drawdown",
-                    value=dd,
-                    threshold=-hashrate_drawdown_pct,
-                    unit="%",
-                    description=f"7-day mean hashrate {-dd:.1f}% below its high of "
-                    f"{day[high]} (threshold {hashrate_drawdown_pct:g}%)",
-                )
+                StressCondition("hashrate_drawdown", dd, -hashrate_drawdown_pct, "%", text)
             )
 
     if ribbons.state != sg.STATE_NAMES[sg.STATE_UNDEFINED]:
         checked.append("ribbons_capitulation")
         if ribbons.state == sg.STATE_NAMES[sg.STATE_CAPITULATION]:
+            text = (
+                f"hash ribbons in capitulation since {ribbons.since}: 30-day mean hashrate "
+                f"{ribbons.spread_pct:+.1f}% against the 60-day mean"
+            )
             active.append(
-                StressCondition(
-                    name="ribbons_capitulation",
-                    value=ribbons.spread_pct,
-                    threshold=0.0,
-                    unit="%",
-                    description=f"hash ribbons in capitulation since {ribbons.since}: 30-day "
-                    f"mean hashrate {ribbons.spread_pct:+.1f}% against the 60-day mean",
-                )
+                StressCondition("ribbons_capitulation", ribbons.spread_pct, 0.0, "%", text)
             )
 
     def at_low(name: str, x: np.ndarray, window: int, unit: str, describe: str) -> None:
@@ -341,16 +330,8 @@ def _stress(
     if r_row[row] >= 1 and math.isfinite(r_pct[row]):
         checked.append("difficulty_falling")
         if r_pct[row] < 0:
-            active.append(
-                StressCondition(
-                    name="difficulty_falling",
-                    value=float(r_pct[row]),
-                    threshold=0.0,
-                    unit="%",
-                    description=f"the last difficulty retarget ({day[r_row[row]]}) was "
-                    f"{r_pct[row]:+.2f}%",
-                )
-            )
+            text = f"the last difficulty retarget ({day[r_row[row]]}) was {r_pct[row]:+.2f}%"
+            active.append(StressCondition("difficulty_falling", float(r_pct[row]), 0.0, "%", text))
     return active, checked
 
 

@@ -770,16 +770,14 @@ class BelowCostEpisodeReturns:
 def below_cost_return_study(
     day: np.ndarray,
     price_usd: np.ndarray,
-    cost_usd: np.ndarray,
+    episodes: list[Episode],
+    horizons_days: tuple[int, ...],
     *,
-    merge_gap_days: int = MERGE_GAP_DAYS,
-    min_days: int = BELOW_COST_STUDY_MIN_DAYS,
-    horizons_days: tuple[int, ...] = EVENT_HORIZONS_DAYS,
     fit_end: str | np.datetime64 | None = None,
 ) -> tuple[list[BelowCostEpisodeReturns], list[EventReturnRow]]:
-    """Forward returns from the start of every below-cost episode
-    (:func:`below_cost_episodes`) and the time to recover, with one summary row per horizon
-    (``event`` = "below-cost start").
+    """Forward returns from the start of each of the below-cost ``episodes`` (those of
+    :func:`below_cost_episodes` on these days, asked for ``horizons_days``) and the time to
+    recover, with one summary row per horizon (``event`` = "below-cost start").
 
     The summary leaves out episodes with a censored start (the real start is unknown) and,
     for a cost model with published constants fitted on data up to ``fit_end`` (a hindsight
@@ -790,14 +788,6 @@ def below_cost_return_study(
     fit_end_day = parse_day(fit_end, "fit_end")
     day = np.asarray(day, "datetime64[D]")
     price = np.asarray(price_usd, np.float64)
-    episodes = below_cost_episodes(
-        day,
-        price,
-        cost_usd,
-        merge_gap_days=merge_gap_days,
-        min_days=min_days,
-        horizons_days=horizons,
-    )
     out = []
     for e in episodes:  # tens of episodes; each searches its own stretch of days
         s = int(np.searchsorted(day, np.datetime64(e.start)))
@@ -908,10 +898,11 @@ def study(
     * ``ribbons``: :func:`ribbon_event_study`, forward returns after hash-ribbon buy
       signals and capitulation ends;
     * ``below-cost``: :func:`below_cost_return_study`, forward returns and recovery times of
-      the episodes of the close below the production cost (``model``, default
-      ``drm-fit-2015``).
+      the episodes (:func:`below_cost_episodes`) of the close below the production cost
+      (``model``, default ``drm-fit-2015``).
 
-    ``parameters`` are the named study function's (defaults in ``result.parameters``).
+    ``parameters`` are the named study function's, for ``below-cost`` those of
+    :func:`below_cost_episodes` and ``model`` (defaults in ``result.parameters``).
     Raises :class:`InputError` for an unknown study or parameter, or a bad value (named).
     """
     if name not in STUDY_NAMES:
@@ -948,7 +939,9 @@ def study(
         cost = production_cost(context, model=model).series.cost_usd[model]
         preset = hindsight_preset(model)
         fit_end = preset.fit_end if preset is not None else None
-        episodes, rows = below_cost_return_study(day, price, cost, fit_end=fit_end, **used)
+        below = below_cost_episodes(day, price, cost, **used)
+        horizons = used["horizons_days"]
+        episodes, rows = below_cost_return_study(day, price, below, horizons, fit_end=fit_end)
         used["model"] = model
         details = {
             "episodes": episodes,

@@ -461,7 +461,7 @@ def block_work(bits: int) -> int:
     Parameters
     ----------
     bits : int
-        Compact target.
+        Compact target of the block's header (``nBits``).
 
     Returns
     -------
@@ -577,7 +577,7 @@ def next_difficulty(
     Returns
     -------
     float
-        Difficulty, dimensionless.
+        The next epoch's difficulty, dimensionless.
 
     References
     ----------

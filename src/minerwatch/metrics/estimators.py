@@ -554,7 +554,7 @@ def _window_estimate(
 def daily_window_hashrate(
     blocks: np.ndarray,
     difficulty_mean: np.ndarray,
-    window_days: int = 1,
+    window_days: int,
     *,
     confidence: float = DEFAULT_CONFIDENCE,
     hashes_per_difficulty: float = HASHES_PER_DIFFICULTY,
@@ -571,8 +571,8 @@ def daily_window_hashrate(
         Blocks per day.
     difficulty_mean : ndarray
         Block-weighted mean difficulty of each day (NaN on days without blocks).
-    window_days : int, default 1
-        Days per window.
+    window_days : int
+        Days per window (1: Coin Metrics' daily ``HashRate``).
     confidence, hashes_per_difficulty
         As in :func:`block_window_hashrate`.
 

@@ -602,7 +602,7 @@ def all_in_cost_usd(
     Returns
     -------
     array of float
-        USD per BTC.
+        USD per BTC (NaN where ``electricity_cost_usd`` is NaN).
 
     References
     ----------

@@ -52,6 +52,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from minerwatch.chain.consensus import (
     HASHES_PER_DIFFICULTY,
@@ -197,8 +198,8 @@ def _window_sums(x: np.ndarray, valid: np.ndarray, window: int) -> tuple[np.ndar
 
 
 def fit_hashrate_process(
-    blocks: np.ndarray,
-    difficulty_mean: np.ndarray,
+    blocks: ArrayLike,
+    difficulty_mean: ArrayLike,
     *,
     window_days: int = FIT_WINDOW_DAYS,
     max_lag_days: int = FIT_MAX_LAG_DAYS,
@@ -219,9 +220,9 @@ def fit_hashrate_process(
 
     Parameters
     ----------
-    blocks : ndarray
+    blocks : array_like
         Blocks per day (consecutive days).
-    difficulty_mean : ndarray
+    difficulty_mean : array_like
         Mean difficulty of each day's blocks.
     window_days : int, default 365
         Trailing days fitted (fewer at the start of the data).

@@ -9,12 +9,13 @@ and ``backend/src/__tests__/api/difficulty-adjustment.test.ts``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from minerwatch.serialize import Jsonable, json_key
+from minerwatch.serialize import Jsonable
 
 
 @dataclass(frozen=True)
@@ -22,22 +23,32 @@ class MempoolAdjustment(Jsonable):
     """The result of mempool.space's ``calcDifficultyAdjustment``, field for field.
 
     Times in milliseconds except ``previous_time`` (seconds, as mempool returns it);
-    percentages in percent. :meth:`to_dict` gives mempool's camelCase keys (each field's
-    :func:`~minerwatch.serialize.json_key`).
+    percentages in percent. :meth:`to_dict` gives mempool's keys: each field's name in
+    camelCase.
     """
 
-    progress_percent: float = field(metadata=json_key("progressPercent"))
-    difficulty_change: float = field(metadata=json_key("difficultyChange"))
-    estimated_retarget_date: float = field(metadata=json_key("estimatedRetargetDate"))
-    remaining_blocks: int = field(metadata=json_key("remainingBlocks"))
-    remaining_time: float = field(metadata=json_key("remainingTime"))
-    previous_retarget: float = field(metadata=json_key("previousRetarget"))
-    previous_time: int = field(metadata=json_key("previousTime"))
-    next_retarget_height: int = field(metadata=json_key("nextRetargetHeight"))
-    time_avg: float = field(metadata=json_key("timeAvg"))
-    adjusted_time_avg: float = field(metadata=json_key("adjustedTimeAvg"))
-    time_offset: float = field(metadata=json_key("timeOffset"))
-    expected_blocks: float = field(metadata=json_key("expectedBlocks"))
+    progress_percent: float
+    difficulty_change: float
+    estimated_retarget_date: float
+    remaining_blocks: int
+    remaining_time: float
+    previous_retarget: float
+    previous_time: int
+    next_retarget_height: int
+    time_avg: float
+    adjusted_time_avg: float
+    time_offset: float
+    expected_blocks: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """mempool's result object: the fields under their camelCase names."""
+        return {_camel_case(k): v for k, v in super().to_dict().items()}
+
+
+def _camel_case(name: str) -> str:
+    """``snake_case`` as ``camelCase``: ``time_avg`` -> ``timeAvg``."""
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
 
 
 def mempool_baseline(

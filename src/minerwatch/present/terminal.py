@@ -10,7 +10,7 @@ from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
-from rich.table import Table
+from rich.table import Column, Table
 
 from minerwatch.analyses.asics import AsicEconomics
 from minerwatch.analyses.cost import ProductionCost
@@ -55,6 +55,25 @@ def _table(*columns: Any, **settings: Any) -> Table:
     """A table in this module's style: a simple header rule, no edge padding, collapsed
     padding between columns; ``settings`` as :class:`rich.table.Table` takes them."""
     return Table(*columns, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, **settings)
+
+
+def _figure_grid() -> Table:
+    """A grid of labelled figures: a bold label, the figure right-aligned, a dim remark."""
+    t = Table.grid(padding=(0, 2))
+    t.add_column(style="bold")
+    t.add_column(justify="right")
+    t.add_column(style="dim")
+    return t
+
+
+def _text(*headers: str) -> list[Column]:
+    """Columns of words and dates: left-aligned, never wrapped."""
+    return [Column(h, no_wrap=True) for h in headers]
+
+
+def _figures(*headers: str) -> list[Column]:
+    """Columns of figures: right-aligned, never wrapped."""
+    return [Column(h, justify="right", no_wrap=True) for h in headers]
 
 
 def _notes(console: Console, notes: Sequence[str], hint: str | None = None) -> None:
@@ -136,10 +155,7 @@ def _next_adjustment_rows(na: NextAdjustment | None) -> list[tuple[str, str, str
 
 def status_panel(console: Console, s: Status) -> None:
     """The snapshot as a panel of labelled figures with units."""
-    t = Table.grid(padding=(0, 2))
-    t.add_column(style="bold")
-    t.add_column(justify="right")
-    t.add_column(style="dim")
+    t = _figure_grid()
     hr = s.hashrate_ehs
     # One unit for every hashrate of the panel (not "922 EH/s / 1.02 ZH/s").
     windows = ("1d", "7d", "30d", "60d")
@@ -274,13 +290,14 @@ def asic_economics_table(console: Console, r: AsicEconomics) -> None:
 def asic_catalog_table(console: Console, c: Catalog) -> None:
     """The ASIC catalog, one row per model, with the source of each row."""
     with_source = console.width >= CATALOG_SOURCE_MIN_WIDTH
-    t = _table(title=f"ASIC catalog: {len(c)} models", show_lines=with_source)
-    t.add_column("model", min_width=12)
-    t.add_column("vendor", no_wrap=True)
-    for name in ("TH/s", "W", "J/TH"):
-        t.add_column(name, justify="right", no_wrap=True)
-    t.add_column("released", no_wrap=True)
-    t.add_column("cooling", no_wrap=True)
+    t = _table(
+        Column("model", min_width=12),
+        *_text("vendor"),
+        *_figures("TH/s", "W", "J/TH"),
+        *_text("released", "cooling"),
+        title=f"ASIC catalog: {len(c)} models",
+        show_lines=with_source,
+    )
     if with_source:
         t.add_column("source", style="dim", ratio=1)
     for row in c.rows():
@@ -308,12 +325,7 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
         f"model [bold]{pc.model}[/] {fmt.usd(pc.cost_usd)}, price vs cost "
         f"{fmt.pct(pc.price_to_cost_pct)}",
     )
-    t = _table()
-    t.add_column("model", no_wrap=True)
-    t.add_column("family", no_wrap=True)
-    t.add_column("cost $/BTC", justify="right", no_wrap=True)
-    t.add_column("price/cost", justify="right", no_wrap=True)
-    t.add_column("price vs cost", justify="right", no_wrap=True)
+    t = _table(*_text("model", "family"), *_figures("cost $/BTC", "price/cost", "price vs cost"))
     for m in pc.models.values():
         mark = "[bold]*[/] " if m.name == pc.model else "  "
         t.add_row(
@@ -325,12 +337,13 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
             style=None if m.cost_usd is not None else "dim",
         )
     console.print(t)
-    d = _table(title="Difficulty Regression Model: ln(market cap) = A + B ln(D)")
-    d.add_column("preset", no_wrap=True)
-    for name in ("A", "B", "R²", "n days"):
-        d.add_column(name, justify="right", no_wrap=True)
-    d.add_column("window")
-    d.add_column("kind")
+    d = _table(
+        *_text("preset"),
+        *_figures("A", "B", "R²", "n days"),
+        "window",
+        "kind",
+        title="Difficulty Regression Model: ln(market cap) = A + B ln(D)",
+    )
     for f in pc.drm.values():
         kind = "published" if f.published else ("expanding" if f.expanding else "fixed window")
         if f.hindsight:
@@ -355,10 +368,11 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
         )
     fl = pc.fleet
     if fl is not None:
-        g = _table(title=f"CBECI-style fleet at ${fl.electricity_usd_kwh:g}/kWh")
-        g.add_column("")
-        for bound in ("lower", "best", "upper"):
-            g.add_column(bound, justify="right", no_wrap=True)
+        g = _table(
+            "",
+            *_figures("lower", "best", "upper"),
+            title=f"CBECI-style fleet at ${fl.electricity_usd_kwh:g}/kWh",
+        )
         rows: list[tuple[str, Mapping[str, float | None], str, str]] = [
             ("efficiency J/TH", fl.efficiency_j_th, ".1f", ""),
             ("overhead (PUE)", fl.overhead, ".2f", ""),
@@ -419,13 +433,13 @@ def episodes_table(console: Console, r: EpisodesReport) -> None:
             f"to {r.fit_end}: its cost before that day, and the episodes marked "
             f"{HINDSIGHT_MARK}, carry hindsight",
         )
-    t = _table()
-    t.add_column("start, end", no_wrap=True)
-    for name in ("days", "deepest", "price", "cost"):
-        t.add_column(name, justify="right", no_wrap=True)
-    t.add_column("ended", no_wrap=True)
     c = episode_columns(r.horizons_days)
-    t.add_column(c["forward_return_pct"].unit, justify="right")
+    t = _table(
+        *_text("start, end"),
+        *_figures("days", "deepest", "price", "cost"),
+        *_text("ended"),
+        Column(c["forward_return_pct"].unit, justify="right"),
+    )
     for e in r.episodes:
         marks = (CENSORED_MARK if e.censored_start else "") + (
             HINDSIGHT_MARK if e.hindsight else ""
@@ -466,10 +480,7 @@ def signals_report(console: Console, s: Signals) -> None:
         f"({s.price_source or 'no source'})",
     )
     style = {"capitulation": "bold red", "recovery": "bold yellow"}.get(r.state, "bold")
-    t = Table.grid(padding=(0, 2))
-    t.add_column(style="bold")
-    t.add_column(justify="right")
-    t.add_column(style="dim")
+    t = _figure_grid()
     p = r.parameters
     t.add_row(
         "Hash ribbons",
@@ -511,11 +522,12 @@ def signals_report(console: Console, s: Signals) -> None:
         console.print(
             f"  [red]{STRESS_MARK}[/] {escape(condition.name)}: {escape(condition.description)}"
         )
-    periods = _table(title=f"Capitulations ({len(r.capitulations)})")
-    periods.add_column("start", no_wrap=True)
-    periods.add_column("end", no_wrap=True)
-    periods.add_column("days", justify="right", no_wrap=True)
-    periods.add_column("buy signal", no_wrap=True)
+    periods = _table(
+        *_text("start", "end"),
+        *_figures("days"),
+        *_text("buy signal"),
+        title=f"Capitulations ({len(r.capitulations)})",
+    )
     for c in r.capitulations:
         periods.add_row(
             c.start,
@@ -563,12 +575,10 @@ def study_report(console: Console, r: StudyResult) -> None:
                 f"{fmt.pct(today.change_pct)} ({', '.join(today.regimes) or 'n/a'})",
             )
         # Fits 80 columns: the regime is shown by its condition (named in the note).
-        t = _table()
-        for name in ("over", "change", "ahead"):
-            t.add_column(name, no_wrap=True)
-        for name in ("days", "episodes", "up", "mean", "median"):
-            t.add_column(name, justify="right", no_wrap=True)
-        t.add_column(f"{p['interval']:.0%} CI mean", justify="right", no_wrap=True)
+        t = _table(
+            *_text("over", "change", "ahead"),
+            *_figures("days", "episodes", "up", "mean", "median", f"{p['interval']:.0%} CI mean"),
+        )
         names = {}
         for row in r.rows:
             names[row.condition.removeprefix("change ")] = row.regime
@@ -595,14 +605,13 @@ def study_report(console: Console, r: StudyResult) -> None:
     if r.name == "ribbons":
         p = r.parameters
         short = {"buy signal": "buy", "capitulation end": "end"}
-        t = _table()
-        t.add_column("date", no_wrap=True)
-        t.add_column("event", no_wrap=True)
-        # On a narrow terminal the capitulation's dates wrap to two lines; nothing is cut.
-        t.add_column("capitulation", min_width=10)
-        t.add_column("close", justify="right", no_wrap=True)
         horizons = "/".join(str(h) for h in p["horizons_days"])
-        t.add_column(f"+{horizons}d", justify="right", no_wrap=True)
+        t = _table(
+            *_text("date", "event"),
+            # On a narrow terminal the capitulation's dates wrap to two lines; nothing is cut.
+            Column("capitulation", min_width=10),
+            *_figures("close", f"+{horizons}d"),
+        )
         for e in r.details["events"]:
             end = e.capitulation_end
             same_year = end[:4] == e.capitulation_start[:4]
@@ -636,12 +645,11 @@ def study_report(console: Console, r: StudyResult) -> None:
         for title, group in groups:
             if not group:
                 continue
-            t = _table(title=title or None)
-            t.add_column("start, end", no_wrap=True)
-            t.add_column("days", justify="right", no_wrap=True)
-            t.add_column("deepest", justify="right", no_wrap=True)
-            t.add_column("to cost /\nstart price", justify="right", no_wrap=True)
-            t.add_column(f"+{horizons}d", justify="right", no_wrap=True)
+            t = _table(
+                *_text("start, end"),
+                *_figures("days", "deepest", "to cost /\nstart price", f"+{horizons}d"),
+                title=title or None,
+            )
             for e in group:
                 marks = (CENSORED_MARK if e.censored_start else "") + (
                     HINDSIGHT_MARK if e.hindsight else ""
@@ -662,11 +670,7 @@ def study_report(console: Console, r: StudyResult) -> None:
             f"start price: to the first close at or above the start's after the deepest day; "
             f"{CENSORED_MARK} censored start (left out of the summary)",
         )
-    s = _table()
-    s.add_column("after", no_wrap=True)
-    s.add_column("horizon", no_wrap=True)
-    for name in ("n", "positive", "mean", "median"):
-        s.add_column(name, justify="right", no_wrap=True)
+    s = _table(*_text("after", "horizon"), *_figures("n", "positive", "mean", "median"))
     for row in r.rows:
         s.add_row(row.event, f"+{row.horizon_days}d", f"{row.n:,}", *_returns_cells(row, False))
     console.print(s)
@@ -678,10 +682,7 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
     from minerwatch.analyses.difficulty import BlockHashrateEstimate
 
     na, base, m = o.next_adjustment, o.baseline, o.model
-    t = Table.grid(padding=(0, 2))
-    t.add_column(style="bold")
-    t.add_column(justify="right")
-    t.add_column(style="dim")
+    t = _figure_grid()
     start = f"started {fmt.when(o.epoch_start_time)}"
     if o.epoch_start_time_estimated:
         start += " (estimated)"
@@ -764,10 +765,11 @@ def difficulty_backtest_table(console: Console, bt: DifficultyBacktest) -> None:
         ("Change of difficulty", "pp", "change", ".2f"),
         ("Date of the retarget", "h", "date", ".1f"),
     ):
-        t = _table(title=f"{what}: mean absolute error, {unit}")
-        t.add_column("data", no_wrap=True)
-        for name in ("level", "epochs", "at", "ours", "baseline", "ratio", "90% cover", "floor"):
-            t.add_column(name, justify="right", no_wrap=True)
+        t = _table(
+            *_text("data"),
+            *_figures("level", "epochs", "at", "ours", "baseline", "ratio", "90% cover", "floor"),
+            title=f"{what}: mean absolute error, {unit}",
+        )
         for r in bt.rows:
             ours = getattr(r, f"mae_{key}_{unit}")
             base = getattr(r, f"mae_{key}_{unit}_baseline")

@@ -32,25 +32,32 @@ MAX_HEIGHT = 2**31 - 1
 MAX_TIME = 7_258_118_400
 
 
+@dataclass(frozen=True, kw_only=True)
+class FileRows:
+    """What a reader keeps beside a file's columns: the file (``origin``) and the 1-based
+    line of each row, for errors found after reading, and the reader's notes. ``len()`` is
+    the number of rows."""
+
+    origin: str
+    lines: np.ndarray
+    notes: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
 @dataclass(frozen=True)
-class DailyPrices:
+class DailyPrices(FileRows):
     """Daily closes: ``day`` (datetime64[D], ascending, unique), ``close_usd`` (float64),
     ``source`` (object array of source names)."""
 
     day: np.ndarray
     close_usd: np.ndarray
     source: np.ndarray
-    notes: tuple[str, ...] = ()
-    #: The file and the line of each row, for errors found after reading.
-    origin: str = ""
-    lines: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.day)
 
 
 @dataclass(frozen=True)
-class Epochs:
+class Epochs(FileRows):
     """Difficulty epochs: ``start_height`` (int64, multiples of 2016), ``difficulty``
     (float64, exact: the difficulty of ``bits``), ``bits`` (int64 compact target),
     ``start_time`` (int64 unix seconds, -1 where unknown)."""
@@ -59,13 +66,6 @@ class Epochs:
     difficulty: np.ndarray
     bits: np.ndarray
     start_time: np.ndarray
-    notes: tuple[str, ...] = ()
-    #: The file and the line of each row, for errors found after reading.
-    origin: str = ""
-    lines: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.start_height)
 
 
 def read_prices(path: str | Path, source: str | None = None) -> DailyPrices:
@@ -98,9 +98,9 @@ def read_prices(path: str | Path, source: str | None = None) -> DailyPrices:
         day[keep],
         close[keep],
         names[keep].astype(object),
-        tuple(table.notes),
-        table.origin,
-        table.lines[keep],
+        origin=table.origin,
+        lines=table.lines[keep],
+        notes=tuple(table.notes),
     )
 
 
@@ -162,7 +162,7 @@ def read_epochs(path: str | Path) -> Epochs:
         exact,
         bits,
         start_time[keep],
-        tuple(table.notes),
-        table.origin,
-        table.lines[keep],
+        origin=table.origin,
+        lines=table.lines[keep],
+        notes=tuple(table.notes),
     )

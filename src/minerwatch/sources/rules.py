@@ -110,6 +110,17 @@ def refuse(where: _Locates, bad: np.ndarray, column: str, message: Callable[[int
         raise where.error(row, column, message(row))
 
 
+@dataclass(frozen=True)
+class _AtFileRow:
+    """Errors at item ``i`` of a merged table, located at its file row ``rows[i]``."""
+
+    where: Where
+    rows: np.ndarray
+
+    def error(self, row: int, column: str | None, message: str) -> InputError:
+        return self.where.error(int(self.rows[row]), column, message)
+
+
 def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
@@ -259,24 +270,25 @@ def check_epoch_sequence(
     h = np.asarray(start_height, np.int64)
     t = np.asarray(start_time, np.int64)
     known = t >= 0
-    ahead = known & (t > now + MAX_FUTURE_S) & (rows >= 0)
-    if ahead.any():
-        i = _first(ahead)
-        raise where.error(
-            int(rows[i]),
-            "start_time",
+    from_file = _AtFileRow(where, rows)
+    refuse(
+        from_file,
+        known & (t > now + MAX_FUTURE_S) & (rows >= 0),
+        "start_time",
+        lambda i: (
             f"{t[i]} is more than 2 hours after now ({now}); expected an epoch that has "
-            "started (Bitcoin Core rejects headers further ahead)",
-        )
-    genesis = (h == 0) & (np.asarray(bits, np.int64) != POW_LIMIT_BITS) & (rows >= 0)
-    if genesis.any():
-        i = _first(genesis)
-        raise where.error(
-            int(rows[i]),
-            "difficulty",
+            "started (Bitcoin Core rejects headers further ahead)"
+        ),
+    )
+    refuse(
+        from_file,
+        (h == 0) & (np.asarray(bits, np.int64) != POW_LIMIT_BITS) & (rows >= 0),
+        "difficulty",
+        lambda i: (
             f"epoch 0 has difficulty {bits_to_difficulty(int(bits[i]))!r}; expected 1 (the "
-            "genesis block's bits, 0x1d00ffff, the proof-of-work limit)",
-        )
+            "genesis block's bits, 0x1d00ffff, the proof-of-work limit)"
+        ),
+    )
     k = np.flatnonzero(known)
     falls = np.flatnonzero(np.diff(t[k]) <= 0)
     for j in falls:  # the first fall that involves a row of the file
