@@ -155,7 +155,7 @@ class ChainFeed:
     def write(self, store: Store, page: Page[Request]) -> list[WriteResult]:
         blocks, request, state = page.records
         result = store.write_block_page(blocks, state, fork=request.fork, origin=page.origin)
-        epochs = _epochs_begun(store, blocks)
+        epochs = _epochs_begun(store, blocks, page.origin)
         writes = [result] if epochs is None else [result, store.write_epochs(epochs, page.origin)]
         self.state = state
         self._recent = (
@@ -370,7 +370,7 @@ class ChainFeed:
         return blocks
 
 
-def _epochs_begun(store: Store, blocks: BlockPage) -> Epochs | None:
+def _epochs_begun(store: Store, blocks: BlockPage, origin: str) -> Epochs | None:
     """The difficulty epochs the page holds the first block of (start time = that block's
     header time), and the epoch of the page's first block when no epoch row holds it yet
     (start time unknown): so that a database built from a chain source alone has the
@@ -396,6 +396,8 @@ def _epochs_begun(store: Store, blocks: BlockPage) -> Epochs | None:
         difficulty=bits_to_difficulty_array(bits),
         bits=bits,
         start_time=start_time[first],
+        origin=origin,
+        lines=np.flatnonzero(first) + 1,  # the rows of the page
     )
 
 
