@@ -107,6 +107,10 @@ def test_the_first_paying_output_decides(pools, raw_list):
     scripts = np.array([(via, f2), (f2, via)], object)
     got = identify(np.array([None, None], object), scripts, pools)
     assert got.tolist() == ["ViaBTC", "F2Pool"]
+    # The same as the store keeps them (space-separated), uppercase hex, a doubled space.
+    stored = np.array([f"{via} {f2}", f"{f2.upper()}  {via}", None], object)
+    got = identify(np.array([None, None, None], object), stored, pools)
+    assert got.tolist() == ["ViaBTC", "F2Pool", None]
 
 
 def test_a_bad_list_is_refused_naming_the_pool(tmp_path, raw_list):
@@ -280,6 +284,7 @@ def test_a_new_list_reidentifies_the_stored_blocks(
         assert store.read_blocks()["pool"].tolist().count(name) > 0
     done = cli("import", "pools", new_list, "--db", path)
     assert done.returncode == 0, done.stderr
+    assert "1 pool(s) of the stored list are not in this one" in " ".join(held.stdout.split())
     expected = [None if d[2] == name else d[2] for d in drawn]
     with minerwatch.open_store(path, read_only=True) as store:
         assert store.read_blocks()["pool"].tolist() == expected

@@ -758,8 +758,8 @@ class Store:
         """Replace the stored pool list by ``pools`` (the caller holds the transaction).
 
         Counted by pool name: ``new`` pools not stored before, ``changed`` stored with
-        another rank, id, link, addresses or tags, ``unchanged``, and ``removed`` stored
-        pools the list no longer has."""
+        another id, link, addresses or tags, ``unchanged`` (a pool that only moved in the
+        list's order among them), and ``removed`` stored pools the list no longer has."""
         if self.read_only:
             raise StoreReadOnly(f"database {self.path} is open read-only")
         rows = [
@@ -770,7 +770,7 @@ class Store:
         self.con.execute("CREATE OR REPLACE TEMP TABLE _pools AS SELECT * FROM pools WITH NO DATA")
         self.con.executemany("INSERT INTO _pools VALUES (?, ?, ?, ?, ?, ?)", rows)
         same = " AND ".join(
-            f"s.{c} IS NOT DISTINCT FROM t.{c}" for c in ("rank", "id", "link", "addresses", "tags")
+            f"s.{c} IS NOT DISTINCT FROM t.{c}" for c in ("id", "link", "addresses", "tags")
         )
         total, existing, unchanged, removed = self.con.execute(
             f"""SELECT count(s.name), count(s.name) FILTER (WHERE t.name IS NOT NULL),

@@ -53,7 +53,7 @@ def import_pools(store: Store, path: str | Path, *, reidentify: bool = True) -> 
         writes = [store.write_pool_list(pools, origin)]
         if reidentify:
             writes.append(reidentify_blocks(store, pools, origin))
-    notes = list(pools.notes)
+    notes = []
     if writes[0].removed:
         notes.append(f"{writes[0].removed:,} pool(s) of the stored list are not in this one")
     if reidentify:

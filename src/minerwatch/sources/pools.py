@@ -32,7 +32,7 @@ distinct scripts, tags by one substring search over the page's distinct scriptSi
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -64,7 +64,6 @@ class PoolList:
     addresses: tuple[tuple[str, ...], ...]
     tags: tuple[tuple[str, ...], ...]
     origin: str = ""
-    notes: tuple[str, ...] = field(default=())
 
     def __len__(self) -> int:
         return len(self.name)
@@ -129,6 +128,8 @@ def _from_pools_json(data: dict[str, Any], origin: str) -> PoolList:
         if not isinstance(entries, dict):
             raise _fail(origin, f"{key!r} is not an object")
         for marker, pool in entries.items():
+            if not marker:
+                raise _fail(origin, f"{key}: an empty tag or address")
             if not isinstance(pool, dict) or not isinstance(pool.get("name"), str):
                 raise _fail(origin, f"{key} {marker!r}: no pool name")
             i = names.setdefault(pool["name"], len(names))
@@ -242,8 +243,9 @@ def _flat_scripts(payout_scripts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows, cells = cells, np.empty(len(cells), dtype=object)
         cells[:] = [tuple(r) for r in rows]
     known = np.flatnonzero(np.not_equal(cells, _NONE))
-    if known.size and all(isinstance(c, str) for c in cells[known]):
-        # Stored cells: one vectorised split of the page's strings.
+    stored = known.size and all(isinstance(c, str) for c in cells[known])
+    if stored and not (np.strings.find(cells[known].astype(str), "  ") >= 0).any():
+        # Stored cells (single spaces): one vectorised split of the page's strings.
         texts = np.strings.lower(np.strings.strip(cells[known].astype(str)))
         keep = texts != ""
         known, texts = known[keep], texts[keep]
