@@ -277,3 +277,25 @@ def test_epochs_come_from_the_blocks_of_a_chain_source(tmp_path):
     assert epochs["start_time"].tolist()[1:] == [chain.times[2016], chain.times[4032]]
     assert epochs["start_time"][0] < 0 or np.isnan(epochs["start_time"][0])
     assert (epochs["bits"] == BITS).all()
+
+
+def test_pools_are_named_from_the_imported_list(tmp_path, cli, data_dir):
+    db = tmp_path / "c.duckdb"
+    pool_list = data_dir / "mining_pools" / "generated_pool-list.json"
+    assert cli("import", "pools", pool_list, "--db", db).returncode == 0
+    # block 730000's coinbase scriptSig (mempool.space's example): Binance Pool's tag
+    tag = (
+        "0390230b1362696e616e63652f383038e0006f02cd583765fabe6d6d686355577affaad03015e73242"
+        "8a927a5d2d842471b350394139616bcb4401d804000000000000001a750000c9ad0000"
+    )
+
+    class Tagged(MemoryChain):
+        def page(self, start_height, count, *, economics=True):
+            page = super().page(start_height, count, economics=economics)
+            page.coinbase_tag[:] = np.where(page.height % 2 == 0, tag, "00")
+            return page
+
+    _sync(db, Tagged(10))
+    with open_store(db, read_only=True) as store:
+        pools = store.read_blocks()["pool"].tolist()
+    assert pools == ["Binance Pool", None] * 5

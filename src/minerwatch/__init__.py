@@ -70,6 +70,9 @@ _EXPORTS = {
     "study": "analyses.studies",
     "DifficultyOutlook": "analyses.difficulty",
     "difficulty_outlook": "analyses.difficulty",
+    "PoolShares": "analyses.pools",
+    "pool_shares": "analyses.pools",
+    "import_pools": "ingest.pools",
     "DifficultyBacktest": "analyses.backtest",
     "backtest_difficulty": "analyses.backtest",
     "ReportData": "analyses.report",
@@ -90,6 +93,7 @@ if TYPE_CHECKING:
     from .analyses.difficulty import DifficultyOutlook, difficulty_outlook
     from .analyses.export import Export, export_table
     from .analyses.info import Info, info
+    from .analyses.pools import PoolShares, pool_shares
     from .analyses.report import ReportData, report_data
     from .analyses.signals import Signals, signals
     from .analyses.status import Status, status, status_from_frame
@@ -122,6 +126,7 @@ if TYPE_CHECKING:
         import_epochs,
         import_prices,
     )
+    from .ingest.pools import import_pools
     from .ingest.sync import SyncReport, sync
     from .metrics.daily import DailyMetrics, compute_daily_metrics
     from .present.brief import Brief, brief

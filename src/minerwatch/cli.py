@@ -246,6 +246,31 @@ def import_blocks_cmd(
     _import_file(functools.partial(import_blocks, replace=replace), db, file)
 
 
+@import_app.command("pools")
+def import_pools_cmd(
+    file: Annotated[
+        Path,
+        _file_argument(
+            "Pool list of bitcoin-data/mining-pools (pool-list.json or pools.json, from "
+            "https://github.com/bitcoin-data/mining-pools)."
+        ),
+    ],
+    reidentify: Annotated[
+        bool,
+        typer.Option(
+            "--reidentify/--no-reidentify",
+            help="Identify the pool of every stored block with coinbase data again with "
+            "this list (default: yes).",
+        ),
+    ] = True,
+    db: DbOption = None,
+) -> None:
+    """Import the pool list blocks are identified with (coinbase tags, payout addresses)."""
+    from minerwatch.ingest.pools import import_pools
+
+    _import_file(functools.partial(import_pools, reidentify=reidentify), db, file)
+
+
 @app.command()
 def status(
     as_of: AsOfOption = None,
@@ -614,6 +639,29 @@ def difficulty(
 
 
 @app.command()
+def pools(
+    window: Annotated[
+        str | None,
+        _option(
+            "--window",
+            "1d|7d|30d|epoch|N",
+            "Blocks counted: header time in the last 1, 7 or 30 days, the current "
+            "difficulty epoch so far, or the last N blocks (default 7d).",
+        ),
+    ] = None,
+    as_of: AsOfOption = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Who found the blocks: each pool's blocks and share with a 90% interval, the hashrate
+    it implies, empty blocks, and the unknown share, over a window ending with the day."""
+    from minerwatch.analyses.pools import pool_shares
+
+    result = _answer(pool_shares, db, as_of, **_given(window=window))
+    _emit(result, json_out, "pool_shares_table")
+
+
+@app.command()
 def report(
     out_file: Annotated[
         Path,
@@ -769,6 +817,7 @@ PARAMETER_OPTIONS = {
     "format": "--format",
     "source": "--source",
     "replace": "--replace",
+    "window": "--window",
     "base_url": "--url",
     "start": "--start",
     "end": "--end",

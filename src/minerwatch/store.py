@@ -20,6 +20,8 @@ Tables (schema version :data:`SCHEMA_VERSION`):
 - ``chain_sync``: where each live chain source's sync stands (network, tip height and hash,
   the first height held and whether its parent was taken on trust, proof-of-work checked).
 - ``prices_hourly``: hourly closes per exchange (``quote`` 'USD' or 'USDT').
+- ``pools``: the pool list blocks are identified with, in its order (name, link, payout
+  addresses, coinbase tags; :mod:`minerwatch.sources.pools`).
 - ``sync_state``: where each network source's incremental sync stands.
 - ``imports``: a log of every write (what, from where, how many rows new/changed).
 
@@ -57,6 +59,7 @@ from minerwatch.errors import (
 
 if TYPE_CHECKING:
     from minerwatch.sources.chainpage import BlockPage
+    from minerwatch.sources.pools import PoolList
 
 SCHEMA_VERSION = 2
 EPOCH_DAY = np.datetime64("1970-01-01", "D")
@@ -198,6 +201,16 @@ _MIGRATIONS: list[list[str]] = [
             quote VARCHAR NOT NULL,
             close DOUBLE NOT NULL,
             PRIMARY KEY (hour, source)
+        )""",
+        # The pool list blocks are identified with (``minerwatch import pools``), in its
+        # order: ``rank`` 0, 1, ... (the order decides between pools that both match).
+        """CREATE TABLE pools (
+            rank INTEGER PRIMARY KEY,
+            id INTEGER NOT NULL,
+            name VARCHAR NOT NULL UNIQUE,
+            link VARCHAR,
+            addresses VARCHAR[] NOT NULL,
+            tags VARCHAR[] NOT NULL
         )""",
     ],
 ]
@@ -1036,6 +1049,187 @@ class Store:
 
     def stale_block_count(self) -> int:
         return int(self.con.execute("SELECT count(*) FROM stale_blocks").fetchall()[0][0])
+
+    # -- pools: the pool list and the blocks' coinbases (``minerwatch import pools``,
+    # ``minerwatch pools``; :mod:`minerwatch.sources.pools`) ------------------------------
+
+    def write_pool_list(self, pools: PoolList, origin: str) -> WriteResult:
+        """Replace the stored pool list by ``pools`` (the caller holds the transaction).
+
+        Counted by pool name: ``new`` pools not stored before, ``changed`` stored with
+        another id, link, addresses or tags, ``unchanged`` (a pool that only moved in the
+        list's order among them), and ``removed`` stored pools the list no longer has."""
+        if self.read_only:
+            raise StoreReadOnly(f"database {self.path} is open read-only")
+        rows = [
+            (rank, pools.id[rank], pools.name[rank], pools.link[rank],
+             list(pools.addresses[rank]), list(pools.tags[rank]))
+            for rank in range(len(pools))
+        ]  # fmt: skip
+        self.con.execute("CREATE OR REPLACE TEMP TABLE _pools AS SELECT * FROM pools WITH NO DATA")
+        self.con.executemany("INSERT INTO _pools VALUES (?, ?, ?, ?, ?, ?)", rows)
+        same = " AND ".join(
+            f"s.{c} IS NOT DISTINCT FROM t.{c}" for c in ("id", "link", "addresses", "tags")
+        )
+        total, existing, unchanged, removed = self.con.execute(
+            f"""SELECT count(s.name), count(s.name) FILTER (WHERE t.name IS NOT NULL),
+                       count(s.name) FILTER (WHERE {same}),
+                       count(t.name) FILTER (WHERE s.name IS NULL)
+                FROM _pools s FULL JOIN pools t ON s.name = t.name"""
+        ).fetchall()[0]
+        self.con.execute("DELETE FROM pools")
+        self.con.execute("INSERT INTO pools SELECT * FROM _pools")
+        self.con.execute("DROP TABLE _pools")
+        result = WriteResult("pools", total - existing, existing - unchanged, unchanged, removed)
+        return self._log_write(result, origin)
+
+    def read_pool_list(self) -> PoolList | None:
+        """The stored pool list in its order, or None when none was imported."""
+        from minerwatch.sources.pools import PoolList
+
+        rows = self.con.execute(
+            "SELECT id, name, link, addresses, tags FROM pools ORDER BY rank"
+        ).fetchall()
+        if not rows:
+            return None
+        origin = self.con.execute(
+            "SELECT origin FROM imports WHERE kind = 'pools' ORDER BY id DESC LIMIT 1"
+        ).fetchall()
+        ids, names, links, addresses, tags = zip(*rows, strict=True)
+        return PoolList(
+            tuple(int(i) for i in ids),
+            tuple(names),
+            tuple(links),
+            tuple(tuple(a) for a in addresses),
+            tuple(tuple(t) for t in tags),
+            origin[0][0] if origin else "",
+        )
+
+    def write_block_coinbases(
+        self,
+        height: np.ndarray,
+        coinbase_tag: np.ndarray,
+        payout_scripts: np.ndarray,
+        tx_count: np.ndarray,
+        origin: str,
+    ) -> WriteResult:
+        """Set the coinbase scriptSig (hex), payout scripts (tuples of hex, stored
+        space-separated) and transaction count (-1 unknown) of stored blocks by height
+        (the caller holds the transaction). A height not stored is an
+        :class:`InputError`; ``changed`` counts the blocks whose values differ."""
+        if self.read_only:
+            raise StoreReadOnly(f"database {self.path} is open read-only")
+        staged = {
+            "height": np.asarray(height, np.int64),
+            "coinbase_tag": np.asarray(coinbase_tag, object),
+            "payout_scripts": np.array(
+                [
+                    None if p is None else p if isinstance(p, str) else " ".join(p)
+                    for p in payout_scripts
+                ],
+                dtype=object,
+            ),  # fmt: skip
+            "tx_count": np.asarray(tx_count, np.int64),
+        }
+        self.con.register("_coinbases_src", staged)
+        try:
+            missing = self.con.execute(
+                "SELECT min(s.height) FROM _coinbases_src s ANTI JOIN blocks b "
+                "ON b.height = s.height"
+            ).fetchall()[0][0]
+            if missing is not None:
+                raise InputError(
+                    f"block {missing} is not stored; store the blocks before their coinbases",
+                    path=origin,
+                )
+            same = (
+                "b.coinbase_tag IS NOT DISTINCT FROM s.coinbase_tag AND b.payout_scripts IS "
+                "NOT DISTINCT FROM s.payout_scripts AND b.tx_count IS NOT DISTINCT FROM "
+                "nullif(s.tx_count, -1)"
+            )
+            total, unchanged = self.con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE {same}) FROM _coinbases_src s "
+                "JOIN blocks b ON b.height = s.height"
+            ).fetchall()[0]
+            self.con.execute(
+                """UPDATE blocks SET coinbase_tag = s.coinbase_tag,
+                          payout_scripts = s.payout_scripts, tx_count = nullif(s.tx_count, -1)
+                   FROM _coinbases_src s WHERE blocks.height = s.height"""
+            )
+        finally:
+            self.con.unregister("_coinbases_src")
+        return self._log_write(WriteResult("blocks", 0, total - unchanged, unchanged), origin)
+
+    def read_block_coinbases(
+        self, *, min_height: int | None = None, max_height: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """Stored blocks that carry a coinbase scriptSig or payout scripts, ascending by
+        height within the range: ``height`` (int64), ``coinbase_tag`` (object, hex or
+        None), ``payout_scripts`` (object, space-separated hex or None), ``pool``
+        (object, None unknown)."""
+        raw = self.con.execute(
+            """SELECT height, coinbase_tag, payout_scripts, pool FROM blocks
+               WHERE (coinbase_tag IS NOT NULL OR payout_scripts IS NOT NULL)
+                 AND height BETWEEN coalesce(?, 0) AND coalesce(?, 2147483647)
+               ORDER BY height""",
+            [min_height, max_height],
+        ).fetchnumpy()
+        out = {k: _plain(v) for k, v in raw.items()}
+        out["height"] = out["height"].astype(np.int64)
+        for name in ("coinbase_tag", "payout_scripts", "pool"):
+            out[name] = out[name].astype(object)
+        return out
+
+    def set_block_pools(self, height: np.ndarray, pool: np.ndarray, origin: str) -> WriteResult:
+        """Set the ``pool`` (None: unknown) of stored blocks by height (the caller holds the
+        transaction); ``changed`` counts the blocks whose pool differed."""
+        if self.read_only:
+            raise StoreReadOnly(f"database {self.path} is open read-only")
+        staged = {"height": np.asarray(height, np.int64), "pool": np.asarray(pool, object)}
+        self.con.register("_pools_src", staged)
+        try:
+            total, changed = self.con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE b.pool IS DISTINCT FROM s.pool) "
+                "FROM _pools_src s JOIN blocks b ON b.height = s.height"
+            ).fetchall()[0]
+            self.con.execute(
+                "UPDATE blocks SET pool = s.pool FROM _pools_src s "
+                "WHERE blocks.height = s.height AND blocks.pool IS DISTINCT FROM s.pool"
+            )
+        finally:
+            self.con.unregister("_pools_src")
+        return self._log_write(WriteResult("blocks", 0, changed, total - changed), origin)
+
+    def read_block_pools(
+        self,
+        *,
+        min_height: int | None = None,
+        min_time: int | None = None,
+        max_time: int | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Stored blocks with ``height >= min_height`` and header time in ``[min_time,
+        max_time]`` (unix seconds, where given), ascending by height: ``height``,
+        ``time`` (int64), ``bits`` (int64, -1 unknown), ``difficulty`` (float64, NaN
+        unknown), ``pool`` (object, None unknown), ``tx_count`` (int64, -1 unknown),
+        ``has_coinbase`` (bool: the block carries a coinbase scriptSig or payout
+        scripts, so an unknown pool is one the list does not know)."""
+        raw = self.con.execute(
+            """SELECT height, time, coalesce(bits, -1) AS bits, difficulty, pool,
+                      coalesce(tx_count, -1) AS tx_count,
+                      (coinbase_tag IS NOT NULL OR payout_scripts IS NOT NULL) AS has_coinbase
+               FROM blocks
+               WHERE height >= coalesce(?, 0) AND time >= coalesce(?, -9223372036854775808)
+                 AND time <= coalesce(?, 9223372036854775807)
+               ORDER BY height""",
+            [min_height, min_time, max_time],
+        ).fetchnumpy()
+        out = {k: _plain(v) for k, v in raw.items()}
+        for name in ("height", "time", "bits", "tx_count"):
+            out[name] = out[name].astype(np.int64)
+        out["difficulty"] = out["difficulty"].astype(np.float64)
+        out["pool"] = out["pool"].astype(object)
+        out["has_coinbase"] = out["has_coinbase"].astype(bool)
+        return out
 
 
 def _text_or_none(values) -> np.ndarray:

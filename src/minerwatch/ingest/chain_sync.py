@@ -26,6 +26,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,7 @@ from minerwatch.ingest.sync import (
 from minerwatch.sources import page_checks
 from minerwatch.sources.chainpage import BlockPage, ChainSource, ChainTip
 from minerwatch.sources.files import Epochs
+from minerwatch.sources.pools import PoolList, identify
 from minerwatch.sources.retry import Deadline, RetryPolicy
 from minerwatch.store import ChainState, Reorg, Store, WriteResult
 
@@ -115,6 +117,10 @@ class ChainFeed:
 
     def resume(self, store: Store) -> Resume[Request]:
         self.state = store.chain_state(self.source.name)
+        if self.identify is None:
+            pools = store.read_pool_list()
+            if pools is not None:
+                self.identify = partial(_identify_pools, pools=pools)
         if self.state is not None:
             if self.from_height is not None and self.from_height != self.state.base_height:
                 raise InputError(
@@ -370,6 +376,10 @@ class ChainFeed:
         return blocks
 
 
+def _identify_pools(blocks: BlockPage, pools: PoolList) -> np.ndarray:
+    return identify(blocks.coinbase_tag, blocks.payout_scripts, pools)
+
+
 def _epochs_begun(store: Store, blocks: BlockPage, origin: str) -> Epochs | None:
     """The difficulty epochs the page holds the first block of (start time = that block's
     header time), and the epoch of the page's first block when no epoch row holds it yet
@@ -429,7 +439,8 @@ def sync_chain(
             coinbase (False: headers only, faster).
         page_size: blocks a page (default :data:`HEADERS_PAGE` without economics,
             :data:`ECONOMICS_PAGE` with them).
-        identify: names the pool of each block of a page (where the source does not).
+        identify: names the pool of each block of a page where the source does not
+            (default: by the pool list imported into the database, if any).
         policy, deadline_s, max_pages, progress: as :func:`run_feed`; progress counts
             blocks from the first height this source holds.
 

@@ -33,6 +33,7 @@ from minerwatch.store import WriteResult
 if TYPE_CHECKING:
     from minerwatch.analyses.backtest import DifficultyBacktest
     from minerwatch.analyses.difficulty import DifficultyOutlook, NextAdjustment
+    from minerwatch.analyses.pools import PoolShares
 
 
 def _writes_table(title: str, writes: list[WriteResult]) -> Table:
@@ -813,3 +814,44 @@ def report_files(console: Console, files) -> None:
     )
     for path in files.pngs:
         _dim(console, f"  {escape(str(path))}")
+
+
+def pool_shares_table(console: Console, r: PoolShares) -> None:
+    """Each pool's blocks, share with its 90% interval, implied hashrate and empty blocks,
+    most blocks first, the unknown blocks last."""
+    when = f"{fmt.when(r.window_start)} to {fmt.when(r.window_end)}"
+    mark = " [yellow](provisional)[/]" if r.provisional else ""
+    _say(
+        console,
+        f"[bold]Pools, {escape(r.window)} window to the end of {r.as_of}[/]{mark}: "
+        f"{fmt.count(r.blocks, 'block')}, heights {fmt.number(r.first_height, ',d')} to "
+        f"{fmt.number(r.last_height, ',d')} "
+        f"({when})",
+    )
+    t = _table()
+    t.add_column("pool")
+    for name in ("blocks", "share", "90% interval", "hashrate", "empty"):
+        t.add_column(name, justify="right", no_wrap=True)
+    shares = [*r.pools, r.unknown] if r.unknown.blocks else list(r.pools)
+    rates = fmt.hashrates([s.hashrate_ehs for s in shares])
+    for s, rate in zip(shares, rates, strict=True):
+        t.add_row(
+            escape(s.name) if s.name is not None else "[dim]unknown[/]",
+            fmt.number(s.blocks, ",d"),
+            fmt.share(s.share_pct),
+            f"{fmt.share(s.share_low_pct)} to {fmt.share(s.share_high_pct)}",
+            rate,
+            fmt.number(s.empty_blocks, ",d"),
+        )
+    console.print(t)
+    network = fmt.hashrates(
+        [r.network_hashrate_ehs, r.network_hashrate_low_ehs, r.network_hashrate_high_ehs]
+    )
+    _dim(
+        console,
+        f"share: of the {fmt.count(r.blocks_with_pool_data, 'block')} with pool data "
+        f"({r.interval_method}, {fmt.percent(100 * r.confidence, 0)}); hashrate: the share "
+        f"times the network's {network[0]} (90% {network[1]} to {network[2]}; "
+        f"{r.network_hashrate_method}); empty: blocks holding only the coinbase",
+    )
+    _notes(console, r.notes)
