@@ -84,8 +84,11 @@ def test_a_mempool_page_is_the_chain_ascending_with_economics(mempool, chain):
     assert KNOWN_SCRIPTS["1JvXhnHCi6XqcanvrZJ5s2Qiv4tsmm2UMy"] in scripts
     assert all(h == sha256d(b.header)[::-1].hex() for h, b in zip(page.hash, want, strict=True))
     assert page.chainwork.tolist() == [None] * 40
-    # Three /v1/blocks calls of 15 blocks, each asking for the top of its chunk.
-    assert mempool.paths() == [f"/api/v1/blocks/{FIRST + 5 + k}" for k in (14, 29, 39)]
+    # The tip height, then three /v1/blocks calls of 15 blocks, each asking for the top of
+    # its chunk.
+    assert mempool.paths() == ["/api/blocks/tip/height"] + [
+        f"/api/v1/blocks/{FIRST + 5 + k}" for k in (14, 29, 39)
+    ]
 
 
 def test_a_page_stops_at_the_tip_and_is_empty_above_it(mempool, chain):
@@ -96,7 +99,12 @@ def test_a_page_stops_at_the_tip_and_is_empty_above_it(mempool, chain):
     assert page.height.tolist() == list(range(tip - 3, tip + 1))
     assert page.tip_hash == chain.tip.hash
     assert len(above) == 0
-    assert len(mempool.requests) == 2  # a short chunk ends the page
+    # Each page asks for the tip height; the first then for its blocks up to the tip only.
+    assert mempool.paths() == [
+        "/api/blocks/tip/height",
+        f"/api/v1/blocks/{tip}",
+        "/api/blocks/tip/height",
+    ]
 
 
 def test_blockstream_shape_has_headers_and_unknown_economics(blockstream, chain):
@@ -108,6 +116,7 @@ def test_blockstream_shape_has_headers_and_unknown_economics(blockstream, chain)
     assert set(page.pool.tolist()) == {None}
     # /v1 is tried once (404), then 10-block /blocks calls.
     assert blockstream.paths() == [
+        "/api/blocks/tip/height",
         f"/api/v1/blocks/{FIRST + 14}",
         f"/api/blocks/{FIRST + 9}",
         f"/api/blocks/{FIRST + 19}",
@@ -151,7 +160,7 @@ def test_a_dead_first_server_falls_back_to_the_next(mempool, chain):
         page = source.page(FIRST, 15)
         assert source.tip().hash == chain.tip.hash
     assert page.hash[-1] == chain.best[14].hash
-    assert len(mempool.requests) == 3
+    assert len(mempool.requests) == 4  # tip height and one chunk; tip hash and its status
 
 
 def test_a_failing_mempool_falls_back_to_blockstream(mempool, blockstream, chain):

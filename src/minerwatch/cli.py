@@ -255,6 +255,17 @@ def status(
     _emit(result, json_out, "status_panel")
 
 
+# The network commands' hidden settings (documented in their help as environment variables).
+BackoffOption = Annotated[
+    float | None, typer.Option("--http-backoff", hidden=True, envvar="MINERWATCH_HTTP_BACKOFF_S")
+]
+AttemptsOption = Annotated[
+    int | None, typer.Option("--http-attempts", hidden=True, envvar="MINERWATCH_HTTP_ATTEMPTS")
+]
+DeadlineOption = Annotated[
+    float | None, typer.Option("--deadline", hidden=True, envvar="MINERWATCH_SYNC_DEADLINE_S")
+]
+
 sync_app = typer.Typer()  # help: the docstring of its callback, ``sync``
 app.add_typer(sync_app, name="sync")
 
@@ -289,18 +300,9 @@ def sync(
         ),
     ] = None,
     db: DbOption = None,
-    backoff_s: Annotated[
-        float | None,
-        typer.Option("--http-backoff", hidden=True, envvar="MINERWATCH_HTTP_BACKOFF_S"),
-    ] = None,
-    max_attempts: Annotated[
-        int | None,
-        typer.Option("--http-attempts", hidden=True, envvar="MINERWATCH_HTTP_ATTEMPTS"),
-    ] = None,
-    deadline_s: Annotated[
-        float | None,
-        typer.Option("--deadline", hidden=True, envvar="MINERWATCH_SYNC_DEADLINE_S"),
-    ] = None,
+    backoff_s: BackoffOption = None,
+    max_attempts: AttemptsOption = None,
+    deadline_s: DeadlineOption = None,
 ) -> None:
     """Fetch daily chain metrics and closes from the Coin Metrics community API.
 
@@ -376,18 +378,9 @@ def sync_prices_cmd(
         ),
     ] = None,
     db: DbOption = None,
-    backoff_s: Annotated[
-        float | None,
-        typer.Option("--http-backoff", hidden=True, envvar="MINERWATCH_HTTP_BACKOFF_S"),
-    ] = None,
-    max_attempts: Annotated[
-        int | None,
-        typer.Option("--http-attempts", hidden=True, envvar="MINERWATCH_HTTP_ATTEMPTS"),
-    ] = None,
-    deadline_s: Annotated[
-        float | None,
-        typer.Option("--deadline", hidden=True, envvar="MINERWATCH_SYNC_DEADLINE_S"),
-    ] = None,
+    backoff_s: BackoffOption = None,
+    max_attempts: AttemptsOption = None,
+    deadline_s: DeadlineOption = None,
     now_s: Annotated[
         int | None,
         typer.Option("--now", hidden=True, envvar="MINERWATCH_PRICES_NOW_S"),

@@ -22,8 +22,9 @@ Endpoints (each a plain GET; text bodies are one line):
   ``totalFees`` (sat), ``pool.name``, ``coinbaseRaw`` (scriptSig hex), ``coinbaseAddresses``;
   ``/blocks/:height`` (plain Esplora, Blockstream: no ``/v1``, answers 404): the 10 blocks
   from ``:height`` down, header fields only (economics unknown, except tx count, size and
-  weight). :meth:`EsploraSource.page` asks for the top of each chunk, reorders ascending,
-  and stitches several calls for a larger count.
+  weight). :meth:`EsploraSource.page` asks for the tip height first (so that no chunk asks
+  above it), then for the top of each chunk, reorders ascending, and stitches several
+  calls for a larger count.
 
 Checks: heights consecutive, each block's ``previousblockhash`` the previous one's ``id``
 (a break between two calls of one page is a reorg at the tip: transient), hashes 64 hex
@@ -235,6 +236,9 @@ class EsploraSource:
                 f"page({start_height}, {count}): expected start_height >= 0 and count >= 1",
                 parameter="count",
             )
+        # Never ask above the tip: mempool answers a height above it with fewer blocks, but
+        # a 404 there would read as "no /v1 endpoints" (plain Esplora).
+        count = min(count, self.tip_height() - start_height + 1)
         chunks: list[dict[str, Any]] = []
         have = 0
         while have < count:

@@ -90,9 +90,9 @@ def retry_after_s(response: httpx.Response, now: datetime | None = None) -> floa
 
 
 def expires_in_s(response: httpx.Response, now: datetime | None = None) -> float | None:
-    """Seconds until the ``Expires`` header's HTTP date (RFC 9111 section 5.3), or None when
-    absent or unreadable; 0 when passed (an invalid date such as ``0`` means "already
-    expired", so None too)."""
+    """Seconds until the ``Expires`` header's HTTP date (RFC 9111 section 5.3), 0 when it
+    has passed; None when absent or not an HTTP date (RFC 9111 reads an invalid date, such
+    as ``0``, as already expired: the caller keeps nothing either way)."""
     value = response.headers.get("Expires")
     return None if value is None else _seconds_until(value.strip(), now)
 
