@@ -124,6 +124,16 @@ def test_blockstream_shape_has_headers_and_unknown_economics(blockstream, chain)
     ]
 
 
+def test_a_reorg_between_two_calls_of_a_page_is_transient(mempool, chain):
+    mempool.reorg_after(2, depth=95)  # after the tip height and the first chunk
+    with _source(mempool.url) as source:
+        with pytest.raises(TransientSourceError, match="a reorg at the tip"):
+            source.page(FIRST, 30)
+        page = source.page(FIRST, 30)  # asked again, the page is of the new branch
+    assert page.hash.tolist() == [b.hash for b in chain.best[:30]]
+    assert [b.branch for b in chain.best[:30]] == [0] * 5 + [1] * 25  # replaced from FIRST+5
+
+
 def test_headers_only_leaves_economics_unknown(mempool):
     with _source(mempool.url) as source:
         page = source.page(FIRST, 5, economics=False)

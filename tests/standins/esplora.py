@@ -20,6 +20,7 @@ Controls (thread-safe; the server answers from another thread):
 - ``chain.extend(n)``: ``n`` new blocks on the tip, 600 s apart;
 - ``chain.reorg(depth, extra=1)``: the top ``depth`` blocks replaced by ``depth + extra``
   new ones (other hashes); the replaced ones stay known, out of the best chain;
+- ``server.reorg_after(requests, depth)``: a reorg once that many requests are answered;
 - ``server.storm(count, retry_after_s)``: the next ``count`` requests answer HTTP 429 with
   ``Retry-After`` (omitted when None);
 - ``server.down``: every request answers 503; :func:`dead_url` is a URL where nothing
@@ -137,7 +138,7 @@ class StandinChain:
     """Blocks by height on the best chain, and every block ever made by hash."""
 
     def __init__(self, first_height: int, times: list[int], bits: list[int], parent: str):
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.best: list[Block] = []
         self.by_hash: dict[str, Block] = {}
         self.first_height = first_height
@@ -261,6 +262,7 @@ class EsploraStandin:
         self.expires_s: float | None = None
         self.edit: Callable[[dict], dict] = lambda block: block
         self._storm: list[float | None] = []
+        self._reorg_after: tuple[int, int] | None = None
         self._retry_after: float | None = None
         self._http = _Server(("127.0.0.1", 0), _Handler)
         self._http.standin = self
@@ -281,6 +283,11 @@ class EsploraStandin:
     def storm(self, count: int, retry_after_s: float | None = 1.0) -> None:
         """The next ``count`` requests answer 429 (``Retry-After: retry_after_s``)."""
         self._storm = [retry_after_s] * count
+
+    def reorg_after(self, requests: int, depth: int) -> None:
+        """Reorganise the chain by ``depth`` once the server has answered ``requests``
+        requests in all (a reorg between two calls of one page)."""
+        self._reorg_after = (requests, depth)
 
     def paths(self) -> list[str]:
         return [p for _, p in self.requests]
@@ -304,7 +311,11 @@ class EsploraStandin:
             return 404, "Not Found", TEXT
         route = parts[1:]
         with self.chain.lock:
-            return self._route(route)
+            answer = self._route(route)
+            if self._reorg_after and len(self.requests) >= self._reorg_after[0]:
+                self.chain.reorg(self._reorg_after[1])
+                self._reorg_after = None
+            return answer
 
     def _route(self, route: list[str]) -> tuple[int, object, str]:
         chain = self.chain
