@@ -8,12 +8,13 @@ database cannot be used.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -291,8 +292,24 @@ def status(
     _emit(result, json_out, "status_panel")
 
 
-@app.command()
+# The network commands' hidden settings (documented in their help as environment variables).
+BackoffOption = Annotated[
+    float | None, typer.Option("--http-backoff", hidden=True, envvar="MINERWATCH_HTTP_BACKOFF_S")
+]
+AttemptsOption = Annotated[
+    int | None, typer.Option("--http-attempts", hidden=True, envvar="MINERWATCH_HTTP_ATTEMPTS")
+]
+DeadlineOption = Annotated[
+    float | None, typer.Option("--deadline", hidden=True, envvar="MINERWATCH_SYNC_DEADLINE_S")
+]
+
+sync_app = typer.Typer()  # help: the docstring of its callback, ``sync``
+app.add_typer(sync_app, name="sync")
+
+
+@sync_app.callback(invoke_without_command=True)
 def sync(
+    ctx: typer.Context,
     url: Annotated[
         str | None,
         _option(
@@ -320,18 +337,9 @@ def sync(
         ),
     ] = None,
     db: DbOption = None,
-    backoff_s: Annotated[
-        float | None,
-        typer.Option("--http-backoff", hidden=True, envvar="MINERWATCH_HTTP_BACKOFF_S"),
-    ] = None,
-    max_attempts: Annotated[
-        int | None,
-        typer.Option("--http-attempts", hidden=True, envvar="MINERWATCH_HTTP_ATTEMPTS"),
-    ] = None,
-    deadline_s: Annotated[
-        float | None,
-        typer.Option("--deadline", hidden=True, envvar="MINERWATCH_SYNC_DEADLINE_S"),
-    ] = None,
+    backoff_s: BackoffOption = None,
+    max_attempts: AttemptsOption = None,
+    deadline_s: DeadlineOption = None,
 ) -> None:
     """Fetch daily chain metrics and closes from the Coin Metrics community API.
 
@@ -341,29 +349,14 @@ def sync(
     environment variables MINERWATCH_HTTP_ATTEMPTS and MINERWATCH_HTTP_BACKOFF_S (seconds)
     change that. The whole sync stops after one hour (MINERWATCH_SYNC_DEADLINE_S seconds),
     keeping the pages committed by then. Exit code 3 when the source keeps failing or the
-    deadline passes.
+    deadline passes. `minerwatch sync prices` fetches exchanges' closes instead.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
+    if ctx.invoked_subcommand is not None:
+        return
     from minerwatch.ingest.sync import sync_coinmetrics
 
     options = _given(backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s)
-    with (
-        Progress(
-            TextColumn("sync coinmetrics"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("days"),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as bar,
-    ):
-        task = bar.add_task("sync", total=None)
-
-        def progress(done: int, expected: int) -> None:
-            bar.update(task, completed=done, total=expected)
-
+    with _progress_bar("sync coinmetrics", "days") as progress:
         # The database is opened per page, so readers wait for a commit, not the sync.
         report = sync_coinmetrics(
             db, base_url=url, start=start, end=end, progress=progress, **options
@@ -371,6 +364,95 @@ def sync(
     from minerwatch.present import terminal as render
 
     render.sync_report(out, report)
+
+
+@contextlib.contextmanager
+def _progress_bar(label: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A transient progress bar on stderr (when it is a terminal); yields the library's
+    ``progress(done, expected)`` callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("sync", total=None)
+        yield lambda done, expected: bar.update(task, completed=done, total=expected)
+
+
+@sync_app.command("prices")
+def sync_prices_cmd(
+    source: Annotated[
+        list[str] | None,
+        _option(
+            "--source",
+            "NAME",
+            "Exchange to sync: coinbase, kraken, bitstamp or binance (BTC/USDT); repeat for "
+            "several (default: all four).",
+        ),
+    ] = None,
+    url: Annotated[
+        list[str] | None,
+        _option(
+            "--url",
+            "[NAME=]URL",
+            "Another base URL for exchange NAME (NAME=URL), or for every exchange synced (a "
+            "plain URL); repeatable.",
+        ),
+    ] = None,
+    from_day: Annotated[
+        str | None,
+        _option(
+            "--from",
+            "YYYY-MM-DD",
+            "First day of daily closes to fetch (default: the day after the last one held "
+            "for each exchange; its first trading day for a first sync).",
+        ),
+    ] = None,
+    db: DbOption = None,
+    backoff_s: BackoffOption = None,
+    max_attempts: AttemptsOption = None,
+    deadline_s: DeadlineOption = None,
+    now_s: Annotated[
+        int | None,
+        typer.Option("--now", hidden=True, envvar="MINERWATCH_PRICES_NOW_S"),
+    ] = None,
+) -> None:
+    """Fetch daily and hourly BTC closes from exchanges' public candle endpoints.
+
+    Daily closes go to the prices table under the exchange's name (the candle of day D
+    closes at D+1 00:00 UTC: day D's close), hourly closes to the hourly table; only
+    complete candles are stored. Incremental per exchange: from the day (hour) after the
+    last one held; a first sync fetches each exchange's whole daily history (Kraken serves
+    only its latest 720 candles) and the last 30 days of hours. Each page is committed on
+    its own and checked against the other stored sources' closes (beyond x10 refused).
+    Binance quotes BTC/USDT: stored as source binance, left out of the USD index.
+    Retries, MINERWATCH_HTTP_ATTEMPTS, MINERWATCH_HTTP_BACKOFF_S and
+    MINERWATCH_SYNC_DEADLINE_S (per exchange) as for `minerwatch sync`. Exit code 3 when an
+    exchange keeps failing (the others are still synced).
+    """
+    from minerwatch.ingest.prices_feed import sync_prices
+    from minerwatch.present import terminal as render
+
+    options = _given(
+        backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s, now_s=now_s
+    )
+    with _progress_bar("sync prices", "candles") as progress:
+        result = sync_prices(
+            db, sources=source, base_urls=url, start=from_day, progress=progress, **options
+        )
+    for report in result.reports:
+        render.sync_report(out, report, unit="candle")
+    if result.failures:
+        name, error = result.failures[0]
+        others = [n for n, _ in result.failures[1:]]
+        more = f" (also failed: {', '.join(others)})" if others else ""
+        raise type(error)(f"{name}: {error.reason}{more}", url=error.url)
 
 
 asics_app = typer.Typer()  # help: the docstring of its callback, ``asics``
@@ -821,6 +903,7 @@ PARAMETER_OPTIONS = {
     "base_url": "--url",
     "start": "--start",
     "end": "--end",
+    "from_day": "--from",
 }
 
 

@@ -15,6 +15,7 @@ from minerwatch.chain.consensus import GENESIS_DAY, RETARGET_INTERVAL
 from minerwatch.chain.retarget import RetargetResult, retarget_from_blocks
 from minerwatch.days import DayLike, as_day, parse_day
 from minerwatch.errors import AsOfOutOfRange, ChainDataGap, InputError
+from minerwatch.sources.exchanges import USDT_SOURCES
 from minerwatch.store import Store, open_store, require_data
 from minerwatch.tables import ArrayTabular
 from minerwatch.units import SECONDS_PER_DAY
@@ -161,16 +162,19 @@ def select_prices(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each day's close and its source name, from the stored closes of every source.
 
-    ``source="auto"``: the user's imported prices first (sources in alphabetical order),
-    then Coin Metrics. Any other value takes that source alone.
+    ``source="auto"``: the user's imported and exchange prices first (sources in
+    alphabetical order), then Coin Metrics, then USDT closes (Binance's, not USD). Any
+    other value takes that source alone.
     """
     close = np.full(len(days), np.nan)
     chosen = np.full(len(days), "", dtype=object)
     names = sorted(set(prices["source"].tolist()))
     if source == PRICE_SOURCE_AUTO:
-        order = [n for n in names if n != FALLBACK_PRICE_SOURCE]
+        # USDT closes (Binance) only where no USD source has the day.
+        order = [n for n in names if n != FALLBACK_PRICE_SOURCE and n not in USDT_SOURCES]
         if FALLBACK_PRICE_SOURCE in names:
             order.append(FALLBACK_PRICE_SOURCE)
+        order += [n for n in names if n in USDT_SOURCES]
     else:
         if source not in names:
             raise InputError(

@@ -1231,6 +1231,75 @@ class Store:
         out["has_coinbase"] = out["has_coinbase"].astype(bool)
         return out
 
+    # -- exchange prices: daily closes by source, hourly closes (``minerwatch sync prices``)
+
+    def price_day_range(self, source: str) -> tuple[np.datetime64, np.datetime64] | None:
+        """First and last day of the daily closes of ``source``, or None when it has none."""
+        lo, hi = self.con.execute(
+            "SELECT CAST(min(day) AS VARCHAR), CAST(max(day) AS VARCHAR) FROM prices "
+            "WHERE source = ?",
+            [source],
+        ).fetchall()[0]
+        return None if lo is None else (np.datetime64(lo, "D"), np.datetime64(hi, "D"))
+
+    def write_prices_hourly(
+        self, hour_s: np.ndarray, source: str, quote: str, close: np.ndarray, origin: str
+    ) -> WriteResult:
+        """Upsert hourly closes of ``source`` (quoted in ``quote``, 'USD' or 'USDT') keyed
+        by the hour's start ``hour_s`` (unix seconds, UTC); counted and logged as the other
+        writes. The caller holds the :meth:`transaction`."""
+        if self.read_only:
+            raise StoreReadOnly(f"database {self.path} is open read-only")
+        staged = {"hour_s": np.asarray(hour_s, np.int64), "close": np.asarray(close, np.float64)}
+        self.con.register("_staged_src", staged)
+        try:
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _staged AS SELECT "
+                "make_timestamp(hour_s * 1000000) AS hour, CAST(? AS VARCHAR) AS source, "
+                "CAST(? AS VARCHAR) AS quote, close FROM _staged_src",
+                [source, quote],
+            )
+        finally:
+            self.con.unregister("_staged_src")
+        total, existing, unchanged = self.con.execute(
+            """SELECT count(*), count(t.hour), count(*) FILTER (WHERE t.quote = s.quote
+                   AND t.close IS NOT DISTINCT FROM s.close)
+               FROM _staged s
+               LEFT JOIN prices_hourly t ON t.hour = s.hour AND t.source = s.source"""
+        ).fetchall()[0]
+        self.con.execute(
+            "INSERT OR REPLACE INTO prices_hourly (hour, source, quote, close) "
+            "SELECT hour, source, quote, close FROM _staged"
+        )
+        self.con.execute("DROP TABLE _staged")
+        result = WriteResult("prices_hourly", total - existing, existing - unchanged, unchanged)
+        return self._log_write(result, origin)
+
+    def last_price_hour(self, source: str) -> int | None:
+        """The start of the latest hourly close of ``source`` (unix seconds), or None."""
+        value = self.con.execute(
+            "SELECT CAST(epoch(max(hour)) AS BIGINT) FROM prices_hourly WHERE source = ?",
+            [source],
+        ).fetchall()[0][0]
+        return None if value is None else int(value)
+
+    def read_prices_hourly(self, *, until_s: int | None = None) -> dict[str, np.ndarray]:
+        """Every stored hourly close whose hour starts before ``until_s`` (unix seconds;
+        all when None), by hour then source: ``hour_s`` (int64 unix seconds of the hour's
+        start), ``source``, ``quote`` (object), ``close`` (float64)."""
+        cut = "" if until_s is None else "WHERE hour < make_timestamp(CAST(? AS BIGINT) * 1000000)"
+        raw = self.con.execute(
+            f"""SELECT CAST(epoch(hour) AS BIGINT) AS hour_s, source, quote, close
+                FROM prices_hourly {cut} ORDER BY hour, source""",
+            [] if until_s is None else [int(until_s)],
+        ).fetchnumpy()
+        out = {k: _plain(v) for k, v in raw.items()}
+        out["hour_s"] = out["hour_s"].astype(np.int64)
+        out["source"] = out["source"].astype(object)
+        out["quote"] = out["quote"].astype(object)
+        out["close"] = out["close"].astype(np.float64)
+        return out
+
 
 def _text_or_none(values) -> np.ndarray:
     """An object column of str with None for unknown (NaN, empty) cells."""

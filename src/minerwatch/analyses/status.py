@@ -6,9 +6,10 @@ the ``as_of`` row; this module only selects and names them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from minerwatch.metrics.intervals import (
     block_interval_windows,
     daily_interval_windows,
 )
+from minerwatch.metrics.price_index import price_index, price_now
 from minerwatch.metrics.signals import SUSTAINABILITY_WINDOW_DAYS, hash_ribbons
 from minerwatch.serialize import Jsonable, json_key
 from minerwatch.serialize import num as _num
@@ -100,6 +102,12 @@ class Status(Jsonable, Tabular):
     hash_ribbons: RibbonsSummary
     sustainability_index: float | None
     next_adjustment: NextAdjustment | None = None
+    price_index_usd: float | None = None
+    price_index_sources: int = 0
+    price_index_spread_pct: float | None = None
+    price_now_usd: float | None = None
+    price_now_time: str | None = None
+    price_now_source: str | None = None
 
 
 DIFFICULTY_METHODS = {
@@ -250,10 +258,11 @@ def status(
         assert store is not None, "status reads the store"
         frame = day.frame
         height = day_height(day)
-        return status_from_frame(
+        data_through = require_data(store)[1]
+        snapshot = status_from_frame(
             frame,
             metrics=day.metrics,
-            data_through=require_data(store)[1],
+            data_through=data_through,
             block_intervals=block_intervals_at(
                 store, frame, len(frame) - 1, day.epochs, height=height
             ),
@@ -261,6 +270,42 @@ def status(
             cost=production_cost(day),
             height=height,
         )
+        return replace(snapshot, **exchange_prices(store, frame.day[-1], data_through))
+
+
+def exchange_prices(
+    store: Store, as_of: np.datetime64, data_through: np.datetime64, now_s: int | None = None
+) -> dict[str, Any]:
+    """The exchange figures of the snapshot: the day's price index
+    (:func:`~minerwatch.metrics.price_index.price_index` of the stored closes: median,
+    sources, spread in percent) and, when ``as_of`` is the last day held, the "price now"
+    (:func:`~minerwatch.metrics.price_index.price_now` at ``now_s``, default the clock: the
+    latest complete hourly close, its close time as ``YYYY-MM-DDTHH:MM:SSZ`` and source;
+    an earlier day reads nothing after it, so has none)."""
+    prices = store.read_prices(as_of)
+    index = price_index(prices["day"], prices["source"], prices["close_usd"]).at(as_of)
+    out: dict[str, Any] = {}
+    if index is not None:
+        out.update(
+            price_index_usd=index[0],
+            price_index_sources=index[1],
+            price_index_spread_pct=_num(100 * index[2]),
+        )
+    if as_of == data_through:
+        now = int(time.time()) if now_s is None else now_s
+        hourly = store.read_prices_hourly(until_s=now)
+        latest = price_now(
+            hourly["hour_s"], hourly["source"], hourly["quote"], hourly["close"], now
+        )
+        if latest is not None:
+            when = np.datetime64(latest.close_time_s, "s")
+            out.update(
+                price_now_usd=latest.close,
+                price_now_time=f"{when}Z",
+                price_now_source=latest.source
+                + ("" if latest.quote == "USD" else f" ({latest.quote})"),
+            )
+    return out
 
 
 def day_height(day: Day) -> int | None:

@@ -171,3 +171,12 @@ def address_script(address: str) -> str:
             "a P2PKH or P2SH version with a 20-byte hash",
         )
     return f"{scripts[0]}{payload[1:].hex()}{scripts[1]}"
+
+
+def address_script_or_none(address: str) -> str | None:
+    """:func:`address_script`, or None where ``address`` is not an address (a source's
+    field read as it comes)."""
+    try:
+        return address_script(address)
+    except InputError:
+        return None

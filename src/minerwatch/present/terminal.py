@@ -91,13 +91,14 @@ def _dim(console: Console, text: str) -> None:
     console.print(text, style="dim", highlight=False)
 
 
-def sync_report(console: Console, report: SyncReport) -> None:
+def sync_report(console: Console, report: SyncReport, unit: str = "day") -> None:
+    """A sync's writes, pages, records (``unit``: what one is, "day" or "candle") and notes."""
     if report.writes:
         console.print(_writes_table(f"sync {report.source}: {report.url}", report.writes))
     span = f", {report.first} to {report.last}" if report.first else ""
     _say(
         console,
-        f"{fmt.count(report.pages, 'page')}, {fmt.count(report.rows_read, 'day')}{span}, "
+        f"{fmt.count(report.pages, 'page')}, {fmt.count(report.rows_read, unit)}{span}, "
         f"{fmt.count(report.retries, 'retried request')}",
     )
     _notes(console, report.notes)
@@ -167,6 +168,7 @@ def status_panel(console: Console, s: Status) -> None:
     hashprice_note = "" if unit == "PH/s" else f"; per {unit}: the network ran {h['7d']}"
     rows = [
         ("Price", fmt.usd(s.price_usd), f"close, {s.price_source or 'no source'}"),
+        *_exchange_price_rows(s),
         (
             "  from all-time high",
             fmt.pct(s.price_drawdown_pct),
@@ -226,6 +228,20 @@ def status_panel(console: Console, s: Status) -> None:
     if s.as_of != s.data_through:
         title += f" (data through {s.data_through})"
     console.print(Panel(t, title=title, expand=False))
+
+
+def _exchange_price_rows(s: Status) -> list[tuple[str, str, str]]:
+    """The day's exchange index and the intraday price now, where the store has them."""
+    rows = []
+    if s.price_index_usd is not None:
+        spread = fmt.number(s.price_index_spread_pct, ".2f", "%")
+        note = f"median of {s.price_index_sources}, spread {spread}"
+        rows.append(("  exchange index", fmt.usd(s.price_index_usd), note))
+    if s.price_now_usd is not None:
+        when = (s.price_now_time or "").replace("T", " ").removesuffix(":00Z") + "Z"
+        note = f"{s.price_now_source}, {when}"
+        rows.append(("  last hourly close", fmt.usd(s.price_now_usd), note))
+    return rows
 
 
 UNDERWATER_MARK = "✗"

@@ -26,7 +26,7 @@ belong to the source module.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -86,8 +86,22 @@ def retry_after_s(response: httpx.Response, now: datetime | None = None) -> floa
         return max(0.0, float(value))
     except ValueError:
         pass
+    return _seconds_until(value, now)
+
+
+def expires_in_s(response: httpx.Response, now: datetime | None = None) -> float | None:
+    """Seconds until the ``Expires`` header's HTTP date (RFC 9111 section 5.3), 0 when it
+    has passed; None when absent or not an HTTP date (RFC 9111 reads an invalid date, such
+    as ``0``, as already expired: the caller keeps nothing either way)."""
+    value = response.headers.get("Expires")
+    return None if value is None else _seconds_until(value.strip(), now)
+
+
+def _seconds_until(http_date: str, now: datetime | None) -> float | None:
+    """Seconds from ``now`` (default the clock) to an HTTP date, at least 0; None when it
+    is not one."""
     try:
-        when = parsedate_to_datetime(value)
+        when = parsedate_to_datetime(http_date)
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
@@ -185,6 +199,23 @@ def get_json_once(
 ) -> Fetched:
     """One GET of ``url``: a :class:`Fetched` (``retries`` 0), or the error of the module
     docstring (:class:`TransientSourceError` for what is worth retrying)."""
+    response = get_once(client, url, params=params, deadline=deadline)
+    request_url = str(response.request.url)
+    return Fetched(request_url, decode_json(response, request_url, expect), 0)
+
+
+def get_once(
+    client: httpx.Client,
+    url: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    deadline: Deadline | None = None,
+    accept: Collection[int] = (),
+    expected: str = "HTTP 200 with JSON",
+) -> httpx.Response:
+    """One GET of ``url``: the whole response (body read) when its status is 2xx or in
+    ``accept`` (say 404, for a source where it means "no such block"); else the error of
+    the module docstring, whose message says ``expected``. The body is not decoded."""
     request_url = str(httpx.URL(url, params=params)) if params else url
     if deadline is not None and deadline.expired():
         raise deadline.exceeded("before the request", request_url)
@@ -208,7 +239,7 @@ def get_json_once(
     except httpx.TooManyRedirects:
         raise BadResponse(
             f"redirected more than {client.max_redirects} times (a redirect loop); expected "
-            "HTTP 200 with JSON",
+            f"{expected}",
             url=request_url,
         ) from None
     except httpx.TimeoutException as exc:
@@ -221,8 +252,8 @@ def get_json_once(
             reason, url=request_url, failure=f"cannot reach the source ({reason})"
         ) from None
     status = response.status_code
-    if 200 <= status < 300:
-        return Fetched(request_url, _decode(response, request_url, expect), 0)
+    if 200 <= status < 300 or status in accept:
+        return response
     detail = error_message(response)
     reason = _status_text(response) + (f": {detail}" if detail else "")
     if status == 429:
@@ -238,7 +269,7 @@ def get_json_once(
     if 300 <= status < 400:
         where = response.headers.get("Location", "no Location header")
         reason = f"{_status_text(response)} redirect to {where} not followed"
-    raise BadResponse(f"{reason}; expected HTTP 200 with JSON", url=request_url)
+    raise BadResponse(f"{reason}; expected {expected}", url=request_url)
 
 
 # Headers that describe the bytes on the wire, not the decoded body kept in memory.
@@ -275,7 +306,9 @@ def _read_body(response: httpx.Response, deadline: Deadline | None, url: str) ->
     return b"".join(chunks)
 
 
-def _decode(response: httpx.Response, url: str, expect: type | None) -> Any:
+def decode_json(response: httpx.Response, url: str, expect: type | None = None) -> Any:
+    """The response's JSON body; :class:`BadResponse` unless it is JSON (of the top-level
+    type ``expect`` when given)."""
     try:
         data = response.json()
     except ValueError:
