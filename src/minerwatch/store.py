@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -177,14 +178,15 @@ def _from_epoch_days(days: np.ndarray) -> np.ndarray:
 
 def _plain(array: np.ndarray) -> np.ndarray:
     """A masked array from DuckDB (NULLs) as a plain array: NaN for floats."""
-    if isinstance(array, np.ma.MaskedArray):
+    ma = sys.modules.get("numpy.ma")  # none without NumPy's masked arrays loaded (slow to load)
+    if ma is not None and isinstance(array, ma.MaskedArray):
         if array.dtype.kind == "f":
             return array.filled(np.nan)
         if array.dtype.kind in "iu":
             return array.filled(-1)
         # filled(None) would fill with the array's default fill value ('?'), not None.
         out = np.array(array.data, dtype=object)
-        out[np.ma.getmaskarray(array)] = None
+        out[ma.getmaskarray(array)] = None
         return out
     return np.asarray(array)
 
