@@ -3,7 +3,8 @@
 Each function reads and validates the whole input first (raising
 :class:`~minerwatch.errors.InputError` naming file, line and column), then writes every
 table it touches inside one transaction: a failed import leaves the database as it was,
-and importing the same file again changes nothing.
+and importing the same file again changes nothing. Each takes a ``progress`` callable told
+every step as it begins (``reading FILE``, ``checking ...``, ``writing N blocks``).
 """
 
 from __future__ import annotations
