@@ -12,7 +12,8 @@ the median of the previous 11 and the file passes every check. The file and the 
 live in a temporary directory (``--keep DIR`` writes them there instead); nothing is written
 into the repository.
 
-Measured, each as a whole process (wall clock, and peak RSS of that process from
+Measured, each as a whole process (wall clock; CPU time, user + system of all its threads,
+which a busy machine inflates less than the wall clock; and peak RSS of that process, from
 ``resource.getrusage(RUSAGE_CHILDREN)`` in a wrapper process of its own), best of ``R``:
 
 1. ours: ``minerwatch import blocks BLOCKS --db FILE`` into a database holding the epochs
@@ -45,14 +46,16 @@ GENESIS_TIME = 1_231_006_505
 RSS_TARGET_MIB = 400
 RATIO_TARGET = 2.0
 
-# Runs argv[1:] as a child and prints its wall time (s) and peak RSS (KiB on Linux) as JSON.
+# Runs argv[1:] as a child and prints its wall time (s), CPU time (user + system, s, all its
+# threads) and peak RSS (KiB on Linux) as JSON.
 _WRAPPER = """
 import json, resource, subprocess, sys, time
 t0 = time.perf_counter()
 rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
 wall = time.perf_counter() - t0
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"rc": rc, "wall_s": wall, "rss_kib": rss}))
+use = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = use.ru_utime + use.ru_stime
+print(json.dumps({"rc": rc, "wall_s": wall, "cpu_s": cpu, "rss_kib": use.ru_maxrss}))
 """
 
 _DUCKDB = """
@@ -152,6 +155,7 @@ def main() -> None:
     best = {
         name: {
             "wall_s": min(r["wall_s"] for r in runs),
+            "cpu_s": min(r["cpu_s"] for r in runs),
             "rss_mib": min(r["rss_kib"] for r in runs) / 1024,
         }
         for name, runs in (
@@ -162,10 +166,14 @@ def main() -> None:
     }
     o, d = best["minerwatch import blocks"], best["duckdb read_csv"]
     for name, r in best.items():
-        print(f"{name:28s} {r['wall_s']:7.2f} s  {r['rss_mib']:7.0f} MiB peak RSS")
+        print(
+            f"{name:28s} {r['wall_s']:7.2f} s  {r['cpu_s']:5.2f} s CPU  "
+            f"{r['rss_mib']:5.0f} MiB peak RSS"
+        )
     ratio = o["wall_s"] / d["wall_s"]
     print(
         f"ratio ours / duckdb: wall {ratio:.2f} (target < {RATIO_TARGET}), "
+        f"CPU {o['cpu_s'] / d['cpu_s']:.2f}, "
         f"RSS {o['rss_mib'] / d['rss_mib']:.2f}; ours {o['rss_mib']:.0f} MiB "
         f"(target < {RSS_TARGET_MIB} MiB)"
     )

@@ -271,6 +271,29 @@ def test_real_blocks_pass_median_time_past(blocks_csv):
     rules.check_block_times(rules.Where("f", b.lines), b.height, b.time, np.zeros(0, np.int64))
 
 
+def test_median_time_past_in_rising_and_unordered_windows(blocks_csv):
+    """A time at the median of the previous 11 is refused and one second later accepted,
+    at a block whose 11 predecessors' times rise and at one whose do not (the real file has
+    both); the median computed here block by block, independently of the check."""
+    b = block_files.read_blocks_csv(blocks_csv)
+    where = rules.Where("f", b.lines)
+    before = np.zeros(0, np.int64)
+    windows = [sorted(b.time[i - 11 : i].tolist()) for i in range(11, len(b))]
+    rising = [i for i in range(11, len(b)) if b.time[i - 11 : i].tolist() == windows[i - 11]]
+    unordered = [i for i in range(11, len(b)) if i not in set(rising)]
+    assert rising and unordered
+    for i in (rising[len(rising) // 2], unordered[len(unordered) // 2]):
+        median = windows[i - 11][5]
+        time = b.time.copy()
+        time[i] = median
+        with pytest.raises(InputError, match=f"previous 11 blocks \\({median}\\)") as info:
+            rules.check_block_times(where, b.height, time, before)
+        assert info.value.line == b.lines[i]
+        time[i] = median + 1
+        assert all(time[j] > sorted(time[j - 11 : j].tolist())[5] for j in range(i, i + 12))
+        rules.check_block_times(where, b.height, time, before)
+
+
 # --- prices -----------------------------------------------------------------------------
 
 

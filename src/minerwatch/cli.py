@@ -8,13 +8,12 @@ database cannot be used.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -27,6 +26,7 @@ from minerwatch.serialize import to_json
 
 if TYPE_CHECKING:
     from minerwatch.ingest.files import ImportReport
+    from minerwatch.present.progress import Steps
     from minerwatch.store import Store
 
 T = TypeVar("T")
@@ -61,8 +61,18 @@ def _root(
             "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
         ),
     ] = False,
+    progress: Annotated[
+        bool,
+        typer.Option(
+            "--progress",
+            help="Show the progress of long steps on stderr even when it is not a terminal "
+            "(on a terminal it shows anyway). May come after the command too.",
+        ),
+    ] = False,
 ) -> None:
     """The options before the command."""
+    global _progress_lines
+    _progress_lines = progress
 
 
 import_app = typer.Typer(help="Import data files into the database.", no_args_is_help=True)
@@ -70,6 +80,14 @@ app.add_typer(import_app, name="import")
 
 out = Console()
 err = Console(stderr=True)
+_progress_lines = False  # --progress: progress lines on stderr even when not a terminal
+
+
+def _steps(title: str) -> Steps:
+    """Progress of the command's long steps on stderr (:mod:`minerwatch.present.progress`)."""
+    from minerwatch.present.progress import Steps
+
+    return Steps(err, title, lines=_progress_lines)
 
 
 def _option(flag: str, metavar: str, help: str, **settings: Any) -> Any:
@@ -161,7 +179,9 @@ def _import_file(
     from minerwatch.present import terminal as render
 
     with _store(db) as store:
-        render.import_report(out, importer(store, *args, **kwargs))
+        with _steps("import") as steps:
+            report = importer(store, *args, progress=steps.step, **kwargs)
+        render.import_report(out, report)
 
 
 def _file_argument(help: str) -> Any:
@@ -356,7 +376,8 @@ def sync(
     from minerwatch.ingest.sync import sync_coinmetrics
 
     options = _given(backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s)
-    with _progress_bar("sync coinmetrics", "days") as progress:
+    with _steps("sync coinmetrics") as steps:
+        progress = _counting(steps, "days")
         # The database is opened per page, so readers wait for a commit, not the sync.
         report = sync_coinmetrics(
             db, base_url=url, start=start, end=end, progress=progress, **options
@@ -366,23 +387,9 @@ def sync(
     render.sync_report(out, report)
 
 
-@contextlib.contextmanager
-def _progress_bar(label: str, unit: str) -> Iterator[Callable[[int, int], None]]:
-    """A transient progress bar on stderr (when it is a terminal); yields the library's
-    ``progress(done, expected)`` callback."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(unit),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as bar:
-        task = bar.add_task("sync", total=None)
-        yield lambda done, expected: bar.update(task, completed=done, total=expected)
+def _counting(steps: Steps, unit: str) -> Callable[[int, int], None]:
+    """The library's ``progress(done, expected)`` callback, counting ``unit`` on ``steps``."""
+    return lambda done, expected: steps.count(done, expected, unit)
 
 
 @sync_app.command("prices")
@@ -442,7 +449,8 @@ def sync_prices_cmd(
     options = _given(
         backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s, now_s=now_s
     )
-    with _progress_bar("sync prices", "candles") as progress:
+    with _steps("sync prices") as steps:
+        progress = _counting(steps, "candles")
         result = sync_prices(
             db, sources=source, base_urls=url, start=from_day, progress=progress, **options
         )
@@ -762,7 +770,9 @@ def report(
     and the signals. --png also writes each chart as a PNG."""
     from minerwatch.present.html import write_report
 
-    files = _answer(write_report, db, out_file, as_of, png_dir=png_dir)
+    with _steps("report") as steps:
+        steps.step(f"rendering {out_file}" + (f" and the PNGs in {png_dir}" if png_dir else ""))
+        files = _answer(write_report, db, out_file, as_of, png_dir=png_dir)
     _emit(files, False, "report_files")
 
 
@@ -866,7 +876,10 @@ def backtest_difficulty_cmd(
     ratio to the baseline, coverage of the 90% intervals."""
     from minerwatch.analyses.backtest import backtest_difficulty
 
-    _emit(_answer(backtest_difficulty, db), json_out, "difficulty_backtest_table", csv_file)
+    with _steps("backtest difficulty") as steps:
+        steps.step("forecasting every epoch the data allows")
+        result = _answer(backtest_difficulty, db)
+    _emit(result, json_out, "difficulty_backtest_table", csv_file)
 
 
 def _fail(label: str, message: Exception | str, code: int) -> int:
@@ -926,13 +939,18 @@ def _click_command():
 
 def _global_options_last(argv: list[str]) -> list[str]:
     """``argv`` with a ``--db FILE`` given before the command moved after it, where every
-    command that reads a database takes it (``minerwatch --db mw.duckdb status``)."""
+    command that reads a database takes it (``minerwatch --db mw.duckdb status``), and a
+    ``--progress`` anywhere (before a ``--``) moved before the command, where the root
+    takes it (``minerwatch import blocks FILE --progress``)."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a == "--progress"]
+    argv = [a for a in argv[:end] if a != "--progress"] + argv[end:]
     moved: list[str] = []
     while argv and (argv[0] == "--db" or argv[0].startswith("--db=")):
         take = 1 if argv[0].startswith("--db=") else 2
         moved += argv[:take]
         argv = argv[take:]
-    return argv + moved
+    return flags + argv + moved
 
 
 class _Notices(logging.Handler):
@@ -956,9 +974,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     :class:`SourceError` 3, a :class:`StoreError` 4. Any other exception is a bug: one line
     naming it and exit 1 (``MINERWATCH_DEBUG=1`` shows the traceback instead).
     """
-    global out, err
+    global out, err, _progress_lines
     # Consoles of this run's streams (tests run many commands in one process).
-    out, err = Console(), Console(stderr=True)
+    out, err, _progress_lines = Console(), Console(stderr=True), False
     notices = _Notices(err)
     logging.getLogger("minerwatch").addHandler(notices)
     try:

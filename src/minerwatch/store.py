@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -237,6 +238,23 @@ _TABLES: dict[str, tuple[list[str], list[str]]] = {
 # Value columns of ``blocks``, compared to find conflicts and count changed rows.
 _BLOCK_VALUES = ["time", "bits", "difficulty", "fees_sat", "subsidy_sat", "pool"]
 _NO_HEIGHT = 2**31  # above every storable height: "no fork" in write_blocks
+# SQL types of the block values that may be unknown: -1 (BIGINT), NaN or None (others).
+_BLOCK_TYPES = {
+    "bits": "BIGINT",
+    "difficulty": "DOUBLE",
+    "fees_sat": "BIGINT",
+    "subsidy_sat": "BIGINT",
+    "pool": "VARCHAR",
+}
+
+
+def _any_known(values: np.ndarray) -> bool:
+    """Whether an array of block values holds a known one (not -1, NaN or None/empty)."""
+    if values.dtype.kind == "f":
+        return bool((~np.isnan(values)).any())
+    if values.dtype.kind == "O":
+        return bool(values.astype(bool).any())  # Python objects: slow, staged only if named
+    return bool((values >= 0).any())
 
 
 @dataclass(frozen=True)
@@ -277,14 +295,15 @@ def _from_epoch_days(days: np.ndarray) -> np.ndarray:
 
 def _plain(array: np.ndarray) -> np.ndarray:
     """A masked array from DuckDB (NULLs) as a plain array: NaN for floats."""
-    if isinstance(array, np.ma.MaskedArray):
+    ma = sys.modules.get("numpy.ma")  # none without NumPy's masked arrays loaded (slow to load)
+    if ma is not None and isinstance(array, ma.MaskedArray):
         if array.dtype.kind == "f":
             return array.filled(np.nan)
         if array.dtype.kind in "iu":
             return array.filled(-1)
         # filled(None) would fill with the array's default fill value ('?'), not None.
         out = np.array(array.data, dtype=object)
-        out[np.ma.getmaskarray(array)] = None
+        out[ma.getmaskarray(array)] = None
         return out
     return np.asarray(array)
 
@@ -516,25 +535,21 @@ class Store:
         if self.read_only:
             raise StoreReadOnly(f"database {self.path} is open read-only")
         names = ["height", *_BLOCK_VALUES]
-        pool = np.asarray(blocks.pool, object)
         source = {
             "height": np.asarray(blocks.height, np.int64),
             "time": np.asarray(blocks.time, np.int64),
-            "bits": np.asarray(blocks.bits, np.int64),
-            "difficulty": np.asarray(blocks.difficulty, np.float64),  # NaN -> NULL
-            "fees_sat": np.asarray(blocks.fees_sat, np.int64),
-            "subsidy_sat": np.asarray(blocks.subsidy_sat, np.int64),
         }
-        named = bool(pool.astype(bool).any())
-        if named:  # a column of Python objects is slow to stage: only when there are names
-            source["pool"] = pool
-        select = f"""SELECT CAST(height AS INTEGER) AS height, time, nullif(bits, -1) AS bits,
-                   difficulty, nullif(fees_sat, -1) AS fees_sat,
-                   nullif(subsidy_sat, -1) AS subsidy_sat,
-                   {"pool" if named else "CAST(NULL AS VARCHAR) AS pool"} FROM _staged_src"""
-        lo, hi = (
-            (int(source["height"].min()), int(source["height"].max())) if len(pool) else (0, -1)
-        )
+        columns = ["CAST(height AS INTEGER) AS height", "time"]
+        for name, sql_type in _BLOCK_TYPES.items():
+            values = np.asarray(getattr(blocks, name))
+            if _any_known(values):
+                source[name] = values
+                columns.append(f"nullif({name}, -1) AS {name}" if sql_type == "BIGINT" else name)
+            else:  # staged as NULLs, not scanned from an array of unknowns
+                columns.append(f"CAST(NULL AS {sql_type}) AS {name}")
+        select = f"SELECT {', '.join(columns)} FROM _staged_src"
+        rows = len(source["height"])
+        lo, hi = (int(source["height"].min()), int(source["height"].max())) if rows else (0, -1)
         overlap = self.con.execute(
             "SELECT count(*) FROM blocks WHERE height BETWEEN ? AND ?", [lo, hi]
         ).fetchall()[0][0]
@@ -543,7 +558,7 @@ class Store:
             if overlap == 0:
                 # Nothing stored at these heights: every row is new, no conflict to look for.
                 self.con.execute(f"INSERT INTO blocks ({', '.join(names)}) {select}")
-                return self._log_write(WriteResult("blocks", len(pool), 0, 0), origin)
+                return self._log_write(WriteResult("blocks", rows, 0, 0), origin)
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS {select}")
         finally:
             self.con.unregister("_staged_src")

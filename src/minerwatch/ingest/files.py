@@ -3,11 +3,13 @@
 Each function reads and validates the whole input first (raising
 :class:`~minerwatch.errors.InputError` naming file, line and column), then writes every
 table it touches inside one transaction: a failed import leaves the database as it was,
-and importing the same file again changes nothing.
+and importing the same file again changes nothing. Each takes a ``progress`` callable told
+every step as it begins (``reading FILE``, ``checking ...``, ``writing N blocks``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +23,14 @@ from minerwatch.store import Store, WriteResult
 
 if TYPE_CHECKING:
     from minerwatch.frames import DifficultyCheck
+
+
+#: Told each step of an import as it begins (``reading FILE``, ``checking ...``, ...).
+Progress = Callable[[str], None]
+
+
+def _no_progress(step: str) -> None:
+    """The default :data:`Progress`: says nothing."""
 
 
 @dataclass
@@ -52,7 +62,9 @@ def write_daily_chain(
     ]
 
 
-def import_coinmetrics(store: Store, path: str | Path) -> ImportReport:
+def import_coinmetrics(
+    store: Store, path: str | Path, *, progress: Progress = _no_progress
+) -> ImportReport:
     """Import a Coin Metrics community CSV (chain metrics and ``PriceUSD`` closes).
 
     The file's days must be consecutive and join the days already held (no gap). When
@@ -61,11 +73,15 @@ def import_coinmetrics(store: Store, path: str | Path) -> ImportReport:
     """
     from minerwatch.frames import check_days_join, crosscheck_difficulty  # not for blocks: slow
 
+    progress(f"reading {path}")
     records = coinmetrics.read_file(path)
+    progress(f"checking {len(records):,} days against the days held")
     check_days_join(records.day, store.chain_day_range(), str(path))
     checks.check_daily_chain(store, records)
+    progress(f"writing {len(records):,} days")
     with store.transaction():
         writes = write_daily_chain(store, records, str(path))
+    progress("cross-checking the difficulty")
     return ImportReport(
         "coinmetrics",
         str(path),
@@ -79,7 +95,12 @@ def import_coinmetrics(store: Store, path: str | Path) -> ImportReport:
 
 
 def import_prices(
-    store: Store, path: str | Path, source: str | None = None, *, force: bool = False
+    store: Store,
+    path: str | Path,
+    source: str | None = None,
+    *,
+    force: bool = False,
+    progress: Progress = _no_progress,
 ) -> ImportReport:
     """Import a ``date,close_usd[,source]`` CSV of daily closes.
 
@@ -87,12 +108,15 @@ def import_prices(
     day (:func:`minerwatch.sources.rules.price_band`): beyond x1.5 is noted, beyond x10
     refused unless ``force``; a forced import says so in the imports log (its origin).
     """
+    progress(f"reading {path}")
     prices = files.read_prices(path, source)
+    progress(f"checking {len(prices):,} closes against the other sources")
     notes, forced = checks.check_price_band(store, prices, force=force)
     origin = str(path)
     if forced:
         origin += f" [--force: {forced} close(s) beyond x10 of another source]"
         notes.append(f"--force: {forced:,} close(s) beyond x10 of another source imported")
+    progress(f"writing {len(prices):,} closes")
     with store.transaction():
         write = store.write_prices(prices.day, prices.close_usd, prices.source, origin)
     return ImportReport(
@@ -106,7 +130,9 @@ def import_prices(
     )
 
 
-def import_epochs(store: Store, path: str | Path, *, replace: bool = False) -> ImportReport:
+def import_epochs(
+    store: Store, path: str | Path, *, replace: bool = False, progress: Progress = _no_progress
+) -> ImportReport:
     """Import a ``start_height,difficulty[,start_time]`` CSV of difficulty epochs.
 
     Retargets and start times are checked with the stored epochs
@@ -115,9 +141,14 @@ def import_epochs(store: Store, path: str | Path, *, replace: bool = False) -> I
     """
     from minerwatch.frames import crosscheck_difficulty  # not for blocks: slow to import
 
-    epochs = checks.merge_epochs(store, files.read_epochs(path), replace_stored=replace)
+    progress(f"reading {path}")
+    read = files.read_epochs(path)
+    progress(f"checking {len(read):,} epochs against the epochs held")
+    epochs = checks.merge_epochs(store, read, replace_stored=replace)
+    progress(f"writing {len(epochs):,} epochs")
     with store.transaction():
         write = store.write_epochs(epochs, str(path))
+    progress("cross-checking the difficulty")
     return ImportReport(
         "epochs",
         str(path),
@@ -130,7 +161,9 @@ def import_epochs(store: Store, path: str | Path, *, replace: bool = False) -> I
     )
 
 
-def import_blocks(store: Store, path: str | Path, *, replace: bool = False) -> ImportReport:
+def import_blocks(
+    store: Store, path: str | Path, *, replace: bool = False, progress: Progress = _no_progress
+) -> ImportReport:
     """Import a ``height,time[,bits|difficulty][,fees_sat][,subsidy_sat][,pool]`` CSV.
 
     The file's heights must be consecutive and overlap or adjoin the blocks held. Bits are
@@ -138,7 +171,9 @@ def import_blocks(store: Store, path: str | Path, *, replace: bool = False) -> I
     height with different values is an error unless ``replace`` (a reorg): then that
     height and every stored block above it are replaced by the file's.
     """
+    progress(f"reading {path}")
     records = block_files.read_blocks_csv(path)
+    progress(f"checking {len(records):,} blocks against the epochs and blocks held")
     block_files.check_heights_join(
         records.height, store.block_height_range(), records.origin, records.lines
     )
@@ -147,6 +182,7 @@ def import_blocks(store: Store, path: str | Path, *, replace: bool = False) -> I
         records, epochs["start_height"], epochs["bits"], epochs["start_time"]
     )
     checks.check_block_times(store, records)
+    progress(f"writing {len(records):,} blocks")
     with store.transaction():
         write = store.write_blocks(records, str(path), replace=replace)
     notes = list(records.notes)

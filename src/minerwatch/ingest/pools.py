@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from minerwatch.ingest.files import ImportReport
+from minerwatch.ingest.files import ImportReport, Progress, _no_progress
 from minerwatch.sources.pools import PoolList, identify, read_pool_list
 from minerwatch.store import Store, WriteResult
 
@@ -41,17 +41,22 @@ def reidentify_blocks(store: Store, pools: PoolList, origin: str) -> WriteResult
     return WriteResult("blocks", 0, changed, unchanged)
 
 
-def import_pools(store: Store, path: str | Path, *, reidentify: bool = True) -> ImportReport:
+def import_pools(
+    store: Store, path: str | Path, *, reidentify: bool = True, progress: Progress = _no_progress
+) -> ImportReport:
     """Import a pool list and (with ``reidentify``) identify the stored blocks again.
 
     One transaction: the list replaces the stored one (counted by pool name: new, changed,
     unchanged, removed) and every stored block with coinbase data gets the pool the new
     list gives it."""
+    progress(f"reading {path}")
     pools = read_pool_list(path)
     origin = str(path)
     with store.transaction():
+        progress(f"writing {len(pools.name):,} pools")
         writes = [store.write_pool_list(pools, origin)]
         if reidentify:
+            progress("identifying the stored blocks again")
             writes.append(reidentify_blocks(store, pools, origin))
     notes = []
     if writes[0].removed:

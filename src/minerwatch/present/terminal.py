@@ -12,13 +12,6 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Column, Table
 
-from minerwatch.analyses.asics import AsicEconomics
-from minerwatch.analyses.cost import ProductionCost
-from minerwatch.analyses.signals import Signals
-from minerwatch.analyses.status import BlockIntervals, Status
-from minerwatch.analyses.studies import EpisodesReport, StudyResult
-from minerwatch.ingest.files import ImportReport
-from minerwatch.ingest.sync import SyncReport
 from minerwatch.metrics.intervals import UNKNOWN
 from minerwatch.present import format as fmt
 from minerwatch.present.columns import (
@@ -27,13 +20,20 @@ from minerwatch.present.columns import (
     machine_rows,
     revenue_split,
 )
-from minerwatch.sources.catalog import Catalog
-from minerwatch.store import WriteResult
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: an import's report need not load the analyses
+    from minerwatch.analyses.asics import AsicEconomics
     from minerwatch.analyses.backtest import DifficultyBacktest
+    from minerwatch.analyses.cost import ProductionCost
     from minerwatch.analyses.difficulty import DifficultyOutlook, NextAdjustment
     from minerwatch.analyses.pools import PoolShares
+    from minerwatch.analyses.signals import Signals
+    from minerwatch.analyses.status import BlockIntervals, Status
+    from minerwatch.analyses.studies import EpisodesReport, StudyResult
+    from minerwatch.ingest.files import ImportReport
+    from minerwatch.ingest.sync import SyncReport
+    from minerwatch.sources.catalog import Catalog
+    from minerwatch.store import WriteResult
 
 
 def _writes_table(title: str, writes: list[WriteResult]) -> Table:

@@ -243,7 +243,7 @@ def _distinct_cells(table: Table, column: str) -> tuple[np.ndarray, np.ndarray]:
         new_run[1:] = (m[1:] != m[:-1]).any(axis=1)
     firsts = np.flatnonzero(new_run)
     unique, of_run = np.unique(raw.take(firsts).text(), return_inverse=True)
-    return unique, of_run[np.cumsum(new_run) - 1]
+    return unique, np.repeat(of_run, np.diff(firsts, append=len(raw)))
 
 
 def difficulty_bits(table: Table, column: str) -> np.ndarray:
@@ -264,9 +264,15 @@ def difficulty_bits(table: Table, column: str) -> np.ndarray:
     return out
 
 
+def _unknown(rows: int, value: object, dtype: type) -> np.ndarray:
+    """``rows`` unknown values (-1, None) of a column the file lacks: a read-only view of
+    one value, which takes no memory."""
+    return np.broadcast_to(np.array(value, dtype), (rows,))
+
+
 def _optional_sat(table: Table, column: str, expected: str) -> np.ndarray:
     if not table.has(column):
-        return np.full(len(table), -1, np.int64)
+        return _unknown(len(table), -1, np.int64)
     values, empty = parse_int(
         table,
         column,
@@ -288,7 +294,7 @@ def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
     now = int(_time.time()) if now is None else int(now)
     height, _ = parse_int(table, "height", minimum=0, maximum=MAX_HEIGHT, expected="a block height")
     block_time = parse_block_time(table, "time", earliest=GENESIS_TIME, latest=now + MAX_FUTURE_S)
-    bits = parse_bits(table, "bits") if table.has("bits") else np.full(len(table), -1, np.int64)
+    bits = parse_bits(table, "bits") if table.has("bits") else _unknown(len(table), -1, np.int64)
     bits_column = "bits" if table.has("bits") else ""
     if table.has("difficulty"):
         from_difficulty = difficulty_bits(table, "difficulty")
@@ -308,24 +314,26 @@ def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
         bits_column = bits_column or "difficulty"
     fees = _optional_sat(table, "fees_sat", "fees in satoshis")
     subsidy = _optional_sat(table, "subsidy_sat", "a subsidy in satoshis")
-    allowed = subsidy_sat_array(height)
-    refuse(
-        table,
-        subsidy > allowed,
-        "subsidy_sat",
-        lambda i: (
-            f"{subsidy[i]:,} sat is more than the subsidy of height {height[i]} "
-            f"({allowed[i]:,} sat); expected at most that"
-        ),
-    )
+    if table.has("subsidy_sat"):
+        allowed = subsidy_sat_array(height)
+        refuse(
+            table,
+            subsidy > allowed,
+            "subsidy_sat",
+            lambda i: (
+                f"{subsidy[i]:,} sat is more than the subsidy of height {height[i]} "
+                f"({allowed[i]:,} sat); expected at most that"
+            ),
+        )
     if table.has("pool"):
         names = table.columns["pool"].astype(str)
         none = np.array(None, dtype=object)
         pool = np.where(np.char.str_len(names) == 0, none, names.astype(object))
     else:
-        pool = np.full(len(table), None, dtype=object)
+        pool = _unknown(len(table), None, object)
+    keep: slice | np.ndarray
     if len(height) and (np.diff(height) > 0).all():
-        keep = np.arange(len(height))  # ascending and unique: no duplicates to compare
+        keep = slice(None)  # ascending and unique: no duplicates to compare (and no copies)
     else:
         # Duplicates compare parsed values, so 0x17034219 and 17034219 are the same bits.
         parsed = Table(
@@ -375,28 +383,31 @@ def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
 
 def _difficulty(bits: np.ndarray) -> np.ndarray:
     """Exact Core difficulty of known bits, NaN where bits are unknown (-1)."""
-    out = np.full(len(bits), np.nan)
     if len(bits) == 0:
-        return out
+        return np.zeros(0)
     # Bits change once an epoch: convert the first block of each run, then spread.
-    new_run = np.concatenate([[True], bits[1:] != bits[:-1]])
-    run_bits = bits[new_run]
+    firsts = np.flatnonzero(np.concatenate([[True], bits[1:] != bits[:-1]]))
+    run_bits = bits[firsts]
     run_difficulty = np.full(len(run_bits), np.nan)
     known = run_bits >= 0
     if known.any():
         run_difficulty[known] = bits_to_difficulty_array(run_bits[known])
-    return run_difficulty[np.cumsum(new_run) - 1]
+    return np.repeat(run_difficulty, np.diff(firsts, append=len(bits)))
 
 
 def _check_one_bits_per_epoch(blocks: Blocks) -> None:
     """Every block of a difficulty epoch carries the same bits (mainnet has no
     min-difficulty blocks): an error at the first block whose bits differ."""
-    rows = np.flatnonzero(blocks.bits >= 0)
-    epoch = blocks.height[rows] // RETARGET_INTERVAL
-    bits = blocks.bits[rows]
-    differ = (epoch[1:] == epoch[:-1]) & (bits[1:] != bits[:-1])
-    if differ.any():
-        k = _first(differ)
+    known = blocks.bits >= 0
+    every = bool(known.all())
+    rows = np.arange(len(known)) if every else np.flatnonzero(known)
+    bits = blocks.bits if every else blocks.bits[rows]
+    # Only where the bits change (once an epoch) is the epoch compared.
+    change = np.flatnonzero(bits[1:] != bits[:-1])
+    epoch = blocks.height[rows[np.concatenate([change, change + 1])]] // RETARGET_INTERVAL
+    differ = change[epoch[: len(change)] == epoch[len(change) :]]
+    if len(differ):
+        k = int(differ[0])
         i, prev = int(rows[k + 1]), int(rows[k])
         raise blocks.error(
             i,
@@ -496,4 +507,5 @@ def apply_epochs(
                 f"block {blocks.height[i]} (line {blocks.lines[i]}) has time {blocks.time[i]}, "
                 f"the epochs table's start_time is {known_time[i]}: one of them is wrong"
             )
-    return replace(blocks, bits=bits, difficulty=_difficulty(bits), notes=tuple(notes))
+    difficulty = _difficulty(bits) if fill.any() else blocks.difficulty
+    return replace(blocks, bits=bits, difficulty=difficulty, notes=tuple(notes))

@@ -43,22 +43,18 @@ class RawColumn:
     def lengths(self) -> np.ndarray:
         return self.end - self.start
 
-    def matrix(self, *, right: bool = False) -> np.ndarray:
-        """The cells as an ``n x width`` uint8 matrix padded with zero bytes, left-aligned
-        (``right`` to right-align: the last byte of every cell in the last column)."""
+    def matrix(self) -> np.ndarray:
+        """The cells as an ``n x width`` uint8 matrix, left-aligned, padded with zero bytes."""
         length = self.lengths()
         width = int(length.max()) if len(length) else 0
-        if width == 0:
-            return np.zeros((len(length), 0), np.uint8)
+        shortest = int(length.min()) if len(length) else 0
         out = np.zeros((len(length), width), np.uint8)
         for k in range(width):  # one pass per byte position, not per row
-            if right:
-                inside = k >= width - length
-                at = self.end - width + k
+            if k < shortest:  # inside every cell
+                out[:, k] = self.buf.take(self.start + k)
             else:
                 inside = k < length
-                at = self.start + k
-            out[:, k] = np.where(inside, np.take(self.buf, at, mode="clip"), 0)
+                out[:, k] = np.where(inside, np.take(self.buf, self.start + k, mode="clip"), 0)
         return out
 
     def text(self) -> np.ndarray:
@@ -69,19 +65,31 @@ class RawColumn:
         return np.ascontiguousarray(m).view(f"S{m.shape[1]}").ravel().astype(f"U{m.shape[1]}")
 
     def digits_int64(self) -> np.ndarray | None:
-        """Every cell as int64 when every cell is 1 to 18 ASCII digits, else None."""
+        """Every cell as int64 when every cell is 1 to 18 ASCII digits, else None.
+
+        One pass per digit position from the right (the units first): the byte at
+        ``end - 1 - k`` of every cell at least ``k + 1`` long, minus ``b"0"``, must be 0..9
+        (bytes below ``0`` wrap above 9 in uint8) and adds ``digit * 10**k``."""
         length = self.lengths()
-        if len(length) == 0 or length.min() < 1 or length.max() > _MAX_INT_DIGITS:
+        if len(length) == 0:
             return None
-        m = self.matrix(right=True)
-        pad = m.shape[1] - length
+        shortest, longest = int(length.min()), int(length.max())
+        if shortest < 1 or longest > _MAX_INT_DIGITS:
+            return None
         value = np.zeros(len(length), np.int64)
-        for k in range(m.shape[1]):  # one pass per digit position, not per row
-            digit = m[:, k].astype(np.int64) - _ZERO
-            inside = k >= pad
-            if ((digit < 0) | (digit > 9))[inside].any():
+        at = self.end - 1  # the byte of digit k of each cell: at - k (buffers reused)
+        digit = np.empty(len(length), np.uint8)
+        scaled = np.empty(len(length), np.int64)
+        for k in range(longest):
+            np.take(self.buf, at, out=digit, mode="clip")
+            digit -= np.uint8(_ZERO)
+            if k >= shortest:  # cells of k digits or fewer have none here
+                digit[length <= k] = 0
+            if (digit > 9).any():
                 return None
-            value = np.where(inside, value * 10 + digit, value)
+            np.multiply(digit, np.int64(10**k), out=scaled)
+            value += scaled
+            at -= 1
         return value
 
 
@@ -95,15 +103,22 @@ class PlainRows:
     row_start: np.ndarray
     row_end: np.ndarray
     commas: np.ndarray
-    first_comma: np.ndarray
+    first_comma: np.ndarray | None  # None: see ``grid``
     buf: np.ndarray
     spaces: bool = True  # False: no cell has a space to strip
+    #: The commas as a ``rows x (width - 1)`` grid when every row holds ``width`` cells.
+    grid: np.ndarray | None = None
 
     def column(self, j: int, width: int, rows: int) -> RawColumn:
         """Cell ``j`` of the first ``rows`` rows (each of ``width`` cells), spaces stripped."""
-        first = self.first_comma[:rows]
-        start = self.row_start[:rows] if j == 0 else self.commas[first + j - 1] + 1
-        end = self.row_end[:rows] if j == width - 1 else self.commas[first + j]
+        if self.grid is not None:  # views of the grid, no look-up per row
+            start = self.row_start[:rows] if j == 0 else self.grid[:rows, j - 1] + 1
+            end = self.row_end[:rows] if j == width - 1 else self.grid[:rows, j]
+        else:
+            assert self.first_comma is not None
+            first = self.first_comma[:rows]
+            start = self.row_start[:rows] if j == 0 else self.commas[first + j - 1] + 1
+            end = self.row_end[:rows] if j == width - 1 else self.commas[first + j]
         if not self.spaces:
             return RawColumn(self.buf, start, end)
         return _strip_spaces(self.buf, start.copy(), end.copy())
@@ -119,12 +134,14 @@ def is_plain(body: bytes) -> bool:
     return not body.translate(None, _PLAIN_BYTES)
 
 
-def split_plain(body: bytes, first_line: int) -> PlainRows | None:
+def split_plain(body: bytes, first_line: int, width: int = 0) -> PlainRows | None:
     """Split a plain ``body`` whose first byte is on line ``first_line`` into rows, or
     None when a line is longer than ``csv.reader``'s field limit (let it give its error).
 
     Empty lines are skipped (as ``csv.reader`` does); a last line without a line feed is a
-    row like any other (the caller decides what it means).
+    row like any other (the caller decides what it means). With ``width`` (the header's
+    cells), a body of exactly ``width - 1`` commas per row is recognised by its comma
+    count and each row's first and last comma (no search per row).
     """
     buf = np.frombuffer(body, np.uint8)
     ends = np.flatnonzero(buf == _LF)
@@ -135,11 +152,19 @@ def split_plain(body: bytes, first_line: int) -> PlainRows | None:
         return None
     lines = np.arange(len(ends), dtype=np.int64) + first_line
     keep = ends > starts
-    starts, ends, lines = starts[keep], ends[keep], lines[keep]
+    if not keep.all():
+        starts, ends, lines = starts[keep], ends[keep], lines[keep]
     commas = np.flatnonzero(buf == _COMMA)
+    spaces = body.find(b" ") >= 0
+    rows, per_row = len(starts), width - 1
+    if width > 1 and rows and len(commas) == rows * per_row:
+        grid = commas.reshape(rows, per_row)
+        # Each row's block of commas lies inside it: then every row holds exactly its own.
+        if (grid[:, 0] > starts).all() and (grid[:, -1] < ends).all():
+            cells = np.full(rows, width, np.int64)
+            return PlainRows(lines, cells, starts, ends, commas, None, buf, spaces, grid)
     first_comma = np.searchsorted(commas, starts)
     cells = np.searchsorted(commas, ends) - first_comma + 1
-    spaces = body.find(b" ") >= 0
     return PlainRows(lines, cells, starts, ends, commas, first_comma, buf, spaces)
 
 

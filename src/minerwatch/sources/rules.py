@@ -355,6 +355,14 @@ def check_block_times(
         np.lib.stride_tricks.sliding_window_view(t, _MTP_SPAN) if len(t) >= _MTP_SPAN else None
     )
     rows = np.flatnonzero(whole)
+    if windows is not None:
+        # A window of non-decreasing times has its median in the middle, t[p - 6]: one
+        # look-up, where no time of the window falls below the one before it.
+        falls = np.concatenate([[0], np.cumsum(np.diff(t) < 0)])
+        p = pos[rows]
+        ordered = falls[p - 1] == falls[p - _MTP_SPAN]
+        mtp[rows[ordered]] = t[p[ordered] - (_MTP_SPAN + 1) // 2]
+        rows = rows[~ordered]
     for chunk in np.array_split(rows, max(1, len(rows) // 100_000)):  # bounded memory
         if len(chunk) and windows is not None:
             window = windows[pos[chunk] - _MTP_SPAN]  # the 11 times before each block

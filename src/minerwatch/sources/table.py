@@ -406,9 +406,9 @@ def read_csv(path: str | Path, required: Sequence[str], optional: Sequence[str] 
     if b"\r" not in unix and rawcsv.is_plain(unix):
         header_end = unix.find(b"\n")
         header_end = len(unix) if header_end < 0 else header_end
-        plain = rawcsv.split_plain(unix[header_end + 1 :], first_line=2)
-    if plain is not None:
         header = [h.strip() for h in unix[:header_end].decode("ascii").split(",")]
+        plain = rawcsv.split_plain(unix[header_end + 1 :], first_line=2, width=len(header))
+    if plain is not None:
         cells, line_numbers = plain.cells, plain.lines
     else:
         header, rows, row_lines = _read_rows(_decode(raw, origin, expected_header), origin)
