@@ -185,41 +185,8 @@ def get_json_once(
 ) -> Fetched:
     """One GET of ``url``: a :class:`Fetched` (``retries`` 0), or the error of the module
     docstring (:class:`TransientSourceError` for what is worth retrying)."""
-    request_url = str(httpx.URL(url, params=params)) if params else url
-    if deadline is not None and deadline.expired():
-        raise deadline.exceeded("before the request", request_url)
-    try:
-        with client.stream("GET", url, params=params, timeout=_timeout(client, deadline)) as r:
-            request_url = str(r.request.url)
-            body = _read_body(r, deadline, request_url)
-            response = httpx.Response(
-                r.status_code,
-                headers=[(k, v) for k, v in r.headers.items() if k.lower() not in _BODY_HEADERS],
-                content=body,
-                request=r.request,
-                extensions={k: v for k, v in r.extensions.items() if k == "reason_phrase"},
-            )
-    except httpx.UnsupportedProtocol as exc:
-        raise SourceUnavailable(f"cannot request: {exc}", url=request_url) from None
-    except httpx.InvalidURL as exc:
-        raise SourceUnavailable(f"invalid URL: {exc}", url=request_url) from None
-    except httpx.DecodingError as exc:
-        raise BadResponse(f"undecodable body: {exc}", url=request_url) from None
-    except httpx.TooManyRedirects:
-        raise BadResponse(
-            f"redirected more than {client.max_redirects} times (a redirect loop); expected "
-            "HTTP 200 with JSON",
-            url=request_url,
-        ) from None
-    except httpx.TimeoutException as exc:
-        if deadline is not None and deadline.expired():
-            raise deadline.exceeded("while waiting for the response", request_url) from None
-        raise TransientSourceError(f"timed out ({type(exc).__name__})", url=request_url) from None
-    except httpx.TransportError as exc:
-        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        raise TransientSourceError(
-            reason, url=request_url, failure=f"cannot reach the source ({reason})"
-        ) from None
+    response = send_once(client, "GET", url, params=params, deadline=deadline)
+    request_url = str(response.request.url)
     status = response.status_code
     if 200 <= status < 300:
         return Fetched(request_url, _decode(response, request_url, expect), 0)
@@ -243,6 +210,71 @@ def get_json_once(
 
 # Headers that describe the bytes on the wire, not the decoded body kept in memory.
 _BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def send_once(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    deadline: Deadline | None = None,
+    expected: str = "HTTP 200 with JSON",
+) -> httpx.Response:
+    """One HTTP request, any status: the response with its whole body read (chunk by chunk,
+    cut off at ``deadline``), or the transport failure as a source error naming the URL:
+    connect errors and timeouts :class:`TransientSourceError`, a redirect loop or an
+    undecodable body :class:`BadResponse`, an unusable URL :class:`SourceUnavailable`.
+
+    What a status means is the caller's business (:func:`get_json_once` for JSON GETs; a
+    JSON-RPC client reads the body of an HTTP 500 too). ``headers`` are sent with this
+    request only and never appear in an error message; ``expected`` names what a good answer
+    is, for the redirect-loop message.
+    """
+    request_url = str(httpx.URL(url, params=params)) if params else url
+    if deadline is not None and deadline.expired():
+        raise deadline.exceeded("before the request", request_url)
+    try:
+        with client.stream(
+            method,
+            url,
+            params=params,
+            content=content,
+            headers=headers,
+            timeout=_timeout(client, deadline),
+        ) as r:
+            request_url = str(r.request.url)
+            body = _read_body(r, deadline, request_url)
+            return httpx.Response(
+                r.status_code,
+                headers=[(k, v) for k, v in r.headers.items() if k.lower() not in _BODY_HEADERS],
+                content=body,
+                request=r.request,
+                extensions={k: v for k, v in r.extensions.items() if k == "reason_phrase"},
+            )
+    except httpx.UnsupportedProtocol as exc:
+        raise SourceUnavailable(f"cannot request: {exc}", url=request_url) from None
+    except httpx.InvalidURL as exc:
+        raise SourceUnavailable(f"invalid URL: {exc}", url=request_url) from None
+    except httpx.DecodingError as exc:
+        raise BadResponse(f"undecodable body: {exc}", url=request_url) from None
+    except httpx.TooManyRedirects:
+        raise BadResponse(
+            f"redirected more than {client.max_redirects} times (a redirect loop); expected "
+            f"{expected}",
+            url=request_url,
+        ) from None
+    except httpx.TimeoutException as exc:
+        if deadline is not None and deadline.expired():
+            raise deadline.exceeded("while waiting for the response", request_url) from None
+        raise TransientSourceError(f"timed out ({type(exc).__name__})", url=request_url) from None
+    except httpx.TransportError as exc:
+        reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise TransientSourceError(
+            reason, url=request_url, failure=f"cannot reach the source ({reason})"
+        ) from None
 
 
 def _timeout(client: httpx.Client, deadline: Deadline | None) -> httpx.Timeout:
