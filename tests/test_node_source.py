@@ -325,3 +325,23 @@ def test_stale_blocks_stay_readable_after_a_reorg(bitcoind):
         header = source._call("getblockheader", [replaced[0], True])
         assert header["confirmations"] == -1 and header["height"] == 198
         assert source.hash_at(198) == chain.hashes[198] != replaced[0]
+
+
+def test_prefetched_pages_equal_fresh_ones_and_never_hide_new_blocks(bitcoind):
+    chain = StandinChain.mainnet_like(4_000, seed=11)
+    node = bitcoind(chain)
+    with source_for(node) as source, source_for(node, prefetch=False) as plain:
+        pages = [source.page(0, 2_000, economics=False)]
+        pages.append(source.page(2_000, 2_000, economics=False))  # the prefetched one
+        assert [len(p) for p in pages] == [2_000, 1_999]
+        # The next prefetch reached the tip (a short answer): it must not be used once the
+        # node has more blocks.
+        node.extend(10)
+        pages.append(source.page(3_999, 2_000, economics=False))
+        assert pages[-1].height.tolist() == list(range(3_999, 4_011))
+        start = 0
+        for page in pages:
+            _same_pages(page, plain.page(start, 2_000, economics=False))
+            start += len(page)
+    # source: 1 + 1 prefetched + 1 prefetched (short, unused) + 1 fresh; plain: 3
+    assert node.requests["rest:headers"] == 7

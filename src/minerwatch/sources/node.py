@@ -75,7 +75,9 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +92,7 @@ from minerwatch.errors import (
     AuthenticationFailed,
     BadResponse,
     InputError,
+    SourceError,
     TransientSourceError,
 )
 from minerwatch.sources.chainpage import BlockPage, ChainTip, empty_economics
@@ -108,6 +111,8 @@ RPC_INVALID_PARAMETER = -8
 RPC_INVALID_ADDRESS_OR_KEY = -5
 BLOCK_STATS = ("height", "subsidy", "totalfee")
 """The ``getblockstats`` stats asked for (amounts in satoshis)."""
+PREFETCH_MAX_AGE_S = 5.0
+"""A prefetched page older than this is not used (the chain may have moved)."""
 DEFAULT_ECONOMICS_BATCH = 50
 """Blocks per economics batch (a ``getblock`` reply lists every txid: ~200 kB a block)."""
 _CONTEXT = hdr.MEDIAN_TIME_SPAN - 1  # earlier blocks a median time past needs
@@ -225,7 +230,7 @@ class _Headers:
     fields: np.ndarray
     digests: np.ndarray
     median_time: np.ndarray
-    chainwork: list[int]
+    chainwork: np.ndarray  # Core's hex, object array of str
     via: str
     before: np.ndarray | None = None
 
@@ -233,7 +238,9 @@ class _Headers:
     def empty(cls) -> _Headers:
         nothing = np.zeros(0, np.int64)
         digests = np.zeros((0, 32), np.uint8)
-        return cls(nothing, np.zeros(0, hdr.HEADER_DTYPE), digests, nothing, [], "")
+        return cls(
+            nothing, np.zeros(0, hdr.HEADER_DTYPE), digests, nothing, np.zeros(0, object), ""
+        )
 
     def tail(self) -> _Tail | None:
         """What the next page needs of this one, when its times reach back far enough."""
@@ -244,7 +251,7 @@ class _Headers:
         if len(times) < min(_CONTEXT, last + 1):
             return None
         block_hash = str(hdr.digests_to_hex(self.digests[-1:])[0])
-        return _Tail(last, block_hash, self.chainwork[-1], times[-_CONTEXT:])
+        return _Tail(last, block_hash, int(self.chainwork[-1], 16), times[-_CONTEXT:])
 
 
 class NodeSource:
@@ -265,6 +272,9 @@ class NodeSource:
         check_pow: check each header's proof of work (False only for test chains; the
             page's notes say so).
         economics_batch: blocks per economics batch.
+        prefetch: after a full REST page, ask for the next one in a background thread while
+            the caller stores this one (used only if asked for within
+            ``PREFETCH_MAX_AGE_S`` and still a full page; never at the tip).
         client: an :class:`httpx.Client` to use (default one made and closed here).
     """
 
@@ -282,6 +292,7 @@ class NodeSource:
         rest: bool | None = None,
         check_pow: bool = True,
         economics_batch: int = DEFAULT_ECONOMICS_BATCH,
+        prefetch: bool = True,
         client: httpx.Client | None = None,
     ) -> None:
         self._expected = network_named(network) if network is not None else None
@@ -328,10 +339,16 @@ class NodeSource:
         self._version: int | None = None
         self._network: Network | None = None
         self._tail: _Tail | None = None
+        self._prefetch_on = bool(prefetch)
+        self._pool: ThreadPoolExecutor | None = None
+        self._prefetch: tuple[str, float, Future[bytes | None]] | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
         if self._own_client:
             self._client.close()
 
@@ -426,24 +443,28 @@ class NodeSource:
         if got is None or len(got.height) == 0:
             return _empty_page()
         notes = [f"headers by {got.via}"]
-        self._check(got, network, notes)
         hashes = hdr.digests_to_hex(got.digests)
+        self._check(got, hashes, network, notes)
         n = len(got.height)
+        # Linked: each prev is the hash before it, so only the first one is converted.
+        prev_hash = np.concatenate([hdr.digests_to_hex(got.fields["prev"][:1]), hashes[:-1]])
         columns = {
             "height": got.height,
             "hash": hashes,
-            "prev_hash": hdr.digests_to_hex(got.fields["prev"]),
+            "prev_hash": prev_hash,
             "time": got.fields["time"].astype(np.int64),
             "median_time": got.median_time,
             "bits": got.fields["bits"].astype(np.int64),
             "version": got.fields["version"].astype(np.int64),
             "nonce": got.fields["nonce"].astype(np.int64),
-            "chainwork": hdr.chainwork_hex(got.chainwork),
+            "chainwork": got.chainwork,
         }
         econ = empty_economics(n)
         if economics:
             self._economics(got.height, hashes, econ, notes)
         self._tail = got.tail()
+        if self._prefetch_on and got.via == "REST" and n >= MAX_PAGE - 1:
+            self._start_prefetch()
         return BlockPage(**columns, **econ, notes=tuple(notes))
 
     # --- headers ------------------------------------------------------------------------
@@ -455,13 +476,18 @@ class NodeSource:
         """A page through REST with its context (module docstring); None when REST is off."""
         tail = self._tail
         if tail is not None and tail.height == start - 1:
-            raw = self._rest_headers(tail.hash, min(count + 1, MAX_PAGE))
+            want = min(count + 1, MAX_PAGE)
+            raw = self._prefetched(tail.hash, want)
+            if raw is None:
+                raw = self._rest_headers(tail.hash, want)
             if raw is None:
                 return None
             fields = self._parse_rest(raw)
-            if len(fields) and hdr.digests_to_hex(hdr.header_digests(fields[:1]))[0] == tail.hash:
-                fields = fields[1:]
-                return self._assemble(start, fields, tail.times, tail.chainwork, "REST")
+            digests = hdr.header_digests(fields)
+            if len(fields) and hdr.digests_to_hex(digests[:1])[0] == tail.hash:
+                return self._assemble(
+                    start, fields[1:], tail.times, tail.chainwork, "REST", digests[1:]
+                )
             self._tail = None  # the remembered block left the best chain: start afresh
         first = max(0, start - _CONTEXT)
         first_hash = self.hash_at(first)
@@ -488,15 +514,46 @@ class NodeSource:
         before = fields["time"][:context].astype(np.int64)
         return self._assemble(start, fields[context:], before, parent_work, "REST")
 
+    def _start_prefetch(self) -> None:
+        tail = self._tail
+        if tail is None:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="node-prefetch")
+        future = self._pool.submit(self._rest_headers, tail.hash, MAX_PAGE)
+        self._prefetch = (tail.hash, time.monotonic(), future)
+
+    def _prefetched(self, block_hash: str, count: int) -> bytes | None:
+        """The prefetched headers from ``block_hash`` (the first ``count``), when there are
+        such, fresh, and a full page (so not a snapshot of an old tip); else None."""
+        prefetch, self._prefetch = self._prefetch, None
+        if prefetch is None:
+            return None
+        wanted, started, future = prefetch
+        try:
+            raw = future.result()
+        except SourceError:
+            return None  # asked again in the foreground, where its error counts
+        fresh = time.monotonic() - started <= PREFETCH_MAX_AGE_S
+        if wanted != block_hash or not fresh or raw is None or len(raw) < MAX_PAGE * 80:
+            return None
+        return raw[: count * 80]
+
     def _assemble(
-        self, start: int, fields: np.ndarray, before: np.ndarray, parent_work: int, via: str
+        self,
+        start: int,
+        fields: np.ndarray,
+        before: np.ndarray,
+        parent_work: int,
+        via: str,
+        digests: np.ndarray | None = None,
     ) -> _Headers:
         return _Headers(
             np.arange(start, start + len(fields), dtype=np.int64),
             fields,
-            hdr.header_digests(fields),
+            hdr.header_digests(fields) if digests is None else digests,
             hdr.median_time_past(fields["time"], before),
-            hdr.chainwork(fields["bits"], parent_work),
+            hdr.chainwork_hex_array(fields["bits"], parent_work),
             via,
             np.asarray(before, np.int64),
         )
@@ -593,7 +650,7 @@ class NodeSource:
                 url=self.url,
             )
         try:
-            chainwork = [hdr.parse_chainwork(r["chainwork"]) for r in rows]
+            chainwork = hdr.chainwork_hex([hdr.parse_chainwork(r["chainwork"]) for r in rows])
         except InputError as exc:
             raise BadResponse(f"getblockheader: {exc.reason}", url=self.url) from None
         return _Headers(
@@ -633,11 +690,10 @@ class NodeSource:
             ) from None
         return row
 
-    def _check(self, got: _Headers, network: Network, notes: list[str]) -> None:
+    def _check(self, got: _Headers, hashes: np.ndarray, network: Network, notes: list[str]) -> None:
         """Linkage, canonical bits within the pow limit, and proof of work (BadResponse
         naming the first bad block)."""
         heights, fields, digests = got.height, got.fields, got.digests
-        hashes = hdr.digests_to_hex(digests)
 
         def refuse(i: int, what: str) -> BadResponse:
             return BadResponse(
