@@ -149,6 +149,14 @@ def test_chainwork_accumulates_block_proofs_as_core_prints_them():
     mixed = np.array([0x1D00FFFF, 0x17053894, 0x207FFFFF])
     assert hdr.block_works(mixed) == [block_work(int(b)) for b in mixed]
     assert hdr.parse_chainwork(hdr.chainwork_hex(work)[10]) == work[10]
+    # The vectorised sum (32-bit limbs with carries) prints the same as the exact one,
+    # carries across every limb included (a parent just below 2**224).
+    many = np.tile(mixed, 700)
+    for parent in (0, 2**224 - 3, 0x3300330033):
+        assert (
+            hdr.chainwork_hex_array(many, parent).tolist()
+            == hdr.chainwork_hex(hdr.chainwork(many, parent)).tolist()
+        )
     with pytest.raises(InputError, match="not hexadecimal"):
         hdr.parse_chainwork("zz")
 

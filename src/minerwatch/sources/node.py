@@ -47,6 +47,11 @@ REST request per 2,000 headers; otherwise (the first page, a jump, or a reorg th
 remembered block off the best chain) the request starts 10 blocks below the page (one
 ``getblockhash``) and the parent's chainwork comes from one ``getblockheader``, Core's own
 figure.
+While the caller stores a full REST page, the next one is asked for in a background thread
+(``prefetch``); it is used only when the next call asks for exactly it within
+``PREFETCH_MAX_AGE_S`` and it came back full, so a block found meanwhile at the tip is never
+hidden by an older answer. Hashing each header (needed for linkage and proof of work) is
+the floor of the cost: about 1.7 microseconds a header here.
 
 Every header is checked: linked to the one before it, canonical compact bits within the
 network's proof-of-work limit, and its hash at or below the target of its own bits (unless
