@@ -345,3 +345,15 @@ def test_prefetched_pages_equal_fresh_ones_and_never_hide_new_blocks(bitcoind):
             start += len(page)
     # source: 1 + 1 prefetched + 1 prefetched (short, unused) + 1 fresh; plain: 3
     assert node.requests["rest:headers"] == 7
+
+
+def test_a_chain_served_from_a_start_height(bitcoind):
+    chain = StandinChain.mainnet_like(2_300, start_height=2_000, seed=2)
+    node = bitcoind(chain)
+    with source_for(node) as source:
+        first = source.page(2_000, 100, economics=False)  # no blocks below: by JSON-RPC
+        after = source.page(2_100, 100, economics=False)  # then REST from the page's end
+    assert first.hash.tolist() == chain.hashes[:100].tolist()
+    assert after.hash.tolist() == chain.hashes[100:200].tolist()
+    assert first.notes[0] == "headers by JSON-RPC" and after.notes[0] == "headers by REST"
+    assert after.median_time.tolist() == chain.median_time[100:200].tolist()

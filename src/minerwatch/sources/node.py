@@ -478,7 +478,8 @@ class NodeSource:
         return self.rest_form != "off"
 
     def _headers_rest(self, start: int, count: int) -> _Headers | None:
-        """A page through REST with its context (module docstring); None when REST is off."""
+        """A page through REST with its context (module docstring); None when REST is off
+        or the context is not there (then JSON-RPC serves the page)."""
         tail = self._tail
         if tail is not None and tail.height == start - 1:
             want = min(count + 1, MAX_PAGE)
@@ -496,8 +497,8 @@ class NodeSource:
             self._tail = None  # the remembered block left the best chain: start afresh
         first = max(0, start - _CONTEXT)
         first_hash = self.hash_at(first)
-        if first_hash is None:
-            return _Headers.empty()
+        if first_hash is None:  # above the tip, or a node without those blocks: RPC decides
+            return None
         raw = self._rest_headers(first_hash, min(count + start - first, MAX_PAGE))
         if raw is None:
             return None
