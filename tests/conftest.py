@@ -187,3 +187,22 @@ def synthetic_db(synthetic_csv: Path) -> Path:
     with minerwatch.open_store(path) as store:
         minerwatch.import_coinmetrics(store, synthetic_csv)
     return path
+
+
+@pytest.fixture
+def bitcoind():
+    """Start stand-in Bitcoin Core nodes (``tests/standins/bitcoind.py``) on 127.0.0.1:
+    ``bitcoind(chain=None, **switches)`` gives a running :class:`StandinNode` (default chain:
+    mainnet-like, heights 0 to 600); every node started is stopped after the test."""
+    from standins.bitcoind import StandinChain, StandinNode
+
+    started = []
+
+    def start(chain=None, **switches):
+        node = StandinNode(chain or StandinChain.mainnet_like(600), **switches).start()
+        started.append(node)
+        return node
+
+    yield start
+    for node in started:
+        node.stop()

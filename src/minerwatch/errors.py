@@ -6,7 +6,7 @@ Callers catch errors by meaning, from the broad kind to the exact case:
   parameter or a date, or nothing there to read yet (:class:`NoDatabase`,
   :class:`NoChainData`). Subclasses: :class:`AsOfOutOfRange`, :class:`NoPriceOnDay`.
 - :class:`SourceError` (exit code 3): a network source failed: :class:`SourceUnavailable`
-  (with :class:`RateLimited`) or :class:`BadResponse`.
+  (with :class:`RateLimited`), :class:`BadResponse` or :class:`AuthenticationFailed`.
 - :class:`StoreError` (exit code 4): the database file cannot be used as it is:
   :class:`StoreBusy`, :class:`StoreUnreadable`, :class:`NotAMinerwatchStore`,
   :class:`SchemaTooNew`, :class:`SchemaTooOld`, :class:`StoreReadOnly`, :class:`ChainDataGap`.
@@ -95,6 +95,12 @@ class RateLimited(SourceUnavailable):
 
 class BadResponse(SourceError):
     """The source answered, but not in the documented shape."""
+
+
+class AuthenticationFailed(SourceError):
+    """The source refused every credential tried (HTTP 401). The message names where each
+    credential came from (a cookie file's path, "the rpcuser/rpcpassword given"), never the
+    credential itself."""
 
 
 class TransientSourceError(SourceUnavailable):

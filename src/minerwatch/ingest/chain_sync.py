@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from minerwatch.chain.consensus import RETARGET_INTERVAL, bits_to_difficulty_array
+from minerwatch.chain.networks import network_named
 from minerwatch.errors import InputError, SourceError
 from minerwatch.ingest.sync import (
     DEFAULT_DEADLINE_S,
@@ -353,22 +354,22 @@ class ChainFeed:
         )
 
     def _network(self) -> str:
+        """The source's network by minerwatch's name ("main", "testnet3", ...)."""
         assert self.tip is not None, "the probe comes first"
-        return self.tip.network
+        return network_named(self.tip.network).name
 
     def _checked(self, blocks: BlockPage, start: int) -> BlockPage:
         """``blocks`` after the consensus checks (a fault raises), with pools identified."""
         where = page_checks.PageWhere(self.url, np.asarray(blocks.height))
         page_checks.check_linkage(blocks, start, where)
-        network = self._network()
+        network = network_named(self._network())
         if self.check_pow:
-            page_checks.check_proof_of_work(blocks, where)
+            page_checks.check_proof_of_work(blocks, where, network)
         held = self._below(start)
         page_checks.check_times(blocks, where, held["time"], int(self.now()))
-        if network == "main":
-            if self.check_pow:
-                page_checks.check_difficulty(blocks, where, held["time"], held["bits"])
-            page_checks.check_subsidy(blocks, where)
+        if self.check_pow:
+            page_checks.check_difficulty(blocks, where, held["time"], held["bits"], network)
+        page_checks.check_subsidy(blocks, where, network)
         if self.identify is not None:
             named = self.identify(blocks)
             pool = np.where(np.array([p is None for p in blocks.pool], bool), named, blocks.pool)

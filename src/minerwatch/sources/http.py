@@ -216,14 +216,69 @@ def get_once(
     """One GET of ``url``: the whole response (body read) when its status is 2xx or in
     ``accept`` (say 404, for a source where it means "no such block"); else the error of
     the module docstring, whose message says ``expected``. The body is not decoded."""
+    response = send_once(client, "GET", url, params=params, deadline=deadline, expected=expected)
+    request_url = str(response.request.url)
+    status = response.status_code
+    if 200 <= status < 300 or status in accept:
+        return response
+    detail = error_message(response)
+    reason = _status_text(response) + (f": {detail}" if detail else "")
+    if status == 429:
+        raise TransientSourceError(
+            reason,
+            url=request_url,
+            failure=f"{reason} (rate limited)",
+            rate_limited=True,
+            retry_after_s=retry_after_s(response),
+        )
+    if status >= 500 or status in RETRYABLE_STATUS:
+        raise TransientSourceError(reason, url=request_url)
+    if 300 <= status < 400:
+        where = response.headers.get("Location", "no Location header")
+        reason = f"{_status_text(response)} redirect to {where} not followed"
+    raise BadResponse(f"{reason}; expected {expected}", url=request_url)
+
+
+# Headers that describe the bytes on the wire, not the decoded body kept in memory.
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def send_once(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    content: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    deadline: Deadline | None = None,
+    expected: str = "HTTP 200 with JSON",
+) -> httpx.Response:
+    """One HTTP request, any status: the response with its whole body read (chunk by chunk,
+    cut off at ``deadline``), or the transport failure as a source error naming the URL:
+    connect errors and timeouts :class:`TransientSourceError`, a redirect loop or an
+    undecodable body :class:`BadResponse`, an unusable URL :class:`SourceUnavailable`.
+
+    What a status means is the caller's business (:func:`get_json_once` for JSON GETs; a
+    JSON-RPC client reads the body of an HTTP 500 too). ``headers`` are sent with this
+    request only and never appear in an error message; ``expected`` names what a good answer
+    is, for the redirect-loop message.
+    """
     request_url = str(httpx.URL(url, params=params)) if params else url
     if deadline is not None and deadline.expired():
         raise deadline.exceeded("before the request", request_url)
     try:
-        with client.stream("GET", url, params=params, timeout=_timeout(client, deadline)) as r:
+        with client.stream(
+            method,
+            url,
+            params=params,
+            content=content,
+            headers=headers,
+            timeout=_timeout(client, deadline),
+        ) as r:
             request_url = str(r.request.url)
             body = _read_body(r, deadline, request_url)
-            response = httpx.Response(
+            return httpx.Response(
                 r.status_code,
                 headers=[(k, v) for k, v in r.headers.items() if k.lower() not in _BODY_HEADERS],
                 content=body,
@@ -251,29 +306,6 @@ def get_once(
         raise TransientSourceError(
             reason, url=request_url, failure=f"cannot reach the source ({reason})"
         ) from None
-    status = response.status_code
-    if 200 <= status < 300 or status in accept:
-        return response
-    detail = error_message(response)
-    reason = _status_text(response) + (f": {detail}" if detail else "")
-    if status == 429:
-        raise TransientSourceError(
-            reason,
-            url=request_url,
-            failure=f"{reason} (rate limited)",
-            rate_limited=True,
-            retry_after_s=retry_after_s(response),
-        )
-    if status >= 500 or status in RETRYABLE_STATUS:
-        raise TransientSourceError(reason, url=request_url)
-    if 300 <= status < 400:
-        where = response.headers.get("Location", "no Location header")
-        reason = f"{_status_text(response)} redirect to {where} not followed"
-    raise BadResponse(f"{reason}; expected {expected}", url=request_url)
-
-
-# Headers that describe the bytes on the wire, not the decoded body kept in memory.
-_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 def _timeout(client: httpx.Client, deadline: Deadline | None) -> httpx.Timeout:

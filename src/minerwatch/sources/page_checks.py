@@ -10,31 +10,31 @@ proves it. Each check raises :class:`~minerwatch.errors.BadResponse` (a source f
   bits (Core's ``CheckProofOfWork``), and the bits a canonical compact target no easier
   than the network's proof-of-work limit; where the source gives the merkle root, the hash
   is recomputed from the six header fields (double SHA-256 of the 80-byte header);
-- difficulty (main network): bits unchanged within a 2016-block epoch and, at a retarget
-  height whose epoch's first and last block times are known, equal to
-  :func:`~minerwatch.chain.consensus.next_bits` of them (Core's ``GetNextWorkRequired``);
-  test networks' 20-minute rule and regtest's fixed target are not checked;
+- difficulty: bits unchanged within a 2016-block epoch (and everywhere on regtest, which
+  never retargets) and, at a retarget height whose epoch's first and last block times are
+  known, equal to :func:`~minerwatch.chain.consensus.next_bits` of them (Core's
+  ``GetNextWorkRequired``); not on the test networks, whose 20-minute rule lets any block
+  carry the proof-of-work limit;
 - header times above the median time past of the previous 11 blocks and at most two hours
   ahead of now (:func:`minerwatch.sources.rules.check_block_times`);
-- subsidy (main network), where the source gives it: the scheduled subsidy of the height.
+- subsidy, where the source gives it: the network's scheduled subsidy of the height.
 """
 
 from __future__ import annotations
 
-import hashlib
-import struct
 from dataclasses import dataclass
 
 import numpy as np
 
-from minerwatch.chain.consensus import (
-    POW_LIMIT,
-    RETARGET_INTERVAL,
-    bits_to_target,
-    next_bits,
-    subsidy_sat_array,
-    target_to_bits,
+from minerwatch.chain.consensus import RETARGET_INTERVAL, bits_to_target, next_bits
+from minerwatch.chain.headers import (
+    bits_canonical,
+    block_hashes,
+    hex_to_digests,
+    pow_ok,
+    serialize_headers,
 )
+from minerwatch.chain.networks import Network
 from minerwatch.errors import BadResponse
 from minerwatch.sources.chainpage import BlockPage
 from minerwatch.sources.rules import MAX_FUTURE_S, check_block_times, refuse
@@ -52,23 +52,6 @@ class PageWhere:
     def error(self, row: int, column: str | None, message: str) -> BadResponse:
         field = f" ({column})" if column else ""
         return BadResponse(f"block {int(self.height[row])}{field}: {message}", url=self.url)
-
-
-def header_hash(
-    version: int, prev_hash: str, merkle_root: str, time: int, bits: int, nonce: int
-) -> str:
-    """Block hash, hex in display order: the byte-reversed double SHA-256 of the 80-byte
-    header (``<i 32s 32s I I I``, little-endian, the two hashes in internal byte order)."""
-    raw = struct.pack(
-        "<i32s32sIII",
-        version,
-        bytes.fromhex(prev_hash)[::-1],
-        bytes.fromhex(merkle_root)[::-1],
-        time,
-        bits,
-        nonce,
-    )
-    return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex()
 
 
 def check_linkage(page: BlockPage, start_height: int, where: PageWhere) -> None:
@@ -95,27 +78,33 @@ def check_linkage(page: BlockPage, start_height: int, where: PageWhere) -> None:
     )
 
 
-def check_proof_of_work(page: BlockPage, where: PageWhere, pow_limit: int = POW_LIMIT) -> None:
-    """Each block's bits canonical and no easier than ``pow_limit``, its hash at most the
-    target of its bits, and (where the merkle root is given) the hash that of its fields."""
+def check_proof_of_work(page: BlockPage, where: PageWhere, network: Network) -> None:
+    """Each block's bits canonical and no easier than the network's proof-of-work limit,
+    its hash at most the target of its bits, and (where the merkle root is given) the hash
+    that of its fields (:mod:`minerwatch.chain.headers`, vectorised)."""
     bits = np.asarray(page.bits, np.int64)
-    targets = [bits_to_target(int(b)) for b in bits]
     refuse(
         where,
-        np.array([target_to_bits(t) != b for t, b in zip(targets, bits, strict=True)], bool),
+        ~bits_canonical(bits),
         "bits",
         lambda i: f"bits {int(bits[i]):08x} are not a canonical compact target",
     )
+    limit = network.pow_limit
     refuse(
         where,
-        np.array([t > pow_limit for t in targets], bool),
+        np.array([bits_to_target(int(b)) > limit for b in np.unique(bits)], bool)[
+            np.unique(bits, return_inverse=True)[1].reshape(-1)
+        ],
         "bits",
-        lambda i: f"bits {int(bits[i]):08x} are easier than the proof-of-work limit",
+        lambda i: (
+            f"bits {int(bits[i]):08x} are easier than the {network.name} network's "
+            "proof-of-work limit"
+        ),
     )
-    hashes = [str(h) for h in page.hash]
+    hashes = np.asarray(page.hash, object)
     refuse(
         where,
-        np.array([int(h, 16) > t for h, t in zip(hashes, targets, strict=True)], bool),
+        ~pow_ok(hex_to_digests(hashes), bits),
         "hash",
         lambda i: (
             f"hash {hashes[i]} is above the target of its bits {int(bits[i]):08x}; "
@@ -124,33 +113,41 @@ def check_proof_of_work(page: BlockPage, where: PageWhere, pow_limit: int = POW_
     )
     if page.merkle_root is None:
         return
-    computed = [
-        header_hash(int(v), str(p), str(m), int(t), int(b), int(n)) if m else h
-        for v, p, m, t, b, n, h in zip(
-            page.version,
-            page.prev_hash,
-            page.merkle_root,
-            page.time,
-            page.bits,
-            page.nonce,
-            hashes,
-            strict=True,
+    merkle = np.asarray(page.merkle_root, object)
+    known = np.array([isinstance(m, str) and len(m) == 64 for m in merkle], bool)
+    if not known.any():
+        return
+    computed = np.asarray(hashes).copy()
+    computed[known] = block_hashes(
+        serialize_headers(
+            np.asarray(page.version)[known],
+            np.asarray(page.prev_hash, object)[known],
+            merkle[known],
+            np.asarray(page.time)[known],
+            bits[known],
+            np.asarray(page.nonce)[known],
         )
-    ]
+    )
     refuse(
         where,
-        np.array([c != h for c, h in zip(computed, hashes, strict=True)], bool),
+        computed != hashes,
         "hash",
         lambda i: f"hash {hashes[i]} is not the hash of the header's fields ({computed[i]})",
     )
 
 
 def check_difficulty(
-    page: BlockPage, where: PageWhere, before_time: np.ndarray, before_bits: np.ndarray
+    page: BlockPage,
+    where: PageWhere,
+    before_time: np.ndarray,
+    before_bits: np.ndarray,
+    network: Network,
 ) -> None:
-    """Main-network difficulty rules over the page, with the stored blocks just below it
-    (``before_time``/``before_bits``: the 2016 heights ``height[0] - 2016 ..
-    height[0] - 1``, -1 where not held)."""
+    """The network's difficulty rules over the page (see the module docstring), with the
+    stored blocks just below it (``before_time``/``before_bits``: the 2016 heights
+    ``height[0] - 2016 .. height[0] - 1``, -1 where not held)."""
+    if network.min_difficulty_blocks:
+        return
     height = np.asarray(page.height, np.int64)
     bits = np.asarray(page.bits, np.int64)
     times = np.concatenate([np.asarray(before_time, np.int64), np.asarray(page.time)])
@@ -158,7 +155,7 @@ def check_difficulty(
     offset = len(before_time)
     pos = offset + np.arange(len(height))
     prev_bits = all_bits[pos - 1]
-    inside = (height % RETARGET_INTERVAL != 0) & (prev_bits >= 0)
+    inside = (network.no_retargeting | (height % RETARGET_INTERVAL != 0)) & (prev_bits >= 0)
     refuse(
         where,
         inside & (bits != prev_bits),
@@ -169,10 +166,13 @@ def check_difficulty(
         ),
     )
     expected = np.full(len(height), -1, np.int64)
-    for i in np.flatnonzero((height % RETARGET_INTERVAL == 0) & (height > 0)):
+    retargets = (height % RETARGET_INTERVAL == 0) & (height > 0) & (not network.no_retargeting)
+    for i in np.flatnonzero(retargets):
         first, last = times[pos[i] - RETARGET_INTERVAL], times[pos[i] - 1]
         if pos[i] - RETARGET_INTERVAL >= 0 and first >= 0 and last >= 0 and prev_bits[i] >= 0:
-            expected[i] = next_bits(int(prev_bits[i]), int(first), int(last))
+            expected[i] = next_bits(
+                int(prev_bits[i]), int(first), int(last), pow_limit=network.pow_limit
+            )
     refuse(
         where,
         (expected >= 0) & (bits != expected),
@@ -198,11 +198,11 @@ def check_times(page: BlockPage, where: PageWhere, before_time: np.ndarray, now:
     check_block_times(where, np.asarray(page.height, np.int64), time, held)
 
 
-def check_subsidy(page: BlockPage, where: PageWhere) -> None:
-    """Main network: a known subsidy equals the scheduled subsidy of its height."""
+def check_subsidy(page: BlockPage, where: PageWhere, network: Network) -> None:
+    """A known subsidy equals the network's scheduled subsidy of its height."""
     height = np.asarray(page.height, np.int64)
     subsidy = np.asarray(page.subsidy_sat, np.int64)
-    scheduled = subsidy_sat_array(height)
+    scheduled = network.subsidy_sat_array(height)
     refuse(
         where,
         (subsidy >= 0) & (subsidy != scheduled),
