@@ -373,18 +373,237 @@ def sync(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from minerwatch.ingest.sync import sync_coinmetrics
+    from minerwatch.config import load_config
 
     options = _given(backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s)
+    config = load_config()
+    failures: list[tuple[str, SourceError]] = []
+    for name in config.get("sync", "sources"):
+        try:
+            if name == "coinmetrics":
+                _sync_coinmetrics(db, url or config.get("coinmetrics", "url"), start, end, options)
+            elif name == "prices":
+                _sync_prices(db, list(config.get("prices", "sources")), None, None, options)
+            else:
+                _sync_chain(db, _chain_source(name, config), None, False, True, options)
+        except SourceError as exc:
+            err.print(f"source error: {name}: {exc}", markup=False, highlight=False)
+            failures.append((name, exc))
+    if failures:
+        name, error = failures[0]
+        raise type(error)(f"{name}: {error.reason}", url=error.url)
+
+
+def _sync_coinmetrics(
+    db: Path | None, url: str | None, start: str | None, end: str | None, options: dict
+) -> None:
+    from minerwatch.ingest.sync import sync_coinmetrics
+    from minerwatch.present import terminal as render
+
     with _steps("sync coinmetrics") as steps:
         progress = _counting(steps, "days")
         # The database is opened per page, so readers wait for a commit, not the sync.
         report = sync_coinmetrics(
             db, base_url=url, start=start, end=end, progress=progress, **options
         )
+    render.sync_report(out, report)
+
+
+def _retry_policy(options: dict) -> Any:
+    from minerwatch.sources.retry import RetryPolicy
+
+    return RetryPolicy(**{k: options[k] for k in ("max_attempts", "backoff_s") if k in options})
+
+
+def _chain_source(name: str, config: Any, check_pow: bool = True) -> Any:
+    """The chain source ``name`` ("node", "esplora") as ``config`` describes it."""
+    if name == "node":
+        from minerwatch.sources.node import NodeSource
+
+        return NodeSource(
+            check_pow=check_pow,
+            url=config.get("node", "url"),
+            network=config.get("node", "network"),
+            datadir=config.get("node", "datadir"),
+            cookie_file=config.get("node", "cookie"),
+            user=config.get("node", "user"),
+            password=config.get("node", "password"),
+        )
+    from minerwatch.sources.esplora import EsploraSource
+
+    rate = config.get("esplora", "rate_per_s")
+    return EsploraSource(
+        list(config.get("esplora", "servers")), **({} if rate is None else {"rate_per_s": rate})
+    )
+
+
+def _sync_chain(
+    db: Path | None,
+    source: Any,
+    from_height: int | None,
+    skip_pow_check: bool,
+    economics: bool,
+    options: dict,
+) -> None:
+    from minerwatch.ingest.chain_sync import sync_chain
     from minerwatch.present import terminal as render
 
-    render.sync_report(out, report)
+    with source, _steps(f"sync {source.name}") as steps:
+        report = sync_chain(
+            db,
+            source,
+            from_height=from_height,
+            check_pow=not skip_pow_check,
+            economics=economics,
+            policy=_retry_policy(options),
+            progress=_counting(steps, "blocks"),
+            **{k: options[k] for k in ("deadline_s",) if k in options},
+        )
+    render.sync_report(out, report, unit="block")
+
+
+@sync_app.command("node")
+def sync_node_cmd(
+    url: Annotated[
+        str | None,
+        _option(
+            "--url",
+            "URL",
+            "Bitcoin Core RPC URL (default: $MINERWATCH_NODE_URL, the config file, else "
+            "http://127.0.0.1 at the network's RPC port).",
+        ),
+    ] = None,
+    cookie: Annotated[
+        Path | None,
+        _option(
+            "--cookie",
+            "FILE",
+            "The node's RPC cookie file (default: .cookie in the network's data directory; "
+            "read again after every HTTP 401).",
+        ),
+    ] = None,
+    user: Annotated[
+        str | None, _option("--user", "NAME", "rpcuser, when there is no cookie file.")
+    ] = None,
+    password: Annotated[
+        str | None,
+        _option(
+            "--password",
+            "TEXT",
+            "rpcpassword, when there is no cookie file (prefer $MINERWATCH_NODE_PASSWORD: "
+            "an option shows in the process list). Never printed.",
+        ),
+    ] = None,
+    datadir: Annotated[
+        Path | None,
+        _option("--datadir", "DIR", "The node's data directory (where its cookie is)."),
+    ] = None,
+    network: Annotated[
+        str | None,
+        _option(
+            "--network",
+            "NAME",
+            "The network expected (default: the node's own); picks the default port and "
+            "cookie folder.",
+        ),
+    ] = None,
+    from_height: Annotated[
+        int | None,
+        _option(
+            "--from-height",
+            "H",
+            "Start a fresh database at height H without fetching anything below it (the "
+            "first block's parent is taken on trust, and recorded).",
+        ),
+    ] = None,
+    skip_pow_check: Annotated[
+        bool,
+        typer.Option(
+            "--skip-pow-check",
+            help="Do not check proof of work and the difficulty rules: test chains only "
+            "(recorded in the database; `info` says so).",
+        ),
+    ] = False,
+    headers_only: Annotated[
+        bool,
+        typer.Option(
+            "--headers-only",
+            help="Fetch headers only (faster), without fees, subsidy, transactions and the "
+            "coinbase.",
+        ),
+    ] = False,
+    db: DbOption = None,
+    backoff_s: BackoffOption = None,
+    max_attempts: AttemptsOption = None,
+    deadline_s: DeadlineOption = None,
+) -> None:
+    """Follow the best chain of your own Bitcoin Core node: every block by hash, reorg-safe.
+
+    Headers through REST when the node has it (-rest), else batched JSON-RPC; per-block
+    fees, subsidy, transactions, weight, size and the coinbase through getblockstats,
+    getblock and getrawtransaction. Every header is checked for linkage and proof of work
+    against its own bits, and the difficulty, time and subsidy rules of the node's network.
+    Incremental from the tip held; a reorg moves the replaced blocks to stale_blocks and is
+    listed by `minerwatch info`. Each page is committed on its own. Cookie authentication by
+    default, rpcuser/rpcpassword as the fallback; credentials are never printed or logged.
+    Retries and the deadline as for `minerwatch sync`; exit code 3 when the node keeps
+    failing or refuses the credentials.
+    """
+    from minerwatch.config import load_config
+
+    config = load_config().with_options(
+        "node",
+        url=url,
+        cookie=cookie,
+        user=user,
+        password=password,
+        datadir=datadir,
+        network=network,
+    )
+    options = _given(backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s)
+    source = _chain_source("node", config, check_pow=not skip_pow_check)
+    _sync_chain(db, source, from_height, skip_pow_check, not headers_only, options)
+
+
+@sync_app.command("esplora")
+def sync_esplora_cmd(
+    url: Annotated[
+        list[str] | None,
+        _option(
+            "--url",
+            "URL",
+            "An Esplora API base URL; repeat for fallbacks, tried in order (default: the "
+            "config file, else https://mempool.space/api then https://blockstream.info/api).",
+        ),
+    ] = None,
+    from_height: Annotated[
+        int | None,
+        _option(
+            "--from-height",
+            "H",
+            "Start a fresh database at height H (the first block's parent on trust).",
+        ),
+    ] = None,
+    skip_pow_check: Annotated[
+        bool,
+        typer.Option("--skip-pow-check", help="Test chains only (recorded)."),
+    ] = False,
+    db: DbOption = None,
+    backoff_s: BackoffOption = None,
+    max_attempts: AttemptsOption = None,
+    deadline_s: DeadlineOption = None,
+) -> None:
+    """Follow the best chain from a public Esplora API (mempool.space, Blockstream): every
+    block by hash with fees and pool, reorg-safe, polite (a request rate limit, Retry-After
+    and HTTP 429 honoured, Expires respected, the next server on a failure). Blockstream's
+    API gives no fees or pool: those stay unknown. Incremental, checked and committed page by
+    page as `sync node`.
+    """
+    from minerwatch.config import load_config
+
+    config = load_config().with_options("esplora", servers=tuple(url) if url else None)
+    options = _given(backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s)
+    _sync_chain(db, _chain_source("esplora", config), from_height, skip_pow_check, True, options)
 
 
 def _counting(steps: Steps, unit: str) -> Callable[[int, int], None]:
@@ -443,16 +662,26 @@ def sync_prices_cmd(
     MINERWATCH_SYNC_DEADLINE_S (per exchange) as for `minerwatch sync`. Exit code 3 when an
     exchange keeps failing (the others are still synced).
     """
-    from minerwatch.ingest.prices_feed import sync_prices
-    from minerwatch.present import terminal as render
-
     options = _given(
         backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s, now_s=now_s
     )
+    _sync_prices(db, source, url, from_day, options)
+
+
+def _sync_prices(
+    db: Path | None,
+    sources: list[str] | None,
+    urls: list[str] | None,
+    from_day: str | None,
+    options: dict,
+) -> None:
+    from minerwatch.ingest.prices_feed import sync_prices
+    from minerwatch.present import terminal as render
+
     with _steps("sync prices") as steps:
         progress = _counting(steps, "candles")
         result = sync_prices(
-            db, sources=source, base_urls=url, start=from_day, progress=progress, **options
+            db, sources=sources, base_urls=urls, start=from_day, progress=progress, **options
         )
     for report in result.reports:
         render.sync_report(out, report, unit="candle")

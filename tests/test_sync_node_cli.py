@@ -1,0 +1,117 @@
+"""`minerwatch sync node` end to end against the stand-in Bitcoin Core on 127.0.0.1: a chain
+with mainnet epochs' bits and the real block times of heights 915,264 to 919,296 gives the
+same figures as the blocks CSV import of the same blocks; reorgs injected between and during
+syncs; credentials never shown."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from standins.bitcoind import StandinChain
+
+FIRST, LAST = 915_264, 919_296
+
+
+@pytest.fixture(scope="module")
+def real_times_chain() -> StandinChain:
+    return StandinChain.mainnet_like(LAST, start_height=FIRST, seed=3)
+
+
+def _sync(cli, node, db, *more):
+    return cli(
+        "sync",
+        "node",
+        "--url",
+        node.url,
+        "--cookie",
+        node.cookie_file,
+        "--skip-pow-check",
+        "--db",
+        db,
+        *more,
+        env={"MINERWATCH_HTTP_BACKOFF_S": "0.01"},
+    )
+
+
+def _json(cli, *args):
+    result = cli(*args, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_sync_node_gives_what_the_csv_import_gives(
+    cli, bitcoind, real_times_chain, tmp_path, data_dir
+):
+    node = bitcoind(real_times_chain)
+    synced, imported = tmp_path / "node.duckdb", tmp_path / "csv.duckdb"
+    pool_list = data_dir / "mining_pools" / "generated_pool-list.json"
+    assert cli("import", "pools", pool_list, "--db", synced).returncode == 0
+    result = _sync(cli, node, synced, "--from-height", FIRST)
+    assert result.returncode == 0, result.stderr
+    assert f"{LAST - FIRST + 1:,} blocks" in result.stdout
+    # the same blocks through the files a user would import
+    blocks_csv, epochs_csv = tmp_path / "blocks.csv", tmp_path / "epochs.csv"
+    assert cli("export", "blocks", "--out", blocks_csv, "--db", synced).returncode == 0
+    assert cli("export", "epochs", "--out", epochs_csv, "--db", synced).returncode == 0
+    assert cli("import", "epochs", epochs_csv, "--db", imported).returncode == 0
+    assert cli("import", "blocks", blocks_csv, "--db", imported).returncode == 0
+    for db in (synced, imported):
+        prices = data_dir / "prices_btcusd_daily.csv"
+        assert cli("import", "prices", prices, "--db", db).returncode == 0
+    for height in (FIRST + 100, 917_279, 917_280, 918_500, LAST):
+        assert _json(cli, "difficulty", "--at-height", height, "--db", synced) == _json(
+            cli, "difficulty", "--at-height", height, "--db", imported
+        )
+    for window in ("epoch", "7d", "1000"):
+        a = _json(cli, "pools", "--window", window, "--as-of", "2025-10-10", "--db", synced)
+        b = _json(cli, "pools", "--window", window, "--as-of", "2025-10-10", "--db", imported)
+        # a CSV row has a pool name or nothing: the blocks the list does not name are
+        # "unknown" from the node (it has their coinbase) and "no pool data" from the file,
+        # so the shares (of blocks with pool data) differ; the counts agree
+        counts = [[(p["name"], p["blocks"]) for p in x["pools"]] for x in (a, b)]
+        assert counts[0] == counts[1] and len(counts[0]) > 5
+        assert a["unknown"]["blocks"] == a["blocks"] - b["blocks_with_pool_data"] > 0
+    # the stand-in's blocks: their real times, bits, and hashes as the node gave them
+    info = _json(cli, "info", "--db", synced)
+    assert info["chain"]["node"]["tip_hash"] == real_times_chain.hashes[-1]
+    assert info["chain"]["node"]["base_height"] == FIRST
+
+
+def test_reorgs_between_syncs_and_credentials_never_shown(cli, bitcoind, tmp_path):
+    chain = StandinChain.mainnet_like(2_100, seed=11)
+    node = bitcoind(chain)
+    db = tmp_path / "n.duckdb"
+    assert _sync(cli, node, db).returncode == 0
+    for depth in (1, 3, 7):
+        old_tip = chain.hashes[-1]
+        node.reorg(depth, extra=1)
+        result = _sync(cli, node, db)
+        assert result.returncode == 0, result.stderr
+        assert "reorg" in result.stdout
+        info = _json(cli, "info", "--db", db)
+        assert info["reorgs"][-1]["depth"] == depth
+        assert info["reorgs"][-1]["old_tip_hash"] == old_tip
+        assert info["chain"]["node"]["tip_hash"] == chain.hashes[-1]
+    cookie = node.cookie_file.read_text().split(":", 1)[1]
+    for args in (("info",), ("config", "show")):
+        shown = cli(*args, "--db", db) if args == ("info",) else cli(*args)
+        assert cookie not in shown.stdout + shown.stderr
+    refused = cli(
+        "sync",
+        "node",
+        "--url",
+        node.url,
+        "--cookie",
+        tmp_path / "absent",
+        "--user",
+        "u",
+        "--password",
+        "not-the-password",
+        "--db",
+        db,
+        "--skip-pow-check",
+    )
+    assert refused.returncode == 3
+    assert "not-the-password" not in refused.stdout + refused.stderr
