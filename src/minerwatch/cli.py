@@ -9,6 +9,7 @@ database cannot be used.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import re
@@ -22,7 +23,7 @@ from rich.console import Console
 
 from minerwatch._version import __version__
 from minerwatch.errors import InputError, MinerwatchError, SourceError, StoreError
-from minerwatch.serialize import to_json
+from minerwatch.serialize import to_json, to_jsonable
 
 if TYPE_CHECKING:
     from minerwatch.ingest.files import ImportReport
@@ -666,6 +667,120 @@ def sync_prices_cmd(
         backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s, now_s=now_s
     )
     _sync_prices(db, source, url, from_day, options)
+
+
+@app.command()
+def watch(
+    source_name: Annotated[
+        str,
+        _option("--source", "node|esplora", "What to follow (default: node)."),
+    ] = "node",
+    url: Annotated[
+        str | None,
+        _option(
+            "--url",
+            "URL",
+            "The node's RPC URL or the Esplora base URL (default: the config file's).",
+        ),
+    ] = None,
+    cookie: Annotated[
+        Path | None, _option("--cookie", "FILE", "The node's RPC cookie file.")
+    ] = None,
+    zmq: Annotated[
+        str | None,
+        _option(
+            "--zmq",
+            "ENDPOINT",
+            "The node's ZMQ endpoint (-zmqpubsequence, else -zmqpubhashblock), e.g. "
+            "tcp://127.0.0.1:28332 (default: the config file's node.zmq; none: poll).",
+        ),
+    ] = None,
+    topic: Annotated[
+        str, _option("--zmq-topic", "sequence|hashblock", "The ZMQ topic published there.")
+    ] = "sequence",
+    poll_s: Annotated[
+        float,
+        _option("--poll", "SECONDS", "Seconds between polls of the tip without ZMQ (10)."),
+    ] = 10.0,
+    until_height: Annotated[
+        int | None, _option("--until-height", "H", "Stop once the tip held reaches H.")
+    ] = None,
+    for_s: Annotated[
+        float | None, _option("--for", "SECONDS", "Stop after this many seconds.")
+    ] = None,
+    skip_pow_check: Annotated[
+        bool, typer.Option("--skip-pow-check", help="Test chains only (recorded).")
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object a sync (JSON lines).")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Follow the tip: sync each new block as soon as the node announces it (ZMQ), or by
+    polling the tip, and print one line per block (height, time since the previous, pool,
+    fees, transactions; * marks a provisional one) and the next adjustment estimate.
+
+    Re-syncs after every (re)connect and after a lost notification; the tip is also polled
+    every minute while notifications arrive. Source faults are printed and retried after
+    5 s. Stops on Ctrl-C (exit 0), --until-height or --for. ZMQ needs the live extra (pip
+    install 'minerwatch[live]').
+    """
+    import time as _time
+
+    from minerwatch.analyses.tip import tip_update
+    from minerwatch.config import load_config
+    from minerwatch.ingest.watch import watch as follow
+    from minerwatch.present.tip import tip_lines
+
+    if source_name not in ("node", "esplora"):
+        raise InputError(f"--source {source_name!r}; expected node or esplora", parameter="source")
+    config = load_config().with_options("node", url=url, cookie=cookie, zmq=zmq)
+    if source_name == "esplora" and url:
+        config = config.with_options("esplora", servers=(url,))
+    source = _chain_source(source_name, config, check_pow=not skip_pow_check)
+    endpoint = config.get("node", "zmq") if source_name == "node" else None
+    notifications = None
+    if endpoint:
+        from minerwatch.sources.zmq_notify import ZmqNotifications
+
+        notifications = ZmqNotifications(endpoint, topic)
+    ends = None if for_s is None else _time.monotonic() + for_s
+    held: list[int | None] = [None]
+
+    def on_tip(change: Any) -> None:
+        first = (change.old_height + 1) if change.old_height is not None else 0
+        with _store(db, read_only=True) as store:
+            update = tip_update(store, first, notes=change.report.notes)
+        held[0] = update.tip_height
+        if json_out:
+            typer.echo(to_json(update).replace("\n", " "))
+        else:
+            tip_lines(out, update)
+
+    def on_fault(fault: SourceError) -> None:
+        err.print(f"source error: {fault} (retrying)", markup=False, highlight=False)
+
+    def should_stop() -> bool:
+        done = until_height is not None and held[0] is not None and held[0] >= until_height
+        return done or (ends is not None and _time.monotonic() >= ends)
+
+    try:
+        with source:
+            follow(
+                db,
+                source,
+                on_tip=on_tip,
+                notifications=notifications,
+                poll_s=poll_s,
+                on_fault=on_fault,
+                should_stop=should_stop,
+                check_pow=not skip_pow_check,
+            )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if notifications is not None:
+            notifications.close()
 
 
 def _sync_prices(
