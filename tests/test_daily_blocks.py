@@ -266,8 +266,15 @@ def test_a_month_of_blocks_says_what_is_missing(cli, tmp_path, chain, prices_csv
     db = _blocks_only_db(cli, tmp_path, {k: v[-4_200:] for k, v in chain.items()}, prices_csv)
     s = minerwatch.status(db, "2025-10-06")
     assert s.puell_multiple is None and s.hashrate_ehs["60d"] is None
-    out = cli("signals", "--as-of", "2025-10-06", "--db", db)
+    out = cli("signals", "--as-of", "2025-10-06", "--json", "--db", db)
     assert out.returncode == 0 and "Traceback" not in out.stderr
+    held = len(daily_frame(db, "2025-10-06"))
+    assert held < 60
+    assert json.loads(out.stdout)["missing"] == [
+        f"hash ribbons: needs 60 days of history; the data holds {held} (from 2025-09-19)",
+        f"Puell multiple: needs 365 days of history; the data holds {held} (from 2025-09-19)",
+        f"sustainability index: needs 365 days of history; the data holds {held} (from 2025-09-19)",
+    ]
     early = cli("status", "--as-of", "2025-09-01", "--db", db)
     assert early.returncode == 2 and "outside the data held" in early.stderr
 

@@ -525,6 +525,8 @@ def signals_report(console: Console, s: Signals) -> None:
         f"ranked among {su.window_days} days",
     )
     console.print(t)
+    for line in s.missing:
+        _dim(console, f"n/a: {line}")
     _say(
         console,
         f"[bold]Miner stress[/]: {len(s.stress)} of {len(s.stress_checked)} conditions checked "
