@@ -218,11 +218,12 @@ def _difficulty_note(method: str) -> str:
     return "last block (blocks)" if method.startswith("blocks") else "day mean"
 
 
-PROVISIONAL_MARK = " [PROVISIONAL: blocks near the tip or today's]"
+#: The title mark of a result that uses blocks within 6 of the tip or the current UTC day.
+PROVISIONAL_MARK = " · PROVISIONAL"
 
 
 def _provisional_mark(provisional: bool) -> str:
-    return escape(PROVISIONAL_MARK) if provisional else ""
+    return PROVISIONAL_MARK if provisional else ""
 
 
 def sources_line(sources: dict[str, str]) -> str:
