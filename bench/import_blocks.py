@@ -5,12 +5,12 @@ Usage (from the repository root, with ``pip install -e '.[bench]'`` done)::
     python bench/import_blocks.py [--data DIR] [--rows N] [--reps R] [--keep DIR]
 
 Generates a blocks file ``height,time,bits`` of heights ``0 .. N-1`` (default 930,000) from
-the real difficulty epochs (``<data>/difficulty_epochs.csv``): bits are each epoch's compact
-target, times the epochs' start times interpolated linearly inside each epoch (epoch 0 from
-the genesis block's time; beyond the last epoch, 600 s per block), so every time rises above
-the median of the previous 11 and the file passes every check. The file and the databases
-live in a temporary directory (``--keep DIR`` writes them there instead); nothing is written
-into the repository.
+the real difficulty epochs (``<data>/difficulty_epochs.csv``) by ``tests/standins/chains.py``:
+bits are each epoch's compact target, times the epochs' known start times interpolated
+linearly (epoch 0 from the genesis block's time; beyond the last known start, 600 s per
+block), so every time rises above the median of the previous 11 and the file passes every
+check. The file and the databases live in a temporary directory (``--keep DIR`` writes them
+there instead); nothing is written into the repository.
 
 Measured, each as a whole process (wall clock; CPU time, user + system of all its threads,
 which a busy machine inflates less than the wall clock; and peak RSS of that process, from
@@ -30,7 +30,6 @@ Prints both and the ratios ours / DuckDB. Targets (issue 9): wall ratio < 2, pea
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import subprocess
@@ -38,11 +37,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
-GENESIS_TIME = 1_231_006_505
 RSS_TARGET_MIB = 400
 RATIO_TARGET = 2.0
 
@@ -76,34 +72,12 @@ con.close()
 
 
 def generate(epochs_csv: Path, rows: int, out: Path) -> None:
-    """Write ``height,time,bits`` for heights ``0 .. rows-1`` (see the module docstring)."""
-    with epochs_csv.open(newline="") as f:
-        epochs = list(csv.DictReader(f))
-    start = np.array([int(r["start_height"]) for r in epochs], np.int64)
-    t0 = np.array([int(r["start_time"]) if r["start_time"] else -1 for r in epochs], np.int64)
-    t0[start == 0] = GENESIS_TIME
-    bits = np.array([_bits_of(float(r["difficulty"]), r["difficulty"]) for r in epochs], np.int64)
-    height = np.arange(rows, dtype=np.int64)
-    # Knots: every epoch start, then one beyond the last at 600 s per block.
-    knot_h = np.append(start, max(int(start[-1]) + 2016, rows)).astype(np.float64)
-    knot_t = np.append(t0, t0[-1] + 600 * (knot_h[-1] - start[-1])).astype(np.float64)
-    block_time = np.floor(np.interp(height, knot_h, knot_t)).astype(np.int64)
-    # Strictly rising times (so median-time-past holds) where two knots are close.
-    block_time = np.maximum.accumulate(block_time - height) + height
-    epoch = np.clip(np.searchsorted(start, height, side="right") - 1, 0, len(start) - 1)
-    hex_bits = np.char.mod("%08x", bits[epoch])
-    body = np.char.add(
-        np.char.add(np.char.add(height.astype(str), ","), np.char.add(block_time.astype(str), ",")),
-        hex_bits,
-    )
-    out.write_text("height,time,bits\n" + "\n".join(body.tolist()) + "\n")
+    """Write ``height,time,bits`` for heights ``0 .. rows-1`` (see the module docstring):
+    the shared stand-in chain of ``tests/standins/chains.py``."""
+    sys.path.insert(0, str(REPO))
+    from tests.standins.chains import epoch_chain, write_blocks_csv
 
-
-def _bits_of(difficulty: float, cell: str) -> int:
-    from minerwatch.chain.consensus import difficulty_to_bits
-
-    frac = cell.partition(".")[2]
-    return difficulty_to_bits(difficulty, decimals=len(frac) if frac.isdigit() else None)
+    write_blocks_csv(out, epoch_chain(epochs_csv, 0, rows - 1))
 
 
 def measure(argv: list[str]) -> dict:

@@ -432,7 +432,8 @@ def test_cli_brief_prints_the_text_and_the_json(cli, loaded_db, briefs):
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc == json.loads(json.dumps(briefs["2022-11-21"].to_dict()))
-    assert set(doc) == {"as_of", "title", "text", "sentences", "figures"}
+    assert set(doc) == {"as_of", "title", "text", "sentences", "figures", "provisional"}
+    assert doc["provisional"] is False
 
 
 def test_cli_brief_outside_the_data_exits_2(cli, loaded_db):

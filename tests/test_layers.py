@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"chain"},
     {"sources"},
     {"store"},
-    {"frames"},
+    {"frames", "blockdays", "chaindays"},
     {"metrics"},
     {"models"},
     {"ingest"},

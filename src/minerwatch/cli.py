@@ -379,7 +379,8 @@ def sync(
     options = _given(backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s)
     config = load_config()
     failures: list[tuple[str, SourceError]] = []
-    for name in config.get("sync", "sources"):
+    names = config.get("sync", "sources")
+    for name in names:
         try:
             if name == "coinmetrics":
                 _sync_coinmetrics(db, url or config.get("coinmetrics", "url"), start, end, options)
@@ -388,6 +389,8 @@ def sync(
             else:
                 _sync_chain(db, _chain_source(name, config), None, False, True, options)
         except SourceError as exc:
+            if len(names) == 1:
+                raise
             err.print(f"source error: {name}: {exc}", markup=False, highlight=False)
             failures.append((name, exc))
     if failures:
@@ -753,7 +756,7 @@ def watch(
             update = tip_update(store, first, notes=change.report.notes)
         held[0] = update.tip_height
         if json_out:
-            typer.echo(to_json(update).replace("\n", " "))
+            typer.echo(json.dumps(to_jsonable(update), allow_nan=False))
         else:
             tip_lines(out, update)
 

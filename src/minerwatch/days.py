@@ -1,7 +1,8 @@
-"""UTC days: parsing a user's date and today's date."""
+"""UTC days: parsing a user's date, today's date and the current moment."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
@@ -20,6 +21,33 @@ def as_day(value: np.datetime64 | date | str) -> np.datetime64:
 def utc_today() -> np.datetime64:
     """Today's UTC day."""
     return np.datetime64(datetime.now(UTC).date(), "D")
+
+
+#: Environment variable that sets "now" (what the current UTC day is, for the provisional
+#: flags): unix seconds or an ISO-8601 UTC time (``2025-10-06T12:00:00Z``, ``2025-10-06``).
+NOW_ENV = "MINERWATCH_NOW"
+
+
+def utc_now_s() -> int:
+    """The current moment, unix seconds: ``$MINERWATCH_NOW`` when set (tests and
+    reproductions set it), else the system clock. :class:`InputError` naming the variable
+    when it is malformed."""
+    text = os.environ.get(NOW_ENV, "").strip()
+    if not text:
+        return int(datetime.now(UTC).timestamp())
+    try:
+        if text.lstrip("-").isdigit():
+            return int(text)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return int(moment.timestamp())
+    except ValueError:
+        raise InputError(
+            f"{NOW_ENV} {text!r} is not a moment; expected unix seconds or an ISO-8601 UTC "
+            "time such as 2025-10-06T12:00:00Z",
+            parameter=NOW_ENV,
+        ) from None
 
 
 def parse_day(value: DayLike, parameter: str = "as_of") -> np.datetime64 | None:

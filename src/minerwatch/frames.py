@@ -1,7 +1,10 @@
 """The daily frame: one row per UTC day, the table every daily metric reads.
 
-Built from the store's chain rows, prices and (when loaded) difficulty epochs, cut at
-``as_of``: nothing after that day is read.
+Built from the store's chain rows, the days the stored blocks cover whole
+(:mod:`minerwatch.chaindays`; they win over Coin Metrics' rows for counts, fees, issuance,
+supply and difficulty), prices and (when loaded) difficulty epochs, cut at ``as_of``:
+nothing after that day is read, except the header times of the last 11 stored blocks,
+which tell whether the blocks cover a day whole.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ import numpy as np
 
 from minerwatch.chain.consensus import GENESIS_DAY, RETARGET_INTERVAL
 from minerwatch.chain.retarget import RetargetResult, retarget_from_blocks
+from minerwatch.chaindays import SOURCE_KEYS, chain_rows, held_days, require_days
 from minerwatch.days import DayLike, as_day, parse_day
-from minerwatch.errors import AsOfOutOfRange, ChainDataGap, InputError
+from minerwatch.errors import AsOfOutOfRange, InputError
 from minerwatch.sources.exchanges import USDT_SOURCES
-from minerwatch.store import Store, open_store, require_data
+from minerwatch.store import Store, open_store
 from minerwatch.tables import ArrayTabular
 from minerwatch.units import SECONDS_PER_DAY
 
@@ -45,6 +49,15 @@ class DailyFrame(ArrayTabular):
         difficulty_exact: True where ``difficulty_last`` came from the epochs table.
         price_usd: the day's close in USD (NaN where no source has one).
         price_source: name of the source of each day's close ("" where none).
+        chain_source: where the day's block count and difficulty (so its hashrate) came
+            from: ``"blocks"`` (a day the stored blocks cover whole) or ``"coinmetrics"``.
+        fees_source: ``"blocks"``, ``"coinmetrics"`` or ``"none"`` (a blocks day some of
+            whose blocks have no fees, without a Coin Metrics row: 0).
+        issuance_source: ``"blocks"``, ``"blocks, scheduled subsidy"`` (some block had no
+            subsidy stored: its height's scheduled one) or ``"coinmetrics"``.
+        supply_source: ``"blocks"`` (the scheduled supply) or ``"coinmetrics"``.
+        provisional: the day uses a block within 6 of the stored tip, or is the current UTC
+            day (or later) by :func:`~minerwatch.days.utc_now_s`.
     """
 
     day: np.ndarray
@@ -58,6 +71,11 @@ class DailyFrame(ArrayTabular):
     difficulty_exact: np.ndarray
     price_usd: np.ndarray
     price_source: np.ndarray
+    chain_source: np.ndarray
+    fees_source: np.ndarray
+    issuance_source: np.ndarray
+    supply_source: np.ndarray
+    provisional: np.ndarray
 
     def index_of(self, day: np.datetime64) -> int:
         """Row of ``day``; :class:`AsOfOutOfRange` when the frame does not hold it."""
@@ -107,7 +125,7 @@ def check_days_join(
 
 def check_as_of(store: Store, as_of: np.datetime64 | None) -> np.datetime64:
     """The ``as_of`` day to use: the last stored day when None; an error outside the data."""
-    first, last = require_data(store)
+    first, last = require_days(store)
     if as_of is None:
         return last
     as_of = as_day(as_of)
@@ -205,27 +223,25 @@ def build_daily_frame(
     """The daily frame up to and including ``as_of`` (the last stored day when None).
 
     ``epochs`` is the store's epochs table (:meth:`Store.read_epochs`), read when not given.
+    Days the stored blocks cover whole are built from them, the other days from Coin
+    Metrics' rows (:func:`minerwatch.chaindays.chain_rows`).
 
     Raises :class:`AsOfOutOfRange` for an ``as_of`` outside the stored days, and
     :class:`ChainDataGap` naming the missing days when the chain data has a gap.
     """
     as_of = check_as_of(store, as_of)
-    chain = store.read_chain_daily(as_of)
+    if epochs is None:
+        epochs = store.read_epochs()
+    chain = chain_rows(store, as_of, epochs)
     day = chain["day"]
-    steps = np.diff(day).astype(np.int64)
-    if (steps != 1).any():
-        i = int(np.flatnonzero(steps != 1)[0])
-        raise ChainDataGap(
-            f"chain data has a gap after {day[i]} (next day held: {day[i + 1]}); "
-            "re-import or sync the missing days"
-        )
-    if day[0] == GENESIS_DAY:
-        end_height = np.cumsum(chain["blocks"])
+    blocks = chain["blocks"]
+    if "end_height" in chain:
+        end_height = chain["end_height"]
+    elif day[0] == GENESIS_DAY:
+        end_height = np.cumsum(blocks)
     else:
         end_height = np.full(len(day), -1, np.int64)
     d_mean = chain["difficulty_mean"]
-    if epochs is None:
-        epochs = store.read_epochs()
     day_end_unix = (day + 1 - np.datetime64("1970-01-01", "D")).astype(np.int64) * SECONDS_PER_DAY
     d_last = epoch_difficulty_at(
         end_height,
@@ -234,6 +250,9 @@ def build_daily_frame(
         epochs["start_time"],
         day_end_unix,
     )
+    # A blocks day: the difficulty of its highest block, exact.
+    from_blocks = np.isfinite(chain["block_difficulty_last"])
+    d_last = np.where(from_blocks, chain["block_difficulty_last"], d_last)
     exact = np.isfinite(d_last)
     # Where no epoch covers the height, the day's mean, carried over days without blocks.
     fallback = d_mean.copy()
@@ -254,6 +273,8 @@ def build_daily_frame(
         difficulty_exact=exact,
         price_usd=close,
         price_source=chosen,
+        **{k: chain[k] for k in SOURCE_KEYS},
+        provisional=chain["provisional"],
     )
 
 
@@ -280,7 +301,7 @@ def crosscheck_difficulty(store: Store, tolerance: float = 1e-6) -> DifficultyCh
     where ``W(h)`` is the cumulative difficulty of blocks 1..h from the epochs table.
     Returns None when either table is empty or heights are unknown.
     """
-    if store.chain_day_range() is None:
+    if held_days(store) is None:
         return None
     epochs = store.read_epochs()
     if len(epochs["start_height"]) == 0:

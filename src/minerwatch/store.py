@@ -1315,6 +1315,41 @@ class Store:
         out["close"] = out["close"].astype(np.float64)
         return out
 
+    # -- daily figures from blocks (minerwatch.blockdays) ------------------------------------
+
+    def block_edges(self, n: int = 11) -> tuple[int, np.ndarray, np.ndarray, int] | None:
+        """(lowest height, header times of the ``n`` lowest blocks, of the ``n`` highest,
+        highest height), both ascending by height; None without blocks. What
+        :func:`minerwatch.blockdays.whole_days` needs to tell which days the blocks cover."""
+        span = self.block_height_range()
+        if span is None:
+            return None
+        lo, hi = span
+        low = self.con.execute(
+            "SELECT time FROM blocks WHERE height < ? ORDER BY height", [lo + n]
+        ).fetchnumpy()["time"]
+        high = self.con.execute(
+            "SELECT time FROM blocks WHERE height > ? ORDER BY height", [hi - n]
+        ).fetchnumpy()["time"]
+        return lo, np.asarray(low, np.int64), np.asarray(high, np.int64), hi
+
+    def read_block_economics(self, max_time: int) -> dict[str, np.ndarray]:
+        """Stored blocks with header ``time <= max_time``, ascending by height: ``height``,
+        ``time``, ``bits`` (-1 unknown), ``difficulty`` (NaN unknown), ``fees_sat`` and
+        ``subsidy_sat`` (-1 unknown); the columns the daily figures read, without the
+        text columns of :meth:`read_blocks`."""
+        raw = self.con.execute(
+            """SELECT height, time, coalesce(bits, -1) AS bits, difficulty,
+                      coalesce(fees_sat, -1) AS fees_sat, coalesce(subsidy_sat, -1) AS subsidy_sat
+               FROM blocks WHERE time <= ? ORDER BY height""",
+            [int(max_time)],
+        ).fetchnumpy()
+        out = {k: _plain(v) for k, v in raw.items()}
+        for name in ("height", "time", "bits", "fees_sat", "subsidy_sat"):
+            out[name] = out[name].astype(np.int64)
+        out["difficulty"] = out["difficulty"].astype(np.float64)
+        return out
+
 
 def _text_or_none(values) -> np.ndarray:
     """An object column of str with None for unknown (NaN, empty) cells."""

@@ -350,6 +350,7 @@ def backtest_difficulty(
         The table per data kind and level; ``docs/difficulty.md`` explains every column.
     """
     from minerwatch.analyses.difficulty import _block_difficulty, _contiguous_blocks
+    from minerwatch.chaindays import held_days
     from minerwatch.frames import build_daily_frame
     from minerwatch.store import open_store
 
@@ -358,7 +359,7 @@ def backtest_difficulty(
             return backtest_difficulty(store, levels=levels, blocks=blocks)
     epochs = forecaster.Epochs.from_store(db.read_epochs())
     daily = None
-    if db.chain_day_range() is not None:
+    if held_days(db) is not None:
         daily = forecaster.DailySeries.from_frame(build_daily_frame(db))
     if blocks is None:
         raw = _contiguous_blocks(db)  # the blocks table holds one contiguous run of heights

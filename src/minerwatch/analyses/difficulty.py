@@ -10,7 +10,7 @@ the store and shapes the result. See ``docs/difficulty.md``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +180,7 @@ class DifficultyOutlook(Jsonable, Tabular):
     hashrate: dict[str, HashrateEstimate]
     model: ForecastModel
     notes: tuple[str, ...] = field(default_factory=tuple)
+    provisional: bool = False
 
 
 def _estimate_entry(
@@ -418,8 +419,34 @@ def outlook_from_store(
     ``frame`` (the daily frame cut at ``as_of``) and ``epochs_table`` (the store's epochs)
     are read from the store when not given. Per-block data is read from
     :func:`_block_read_start` on, not from the first block held: a bounded number of blocks
-    whatever the size of the blocks table.
+    whatever the size of the blocks table. ``provisional``: the block ``at_height`` is
+    within 6 of the stored tip or stamped on the current UTC day; for a day,
+    :func:`~minerwatch.chaindays.provisional_blocks_on`.
     """
+    from minerwatch.blockdays import PROVISIONAL_DEPTH
+    from minerwatch.chaindays import provisional_blocks_on
+    from minerwatch.days import utc_now_s
+
+    outlook = _outlook_from_store(store, as_of, at_height, frame, epochs_table)
+    if at_height is not None:
+        span = store.block_height_range()
+        tip = span[1] if span is not None else at_height
+        day_s = utc_now_s() // SECONDS_PER_DAY * SECONDS_PER_DAY
+        stamped = store.read_blocks(min_height=at_height, max_height=at_height)["time"]
+        provisional = at_height > tip - PROVISIONAL_DEPTH or int(stamped[0]) >= day_s
+    else:
+        day = outlook.as_of_day or outlook.as_of[:10]
+        provisional = provisional_blocks_on(store, np.datetime64(day, "D"))
+    return replace(outlook, provisional=True) if provisional else outlook
+
+
+def _outlook_from_store(
+    store: Store,
+    as_of: np.datetime64 | None,
+    at_height: int | None,
+    frame: DailyFrame | None,
+    epochs_table: dict[str, np.ndarray] | None,
+) -> DifficultyOutlook:
     from minerwatch.frames import build_daily_frame, check_as_of
 
     if as_of is not None and at_height is not None:
@@ -503,10 +530,11 @@ def _daily_before(
     """The daily history strictly before the day of a block stamped ``block_time_s`` (that
     day's totals are not yet known then); None without one from the genesis day. ``later``:
     a frame of the same store that reaches that day, cut instead of reading the store."""
+    from minerwatch.chaindays import held_days
     from minerwatch.frames import build_daily_frame
 
     block_day = np.datetime64(int(block_time_s), "s").astype("datetime64[D]")
-    span = store.chain_day_range()
+    span = held_days(store)
     if span is None or block_day - 1 < span[0]:
         return None
     last = min(block_day - 1, span[1])

@@ -29,12 +29,13 @@ from pathlib import Path
 import numpy as np
 
 from minerwatch.chain.consensus import GENESIS_DAY
+from minerwatch.chaindays import require_days
 from minerwatch.days import DayLike, parse_day
 from minerwatch.errors import InputError
 from minerwatch.frames import DailyFrame, build_daily_frame, check_as_of
 from minerwatch.metrics.daily import DailyMetrics, compute_daily_metrics
 from minerwatch.models.difficulty import height_offsets
-from minerwatch.store import Store, open_store, require_data
+from minerwatch.store import Store, open_store
 from minerwatch.tables import Columns, Tabular, cut_rows, row_count, to_csv, to_json, write_table
 from minerwatch.units import SECONDS_PER_DAY
 
@@ -226,7 +227,7 @@ def export_table(
             )
     store = db
     # daily needs chain data, and an as_of must be a day held; the stored tables need neither
-    held = require_data(store) if table == "daily" or as_of_day is not None else None
+    held = require_days(store) if table == "daily" or as_of_day is not None else None
     last = None if as_of_day is None else check_as_of(store, as_of_day)
     if end_day is not None:
         if held is not None and table == "daily" and end_day < held[0]:

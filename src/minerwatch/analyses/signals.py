@@ -22,6 +22,7 @@ from minerwatch.analyses.day import Day, day_of
 from minerwatch.frames import DailyFrame
 from minerwatch.metrics import signals as sg
 from minerwatch.metrics.daily import DailyMetrics
+from minerwatch.metrics.revenue import PUELL_WINDOW_DAYS
 from minerwatch.metrics.rolling import trailing_mean
 from minerwatch.serialize import Jsonable
 from minerwatch.serialize import num as _num
@@ -155,6 +156,20 @@ class Signals(Jsonable, Tabular):
     stress: list[StressCondition]
     stress_checked: list[str]
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: What a figure without a value lacks: the history it needs against the days held.
+    missing: list[str] = field(default_factory=list)
+
+
+def missing_history(frame: DailyFrame, needs: dict[str, tuple[int, bool]]) -> list[str]:
+    """One sentence per figure without a value on the frame's last day that lacks history:
+    ``needs`` maps a figure's name to (days of history it needs, whether it has a value)."""
+    held = len(frame)
+    since = f"from {frame.day[0]}" if held else "none"
+    return [
+        f"{name}: needs {days} days of history; the data holds {held} ({since})"
+        for name, (days, has_value) in needs.items()
+        if not has_value and held < days
+    ]
 
 
 # -- pieces ---------------------------------------------------------------------------------
@@ -471,6 +486,14 @@ price_cross
         sustainability=sustainability,
         stress=stress,
         stress_checked=checked,
+        missing=missing_history(
+            frame,
+            {
+                "hash ribbons": (long_days, ribbons.sma_long_ehs is not None),
+                "Puell multiple": (PUELL_WINDOW_DAYS, puell_report.multiple is not None),
+                "sustainability index": (window, sustainability.index is not None),
+            },
+        ),
         parameters={
             "sustainability_window_days": window,
             "cost_model": cost_model,

@@ -6,7 +6,6 @@ the ``as_of`` row; this module only selects and names them.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,8 @@ from minerwatch.analyses.cost import ProductionCost, production_cost
 from minerwatch.analyses.day import Day, day_of
 from minerwatch.analyses.signals import RibbonsSummary, ribbons_summary, sustainability_today
 from minerwatch.chain.consensus import RETARGET_INTERVAL
-from minerwatch.days import DayLike
+from minerwatch.chaindays import provisional_blocks_on, require_days
+from minerwatch.days import DayLike, utc_now_s
 from minerwatch.errors import InputError
 from minerwatch.frames import DailyFrame
 from minerwatch.metrics.daily import HASHRATE_ATH_WINDOW_DAYS, DailyMetrics, compute_daily_metrics
@@ -32,7 +32,7 @@ from minerwatch.metrics.price_index import price_index, price_now
 from minerwatch.metrics.signals import SUSTAINABILITY_WINDOW_DAYS, hash_ribbons
 from minerwatch.serialize import Jsonable, json_key
 from minerwatch.serialize import num as _num
-from minerwatch.store import Store, require_data
+from minerwatch.store import Store
 from minerwatch.tables import Tabular
 from minerwatch.units import HS_PER_EHS, SECONDS_PER_DAY
 
@@ -108,12 +108,37 @@ class Status(Jsonable, Tabular):
     price_now_usd: float | None = None
     price_now_time: str | None = None
     price_now_source: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    provisional: bool = False
 
 
 DIFFICULTY_METHODS = {
     True: "epochs table: exact difficulty of the day's last block",
     False: "day mean recovered from Coin Metrics HashRate (load epochs for the exact value)",
 }
+#: ``difficulty_method`` of a day built from the stored blocks.
+DIFFICULTY_FROM_BLOCKS = "blocks: exact difficulty of the day's last block (its bits)"
+
+
+def figure_sources(frame: DailyFrame, row: int) -> dict[str, str]:
+    """Where each chain figure of the day at ``row`` came from (``Status.sources``):
+    ``blocks`` (a day the stored blocks cover whole), ``coinmetrics``, ``epochs`` (the
+    difficulty of a Coin Metrics day from the epochs table), ``none``; the price's source
+    by name."""
+    chain = str(frame.chain_source[row])
+    if chain == "blocks":
+        difficulty = "blocks"
+    else:
+        difficulty = "epochs" if frame.difficulty_exact[row] else chain
+    return {
+        "blocks_1d": chain,
+        "hashrate": chain,
+        "difficulty": difficulty,
+        "fees": str(frame.fees_source[row]),
+        "issuance": str(frame.issuance_source[row]),
+        "supply": str(frame.supply_source[row]),
+        "price": str(frame.price_source[row]) or "none",
+    }
 
 
 def status_from_frame(
@@ -126,6 +151,7 @@ def status_from_frame(
     next_adjustment: NextAdjustment | None = None,
     cost: ProductionCost | None = None,
     height: int | None = None,
+    provisional: bool | None = None,
 ) -> Status:
     """The snapshot at ``as_of`` (default: the frame's last day) from a daily frame.
 
@@ -135,7 +161,9 @@ def status_from_frame(
     forecast of :func:`minerwatch.analyses.difficulty.next_adjustment_or_none` (None when
     not given). ``cost`` is :func:`~minerwatch.analyses.cost.production_cost` of the day
     (computed from the frame when not given). ``height`` is the chain's height at the day's
-    end (:func:`day_height`; default the frame's running block count).
+    end (:func:`day_height`; default the frame's running block count). ``provisional``: the
+    figures use provisional blocks (:func:`~minerwatch.chaindays.provisional_blocks_on`;
+    default the frame's flag of the day).
     """
     row = len(frame) - 1 if as_of is None else frame.index_of(as_of)
     if block_intervals is None:
@@ -169,7 +197,9 @@ def status_from_frame(
         block_interval_min_7d=_num(m.block_interval_min_7d[row]),
         block_intervals=block_intervals,
         difficulty=_num(frame.difficulty_last[row]),
-        difficulty_method=DIFFICULTY_METHODS[bool(frame.difficulty_exact[row])],
+        difficulty_method=DIFFICULTY_FROM_BLOCKS
+        if frame.chain_source[row] == "blocks"
+        else DIFFICULTY_METHODS[bool(frame.difficulty_exact[row])],
         revenue_usd_1d=_num(m.revenue_usd[row]),
         revenue_btc_1d=_num(m.revenue_btc[row]),
         subsidy_btc_1d=float(m.issuance_btc[row]),
@@ -186,6 +216,8 @@ def status_from_frame(
         hash_ribbons=ribbons_summary(frame, hash_ribbons(m.hashrate_hs[1], frame.price_usd), row),
         sustainability_index=_num(sustainability_today(frame, m, row, SUSTAINABILITY_WINDOW_DAYS)),
         next_adjustment=next_adjustment,
+        sources=figure_sources(frame, row),
+        provisional=bool(frame.provisional[row]) if provisional is None else provisional,
     )
 
 
@@ -258,7 +290,7 @@ def status(
         assert store is not None, "status reads the store"
         frame = day.frame
         height = day_height(day)
-        data_through = require_data(store)[1]
+        data_through = require_days(store)[1]
         snapshot = status_from_frame(
             frame,
             metrics=day.metrics,
@@ -269,6 +301,7 @@ def status(
             next_adjustment=next_adjustment_or_none(day),
             cost=production_cost(day),
             height=height,
+            provisional=bool(frame.provisional[-1]) or provisional_blocks_on(store, day.as_of),
         )
         return replace(snapshot, **exchange_prices(store, frame.day[-1], data_through))
 
@@ -292,7 +325,7 @@ def exchange_prices(
             price_index_spread_pct=_num(100 * index[2]),
         )
     if as_of == data_through:
-        now = int(time.time()) if now_s is None else now_s
+        now = utc_now_s() if now_s is None else now_s
         hourly = store.read_prices_hourly(until_s=now)
         latest = price_now(
             hourly["hour_s"], hourly["source"], hourly["quote"], hourly["close"], now

@@ -100,6 +100,8 @@ class Brief(Jsonable, Tabular):
     text: str = field(init=False)
     sentences: tuple[Sentence, ...]
     figures: dict[str, Any] = field(default_factory=dict)
+    #: The figures use blocks within 6 of the stored tip or the current UTC day.
+    provisional: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "text", "\n\n".join(self.paragraphs))
@@ -786,4 +788,5 @@ def compose(inp: BriefInputs) -> Brief:
         title=f"Bitcoin miners, {fmt.day(inp.status.as_of)}",
         sentences=tuple(sentences),
         figures=figures,
+        provisional=inp.status.provisional,
     )

@@ -183,7 +183,7 @@ def status_panel(console: Console, s: Status) -> None:
         (
             "Difficulty",
             fmt.difficulty(s.difficulty),
-            "last block (epochs)" if s.difficulty_method.startswith("epochs") else "day mean",
+            _difficulty_note(s.difficulty_method),
         ),
         *_next_adjustment_rows(s.next_adjustment),
         (
@@ -222,12 +222,36 @@ def status_panel(console: Console, s: Status) -> None:
             f"price {fmt.pct(s.price_to_cost_pct)} vs {s.production_cost_model} (minerwatch cost)",
         ),
     ]
+    rows.append(("Sources", "", sources_line(s.sources)))
     for row in rows:
         t.add_row(*row)
     title = f"minerwatch status as of {s.as_of}"
     if s.as_of != s.data_through:
         title += f" (data through {s.data_through})"
-    console.print(Panel(t, title=title, expand=False))
+    console.print(Panel(t, title=title + _provisional_mark(s.provisional), expand=False))
+
+
+def _difficulty_note(method: str) -> str:
+    if method.startswith("epochs"):
+        return "last block (epochs)"
+    return "last block (blocks)" if method.startswith("blocks") else "day mean"
+
+
+#: The title mark of a result that uses blocks within 6 of the tip or the current UTC day.
+PROVISIONAL_MARK = " · PROVISIONAL"
+
+
+def _provisional_mark(provisional: bool) -> str:
+    return PROVISIONAL_MARK if provisional else ""
+
+
+def sources_line(sources: dict[str, str]) -> str:
+    """``Status.sources`` in one line: the figures of each source together, e.g.
+    ``blocks: blocks_1d, hashrate, difficulty; coinmetrics: fees; csv: price``."""
+    by_source: dict[str, list[str]] = {}
+    for figure, source in sources.items():
+        by_source.setdefault(source, []).append(figure)
+    return "; ".join(f"{source}: {', '.join(names)}" for source, names in by_source.items())
 
 
 def _exchange_price_rows(s: Status) -> list[tuple[str, str, str]]:
@@ -530,6 +554,8 @@ def signals_report(console: Console, s: Signals) -> None:
         f"ranked among {su.window_days} days",
     )
     console.print(t)
+    for line in s.missing:
+        _dim(console, f"n/a: {line}")
     _say(
         console,
         f"[bold]Miner stress[/]: {len(s.stress)} of {len(s.stress_checked)} conditions checked "
@@ -733,7 +759,7 @@ def difficulty_outlook_panel(console: Console, o: DifficultyOutlook) -> None:
         if o.as_of_day
         else fmt.when(o.as_of)
     )
-    title = f"Difficulty outlook as of {moment} ({o.data} data)"
+    title = f"Difficulty outlook as of {moment} ({o.data} data){_provisional_mark(o.provisional)}"
     console.print(Panel(t, title=title, expand=False))
     h = Table(title="Hashrate estimators (90% intervals)", box=box.SIMPLE_HEAD, pad_edge=False)
     h.add_column("window", max_width=18)
@@ -815,7 +841,7 @@ def difficulty_backtest_table(console: Console, bt: DifficultyBacktest) -> None:
 
 def brief_text(console: Console, b) -> None:
     """The brief: its title, then its paragraphs (a ``minerwatch.present.brief.Brief``)."""
-    console.print(f"[bold]{escape(b.title)}[/]", highlight=False)
+    console.print(f"[bold]{escape(b.title)}[/]{_provisional_mark(b.provisional)}", highlight=False)
     for paragraph in b.paragraphs:
         console.print()
         console.print(escape(paragraph), highlight=False)
