@@ -115,3 +115,58 @@ def test_reorgs_between_syncs_and_credentials_never_shown(cli, bitcoind, tmp_pat
     )
     assert refused.returncode == 3
     assert "not-the-password" not in refused.stdout + refused.stderr
+
+
+def test_watch_prints_each_new_block_from_the_node(cli, bitcoind, tmp_path):
+    import threading
+    import time
+
+    chain = StandinChain.regtest_like(160, seed=5)  # real proof of work, past a halving
+    node = bitcoind(chain)
+    db = tmp_path / "w.duckdb"
+
+    def mine():
+        time.sleep(1.5)
+        for _ in range(3):
+            node.extend(1)
+            time.sleep(0.4)
+
+    thread = threading.Thread(target=mine, daemon=True)
+    thread.start()
+    result = cli(
+        "watch",
+        "--url",
+        node.url,
+        "--cookie",
+        node.cookie_file,
+        "--poll",
+        "0.2",
+        "--until-height",
+        163,
+        "--for",
+        60,
+        "--db",
+        db,
+    )
+    thread.join(10)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    for height in (161, 162, 163):
+        (line,) = [x for x in lines if x.strip().startswith(f"{height}")]
+        assert "+" in line and "fees" in line  # the time since the previous block, fees
+    as_json = cli(
+        "watch",
+        "--url",
+        node.url,
+        "--cookie",
+        node.cookie_file,
+        "--until-height",
+        163,
+        "--for",
+        30,
+        "--json",
+        "--db",
+        db,
+    )
+    update = json.loads(as_json.stdout.splitlines()[0])
+    assert update["tip_height"] == 163 and update["blocks"][-1]["provisional"] is True

@@ -752,6 +752,8 @@ def watch(
 
     def on_tip(change: Any) -> None:
         first = (change.old_height + 1) if change.old_height is not None else 0
+        if change.new_height is not None:  # at the start with nothing new: the tip itself
+            first = min(first, change.new_height)
         with _store(db, read_only=True) as store:
             update = tip_update(store, first, notes=change.report.notes)
         held[0] = update.tip_height

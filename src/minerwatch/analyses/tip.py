@@ -79,6 +79,13 @@ def tip_update(
                 provisional=bool(height[i] > tip - PROVISIONAL_DEPTH),
             )
         )
+    networks = {c.network for c in store.chain_states()} - {"main"}
+    if networks:
+        reason = (
+            f"not forecast on {', '.join(sorted(networks))}: the forecaster models the main "
+            "network's retarget"
+        )
+        return TipUpdate(tip, blocks, None, reason, list(notes or []))
     try:
         outlook = outlook_from_store(store, at_height=tip)
         na, reason = outlook.next_adjustment, outlook.next_adjustment.reason
