@@ -81,11 +81,12 @@ def tip_update(
         )
     networks = {c.network for c in store.chain_states()} - {"main"}
     if networks:
-        reason = (
+        other = (
             f"not forecast on {', '.join(sorted(networks))}: the forecaster models the main "
             "network's retarget"
         )
-        return TipUpdate(tip, blocks, None, reason, list(notes or []))
+        return TipUpdate(tip, blocks, None, other, list(notes or []))
+    reason: str | None
     try:
         outlook = outlook_from_store(store, at_height=tip)
         na, reason = outlook.next_adjustment, outlook.next_adjustment.reason
