@@ -1354,6 +1354,8 @@ class Store:
 def _text_or_none(values) -> np.ndarray:
     """An object column of str with None for unknown (NaN, empty) cells."""
     out = np.full(len(values), None, object)
+    if isinstance(values, np.ndarray) and not values.any():
+        return out  # all unknown (a page of headers only): no cell to look at
     for i, value in enumerate(values):
         if isinstance(value, str) and value:
             out[i] = value

@@ -23,6 +23,7 @@ Its first block's parent is taken on trust and recorded (``chain_sync.base_paren
 
 from __future__ import annotations
 
+import os
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -37,6 +38,7 @@ from minerwatch.errors import InputError, SourceError
 from minerwatch.ingest.sync import (
     DEFAULT_DEADLINE_S,
     DEFAULT_MAX_PAGES,
+    Holder,
     Page,
     Progress,
     Resume,
@@ -55,6 +57,11 @@ HEADERS_PAGE = 2000
 """Blocks a page without economics (Core's REST limit, ``MAX_REST_HEADERS_RESULTS``)."""
 ECONOMICS_PAGE = 100
 """Blocks a page with per-block economics (three RPC calls a block on a node)."""
+HOLD_S = float(os.environ.get("MINERWATCH_SYNC_HOLD_S", "1.0"))
+"""Seconds a chain sync keeps the database open across pages that follow each other
+quickly (a catch-up of headers on loopback: milliseconds a page); readers in other
+processes wait at most about this long plus one page (:class:`~minerwatch.ingest.sync.
+Holder`). Opening and closing DuckDB costs about 0.1 s, more than a page."""
 PROVISIONAL_DEPTH = 6
 """Blocks within this many of the tip may still be reorganised away: results that use
 them say ``provisional`` (the customary six confirmations)."""
@@ -88,7 +95,7 @@ class ChainFeed:
 
     def __init__(
         self,
-        db: Store | str | Path | None,
+        db: Store | Holder | str | Path | None,
         source: ChainSource,
         *,
         from_height: int | None = None,
@@ -425,6 +432,7 @@ def sync_chain(
     deadline_s: float | None = DEFAULT_DEADLINE_S,
     max_pages: int = DEFAULT_MAX_PAGES,
     progress: Progress | None = None,
+    hold_s: float | None = None,
 ) -> SyncReport:
     """Sync the best chain of ``source`` into the database ``db`` (see the module
     docstring): :func:`~minerwatch.ingest.sync.run_feed` over a :class:`ChainFeed`.
@@ -444,6 +452,8 @@ def sync_chain(
             (default: by the pool list imported into the database, if any).
         policy, deadline_s, max_pages, progress: as :func:`run_feed`; progress counts
             blocks from the first height this source holds.
+        hold_s: seconds the database stays open across quick pages (default
+            :data:`HOLD_S`, or ``$MINERWATCH_SYNC_HOLD_S``; 0: opened for each page).
 
     A page that breaks a consensus rule is a :class:`~minerwatch.errors.BadResponse`;
     pages committed before it stay.
@@ -452,8 +462,9 @@ def sync_chain(
         raise InputError(
             f"page_size {page_size} is out of range; expected >= 1", parameter="page_size"
         )
+    holder = Holder(db, HOLD_S if hold_s is None else hold_s)
     feed = ChainFeed(
-        db,
+        holder,
         source,
         from_height=from_height,
         check_pow=check_pow,
@@ -461,6 +472,14 @@ def sync_chain(
         page_size=page_size,
         identify=identify,
     )
-    return run_feed(
-        db, feed, policy=policy, deadline_s=deadline_s, max_pages=max_pages, progress=progress
-    )
+    try:
+        return run_feed(
+            holder,
+            feed,
+            policy=policy,
+            deadline_s=deadline_s,
+            max_pages=max_pages,
+            progress=progress,
+        )
+    finally:
+        holder.close()

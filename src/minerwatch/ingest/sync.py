@@ -26,6 +26,7 @@ that importing minerwatch (and starting the CLI) stays fast.
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -189,12 +190,55 @@ class Feed(Protocol[Request]):
         ...
 
 
+class Holder:
+    """The database of a sync, held across pages that follow each other quickly.
+
+    ``with holder() as store`` opens the database at ``db`` when it is not open, and after
+    the block closes it once ``hold_s`` seconds have passed since it was opened: pages that
+    take milliseconds (headers on loopback) share one open, and a reader in another process
+    waits at most about ``hold_s`` plus one page. ``hold_s`` 0 opens it for each block
+    only. An open :class:`~minerwatch.store.Store` given as ``db`` is the caller's: used
+    as it is, never closed here.
+    """
+
+    def __init__(self, db: Store | str | Path | None, hold_s: float = 0.0) -> None:
+        self.db = db
+        self.hold_s = hold_s
+        self._store: Store | None = None
+        self._opened = 0.0
+
+    @contextmanager
+    def __call__(self) -> Iterator[Store]:
+        if isinstance(self.db, Store):
+            yield self.db
+            return
+        if self._store is None:
+            self._store = open_store(self.db)
+            self._opened = time.monotonic()
+        try:
+            yield self._store
+        except BaseException:
+            self.close()
+            raise
+        if time.monotonic() - self._opened >= self.hold_s:
+            self.close()
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
 @contextmanager
-def holding(db: Store | str | Path | None) -> Iterator[Store]:
-    """The store ``db``: itself when open (held by the caller), else the database at that
-    path (default :func:`~minerwatch.store.default_db_path`) opened for this block only, so
-    that readers in other processes wait for one page's commit, not for the whole sync."""
-    if isinstance(db, Store):
+def holding(db: Store | Holder | str | Path | None) -> Iterator[Store]:
+    """The store ``db``: itself when open (held by the caller), the :class:`Holder`'s, else
+    the database at that path (default :func:`~minerwatch.store.default_db_path`) opened for
+    this block only, so that readers in other processes wait for one page's commit, not for
+    the whole sync."""
+    if isinstance(db, Holder):
+        with db() as store:
+            yield store
+    elif isinstance(db, Store):
         yield db
     else:
         with open_store(db) as store:
@@ -202,7 +246,7 @@ def holding(db: Store | str | Path | None) -> Iterator[Store]:
 
 
 def run_feed(
-    db: Store | str | Path | None,
+    db: Store | Holder | str | Path | None,
     feed: Feed[Request],
     *,
     policy: RetryPolicy | None = None,
@@ -215,7 +259,8 @@ def run_feed(
     Parameters:
         db: a writable open store, or a database path: then the database is opened only to
             read where to resume and to commit each page (:func:`holding`), never while a
-            page is fetched.
+            page is fetched; or a :class:`Holder`, which may keep it open across quick
+            pages.
         feed: the source.
         policy: how each page's request is retried (default :class:`RetryPolicy`()).
         deadline_s: seconds the whole sync may take (None: no limit); past it,
