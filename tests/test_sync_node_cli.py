@@ -170,3 +170,105 @@ def test_watch_prints_each_new_block_from_the_node(cli, bitcoind, tmp_path):
     )
     update = json.loads(as_json.stdout.splitlines()[0])
     assert update["tip_height"] == 163 and update["blocks"][-1]["provisional"] is True
+
+
+def _fresh_copy(cli, node, tmp_path, name, first):
+    db = tmp_path / name
+    assert _sync(cli, node, db, "--from-height", first).returncode == 0
+    return db
+
+
+@pytest.mark.parametrize(
+    ("tip", "depth", "question"),
+    [
+        # 915,493 is the first block of 2025-09-20 (UTC): the reorg replaces the last blocks
+        # of the 19th and the first of the 20th
+        (915_500, 10, ("status", "--as-of", "2025-09-19")),
+        # 917,280 begins an epoch: the reorg replaces the retarget block and those before it
+        (917_285, 10, ("difficulty", "--at-height", "917285")),
+    ],
+    ids=["across-midnight", "across-retarget"],
+)
+def test_a_reorg_recomputes_what_follows_from_the_fork(
+    cli, bitcoind, tmp_path, data_dir, tip, depth, question
+):
+    node = bitcoind(StandinChain.mainnet_like(tip, start_height=FIRST, seed=9))
+    db = _fresh_copy(cli, node, tmp_path, "followed.duckdb", FIRST)
+    node.reorg(depth, extra=1)
+    assert "reorg" in _sync(cli, node, db).stdout
+    fresh = _fresh_copy(cli, node, tmp_path, "fresh.duckdb", FIRST)
+    for d in (db, fresh):
+        assert (
+            cli("import", "prices", data_dir / "prices_btcusd_daily.csv", "--db", d).returncode == 0
+        )
+    assert _json(cli, *question, "--db", db) == _json(cli, *question, "--db", fresh)
+    epochs = [cli("export", "epochs", "--db", d).stdout for d in (db, fresh)]
+    assert epochs[0] == epochs[1]
+
+
+def test_sigkill_at_random_points_then_resume_loses_and_duplicates_nothing(bitcoind, tmp_path):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    node = bitcoind(StandinChain.mainnet_like(40_000, seed=13))
+    command = [
+        str(Path(sys.executable).with_name("minerwatch")),
+        "sync",
+        "node",
+        "--url",
+        node.url,
+        "--cookie",
+        str(node.cookie_file),
+        "--skip-pow-check",
+        "--headers-only",
+    ]
+    env = {"MINERWATCH_SYNC_HOLD_S": "0"}  # a commit per page: kills land between them too
+    whole = tmp_path / "whole.duckdb"
+    subprocess.run([*command, "--db", str(whole)], check=True, capture_output=True, env=_env(env))
+    cut = tmp_path / "cut.duckdb"
+    rng = random.Random(20261202)
+    killed = 0
+    for _ in range(4):
+        process = subprocess.Popen(
+            [*command, "--db", str(cut)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=_env(env),
+        )
+        time.sleep(rng.uniform(0.3, 2.5))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            killed += 1
+        process.wait(30)
+    subprocess.run([*command, "--db", str(cut)], check=True, capture_output=True, env=_env(env))
+    assert killed >= 1
+    exports = [
+        subprocess.run(
+            [command[0], "export", "blocks", "--db", str(db)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        for db in (whole, cut)
+    ]
+    assert exports[0] == exports[1] and exports[0].count("\n") == 40_002
+
+
+def _env(extra):
+    import os
+
+    return {**os.environ, **extra}
+
+
+def test_through_the_2012_halving_the_subsidy_follows_the_schedule(cli, bitcoind, tmp_path):
+    node = bitcoind(StandinChain.mainnet_like(210_040, start_height=209_960, seed=17))
+    db = tmp_path / "h.duckdb"
+    assert _sync(cli, node, db, "--from-height", 209_960).returncode == 0
+    rows = cli("export", "blocks", "--format", "json", "--db", db).stdout
+    subsidy = {r["height"]: r["subsidy_sat"] for r in json.loads(rows)}
+    assert subsidy[209_999] == 50 * 10**8 and subsidy[210_000] == 25 * 10**8
+    assert len(subsidy) == 81
