@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -423,55 +424,41 @@ def sync_chain(
     db: Store | str | Path | None,
     source: ChainSource,
     *,
-    from_height: int | None = None,
-    check_pow: bool = True,
-    economics: bool = True,
-    page_size: int | None = None,
-    identify: Identify | None = None,
     policy: RetryPolicy | None = None,
     deadline_s: float | None = DEFAULT_DEADLINE_S,
     max_pages: int = DEFAULT_MAX_PAGES,
     progress: Progress | None = None,
     hold_s: float | None = None,
+    **feed_options: Any,
 ) -> SyncReport:
     """Sync the best chain of ``source`` into the database ``db`` (see the module
     docstring): :func:`~minerwatch.ingest.sync.run_feed` over a :class:`ChainFeed`.
 
     Parameters:
-        db: a writable open store, or a database path (opened per page).
+        db: a writable open store, or a database path (opened per page, or held across
+            quick pages: ``hold_s``).
         source: the chain source (a node, an Esplora server).
-        from_height: the first height of a fresh sync (default: the lowest block held, or
-            0); its parent is taken on trust. Refused once the source has synced here.
-        check_pow: check each header's proof of work and the difficulty rules (False for
-            test chains only; recorded in the database).
-        economics: fetch per-block fees, subsidy, transaction count, weight, size and the
-            coinbase (False: headers only, faster).
-        page_size: blocks a page (default :data:`HEADERS_PAGE` without economics,
-            :data:`ECONOMICS_PAGE` with them).
-        identify: names the pool of each block of a page where the source does not
-            (default: by the pool list imported into the database, if any).
         policy, deadline_s, max_pages, progress: as :func:`run_feed`; progress counts
             blocks from the first height this source holds.
         hold_s: seconds the database stays open across quick pages (default
             :data:`HOLD_S`, or ``$MINERWATCH_SYNC_HOLD_S``; 0: opened for each page).
+        feed_options: those of :class:`ChainFeed`: ``from_height`` (the first height of a
+            fresh sync, default the lowest block held or 0; its parent taken on trust;
+            refused once the source has synced here), ``check_pow`` (False for test chains
+            only; recorded), ``economics`` (False: headers only), ``page_size`` (default
+            :data:`HEADERS_PAGE` without economics, :data:`ECONOMICS_PAGE` with them),
+            ``identify`` (names each block's pool; default the imported pool list).
 
     A page that breaks a consensus rule is a :class:`~minerwatch.errors.BadResponse`;
     pages committed before it stay.
     """
+    page_size = feed_options.get("page_size")
     if page_size is not None and not (isinstance(page_size, int) and page_size >= 1):
         raise InputError(
             f"page_size {page_size} is out of range; expected >= 1", parameter="page_size"
         )
     holder = Holder(db, HOLD_S if hold_s is None else hold_s)
-    feed = ChainFeed(
-        holder,
-        source,
-        from_height=from_height,
-        check_pow=check_pow,
-        economics=economics,
-        page_size=page_size,
-        identify=identify,
-    )
+    feed = ChainFeed(holder, source, **feed_options)
     try:
         return run_feed(
             holder,
