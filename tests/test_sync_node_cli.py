@@ -60,6 +60,10 @@ def test_sync_node_gives_what_the_csv_import_gives(
     for db in (synced, imported):
         prices = data_dir / "prices_btcusd_daily.csv"
         assert cli("import", "prices", prices, "--db", db).returncode == 0
+    for day in ("2025-09-20", "2025-10-01", "2025-10-06"):
+        assert _json(cli, "status", "--as-of", day, "--db", synced) == _json(
+            cli, "status", "--as-of", day, "--db", imported
+        )
     for height in (FIRST + 100, 917_279, 917_280, 918_500, LAST):
         assert _json(cli, "difficulty", "--at-height", height, "--db", synced) == _json(
             cli, "difficulty", "--at-height", height, "--db", imported
