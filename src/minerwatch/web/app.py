@@ -213,4 +213,25 @@ def create_app(db: Path | str | None = None, *, token: str | None = None) -> Fas
     app.include_router(api.router)
     app.include_router(prometheus.router)
     app.include_router(pages.router)
+    _openapi_without_422(app)
     return app
+
+
+def _openapi_without_422(app: FastAPI) -> None:
+    """Leave FastAPI's 422 answers out of ``/openapi.json``: a value of the wrong type is a
+    400 here (:func:`_validation_message`), documented with every route."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = build()
+            for operations in doc.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            schemas = doc.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

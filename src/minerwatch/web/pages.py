@@ -45,6 +45,7 @@ STATIC = {
     "htmx.min.js": "text/javascript",
     "app.js": "text/javascript",
     "style.css": "text/css",
+    "plotly.css": "text/css",
 }
 AsOf = Annotated[str | None, Query()]
 
@@ -111,7 +112,7 @@ def now_tiles(s: Status, hashprice_usd: np.ndarray, tip_age_s: float | None) -> 
     age = (
         f"age {fmt.number(tip_age_s / 3600, ',.1f')} h"
         if tip_age_s is not None
-        else f"the end of {s.as_of}"
+        else f"as of the end of {s.as_of}"
     )
     difficulty_lines: tuple[str, ...] = ("no forecast",)
     if na is not None:

@@ -19,6 +19,7 @@ from fastapi.responses import PlainTextResponse
 from minerwatch.chain.consensus import RETARGET_INTERVAL
 from minerwatch.store import Store
 from minerwatch.units import SECONDS_PER_DAY
+from minerwatch.web.api import ERRORS
 from minerwatch.web.app import read_store
 
 router = APIRouter(tags=["metrics"])
@@ -152,7 +153,12 @@ def exposition(store: Store, now_s: float | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    summary="Prometheus metrics",
+    responses={404: ERRORS[404], 503: ERRORS[503]},
+)
 def metrics(request: Request) -> PlainTextResponse:
     with read_store(request) as store:
         text = exposition(store)
