@@ -164,20 +164,15 @@ def test_the_etag_follows_the_data_and_a_match_is_304(web, web_2022):
     assert web_2022.get("/api/v1/status", headers={"If-None-Match": tag}).status_code == 200
 
 
+def _export_daily(cli, db, start: str, end: str) -> list[dict]:
+    """The rows of `export daily --from start --to end --format json`."""
+    shown = cli("export", "daily", "--from", start, "--to", end, "--format", "json", "--db", db)
+    assert shown.returncode == 0, shown.stderr
+    return json.loads(shown.stdout)
+
+
 def test_a_series_is_the_export_of_that_column(cli, web, loaded_db):
-    shown = cli(
-        "export",
-        "daily",
-        "--from",
-        "2025-09-30",
-        "--to",
-        "2025-10-06",
-        "--format",
-        "json",
-        "--db",
-        loaded_db,
-    )
-    rows = json.loads(shown.stdout)
+    rows = _export_daily(cli, loaded_db, "2025-09-30", "2025-10-06")
     metric = "hashprice_usd_ph_day"
     got = web.get(f"/api/v1/series/{metric}?from=2025-09-30&to=2025-10-06")
     assert got.status_code == 200
@@ -252,20 +247,7 @@ def test_the_now_page_shows_the_figures_of_status_json(cli, web, loaded_db, day)
 
 
 def test_the_hashprice_changes_are_the_series_changes(cli, web, loaded_db):
-    rows = json.loads(
-        cli(
-            "export",
-            "daily",
-            "--from",
-            "2025-09-29",
-            "--to",
-            "2025-10-06",
-            "--format",
-            "json",
-            "--db",
-            loaded_db,
-        ).stdout
-    )
+    rows = _export_daily(cli, loaded_db, "2025-09-29", "2025-10-06")
     hp = [r["hashprice_usd_ph_day"] for r in rows]
     tile = _tile_text(web.get("/?as_of=2025-10-06").text, "hashprice")
     assert f"1d {fmt.pct((hp[-1] / hp[-2] - 1) * 100)}" in tile
@@ -344,3 +326,36 @@ def test_only_loopback_serves_without_a_token(cli, loaded_db):
     assert "--token or MINERWATCH_TOKEN" in shown.stderr
     bad_port = cli("serve", "--port", "70000", "--db", loaded_db)
     assert bad_port.returncode == 2 and "port 70000 is not a TCP port" in bad_port.stderr
+
+
+def test_the_command_serves_on_loopback_and_says_where(loaded_db):
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as probe:  # a free port on 127.0.0.1
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = Path(sys.executable).with_name("minerwatch")
+    args = [script, "serve", "--port", str(port), "--db", loaded_db, "--token", "t0ken"]
+    server = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    try:
+        said = [server.stderr.readline(), server.stderr.readline()]
+        assert said[0].startswith(f"serving {loaded_db} read-only at http://127.0.0.1:{port}/")
+        assert said[1].startswith("every request needs the token")
+        url = f"http://127.0.0.1:{port}/api/v1/info"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                got = httpx.get(url, headers={"Authorization": "Bearer t0ken"}, timeout=5)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the server did not answer within 20 s"
+                time.sleep(0.1)
+        assert got.status_code == 200 and got.json()["path"] == str(loaded_db)
+        assert httpx.get(url, timeout=5).status_code == 401
+    finally:
+        server.terminate()
+        server.wait(10)

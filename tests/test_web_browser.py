@@ -117,14 +117,20 @@ def test_the_as_of_form_swaps_the_day_without_a_reload(
     expect(page.locator("#day b")).to_have_text("2022-11-21")
     assert page.evaluate("window.__still_here") is True  # the content was swapped, no reload
     assert page.url.endswith("/?as_of=2022-11-21")
+    charts_link = page.locator("nav a", has_text="Charts")
+    assert charts_link.get_attribute("href") == "/charts?as_of=2022-11-21"  # links follow
     price = fmt.usd(s["price_usd"])
     assert page.locator("#tile-price .value").inner_text() == price
     page.screenshot(path=artifacts / "now-2022-11-21.png", full_page=True)
 
 
-def test_the_charts_are_drawn(watched, base_url, artifacts):
+def test_the_charts_are_drawn_and_drawn_again_for_another_day(watched, base_url, artifacts):
     page = watched.page
-    page.goto(f"{base_url}/charts?as_of={DAY}")
+    page.goto(f"{base_url}/charts?as_of=2022-11-21")
+    expect(page.locator("div.chart[data-drawn='1']").first).to_be_visible()
+    page.fill("#as-of", DAY)
+    page.click("#as-of-form button[type=submit]")
+    expect(page.locator("#day b")).to_have_text(DAY)
     charts = page.locator("div.chart")
     count = charts.count()
     assert count >= 5

@@ -863,7 +863,7 @@ def serve(
     """Serve the web dashboard and the JSON API (needs the web extra): the Now, Charts,
     Difficulty, Machines and Data pages, `/api/v1/` (each command's `--json` object),
     `/api/v1/series/METRIC` and `/metrics` (Prometheus). Read-only: each request opens the
-    database read-only. Every page and route takes `?as_of=YYYY-MM-DD`."""
+    database read-only. Every page and analysis takes `?as_of=YYYY-MM-DD`."""
     try:
         from minerwatch.web.serve import serve as library_serve
     except ImportError as exc:
@@ -875,7 +875,7 @@ def serve(
         host,
         port,
         token=token,
-        announce=lambda line: err.print(line, markup=False, highlight=False),
+        announce=lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True),
     )
 
 

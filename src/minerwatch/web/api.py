@@ -79,6 +79,13 @@ def status(
     return answer(request, lambda s: library_status(s, as_of, price_source=price_source))
 
 
+def _cost_options(
+    model: str | None, power_price: float | None, fit_end: str | None
+) -> dict[str, Any]:
+    """The production-cost parameters ``cost`` and ``episodes`` share."""
+    return given(model=model, electricity_usd_kwh=power_price, drm_fit_end=fit_end)
+
+
 @router.get("/cost", responses=RESULT, summary="minerwatch cost --json")
 def cost(
     request: Request,
@@ -90,12 +97,8 @@ def cost(
 ) -> Response:
     from minerwatch.analyses.cost import production_cost
 
-    options = given(
-        model=model,
-        electricity_usd_kwh=power_price,
-        drm_fit_end=fit_end,
-        electricity_share=electricity_share,
-    )
+    options = _cost_options(model, power_price, fit_end)
+    options.update(given(electricity_share=electricity_share))
     return answer(request, lambda s: production_cost(s, as_of, **options))
 
 
@@ -111,13 +114,8 @@ def episodes(
 ) -> Response:
     from minerwatch.analyses.studies import cost_episodes
 
-    options = given(
-        model=model,
-        electricity_usd_kwh=power_price,
-        drm_fit_end=fit_end,
-        merge_gap_days=merge_gap,
-        min_days=min_days,
-    )
+    options = _cost_options(model, power_price, fit_end)
+    options.update(given(merge_gap_days=merge_gap, min_days=min_days))
     return answer(request, lambda s: cost_episodes(s, as_of, **options))
 
 

@@ -14,5 +14,5 @@
     });
   }
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
-  document.addEventListener("htmx:afterSettle", function (e) { draw(e.target); });
+  document.addEventListener("htmx:afterSettle", function () { draw(document); });
 })();
