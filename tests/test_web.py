@@ -171,6 +171,45 @@ def _export_daily(cli, db, start: str, end: str) -> list[dict]:
     return json.loads(shown.stdout)
 
 
+def test_a_kept_answer_is_dropped_when_another_process_writes(tmp_path, synthetic_db):
+    import shutil
+
+    import minerwatch
+
+    db = tmp_path / "mw.duckdb"
+    shutil.copy(synthetic_db, db)
+    client = Client(create_app(db))
+    first = client.get("/api/v1/status")
+    again = client.get("/api/v1/status")
+    assert (again.content, again.headers["etag"]) == (first.content, first.headers["etag"])
+    assert first.json()["price_source"] == "coinmetrics"
+    closes = tmp_path / "closes.csv"
+    closes.write_text("date,close_usd\n2009-03-03,0.5\n")
+    with minerwatch.open_store(db) as store:  # a write, as an import in another process
+        minerwatch.import_prices(store, closes)
+    after = client.get("/api/v1/status")
+    assert after.headers["etag"] != first.headers["etag"]
+    assert (after.json()["price_usd"], after.json()["price_source"]) == (0.5, "csv")
+
+
+def test_the_answer_cache_keeps_the_latest_answers_of_one_file_state(tmp_path):
+    from minerwatch.web.app import AnswerCache
+
+    path = tmp_path / "file"
+    path.write_bytes(b"one")
+    cache = AnswerCache(path, size=2)
+    state = cache.file_state()
+    assert state[1] is None  # no WAL beside it
+    cache.put("/a", state, "tag-a", b"A")
+    cache.put("/b", state, "tag-b", b"B")
+    assert cache.get("/a", state) == ("tag-a", b"A")
+    cache.put("/c", state, "tag-c", b"C")  # /b, the least recently used, goes
+    assert cache.get("/b", state) is None and cache.get("/c", state) == ("tag-c", b"C")
+    path.write_bytes(b"three")
+    changed = cache.file_state()
+    assert changed != state and cache.get("/a", changed) is None
+
+
 def test_a_series_is_the_export_of_that_column(cli, web, loaded_db):
     rows = _export_daily(cli, loaded_db, "2025-09-30", "2025-10-06")
     metric = "hashprice_usd_ph_day"

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from minerwatch.serialize import to_json
 from minerwatch.store import Store
-from minerwatch.web.app import data_tag, not_modified, read_store
+from minerwatch.web.app import AnswerCache, data_tag, not_modified, read_store
 
 
 class ApiError(BaseModel):
@@ -59,13 +59,24 @@ def given(**values: Any) -> dict[str, Any]:
 
 def answer(request: Request, build: Callable[[Store], Any]) -> Response:
     """``build(store)`` on the database opened read-only, as the CLI's ``--json`` text, with
-    the data's ETag (304 when the client holds it)."""
-    with read_store(request) as store:
-        tag = data_tag(store)
+    the data's ETag (304 when the client holds it). The answer is kept by URL until the
+    database file changes (:class:`~minerwatch.web.app.AnswerCache`)."""
+    answers: AnswerCache = request.app.state.answers
+    key = f"{request.url.path}?{request.url.query}"
+    state = answers.file_state()  # before reading: a write meanwhile makes the entry stale
+    kept = answers.get(key, state)
+    if kept is None:
+        with read_store(request) as store:
+            tag = data_tag(store)
+            if not_modified(request, tag):
+                return Response(status_code=304, headers={"ETag": tag})
+            body = (to_json(build(store)) + "\n").encode()
+        answers.put(key, state, tag, body)
+    else:
+        tag, body = kept
         if not_modified(request, tag):
             return Response(status_code=304, headers={"ETag": tag})
-        result = build(store)
-    return Response(to_json(result) + "\n", media_type="application/json", headers={"ETag": tag})
+    return Response(body, media_type="application/json", headers={"ETag": tag})
 
 
 @router.get("/status", responses=RESULT, summary="minerwatch status --json")
