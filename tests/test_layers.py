@@ -24,6 +24,7 @@ LAYERS: list[set[str]] = [
     {"ingest"},
     {"analyses"},
     {"present"},
+    {"web"},  # minerwatch serve: imported by cli.py only
     {"cli"},
     {"__main__"},
 ]

@@ -1191,6 +1191,43 @@ def export(
         err.print(f"{len(result):,} rows written to {out_file}", style="dim", highlight=False)
 
 
+@app.command()
+def serve(
+    host: Annotated[
+        str, _option("--host", "HOST", "Address to listen on (default 127.0.0.1: loopback).")
+    ] = "127.0.0.1",
+    port: Annotated[int, _option("--port", "PORT", "TCP port (default 8787).")] = 8787,
+    token: Annotated[
+        str | None,
+        _option(
+            "--token",
+            "TOKEN",
+            "Token every request must carry (Authorization: Bearer TOKEN or ?token=TOKEN); "
+            "needed for a host other than loopback.",
+            envvar="MINERWATCH_TOKEN",
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Serve the web dashboard and the JSON API (needs the web extra): the Now, Charts,
+    Difficulty, Machines and Data pages, `/api/v1/` (each command's `--json` object),
+    `/api/v1/series/METRIC` and `/metrics` (Prometheus). Read-only: each request opens the
+    database read-only. Every page and analysis takes `?as_of=YYYY-MM-DD`."""
+    try:
+        from minerwatch.web.serve import serve as library_serve
+    except ImportError as exc:
+        raise InputError(
+            f"minerwatch serve needs the web extra: pip install 'minerwatch[web]' ({exc})"
+        ) from None
+    library_serve(
+        db,
+        host,
+        port,
+        token=token,
+        announce=lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True),
+    )
+
+
 config_app = typer.Typer(help="The configuration file.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 

@@ -129,6 +129,12 @@ def _plotly_file(name: str) -> str:
     return resources.files("plotly").joinpath(name).read_text(encoding="utf-8")
 
 
+def plotly_js() -> str:
+    """plotly.js (minified) of the installed plotly package: what the report embeds and
+    ``minerwatch serve`` serves."""
+    return _plotly_file(PLOTLY_JS)
+
+
 def _script_json(value: object) -> str:
     """``value`` as JSON safe inside ``<script>``: no NaN, and ``</`` written ``<\\/``."""
     return json.dumps(value, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")

@@ -1,0 +1,291 @@
+"""The server-rendered pages: Now, Charts, Difficulty, Machines and Data.
+
+Each page takes ``?as_of=YYYY-MM-DD`` and shows that day as the CLI does (the same library
+calls: ``status``, ``report``'s charts, ``difficulty``, ``asics``, ``info``); every number
+is formatted by :mod:`minerwatch.present.format`. Templates are Jinja2 (autoescaped); the
+as-of form swaps the page's content by htmx without a reload (a plain GET without
+JavaScript). Charts are drawn by plotly.js from the installed plotly package; a page
+fetches nothing from another host.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from minerwatch._version import __version__
+from minerwatch.chain.consensus import next_halving_height
+from minerwatch.present import format as fmt
+from minerwatch.web.app import read_store
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from minerwatch.analyses.status import Status
+    from minerwatch.store import Store
+
+router = APIRouter(include_in_schema=False)
+
+PAGES = (
+    ("/", "Now"),
+    ("/charts", "Charts"),
+    ("/difficulty", "Difficulty"),
+    ("/machines", "Machines"),
+    ("/data", "Data"),
+)
+STATIC = {
+    "htmx.min.js": "text/javascript",
+    "app.js": "text/javascript",
+    "style.css": "text/css",
+    "plotly.css": "text/css",
+}
+AsOf = Annotated[str | None, Query()]
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("minerwatch.web", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.globals.update(fmt=fmt, pages=PAGES, version=__version__)
+    return env
+
+
+def render(request: Request, template: str, code: int = 200, **context: Any) -> HTMLResponse:
+    """The page ``template`` with ``context`` (``path``, ``as_of`` for the form)."""
+    context.setdefault("as_of", request.query_params.get("as_of") or "")
+    html = _templates().get_template(template).render(path=request.url.path, **context)
+    return HTMLResponse(html, status_code=code)
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", status, title="Error", day=None, message=message)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One figure of the Now page: ``label``, the ``value`` and the lines below it."""
+
+    key: str
+    label: str
+    value: str
+    lines: tuple[str, ...] = ()
+
+
+def change_pct(series: np.ndarray, days: int) -> float | None:
+    """Percent change of the last value of a daily ``series`` over ``days`` days (None
+    where either end is missing)."""
+    if len(series) <= days:
+        return None
+    now, then = float(series[-1]), float(series[-1 - days])
+    if not (np.isfinite(now) and np.isfinite(then)) or then == 0:
+        return None
+    return (now / then - 1.0) * 100.0
+
+
+def halving_eta_days(blocks_left: int, interval_min: float | None) -> float | None:
+    """Days until the halving at the 7-day mean block interval (minutes)."""
+    if interval_min is None or not np.isfinite(interval_min):
+        return None
+    return blocks_left * interval_min / (24 * 60)
+
+
+def now_tiles(s: Status, hashprice_usd: np.ndarray, tip_age_s: float | None) -> list[Tile]:
+    """The Now page's tiles of the snapshot ``s`` (``status --json``), with the hashprice
+    series of the days up to it (USD per PH/s per day) for its 1- and 7-day changes and the
+    age of the tip (seconds; None for a day before the last one held)."""
+    unit = "PH/s"
+    na = s.next_adjustment
+    rib = s.hash_ribbons
+    age = (
+        f"age {fmt.number(tip_age_s / 3600, ',.1f')} h"
+        if tip_age_s is not None
+        else f"as of the end of {s.as_of}"
+    )
+    difficulty_lines: tuple[str, ...] = ("no forecast",)
+    if na is not None:
+        difficulty_lines = (
+            f"next {fmt.pct(na.change_pct)} ({fmt.pct(na.change_pct_low)} to "
+            f"{fmt.pct(na.change_pct_high)})",
+            f"at {fmt.when(na.date)}",
+            f"{fmt.number(na.blocks_remaining, ',d')} blocks left",
+        )
+    halving = None if s.height is None else next_halving_height(s.height)
+    halving_lines: tuple[str, ...] = ()
+    if halving is not None and s.height is not None:
+        left = halving - s.height
+        days = halving_eta_days(left, s.block_interval_min_7d)
+        halving_lines = (
+            f"block {fmt.number(halving, ',d')}",
+            f"about {fmt.number(days, ',.0f')} days at the 7d interval",
+        )
+    models = [f"{m}: {fmt.usd(v)}" for m, v in s.production_cost_models.items()]
+    return [
+        Tile(
+            "tip",
+            "Tip height",
+            fmt.number(s.height, ",d"),
+            (age, fmt.count(s.blocks_1d, "block") + " that day"),
+        ),
+        Tile(
+            "hashprice",
+            "Hashprice",
+            fmt.hashprice_usd(s.hashprice_usd_ph_day, unit, per=True),
+            (
+                fmt.hashprice_btc(s.hashprice_btc_ph_day, unit, per=True),
+                f"1d {fmt.pct(change_pct(hashprice_usd, 1))}, "
+                f"7d {fmt.pct(change_pct(hashprice_usd, 7))}",
+            ),
+        ),
+        Tile(
+            "price",
+            "Price vs production cost",
+            fmt.usd(s.price_usd),
+            (
+                f"{fmt.pct(s.price_to_cost_pct)} vs {s.production_cost_model} "
+                f"{fmt.usd(s.production_cost_usd)}",
+                *models,
+            ),
+        ),
+        Tile("difficulty", "Difficulty", fmt.difficulty(s.difficulty), difficulty_lines),
+        Tile(
+            "hashrate",
+            "Hashrate 7d",
+            fmt.hashrate(s.hashrate_ehs.get("7d")),
+            (f"{fmt.pct(s.hashrate_drawdown_pct)} from the high",),
+        ),
+        Tile("ribbons", "Hash ribbons", rib.state, (f"since {rib.since}",) if rib.since else ()),
+        Tile("puell", "Puell multiple", fmt.number(s.puell_multiple), ()),
+        Tile("fees", "Fee share 7d", fmt.share(s.fees_share_pct_7d), ("of miner revenue",)),
+        Tile(
+            "halving",
+            "Halving",
+            "n/a"
+            if halving is None or s.height is None
+            else fmt.count(halving - s.height, "block") + " left",
+            halving_lines,
+        ),
+        Tile(
+            "revenue",
+            "Miner revenue 1d",
+            fmt.usd(s.revenue_usd_1d, millions=True),
+            (
+                fmt.btc(s.revenue_btc_1d),
+                f"subsidy {fmt.btc(s.subsidy_btc_1d)}, fees {fmt.btc(s.fees_btc_1d)}",
+            ),
+        ),
+    ]
+
+
+def _tip_age_s(store: Store, s: Status) -> float | None:
+    """Seconds since the tip (:func:`~minerwatch.web.prometheus.tip_time_s`), or None when
+    the page shows a day before the last one held."""
+    from minerwatch.web.prometheus import tip_time_s
+
+    return None if s.as_of != s.data_through else time.time() - tip_time_s(store, s.data_through)
+
+
+@router.get("/", response_class=HTMLResponse)
+def now_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
+    from minerwatch.analyses.day import day_of
+    from minerwatch.analyses.status import status
+
+    with read_store(request) as store, day_of(store, as_of) as day:
+        s = status(day)
+        tiles = now_tiles(s, day.metrics.hashprice_usd_ph_day, _tip_age_s(store, s))
+    return render(request, "now.html", title="Now", day=s.as_of, tiles=tiles)
+
+
+def _figure_json(chart: Any) -> str:
+    from minerwatch.present.html import PLOTLY_CONFIG, figure
+
+    fig = figure(chart)
+    doc = {
+        "data": fig["data"],
+        "layout": fig["layout"],
+        "config": PLOTLY_CONFIG,
+        "height": chart.height_px,
+    }
+    return json.dumps(doc, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+
+
+@router.get("/charts", response_class=HTMLResponse)
+def charts_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
+    from minerwatch.analyses.report import report_data
+    from minerwatch.present.charts import build_charts
+
+    with read_store(request) as store:
+        d = report_data(store, as_of)
+    charts = [(c, _figure_json(c)) for c in build_charts(d)]
+    return render(request, "charts.html", title="Charts", day=d.as_of, charts=charts)
+
+
+@router.get("/difficulty", response_class=HTMLResponse)
+def difficulty_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
+    from minerwatch.analyses.difficulty import difficulty_outlook
+
+    with read_store(request) as store:
+        o = difficulty_outlook(store, as_of)
+    return render(request, "difficulty.html", title="Difficulty", day=o.as_of_day or o.as_of, o=o)
+
+
+@router.get("/machines", response_class=HTMLResponse)
+def machines_page(
+    request: Request,
+    as_of: AsOf = None,
+    power_price: Annotated[float | None, Query()] = None,
+    pool_fee: Annotated[float | None, Query()] = None,
+    uptime: Annotated[float | None, Query()] = None,
+) -> HTMLResponse:
+    from minerwatch.analyses.asics import asic_economics
+    from minerwatch.present.columns import MACHINE_COLUMNS, machine_rows
+    from minerwatch.web.api import given
+
+    options = given(power_price_usd_kwh=power_price, pool_fee_pct=pool_fee, uptime_pct=uptime)
+    with read_store(request) as store:
+        a = asic_economics(store, as_of, **options)
+    columns = list(MACHINE_COLUMNS.values())
+    rows = [([c.cell(r) for c in columns], bool(r["underwater"])) for r in machine_rows(a.machines)]
+    return render(
+        request, "machines.html", title="Machines", day=a.as_of, a=a, columns=columns, rows=rows
+    )
+
+
+@router.get("/data", response_class=HTMLResponse)
+def data_page(request: Request) -> HTMLResponse:
+    from minerwatch.analyses.info import info
+
+    with read_store(request) as store:
+        i = info(store)
+    return render(request, "data.html", title="Data", day=None, i=i)
+
+
+@router.get("/static/plotly.min.js")
+def plotly_js() -> Response:
+    from minerwatch.present.html import plotly_js as text
+
+    return Response(
+        text(), media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
+@router.get("/static/{name}")
+def static_file(name: str) -> Response:
+    if name not in STATIC:
+        return Response("not found", status_code=404, media_type="text/plain")
+    body = resources.files("minerwatch.web").joinpath("static", name).read_bytes()
+    return Response(
+        body, media_type=STATIC[name], headers={"Cache-Control": "public, max-age=86400"}
+    )

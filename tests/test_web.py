@@ -1,0 +1,400 @@
+"""`minerwatch serve` in-process (httpx's ASGI transport) on the real data: every API route
+gives the bytes the CLI's `--json` prints for the same options, errors carry the CLI's
+messages, the Now page shows the figures of `status --json`, `/metrics` carries them in the
+Prometheus format, and every response has the security headers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import httpx
+import pytest
+
+from minerwatch.present import format as fmt
+from minerwatch.web.app import CSP, create_app
+from minerwatch.web.serve import check_serve, is_loopback
+
+DAYS = ("2025-10-06", "2022-11-21")
+
+
+class Client:
+    """Requests to an application in this process, through httpx's ASGI transport."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def get(self, url: str, **kwargs) -> httpx.Response:
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                return await c.get(url, **kwargs)
+
+        return asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def web(loaded_db):
+    return Client(create_app(loaded_db))
+
+
+@pytest.fixture(scope="module")
+def web_2022(db_to_2022_11_21):
+    return Client(create_app(db_to_2022_11_21))
+
+
+@pytest.fixture(scope="module")
+def web_blocks(blocks_db):
+    return Client(create_app(blocks_db))
+
+
+# (CLI arguments after the command's name, API path and query) of each analysis, as of {d}
+ROUTES = [
+    (["status", "--as-of", "{d}"], "/api/v1/status?as_of={d}"),
+    (
+        ["cost", "--as-of", "{d}", "--power-price", "0.07", "--electricity-share", "0.5"],
+        "/api/v1/cost?as_of={d}&power_price=0.07&electricity_share=0.5",
+    ),
+    (
+        ["episodes", "--as-of", "{d}", "--model", "hayes", "--min-days", "3"],
+        "/api/v1/episodes?as_of={d}&model=hayes&min_days=3",
+    ),
+    (
+        ["signals", "--as-of", "{d}", "--confirm-days", "1", "--price-cross", "follow"],
+        "/api/v1/signals?as_of={d}&confirm_days=1&price_cross=follow",
+    ),
+    (["study", "ribbons", "--as-of", "{d}"], "/api/v1/studies/ribbons?as_of={d}"),
+    (
+        ["study", "compression", "--as-of", "{d}", "--strict-change", "-4"],
+        "/api/v1/studies/compression?as_of={d}&strict_change=-4",
+    ),
+    (
+        ["asics", "--as-of", "{d}", "--power-price", "0.06", "--pool-fee", "1.5", "--uptime", "95"],
+        "/api/v1/asics?as_of={d}&power_price=0.06&pool_fee=1.5&uptime=95",
+    ),
+    (["asics", "--as-of", "{d}", "--all"], "/api/v1/asics?as_of={d}&all=true"),
+    (["difficulty", "--as-of", "{d}"], "/api/v1/difficulty?as_of={d}"),
+]
+
+
+@pytest.mark.parametrize("day", DAYS)
+@pytest.mark.parametrize(("args", "url"), ROUTES, ids=[r[1].split("?")[0] for r in ROUTES])
+def test_every_analysis_route_gives_the_clis_json_byte_for_byte(
+    cli, web, web_2022, loaded_db, db_to_2022_11_21, args, url, day
+):
+    client, db = (web, loaded_db) if day == "2025-10-06" else (web_2022, db_to_2022_11_21)
+    shown = cli(*[a.format(d=day) for a in args], "--json", "--db", db)
+    assert shown.returncode == 0, shown.stderr
+    got = client.get(url.format(d=day))
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == "application/json"
+    assert got.content == shown.stdout.encode()
+    assert json.loads(got.content)  # an object with figures, not an empty answer
+
+
+def test_the_routes_without_a_day_give_the_clis_json(cli, web, loaded_db):
+    for args, url, client, db in [
+        (["backtest", "difficulty"], "/api/v1/backtest", web, loaded_db),
+        (["info"], "/api/v1/info", web, loaded_db),
+    ]:
+        shown = cli(*args, "--json", "--db", db)
+        assert shown.returncode == 0, shown.stderr
+        got = client.get(url)
+        assert (got.status_code, got.content) == (200, shown.stdout.encode()), url
+
+
+def _cli_message(result) -> str:
+    """The CLI's one-line error with its option names written as query names."""
+    (line,) = result.stderr.splitlines()
+    message = line.split(": ", 1)[1]
+    return re.sub(r"--([a-z-]+)", lambda m: m[1].replace("-", "_"), message)
+
+
+@pytest.mark.parametrize(
+    ("args", "url", "code"),
+    [
+        (["status", "--as-of", "2021-02-30"], "/api/v1/status?as_of=2021-02-30", 400),
+        (["status", "--as-of", "2031-01-01"], "/api/v1/status?as_of=2031-01-01", 404),
+        (["asics", "--power-price", "12"], "/api/v1/asics?power_price=12", 400),
+        (["cost", "--model", "nope"], "/api/v1/cost?model=nope", 400),
+        (["signals", "--price-cross", "sideways"], "/api/v1/signals?price_cross=sideways", 400),
+        (["study", "tides"], "/api/v1/studies/tides", 400),
+        (["pools"], "/api/v1/pools", 400),
+    ],
+)
+def test_errors_are_json_with_the_clis_message(cli, web, loaded_db, args, url, code):
+    shown = cli(*args, "--db", loaded_db)
+    assert shown.returncode == 2 and shown.stdout == ""
+    got = web.get(url)
+    assert got.status_code == code
+    assert got.json() == {"error": _cli_message(shown)}
+
+
+def test_pools_of_blocks_without_pools_is_the_clis_error(cli, web_blocks, blocks_db):
+    # the real blocks file has no pool column: the window's blocks carry no pool
+    shown = cli("pools", "--as-of", "2025-10-06", "--window", "30d", "--db", blocks_db)
+    assert shown.returncode == 2
+    got = web_blocks.get("/api/v1/pools?as_of=2025-10-06&window=30d")
+    assert got.status_code == 400
+    assert got.json() == {"error": _cli_message(shown)}
+    assert "no block of the 30d window ending 2025-10-06" in got.json()["error"]
+
+
+def test_a_value_of_the_wrong_type_is_a_400_naming_the_parameter(web):
+    got = web.get("/api/v1/asics?power_price=cheap")
+    assert got.status_code == 400
+    assert got.json()["error"].startswith("power_price 'cheap' is not valid")
+
+
+def test_no_database_is_a_404_and_a_page_says_so(tmp_path):
+    missing = Client(create_app(tmp_path / "none.duckdb"))
+    got = missing.get("/api/v1/status")
+    assert got.status_code == 404 and "no database at" in got.json()["error"]
+    page = missing.get("/")
+    assert page.status_code == 404 and "no database at" in page.text
+
+
+def test_the_etag_follows_the_data_and_a_match_is_304(web, web_2022):
+    first = web.get("/api/v1/status")
+    tag = first.headers["etag"]
+    again = web.get("/api/v1/status", headers={"If-None-Match": tag})
+    assert (again.status_code, again.content) == (304, b"")
+    assert web_2022.get("/api/v1/status").headers["etag"] != tag
+    assert web_2022.get("/api/v1/status", headers={"If-None-Match": tag}).status_code == 200
+
+
+def _export_daily(cli, db, start: str, end: str) -> list[dict]:
+    """The rows of `export daily --from start --to end --format json`."""
+    shown = cli("export", "daily", "--from", start, "--to", end, "--format", "json", "--db", db)
+    assert shown.returncode == 0, shown.stderr
+    return json.loads(shown.stdout)
+
+
+def test_a_kept_answer_is_dropped_when_another_process_writes(tmp_path, synthetic_db):
+    import shutil
+
+    import minerwatch
+
+    db = tmp_path / "mw.duckdb"
+    shutil.copy(synthetic_db, db)
+    client = Client(create_app(db))
+    first = client.get("/api/v1/status")
+    again = client.get("/api/v1/status")
+    assert (again.content, again.headers["etag"]) == (first.content, first.headers["etag"])
+    assert first.json()["price_source"] == "coinmetrics"
+    closes = tmp_path / "closes.csv"
+    closes.write_text("date,close_usd\n2009-03-03,0.5\n")
+    with minerwatch.open_store(db) as store:  # a write, as an import in another process
+        minerwatch.import_prices(store, closes)
+    after = client.get("/api/v1/status")
+    assert after.headers["etag"] != first.headers["etag"]
+    assert (after.json()["price_usd"], after.json()["price_source"]) == (0.5, "csv")
+
+
+def test_the_answer_cache_keeps_the_latest_answers_of_one_file_state(tmp_path):
+    from minerwatch.web.app import AnswerCache
+
+    path = tmp_path / "file"
+    path.write_bytes(b"one")
+    cache = AnswerCache(path, size=2)
+    state = cache.file_state()
+    assert state[1] is None  # no WAL beside it
+    cache.put("/a", state, "tag-a", b"A")
+    cache.put("/b", state, "tag-b", b"B")
+    assert cache.get("/a", state) == ("tag-a", b"A")
+    cache.put("/c", state, "tag-c", b"C")  # /b, the least recently used, goes
+    assert cache.get("/b", state) is None and cache.get("/c", state) == ("tag-c", b"C")
+    path.write_bytes(b"three")
+    changed = cache.file_state()
+    assert changed != state and cache.get("/a", changed) is None
+
+
+def test_a_series_is_the_export_of_that_column(cli, web, loaded_db):
+    rows = _export_daily(cli, loaded_db, "2025-09-30", "2025-10-06")
+    metric = "hashprice_usd_ph_day"
+    got = web.get(f"/api/v1/series/{metric}?from=2025-09-30&to=2025-10-06")
+    assert got.status_code == 200
+    assert got.json() == [{"day": r["day"], metric: r[metric]} for r in rows]
+    assert len(rows) == 7
+    csv_text = web.get(f"/api/v1/series/{metric}?from=2025-10-05&to=2025-10-06&format=csv").text
+    assert csv_text.splitlines()[0] == f"day,{metric}"
+    assert csv_text.splitlines()[2].startswith("2025-10-06,") and len(csv_text.splitlines()) == 3
+    listed = web.get("/api/v1/series").json()["metrics"]
+    assert metric in listed and "price_usd" in listed and "day" not in listed
+    assert set(listed) == set(rows[0]) - {"day"}
+    assert web.get("/api/v1/series/nope").status_code == 404
+    bad = web.get("/api/v1/series/price_usd?from=2025-10-06&to=2025-10-01")
+    assert bad.status_code == 400 and "after --to" in bad.json()["error"]
+
+
+def _status(cli, db, day) -> dict:
+    shown = cli("status", "--as-of", day, "--json", "--db", db)
+    assert shown.returncode == 0, shown.stderr
+    return json.loads(shown.stdout)
+
+
+def _tile_text(html: str, key: str) -> str:
+    found = re.search(rf'<div class="tile" id="tile-{key}">(.*?)</div>', html, re.S)
+    assert found, f"no tile {key}"
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found[1]))
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_the_now_page_shows_the_figures_of_status_json(cli, web, loaded_db, day):
+    s = _status(cli, loaded_db, day)
+    html = web.get(f"/?as_of={day}").text
+    assert f"Day <b>{day}</b>" in html
+    na = s["next_adjustment"]
+    expected = {
+        "tip": [fmt.number(s["height"], ",d")],
+        "hashprice": [
+            fmt.hashprice_usd(s["hashprice_usd_ph_day"], "PH/s", per=True),
+            fmt.hashprice_btc(s["hashprice_btc_ph_day"], "PH/s", per=True),
+        ],
+        "price": [
+            fmt.usd(s["price_usd"]),
+            fmt.pct(s["price_to_cost_pct"]),
+            fmt.usd(s["production_cost_usd"]),
+            *[fmt.usd(v) for v in s["production_cost_models"].values()],
+        ],
+        "difficulty": [
+            fmt.difficulty(s["difficulty"]),
+            fmt.pct(na["change_pct"]),
+            fmt.pct(na["change_pct_low"]),
+            fmt.pct(na["change_pct_high"]),
+            fmt.when(na["date"]),
+            fmt.number(na["blocks_remaining"], ",d"),
+        ],
+        "hashrate": [fmt.hashrate(s["hashrate_ehs"]["7d"]), fmt.pct(s["hashrate_drawdown_pct"])],
+        "ribbons": [s["hash_ribbons"]["state"]],
+        "puell": [fmt.number(s["puell_multiple"])],
+        "fees": [fmt.share(s["fees_share_pct_7d"])],
+        "halving": [fmt.count((s["height"] // 210_000 + 1) * 210_000 - s["height"], "block")],
+        "revenue": [
+            fmt.usd(s["revenue_usd_1d"], millions=True),
+            fmt.btc(s["revenue_btc_1d"]),
+            fmt.btc(s["fees_btc_1d"]),
+        ],
+    }
+    for key, texts in expected.items():
+        tile = _tile_text(html, key)
+        for text in texts:
+            assert text != fmt.NA and text in tile, (key, text, tile)
+    if day == "2025-10-06":
+        assert "block 1,050,000" in _tile_text(html, "halving")
+
+
+def test_the_hashprice_changes_are_the_series_changes(cli, web, loaded_db):
+    rows = _export_daily(cli, loaded_db, "2025-09-29", "2025-10-06")
+    hp = [r["hashprice_usd_ph_day"] for r in rows]
+    tile = _tile_text(web.get("/?as_of=2025-10-06").text, "hashprice")
+    assert f"1d {fmt.pct((hp[-1] / hp[-2] - 1) * 100)}" in tile
+    assert f"7d {fmt.pct((hp[-1] / hp[-8] - 1) * 100)}" in tile
+
+
+@pytest.mark.parametrize("page", ["/", "/charts", "/difficulty", "/machines", "/data"])
+def test_every_page_renders_with_a_strict_policy_and_no_other_host(web, page):
+    got = web.get(page + ("?as_of=2022-11-21" if page != "/data" else ""))
+    assert got.status_code == 200
+    assert got.headers["content-security-policy"] == CSP
+    assert "script-src 'self';" in CSP and "unsafe" not in CSP
+    assert got.headers["x-content-type-options"] == "nosniff"
+    html = got.text
+    assert not re.findall(r"""(?:src|href|action)=["'](?:https?:)?//""", html)
+    assert "<script>" not in html and " style=" not in html  # nothing inline to allow
+    if page != "/data":
+        assert "Day <b>2022-11-21</b>" in html
+
+
+def test_the_machines_page_takes_the_forms_prices(cli, web, loaded_db):
+    a = json.loads(
+        cli(
+            "asics", "--as-of", "2025-10-06", "--power-price", "0.09", "--json", "--db", loaded_db
+        ).stdout
+    )
+    html = web.get("/machines?as_of=2025-10-06&power_price=0.09").text
+    assert f"<b>{a['underwater_count']} of {len(a['machines'])}</b>" in html
+    assert fmt.power_price(0.09) in html
+    assert html.count('class="underwater"') == a["underwater_count"]
+
+
+def test_metrics_are_the_status_figures_in_the_prometheus_format(cli, web, loaded_db):
+    s = json.loads(cli("status", "--json", "--db", loaded_db).stdout)
+    got = web.get("/metrics")
+    assert got.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples = {}
+    for line in got.text.splitlines():
+        if line.startswith("#"):
+            assert re.fullmatch(r"# (HELP|TYPE) minerwatch_\w+ .+", line), line
+            continue
+        name, value = line.rsplit(" ", 1)
+        samples[name] = float(value)
+    assert samples["minerwatch_hashprice_usd_per_ph_day"] == s["hashprice_usd_ph_day"]
+    assert samples['minerwatch_hashrate_ehs{window="7d"}'] == s["hashrate_ehs"]["7d"]
+    assert samples["minerwatch_difficulty"] == s["difficulty"]
+    assert samples["minerwatch_price_to_cost_pct"] == s["price_to_cost_pct"]
+    assert samples["minerwatch_tip_height"] == s["height"]
+    na = s["next_adjustment"]
+    assert samples["minerwatch_blocks_to_retarget"] == na["blocks_remaining"]
+    assert samples['minerwatch_next_adjustment_change_pct{bound="median"}'] == na["change_pct"]
+    assert samples["minerwatch_tip_age_seconds"] > 0
+
+
+def test_a_token_guards_every_request(loaded_db):
+    guarded = Client(create_app(loaded_db, token="s3cret-token"))
+    assert guarded.get("/api/v1/info").status_code == 401
+    assert guarded.get("/static/app.js").status_code == 401
+    wrong = guarded.get("/api/v1/info", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+    ok = guarded.get("/api/v1/info", headers={"Authorization": "Bearer s3cret-token"})
+    assert ok.status_code == 200
+    page = guarded.get("/?token=s3cret-token")
+    assert page.status_code == 200 and "minerwatch_token=s3cret-token" in page.headers["set-cookie"]
+    with_cookie = guarded.get("/data", headers={"Cookie": "minerwatch_token=s3cret-token"})
+    assert with_cookie.status_code == 200
+
+
+def test_only_loopback_serves_without_a_token(cli, loaded_db):
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2")
+    check_serve("0.0.0.0", 8787, "a-token")  # with a token: allowed
+    shown = cli("serve", "--host", "0.0.0.0", "--db", loaded_db, env={"MINERWATCH_TOKEN": None})
+    assert shown.returncode == 2
+    assert "0.0.0.0 is reachable from other machines" in shown.stderr
+    assert "--token or MINERWATCH_TOKEN" in shown.stderr
+    bad_port = cli("serve", "--port", "70000", "--db", loaded_db)
+    assert bad_port.returncode == 2 and "port 70000 is not a TCP port" in bad_port.stderr
+
+
+def test_the_command_serves_on_loopback_and_says_where(loaded_db):
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    with socket.socket() as probe:  # a free port on 127.0.0.1
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = Path(sys.executable).with_name("minerwatch")
+    args = [script, "serve", "--port", str(port), "--db", loaded_db, "--token", "t0ken"]
+    server = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    try:
+        said = [server.stderr.readline(), server.stderr.readline()]
+        assert said[0].startswith(f"serving {loaded_db} read-only at http://127.0.0.1:{port}/")
+        assert said[1].startswith("every request needs the token")
+        url = f"http://127.0.0.1:{port}/api/v1/info"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                got = httpx.get(url, headers={"Authorization": "Bearer t0ken"}, timeout=5)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "the server did not answer within 20 s"
+                time.sleep(0.1)
+        assert got.status_code == 200 and got.json()["path"] == str(loaded_db)
+        assert httpx.get(url, timeout=5).status_code == 401
+    finally:
+        server.terminate()
+        server.wait(10)

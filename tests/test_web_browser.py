@@ -1,0 +1,158 @@
+"""`minerwatch serve` in a real browser: uvicorn on 127.0.0.1 (a free port) in a thread,
+driven by Playwright in Debian's Chromium (/usr/bin/chromium; Playwright's own browsers
+are never downloaded). Every page renders with no console error and no request leaving
+127.0.0.1, the Now page shows the figures of `status --json`, the as-of form swaps the page
+without a reload, the machines form takes its prices, and a screenshot of each page is
+saved under the session's artifacts folder."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import expect
+
+from minerwatch.present import format as fmt
+from minerwatch.web.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+DAY = "2025-10-06"
+
+
+@pytest.fixture(scope="module")
+def base_url(loaded_db):
+    config = uvicorn.Config(
+        create_app(loaded_db), host="127.0.0.1", port=0, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start within 20 s"
+        assert thread.is_alive(), "uvicorn stopped"
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("web-artifacts")
+
+
+class Watched:
+    """A page with every request's URL and every console error or page error recorded."""
+
+    def __init__(self, page):
+        self.page = page
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} not found: apt-get install -y chromium", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM))
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def watched(browser, base_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    w = Watched(page)
+    yield w
+    context.close()
+    assert w.errors == []
+    assert w.requests and all(u.startswith(base_url + "/") for u in w.requests), w.requests
+
+
+def _status(cli, db, day):
+    return json.loads(cli("status", "--as-of", day, "--json", "--db", db).stdout)
+
+
+def test_the_now_page_shows_the_status_figures(watched, base_url, artifacts, cli, loaded_db):
+    s = _status(cli, loaded_db, DAY)
+    page = watched.page
+    page.goto(f"{base_url}/?as_of={DAY}")
+    tiles = {
+        "tip": fmt.number(s["height"], ",d"),
+        "hashprice": fmt.hashprice_usd(s["hashprice_usd_ph_day"], "PH/s", per=True),
+        "price": fmt.usd(s["price_usd"]),
+        "difficulty": fmt.difficulty(s["difficulty"]),
+        "hashrate": fmt.hashrate(s["hashrate_ehs"]["7d"]),
+        "puell": fmt.number(s["puell_multiple"]),
+        "fees": fmt.share(s["fees_share_pct_7d"]),
+    }
+    for key, value in tiles.items():
+        assert page.locator(f"#tile-{key} .value").inner_text() == value, key
+    page.screenshot(path=artifacts / "now.png", full_page=True)
+
+
+def test_the_as_of_form_swaps_the_day_without_a_reload(
+    watched, base_url, artifacts, cli, loaded_db
+):
+    s = _status(cli, loaded_db, "2022-11-21")
+    page = watched.page
+    page.goto(f"{base_url}/?as_of={DAY}")
+    page.evaluate("window.__still_here = true")
+    page.fill("#as-of", "2022-11-21")
+    page.click("#as-of-form button[type=submit]")
+    expect(page.locator("#day b")).to_have_text("2022-11-21")
+    assert page.evaluate("window.__still_here") is True  # the content was swapped, no reload
+    assert page.url.endswith("/?as_of=2022-11-21")
+    charts_link = page.locator("nav a", has_text="Charts")
+    assert charts_link.get_attribute("href") == "/charts?as_of=2022-11-21"  # links follow
+    price = fmt.usd(s["price_usd"])
+    assert page.locator("#tile-price .value").inner_text() == price
+    page.screenshot(path=artifacts / "now-2022-11-21.png", full_page=True)
+
+
+def test_the_charts_are_drawn_and_drawn_again_for_another_day(watched, base_url, artifacts):
+    page = watched.page
+    page.goto(f"{base_url}/charts?as_of=2022-11-21")
+    expect(page.locator("div.chart[data-drawn='1']").first).to_be_visible()
+    page.fill("#as-of", DAY)
+    page.click("#as-of-form button[type=submit]")
+    expect(page.locator("#day b")).to_have_text(DAY)
+    charts = page.locator("div.chart")
+    count = charts.count()
+    assert count >= 5
+    page.wait_for_function(f"document.querySelectorAll('div.chart .main-svg').length >= {count}")
+    assert page.locator("div.chart[data-drawn='1']").count() == count
+    page.screenshot(path=artifacts / "charts.png", full_page=True)
+
+
+def test_the_machines_form_takes_a_power_price(watched, base_url, artifacts):
+    page = watched.page
+    page.goto(f"{base_url}/machines?as_of={DAY}")
+    page.fill("input[name=power_price]", "0.1")
+    page.click("#as-of-form button[type=submit]")
+    expect(page.locator("#machines-intro")).to_contain_text(f"At {fmt.power_price(0.1)} USD/kWh,")
+    assert "power_price=0.1" in page.url
+    page.screenshot(path=artifacts / "machines.png", full_page=True)
+
+
+@pytest.mark.parametrize("page_path", ["/difficulty", "/data"])
+def test_the_other_pages_render(watched, base_url, artifacts, page_path):
+    page = watched.page
+    query = "" if page_path == "/data" else f"?as_of={DAY}"
+    page.goto(f"{base_url}{page_path}{query}")
+    assert page.locator("main#content table").count() >= 1
+    page.screenshot(path=artifacts / f"{page_path.strip('/')}.png", full_page=True)
