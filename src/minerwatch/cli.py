@@ -870,16 +870,27 @@ def backtest_difficulty_cmd(
     json_out: JsonOption = False,
     csv_file: CsvOption = None,
     db: DbOption = None,
+    walk_forward: Annotated[
+        bool,
+        typer.Option(
+            "--walk-forward",
+            help="Score every epoch from 2014 at 1-99% of the epoch, every learned part "
+            "refitted on what was known before each forecast: MAE, interval score, CRPS, "
+            "coverage per level and per year, beside the baseline's.",
+        ),
+    ] = False,
 ) -> None:
     """Backtest the next-adjustment forecast against mempool.space's over every epoch the
     data allows, at 10/25/50/75/90% of the epoch: mean absolute errors of change and date,
     ratio to the baseline, coverage of the 90% intervals."""
-    from minerwatch.analyses.backtest import backtest_difficulty
+    from minerwatch.analyses import backtest
 
+    run = backtest.walk_forward_backtest if walk_forward else backtest.backtest_difficulty
     with _steps("backtest difficulty") as steps:
         steps.step("forecasting every epoch the data allows")
-        result = _answer(backtest_difficulty, db)
-    _emit(result, json_out, "difficulty_backtest_table", csv_file)
+        result = _answer(run, db)
+    table = "walk_forward_table" if walk_forward else "difficulty_backtest_table"
+    _emit(result, json_out, table, csv_file)
 
 
 def _fail(label: str, message: Exception | str, code: int) -> int:
