@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import END_OF_2022_11_21
-from minerwatch.analyses.backtest import WF_LEVELS_PCT, walk_forward_backtest
+from minerwatch.analyses.backtest import WF_LEVELS_PCT, WF_MODELS, walk_forward_backtest
 from minerwatch.metrics.estimators import norm_ppf
 from minerwatch.models import scoring
 
@@ -91,7 +91,7 @@ def test_walk_forward_scores_every_level_from_2014(full):
     scored = fc["scored"]
     assert (fc["year"][scored] >= 2014).all() and (fc["year"][~scored] < 2014).any()
     # Every forecaster is scored on the same forecasts, each with a 90% interval.
-    for model in ("ours", "recalibrated", "baseline"):
+    for model in WF_MODELS:
         assert np.isfinite(fc[f"{model}_change_low"][scored]).all(), model
     by_model = {r.model: r for r in full.rows if r.level_pct is None}
     assert by_model["baseline"].ratio_change == 1.0
@@ -129,4 +129,19 @@ def test_cli_walk_forward_json(cli, loaded_db, full):
     assert printed.returncode == 0, printed.stderr
     doc = json.loads(printed.stdout)
     assert doc == full.to_dict()
-    assert {h["model"] for h in doc["pit_histogram"]} == {"ours", "recalibrated", "baseline"}
+    assert [h["model"] for h in doc["pit_histogram"]] == list(WF_MODELS)
+
+
+def test_combination_weight_by_hand():
+    from minerwatch.models.walk_forward import MIN_TRAIN, combination_weight
+
+    n = MIN_TRAIN
+    ours, base = np.zeros(n), np.full(n, 2.0)
+    outcome = np.full(n, 0.5)  # least squares: w = sum (y - b)(o - b) / sum (o - b)**2 = 0.75
+    known = np.arange(n, dtype=float)
+    level = np.full(n, 10)
+    w = combination_weight(
+        ours, base, outcome, known, level, np.array([n - 1.0, n + 0.0]), np.array([10, 10])
+    )
+    # At n - 1 only n - 1 earlier forecasts are known: ours alone; then the fit.
+    assert w.tolist() == [1.0, 0.75]

@@ -405,7 +405,7 @@ WF_LEVELS_PCT = (1, 5, 10, 25, 50, 75, 90, 99)
 #: Epochs scored: those starting on or after this day (earlier ones only train).
 WF_SCORED_FROM = "2014-01-01"
 #: The forecasters scored, in table order (see :mod:`minerwatch.models.walk_forward`).
-WF_MODELS = ("ours", "recalibrated", "baseline")
+WF_MODELS = ("ours", "recalibrated", "combined", "baseline")
 #: Seed and block length (epochs) of the bootstrap intervals on the ratios.
 WF_BOOTSTRAP_SEED = 11
 WF_BOOTSTRAP_BLOCK_EPOCHS = 4
@@ -509,9 +509,12 @@ def _walk_forward_forecasts(
         ours_q = fc[f"ours_{what}_q"]
         base_point = fc["base_change"] if what == "change" else fc["base_date_h"]
         ours = wf.scores(ours_q, real)
+        w = wf.combination_weight(ours["median"][train], base_point[train], real[train], *wf_args)
+        out[f"combined_{what}_weight"] = w
         predictive = {
             "ours": ours_q,
             "recalibrated": wf.recalibrated_quantiles(ours_q, ours["pit"][train], *wf_args),
+            "combined": ours_q + ((1.0 - w) * (base_point - ours["median"]))[:, None],
             "baseline": wf.baseline_quantiles(base_point, (real - base_point)[train], *wf_args),
         }
         for model, q in predictive.items():

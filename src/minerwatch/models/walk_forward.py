@@ -12,6 +12,11 @@ forecasters are scored (:func:`minerwatch.analyses.backtest.walk_forward_backtes
   our earlier forecasts at the same progress level, counting only those whose outcome was
   known strictly before the forecast (an expanding window). Where ours is calibrated,
   ``G^-1(p) = p`` and nothing moves;
+- **combined** (:func:`combination_weight`): ours moved towards mempool.space's point
+  forecast, ``Q'(p) = Q(p) + (1 - w) (b - m)`` (``m`` our median, ``b`` the baseline's), with
+  the weight ``w`` of the least-squares combination of the two on the earlier forecasts at
+  the same level known strictly before (expanding window; Bates & Granger 1969): the
+  baseline's epoch-average rate carries information our level does not;
 - **baseline** (:func:`baseline_quantiles`): mempool.space's point forecast plus the
   empirical quantiles of its own earlier errors at the same level, walk-forward in the same
   way: the interval a user of the baseline could have drawn from its track record. Its
@@ -20,9 +25,10 @@ forecasters are scored (:func:`minerwatch.analyses.backtest.walk_forward_backtes
 
 References
 ----------
-V. Kuleshov, N. Fenner, S. Ermon, *Accurate uncertainties for deep learning using calibrated
-regression*, ICML (2018): recalibration by the empirical CDF of the PIT. Gneiting & Raftery
-(2007): the scores (:mod:`minerwatch.models.scoring`).
+J. M. Bates, C. W. J. Granger, *The combination of forecasts*, Operational Research
+Quarterly 20 (1969). V. Kuleshov, N. Fenner, S. Ermon, *Accurate uncertainties for deep
+learning using calibrated regression*, ICML (2018): recalibration by the empirical CDF of
+the PIT. Gneiting & Raftery (2007): the scores (:mod:`minerwatch.models.scoring`).
 """
 
 from __future__ import annotations
@@ -85,6 +91,44 @@ def recalibrated_quantiles(
     frac = (p_new - PROBS[j]) / (PROBS[j + 1] - PROBS[j])
     rows = np.arange(len(q))[:, None]
     return np.asarray(q[rows, j] + frac * (q[rows, j + 1] - q[rows, j]))
+
+
+def combination_weight(
+    ours: ArrayLike,
+    base: ArrayLike,
+    outcome: ArrayLike,
+    train_known_s: ArrayLike,
+    train_level: ArrayLike,
+    now_s: ArrayLike,
+    level: ArrayLike,
+) -> np.ndarray:
+    """Walk-forward weight of ours in the combination ``w ours + (1 - w) base``.
+
+    Formula: least squares on the earlier forecasts of the level known strictly before
+    ``now`` (training arrays ``ours``, ``base``, ``outcome``):
+    ``w = sum (y - b)(o - b) / sum (o - b)**2``, clipped to [0, 1]; 1 (ours alone) with
+    fewer than :data:`MIN_TRAIN` of them. Vectorised by cumulative sums over the training
+    forecasts sorted by the time their outcome became known.
+    """
+    o, b, y = (np.asarray(a, np.float64) for a in (ours, base, outcome))
+    kn = np.asarray(train_known_s, np.float64)
+    tg = np.asarray(train_level)
+    now = np.asarray(now_s, np.float64)
+    g = np.asarray(level)
+    w = np.ones(len(now))
+    ok = np.isfinite(o) & np.isfinite(b) & np.isfinite(y) & np.isfinite(kn)
+    for key in np.unique(g):
+        rows = np.flatnonzero(g == key)
+        cols = np.flatnonzero(ok & (tg == key))
+        order = cols[np.argsort(kn[cols], kind="stable")]
+        d = o[order] - b[order]
+        num = np.concatenate([[0.0], np.cumsum((y[order] - b[order]) * d)])
+        den = np.concatenate([[0.0], np.cumsum(d * d)])
+        m = np.searchsorted(kn[order], now[rows], side="left")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fit = np.clip(num[m] / den[m], 0.0, 1.0)
+        w[rows] = np.where((m >= MIN_TRAIN) & np.isfinite(fit), fit, 1.0)
+    return w
 
 
 def scores(
