@@ -121,10 +121,14 @@ def test_walk_forward_reads_nothing_after_a_forecast(full, db_to_2022_11_21):
         np.testing.assert_array_equal(cut[name], fc[name][idx], err_msg=name)
 
 
-def test_cli_walk_forward_json(cli, loaded_db, full):
-    shown = cli("backtest", "difficulty", "--walk-forward", "--db", str(loaded_db))
+def test_cli_walk_forward_table_png_and_json(cli, loaded_db, full, tmp_path):
+    png = tmp_path / "calibration.png"
+    shown = cli("backtest", "difficulty", "--walk-forward", "--png", png, "--db", loaded_db)
     assert shown.returncode == 0, shown.stderr
     assert "by level" in shown.stdout and "by year" in shown.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    alone = cli("backtest", "difficulty", "--png", png, "--db", loaded_db)
+    assert alone.returncode == 2 and "--walk-forward" in alone.stderr
     printed = cli("backtest", "difficulty", "--walk-forward", "--json", "--db", str(loaded_db))
     assert printed.returncode == 0, printed.stderr
     doc = json.loads(printed.stdout)
