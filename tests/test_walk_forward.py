@@ -117,6 +117,9 @@ def test_walk_forward_reads_nothing_after_a_forecast(full, db_to_2022_11_21):
         "recalibrated_date_high",
         "baseline_change_low",
         "baseline_date_high",
+        "adaptive_change_median",
+        "adaptive_date_low",
+        "adaptive_drift_window_days",
     ):
         np.testing.assert_array_equal(cut[name], fc[name][idx], err_msg=name)
 
@@ -149,3 +152,19 @@ def test_combination_weight_by_hand():
     )
     # At n - 1 only n - 1 earlier forecasts are known: ours alone; then the fit.
     assert w.tolist() == [1.0, 0.75]
+
+
+def test_select_by_recent_error_by_hand():
+    from minerwatch.models.walk_forward import MIN_TRAIN, select_by_recent_error
+
+    n = MIN_TRAIN + 4
+    err = np.zeros((n, 2))
+    err[:MIN_TRAIN, 0] = 1.0  # candidate 1 better over the first 20
+    err[MIN_TRAIN:, 1] = 1.0  # candidate 0 better over the last 4
+    known = np.arange(n, dtype=float)
+    now = np.array([MIN_TRAIN - 1.0, MIN_TRAIN + 0.0, n + 0.0])
+    args = (err, known, np.zeros(n), now, np.zeros(3))
+    # 19 known: too few, candidate 0; then the sums over the last 26: 20 against 0, 20 against 4.
+    assert select_by_recent_error(*args).tolist() == [0, 1, 1]
+    # Over the last 4 only, candidate 0 has been better lately.
+    assert select_by_recent_error(*args, recent=4).tolist() == [0, 1, 0]

@@ -255,21 +255,25 @@ def _summary(fc: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, Any]:
     }
 
 
+#: One kind of data's forecast points: kind, inputs, level, realised change and date.
+_Set = tuple[str, forecaster.ForecastInputs, np.ndarray, np.ndarray, np.ndarray]
+
+
 def _forecast_sets(
     daily: forecaster.DailySeries | None,
     epochs: forecaster.Epochs,
     blocks: dict[str, np.ndarray] | None,
     levels: tuple[int, ...],
-) -> tuple[
-    list[tuple[str, forecaster.ForecastInputs, np.ndarray, np.ndarray, np.ndarray]], list[str]
-]:
+    drift_window_days: int | None = None,
+) -> tuple[list[_Set], list[str]]:
     """The forecast points of each kind of data: (kind, inputs, level, realised change,
-    realised date), and notes on what was skipped."""
+    realised date), and notes on what was skipped (``drift_window_days``: the drift from
+    that shorter window, :func:`~minerwatch.models.difficulty.with_drift_window`)."""
     sets = []
     notes = []
     ctx = None
     if daily is not None and len(daily.day) and daily.end_height[0] >= 0:
-        ctx = forecaster.daily_context(daily, epochs)
+        ctx = forecaster.daily_context(daily, epochs, drift_window_days)
         rows, starts, lv, rc, rd = _daily_points(ctx, epochs, levels)
         if len(rows):
             inputs = forecaster.daily_inputs(ctx, rows, epochs, epoch_start_height=starts)
@@ -405,7 +409,7 @@ WF_LEVELS_PCT = (1, 5, 10, 25, 50, 75, 90, 99)
 #: Epochs scored: those starting on or after this day (earlier ones only train).
 WF_SCORED_FROM = "2014-01-01"
 #: The forecasters scored, in table order (see :mod:`minerwatch.models.walk_forward`).
-WF_MODELS = ("ours", "recalibrated", "combined", "baseline")
+WF_MODELS = ("ours", "recalibrated", "combined", "adaptive", "baseline")
 #: Seed and block length (epochs) of the bootstrap intervals on the ratios.
 WF_BOOTSTRAP_SEED = 11
 WF_BOOTSTRAP_BLOCK_EPOCHS = 4
@@ -472,16 +476,21 @@ class WalkForwardBacktest(Jsonable, Tabular):
 
 
 def _walk_forward_forecasts(
-    sets: list[tuple[str, forecaster.ForecastInputs, np.ndarray, np.ndarray, np.ndarray]],
+    sets: list[_Set], candidates: list[list[_Set]]
 ) -> dict[str, np.ndarray]:
-    """Every forecaster's predictive quantiles and scores at every point (arrays)."""
+    """Every forecaster's predictive quantiles and scores at every point (arrays);
+    ``candidates``: the same points with the adaptive forecaster's other drift windows."""
     from minerwatch.models import walk_forward as wf
 
     cols: dict[str, list[np.ndarray]] = {}
-    for kind, inputs, level, real_change, real_date in sets:
+    for i, (kind, inputs, level, real_change, real_date) in enumerate(sets):
         change_q, date_q = forecaster.adjustment_quantiles(inputs, wf.PROBS)
-        b_change, b_date = forecaster.baseline_adjustment(inputs)
         now = np.asarray(inputs.now_s, np.float64)
+        for c, other in enumerate(candidates, start=1):
+            alt_change, alt_date = forecaster.adjustment_quantiles(other[i][1], wf.PROBS)
+            cols.setdefault(f"cand{c}_change_q", []).append(alt_change)
+            cols.setdefault(f"cand{c}_date_q", []).append((alt_date - now[:, None]) / 3600.0)
+        b_change, b_date = forecaster.baseline_adjustment(inputs)
         realised_total = TARGET_TIMESPAN_S / (1.0 + real_change / 100.0)
         known = np.where(np.isfinite(real_date), real_date, inputs.epoch_start_s + realised_total)
         for name, value in (
@@ -505,8 +514,15 @@ def _walk_forward_forecasts(
     tr = {k: fc[k][train] for k in ("known_s", "level_pct")}
     wf_args = (tr["known_s"], tr["level_pct"], fc["now_s"], fc["level_pct"])
     out: dict[str, np.ndarray] = {k: v for k, v in fc.items() if not k.endswith("_q")}
+    n_cand = len(candidates) + 1
+    cand_change = [fc["ours_change_q"]] + [fc[f"cand{c}_change_q"] for c in range(1, n_cand)]
+    cand_error = np.stack([np.abs(q[:, wf.MEDIAN] - fc["change_pct"]) for q in cand_change], axis=1)
+    pick = wf.select_by_recent_error(cand_error[train], *wf_args)
+    out["adaptive_drift_window_days"] = np.asarray(wf.DRIFT_WINDOWS_DAYS)[pick]
+    rows = np.arange(len(pick))
     for what, real in (("change", fc["change_pct"]), ("date", fc["date_h"])):
         ours_q = fc[f"ours_{what}_q"]
+        cands = np.stack([ours_q] + [fc[f"cand{c}_{what}_q"] for c in range(1, n_cand)], axis=0)
         base_point = fc["base_change"] if what == "change" else fc["base_date_h"]
         ours = wf.scores(ours_q, real)
         w = wf.combination_weight(ours["median"][train], base_point[train], real[train], *wf_args)
@@ -515,6 +531,7 @@ def _walk_forward_forecasts(
             "ours": ours_q,
             "recalibrated": wf.recalibrated_quantiles(ours_q, ours["pit"][train], *wf_args),
             "combined": ours_q + ((1.0 - w) * (base_point - ours["median"]))[:, None],
+            "adaptive": cands[pick, rows],
             "baseline": wf.baseline_quantiles(base_point, (real - base_point)[train], *wf_args),
         }
         for model, q in predictive.items():
@@ -584,8 +601,14 @@ def walk_forward_arrays(
     held: the epochs before ``scored_from`` train but are not scored). Per-block forecasts
     learn from the daily ones (the long record). Scores: see :class:`WalkForwardRow`.
     """
+    from minerwatch.models.walk_forward import DRIFT_WINDOWS_DAYS
+
     sets, notes = _forecast_sets(daily, epochs, blocks, levels)
-    fc = _walk_forward_forecasts(sets)
+    candidates = [
+        _forecast_sets(daily, epochs, blocks, levels, window)[0]
+        for window in DRIFT_WINDOWS_DAYS[1:]
+    ]
+    fc = _walk_forward_forecasts(sets, candidates)
     start_day = fc["epoch_start"].astype(np.int64).astype("datetime64[s]")
     # Scored: from ``scored_from``, where the baseline has its empirical interval (every
     # forecaster on the same forecasts).

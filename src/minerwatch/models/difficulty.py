@@ -768,8 +768,37 @@ class DailyContext:
     obs: Observations
 
 
-def daily_context(series: DailySeries, epochs: Epochs) -> DailyContext:
-    """Precompute the height offsets, the process fit and the daily observations."""
+def with_drift_window(
+    fit: ProcessFit, blocks: ArrayLike, difficulty_mean: ArrayLike, drift_window_days: int
+) -> ProcessFit:
+    """``fit`` with its drift and drift standard error taken from a shorter trailing window
+    of ``drift_window_days`` days (the random-walk variance, hence the level, unchanged).
+
+    The same estimator as :func:`fit_hashrate_process` (the 30-day means at both ends of
+    the window), on fewer days: it follows a change of the growth rate sooner, at the price
+    of a noisier drift (its ``se`` grows as ``(W - 30)**-1.5``). Days where the short
+    window has too little history keep ``fit``'s values.
+    """
+    short = fit_hashrate_process(
+        blocks,
+        difficulty_mean,
+        window_days=drift_window_days,
+        min_days=min(MIN_FIT_DAYS, drift_window_days),
+    )
+    ok = (short.days > 0) & (fit.days > 0)
+    return ProcessFit(
+        q_per_day=fit.q_per_day,
+        drift_per_day=np.where(ok, short.drift_per_day, fit.drift_per_day),
+        drift_se_per_day=np.where(ok, short.drift_se_per_day, fit.drift_se_per_day),
+        days=fit.days,
+    )
+
+
+def daily_context(
+    series: DailySeries, epochs: Epochs, drift_window_days: int | None = None
+) -> DailyContext:
+    """Precompute the height offsets, the process fit and the daily observations
+    (``drift_window_days``: the drift from that shorter window, :func:`with_drift_window`)."""
     day_end = day_end_s(series.day)
     offset = height_offsets(
         series.day,
@@ -778,12 +807,15 @@ def daily_context(series: DailySeries, epochs: Epochs) -> DailyContext:
         epochs.start_height,
         epochs.start_time,
     )
+    fit = fit_hashrate_process(series.blocks, series.difficulty_mean)
+    if drift_window_days is not None:
+        fit = with_drift_window(fit, series.blocks, series.difficulty_mean, drift_window_days)
     return DailyContext(
         series=series,
         day_end_s=day_end,
         offset=offset,
         chain_end_height=series.end_height - offset,
-        fit=fit_hashrate_process(series.blocks, series.difficulty_mean),
+        fit=fit,
         obs=daily_observations(series.day, series.blocks, series.difficulty_mean),
     )
 

@@ -17,6 +17,11 @@ forecasters are scored (:func:`minerwatch.analyses.backtest.walk_forward_backtes
   the weight ``w`` of the least-squares combination of the two on the earlier forecasts at
   the same level known strictly before (expanding window; Bates & Granger 1969): the
   baseline's epoch-average rate carries information our level does not;
+- **adaptive** (:func:`select_by_recent_error`): ours with the drift fitted on the last
+  365, 180 or 120 days (:data:`DRIFT_WINDOWS_DAYS`), whichever had the smallest absolute
+  error of the change over the last :data:`SELECTION_EPOCHS` forecasts at the same level
+  known strictly before (follow the leader): a fast and a slow growth estimate, the one
+  that has been forecasting better lately chosen;
 - **baseline** (:func:`baseline_quantiles`): mempool.space's point forecast plus the
   empirical quantiles of its own earlier errors at the same level, walk-forward in the same
   way: the interval a user of the baseline could have drawn from its track record. Its
@@ -43,8 +48,15 @@ from minerwatch.models import scoring
 PROBS = np.unique(np.concatenate([scoring.CRPS_PROBS, [0.001, 0.05, 0.5, 0.95, 0.999]]))
 _CRPS_COLS = np.searchsorted(PROBS, scoring.CRPS_PROBS)
 _LOW, _MID, _HIGH = (int(np.searchsorted(PROBS, p)) for p in (0.05, 0.5, 0.95))
+#: Column of the median in a quantile array on :data:`PROBS`.
+MEDIAN = _MID
 #: Fewest earlier forecasts at a level before an empirical distribution is drawn from them.
 MIN_TRAIN = 20
+#: Drift windows of the adaptive forecaster's candidates, days (the first: ours).
+DRIFT_WINDOWS_DAYS = (365, 180, 120)
+#: Recent forecasts per level that choose the adaptive forecaster's candidate: 26 epochs,
+#: about a year, fixed a priori (13 and 52 give within 0.015 of its error ratio).
+SELECTION_EPOCHS = 26
 #: Central confidence of the scored intervals (the interval score's alpha = 0.1).
 ALPHA = 0.1
 
@@ -129,6 +141,39 @@ def combination_weight(
             fit = np.clip(num[m] / den[m], 0.0, 1.0)
         w[rows] = np.where((m >= MIN_TRAIN) & np.isfinite(fit), fit, 1.0)
     return w
+
+
+def select_by_recent_error(
+    train_error: ArrayLike,
+    train_known_s: ArrayLike,
+    train_level: ArrayLike,
+    now_s: ArrayLike,
+    level: ArrayLike,
+    recent: int = SELECTION_EPOCHS,
+) -> np.ndarray:
+    """Index of the candidate with the smallest summed error over the last ``recent``
+    training forecasts of the level known strictly before each ``now``.
+
+    ``train_error``: shape (training forecasts, candidates), absolute errors. Candidate 0
+    where fewer than :data:`MIN_TRAIN` are known (or on a tie). Vectorised by cumulative
+    sums over the training forecasts sorted by the time their outcome became known.
+    """
+    err = np.asarray(train_error, np.float64)
+    kn = np.asarray(train_known_s, np.float64)
+    tg = np.asarray(train_level)
+    now = np.asarray(now_s, np.float64)
+    g = np.asarray(level)
+    pick = np.zeros(len(now), np.int64)
+    ok = np.isfinite(err).all(axis=1) & np.isfinite(kn)
+    for key in np.unique(g):
+        rows = np.flatnonzero(g == key)
+        cols = np.flatnonzero(ok & (tg == key))
+        order = cols[np.argsort(kn[cols], kind="stable")]
+        c = np.vstack([np.zeros(err.shape[1]), np.cumsum(err[order], axis=0)])
+        m = np.searchsorted(kn[order], now[rows], side="left")
+        window = c[m] - c[np.maximum(m - recent, 0)]
+        pick[rows] = np.where(m >= MIN_TRAIN, np.argmin(window, axis=1), 0)
+    return pick
 
 
 def scores(

@@ -4,7 +4,7 @@
 Presentation only, drawn like :mod:`.png` (matplotlib's object API on the Agg canvas, no
 pyplot): the PIT histogram of the change (the share of forecasts whose realised change fell
 in each tenth of the predictive distribution; flat at 10% when calibrated) and the coverage
-of the 90% interval by progress level, for ours, the combined forecaster and the baseline.
+of the 90% interval by progress level, for ours, the adaptive forecaster and the baseline.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from minerwatch.errors import InputError
 from minerwatch.present.png import DPI, WIDTH_IN
 
 #: The forecasters drawn and their colours (ours red, as in the report's difficulty chart).
-_DRAWN = {"ours": "#d62728", "combined": "#ff9f9a", "baseline": "#7f7f7f"}
+_DRAWN = {"ours": "#d62728", "adaptive": "#1f77b4", "baseline": "#7f7f7f"}
 
 
 def calibration_figure(wf: Any, data: str = "daily") -> Any:

@@ -821,9 +821,16 @@ def walk_forward_table(console: Console, wf: WalkForwardBacktest) -> None:
         console,
         f"[bold]Walk-forward backtest[/] of the next adjustment, epochs from {wf.scored_from}: "
         f"ours ({wf.method}), recal (ours recalibrated), comb (ours combined with the "
-        f"baseline) and base ({wf.baseline})",
+        f"baseline), adapt (ours with the drift window that forecast best lately) and base "
+        f"({wf.baseline})",
     )
-    short = {"ours": "ours", "recalibrated": "recal", "combined": "comb", "baseline": "base"}
+    short = {
+        "ours": "ours",
+        "recalibrated": "recal",
+        "combined": "comb",
+        "adaptive": "adapt",
+        "baseline": "base",
+    }
     for kind in dict.fromkeys(r.data for r in wf.rows):
         for first, rows in (
             ("level", [r for r in wf.rows if r.data == kind]),
