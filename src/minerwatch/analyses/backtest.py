@@ -23,6 +23,13 @@ floor: the mean absolute error a forecaster would still make if it knew the hash
 rest of the epoch exactly (the Gamma spread of the remaining blocks' time, at the epoch's
 realised mean rate). Nothing is fitted on the backtest: every forecast uses the a priori
 constants of :mod:`minerwatch.analyses.difficulty` and fits made on data before its own moment only.
+
+The **walk-forward** run (:func:`walk_forward_backtest`, ``--walk-forward``) scores every
+epoch from 2014 at 1-99% of the epoch with proper scoring rules (interval score, CRPS)
+beside MAE and coverage, per level and per year, for ours, three variants whose learned
+parts are fitted on the earlier forecasts known before each one (expanding window), and
+the baseline with an interval from its own walk-forward errors
+(:mod:`minerwatch.models.walk_forward`); bootstrap intervals on the ratios.
 """
 
 from __future__ import annotations
