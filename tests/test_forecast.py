@@ -357,3 +357,63 @@ def test_no_forecast_without_a_hashrate_level(cli, loaded_db):
     assert "+0.0%" not in panel.stdout and "n/a%" not in panel.stdout
     assert "no hashrate level" in panel.stdout
     assert "end of 2009-01-05" in panel.stdout
+
+
+@pytest.fixture(scope="module")
+def db_cut_at_918288(tmp_path_factory, coinmetrics_csv, epochs_csv, blocks_csv):
+    """What a user had at block 918,288 (half of epoch 917280): the blocks up to it, the
+    days before its day and the epochs begun by then."""
+    folder = tmp_path_factory.mktemp("cut_918288")
+    with open(blocks_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    t_at = next(int(r["time"]) for r in rows if int(r["height"]) == 918_288)
+    day = str(np.datetime64(t_at, "s").astype("datetime64[D]"))
+    paths = {}
+    for name, src, keep in (
+        ("blocks", blocks_csv, lambda r: int(r["height"]) <= 918_288),
+        ("epochs", epochs_csv, lambda r: int(r["start_height"]) <= 918_288),
+        ("cm", coinmetrics_csv, lambda r: r["time"][:10] < day),
+    ):
+        with open(src, newline="") as f:
+            reader = csv.DictReader(f)
+            kept = [r for r in reader if keep(r)]
+            fields = reader.fieldnames
+        paths[name] = folder / f"{name}.csv"
+        with open(paths[name], "w", newline="") as out:
+            writer = csv.DictWriter(out, fields)
+            writer.writeheader()
+            writer.writerows(kept)
+    path = folder / "cut.duckdb"
+    with minerwatch.open_store(path) as store:
+        minerwatch.import_coinmetrics(store, paths["cm"])
+        minerwatch.import_epochs(store, paths["epochs"])
+        minerwatch.import_blocks(store, paths["blocks"])
+    return path
+
+
+@pytest.mark.parametrize("height", [918_288, 917_784, 919_094])
+def test_at_height_gives_the_backtests_figure_for_the_same_block(cli, blocks_db, height):
+    # The blocks table starts at 915264, inside the level's window (10 time constants, 80+
+    # days): the outlook reads every held block, as the backtest does, not daily counts in
+    # their place (it differed by 0.12 points at 918288).
+    fc = minerwatch.backtest_difficulty(blocks_db).forecasts
+    at = fc["epoch_start_height"] + np.rint(fc["progress_pct"] * 2016 / 100).astype(int)
+    i = np.flatnonzero((fc["data"] == "blocks") & (at == height))[0]
+    shown = cli("difficulty", "--at-height", height, "--json", "--db", str(blocks_db))
+    assert shown.returncode == 0, shown.stderr
+    na = json.loads(shown.stdout)["next_adjustment"]
+    for key, name in (
+        ("change_pct", "ours_change_pct"),
+        ("change_pct_low", "ours_low"),
+        ("change_pct_high", "ours_high"),
+    ):
+        assert na[key] == pytest.approx(fc[name][i], abs=6e-4), key
+
+
+def test_at_height_is_the_same_on_a_database_cut_at_the_block(cli, blocks_db, db_cut_at_918288):
+    shown = [
+        json.loads(cli("difficulty", "--at-height", 918_288, "--json", "--db", str(db)).stdout)
+        for db in (blocks_db, db_cut_at_918288)
+    ]
+    assert shown[0]["next_adjustment"] == shown[1]["next_adjustment"]
+    assert shown[0]["next_adjustment"]["change_pct"] == pytest.approx(-5.064, abs=1e-3)

@@ -1256,16 +1256,42 @@ def backtest_difficulty_cmd(
     json_out: JsonOption = False,
     csv_file: CsvOption = None,
     db: DbOption = None,
+    walk_forward: Annotated[
+        bool,
+        typer.Option(
+            "--walk-forward",
+            help="Score every epoch from 2014 at 1-99% of the epoch, every learned part "
+            "refitted on what was known before each forecast: MAE, interval score, CRPS, "
+            "coverage per level and per year, beside the baseline's.",
+        ),
+    ] = False,
+    png: Annotated[
+        Path | None,
+        typer.Option(
+            "--png",
+            metavar="FILE",
+            help="With --walk-forward: also draw the "
+            "PIT histogram and the coverage by level to FILE (PNG).",
+        ),
+    ] = None,
 ) -> None:
     """Backtest the next-adjustment forecast against mempool.space's over every epoch the
     data allows, at 10/25/50/75/90% of the epoch: mean absolute errors of change and date,
     ratio to the baseline, coverage of the 90% intervals."""
-    from minerwatch.analyses.backtest import backtest_difficulty
+    from minerwatch.analyses import backtest
 
+    if png is not None and not walk_forward:
+        raise InputError("--png draws the walk-forward run: give --walk-forward too")
+    run = backtest.walk_forward_backtest if walk_forward else backtest.backtest_difficulty
     with _steps("backtest difficulty") as steps:
         steps.step("forecasting every epoch the data allows")
-        result = _answer(backtest_difficulty, db)
-    _emit(result, json_out, "difficulty_backtest_table", csv_file)
+        result = _answer(run, db)
+    if png is not None:
+        from minerwatch.present.calibration import write_calibration_png
+
+        write_calibration_png(result, png)
+    table = "walk_forward_table" if walk_forward else "difficulty_backtest_table"
+    _emit(result, json_out, table, csv_file)
 
 
 def _fail(label: str, message: Exception | str, code: int) -> int:

@@ -23,6 +23,13 @@ floor: the mean absolute error a forecaster would still make if it knew the hash
 rest of the epoch exactly (the Gamma spread of the remaining blocks' time, at the epoch's
 realised mean rate). Nothing is fitted on the backtest: every forecast uses the a priori
 constants of :mod:`minerwatch.analyses.difficulty` and fits made on data before its own moment only.
+
+The **walk-forward** run (:func:`walk_forward_backtest`, ``--walk-forward``) scores every
+epoch from 2014 at 1-99% of the epoch with proper scoring rules (interval score, CRPS)
+beside MAE and coverage, per level and per year, for ours, three variants whose learned
+parts are fitted on the earlier forecasts known before each one (expanding window), and
+the baseline with an interval from its own walk-forward errors
+(:mod:`minerwatch.models.walk_forward`); bootstrap intervals on the ratios.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import numpy as np
 from minerwatch.chain.consensus import RETARGET_INTERVAL, TARGET_TIMESPAN_S
 from minerwatch.errors import InputError
 from minerwatch.models import difficulty as forecaster
+from minerwatch.models.scoring import block_bootstrap_ratio
 from minerwatch.serialize import NOT_JSON, Jsonable, write_csv
 from minerwatch.store import Store
 from minerwatch.tables import Tabular
@@ -254,6 +262,47 @@ def _summary(fc: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, Any]:
     }
 
 
+#: One kind of data's forecast points: kind, inputs, level, realised change and date.
+_Set = tuple[str, forecaster.ForecastInputs, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _forecast_sets(
+    daily: forecaster.DailySeries | None,
+    epochs: forecaster.Epochs,
+    blocks: dict[str, np.ndarray] | None,
+    levels: tuple[int, ...],
+    drift_window_days: int | None = None,
+) -> tuple[list[_Set], list[str]]:
+    """The forecast points of each kind of data: (kind, inputs, level, realised change,
+    realised date), and notes on what was skipped (``drift_window_days``: the drift from
+    that shorter window, :func:`~minerwatch.models.difficulty.with_drift_window`)."""
+    sets = []
+    notes = []
+    ctx = None
+    if daily is not None and len(daily.day) and daily.end_height[0] >= 0:
+        ctx = forecaster.daily_context(daily, epochs, drift_window_days)
+        rows, starts, lv, rc, rd = _daily_points(ctx, epochs, levels)
+        if len(rows):
+            inputs = forecaster.daily_inputs(ctx, rows, epochs, epoch_start_height=starts)
+            sets.append(("daily", inputs, lv, rc, rd))
+    elif daily is not None:
+        notes.append("daily data does not start at the genesis day: heights unknown, skipped")
+    if blocks is not None and len(blocks["height"]):
+        h = np.asarray(blocks["height"], np.int64)
+        t = np.asarray(blocks["time"], np.int64)
+        d = np.asarray(blocks["difficulty"], np.float64)
+        idx, starts, lv, rc, rd = _block_points(h, t, d, levels)
+        if len(idx):
+            inputs = forecaster.block_inputs(h, t, d, idx, daily=ctx, epochs=epochs)
+            sets.append(("blocks", inputs, lv, rc, rd))
+    if not sets:
+        raise InputError(
+            "no epoch to backtest: needs the daily history from the genesis day with the "
+            "epochs table (start times), or per-block data holding a whole epoch"
+        )
+    return sets, notes
+
+
 def backtest_arrays(
     daily: forecaster.DailySeries | None,
     epochs: forecaster.Epochs,
@@ -277,30 +326,8 @@ def backtest_arrays(
     -------
     DifficultyBacktest
     """
-    parts = []
-    notes = []
-    ctx = None
-    if daily is not None and len(daily.day) and daily.end_height[0] >= 0:
-        ctx = forecaster.daily_context(daily, epochs)
-        rows, starts, lv, rc, rd = _daily_points(ctx, epochs, levels)
-        if len(rows):
-            inputs = forecaster.daily_inputs(ctx, rows, epochs, epoch_start_height=starts)
-            parts.append(_score("daily", inputs, lv, rc, rd))
-    elif daily is not None:
-        notes.append("daily data does not start at the genesis day: heights unknown, skipped")
-    if blocks is not None and len(blocks["height"]):
-        h = np.asarray(blocks["height"], np.int64)
-        t = np.asarray(blocks["time"], np.int64)
-        d = np.asarray(blocks["difficulty"], np.float64)
-        idx, starts, lv, rc, rd = _block_points(h, t, d, levels)
-        if len(idx):
-            inputs = forecaster.block_inputs(h, t, d, idx, daily=ctx, epochs=epochs)
-            parts.append(_score("blocks", inputs, lv, rc, rd))
-    if not parts:
-        raise InputError(
-            "no epoch to backtest: needs the daily history from the genesis day with the "
-            "epochs table (start times), or per-block data holding a whole epoch"
-        )
+    sets, notes = _forecast_sets(daily, epochs, blocks, levels)
+    parts = [_score(*one) for one in sets]
     fc = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     table = []
     for kind in ("daily", "blocks"):
@@ -349,14 +376,23 @@ def backtest_difficulty(
     DifficultyBacktest
         The table per data kind and level; ``docs/difficulty.md`` explains every column.
     """
-    from minerwatch.analyses.difficulty import _block_difficulty, _contiguous_blocks
-    from minerwatch.chaindays import held_days
-    from minerwatch.frames import build_daily_frame
     from minerwatch.store import open_store
 
     if not isinstance(db, Store):
         with open_store(Path(db) if db is not None else None, read_only=True) as store:
             return backtest_difficulty(store, levels=levels, blocks=blocks)
+    daily, epochs, blocks = _load(db, blocks)
+    return backtest_arrays(daily, epochs, blocks, levels)
+
+
+def _load(
+    db: Store, blocks: dict[str, np.ndarray] | None
+) -> tuple[forecaster.DailySeries | None, forecaster.Epochs, dict[str, np.ndarray] | None]:
+    """The daily series, the epochs and the blocks (``blocks`` if given) of ``db``."""
+    from minerwatch.analyses.difficulty import _block_difficulty, _contiguous_blocks
+    from minerwatch.chaindays import held_days
+    from minerwatch.frames import build_daily_frame
+
     epochs = forecaster.Epochs.from_store(db.read_epochs())
     daily = None
     if held_days(db) is not None:
@@ -369,4 +405,295 @@ def backtest_difficulty(
                 "time": np.asarray(raw["time"], np.int64),
                 "difficulty": _block_difficulty(raw, epochs),
             }
-    return backtest_arrays(daily, epochs, blocks, levels)
+    return daily, epochs, blocks
+
+
+# =========================================================================================
+# Walk-forward evaluation
+# =========================================================================================
+
+#: Progress levels of the walk-forward run, percent of the epoch.
+WF_LEVELS_PCT = (1, 5, 10, 25, 50, 75, 90, 99)
+#: Epochs scored: those starting on or after this day (earlier ones only train).
+WF_SCORED_FROM = "2014-01-01"
+#: The forecasters scored, in table order (see :mod:`minerwatch.models.walk_forward`).
+WF_MODELS = ("ours", "recalibrated", "combined", "adaptive", "baseline")
+#: Seed and block length (epochs) of the bootstrap intervals on the ratios.
+WF_BOOTSTRAP_SEED = 11
+WF_BOOTSTRAP_BLOCK_EPOCHS = 4
+
+
+@dataclass(frozen=True)
+class WalkForwardRow:
+    """Walk-forward scores of one forecaster on one group of forecasts (means over them).
+
+    ``level_pct`` None: every level of the group. ``year``: the epochs' start year (None:
+    every year from :data:`WF_SCORED_FROM`). Change in percentage points, date in hours
+    (from the forecast). ``interval_score_*``: Gneiting & Raftery's, alpha = 0.1; ``crps_*``
+    from 100 quantiles; coverage of the 90% interval, percent. Ratios: this forecaster's
+    mean / the baseline's on the same forecasts, with the moving-block bootstrap 90%
+    interval over epochs (``_low``, ``_high``) for the MAE ratios.
+    """
+
+    data: str
+    model: str
+    level_pct: int | None
+    year: int | None
+    forecasts: int
+    progress_pct: float
+    forecasts_dated: int
+    mae_change_pp: float
+    mae_date_h: float
+    interval_score_change_pp: float
+    interval_score_date_h: float
+    crps_change_pp: float
+    crps_date_h: float
+    coverage_change_pct: float
+    coverage_date_pct: float
+    ratio_change: float
+    ratio_change_low: float
+    ratio_change_high: float
+    ratio_date: float
+    ratio_date_low: float
+    ratio_date_high: float
+    ratio_interval_score_change: float
+    ratio_crps_change: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class WalkForwardBacktest(Jsonable, Tabular):
+    """Walk-forward result: ``rows`` per data kind, level and forecaster (all years), and
+    ``years`` per data kind, year, level (and every level) and forecaster; the PIT
+    histogram of the change (10 bins, counts) per data kind and forecaster; the forecasts'
+    arrays (``forecasts``, left out of the JSON)."""
+
+    TABLE = "rows"
+
+    method: str = forecaster.METHOD
+    baseline: str = forecaster.BASELINE_METHOD
+    scored_from: str = WF_SCORED_FROM
+    rows: tuple[WalkForwardRow, ...]
+    years: tuple[WalkForwardRow, ...]
+    pit_histogram: tuple[dict[str, Any], ...]
+    forecasts: dict[str, np.ndarray] = field(metadata=NOT_JSON)
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def write_csv(self, path: str | Path) -> Path:
+        """Save the table (rows, then years) as CSV."""
+        return write_csv(self.rows + self.years, path)
+
+
+def _walk_forward_forecasts(
+    sets: list[_Set], candidates: list[list[_Set]]
+) -> dict[str, np.ndarray]:
+    """Every forecaster's predictive quantiles and scores at every point (arrays);
+    ``candidates``: the same points with the adaptive forecaster's other drift windows."""
+    from minerwatch.models import walk_forward as wf
+
+    cols: dict[str, list[np.ndarray]] = {}
+    for i, (kind, inputs, level, real_change, real_date) in enumerate(sets):
+        change_q, date_q = forecaster.adjustment_quantiles(inputs, wf.PROBS)
+        now = np.asarray(inputs.now_s, np.float64)
+        for c, other in enumerate(candidates, start=1):
+            alt_change, alt_date = forecaster.adjustment_quantiles(other[i][1], wf.PROBS)
+            cols.setdefault(f"cand{c}_change_q", []).append(alt_change)
+            cols.setdefault(f"cand{c}_date_q", []).append((alt_date - now[:, None]) / 3600.0)
+        b_change, b_date = forecaster.baseline_adjustment(inputs)
+        realised_total = TARGET_TIMESPAN_S / (1.0 + real_change / 100.0)
+        known = np.where(np.isfinite(real_date), real_date, inputs.epoch_start_s + realised_total)
+        for name, value in (
+            ("data", np.full(len(level), kind)),
+            ("level_pct", np.asarray(level, np.int64)),
+            ("progress_pct", 100.0 * inputs.blocks_in_epoch / _EPOCH),
+            ("epoch_start_height", inputs.epoch_start_height),
+            ("epoch_start", inputs.epoch_start_s),
+            ("now_s", now),
+            ("known_s", known),
+            ("change_pct", real_change),
+            ("date_h", (real_date - now) / 3600.0),
+            ("ours_change_q", change_q),
+            ("ours_date_q", (date_q - now[:, None]) / 3600.0),
+            ("base_change", b_change),
+            ("base_date_h", (b_date - now) / 3600.0),
+        ):
+            cols.setdefault(name, []).append(np.asarray(value))
+    fc = {k: np.concatenate(v) for k, v in cols.items()}
+    train = fc["data"] == "daily"  # the long record; per-block forecasts learn from it too
+    tr = {k: fc[k][train] for k in ("known_s", "level_pct")}
+    wf_args = (tr["known_s"], tr["level_pct"], fc["now_s"], fc["level_pct"])
+    out: dict[str, np.ndarray] = {k: v for k, v in fc.items() if not k.endswith("_q")}
+    n_cand = len(candidates) + 1
+    cand_change = [fc["ours_change_q"]] + [fc[f"cand{c}_change_q"] for c in range(1, n_cand)]
+    cand_error = np.stack([np.abs(q[:, wf.MEDIAN] - fc["change_pct"]) for q in cand_change], axis=1)
+    pick = wf.select_by_recent_error(cand_error[train], *wf_args)
+    out["adaptive_drift_window_days"] = np.asarray(wf.DRIFT_WINDOWS_DAYS)[pick]
+    rows = np.arange(len(pick))
+    for what, real in (("change", fc["change_pct"]), ("date", fc["date_h"])):
+        ours_q = fc[f"ours_{what}_q"]
+        cands = np.stack([ours_q] + [fc[f"cand{c}_{what}_q"] for c in range(1, n_cand)], axis=0)
+        base_point = fc["base_change"] if what == "change" else fc["base_date_h"]
+        ours = wf.scores(ours_q, real)
+        w = wf.combination_weight(ours["median"][train], base_point[train], real[train], *wf_args)
+        out[f"combined_{what}_weight"] = w
+        predictive = {
+            "ours": ours_q,
+            "recalibrated": wf.recalibrated_quantiles(ours_q, ours["pit"][train], *wf_args),
+            "combined": ours_q + ((1.0 - w) * (base_point - ours["median"]))[:, None],
+            "adaptive": cands[pick, rows],
+            "baseline": wf.baseline_quantiles(base_point, (real - base_point)[train], *wf_args),
+        }
+        for model, q in predictive.items():
+            point = base_point if model == "baseline" else None
+            for k, v in wf.scores(q, real, point).items():
+                out[f"{model}_{what}_{k}"] = v
+    return out
+
+
+def _wf_means(fc: dict[str, np.ndarray], m: np.ndarray, model: str) -> dict[str, Any]:
+    def mean(name: str) -> float:
+        x = fc[name][m]
+        x = x[np.isfinite(x)]
+        return float(np.mean(x)) if x.size else float("nan")
+
+    def ratio(name: str) -> float:
+        a, b = mean(f"{model}_{name}"), mean(f"baseline_{name}")
+        return a / b if b else float("nan")
+
+    def boot(name: str) -> tuple[float, float]:
+        order = np.argsort(fc["epoch_start"][m], kind="stable")
+        a = fc[f"{model}_{name}"][m][order]
+        b = fc[f"baseline_{name}"][m][order]
+        if model == "baseline":
+            return 1.0, 1.0
+        return block_bootstrap_ratio(a, b, block=WF_BOOTSTRAP_BLOCK_EPOCHS, seed=WF_BOOTSTRAP_SEED)
+
+    c_lo, c_hi = boot("change_abs_error")
+    d_lo, d_hi = boot("date_abs_error")
+    r = 4
+    return {
+        "forecasts": int(m.sum()),
+        "progress_pct": round(mean("progress_pct"), 2),
+        "forecasts_dated": int((m & np.isfinite(fc["date_h"])).sum()),
+        "mae_change_pp": round(mean(f"{model}_change_abs_error"), r),
+        "mae_date_h": round(mean(f"{model}_date_abs_error"), 3),
+        "interval_score_change_pp": round(mean(f"{model}_change_interval_score"), r),
+        "interval_score_date_h": round(mean(f"{model}_date_interval_score"), 3),
+        "crps_change_pp": round(mean(f"{model}_change_crps"), r),
+        "crps_date_h": round(mean(f"{model}_date_crps"), 3),
+        "coverage_change_pct": round(100.0 * mean(f"{model}_change_covered"), 2),
+        "coverage_date_pct": round(100.0 * mean(f"{model}_date_covered"), 2),
+        "ratio_change": round(ratio("change_abs_error"), r),
+        "ratio_change_low": round(c_lo, r),
+        "ratio_change_high": round(c_hi, r),
+        "ratio_date": round(ratio("date_abs_error"), r),
+        "ratio_date_low": round(d_lo, r),
+        "ratio_date_high": round(d_hi, r),
+        "ratio_interval_score_change": round(ratio("change_interval_score"), r),
+        "ratio_crps_change": round(ratio("change_crps"), r),
+    }
+
+
+def walk_forward_arrays(
+    daily: forecaster.DailySeries | None,
+    epochs: forecaster.Epochs,
+    blocks: dict[str, np.ndarray] | None = None,
+    levels: tuple[int, ...] = WF_LEVELS_PCT,
+    scored_from: str = WF_SCORED_FROM,
+) -> WalkForwardBacktest:
+    """The walk-forward evaluation on daily data and, if given, per-block data.
+
+    Every forecast, at every ``level`` of every epoch the data allows, uses only what was
+    known at its moment: ours refits its process on the 365 days up to it; the recalibrated
+    variant and the baseline's interval learn from the earlier forecasts at the same level
+    whose outcome was known strictly before it (expanding window, from the first epoch
+    held: the epochs before ``scored_from`` train but are not scored). Per-block forecasts
+    learn from the daily ones (the long record). Scores: see :class:`WalkForwardRow`.
+    """
+    from minerwatch.models.walk_forward import DRIFT_WINDOWS_DAYS
+
+    sets, notes = _forecast_sets(daily, epochs, blocks, levels)
+    candidates = [
+        _forecast_sets(daily, epochs, blocks, levels, window)[0]
+        for window in DRIFT_WINDOWS_DAYS[1:]
+    ]
+    fc = _walk_forward_forecasts(sets, candidates)
+    start_day = fc["epoch_start"].astype(np.int64).astype("datetime64[s]")
+    # Scored: from ``scored_from``, where the baseline has its empirical interval (every
+    # forecaster on the same forecasts).
+    scored = (start_day >= np.datetime64(scored_from)) & np.isfinite(fc["baseline_change_low"])
+    year = start_day.astype("datetime64[Y]").astype(np.int64) + 1970
+    fc["year"] = year
+    fc["scored"] = scored
+    rows, years, hist = [], [], []
+    for kind in ("daily", "blocks"):
+        in_kind = scored & (fc["data"] == kind)
+        if not in_kind.any():
+            continue
+        for level in (*levels, None):
+            m = in_kind if level is None else in_kind & (fc["level_pct"] == level)
+            if not m.any():
+                continue
+            for model in WF_MODELS:
+                rows.append(
+                    WalkForwardRow(
+                        data=kind,
+                        model=model,
+                        level_pct=level,
+                        year=None,
+                        **_wf_means(fc, m, model),
+                    )
+                )
+        for y in np.unique(year[in_kind]).tolist():
+            for level in (*levels, None):
+                m = in_kind & (year == y)
+                if level is not None:
+                    m &= fc["level_pct"] == level
+                if not m.any():
+                    continue
+                for model in WF_MODELS:
+                    years.append(
+                        WalkForwardRow(
+                            data=kind,
+                            model=model,
+                            level_pct=level,
+                            year=int(y),
+                            **_wf_means(fc, m, model),
+                        )
+                    )
+        for model in WF_MODELS:
+            p = fc[f"{model}_change_pit"][in_kind]
+            counts, _ = np.histogram(p[np.isfinite(p)], bins=10, range=(0.0, 1.0))
+            hist.append({"data": kind, "model": model, "counts": counts.tolist()})
+    return WalkForwardBacktest(
+        rows=tuple(rows),
+        years=tuple(years),
+        pit_histogram=tuple(hist),
+        forecasts=fc,
+        notes=tuple(notes),
+    )
+
+
+def walk_forward_backtest(
+    db: Store | str | Path | None = None,
+    *,
+    levels: tuple[int, ...] = WF_LEVELS_PCT,
+    blocks: dict[str, np.ndarray] | None = None,
+) -> WalkForwardBacktest:
+    """``backtest difficulty --walk-forward``: :func:`walk_forward_arrays` on a database.
+
+    Parameters
+    ----------
+    db : Store, str or Path, optional
+        The database (default: :func:`~minerwatch.store.default_db_path`).
+    levels : tuple of int, default (1, 5, 10, 25, 50, 75, 90, 99)
+        Progress levels, percent of the epoch.
+    blocks : dict of ndarray, optional
+        Per-block data to use instead of the database's blocks table.
+    """
+    from minerwatch.store import open_store
+
+    if not isinstance(db, Store):
+        with open_store(Path(db) if db is not None else None, read_only=True) as store:
+            return walk_forward_backtest(store, levels=levels, blocks=blocks)
+    daily, epochs, blocks = _load(db, blocks)
+    return walk_forward_arrays(daily, epochs, blocks, levels)

@@ -418,7 +418,8 @@ def outlook_from_store(
 
     ``frame`` (the daily frame cut at ``as_of``) and ``epochs_table`` (the store's epochs)
     are read from the store when not given. Per-block data is read from
-    :func:`_block_read_start` on, not from the first block held: a bounded number of blocks
+    :func:`_block_read_start` on: every held block the windows need (all of them where the
+    table starts inside the level's window, as the backtest reads them), a bounded number
     whatever the size of the blocks table. ``provisional``: the block ``at_height`` is
     within 6 of the stored tip or stamped on the current UTC day; for a day,
     :func:`~minerwatch.chaindays.provisional_blocks_on`.
@@ -464,8 +465,7 @@ def _outlook_from_store(
         raw = None
         if tip is not None:
             daily = _daily_before(store, epochs, int(tip["time"][0]))
-            first = _block_read_start(store, h, int(tip["time"][0]), daily)
-            raw = _contiguous_blocks(store, min_height=first, max_height=h)
+            raw = _blocks_up_to(store, h, int(tip["time"][0]), daily, max_height=h)
         if raw is None or int(raw["height"][-1]) != h or int(raw["height"][0]) > start:
             held = store.block_height_range()
             span = (
@@ -486,8 +486,7 @@ def _outlook_from_store(
         # The tip, if the blocks reach this day, is stamped on it: the daily history is the
         # days before it.
         daily = _daily_before(store, epochs, day_end - 1, frame)
-        first = _block_read_start(store, held[1], day_end, daily)
-        raw = _contiguous_blocks(store, min_height=first, max_time=day_end - 1)
+        raw = _blocks_up_to(store, held[1], day_end, daily, max_time=day_end - 1)
         if raw is not None:
             h = int(raw["height"][-1])
             t_last = int(raw["time"][-1])
@@ -563,7 +562,27 @@ def _block_read_start(store: Store, tip: int, t_upper: int, daily: DailyContext 
     before = store.block_height_range(max_time=oldest)
     if before is not None:
         first = min(first, before[1])
+    else:
+        # The table starts inside the window: every held block counts (as the backtest,
+        # which reads them all, and :func:`~minerwatch.analyses.status.block_intervals_at`).
+        held = store.block_height_range()
+        if held is not None:
+            first = min(first, held[0])
     return max(first, 0)
+
+
+def _blocks_up_to(
+    store: Store, tip: int, t_upper: int, daily: DailyContext | None, **kw: int
+) -> dict[str, np.ndarray] | None:
+    """The consecutive blocks an outlook at block ``tip`` reads (``kw``: the read's upper
+    bounds): from :func:`_block_read_start`; where a missing height below the window's
+    nearest blocks cuts that run short of ``tip``, the run from those nearest blocks."""
+    first = _block_read_start(store, tip, t_upper, daily)
+    raw = _contiguous_blocks(store, min_height=first, **kw)
+    near = max(min(tip - tip % EPOCH - 1, tip - 1009, tip - QUARTER_EPOCH_BLOCKS), 0)
+    if first < near and (raw is None or int(raw["height"][-1]) < tip):
+        raw = _contiguous_blocks(store, min_height=near, **kw)
+    return raw
 
 
 def _outlook_blocks(

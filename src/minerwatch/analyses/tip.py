@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from minerwatch.analyses.difficulty import NextAdjustment, iso_utc, outlook_from_store
+from minerwatch.blockdays import PROVISIONAL_DEPTH
 from minerwatch.errors import InputError
-from minerwatch.ingest.chain_sync import PROVISIONAL_DEPTH
 from minerwatch.serialize import Jsonable
 from minerwatch.store import Store
 
@@ -21,7 +21,7 @@ class NewBlock:
     ``since_previous_s`` (header time minus the previous block's, seconds; may be negative:
     header times are not monotonic; None for the first block held), ``pool`` (None
     unknown), ``fees_sat`` and ``tx_count`` (None unknown), ``provisional`` (within
-    :data:`~minerwatch.ingest.chain_sync.PROVISIONAL_DEPTH` of the tip)."""
+    :data:`~minerwatch.blockdays.PROVISIONAL_DEPTH` of the tip)."""
 
     height: int
     hash: str | None

@@ -63,9 +63,7 @@ HOLD_S = float(os.environ.get("MINERWATCH_SYNC_HOLD_S", "1.0"))
 quickly (a catch-up of headers on loopback: milliseconds a page); readers in other
 processes wait at most about this long plus one page (:class:`~minerwatch.ingest.sync.
 Holder`). Opening and closing DuckDB costs about 0.1 s, more than a page."""
-PROVISIONAL_DEPTH = 6
-"""Blocks within this many of the tip may still be reorganised away: results that use
-them say ``provisional`` (the customary six confirmations)."""
+
 
 Identify = Callable[[BlockPage], np.ndarray]
 _NONE = np.zeros(0, np.int64)

@@ -535,49 +535,76 @@ def forecast_adjustment(
     if not 0.0 < confidence < 1.0:
         raise InputError(f"confidence must be in (0, 1), got {confidence!r}")
     lo_p = (1.0 - confidence) / 2.0
-    k = np.clip(inputs.blocks_in_epoch, 0, EPOCH - 1).astype(np.float64)
-    now = np.asarray(inputs.now_s, np.float64)
-    elapsed = now - inputs.epoch_start_s
-    d = np.asarray(inputs.difficulty, np.float64)
-    fit = inputs.fit
-    g_s = fit.drift_per_day / SECONDS_PER_DAY
-    age_d = inputs.obs_age_s / SECONDS_PER_DAY
-    level_now = inputs.obs_level_hs * np.exp(fit.drift_per_day * age_d)
-    lam0 = level_now / (d * HASHES_PER_DIFFICULTY)
-    locked = (k >= EPOCH - 1) & inputs.exact_tip
-    r_change = np.maximum(EPOCH - 1 - k, 1.0)  # 1 where locked (then unused)
-    r_date = EPOCH - k
-    remaining_d = r_change / lam0 / SECONDS_PER_DAY
-    var = (
-        1.0 / inputs.obs_n_eff
-        + fit.q_per_day * (age_d / 2.0 + remaining_d / 3.0)
-        + fit.drift_se_per_day**2 * (age_d + remaining_d / 2.0) ** 2
-    )
-    sigma = np.sqrt(var)
-
-    def change_at(p: float) -> np.ndarray:
-        r_time = np.where(locked, 0.0, _time_for_blocks(r_change, lam0, g_s, sigma, p))
-        timespan = np.clip(elapsed + r_time, MIN_TIMESPAN_S, MAX_TIMESPAN_S)
-        change = 100.0 * (TARGET_TIMESPAN_S / timespan - 1.0)
-        floor = 100.0 * (1.0 / d - 1.0)  # the new difficulty is at least 1 (powLimit)
-        return np.asarray(np.maximum(change, floor), np.float64)
-
-    def date_at(p: float) -> np.ndarray:
-        return np.asarray(now + _time_for_blocks(r_date, lam0, g_s, sigma, p), np.float64)
-
+    q = _Quantiles(inputs)
     with np.errstate(invalid="ignore", divide="ignore"):
         return AdjustmentForecast(
-            change_pct=change_at(0.5),
-            change_pct_low=change_at(1.0 - lo_p),  # slower blocks, smaller change
-            change_pct_high=change_at(lo_p),
-            date_s=date_at(0.5),
-            date_low_s=date_at(lo_p),
-            date_high_s=date_at(1.0 - lo_p),
-            hashrate_hs=level_now,
-            rate_sigma=sigma,
-            tau_days=level_time_constant_days(fit.q_per_day),
+            change_pct=q.change_at(0.5),
+            change_pct_low=q.change_at(1.0 - lo_p),  # slower blocks, smaller change
+            change_pct_high=q.change_at(lo_p),
+            date_s=q.date_at(0.5),
+            date_low_s=q.date_at(lo_p),
+            date_high_s=q.date_at(1.0 - lo_p),
+            hashrate_hs=q.level_now,
+            rate_sigma=q.sigma,
+            tau_days=level_time_constant_days(inputs.fit.q_per_day),
             confidence=confidence,
         )
+
+
+class _Quantiles:
+    """The predictive quantiles of :func:`forecast_adjustment` at any probability: ``p``
+    of the remaining time (``change_at(p)`` is the change's ``1 - p`` quantile)."""
+
+    def __init__(self, inputs: ForecastInputs) -> None:
+        self.k = np.clip(inputs.blocks_in_epoch, 0, EPOCH - 1).astype(np.float64)
+        self.now = np.asarray(inputs.now_s, np.float64)
+        self.elapsed = self.now - inputs.epoch_start_s
+        self.d = np.asarray(inputs.difficulty, np.float64)
+        fit = inputs.fit
+        self.g_s = fit.drift_per_day / SECONDS_PER_DAY
+        age_d = inputs.obs_age_s / SECONDS_PER_DAY
+        self.level_now = inputs.obs_level_hs * np.exp(fit.drift_per_day * age_d)
+        self.lam0 = self.level_now / (self.d * HASHES_PER_DIFFICULTY)
+        self.locked = (self.k >= EPOCH - 1) & inputs.exact_tip
+        self.r_change = np.maximum(EPOCH - 1 - self.k, 1.0)  # 1 where locked (then unused)
+        self.r_date = EPOCH - self.k
+        remaining_d = self.r_change / self.lam0 / SECONDS_PER_DAY
+        var = (
+            1.0 / inputs.obs_n_eff
+            + fit.q_per_day * (age_d / 2.0 + remaining_d / 3.0)
+            + fit.drift_se_per_day**2 * (age_d + remaining_d / 2.0) ** 2
+        )
+        self.sigma = np.sqrt(var)
+
+    def change_at(self, p: float) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r_time = _time_for_blocks(self.r_change, self.lam0, self.g_s, self.sigma, p)
+            r_time = np.where(self.locked, 0.0, r_time)
+            timespan = np.clip(self.elapsed + r_time, MIN_TIMESPAN_S, MAX_TIMESPAN_S)
+            change = 100.0 * (TARGET_TIMESPAN_S / timespan - 1.0)
+            floor = 100.0 * (1.0 / self.d - 1.0)  # the new difficulty is at least 1 (powLimit)
+        return np.asarray(np.maximum(change, floor), np.float64)
+
+    def date_at(self, p: float) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = _time_for_blocks(self.r_date, self.lam0, self.g_s, self.sigma, p)
+        return np.asarray(self.now + t, np.float64)
+
+
+def adjustment_quantiles(inputs: ForecastInputs, probs: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """The quantiles of :func:`forecast_adjustment`'s predictive at ``probs``.
+
+    Returns
+    -------
+    (change_pct, date_s) : tuple of ndarray
+        Shape (points, probs): the change's quantiles (percent) and the date's (unix s),
+        each ascending along the probabilities.
+    """
+    q = _Quantiles(inputs)
+    p = np.asarray(probs, np.float64)
+    change = np.stack([q.change_at(1.0 - x) for x in p], axis=1)
+    date = np.stack([q.date_at(x) for x in p], axis=1)
+    return change, date
 
 
 def difficulty_after(difficulty: np.ndarray | float, change_pct: np.ndarray | float) -> np.ndarray:
@@ -741,8 +768,37 @@ class DailyContext:
     obs: Observations
 
 
-def daily_context(series: DailySeries, epochs: Epochs) -> DailyContext:
-    """Precompute the height offsets, the process fit and the daily observations."""
+def with_drift_window(
+    fit: ProcessFit, blocks: ArrayLike, difficulty_mean: ArrayLike, drift_window_days: int
+) -> ProcessFit:
+    """``fit`` with its drift and drift standard error taken from a shorter trailing window
+    of ``drift_window_days`` days (the random-walk variance, hence the level, unchanged).
+
+    The same estimator as :func:`fit_hashrate_process` (the 30-day means at both ends of
+    the window), on fewer days: it follows a change of the growth rate sooner, at the price
+    of a noisier drift (its ``se`` grows as ``(W - 30)**-1.5``). Days where the short
+    window has too little history keep ``fit``'s values.
+    """
+    short = fit_hashrate_process(
+        blocks,
+        difficulty_mean,
+        window_days=drift_window_days,
+        min_days=min(MIN_FIT_DAYS, drift_window_days),
+    )
+    ok = (short.days > 0) & (fit.days > 0)
+    return ProcessFit(
+        q_per_day=fit.q_per_day,
+        drift_per_day=np.where(ok, short.drift_per_day, fit.drift_per_day),
+        drift_se_per_day=np.where(ok, short.drift_se_per_day, fit.drift_se_per_day),
+        days=fit.days,
+    )
+
+
+def daily_context(
+    series: DailySeries, epochs: Epochs, drift_window_days: int | None = None
+) -> DailyContext:
+    """Precompute the height offsets, the process fit and the daily observations
+    (``drift_window_days``: the drift from that shorter window, :func:`with_drift_window`)."""
     day_end = day_end_s(series.day)
     offset = height_offsets(
         series.day,
@@ -751,12 +807,15 @@ def daily_context(series: DailySeries, epochs: Epochs) -> DailyContext:
         epochs.start_height,
         epochs.start_time,
     )
+    fit = fit_hashrate_process(series.blocks, series.difficulty_mean)
+    if drift_window_days is not None:
+        fit = with_drift_window(fit, series.blocks, series.difficulty_mean, drift_window_days)
     return DailyContext(
         series=series,
         day_end_s=day_end,
         offset=offset,
         chain_end_height=series.end_height - offset,
-        fit=fit_hashrate_process(series.blocks, series.difficulty_mean),
+        fit=fit,
         obs=daily_observations(series.day, series.blocks, series.difficulty_mean),
     )
 

@@ -23,7 +23,7 @@ from minerwatch.present.columns import (
 
 if TYPE_CHECKING:  # types only: an import's report need not load the analyses
     from minerwatch.analyses.asics import AsicEconomics
-    from minerwatch.analyses.backtest import DifficultyBacktest
+    from minerwatch.analyses.backtest import DifficultyBacktest, WalkForwardBacktest
     from minerwatch.analyses.cost import ProductionCost
     from minerwatch.analyses.difficulty import DifficultyOutlook, NextAdjustment
     from minerwatch.analyses.pools import PoolShares
@@ -837,6 +837,61 @@ def difficulty_backtest_table(console: Console, bt: DifficultyBacktest) -> None:
         "were known (Poisson arrivals alone).",
     )
     _notes(console, bt.notes)
+
+
+def walk_forward_table(console: Console, wf: WalkForwardBacktest) -> None:
+    """The walk-forward run, per data kind: by level, then by year (every level), each
+    forecaster's MAE of the change, ratio to the baseline (bootstrap 90% interval),
+    interval score, CRPS and 90% coverage, and the MAE and coverage of the date."""
+    _say(
+        console,
+        f"[bold]Walk-forward backtest[/] of the next adjustment, epochs from {wf.scored_from}: "
+        f"ours ({wf.method}), recal (ours recalibrated), comb (ours combined with the "
+        f"baseline), adapt (ours with the drift window that forecast best lately) and base "
+        f"({wf.baseline})",
+    )
+    short = {
+        "ours": "ours",
+        "recalibrated": "recal",
+        "combined": "comb",
+        "adaptive": "adapt",
+        "baseline": "base",
+    }
+    for kind in dict.fromkeys(r.data for r in wf.rows):
+        for first, rows in (
+            ("level", [r for r in wf.rows if r.data == kind]),
+            ("year", [r for r in wf.years if r.data == kind and r.level_pct is None]),
+        ):
+            t = _table(
+                *_text(first, "model"),
+                *_figures("n", "MAE", "ratio", "90% CI", "IS", "CRPS", "cover", "MAE h", "cover"),
+                title=f"{kind} data, by {first}: change (pp) and date (h)",
+            )
+            for r in rows:
+                key = r.year if first == "year" else r.level_pct
+                t.add_row(
+                    "all" if key is None else (str(key) if first == "year" else f"{key}%"),
+                    short[r.model],
+                    f"{r.forecasts:,}",
+                    fmt.number(r.mae_change_pp, ".2f"),
+                    fmt.number(r.ratio_change, ".2f"),
+                    f"{fmt.number(r.ratio_change_low, '.2f')}-"
+                    f"{fmt.number(r.ratio_change_high, '.2f')}",
+                    fmt.number(r.interval_score_change_pp, ".1f"),
+                    fmt.number(r.crps_change_pp, ".2f"),
+                    fmt.percent(r.coverage_change_pct, 0),
+                    fmt.number(r.mae_date_h, ".1f"),
+                    fmt.percent(r.coverage_date_pct, 0),
+                )
+            console.print(t)
+    _dim(
+        console,
+        "pp: percentage points; h: hours. ratio: MAE / the baseline's on the same forecasts "
+        "(90% CI: moving-block bootstrap over epochs). IS: interval score of the 90% interval "
+        "(alpha 0.1); CRPS from 100 quantiles; the baseline's interval and distribution are "
+        "its own earlier errors, walk-forward. cover: realised values inside the 90% interval.",
+    )
+    _notes(console, wf.notes)
 
 
 def brief_text(console: Console, b) -> None:
