@@ -436,3 +436,72 @@ def test_cli_bad_user_file_exits_2_naming_line_and_column(cli, tmp_path, loaded_
     assert "column 'hashrate_ths'" in result.stderr
     missing = cli("asics", "list", "--machines", str(tmp_path / "none.csv"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+# -- one machine count for `cost` and `asics` --------------------------------------------
+
+
+def _in_service_by_hand(day: str, years: int = 5) -> set[str]:
+    """Catalog models released 1 to 12 * years months before ``day``'s month, from the CSV."""
+    text = resources.files("minerwatch.sources").joinpath("asics.csv").read_text("utf-8")
+    y, m = int(day[:4]), int(day[5:7])
+    out = set()
+    for row in csv.DictReader(text.splitlines()):
+        ry, rm = int(row["release_month"][:4]), int(row["release_month"][5:7])
+        if 1 <= (y - ry) * 12 + (m - rm) <= 12 * years:
+            out.add(row["model"])
+    return out
+
+
+@pytest.mark.parametrize(
+    ("day", "cost_line", "asics_line"),
+    [
+        ("2025-10-06", "profitable: 53 of 56", "profitable: 53 of 56"),
+        # The day's hashprice after the FTX fall was below its 14-day mean (and asics' 2%
+        # pool fee): three machines fewer cover their power at asics' figures.
+        ("2022-11-21", "profitable: 20 of 27", "profitable: 17 of 27"),
+    ],
+)
+def test_cost_and_asics_count_machines_by_one_rule(cli, loaded_db, day, cost_line, asics_line):
+    service = _in_service_by_hand(day)
+    cost = cli("cost", "--as-of", day, "--json", "--db", loaded_db)
+    asics = cli("asics", "--as-of", day, "--json", "--db", loaded_db)
+    fleet, econ = json.loads(cost.stdout)["fleet"], json.loads(asics.stdout)
+    # The same machines in service on the day, in both commands, as counted from the CSV.
+    assert fleet["machines_available"] == econ["machines_available"] == len(service)
+    assert econ["lifetime_years"] == json.loads(cost.stdout)["parameters"]["lifetime_years"]
+    # asics' count is its own table's: the in-service rows that are not underwater.
+    rows = {r["model"]: r for r in econ["machines"]}
+    assert econ["machines_profitable"] == sum(not rows[m]["underwater"] for m in service)
+    # With the same hashprice (the day's) and no pool fee, the two give the same N of M.
+    same_cost = minerwatch.production_cost(loaded_db, day, smoothing_days=1)
+    same_asics = minerwatch.asic_economics(loaded_db, day, pool_fee_pct=0)
+    assert same_cost.fleet.machines_profitable == same_asics.machines_profitable
+    assert same_cost.fleet.machines_available == same_asics.machines_available
+    # The text says which set each count is of and at which hashprice and fee.
+    cost_text = cli("cost", "--as-of", day, "--db", loaded_db, env={"COLUMNS": "200"}).stdout
+    asics_text = cli("asics", "--as-of", day, "--db", loaded_db, env={"COLUMNS": "200"}).stdout
+    assert f"{cost_line} machines in service (released within 5 years; threshold" in cost_text
+    assert "14-day hashprice of" in cost_text and "no pool fee" in cost_text
+    in_service = "machines in service (released within 5 years; the day's hashprice, pool fee 2%)"
+    assert f"{asics_line} {in_service}" in asics_text
+    assert f"of the {len(rows)} models listed (every model released by then)" in asics_text
+
+
+def test_the_fleet_rule_at_its_edges():
+    from minerwatch.models import fleet
+
+    s21 = np.array(["2023-09", "NaT"], "datetime64[M]")  # the S21, and an undated machine
+    days = np.array(["2023-09-30", "2023-10-01", "2028-09-30", "2028-10-01"], "datetime64[D]")
+    service = fleet.in_service(days, s21)
+    # From the month after its release month through its 60th month; undated never.
+    assert service[:, 0].tolist() == [False, True, True, False]
+    assert not service[:, 1].any()
+    assert fleet.in_service(days, s21, lifetime_years=0.5)[:, 0].tolist() == [0, 1, 0, 0]
+    # $50/PH/day, 2% fee, 5 c/kWh: 0.05 * 0.98 / (0.024 * 0.05) = 40.83 J/TH.
+    threshold = fleet.threshold_efficiency_j_th(50.0, 0.05, 2.0)
+    assert float(threshold) == pytest.approx(0.05 * 0.98 / (0.024 * 0.05), rel=1e-12)
+    count = fleet.fleet_count("2025-10-06", [40.0, 41.0, 17.5], ["2024-01", "2024-01", "NaT"], 40.9)
+    assert (int(count.machines), int(count.machines_profitable)) == (2, 1)
+    with pytest.raises(InputError, match="lifetime_years"):
+        fleet.in_service(days, s21, lifetime_years=0)

@@ -7,14 +7,26 @@ rejected import leaves every table as it was (a checksum of each); an accepted o
 only values the chain's rules allow, checked here independently of the importer.
 
 ``MINERWATCH_FUZZ_EXAMPLES`` sets the examples per importer (default 100, a few seconds
-each); docs/fuzzing.md gives the long run's command and result.
+each) and ``MINERWATCH_FUZZ_SEED`` shifts every test's seed; ``bench/fuzz.py`` runs many in
+chunks, and docs/fuzzing.md gives its command and the long run's result.
+
+Speed (a long run is 100,000 inputs per importer): each test's store is in memory and lives
+for the whole run; the real files are read once; the tables' checksum is taken after each
+accepted import and kept, so a rejected input costs one checksum only when the importer
+used the database at all. Whether it did: the store's connection (``store.con``, the only
+way the store reaches DuckDB) is wrapped in :class:`Watched`, which counts every use; an
+import that never used it cannot have changed anything.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,9 +62,14 @@ def _checksum(store) -> tuple:
     )
 
 
+@cache
+def _lines(path: Path) -> tuple[str, ...]:
+    return tuple(path.read_text().splitlines())
+
+
 def _window(path: Path, start: int, rows: int) -> tuple[str, list[str]]:
-    lines = path.read_text().splitlines()
-    return lines[0], lines[1 + start : 1 + start + rows]
+    lines = _lines(path)
+    return lines[0], list(lines[1 + start : 1 + start + rows])
 
 
 cell = st.one_of(
@@ -93,29 +110,77 @@ def inputs(header: str, rows: list[str]):
     )
 
 
-def _run(store, tmp_path: Path, data: bytes, importer, check_accepted) -> None:
+class Watched:
+    """A DuckDB connection that counts the uses of its attributes (``execute``, ``sql``,
+    ``begin``, ``register``, ``cursor``, ...) and forwards them."""
+
+    def __init__(self, con) -> None:
+        self._con, self.uses = con, 0
+
+    def __getattr__(self, name: str):
+        self.uses += 1
+        return getattr(self._con, name)
+
+
+class Fuzzed:
+    """One store for a whole run, with its checksum and ``view(store)`` (what a test
+    compares) as they were after the last accepted import: only imports write, so they
+    stand for the store before the next one."""
+
+    def __init__(self, store, view: Callable[[Any], Any] = lambda store: None) -> None:
+        store.con = self.con = Watched(store.con)
+        self.store, self._view = store, view
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.checksum, self.view = _checksum(self.store), self._view(self.store)
+
+
+def _run(fz: Fuzzed, tmp_path: Path, data: bytes, importer, check_accepted) -> None:
+    """Import ``data``; a rejection must leave every table as it was, an acceptance is
+    handed to ``check_accepted(store, view_before)``."""
     path = tmp_path / "fuzz.csv"
     path.write_bytes(data)
-    before = _checksum(store)
+    store = fz.store
+    uses = fz.con.uses
     try:
         importer(store, path)
     except InputError:
         event("rejected")
-        assert _checksum(store) == before, "a rejected import changed the database"
+        if fz.con.uses != uses:  # the importer used the database: compare every table
+            event("rejected after reading the database")
+            assert _checksum(store) == fz.checksum, "a rejected import changed the database"
         return
     event("accepted")
-    check_accepted(store)
+    before = fz.view
+    fz.refresh()
+    check_accepted(store, before)
 
 
 @pytest.fixture(scope="module")
-def fuzz_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("fuzz")
+def fuzz_dir(tmp_path_factory) -> Iterator[Path]:
+    """Where each input is written: in memory (``/dev/shm``) where there is one, as
+    rewriting a file on disk costs more than most rejected imports."""
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        yield tmp_path_factory.mktemp("fuzz")
+        return
+    with tempfile.TemporaryDirectory(prefix="minerwatch-fuzz-", dir=shm) as name:
+        yield Path(name)
+
+
+def _memory_store():
+    """A store in memory, one DuckDB thread (these tables are a few rows: threads only
+    add hand-over time)."""
+    store = minerwatch.open_store(":memory:")
+    store.con.execute("SET threads TO 1")
+    return store
 
 
 # --- Coin Metrics ------------------------------------------------------------------------
 
 
-def _cm_accepted(store) -> None:
+def _cm_accepted(store, _before) -> None:
     c = store.read_chain_daily()
     day, n, iss, supply = c["day"], c["blocks"], c["issuance_sat"], c["supply_sat"]
     early = day < np.datetime64("2012-11-27")  # era 0: 50 BTC a block
@@ -129,9 +194,9 @@ def _cm_accepted(store) -> None:
 
 
 @pytest.fixture(scope="module")
-def cm_store(fuzz_dir):
-    with minerwatch.open_store(fuzz_dir / "cm.duckdb") as store:
-        yield store
+def cm_store():
+    with _memory_store() as store:
+        yield Fuzzed(store)
 
 
 @seed(9001 + SEED)
@@ -147,32 +212,11 @@ def test_fuzz_coinmetrics(cm_store, fuzz_dir, coinmetrics_csv, data):
 # --- prices ------------------------------------------------------------------------------
 
 
-def _prices_accepted(store) -> None:
-    p = store.read_prices()
-    close = p["close_usd"]
+def _prices_accepted(store, before) -> None:
+    after = store.read_prices()
+    close = after["close_usd"]
     assert ((close >= 1e-4) & (close <= 1e9)).all()
-    assert (p["day"] >= np.datetime64("2009-01-03")).all()
-
-
-@pytest.fixture(scope="module")
-def prices_store(fuzz_dir, coinmetrics_csv):
-    header, rows = _window(coinmetrics_csv, 6170, 37)
-    path = fuzz_dir / "cm_tail.csv"
-    path.write_text("\n".join([header, *rows]) + "\n")
-    with minerwatch.open_store(fuzz_dir / "prices.duckdb") as store:
-        minerwatch.import_coinmetrics(store, path)
-        yield store
-
-
-@seed(9002 + SEED)
-@FUZZ
-@given(data=st.data())
-def test_fuzz_prices(prices_store, fuzz_dir, prices_csv, data):
-    header, rows = _window(prices_csv, 5100, 14)  # December 2025: Coin Metrics held too
-    blob = data.draw(inputs(header, rows))
-    before = prices_store.read_prices()
-    _run(prices_store, fuzz_dir, blob, minerwatch.import_prices, _prices_accepted)
-    after = prices_store.read_prices()
+    assert (after["day"] >= np.datetime64("2009-01-03")).all()
     # Nothing beyond x10 of Coin Metrics' close gets in without --force.
     theirs = before["source"] == "coinmetrics"
     cm = dict(
@@ -185,24 +229,49 @@ def test_fuzz_prices(prices_store, fuzz_dir, prices_csv, data):
             assert 0.1 <= c / cm[d] <= 10
 
 
+@pytest.fixture(scope="module")
+def prices_store(fuzz_dir, coinmetrics_csv):
+    header, rows = _window(coinmetrics_csv, 6170, 37)
+    path = fuzz_dir / "cm_tail.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    with _memory_store() as store:
+        minerwatch.import_coinmetrics(store, path)
+        yield Fuzzed(store, lambda store: store.read_prices())
+
+
+@seed(9002 + SEED)
+@FUZZ
+@given(data=st.data())
+def test_fuzz_prices(prices_store, fuzz_dir, prices_csv, data):
+    header, rows = _window(prices_csv, 5100, 14)  # December 2025: Coin Metrics held too
+    blob = data.draw(inputs(header, rows))
+    _run(prices_store, fuzz_dir, blob, minerwatch.import_prices, _prices_accepted)
+
+
 # --- epochs ------------------------------------------------------------------------------
 
 
-def _epochs_accepted(store) -> None:
-    e = store.read_epochs()
-    h, d, t = e["start_height"], e["difficulty"], e["start_time"]
+def _epochs_accepted(store, stored) -> None:
+    after = store.read_epochs()
+    h, d, t = after["start_height"], after["difficulty"], after["start_time"]
     adjacent = np.diff(h) == 2016
     ratio = d[1:][adjacent] / d[:-1][adjacent]
     assert ((ratio >= 0.25 * (1 - 1e-4)) & (ratio <= 4 * (1 + 1e-4))).all()
     known = t[t >= 0]
     assert (np.diff(known) > 0).all()
     assert (known <= time.time() + 7200).all()
+    # An accepted import never changed a stored epoch (no --replace) nor erased a time.
+    common = np.isin(h, stored["start_height"])
+    old = np.isin(stored["start_height"], h)
+    np.testing.assert_array_equal(after["bits"][common], stored["bits"][old])
+    kept = stored["start_time"][old] >= 0
+    np.testing.assert_array_equal(t[common][kept], stored["start_time"][old][kept])
 
 
 @pytest.fixture(scope="module")
-def epochs_store(fuzz_dir):
-    with minerwatch.open_store(fuzz_dir / "epochs.duckdb") as store:
-        yield store
+def epochs_store():
+    with _memory_store() as store:
+        yield Fuzzed(store, lambda store: store.read_epochs())
 
 
 @seed(9003 + SEED)
@@ -212,23 +281,13 @@ def test_fuzz_epochs(epochs_store, fuzz_dir, epochs_csv, data):
     start = data.draw(st.sampled_from([0, 100, 440]))
     header, rows = _window(epochs_csv, start, 12)
     blob = data.draw(inputs(header, rows))
-    stored = epochs_store.read_epochs()
     _run(epochs_store, fuzz_dir, blob, minerwatch.import_epochs, _epochs_accepted)
-    # An accepted import never changed a stored epoch (no --replace) nor erased a time.
-    after = epochs_store.read_epochs()
-    common = np.isin(after["start_height"], stored["start_height"])
-    old = np.isin(stored["start_height"], after["start_height"])
-    np.testing.assert_array_equal(after["bits"][common], stored["bits"][old])
-    kept = stored["start_time"][old] >= 0
-    np.testing.assert_array_equal(
-        after["start_time"][common][kept], stored["start_time"][old][kept]
-    )
 
 
 # --- blocks ------------------------------------------------------------------------------
 
 
-def _blocks_accepted(store) -> None:
+def _blocks_accepted(store, _before) -> None:
     b = store.read_blocks()
     t, h = b["time"], b["height"]
     assert (np.diff(h) == 1).all()
@@ -241,10 +300,10 @@ def _blocks_accepted(store) -> None:
 
 
 @pytest.fixture(scope="module")
-def blocks_store(fuzz_dir, epochs_csv):
-    with minerwatch.open_store(fuzz_dir / "blocks.duckdb") as store:
+def blocks_store(epochs_csv):
+    with _memory_store() as store:
         minerwatch.import_epochs(store, epochs_csv)
-        yield store
+        yield Fuzzed(store)
 
 
 @seed(9004 + SEED)
@@ -254,3 +313,46 @@ def test_fuzz_blocks(blocks_store, fuzz_dir, blocks_csv, data):
     header, rows = _window(blocks_csv, 0, 30)
     blob = data.draw(inputs(header, rows))
     _run(blocks_store, fuzz_dir, blob, minerwatch.import_blocks, _blocks_accepted)
+
+
+# --- the harness itself ------------------------------------------------------------------
+
+
+@settings(
+    max_examples=1,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.none())  # _run records Hypothesis events: it runs inside a test
+def test_fuzz_harness_sees_a_rejected_import_that_wrote(fuzz_dir, coinmetrics_csv, _none):
+    """The shortcut (no checksum when the connection was not used) must not hide a write:
+    an importer that deletes a row and then raises InputError fails the check, one that
+    only reads passes it, one that never uses the database skips the checksum."""
+    header, rows = _window(coinmetrics_csv, 0, 5)
+    path = fuzz_dir / "harness.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+
+    def reads_then_refuses(store, _path):
+        store.read_chain_daily()
+        raise InputError("refused")
+
+    def deletes_then_refuses(store, _path):
+        store.con.execute("DELETE FROM chain_daily WHERE day = DATE '2009-01-03'")
+        raise InputError("refused")
+
+    with _memory_store() as store:
+        minerwatch.import_coinmetrics(store, path)
+        fz = Fuzzed(store)
+        _run(fz, fuzz_dir, b"", reads_then_refuses, _cm_accepted)
+        uses = fz.con.uses
+        _run(
+            fz,
+            fuzz_dir,
+            b"",
+            lambda store, path: minerwatch.import_coinmetrics(store, path),
+            _cm_accepted,
+        )
+        assert fz.con.uses == uses  # an empty file is refused before the database is read
+        with pytest.raises(AssertionError, match="rejected import changed the database"):
+            _run(fz, fuzz_dir, b"", deletes_then_refuses, _cm_accepted)

@@ -12,8 +12,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from minerwatch import params
 from minerwatch.analyses.day import Day, day_of
 from minerwatch.errors import NoPriceOnDay
+from minerwatch.models import fleet
 from minerwatch.models.asics import (
     DEFAULT_POOL_FEE_PCT,
     DEFAULT_POWER_PRICE_USD_KWH,
@@ -42,9 +44,12 @@ class AsicEconomics(Jsonable, Tabular):
     :func:`~minerwatch.metrics.daily.compute_daily_metrics`; ``power_price_usd_kwh``,
     ``pool_fee_pct`` and ``uptime_pct`` the parameters; ``machines`` the per-model results,
     most profitable first. With ``released_only`` the models not yet launched by ``as_of``
-    are left out; ``unreleased_omitted`` counts them. ``underwater_count``: the models whose
-    power cost exceeds their revenue (set from ``machines``). ``notes`` carries loading
-    remarks.
+    are left out; ``unreleased_omitted`` counts them. ``underwater_count``: the listed models
+    whose power cost exceeds their revenue (set from ``machines``). ``machines_available``
+    and ``machines_profitable``: the machines in service on the day (released within
+    ``lifetime_years``) and those of them that cover their power at the day's hashprice and
+    the pool fee, by :func:`minerwatch.models.fleet.fleet_count`, the rule ``minerwatch cost``
+    counts its fleet by. ``notes`` carries loading remarks.
     """
 
     TABLE = "machines"  # the rows of to_pandas() and the like
@@ -58,6 +63,9 @@ class AsicEconomics(Jsonable, Tabular):
     power_price_usd_kwh: float
     pool_fee_pct: float
     uptime_pct: float
+    lifetime_years: float
+    machines_available: int
+    machines_profitable: int
     released_only: bool
     unreleased_omitted: int
     machines_file: str | None
@@ -78,6 +86,7 @@ def asic_economics(
     uptime_pct: float = DEFAULT_UPTIME_PCT,
     user_file: str | Path | None = None,
     released_only: bool = True,
+    lifetime_years: float = fleet.DEFAULT_LIFETIME_YEARS,
 ) -> AsicEconomics:
     """Economics of every ASIC model on ``as_of`` (YYYY-MM-DD; default the last stored day).
 
@@ -85,12 +94,15 @@ def asic_economics(
     ``released_only`` (the default) a model is listed only once launched (from the month
     after its release month; see :meth:`Catalog.released_by`). ``user_file`` adds the
     user's own machines (see :func:`~minerwatch.models.asics.load_catalog`).
+    ``lifetime_years`` (default 5, CBECI's) is the service life behind
+    ``machines_available`` (:mod:`minerwatch.models.fleet`).
 
     Raises :class:`InputError` for a parameter out of range (naming it), a bad machines
     file (naming file, line and column), a date outside the data, and
     :class:`~minerwatch.errors.NoPriceOnDay` for a day without a close.
     """
     check_parameters(power_price_usd_kwh, pool_fee_pct, uptime_pct)
+    lifetime_years = params.LIFETIME_YEARS.check(lifetime_years, "lifetime_years")
     with day_of(db, as_of) as context:
         frame, metrics = context.frame, context.metrics
         catalog = context.catalog if user_file is None else load_catalog(user_file)
@@ -105,6 +117,13 @@ def asic_economics(
             "import prices",
             parameter="as_of",
         )
+    counted = fleet.fleet_count(
+        day,
+        catalog.efficiency_j_th,
+        catalog.release_month,
+        fleet.threshold_efficiency_j_th(hp_usd, power_price_usd_kwh, pool_fee_pct),
+        lifetime_years,
+    )
     omitted = 0
     if released_only:
         mask = catalog.released_by(day)
@@ -129,6 +148,9 @@ def asic_economics(
         power_price_usd_kwh=float(power_price_usd_kwh),
         pool_fee_pct=float(pool_fee_pct),
         uptime_pct=float(uptime_pct),
+        lifetime_years=lifetime_years,
+        machines_available=int(counted.machines),
+        machines_profitable=int(counted.machines_profitable),
         released_only=released_only,
         unreleased_omitted=omitted,
         machines_file=None if user_file is None else str(user_file),

@@ -28,7 +28,8 @@ import numpy as np
 
 from minerwatch import params
 from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
-from minerwatch.models.asics import breakeven_power_price_usd_kwh, shutdown_price_usd
+from minerwatch.models.asics import shutdown_price_usd
+from minerwatch.models.fleet import DEFAULT_LIFETIME_YEARS, fleet_count, threshold_efficiency_j_th
 from minerwatch.units import (
     HS_PER_PHS,
     HS_PER_THS,
@@ -40,7 +41,7 @@ from minerwatch.units import (
 
 # CBECI defaults (Cambridge Centre for Alternative Finance, CBECI methodology).
 CBECI_ELECTRICITY_USD_KWH = 0.05
-CBECI_LIFETIME_YEARS = 5
+CBECI_LIFETIME_YEARS = DEFAULT_LIFETIME_YEARS  # hardware released within five years
 CBECI_SMOOTHING_DAYS = 14
 CBECI_OVERHEADS = (1.01, 1.10, 1.20)  # power usage effectiveness: lower, best guess, upper
 # Capriole's Bitcoin Production Cost: electricity is 60% of a miner's total cost.
@@ -425,17 +426,12 @@ def profitability_threshold_j_th(
 
     Notes
     -----
-    The same relation as :func:`minerwatch.models.asics.breakeven_power_price_usd_kwh`
-    (``h = 0.024 * e * c``, no pool fee) solved for ``e`` rather than ``c``. The relation is
-    symmetric in ``e`` and ``c``, so it is computed by that function with their roles
-    swapped.
+    :func:`minerwatch.models.fleet.threshold_efficiency_j_th` with no pool fee (CBECI's
+    threshold), the hashprice per TH/s converted to per PH/s.
     """
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return breakeven_power_price_usd_kwh(
-            np.asarray(hashprice_usd_th_day, np.float64) * THS_PER_PHS,
-            electricity_usd_kwh,
-            pool_fee_pct=0.0,
-        )
+    return threshold_efficiency_j_th(
+        np.asarray(hashprice_usd_th_day, np.float64) * THS_PER_PHS, electricity_usd_kwh
+    )
 
 
 @dataclass(frozen=True)
@@ -465,13 +461,11 @@ def fleet_efficiency_band(
 ) -> FleetBand:
     """Efficiency band of the machines that are available and profitable on each day.
 
-    A machine is available on day ``d`` from the month after its release month (release
-    months have month resolution; the catalog's convention, so no machine is counted before
-    its launch) for ``lifetime_years``: ``1 <= month(d) - release_month <= 12 *
-    lifetime_years``. Machines without a release month have no vintage and are left out.
-    It is profitable when its efficiency is at or below the day's threshold
-    (:func:`profitability_threshold_j_th`). Computed for all days x machines at once by
-    broadcasting.
+    The machines available on each day and the profitable ones among them are
+    :func:`minerwatch.models.fleet.fleet_count`'s (released by then and within
+    ``lifetime_years`` of their release month; at or below the day's threshold, from
+    :func:`profitability_threshold_j_th`), the rule every machine count uses. Computed for
+    all days x machines at once by broadcasting.
 
     Parameters
     ----------
@@ -498,16 +492,10 @@ def fleet_efficiency_band(
     Cambridge Centre for Alternative Finance, CBECI methodology (lower bound, best guess,
     upper bound; Bevand 2017).
     """
-    params.LIFETIME_YEARS.check(lifetime_years, "lifetime_years")
     eff = np.asarray(efficiency_j_th, np.float64)
-    months = np.asarray(day, "datetime64[D]").astype("datetime64[M]")
-    released = np.asarray(release_month, "datetime64[M]")
-    age = (months[:, None] - released[None, :]).astype(np.int64)
-    known = ~np.isnat(released) & np.isfinite(eff)
-    available = (age >= 1) & (age <= lifetime_years * 12) & known[None, :]
-    thr = np.asarray(threshold_j_th, np.float64)[:, None]
-    profitable = available & (eff[None, :] <= thr)
-    count = profitable.sum(axis=1)
+    fleet = fleet_count(day, eff, release_month, threshold_j_th, lifetime_years)
+    profitable = fleet.profitable
+    count = fleet.machines_profitable
     with np.errstate(invalid="ignore", divide="ignore"):
         lower = np.where(profitable, eff, np.inf).min(axis=1, initial=np.inf)
         upper = np.where(profitable, eff, -np.inf).max(axis=1, initial=-np.inf)
@@ -518,7 +506,7 @@ def fleet_efficiency_band(
         best_j_th=np.where(none, np.nan, best),
         upper_j_th=np.where(none, np.nan, upper),
         profitable=count.astype(np.int64),
-        available=available.sum(axis=1).astype(np.int64),
+        available=fleet.machines.astype(np.int64),
     )
 
 

@@ -316,10 +316,17 @@ def asic_economics_table(console: Console, r: AsicEconomics) -> None:
     for row in rows:
         t.add_row(*row, style="red" if row[0] else None)
     console.print(t)
+    listed = "every model released by then" if r.released_only else "--all: every catalog model"
     _say(
         console,
         f"{UNDERWATER_MARK} underwater (power cost above revenue): "
-        f"{r.underwater_count} of {len(m)} models",
+        f"{r.underwater_count} of the {len(m)} models listed ({listed})",
+    )
+    _say(
+        console,
+        f"profitable: {r.machines_profitable} of {r.machines_available} machines in service "
+        f"(released within {r.lifetime_years:g} years; the day's hashprice, pool fee "
+        f"{r.pool_fee_pct:g}%)",
     )
     omitted = (
         f"{r.unreleased_omitted} models not yet released on {r.as_of} are left out "
@@ -440,11 +447,11 @@ def production_cost_report(console: Console, pc: ProductionCost) -> None:
             hashprice = f"{fmt.usd(fl.hashprice_usd_th_day)}/TH/day"
         _say(
             console,
-            f"profitable: {fl.machines_profitable} of {fl.machines_available} machines "
-            f"(threshold {fmt.number(fl.threshold_j_th, '.1f', ' J/TH')} at a "
-            f"{pc.parameters['smoothing_days']}-day hashprice of {hashprice}); electricity share "
-            f"{pc.parameters['electricity_share']:g}, machines live "
-            f"{pc.parameters['lifetime_years']:g} years, fees "
+            f"profitable: {fl.machines_profitable} of {fl.machines_available} machines in "
+            f"service (released within {pc.parameters['lifetime_years']:g} years; threshold "
+            f"{fmt.number(fl.threshold_j_th, '.1f', ' J/TH')} at a "
+            f"{pc.parameters['smoothing_days']}-day hashprice of {hashprice}, no pool fee); "
+            f"electricity share {pc.parameters['electricity_share']:g}, fees "
             f"{'included' if pc.parameters['include_fees'] else 'excluded'}",
         )
 
