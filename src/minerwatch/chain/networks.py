@@ -82,81 +82,67 @@ class Network:
 _SATOSHI_MERKLE = "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b"
 _LIMIT_224 = (1 << 224) - 1  # uint256{"00000000ffff...ff"}
 
-MAIN = Network(
-    name="main",
-    chain="main",
-    genesis_hash="000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f",
-    genesis_time=1_231_006_505,
-    genesis_bits=0x1D00FFFF,
-    genesis_nonce=2_083_236_893,
-    genesis_merkle_root=_SATOSHI_MERKLE,
-    pow_limit=_LIMIT_224,
-    min_difficulty_blocks=False,
-    no_retargeting=False,
-    halving_interval=210_000,
-    rpc_port=8332,
-    datadir_subdir="",
-)
-TESTNET3 = Network(
-    name="testnet3",
-    chain="test",
-    genesis_hash="000000000933ea01ad0ee984209779baaec3ced90fa3f408719526f8d77f4943",
-    genesis_time=1_296_688_602,
-    genesis_bits=0x1D00FFFF,
-    genesis_nonce=414_098_458,
-    genesis_merkle_root=_SATOSHI_MERKLE,
-    pow_limit=_LIMIT_224,
-    min_difficulty_blocks=True,
-    no_retargeting=False,
-    halving_interval=210_000,
-    rpc_port=18332,
-    datadir_subdir="testnet3",
-)
-TESTNET4 = Network(
-    name="testnet4",
-    chain="testnet4",
-    genesis_hash="00000000da84f2bafbbc53dee25a72ae507ff4914b867c565be350b0da8bf043",
-    genesis_time=1_714_777_860,
-    genesis_bits=0x1D00FFFF,
-    genesis_nonce=393_743_547,
-    genesis_merkle_root="7aa0a7ae1e223414cb807e40cd57e667b718e42aaf9306db9102fe28912b7b4e",
-    pow_limit=_LIMIT_224,
-    min_difficulty_blocks=True,
-    no_retargeting=False,
-    halving_interval=210_000,
-    rpc_port=48332,
-    datadir_subdir="testnet4",
-)
-SIGNET = Network(
-    name="signet",
-    chain="signet",
-    genesis_hash="00000008819873e925422c1ff0f99f7cc9bbb232af63a077a480a3633bee1ef6",
-    genesis_time=1_598_918_400,
-    genesis_bits=0x1E0377AE,
-    genesis_nonce=52_613_770,
-    genesis_merkle_root=_SATOSHI_MERKLE,
-    pow_limit=0x00000377AE << 216,  # uint256{"00000377ae00...00"}
-    min_difficulty_blocks=False,
-    no_retargeting=False,
-    halving_interval=210_000,
-    rpc_port=38332,
-    datadir_subdir="signet",
-)
-REGTEST = Network(
-    name="regtest",
-    chain="regtest",
-    genesis_hash="0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206",
-    genesis_time=1_296_688_602,
-    genesis_bits=0x207FFFFF,
-    genesis_nonce=2,
-    genesis_merkle_root=_SATOSHI_MERKLE,
-    pow_limit=(1 << 255) - 1,  # uint256{"7fff...ff"}
-    min_difficulty_blocks=True,
-    no_retargeting=True,
-    halving_interval=150,
-    rpc_port=18443,
-    datadir_subdir="regtest",
-)
+# Genesis block hashes, display hex (``consensus.hashGenesisBlock``).
+_GENESIS_HASH = {
+    "main": "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f",
+    "testnet3": "000000000933ea01ad0ee984209779baaec3ced90fa3f408719526f8d77f4943",
+    "testnet4": "00000000da84f2bafbbc53dee25a72ae507ff4914b867c565be350b0da8bf043",
+    "signet": "00000008819873e925422c1ff0f99f7cc9bbb232af63a077a480a3633bee1ef6",
+    "regtest": "0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206",
+}
+# Genesis merkle roots other than that of Satoshi's coinbase (:data:`_SATOSHI_MERKLE`).
+_GENESIS_MERKLE = {"testnet4": "7aa0a7ae1e223414cb807e40cd57e667b718e42aaf9306db9102fe28912b7b4e"}
+_POW_LIMIT = {
+    "main": _LIMIT_224,
+    "testnet3": _LIMIT_224,
+    "testnet4": _LIMIT_224,
+    "signet": 0x00000377AE << 216,  # uint256{"00000377ae00...00"}
+    "regtest": (1 << 255) - 1,  # uint256{"7fff...ff"}
+}
+# Halving intervals other than mainnet's (:data:`~minerwatch.chain.consensus.HALVING_INTERVAL`).
+_HALVING_INTERVAL = {"regtest": 150}
+# name, chain, genesis time, bits and nonce, min_difficulty_blocks, no_retargeting, rpc_port
+# (the Network fields of the same names); the data directory's folder is the name (mainnet:
+# the data directory itself).
+_TABLE = (
+    ("main",     "main",     1_231_006_505, 0x1D00FFFF, 2_083_236_893, False, False, 8332),
+    ("testnet3", "test",     1_296_688_602, 0x1D00FFFF,   414_098_458, True,  False, 18332),
+    ("testnet4", "testnet4", 1_714_777_860, 0x1D00FFFF,   393_743_547, True,  False, 48332),
+    ("signet",   "signet",   1_598_918_400, 0x1E0377AE,    52_613_770, False, False, 38332),
+    ("regtest",  "regtest",  1_296_688_602, 0x207FFFFF,             2, True,  True,  18443),
+)  # fmt: skip
+
+
+def _network(
+    name: str,
+    chain: str,
+    genesis_time: int,
+    genesis_bits: int,
+    genesis_nonce: int,
+    min_difficulty_blocks: bool,
+    no_retargeting: bool,
+    rpc_port: int,
+) -> Network:
+    """The :class:`Network` of one row of :data:`_TABLE`, with its genesis hash, merkle
+    root, pow limit, halving interval and data directory folder."""
+    return Network(
+        name,
+        chain,
+        _GENESIS_HASH[name],
+        genesis_time,
+        genesis_bits,
+        genesis_nonce,
+        _GENESIS_MERKLE.get(name, _SATOSHI_MERKLE),
+        _POW_LIMIT[name],
+        min_difficulty_blocks,
+        no_retargeting,
+        _HALVING_INTERVAL.get(name, HALVING_INTERVAL),
+        rpc_port,
+        "" if name == "main" else name,
+    )
+
+
+MAIN, TESTNET3, TESTNET4, SIGNET, REGTEST = (_network(*row) for row in _TABLE)
 
 NETWORKS: dict[str, Network] = {n.name: n for n in (MAIN, TESTNET3, TESTNET4, SIGNET, REGTEST)}
 _BY_CHAIN = {n.chain: n for n in NETWORKS.values()}

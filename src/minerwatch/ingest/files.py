@@ -9,7 +9,7 @@ every step as it begins (``reading FILE``, ``checking ...``, ``writing N blocks`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +45,21 @@ class ImportReport:
     writes: list[WriteResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     difficulty_check: DifficultyCheck | None = None
+
+    @classmethod
+    def of(
+        cls,
+        kind: str,
+        origin: str | Path,
+        keys: np.ndarray | Sequence[object],
+        writes: list[WriteResult],
+        notes: list[str],
+        difficulty_check: DifficultyCheck | None = None,
+    ) -> ImportReport:
+        """The report of an import that read the rows of ``keys`` (their days, heights or
+        ids, ascending): their count, the first and the last."""
+        first, last = str(keys[0]), str(keys[-1])
+        return cls(kind, str(origin), len(keys), first, last, writes, notes, difficulty_check)
 
 
 def write_daily_chain(
@@ -82,15 +97,9 @@ def import_coinmetrics(
     with store.transaction():
         writes = write_daily_chain(store, records, str(path))
     progress("cross-checking the difficulty")
-    return ImportReport(
-        "coinmetrics",
-        str(path),
-        len(records),
-        str(records.day[0]),
-        str(records.day[-1]),
-        writes,
-        [*records.notes, *checks.change_notes(writes)],
-        crosscheck_difficulty(store),
+    notes = [*records.notes, *checks.change_notes(writes)]
+    return ImportReport.of(
+        "coinmetrics", path, records.day, writes, notes, crosscheck_difficulty(store)
     )
 
 
@@ -119,15 +128,8 @@ def import_prices(
     progress(f"writing {len(prices):,} closes")
     with store.transaction():
         write = store.write_prices(prices.day, prices.close_usd, prices.source, origin)
-    return ImportReport(
-        "prices",
-        str(path),
-        len(prices),
-        str(prices.day[0]),
-        str(prices.day[-1]),
-        [write],
-        [*prices.notes, *notes, *checks.change_notes([write])],
-    )
+    notes = [*prices.notes, *notes, *checks.change_notes([write])]
+    return ImportReport.of("prices", path, prices.day, [write], notes)
 
 
 def import_epochs(
@@ -149,15 +151,9 @@ def import_epochs(
     with store.transaction():
         write = store.write_epochs(epochs, str(path))
     progress("cross-checking the difficulty")
-    return ImportReport(
-        "epochs",
-        str(path),
-        len(epochs),
-        str(int(epochs.start_height[0])),
-        str(int(epochs.start_height[-1])),
-        [write],
-        [*epochs.notes, *checks.change_notes([write])],
-        crosscheck_difficulty(store),
+    notes = [*epochs.notes, *checks.change_notes([write])]
+    return ImportReport.of(
+        "epochs", path, epochs.start_height, [write], notes, crosscheck_difficulty(store)
     )
 
 
@@ -191,12 +187,4 @@ def import_blocks(
             f"reorg: {write.removed:,} stored block(s) above height {records.height[-1]} "
             "removed (not in this file)"
         )
-    return ImportReport(
-        "blocks",
-        str(path),
-        len(records),
-        str(int(records.height[0])),
-        str(int(records.height[-1])),
-        [write],
-        notes,
-    )
+    return ImportReport.of("blocks", path, records.height, [write], notes)

@@ -71,6 +71,4 @@ def import_pools(
             "stored blocks keep their pools (`reidentify` off); blocks synced from now on "
             "are identified with this list"
         )
-    return ImportReport(
-        "pools", origin, len(pools), str(pools.id[0]), str(pools.id[-1]), writes, notes
-    )
+    return ImportReport.of("pools", origin, pools.id, writes, notes)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -268,6 +269,9 @@ def sync_prices(
     venues = [exchanges.exchange(n) for n in names]
     urls = resolve_urls(names, base_urls)
     policy = RetryPolicy(max_attempts=max_attempts, backoff_s=backoff_s)
+    sync_venue = partial(
+        run_feed, policy=policy, deadline_s=deadline_s, max_pages=max_pages, progress=progress
+    )
     result = PricesSync()
     from minerwatch.sources.http import default_client
 
@@ -278,14 +282,7 @@ def sync_prices(
                 http_client, venue, base_url=urls.get(venue.name), start=start, now_s=now_s
             )
             try:
-                report = run_feed(
-                    db,
-                    feed,
-                    policy=policy,
-                    deadline_s=deadline_s,
-                    max_pages=max_pages,
-                    progress=progress,
-                )
+                report = sync_venue(db, feed)
             except SourceError as exc:
                 result.failures.append((venue.name, exc))
                 continue

@@ -37,9 +37,6 @@ class PriceIndex:
     sources: np.ndarray
     spread: np.ndarray
 
-    def __len__(self) -> int:
-        return len(self.day)
-
     def at(self, day: np.datetime64) -> tuple[float, int, float] | None:
         """(index, sources, spread) of ``day``, or None when no source has it."""
         i = int(np.searchsorted(self.day, day))

@@ -14,7 +14,7 @@ of the 80-byte header, as ``getblockhash`` and Esplora print them).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Protocol
+from typing import Protocol, Self
 
 import numpy as np
 
@@ -130,6 +130,20 @@ class ChainTip:
     network: str
     height: int
     hash: str
+
+
+class Closing:
+    """A source that holds connections (its own HTTP client, threads): :meth:`close`
+    releases them, and so does leaving a ``with`` block."""
+
+    def close(self) -> None:
+        """Release what the source holds; nothing here."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class ChainSource(Protocol):

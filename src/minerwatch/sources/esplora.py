@@ -70,7 +70,7 @@ from minerwatch.errors import (
     TransientSourceError,
 )
 from minerwatch.sources import http
-from minerwatch.sources.chainpage import UNKNOWN, BlockPage, ChainTip, empty_economics
+from minerwatch.sources.chainpage import UNKNOWN, BlockPage, ChainTip, Closing, empty_economics
 
 MEMPOOL_URL = "https://mempool.space/api"
 BLOCKSTREAM_URL = "https://blockstream.info/api"
@@ -120,7 +120,7 @@ class _Server:
         self.cache: dict[str, tuple[float, httpx.Response]] = {}
 
 
-class EsploraSource:
+class EsploraSource(Closing):
     """Main-chain blocks from Esplora servers (see the module docstring).
 
     Parameters:
@@ -177,12 +177,6 @@ class EsploraSource:
     def close(self) -> None:
         if self._own_client:
             self.client.close()
-
-    def __enter__(self) -> EsploraSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- the ChainSource methods ---------------------------------------------------------
 

@@ -100,7 +100,7 @@ from minerwatch.errors import (
     SourceError,
     TransientSourceError,
 )
-from minerwatch.sources.chainpage import BlockPage, ChainTip, empty_economics
+from minerwatch.sources.chainpage import BlockPage, ChainTip, Closing, empty_economics
 from minerwatch.sources.http import default_client, error_message, send_once
 
 log = logging.getLogger(__name__)
@@ -259,7 +259,7 @@ class _Headers:
         return _Tail(last, block_hash, int(self.chainwork[-1], 16), times[-_CONTEXT:])
 
 
-class NodeSource:
+class NodeSource(Closing):
     """Bitcoin Core over JSON-RPC and REST (see the module docstring).
 
     Parameters:
@@ -356,12 +356,6 @@ class NodeSource:
             self._pool = None
         if self._own_client:
             self._client.close()
-
-    def __enter__(self) -> NodeSource:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         origins = ", then ".join(c.origin for c in self._credentials)

@@ -266,23 +266,13 @@ def _flat_scripts(payout_scripts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def identify(
     coinbase_tag_hex: np.ndarray, payout_scripts: np.ndarray, pools: PoolList
 ) -> np.ndarray:
-    """The pool of each block: payout scripts first, then coinbase tags, else None.
+    """The pool of each block, a name of ``pools`` (object array): payout scripts first,
+    then coinbase tags, else None (the rules: the module docstring).
 
-    Parameters
-    ----------
-    coinbase_tag_hex : ndarray of object
-        Each block's coinbase scriptSig as hex (None unknown).
-    payout_scripts : ndarray of object
-        Each block's coinbase output scripts (scriptPubKeys) as hex, in output order: a
-        tuple (:class:`~minerwatch.sources.chainpage.BlockPage`), a space-separated string
-        (the store's ``payout_scripts``) or None.
-    pools : PoolList
-        The list to match against.
-
-    Returns
-    -------
-    ndarray of object
-        Pool names, None where no pool matches (see the module docstring for the rules).
+    ``coinbase_tag_hex``: each block's coinbase scriptSig as hex (None unknown);
+    ``payout_scripts``: each block's coinbase output scripts (scriptPubKeys) as hex, in
+    output order: a tuple (:class:`~minerwatch.sources.chainpage.BlockPage`), a
+    space-separated string (the store's ``payout_scripts``) or None.
     """
     n = len(coinbase_tag_hex)
     if len(payout_scripts) != n:
