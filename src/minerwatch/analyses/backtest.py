@@ -629,37 +629,16 @@ def walk_forward_arrays(
         in_kind = scored & (fc["data"] == kind)
         if not in_kind.any():
             continue
+
         for level in (*levels, None):
-            m = in_kind if level is None else in_kind & (fc["level_pct"] == level)
-            if not m.any():
-                continue
-            for model in WF_MODELS:
-                rows.append(
-                    WalkForwardRow(
-                        data=kind,
-                        model=model,
-                        level_pct=level,
-                        year=None,
-                        **_wf_means(fc, m, model),
-                    )
-                )
+            at_level = in_kind if level is None else in_kind & (fc["level_pct"] == level)
+            rows += _wf_rows(fc, at_level, kind, level, None)
         for y in np.unique(year[in_kind]).tolist():
             for level in (*levels, None):
                 m = in_kind & (year == y)
                 if level is not None:
                     m &= fc["level_pct"] == level
-                if not m.any():
-                    continue
-                for model in WF_MODELS:
-                    years.append(
-                        WalkForwardRow(
-                            data=kind,
-                            model=model,
-                            level_pct=level,
-                            year=int(y),
-                            **_wf_means(fc, m, model),
-                        )
-                    )
+                years += _wf_rows(fc, m, kind, level, int(y))
         for model in WF_MODELS:
             p = fc[f"{model}_change_pit"][in_kind]
             counts, _ = np.histogram(p[np.isfinite(p)], bins=10, range=(0.0, 1.0))
@@ -673,26 +652,30 @@ def walk_forward_arrays(
     )
 
 
+def _wf_rows(
+    fc: dict[str, np.ndarray], m: np.ndarray, kind: str, level: int | None, year: int | None
+) -> list[WalkForwardRow]:
+    """One row per model over the forecasts ``m`` (none when ``m`` is empty)."""
+    return [
+        WalkForwardRow(
+            data=kind, model=model, level_pct=level, year=year, **_wf_means(fc, m, model)
+        )
+        for model in (WF_MODELS if m.any() else ())
+    ]
+
+
 def walk_forward_backtest(
     db: Store | str | Path | None = None,
     *,
     levels: tuple[int, ...] = WF_LEVELS_PCT,
     blocks: dict[str, np.ndarray] | None = None,
 ) -> WalkForwardBacktest:
-    """``backtest difficulty --walk-forward``: :func:`walk_forward_arrays` on a database.
-
-    Parameters
-    ----------
-    db : Store, str or Path, optional
-        The database (default: :func:`~minerwatch.store.default_db_path`).
-    levels : tuple of int, default (1, 5, 10, 25, 50, 75, 90, 99)
-        Progress levels, percent of the epoch.
-    blocks : dict of ndarray, optional
-        Per-block data to use instead of the database's blocks table.
-    """
-    from minerwatch.store import open_store
-
+    """``backtest difficulty --walk-forward``: :func:`walk_forward_arrays` on the database
+    ``db`` at the progress ``levels`` (percent of the epoch, default
+    :data:`WF_LEVELS_PCT`); ``db`` and ``blocks`` as for :func:`backtest_difficulty`."""
     if not isinstance(db, Store):
+        from minerwatch.store import open_store
+
         with open_store(Path(db) if db is not None else None, read_only=True) as store:
             return walk_forward_backtest(store, levels=levels, blocks=blocks)
     daily, epochs, blocks = _load(db, blocks)

@@ -10,9 +10,10 @@ one is a 400 with the CLI's message, naming the query parameter).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
@@ -90,44 +91,44 @@ def status(
     return answer(request, lambda s: library_status(s, as_of, price_source=price_source))
 
 
-def _cost_options(
-    model: str | None, power_price: float | None, fit_end: str | None
-) -> dict[str, Any]:
-    """The production-cost parameters ``cost`` and ``episodes`` share."""
-    return given(model=model, electricity_usd_kwh=power_price, drm_fit_end=fit_end)
+@dataclass
+class CostQuery:
+    """The production-cost parameters ``cost`` and ``episodes`` share (a dependency)."""
+
+    model: Model = None
+    as_of: AsOf = None
+    power_price: PowerPrice = None
+    fit_end: FitEnd = None
+
+    def options(self) -> dict[str, Any]:
+        return given(
+            model=self.model, electricity_usd_kwh=self.power_price, drm_fit_end=self.fit_end
+        )
 
 
 @router.get("/cost", responses=RESULT, summary="minerwatch cost --json")
 def cost(
     request: Request,
-    model: Model = None,
-    as_of: AsOf = None,
-    power_price: PowerPrice = None,
-    fit_end: FitEnd = None,
+    query: Annotated[CostQuery, Depends()],
     electricity_share: Annotated[float | None, Query(description="(0, 1]")] = None,
 ) -> Response:
     from minerwatch.analyses.cost import production_cost
 
-    options = _cost_options(model, power_price, fit_end)
-    options.update(given(electricity_share=electricity_share))
-    return answer(request, lambda s: production_cost(s, as_of, **options))
+    options = query.options() | given(electricity_share=electricity_share)
+    return answer(request, lambda s: production_cost(s, query.as_of, **options))
 
 
 @router.get("/episodes", responses=RESULT, summary="minerwatch episodes --json")
 def episodes(
     request: Request,
-    model: Model = None,
-    as_of: AsOf = None,
-    power_price: PowerPrice = None,
-    fit_end: FitEnd = None,
+    query: Annotated[CostQuery, Depends()],
     merge_gap: Annotated[int | None, Query(description="Days of gap bridged.")] = None,
     min_days: Annotated[int | None, Query(description="Shortest episode, days.")] = None,
 ) -> Response:
     from minerwatch.analyses.studies import cost_episodes
 
-    options = _cost_options(model, power_price, fit_end)
-    options.update(given(merge_gap_days=merge_gap, min_days=min_days))
-    return answer(request, lambda s: cost_episodes(s, as_of, **options))
+    options = query.options() | given(merge_gap_days=merge_gap, min_days=min_days)
+    return answer(request, lambda s: cost_episodes(s, query.as_of, **options))
 
 
 @router.get("/signals", responses=RESULT, summary="minerwatch signals --json")
