@@ -218,10 +218,10 @@ class ChainFeed:
             with holding(self.db) as store:
                 parent = store.block_hashes(np.array([self.start - 1]))[0]
             return Page(self.url, next=PageRequest(self.start, parent, tip.height))
-        if tip.network != state.network:
+        if self._network() != state.network:
             raise InputError(
                 f"the database holds the {state.network} chain and the source "
-                f"({self.url}) follows {tip.network}; expected the same network "
+                f"({self.url}) follows {self._network()}; expected the same network "
                 "(use another --db for another network)",
                 parameter="network",
             )
