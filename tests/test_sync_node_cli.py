@@ -12,6 +12,7 @@ import pytest
 from standins.bitcoind import StandinChain
 
 FIRST, LAST = 915_264, 919_296
+PRICES_NOW = 1_767_252_600  # 2026-01-01 07:30 UTC: every day of the prices file is complete
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,7 @@ def _json(cli, *args):
     return json.loads(result.stdout)
 
 
-def test_sync_node_gives_what_the_csv_import_gives(
+def test_sync_node_and_sync_prices_give_what_the_csv_import_gives(
     cli, bitcoind, real_times_chain, tmp_path, data_dir
 ):
     node = bitcoind(real_times_chain)
@@ -57,9 +58,18 @@ def test_sync_node_gives_what_the_csv_import_gives(
     assert cli("export", "epochs", "--out", epochs_csv, "--db", synced).returncode == 0
     assert cli("import", "epochs", epochs_csv, "--db", imported).returncode == 0
     assert cli("import", "blocks", blocks_csv, "--db", imported).returncode == 0
-    for db in (synced, imported):
-        prices = data_dir / "prices_btcusd_daily.csv"
-        assert cli("import", "prices", prices, "--db", db).returncode == 0
+    # prices from the exchanges' candle endpoints (stand-ins serving the real closes)
+    from tests.standins.exchanges import ExchangesStandin
+
+    env = {"MINERWATCH_HTTP_BACKOFF_S": "0.01", "MINERWATCH_PRICES_NOW_S": f"{PRICES_NOW}"}
+    with ExchangesStandin(data_dir / "prices_btcusd_daily.csv", PRICES_NOW) as venues:
+        for db in (synced, imported):
+            got = cli(
+                "sync", "prices", "--source", "coinbase", "--source", "kraken",
+                "--source", "bitstamp", "--url", venues.url, "--db", db,
+                env=env,
+            )  # fmt: skip
+            assert got.returncode == 0, got.stderr
     for day in ("2025-09-20", "2025-10-01", "2025-10-06"):
         assert _json(cli, "status", "--as-of", day, "--db", synced) == _json(
             cli, "status", "--as-of", day, "--db", imported
