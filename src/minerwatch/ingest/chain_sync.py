@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from minerwatch.chain.consensus import RETARGET_INTERVAL, bits_to_difficulty_array
-from minerwatch.chain.networks import network_named
+from minerwatch.chain.networks import Network, network_named
 from minerwatch.errors import InputError, SourceError
 from minerwatch.ingest.sync import (
     DEFAULT_DEADLINE_S,
@@ -48,7 +48,7 @@ from minerwatch.ingest.sync import (
     run_feed,
 )
 from minerwatch.sources import page_checks
-from minerwatch.sources.chainpage import BlockPage, ChainSource, ChainTip
+from minerwatch.sources.chainpage import BlockPage, ChainSource
 from minerwatch.sources.files import Epochs
 from minerwatch.sources.pools import PoolList, identify
 from minerwatch.sources.retry import Deadline, RetryPolicy
@@ -115,7 +115,7 @@ class ChainFeed:
         self.identify = identify
         self.now = now
         self.state: ChainState | None = None
-        self.tip: ChainTip | None = None
+        self.network: Network | None = None  # the source's, known after the probe
         self.start = 0
         # (the height after them, times, bits) of the blocks just below the next page
         self._recent: tuple[int, np.ndarray, np.ndarray] = (-1, _NONE, _NONE)
@@ -168,7 +168,7 @@ class ChainFeed:
     def write(self, store: Store, page: Page[Request]) -> list[WriteResult]:
         blocks, request, state = page.records
         result = store.write_block_page(blocks, state, fork=request.fork, origin=page.origin)
-        epochs = _epochs_begun(store, blocks, page.origin)
+        epochs = _epochs_begun(store, blocks, page.origin, fresh=self.state is None)
         writes = [result] if epochs is None else [result, store.write_epochs(epochs, page.origin)]
         self.state = state
         self._recent = (
@@ -207,7 +207,8 @@ class ChainFeed:
     # -- requests ----------------------------------------------------------------------
 
     def _probe(self) -> Page[Request]:
-        tip = self.tip = self.source.tip()
+        tip = self.source.tip()
+        self.network = network_named(tip.network)
         state = self.state
         if state is None:
             if tip.height < self.start:
@@ -218,10 +219,10 @@ class ChainFeed:
             with holding(self.db) as store:
                 parent = store.block_hashes(np.array([self.start - 1]))[0]
             return Page(self.url, next=PageRequest(self.start, parent, tip.height))
-        if self._network() != state.network:
+        if self.network.name != state.network:
             raise InputError(
                 f"the database holds the {state.network} chain and the source "
-                f"({self.url}) follows {self._network()}; expected the same network "
+                f"({self.url}) follows {self.network.name}; expected the same network "
                 "(use another --db for another network)",
                 parameter="network",
             )
@@ -266,12 +267,13 @@ class ChainFeed:
         """The highest height at which the source's best chain has the hash stored, and
         that hash: step down 1, 2, 4, ... blocks from the tip held, then bisect."""
         lowest = state.base_height
+        agreed: dict[int, str] = {}
         agree_at: int | None = None
         disagree_at = state.tip_height
         step = 1
         while agree_at is None:
             height = max(state.tip_height - step, lowest)
-            if self._agrees(height):
+            if self._agrees(height, agreed):
                 agree_at = height
             elif height == lowest:
                 raise SourceError(
@@ -285,18 +287,20 @@ class ChainFeed:
                 step *= 2
         while disagree_at - agree_at > 1:
             middle = (agree_at + disagree_at) // 2
-            if self._agrees(middle):
+            if self._agrees(middle, agreed):
                 agree_at = middle
             else:
                 disagree_at = middle
-        with holding(self.db) as store:
-            found = store.block_hashes(np.array([agree_at]))[0]
-        return agree_at, str(found)
+        return agree_at, agreed[agree_at]
 
-    def _agrees(self, height: int) -> bool:
+    def _agrees(self, height: int, agreed: dict[int, str]) -> bool:
+        """Whether the source's hash at ``height`` is the one stored (kept in ``agreed``)."""
         with holding(self.db) as store:
             stored = store.block_hashes(np.array([height]))[0]
-        return stored is not None and self.source.hash_at(height) == stored
+        if stored is None or self.source.hash_at(height) != stored:
+            return False
+        agreed[height] = str(stored)
+        return True
 
     def _page(self, request: PageRequest) -> Page[Request]:
         count = max(0, min(self.page_size, request.target - request.start + 1))
@@ -341,10 +345,10 @@ class ChainFeed:
         else:
             tip_height, tip_hash = blocks.tip_height, blocks.tip_hash
         if state is None:
-            network = self._network()
+            assert self.network is not None, "the probe comes first"
             return ChainState(
                 self.source.name,
-                network,
+                self.network.name,
                 self.url,
                 request.start,
                 None if blocks is None else str(blocks.prev_hash[0]),
@@ -359,16 +363,12 @@ class ChainFeed:
             tip_hash=tip_hash,
         )
 
-    def _network(self) -> str:
-        """The source's network by minerwatch's name ("main", "testnet3", ...)."""
-        assert self.tip is not None, "the probe comes first"
-        return network_named(self.tip.network).name
-
     def _checked(self, blocks: BlockPage, start: int) -> BlockPage:
         """``blocks`` after the consensus checks (a fault raises), with pools identified."""
         where = page_checks.PageWhere(self.url, np.asarray(blocks.height))
         page_checks.check_linkage(blocks, start, where)
-        network = network_named(self._network())
+        network = self.network
+        assert network is not None, "the probe comes first"
         if self.check_pow:
             page_checks.check_proof_of_work(blocks, where, network)
         held = self._below(start)
@@ -387,17 +387,18 @@ def _identify_pools(blocks: BlockPage, pools: PoolList) -> np.ndarray:
     return identify(blocks.coinbase_tag, blocks.payout_scripts, pools)
 
 
-def _epochs_begun(store: Store, blocks: BlockPage, origin: str) -> Epochs | None:
+def _epochs_begun(store: Store, blocks: BlockPage, origin: str, *, fresh: bool) -> Epochs | None:
     """The difficulty epochs the page holds the first block of (start time = that block's
-    header time), and the epoch of the page's first block when no epoch row holds it yet
-    (start time unknown): so that a database built from a chain source alone has the
-    epochs table every forecast reads."""
+    header time), and, on the first page of a ``fresh`` sync, the epoch of its first block
+    when no epoch row holds it yet (start time unknown; a later page continues an epoch
+    already written): so that a database built from a chain source alone has the epochs
+    table every forecast reads."""
     height = np.asarray(blocks.height, np.int64)
     if not len(height):
         return None
     first = height % RETARGET_INTERVAL == 0
     start_time = np.where(first, np.asarray(blocks.time, np.int64), -1)
-    if not first[0]:
+    if fresh and not first[0]:
         begun = int(height[0] - height[0] % RETARGET_INTERVAL)
         if begun in set(store.read_epochs()["start_height"].tolist()):
             first[0] = False
