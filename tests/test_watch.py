@@ -23,6 +23,20 @@ def _message(topic: str, block_hash: str, seq: int, label: bytes = b"C") -> list
     return [topic.encode(), body, struct.pack("<I", seq)]
 
 
+def _watch_beside(beside, db, chain, notes, on_tip, should_stop) -> None:
+    """``watch`` the in-memory chain on ZMQ ``notes`` while ``beside`` runs in a thread (the
+    miner, the node going away), until ``should_stop``; the subscriber closed after."""
+    thread = threading.Thread(target=beside, daemon=True)
+    thread.start()
+    try:
+        watch(
+            db, chain, on_tip=on_tip, notifications=notes, should_stop=should_stop, check_pow=False
+        )
+    finally:
+        thread.join(5)
+        notes.close()
+
+
 def test_parse_message_reads_cores_shapes():
     h = "00" * 31 + "ff"
     assert parse_message(_message("hashblock", h, 7))[1:] == (
@@ -61,20 +75,11 @@ def test_watch_syncs_each_notified_block_at_once(tmp_path, topic):
             publisher.send_multipart(_message(topic, chain.hashes[-1], seq))
             time.sleep(0.3)
 
-    thread = threading.Thread(target=miner, daemon=True)
-    thread.start()
     try:
-        watch(
-            db,
-            chain,
-            on_tip=on_tip,
-            notifications=notes,
-            should_stop=lambda: stop.is_set() or time.monotonic() > deadline,
-            check_pow=False,
+        _watch_beside(
+            miner, db, chain, notes, on_tip, lambda: stop.is_set() or time.monotonic() > deadline
         )
     finally:
-        thread.join(5)
-        notes.close()
         publisher.close(linger=0)
     assert [c.reason for c in changes][0] == "start"
     assert changes[-1].new_height == 52
@@ -137,21 +142,15 @@ def test_watch_resyncs_after_the_node_reconnects(tmp_path):
         publisher = context.socket(zmq.PUB)
         publisher.bind(endpoint)  # back: nothing is replayed, the reconnect must sync
 
-    thread = threading.Thread(target=node_restarts, daemon=True)
-    thread.start()
     try:
-        watch(
+        _watch_beside(
+            node_restarts,
             db,
             chain,
-            on_tip=on_tip,
-            notifications=notes,
-            should_stop=lambda: (
-                (changes and changes[-1].new_height == 20) or time.monotonic() > deadline
-            ),
-            check_pow=False,
+            notes,
+            on_tip,
+            lambda: (changes and changes[-1].new_height == 20) or time.monotonic() > deadline,
         )
     finally:
-        thread.join(5)
-        notes.close()
         publisher.close(linger=0)
     assert [(c.reason, c.new_height) for c in changes] == [("start", 19), ("connected", 20)]
