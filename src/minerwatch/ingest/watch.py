@@ -80,18 +80,20 @@ def watch(
     :func:`~minerwatch.ingest.chain_sync.sync_chain`.
     """
     reason = "start"
-    next_poll = clock()
+    held = _tip_held(db, source)  # the one writer: it changes only by the syncs below
     while not should_stop():
         woke = clock()
-        before = _tip_held(db, source)
+        before = held
         try:
             if reason == "poll" and before is not None:
                 tip = source.tip()
                 if tip.hash == before[1]:
                     reason = ""
             if reason:
-                report = sync_chain(db, source, **sync_options)
-                after = _tip_held(db, source)
+                try:
+                    report = sync_chain(db, source, **sync_options)
+                finally:  # a page committed before a fault moved it too
+                    held = after = _tip_held(db, source)
                 if reason == "start" or after != before:
                     on_tip(
                         TipChange(
