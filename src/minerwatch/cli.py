@@ -413,12 +413,6 @@ def _sync_coinmetrics(
     render.sync_report(out, report)
 
 
-def _retry_policy(options: dict) -> Any:
-    from minerwatch.sources.retry import RetryPolicy
-
-    return RetryPolicy(**{k: options[k] for k in ("max_attempts", "backoff_s") if k in options})
-
-
 def _chain_source(name: str, config: Any, check_pow: bool = True) -> Any:
     """The chain source ``name`` ("node", "esplora") as ``config`` describes it."""
     if name == "node":
@@ -459,9 +453,8 @@ def _sync_chain(
             from_height=from_height,
             check_pow=not skip_pow_check,
             economics=economics,
-            policy=_retry_policy(options),
             progress=_counting(steps, "blocks"),
-            **{k: options[k] for k in ("deadline_s",) if k in options},
+            **options,
         )
     render.sync_report(out, report, unit="block")
 

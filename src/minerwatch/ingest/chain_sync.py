@@ -51,7 +51,12 @@ from minerwatch.sources import page_checks
 from minerwatch.sources.chainpage import BlockPage, ChainSource
 from minerwatch.sources.files import Epochs
 from minerwatch.sources.pools import PoolList, identify
-from minerwatch.sources.retry import Deadline, RetryPolicy
+from minerwatch.sources.retry import (
+    DEFAULT_BACKOFF_S,
+    DEFAULT_MAX_ATTEMPTS,
+    Deadline,
+    RetryPolicy,
+)
 from minerwatch.store import ChainState, Reorg, Store, WriteResult
 
 HEADERS_PAGE = 2000
@@ -424,6 +429,8 @@ def sync_chain(
     source: ChainSource,
     *,
     policy: RetryPolicy | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    backoff_s: float = DEFAULT_BACKOFF_S,
     deadline_s: float | None = DEFAULT_DEADLINE_S,
     max_pages: int = DEFAULT_MAX_PAGES,
     progress: Progress | None = None,
@@ -439,6 +446,8 @@ def sync_chain(
         source: the chain source (a node, an Esplora server).
         policy, deadline_s, max_pages, progress: as :func:`run_feed`; progress counts
             blocks from the first height this source holds.
+        max_attempts, backoff_s: the retry policy when ``policy`` is not given (as
+            :func:`~minerwatch.ingest.sync.sync_coinmetrics`).
         hold_s: seconds the database stays open across quick pages (default
             :data:`HOLD_S`, or ``$MINERWATCH_SYNC_HOLD_S``; 0: opened for each page).
         feed_options: those of :class:`ChainFeed`: ``from_height`` (the first height of a
@@ -462,7 +471,7 @@ def sync_chain(
         return run_feed(
             holder,
             feed,
-            policy=policy,
+            policy=policy or RetryPolicy(max_attempts=max_attempts, backoff_s=backoff_s),
             deadline_s=deadline_s,
             max_pages=max_pages,
             progress=progress,
