@@ -370,6 +370,18 @@ class Store:
             raise
         self.con.commit()
 
+    def _blocks_held_at(self, heights: np.ndarray) -> int:
+        """Stored blocks between the lowest and the highest of ``heights`` (0 for none): a
+        write that finds none inserts without merging."""
+        if not len(heights):
+            return 0
+        lo, hi = int(np.min(heights)), int(np.max(heights))
+        return int(
+            self.con.execute(
+                "SELECT count(*) FROM blocks WHERE height BETWEEN ? AND ?", [lo, hi]
+            ).fetchall()[0][0]
+        )
+
     @contextmanager
     def _any_row_order(self) -> Iterator[None]:
         """An insert that may store its rows in any physical order: DuckDB then inserts in
@@ -560,10 +572,7 @@ class Store:
                 columns.append(f"CAST(NULL AS {sql_type}) AS {name}")
         select = f"SELECT {', '.join(columns)} FROM _staged_src"
         rows = len(source["height"])
-        lo, hi = (int(source["height"].min()), int(source["height"].max())) if rows else (0, -1)
-        overlap = self.con.execute(
-            "SELECT count(*) FROM blocks WHERE height BETWEEN ? AND ?", [lo, hi]
-        ).fetchall()[0][0]
+        overlap = self._blocks_held_at(source["height"])
         self.con.register("_staged_src", source)
         try:
             if overlap == 0:
@@ -963,10 +972,7 @@ class Store:
             nullif(weight_wu, -1) AS weight_wu, nullif(size_bytes, -1) AS size_bytes,
             coinbase_tag, payout_scripts FROM _page_src"""
         names = ", ".join(_PAGE_COLUMNS)
-        lo, hi = (int(staged["height"][0]), int(staged["height"][-1])) if n else (0, -1)
-        overlap = self.con.execute(
-            "SELECT count(*) FROM blocks WHERE height BETWEEN ? AND ?", [lo, hi]
-        ).fetchall()[0][0]
+        overlap = self._blocks_held_at(staged["height"])
         self.con.register("_page_src", staged)
         try:
             if overlap == 0:
@@ -1367,7 +1373,7 @@ class Store:
 def _text_or_none(values) -> np.ndarray:
     """An object column of str with None for unknown (NaN, empty) cells."""
     out = np.full(len(values), None, object)
-    if isinstance(values, np.ndarray) and not values.any():
+    if isinstance(values, np.ndarray) and not _any_known(values):
         return out  # all unknown (a page of headers only): no cell to look at
     for i, value in enumerate(values):
         if isinstance(value, str) and value:
