@@ -299,3 +299,108 @@ def test_pools_are_named_from_the_imported_list(tmp_path, cli, data_dir):
     with open_store(db, read_only=True) as store:
         pools = store.read_blocks()["pool"].tolist()
     assert pools == ["Binance Pool", None] * 5
+
+
+def _one_row_per_height(db) -> tuple[int, int]:
+    """(blocks, block_details) rows, after checking that each table holds at most one row
+    per height and that every detail row belongs to a stored block."""
+    with open_store(db, read_only=True) as store:
+        for table in ("blocks", "block_details"):
+            rows, heights = store.con.execute(
+                f"SELECT count(*), count(DISTINCT height) FROM {table}"
+            ).fetchall()[0]
+            assert rows == heights, f"{table}: {rows} rows at {heights} heights"
+        orphans = store.con.execute(
+            "SELECT count(*) FROM block_details d ANTI JOIN blocks b ON b.height = d.height"
+        ).fetchall()[0][0]
+        assert orphans == 0
+        return store.counts()["blocks"], store.con.execute(
+            "SELECT count(*) FROM block_details"
+        ).fetchall()[0][0]
+
+
+def _csv_of(chain: MemoryChain, path, heights, shift_s: int = 0):
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["height", "time", "bits"])
+        for h in heights:
+            time = chain.times[h] if h < len(chain.times) else GENESIS_TIME + 600 * h
+            out.writerow([h, time + shift_s, f"{BITS:08x}"])
+    return path
+
+
+def test_every_writer_keeps_one_block_per_height_and_its_details(tmp_path):
+    import minerwatch
+
+    db = tmp_path / "c.duckdb"
+    chain = MemoryChain(300)
+    _sync(db, chain)
+    assert _one_row_per_height(db) == (300, 300)
+    with open_store(db) as store:
+        # the same blocks again from a CSV file, and 50 more: the node's rows keep their
+        # hashes and details, the CSV's new rows have none
+        report = minerwatch.import_blocks(store, _csv_of(chain, tmp_path / "a.csv", range(350)))
+        assert (report.writes[0].new, report.writes[0].unchanged) == (50, 300)
+        with store.transaction():
+            store.write_block_coinbases(
+                np.arange(10, 20), np.full(10, "03aa", object), np.full(10, None, object),
+                np.full(10, 5), "coinbases",
+            )  # fmt: skip
+            store.write_block_coinbases(
+                np.arange(320, 330), np.full(10, "03bb", object), np.full(10, None, object),
+                np.full(10, -1), "coinbases",
+            )  # fmt: skip
+    assert _one_row_per_height(db) == (350, 310)
+    full = _blocks_full(db)
+    assert full["hash"][:300].tolist() == chain.hashes and set(full["hash"][300:]) == {None}
+    assert full["tx_count"][10:20].tolist() == [5] * 10
+    assert full["tx_count"][20] == 1 + 20 % 7  # the node's count, untouched
+    assert full["coinbase_tag"][320:330].tolist() == ["03bb"] * 10
+    # a CSV branch from height 250 up (other times): the node's blocks there are gone with
+    # their hashes and details, below 250 nothing moved
+    with open_store(db) as store:
+        branch = _csv_of(chain, tmp_path / "b.csv", range(250, 340), shift_s=60)
+        report = minerwatch.import_blocks(store, branch, replace=True)
+        assert report.writes[0].removed == 10
+    assert _one_row_per_height(db) == (340, 250)
+    after = _blocks_full(db)
+    assert after["hash"][:250].tolist() == chain.hashes[:250]
+    assert set(after["hash"][250:]) == {None} and set(after["coinbase_tag"][250:]) == {None}
+    assert (after["time"][250:] - full["time"][250:340] == 60).all()
+    for name in ("time", "prev_hash", "nonce", "tx_count", "coinbase_tag"):
+        assert after[name][:250].tolist() == full[name][:250].tolist(), name
+
+
+def _blocks_full(db) -> dict[str, np.ndarray]:
+    with open_store(db, read_only=True) as store:
+        rows = store.con.execute("SELECT * FROM blocks_full ORDER BY height").fetchnumpy()
+    return {k: np.asarray(v.tolist() if hasattr(v, "mask") else v, object) for k, v in rows.items()}
+
+
+def test_a_schema_2_database_keeps_every_block_value_when_migrated(tmp_path):
+    import duckdb
+
+    from minerwatch.store import _MIGRATIONS
+
+    synced = tmp_path / "now.duckdb"
+    chain = MemoryChain(120)
+    _sync(synced, chain)
+    expected = _blocks_full(synced)
+    old = tmp_path / "v2.duckdb"
+    with duckdb.connect(str(old)) as con:  # what minerwatch wrote before schema 3
+        con.execute("CREATE TABLE schema_version (version INTEGER)")
+        for version, statements in enumerate(_MIGRATIONS[:2], start=1):
+            for statement in statements:
+                con.execute(statement)
+            con.execute("INSERT INTO schema_version VALUES (?)", [version])
+        con.execute(f"ATTACH '{synced}' AS src (READ_ONLY)")
+        con.execute("INSERT INTO blocks BY NAME SELECT * FROM src.blocks_full")
+        con.execute("INSERT INTO blocks (height, time, bits) VALUES (120, ?, ?)",
+                    [GENESIS_TIME + 72_000, BITS])  # fmt: skip
+    with open_store(old) as store:
+        assert store.schema_version() == 3
+    assert _one_row_per_height(old) == (121, 120)
+    migrated = _blocks_full(old)
+    for name, values in expected.items():
+        assert migrated[name][:120].tolist() == values.tolist(), name
+    assert migrated["hash"][120] is None and migrated["prev_hash"][120] is None

@@ -244,3 +244,42 @@ def test_a_reader_migrates_a_database_of_an_older_schema(cli, tmp_path, syntheti
     assert f"migrated the database from schema version 1 to {SCHEMA_VERSION}" in first.stderr
     again = cli("status", "--json", "--db", path)
     assert again.stdout == first.stdout and "migrated" not in again.stderr
+
+
+def _command_paths() -> list[tuple[str, ...]]:
+    """Every command and group of the CLI, as the words that name it."""
+    from minerwatch.cli import _command_name, app
+
+    paths: list[tuple[str, ...]] = []
+
+    def walk(typer_app, prefix: tuple[str, ...]) -> None:
+        for command in typer_app.registered_commands:
+            paths.append((*prefix, _command_name(command)))
+        for group in typer_app.registered_groups:
+            paths.append((*prefix, group.name))
+            walk(group.typer_instance, (*prefix, group.name))
+
+    walk(app, ())
+    return paths
+
+
+def test_each_command_built_alone_has_the_help_and_options_of_the_whole_app(cli):
+    """A command line builds only the branch of the commands it names; the command it gets
+    is the one the whole app holds: the same help, the same options."""
+    import typer
+    from typer.testing import CliRunner
+
+    from minerwatch.cli import _click_command, app
+
+    whole = typer.main.get_command(app)
+    paths = _command_paths()
+    assert len(paths) >= 25 and ("import", "blocks") in paths and ("sync", "node") in paths
+    for path in paths:
+        alone = _click_command(path[:2])
+        mine, theirs = alone, whole
+        for word in path:
+            mine, theirs = mine.commands[word], theirs.commands[word]
+        assert [p.opts for p in mine.params] == [p.opts for p in theirs.params], path
+        assert mine.help == theirs.help, path
+        shown = CliRunner().invoke(app, [*path, "--help"], prog_name="minerwatch")
+        assert cli(*path, "--help").stdout == shown.stdout, path

@@ -59,6 +59,20 @@ class InputError(MinerwatchError):
         super().__init__(f"{': '.join([', '.join(where), message]) if where else message}")
 
 
+def naming(exc: InputError, names: dict[str, str]) -> str:
+    """The message of ``exc`` with the library's parameter names replaced by a front end's
+    (``names``: the CLI's options, the API's query parameters): the parameter the message
+    begins with (``exc.parameter``, whole name only) and every name in backquotes."""
+    import re
+
+    text, reason, parameter = str(exc), exc.reason, exc.parameter or ""
+    place = text[: len(text) - len(reason)]  # file, line, column
+    name = names.get(parameter)
+    if name is not None and re.match(rf"{re.escape(parameter)}\b", reason):
+        reason = name + reason[len(parameter) :]
+    return place + re.sub(r"`(\w+)`", lambda m: f"`{names.get(m[1], m[1])}`", reason)
+
+
 class AsOfOutOfRange(InputError):
     """The requested ``as_of`` date lies outside the data held in the store."""
 

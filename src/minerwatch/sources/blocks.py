@@ -240,7 +240,11 @@ def _distinct_cells(table: Table, column: str) -> tuple[np.ndarray, np.ndarray]:
     m = raw.matrix()
     new_run = np.ones(len(raw), bool)
     if m.shape[1]:
-        new_run[1:] = (m[1:] != m[:-1]).any(axis=1)
+        # Each cell's bytes as 8-byte words (zero-padded): one comparison per word, not byte.
+        pad = -m.shape[1] % 8
+        words = np.ascontiguousarray(np.pad(m, ((0, 0), (0, pad))) if pad else m)
+        words = words.view(np.uint64)
+        new_run[1:] = (words[1:] != words[:-1]).any(axis=1)
     firsts = np.flatnonzero(new_run)
     unique, of_run = np.unique(raw.take(firsts).text(), return_inverse=True)
     return unique, np.repeat(of_run, np.diff(firsts, append=len(raw)))

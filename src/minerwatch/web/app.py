@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
@@ -25,7 +24,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from minerwatch._version import __version__
-from minerwatch.errors import AsOfOutOfRange, InputError, NoChainData, NoDatabase, StoreError
+from minerwatch.errors import (
+    AsOfOutOfRange,
+    InputError,
+    NoChainData,
+    NoDatabase,
+    StoreError,
+    naming,
+)
 from minerwatch.store import Store, open_store
 
 #: Content-Security-Policy of every response: scripts, styles and data from this server
@@ -168,13 +174,7 @@ def error_status(exc: Exception) -> int:
 def input_message(exc: InputError) -> str:
     """The error's message naming the query parameter where the library names its
     parameter (the CLI's message with query names for option names)."""
-    text, reason, parameter = str(exc), exc.reason, exc.parameter or ""
-    place = text[: len(text) - len(reason)]
-    query = QUERY_NAMES.get(parameter)
-    if query is not None and re.match(rf"{re.escape(parameter)}\b", reason):
-        reason = query + reason[len(parameter) :]
-    named = re.sub(r"`(\w+)`", lambda m: f"`{QUERY_NAMES.get(m[1], m[1])}`", reason)
-    return place + named
+    return naming(exc, QUERY_NAMES)
 
 
 def error_message(exc: Exception) -> str:
