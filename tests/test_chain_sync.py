@@ -109,7 +109,8 @@ def test_fresh_sync_then_resume_writes_each_block_once(tmp_path):
     db = tmp_path / "c.duckdb"
     chain = MemoryChain(450)
     report = _sync(db, chain)
-    assert report.pages == 1 + 5  # the probe, then 100-block pages
+    # the probe, then the source's five 100-block pages joined into one write
+    assert (report.pages, chain.pages) == (1 + 1, 5)
     blocks, stale, reorgs, state = _held(db)
     assert [h for h, _ in blocks] == list(range(450))
     assert [x for _, x in blocks] == chain.hashes
@@ -122,6 +123,33 @@ def test_fresh_sync_then_resume_writes_each_block_once(tmp_path):
     blocks, *_ = _held(db)
     assert [x for _, x in blocks] == chain.hashes
     assert "nothing new" in " ".join(_sync(db, chain).notes)
+
+
+def test_a_catch_up_joins_pages_into_writes_of_a_bounded_size(tmp_path):
+    db = tmp_path / "c.duckdb"
+    chain = MemoryChain(450)
+    report = _sync(db, chain, batch_blocks=250)
+    assert report.pages == 1 + 2 and chain.pages == 5  # 300 blocks, then 150
+    assert [w.new for w in report.writes if w.table == "blocks"] == [450]
+    blocks, *_ = _held(db)
+    assert [x for _, x in blocks] == chain.hashes
+    # one source page per write, as when nothing is joined
+    single = tmp_path / "single.duckdb"
+    assert _sync(single, MemoryChain(450), batch_blocks=1).pages == 1 + 5
+    assert _held(single)[0] == blocks
+
+
+def test_a_page_that_fails_in_a_run_keeps_the_pages_before_it(tmp_path):
+    db = tmp_path / "c.duckdb"
+    chain = MemoryChain(450)
+    chain.fail_after_pages = 3  # the 4th request and every later one: connection refused
+    with pytest.raises(SourceUnavailable):
+        _sync(db, chain)
+    blocks, _, _, state = _held(db)
+    assert len(blocks) == 300 and state.tip_height == 299
+    chain.fail_after_pages = None
+    _sync(db, chain)
+    assert [x for _, x in _held(db)[0]] == chain.hashes
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3, 6, 10])

@@ -106,6 +106,23 @@ class BlockPage:
         return out
 
 
+def joined(pages: list[BlockPage]) -> BlockPage:
+    """Consecutive pages of one branch as one page (each page's first ``prev_hash`` the
+    previous page's tip: the caller has checked it); notes kept once each, in order."""
+    if len(pages) == 1:
+        return pages[0]
+    columns = {
+        f.name: np.concatenate([getattr(page, f.name) for page in pages])
+        for f in fields(BlockPage)
+        if f.name not in ("merkle_root", "notes")
+    }
+    merkle = None
+    if any(page.merkle_root is not None for page in pages):
+        merkle = np.concatenate([page.columns()["merkle_root"] for page in pages])
+    notes = tuple(dict.fromkeys(note for page in pages for note in page.notes))
+    return BlockPage(**columns, merkle_root=merkle, notes=notes)
+
+
 def empty_economics(n: int) -> dict[str, np.ndarray]:
     """Economic columns for ``n`` blocks, every value unknown."""
     unknown = np.full(n, UNKNOWN, np.int64)
