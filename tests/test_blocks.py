@@ -340,3 +340,74 @@ def test_cli_bad_block_file_exits_2(cli, tmp_path, content):
     assert f"{path}, line " in result.stderr
     if not isinstance(content, bytes):
         assert "column '" in result.stderr
+
+
+# -- the coinbase and the transaction count (what `export blocks` writes for live blocks) ----
+
+_CB_HEADER = "height,time,bits,tx_count,coinbase_tag,payout_scripts\n"
+_SCRIPT = "0014" + "ab" * 20  # a P2WPKH scriptPubKey
+_COMMITMENT = "6a24aa21a9ed" + "00" * 32  # the witness commitment output
+
+
+def _cb_rows(*cells: str) -> str:
+    times = (1759348633, 1759348680, 1759349107)
+    return _CB_HEADER + "".join(
+        f"{917280 + i},{times[i]},1701ddb4,{c}\n" for i, c in enumerate(cells)
+    )
+
+
+def test_coinbases_and_transaction_counts_are_read_and_stored(tmp_path):
+    path = _write(
+        tmp_path / "b.csv",
+        _cb_rows(
+            f"3120,03207f0e0c466f756e64727920555341,{_SCRIPT} {_COMMITMENT}",
+            ",,",
+            f"1,03227f0eAABB,{_SCRIPT.upper()}",
+        ),
+    )
+    b = block_files.read_blocks_csv(path)
+    assert b.tx_count.tolist() == [3120, -1, 1]
+    assert b.coinbase_tag.tolist() == ["03207f0e0c466f756e64727920555341", None, "03227f0eaabb"]
+    assert b.payout_scripts.tolist() == [f"{_SCRIPT} {_COMMITMENT}", None, _SCRIPT]
+    db = tmp_path / "c.duckdb"
+    with minerwatch.open_store(db) as store:
+        report = minerwatch.import_blocks(store, path)
+        assert report.writes[0].new == 3
+        held = store.read_block_coinbases()
+        assert held["height"].tolist() == [917280, 917282]  # the middle row has none
+        assert held["payout_scripts"].tolist() == [f"{_SCRIPT} {_COMMITMENT}", _SCRIPT]
+        # the same file again changes nothing; a file without the columns erases nothing
+        assert minerwatch.import_blocks(store, path).writes[0].unchanged == 3
+        plain = _write(
+            tmp_path / "p.csv",
+            "height,time,bits\n917280,1759348633,1701ddb4\n917281,1759348680,1701ddb4\n"
+            "917282,1759349107,1701ddb4\n",
+        )
+        assert minerwatch.import_blocks(store, plain).writes[0].unchanged == 3
+        assert store.read_block_coinbases()["height"].tolist() == [917280, 917282]
+        # a new transaction count alone is a change
+        again = _write(tmp_path / "n.csv", _cb_rows(",,", "2500,,", ",,"))
+        w = minerwatch.import_blocks(store, again).writes[0]
+        assert (w.new, w.changed, w.unchanged) == (0, 1, 2)
+        rows = store.read_all_blocks()
+    assert rows["tx_count"].tolist() == [3120, 2500, 1]
+
+
+@pytest.mark.parametrize(
+    "cells, column, words",
+    [
+        ("0,03aa,", "tx_count", "a transaction count, 1 to 16,666"),
+        ("16667,03aa,", "tx_count", "a transaction count"),
+        ("5,03a,", "coinbase_tag", "2 to 100 bytes as hex"),
+        ("5,03,", "coinbase_tag", "2 to 100 bytes"),
+        (f"5,{'ab' * 101},", "coinbase_tag", "2 to 100 bytes"),
+        ("5,03zz,", "coinbase_tag", "is not a coinbase scriptSig"),
+        ("5,03aa,00 1", "payout_scripts", "scriptPubKeys of 1 to 10,000 bytes"),
+        ("5,03aa,0014g0", "payout_scripts", "is not payout scripts"),
+    ],
+)
+def test_a_bad_coinbase_or_count_names_line_and_column(tmp_path, cells, column, words):
+    path = _write(tmp_path / "b.csv", _cb_rows(",,", cells))
+    with pytest.raises(InputError, match=words) as raised:
+        block_files.read_blocks_csv(path)
+    assert (raised.value.line, raised.value.column) == (3, column)

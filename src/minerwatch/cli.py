@@ -249,7 +249,7 @@ def import_blocks_cmd(
         Path,
         _file_argument(
             "CSV with columns height, time and optionally bits or difficulty, fees_sat, "
-            "subsidy_sat, pool."
+            "subsidy_sat, pool, tx_count, coinbase_tag, payout_scripts (hex)."
         ),
     ],
     replace: Annotated[

@@ -593,9 +593,69 @@ class Store:
         ``replace`` (a reorg): then that height and every stored height above it are
         replaced by the given rows, and stored heights above it that are not given are
         deleted (counted in ``removed``). The caller holds the :meth:`transaction`.
+
+        The transaction counts, coinbase scriptSigs and payout scripts the rows carry
+        (:meth:`~minerwatch.sources.blocks.Blocks.details`) go to ``block_details``: a
+        known one replaces the stored one, an unknown one leaves it (a block whose only
+        change is there counts as ``changed``).
         """
         if self.read_only:
             raise StoreReadOnly(f"database {self.path} is open read-only")
+        details = self._stage_details(blocks)
+        try:
+            return self._write_block_rows(blocks, origin, replace, details)
+        finally:
+            if details:
+                self.con.execute("DROP TABLE _details")
+
+    def _stage_details(self, blocks) -> bool:
+        """The rows of ``blocks`` with a known detail as the temporary table ``_details``
+        (``height``, ``tx_count`` NULL unknown, ``coinbase_tag``, ``payout_scripts``);
+        False, and no table, when no row has one."""
+        columns = blocks.details()
+        known = np.zeros(len(blocks), bool)
+        for name, values in columns.items():
+            if _any_known(values):
+                known |= values >= 0 if name == "tx_count" else values != None  # noqa: E711
+        if not known.any():
+            return False
+        staged = {"height": np.asarray(blocks.height, np.int64)[known]}
+        staged |= {name: np.asarray(values)[known] for name, values in columns.items()}
+        self._details_table(staged)
+        return True
+
+    def _details_table(self, staged: dict[str, np.ndarray]) -> None:
+        """``staged`` (``height``, ``tx_count`` -1 unknown, ``coinbase_tag``,
+        ``payout_scripts``; None unknown) as the temporary table ``_details``."""
+        self.con.register("_details_src", staged)
+        try:
+            self.con.execute(
+                """CREATE OR REPLACE TEMP TABLE _details AS
+                   SELECT CAST(height AS INTEGER) AS height,
+                          CAST(nullif(tx_count, -1) AS INTEGER) AS tx_count,
+                          CAST(coinbase_tag AS VARCHAR) AS coinbase_tag,
+                          CAST(payout_scripts AS VARCHAR) AS payout_scripts
+                   FROM _details_src"""
+            )
+        finally:
+            self.con.unregister("_details_src")
+
+    def _merge_details(self, *, keep_stored: bool) -> None:
+        """Write ``_details`` into ``block_details``: a stored row takes its values (only
+        the known ones, ``keep_stored``), a height without a row gets one."""
+        names = ("tx_count", "coinbase_tag", "payout_scripts")
+        value = "coalesce(s.{0}, block_details.{0})" if keep_stored else "s.{0}"
+        self.con.execute(
+            f"""UPDATE block_details SET {", ".join(f"{n} = {value.format(n)}" for n in names)}
+                FROM _details s WHERE block_details.height = s.height"""
+        )
+        self.con.execute(
+            f"""INSERT INTO block_details (height, {", ".join(names)})
+                SELECT s.height, {", ".join(f"s.{n}" for n in names)}
+                FROM _details s ANTI JOIN block_details d ON d.height = s.height"""
+        )
+
+    def _write_block_rows(self, blocks, origin: str, replace: bool, details: bool) -> WriteResult:
         names = ["height", *_BLOCK_VALUES]
         source = {
             "height": np.asarray(blocks.height, np.int64),
@@ -618,6 +678,8 @@ class Store:
                 # Nothing stored at these heights: every row is new, no conflict to look for.
                 with self._any_row_order():
                     self.con.execute(f"INSERT INTO blocks ({', '.join(names)}) {select}")
+                if details:
+                    self._merge_details(keep_stored=True)
                 return self._log_write(WriteResult("blocks", rows, 0, 0), origin)
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _staged AS {select}")
         finally:
@@ -664,6 +726,16 @@ class Store:
             "SELECT count(*), count(*) FILTER (WHERE existed), "
             "count(*) FILTER (WHERE existed AND same) FROM _merged"
         ).fetchall()[0]
+        if details:  # blocks whose only change is a detail
+            differs = " OR ".join(
+                f"(s.{n} IS NOT NULL AND s.{n} IS DISTINCT FROM b.{n})"
+                for n in ("tx_count", "coinbase_tag", "payout_scripts")
+            )
+            unchanged -= self.con.execute(
+                f"""SELECT count(*) FROM _details s JOIN _merged m ON m.height = s.height
+                    JOIN blocks_full b ON b.height = s.height
+                    WHERE m.existed AND m.same AND ({differs})"""
+            ).fetchall()[0][0]
         removed = 0
         if conflict:
             # From the fork up, the stored blocks are other blocks: all of them go (their
@@ -689,6 +761,8 @@ class Store:
             "WHERE NOT existed OR height >= $fork",
             {"fork": fork},
         )
+        if details:
+            self._merge_details(keep_stored=True)
         self.con.execute("DROP TABLE _staged")
         self.con.execute("DROP TABLE _merged")
         result = WriteResult(
@@ -1097,7 +1171,8 @@ class Store:
         Arrays: ``height``, ``time``, ``median_time``, ``bits``, ``fees_sat``,
         ``subsidy_sat``, ``tx_count``, ``weight_wu``, ``size_bytes`` (int64, -1 unknown),
         ``difficulty`` (float64, NaN unknown), ``stale`` (bool), ``hash``, ``prev_hash``,
-        ``pool``, ``source`` (object, None unknown; a CSV row has no hash and source 'csv').
+        ``pool``, ``coinbase_tag``, ``payout_scripts`` (space-separated), ``source``
+        (object, None unknown; a CSV row has no hash and source 'csv').
         """
         ints = (
             "time",
@@ -1109,9 +1184,9 @@ class Store:
             "weight_wu",
             "size_bytes",
         )
+        texts = ("hash", "prev_hash", "pool", "coinbase_tag", "payout_scripts")
         picked = ", ".join(
-            ["height", "hash", "prev_hash", "difficulty", "pool"]
-            + [f"coalesce({n}, -1) AS {n}" for n in ints]
+            ["height", "difficulty", *texts] + [f"coalesce({n}, -1) AS {n}" for n in ints]
         )
         cuts = [] if max_time is None else [f"time <= {int(max_time)}"]
         cuts += [] if min_height is None else [f"height >= {int(min_height)}"]
@@ -1130,7 +1205,7 @@ class Store:
             out[name] = out[name].astype(np.int64)
         out["difficulty"] = out["difficulty"].astype(np.float64)
         out["stale"] = out["stale"].astype(bool)
-        for name in ("hash", "prev_hash", "pool", "source"):
+        for name in (*texts, "source"):
             out[name] = out[name].astype(object)
         return out
 
@@ -1218,38 +1293,27 @@ class Store:
             ),  # fmt: skip
             "tx_count": np.asarray(tx_count, np.int64),
         }
-        self.con.register("_coinbases_src", staged)
+        self._details_table(staged)
         try:
             missing = self.con.execute(
-                "SELECT min(s.height) FROM _coinbases_src s ANTI JOIN blocks b "
-                "ON b.height = s.height"
+                "SELECT min(s.height) FROM _details s ANTI JOIN blocks b ON b.height = s.height"
             ).fetchall()[0][0]
             if missing is not None:
                 raise InputError(
                     f"block {missing} is not stored; store the blocks before their coinbases",
                     path=origin,
                 )
-            same = (
-                "b.coinbase_tag IS NOT DISTINCT FROM s.coinbase_tag AND b.payout_scripts IS "
-                "NOT DISTINCT FROM s.payout_scripts AND b.tx_count IS NOT DISTINCT FROM "
-                "nullif(s.tx_count, -1)"
+            same = " AND ".join(
+                f"b.{n} IS NOT DISTINCT FROM s.{n}"
+                for n in ("coinbase_tag", "payout_scripts", "tx_count")
             )
             total, unchanged = self.con.execute(
-                f"SELECT count(*), count(*) FILTER (WHERE {same}) FROM _coinbases_src s "
+                f"SELECT count(*), count(*) FILTER (WHERE {same}) FROM _details s "
                 "JOIN blocks_full b ON b.height = s.height"
             ).fetchall()[0]
-            self.con.execute(
-                """UPDATE block_details SET coinbase_tag = s.coinbase_tag,
-                          payout_scripts = s.payout_scripts, tx_count = nullif(s.tx_count, -1)
-                   FROM _coinbases_src s WHERE block_details.height = s.height"""
-            )
-            self.con.execute(
-                """INSERT INTO block_details (height, coinbase_tag, payout_scripts, tx_count)
-                   SELECT s.height, s.coinbase_tag, s.payout_scripts, nullif(s.tx_count, -1)
-                   FROM _coinbases_src s ANTI JOIN block_details d ON d.height = s.height"""
-            )
+            self._merge_details(keep_stored=False)
         finally:
-            self.con.unregister("_coinbases_src")
+            self.con.execute("DROP TABLE _details")
         return self._log_write(WriteResult("blocks", 0, total - unchanged, unchanged), origin)
 
     def read_block_coinbases(

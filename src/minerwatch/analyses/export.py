@@ -11,8 +11,11 @@ Tables:
   ``date`` and ``close_usd`` (USD) for prices. ``blocks`` holds every stored block: the
   best chain's and the ``stale`` ones a reorg replaced, with ``hash`` and ``prev_hash``
   (empty for a block imported from a CSV file, ``source`` 'csv'), median time past,
-  transaction count, weight and size where a live source gave them; the blocks importer
-  reads the columns it knows and ignores the others (keep the rows with ``stale`` false).
+  transaction count, weight, size, coinbase scriptSig and payout scripts (hex, the scripts
+  separated by spaces) where a live source gave them; the blocks importer reads the
+  columns it knows (the coinbase and the transaction count among them, so that a database
+  built from the file names the same pools) and ignores the others (keep the rows with
+  ``stale`` false).
 
 No look-ahead: ``end`` and ``as_of`` cut at the end of that UTC day (for blocks, by header
 time; for epochs, by the first block's time), so an export ``as_of`` a day holds only what
@@ -153,6 +156,8 @@ def _blocks(store: Store, start: np.datetime64 | None, max_time: int | None) -> 
         "weight_wu": _masked(rows["weight_wu"], unknown["weight_wu"]),
         "size_bytes": _masked(rows["size_bytes"], unknown["size_bytes"]),
         "pool": rows["pool"],
+        "coinbase_tag": rows["coinbase_tag"],
+        "payout_scripts": rows["payout_scripts"],
         "source": rows["source"],
     }
     return columns if start is None else cut_rows(columns, rows["time"] >= _unix_start(start))

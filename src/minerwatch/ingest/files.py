@@ -160,7 +160,9 @@ def import_epochs(
 def import_blocks(
     store: Store, path: str | Path, *, replace: bool = False, progress: Progress = _no_progress
 ) -> ImportReport:
-    """Import a ``height,time[,bits|difficulty][,fees_sat][,subsidy_sat][,pool]`` CSV.
+    """Import a ``height,time[,bits|difficulty][,fees_sat][,subsidy_sat][,pool]``
+    ``[,tx_count][,coinbase_tag][,payout_scripts]`` CSV
+    (:func:`~minerwatch.sources.blocks.read_blocks_csv`).
 
     The file's heights must be consecutive and overlap or adjoin the blocks held. Bits are
     checked against the epochs table and filled from it where the file has none. A stored

@@ -1,4 +1,5 @@
-"""Per-block CSV files: ``height,time[,bits|difficulty][,fees_sat][,subsidy_sat][,pool]``.
+"""Per-block CSV files: ``height,time[,bits|difficulty][,fees_sat][,subsidy_sat][,pool]``
+``[,tx_count][,coinbase_tag][,payout_scripts]``.
 
 One row per block. ``time`` is the header time, unix seconds or ISO-8601 UTC
 (``2025-09-18T14:47:28Z``); ``bits`` the compact target (8 hex digits as Bitcoin Core's
@@ -6,14 +7,19 @@ One row per block. ``time`` is the header time, unix seconds or ISO-8601 UTC
 them); ``difficulty`` as Core prints it. Either, both (they must agree) or neither may be
 given; when neither is, :func:`apply_epochs` fills them from the epochs table.
 ``fees_sat`` and ``subsidy_sat`` are what the coinbase claimed, integer satoshis; ``pool``
-a name. Empty cells are unknown values.
+a name. ``tx_count`` counts the block's transactions, the coinbase included;
+``coinbase_tag`` is the coinbase's scriptSig and ``payout_scripts`` its outputs'
+scriptPubKeys, as hex (the scripts separated by spaces), what ``minerwatch export blocks``
+writes for blocks a live source gave. Empty cells are unknown values.
 
 Validation names file, line and column: heights consecutive (a missing height is an error
 naming it) and unique (identical duplicate rows collapse, differing ones are an error),
 times from the genesis block to two hours from now (Bitcoin Core rejects headers more than
 two hours ahead, ``MAX_FUTURE_BLOCK_TIME``), bits a canonical compact target no easier than
 the proof-of-work limit, difficulty a real compact-bits difficulty, one bits value per
-difficulty epoch, fees >= 0 and 0 <= subsidy <= the scheduled subsidy of the height.
+difficulty epoch, fees >= 0 and 0 <= subsidy <= the scheduled subsidy of the height, 1 to
+:data:`MAX_TX_COUNT` transactions, a scriptSig of 2 to 100 bytes (consensus
+``bad-cb-length``) and scripts of 1 to 10,000 bytes (``MAX_SCRIPT_SIZE``), in hex.
 """
 
 from __future__ import annotations
@@ -46,7 +52,24 @@ from minerwatch.sources.table import (
 )
 from minerwatch.units import MAX_MONEY_BTC, SAT_PER_BTC
 
-OPTIONAL_COLUMNS = ["bits", "difficulty", "fees_sat", "subsidy_sat", "pool"]
+OPTIONAL_COLUMNS = [
+    "bits",
+    "difficulty",
+    "fees_sat",
+    "subsidy_sat",
+    "pool",
+    "tx_count",
+    "coinbase_tag",
+    "payout_scripts",
+]
+#: Most transactions a block can hold: 4,000,000 weight units (``MAX_BLOCK_WEIGHT``) over
+#: the 240 of the smallest transaction (60 bytes: one input, one output, no script).
+MAX_TX_COUNT = 4_000_000 // 240
+#: Bytes of a coinbase scriptSig (consensus ``bad-cb-length``: 2 to 100).
+COINBASE_SCRIPT_BYTES = (2, 100)
+#: Bytes of a payout scriptPubKey as stored (1 to ``MAX_SCRIPT_SIZE``).
+PAYOUT_SCRIPT_BYTES = (1, 10_000)
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
 BITS_FORMS = (
     "compact bits: 8 hex digits (17034219, as Bitcoin Core prints), 0x-prefixed hex "
     "(0x17034219) or a decimal integer (386089497)"
@@ -63,8 +86,11 @@ class Blocks:
     Arrays: ``height`` (int64), ``time`` (int64 unix seconds), ``bits`` (int64 compact
     target, -1 unknown), ``difficulty`` (float64, the exact Core difficulty of ``bits``, NaN
     unknown), ``fees_sat`` and ``subsidy_sat`` (int64, -1 unknown), ``pool`` (object, None
-    unknown); ``lines`` the 1-based line of each row in ``origin``. ``bits_column`` names
-    the column the bits came from ("bits", "difficulty", or "" when the file has neither).
+    unknown), ``tx_count`` (int64, -1 unknown), ``coinbase_tag`` and ``payout_scripts``
+    (object, lowercase hex, the scripts separated by spaces; None unknown; the three are
+    None when the file lacks them all); ``lines`` the 1-based line of each row in
+    ``origin``. ``bits_column`` names the column the bits came from ("bits",
+    "difficulty", or "" when the file has neither).
     """
 
     height: np.ndarray
@@ -78,9 +104,26 @@ class Blocks:
     origin: str
     bits_column: str = ""
     notes: tuple[str, ...] = ()
+    tx_count: np.ndarray | None = None
+    coinbase_tag: np.ndarray | None = None
+    payout_scripts: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.height)
+
+    def details(self) -> dict[str, np.ndarray]:
+        """``tx_count``, ``coinbase_tag`` and ``payout_scripts``, unknown (-1, None) where
+        the file has none of them."""
+        n = len(self)
+        return {
+            "tx_count": _unknown(n, -1, np.int64) if self.tx_count is None else self.tx_count,
+            "coinbase_tag": (
+                _unknown(n, None, object) if self.coinbase_tag is None else self.coinbase_tag
+            ),
+            "payout_scripts": (
+                _unknown(n, None, object) if self.payout_scripts is None else self.payout_scripts
+            ),
+        }
 
     def error(self, row: int, column: str | None, message: str) -> InputError:
         return InputError(message, path=self.origin, line=int(self.lines[row]), column=column)
@@ -274,6 +317,37 @@ def _unknown(rows: int, value: object, dtype: type) -> np.ndarray:
     return np.broadcast_to(np.array(value, dtype), (rows,))
 
 
+def _hex_cells(
+    table: Table, column: str, lengths: tuple[int, int], what: str, *, spaced: bool = False
+) -> np.ndarray:
+    """A column of hex text as lowercase str, None where empty (all None when the file
+    lacks it). Each cell, or with ``spaced`` each space-separated script of it, is an even
+    number of hex digits making ``lengths`` bytes, at least and at most."""
+    if not table.has(column):
+        return _unknown(len(table), None, object)
+    cells = np.char.strip(table.columns[column].astype(str))
+    text = cells.tolist()
+    joined = "\n".join(text)
+    allowed = _HEX_DIGITS + b"\n" + (b" " if spaced else b"")
+    lo, hi = lengths
+    pieces = joined.split() if spaced else [t for t in text if t]
+    size = np.array(list(map(len, pieces)), np.int64)
+    if (
+        not joined.isascii()
+        or joined.encode().translate(None, allowed)
+        or (size % 2).any()
+        or ((size < 2 * lo) | (size > 2 * hi)).any()
+    ):
+        for i, cell in enumerate(text):  # the error path: find the first bad cell
+            for piece in cell.split() if spaced else [cell] if cell else []:
+                ok = piece.isascii() and not piece.encode().translate(None, _HEX_DIGITS)
+                if not ok or len(piece) % 2 or not lo <= len(piece) // 2 <= hi:
+                    raise table.error(i, column, f"{piece[:80]!r} is not {what}")
+    out = np.char.lower(cells).astype(object)
+    out[np.char.str_len(cells) == 0] = None
+    return out
+
+
 def _optional_sat(table: Table, column: str, expected: str) -> np.ndarray:
     if not table.has(column):
         return _unknown(len(table), -1, np.int64)
@@ -329,6 +403,26 @@ def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
                 f"({allowed[i]:,} sat); expected at most that"
             ),
         )
+    tx_count = _unknown(len(table), -1, np.int64)
+    if table.has("tx_count"):
+        counted, none = parse_int(
+            table,
+            "tx_count",
+            allow_empty=True,
+            minimum=1,
+            maximum=MAX_TX_COUNT,
+            expected=f"a transaction count, 1 to {MAX_TX_COUNT:,} (the coinbase included)",
+        )
+        tx_count = np.where(none, -1, counted)
+    coinbase_tag = _hex_cells(
+        table, "coinbase_tag", COINBASE_SCRIPT_BYTES,
+        "a coinbase scriptSig: 2 to 100 bytes as hex",
+    )  # fmt: skip
+    payout_scripts = _hex_cells(
+        table, "payout_scripts", PAYOUT_SCRIPT_BYTES,
+        "payout scripts: scriptPubKeys of 1 to 10,000 bytes as hex, separated by spaces",
+        spaced=True,
+    )  # fmt: skip
     if table.has("pool"):
         names = table.columns["pool"].astype(str)
         none = np.array(None, dtype=object)
@@ -349,13 +443,22 @@ def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
                 "fees_sat": fees.astype(str).astype(object),
                 "subsidy_sat": subsidy.astype(str).astype(object),
                 "pool": pool.astype(str).astype(object),
+                "tx_count": tx_count.astype(str).astype(object),
+                "coinbase_tag": coinbase_tag.astype(str).astype(object),
+                "payout_scripts": payout_scripts.astype(str).astype(object),
             },
             table.lines,
             table.notes,
         )
         keep = reject_conflicting_duplicates(
-            parsed, height, "height", ["time", "bits", "fees_sat", "subsidy_sat", "pool"]
-        )
+            parsed,
+            height,
+            "height",
+            [
+                "time", "bits", "fees_sat", "subsidy_sat", "pool",
+                "tx_count", "coinbase_tag", "payout_scripts",
+            ],
+        )  # fmt: skip
     height, lines = height[keep], table.lines[keep]
     blocks = Blocks(
         height=height,
@@ -369,6 +472,15 @@ def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
         origin=table.origin,
         bits_column=bits_column,
         notes=tuple(table.notes),
+        **(
+            {
+                "tx_count": tx_count[keep],
+                "coinbase_tag": coinbase_tag[keep],
+                "payout_scripts": payout_scripts[keep],
+            }
+            if any(table.has(c) for c in ("tx_count", "coinbase_tag", "payout_scripts"))
+            else {}
+        ),
     )
     steps = np.diff(height)
     if (steps != 1).any():
