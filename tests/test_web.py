@@ -200,10 +200,10 @@ def test_the_answer_cache_keeps_the_latest_answers_of_one_file_state(tmp_path):
     cache = AnswerCache(path, size=2)
     state = cache.file_state()
     assert state[1] is None  # no WAL beside it
-    cache.put("/a", state, "tag-a", b"A")
-    cache.put("/b", state, "tag-b", b"B")
+    cache.put("/a", state, ("tag-a", b"A"))
+    cache.put("/b", state, ("tag-b", b"B"))
     assert cache.get("/a", state) == ("tag-a", b"A")
-    cache.put("/c", state, "tag-c", b"C")  # /b, the least recently used, goes
+    cache.put("/c", state, ("tag-c", b"C"))  # /b, the least recently used, goes
     assert cache.get("/b", state) is None and cache.get("/c", state) == ("tag-c", b"C")
     path.write_bytes(b"three")
     changed = cache.file_state()
@@ -398,3 +398,20 @@ def test_the_command_serves_on_loopback_and_says_where(loaded_db):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_the_now_page_is_computed_once_per_database_state(loaded_db, monkeypatch):
+    """A second load of the Now page computes nothing again (its figures are kept while the
+    database file is unchanged; a spy counts the computations)."""
+    import minerwatch.web.pages as pages
+
+    web = Client(create_app(loaded_db))
+    calls = []
+    compute = pages._now_figures
+    monkeypatch.setattr(pages, "_now_figures", lambda *a: calls.append(a) or compute(*a))
+    first = web.get("/?as_of=2025-10-06").text
+    second = web.get("/?as_of=2025-10-06").text
+    assert len(calls) == 1 and first == second  # a past day: no tip age shown
+    web.get("/")
+    web.get("/")
+    assert len(calls) == 2

@@ -72,7 +72,7 @@ def answer(request: Request, build: Callable[[Store], Any]) -> Response:
             if not_modified(request, tag):
                 return Response(status_code=304, headers={"ETag": tag})
             body = (to_json(build(store)) + "\n").encode()
-        answers.put(key, state, tag, body)
+        answers.put(key, state, (tag, body))
     else:
         tag, body = kept
         if not_modified(request, tag):

@@ -88,15 +88,16 @@ CACHED_ANSWERS = 256
 
 
 class AnswerCache:
-    """The JSON answers of recent requests by URL, each kept while the database file and its
-    write-ahead log are what they were when it was computed (inode, size and modification
-    time of ``path`` and ``path.wal``: any commit by another process changes one of them).
-    A hit costs two ``stat`` calls instead of opening the database (about 0.1 s)."""
+    """The answers of recent requests by key (the JSON of an API URL, the figures of a
+    page), each kept while the database file and its write-ahead log are what they were
+    when it was computed (inode, size and modification time of ``path`` and ``path.wal``:
+    any commit by another process changes one of them). A hit costs two ``stat`` calls
+    instead of opening the database and computing the answer (0.1 s and more)."""
 
     def __init__(self, path: Path, size: int = CACHED_ANSWERS) -> None:
         self.path = path
         self.size = size
-        self._answers: OrderedDict[str, tuple[tuple[object, ...], str, bytes]] = OrderedDict()
+        self._answers: OrderedDict[str, tuple[tuple[object, ...], Any]] = OrderedDict()
         self._lock = threading.Lock()
 
     def file_state(self) -> tuple[object, ...]:
@@ -111,18 +112,18 @@ class AnswerCache:
                 out.append((st.st_ino, st.st_size, st.st_mtime_ns))
         return tuple(out)
 
-    def get(self, key: str, state: tuple[object, ...]) -> tuple[str, bytes] | None:
-        """(ETag, body) kept for ``key`` at the file ``state``, else None."""
+    def get(self, key: str, state: tuple[object, ...]) -> Any | None:
+        """The answer kept for ``key`` at the file ``state``, else None."""
         with self._lock:
             kept = self._answers.get(key)
             if kept is None or kept[0] != state:
                 return None
             self._answers.move_to_end(key)
-            return kept[1], kept[2]
+            return kept[1]
 
-    def put(self, key: str, state: tuple[object, ...], tag: str, body: bytes) -> None:
+    def put(self, key: str, state: tuple[object, ...], answer: Any) -> None:
         with self._lock:
-            self._answers[key] = (state, tag, body)
+            self._answers[key] = (state, answer)
             self._answers.move_to_end(key)
             while len(self._answers) > self.size:
                 self._answers.popitem(last=False)

@@ -189,22 +189,39 @@ def now_tiles(s: Status, hashprice_usd: np.ndarray, tip_age_s: float | None) -> 
     ]
 
 
-def _tip_age_s(store: Store, s: Status) -> float | None:
-    """Seconds since the tip (:func:`~minerwatch.web.prometheus.tip_time_s`), or None when
-    the page shows a day before the last one held."""
+def _tip_time_s(store: Store, s: Status) -> float | None:
+    """The tip's time (:func:`~minerwatch.web.prometheus.tip_time_s`), or None when the
+    page shows a day before the last one held."""
     from minerwatch.web.prometheus import tip_time_s
 
-    return None if s.as_of != s.data_through else time.time() - tip_time_s(store, s.data_through)
+    return None if s.as_of != s.data_through else tip_time_s(store, s.data_through)
+
+
+def _now_figures(store: Store, as_of: str | None) -> tuple[Status, np.ndarray, float | None]:
+    """What the Now page shows of the database: the status, the hashprice history for its
+    sparkline and the tip's time."""
+    from minerwatch.analyses.day import day_of
+    from minerwatch.analyses.status import status
+
+    with day_of(store, as_of) as day:
+        s = status(day)
+        return s, day.metrics.hashprice_usd_ph_day, _tip_time_s(store, s)
 
 
 @router.get("/", response_class=HTMLResponse)
 def now_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
-    from minerwatch.analyses.day import day_of
-    from minerwatch.analyses.status import status
+    from minerwatch.web.app import AnswerCache
 
-    with read_store(request) as store, day_of(store, as_of) as day:
-        s = status(day)
-        tiles = now_tiles(s, day.metrics.hashprice_usd_ph_day, _tip_age_s(store, s))
+    answers: AnswerCache = request.app.state.answers
+    key = f"now?{as_of}"
+    state = answers.file_state()  # before reading: a write meanwhile makes the entry stale
+    figures = answers.get(key, state)
+    if figures is None:
+        with read_store(request) as store:
+            figures = _now_figures(store, as_of)
+        answers.put(key, state, figures)
+    s, hashprice, tip_s = figures
+    tiles = now_tiles(s, hashprice, None if tip_s is None else time.time() - tip_s)
     return render(request, "now.html", title="Now", day=s.as_of, tiles=tiles)
 
 
