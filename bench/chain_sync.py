@@ -26,7 +26,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
@@ -125,6 +125,8 @@ def one_block(db: Path, height: int) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from report import emit, machine  # bench/report.py (bench/ is on the path)
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--height", type=int, default=930_000)
     parser.add_argument("--json", type=Path, default=None)
@@ -142,9 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         if process.poll() is None:
             process.terminate()
     result = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
-        "load_average": os.getloadavg(),
+        **machine(),
         "headers": headers,
         "bare_loop_s": round(base_s, 2),
         "bare_loop_headers_per_s": round(headers / base_s),
@@ -153,10 +153,7 @@ def main(argv: list[str] | None = None) -> None:
         "rate_ratio": round(base_s / ours_s, 3),
         **{k: round(v, 1) for k, v in block.items()},
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(result, args.json)
 
 
 if __name__ == "__main__":

@@ -29,9 +29,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -41,6 +38,7 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
 REPO = BENCH.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -169,6 +167,8 @@ def first_paint(url: str, loads: int = 7) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from report import emit, machine  # bench/report.py (bench/ is on the path)
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=60.0)
@@ -197,9 +197,7 @@ def main(argv: list[str] | None = None) -> None:
             process.terminate()
             process.wait()
     result = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
-        "load_average": os.getloadavg(),
+        **machine(),
         "rate": args.rate,
         "seconds": args.seconds,
         "status_one_url": hot,
@@ -211,10 +209,7 @@ def main(argv: list[str] | None = None) -> None:
             "now_first_paint_under_300_ms": paint.get("median_ms", 1e9) < 300,
         },
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    emit(result, args.json)
 
 
 if __name__ == "__main__":

@@ -63,20 +63,14 @@ def answer(request: Request, build: Callable[[Store], Any]) -> Response:
     the data's ETag (304 when the client holds it). The answer is kept by URL until the
     database file changes (:class:`~minerwatch.web.app.AnswerCache`)."""
     answers: AnswerCache = request.app.state.answers
-    key = f"{request.url.path}?{request.url.query}"
-    state = answers.file_state()  # before reading: a write meanwhile makes the entry stale
-    kept = answers.get(key, state)
-    if kept is None:
+
+    def compute() -> tuple[str, bytes]:
         with read_store(request) as store:
-            tag = data_tag(store)
-            if not_modified(request, tag):
-                return Response(status_code=304, headers={"ETag": tag})
-            body = (to_json(build(store)) + "\n").encode()
-        answers.put(key, state, (tag, body))
-    else:
-        tag, body = kept
-        if not_modified(request, tag):
-            return Response(status_code=304, headers={"ETag": tag})
+            return data_tag(store), (to_json(build(store)) + "\n").encode()
+
+    tag, body = answers.kept(f"{request.url.path}?{request.url.query}", compute)
+    if not_modified(request, tag):
+        return Response(status_code=304, headers={"ETag": tag})
     return Response(body, media_type="application/json", headers={"ETag": tag})
 
 

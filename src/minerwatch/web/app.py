@@ -121,6 +121,16 @@ class AnswerCache:
             self._answers.move_to_end(key)
             return kept[1]
 
+    def kept(self, key: str, compute: Callable[[], Any]) -> Any:
+        """The answer kept for ``key``, else ``compute()``'s, kept from now on. The file's
+        state is read before computing: a write meanwhile makes the new entry stale."""
+        state = self.file_state()
+        answer = self.get(key, state)
+        if answer is None:
+            answer = compute()
+            self.put(key, state, answer)
+        return answer
+
     def put(self, key: str, state: tuple[object, ...], answer: Any) -> None:
         with self._lock:
             self._answers[key] = (state, answer)

@@ -213,14 +213,12 @@ def now_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
     from minerwatch.web.app import AnswerCache
 
     answers: AnswerCache = request.app.state.answers
-    key = f"now?{as_of}"
-    state = answers.file_state()  # before reading: a write meanwhile makes the entry stale
-    figures = answers.get(key, state)
-    if figures is None:
+
+    def compute() -> tuple[Status, np.ndarray, float | None]:
         with read_store(request) as store:
-            figures = _now_figures(store, as_of)
-        answers.put(key, state, figures)
-    s, hashprice, tip_s = figures
+            return _now_figures(store, as_of)
+
+    s, hashprice, tip_s = answers.kept(f"now?{as_of}", compute)
     tiles = now_tiles(s, hashprice, None if tip_s is None else time.time() - tip_s)
     return render(request, "now.html", title="Now", day=s.as_of, tiles=tiles)
 
