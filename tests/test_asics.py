@@ -505,3 +505,21 @@ def test_the_fleet_rule_at_its_edges():
     assert (int(count.machines), int(count.machines_profitable)) == (2, 1)
     with pytest.raises(InputError, match="lifetime_years"):
         fleet.in_service(days, s21, lifetime_years=0)
+
+
+def test_a_tiny_power_price_makes_every_machine_cover_its_power_without_a_warning(cli, loaded_db):
+    """The API's schema test found it: the threshold efficiency overflows for a power
+    price of 1e-308 USD/kWh; it is infinite, and nothing is printed about it."""
+    import warnings
+
+    from minerwatch.models import fleet
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isinf(fleet.threshold_efficiency_j_th(50.0, 1e-308, 2.0))
+        result = cli(
+            "asics", "--as-of", "2025-10-06", "--power-price", "1e-308", "--json", "--db", loaded_db
+        )
+    assert result.returncode == 0 and "Warning" not in result.stderr
+    shown = cli("asics", "--as-of", "2025-10-06", "--power-price", "1e-308", "--db", loaded_db)
+    assert shown.returncode == 0 and "0" * 20 not in shown.stdout  # an exponent, not zeros

@@ -281,7 +281,7 @@ def machine_economics(
     shutdown = shutdown_price_usd(
         hashprice_btc_ph_day, catalog.efficiency_j_th, power_price_usd_kwh, pool_fee_pct
     )
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # inf: no shutdown
         above_shutdown = 100.0 * (float(price_usd) / shutdown - 1.0)
     order = np.argsort(-profit, kind="stable")
     machines = catalog.select(order)

@@ -59,9 +59,10 @@ def threshold_efficiency_j_th(
     The relation of :func:`minerwatch.models.asics.breakeven_power_price_usd_kwh`
     (``c = h / 1000 * (1 - f/100) / (0.024 * e)``) solved for ``e``; it is symmetric in
     ``e`` and ``c``, so it is computed by that function with their roles swapped. NaN where
-    the hashprice is NaN.
+    the hashprice is NaN; infinite for a power price so small that the quotient overflows
+    (every machine covers its power).
     """
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         return breakeven_power_price_usd_kwh(
             hashprice_usd_ph_day, power_price_usd_kwh, pool_fee_pct=pool_fee_pct
         )

@@ -62,11 +62,19 @@ def _finite(x: float | None) -> TypeGuard[float]:
 # -- plain numbers ------------------------------------------------------------------------
 
 
+#: Magnitudes below this are written with an exponent by :func:`sig`.
+TINY = 1e-9
+
+
 def sig(x: float, digits: int = 3) -> str:
     """``x`` to ``digits`` significant figures, without exponent, thousands separated
-    (trailing zeros kept: ``0.0620``; whole numbers past ``10**digits``: ``1,043``)."""
+    (trailing zeros kept: ``0.0620``; whole numbers past ``10**digits``: ``1,043``). Below
+    :data:`TINY` in magnitude (no real figure is: a satoshi is 1e-8 BTC), with an exponent
+    (``1.00e-308``) rather than hundreds of zeros."""
     if x == 0 or not math.isfinite(x):
         return f"{x:g}"
+    if abs(x) < TINY:
+        return f"{x:.{digits - 1}e}"
     decimals = max(digits - 1 - math.floor(math.log10(abs(x))), 0)
     text = f"{x:,.{decimals}f}"
     # Rounding can carry into a new digit (0.09996 -> 0.1000): one decimal fewer then.
