@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 
 import httpx
 import pytest
@@ -415,3 +416,66 @@ def test_the_now_page_is_computed_once_per_database_state(loaded_db, monkeypatch
     web.get("/")
     web.get("/")
     assert len(calls) == 2
+
+
+def test_serve_watch_follows_the_node_and_announces_each_block(bitcoind, tmp_path):
+    """`minerwatch serve --watch` as a user starts it: the server answers from the database
+    while its follower (a `minerwatch watch` process) commits each new block of the
+    stand-in node; /events announces the commit and the API shows the new tip."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    from standins.bitcoind import StandinChain
+
+    chain = StandinChain.mainnet_like(700, seed=5)
+    node = bitcoind(chain)
+    db = tmp_path / "live.duckdb"
+    minerwatch = [sys.executable, "-m", "minerwatch"]
+    node_args = ["--url", node.url, "--cookie", str(node.cookie_file), "--skip-pow-check"]
+    synced = subprocess.run(
+        [*minerwatch, "sync", "node", *node_args, "--db", str(db)], capture_output=True
+    )
+    assert synced.returncode == 0, synced.stderr
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [*minerwatch, "serve", "--watch", *node_args, "--poll", "0.2", "--port", str(port),
+         "--db", str(db)],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                info = httpx.get(f"{base}/api/v1/info", timeout=5).json()
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.1)
+        assert info["chain"]["node"]["tip_height"] == 700
+        with httpx.stream("GET", f"{base}/events", timeout=20) as events:
+            lines = events.iter_lines()
+            assert next(lines).startswith("retry:")
+            chain.extend(1)
+            mined = time.monotonic()
+            while not next(lines).startswith("event: change"):
+                pass
+            announced_s = time.monotonic() - mined
+        tip = httpx.get(f"{base}/api/v1/info", timeout=10).json()["chain"]["node"]
+        assert tip["tip_height"] == 701 and tip["tip_hash"] == chain.hashes[-1]
+        assert announced_s < 5
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            _, stderr = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            _, stderr = server.communicate()
+    assert "following the tip: minerwatch watch" in stderr
+    assert "cookie" not in stderr.split("following the tip")[0]
+    assert os.path.exists(db)

@@ -7,11 +7,17 @@ saved under the session's artifacts folder."""
 
 from __future__ import annotations
 
+import csv
 import json
+import shutil
+import subprocess
+import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 import uvicorn
 from playwright.sync_api import expect
@@ -23,10 +29,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 DAY = "2025-10-06"
 
 
-@pytest.fixture(scope="module")
-def base_url(loaded_db):
+@contextmanager
+def _serving(db: Path):
+    """uvicorn serving ``db`` on 127.0.0.1 (a free port) in a thread: its base URL."""
     config = uvicorn.Config(
-        create_app(loaded_db), host="127.0.0.1", port=0, log_level="warning", access_log=False
+        create_app(db), host="127.0.0.1", port=0, log_level="warning", access_log=False
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -37,9 +44,17 @@ def base_url(loaded_db):
         assert thread.is_alive(), "uvicorn stopped"
         time.sleep(0.05)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def base_url(loaded_db):
+    with _serving(loaded_db) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +171,55 @@ def test_the_other_pages_render(watched, base_url, artifacts, page_path):
     page.goto(f"{base_url}{page_path}{query}")
     assert page.locator("main#content table").count() >= 1
     page.screenshot(path=artifacts / f"{page_path.strip('/')}.png", full_page=True)
+
+
+def _next_day_csv(coinmetrics_csv: Path, path: Path) -> str:
+    """A Coin Metrics file of the day after the last one of ``coinmetrics_csv``: 144 blocks,
+    their scheduled issuance, the supply grown by it. Returns that day."""
+    with open(coinmetrics_csv, newline="") as f:
+        *_, last = csv.DictReader(f)
+    day = str(np.datetime64(last["time"]) + 1)
+    issued = 144 * 3.125
+    supply = float(last["SplyCur"]) + issued
+    path.write_text(
+        "time,BlkCnt,FeeTotNtv,IssTotNtv,HashRate,PriceUSD,SplyCur\n"
+        f"{day},144,3.1,{issued},{last['HashRate']},{last['PriceUSD']},{supply}\n"
+    )
+    return day
+
+
+def test_the_now_page_follows_a_write_by_another_process_without_a_reload(
+    browser, loaded_db, coinmetrics_csv, tmp_path, artifacts
+):
+    """The latest day's Now page listens to /events: a commit by another process (here an
+    import of the next day, as `serve --watch`'s follower commits a block) swaps in the new
+    figures within seconds, and the page is not reloaded."""
+    db = tmp_path / "live.duckdb"
+    shutil.copy(loaded_db, db)
+    day = _next_day_csv(coinmetrics_csv, tmp_path / "next.csv")
+    with _serving(db) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        w = Watched(page)
+        page.goto(f"{url}/")
+        before = page.locator("#day b").inner_text()
+        assert before != day
+        page.evaluate("window.__still_here = true")
+        written = time.monotonic()
+        next_day = str(tmp_path / "next.csv")
+        subprocess.run(
+            [sys.executable, "-m", "minerwatch", "import", "coinmetrics", next_day, "--db", db],
+            check=True,
+            capture_output=True,
+        )
+        expect(page.locator("#day b")).to_have_text(day, timeout=10_000)
+        shown_after_s = time.monotonic() - written
+        assert page.evaluate("window.__still_here") is True
+        # a page of an earlier day does not follow
+        assert page.locator("[data-live]").count() == 1
+        page.goto(f"{url}/?as_of={before}")
+        assert page.locator("[data-live]").count() == 0
+        page.screenshot(path=artifacts / "now-live.png", full_page=True)
+        context.close()
+    assert w.errors == [] and all(u.startswith(url + "/") for u in w.requests)
+    assert shown_after_s < 10

@@ -1200,12 +1200,48 @@ def serve(
             envvar="MINERWATCH_TOKEN",
         ),
     ] = None,
+    watch_tip: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Also follow the tip (a `minerwatch watch` process beside the server, the "
+            "one writer); open pages of the latest day update on each new block.",
+        ),
+    ] = False,
+    source_name: Annotated[
+        str, _option("--source", "node|esplora", "With --watch: what to follow (node).")
+    ] = "node",
+    url: Annotated[
+        str | None, _option("--url", "URL", "With --watch: the node's or Esplora's URL.")
+    ] = None,
+    cookie: Annotated[
+        Path | None, _option("--cookie", "FILE", "With --watch: the node's RPC cookie file.")
+    ] = None,
+    zmq: Annotated[
+        str | None, _option("--zmq", "ENDPOINT", "With --watch: the node's ZMQ endpoint.")
+    ] = None,
+    poll_s: Annotated[
+        float | None,
+        _option("--poll", "SECONDS", "With --watch: seconds between polls of the tip (10)."),
+    ] = None,
+    skip_pow_check: Annotated[
+        bool, typer.Option("--skip-pow-check", help="With --watch: test chains only.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Serve the web dashboard and the JSON API (needs the web extra): the Now, Charts,
     Difficulty, Machines and Data pages, `/api/v1/` (each command's `--json` object),
-    `/api/v1/series/METRIC` and `/metrics` (Prometheus). Read-only: each request opens the
-    database read-only. Every page and analysis takes `?as_of=YYYY-MM-DD`."""
+    `/api/v1/series/METRIC`, `/metrics` (Prometheus) and `/events` (a server-sent event on
+    each commit to the database). Read-only: each request opens the database read-only.
+    Every page and analysis takes `?as_of=YYYY-MM-DD`."""
+    follow = None
+    if watch_tip:
+        follow = ["--source", source_name]
+        options = (("--url", url), ("--cookie", cookie), ("--zmq", zmq), ("--poll", poll_s))
+        for flag, value in options:
+            if value is not None:
+                follow += [flag, str(value)]
+        follow += ["--skip-pow-check"] if skip_pow_check else []
     try:
         from minerwatch.web.serve import serve as library_serve
     except ImportError as exc:
@@ -1217,6 +1253,7 @@ def serve(
         host,
         port,
         token=token,
+        follow=follow,
         announce=lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True),
     )
 

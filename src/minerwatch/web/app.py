@@ -217,7 +217,7 @@ def _token_ok(request: Request, token: str) -> tuple[bool, bool]:
 def create_app(db: Path | str | None = None, *, token: str | None = None) -> FastAPI:
     """The application serving the database ``db`` read-only; with ``token``, every request
     must carry it (``Authorization: Bearer TOKEN`` or ``?token=TOKEN``) or gets 401."""
-    from minerwatch.web import api, pages, prometheus
+    from minerwatch.web import api, events, pages, prometheus
 
     app = FastAPI(
         title="minerwatch",
@@ -275,6 +275,7 @@ def create_app(db: Path | str | None = None, *, token: str | None = None) -> Fas
 
     app.include_router(api.router)
     app.include_router(prometheus.router)
+    app.include_router(events.router)
     app.include_router(pages.router)
     _openapi_without_422(app)
     return app

@@ -220,7 +220,8 @@ def now_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
 
     s, hashprice, tip_s = answers.kept(f"now?{as_of}", compute)
     tiles = now_tiles(s, hashprice, None if tip_s is None else time.time() - tip_s)
-    return render(request, "now.html", title="Now", day=s.as_of, tiles=tiles)
+    live = as_of is None  # the latest day: follows the database (web/events.py)
+    return render(request, "now.html", title="Now", day=s.as_of, tiles=tiles, live=live)
 
 
 def _figure_json(chart: Any) -> str:

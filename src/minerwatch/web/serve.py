@@ -4,16 +4,21 @@ A loopback address (127.0.0.1, ::1, localhost) serves anyone on this machine; an
 address needs a token, which every request must then carry. The database is checked once
 before the server starts (a missing or unusable file is the CLI's error, not a page).
 
-TODO(--watch): following the tip while serving (``minerwatch.ingest.watch.watch`` in a
-background thread as the one writer, each new tip pushed to open pages by server-sent
-events) waits for the live chain sync; until then run ``minerwatch watch`` beside the
-server only with a lock wait (readers wait for its commits).
+With ``follow`` (``minerwatch serve --watch``), the server also follows the tip: it
+starts ``minerwatch watch`` with those arguments on the same database as its own child
+process, the one writer (it commits each new block; the server's requests open the
+database read-only between its commits and wait for one under way), and stops it when the
+server stops. Open pages learn of each commit through ``/events``
+(:mod:`minerwatch.web.events`). A process of its own rather than a thread: DuckDB does
+not let one process hold a database for writing and open it read-only beside.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import uvicorn
@@ -55,16 +60,31 @@ def serve(
     port: int = DEFAULT_PORT,
     *,
     token: str | None = None,
+    follow: Sequence[str] | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
     """Serve the database ``db`` read-only at ``http://host:port/`` until interrupted,
-    saying where (and whether a token is needed) through ``announce``."""
+    saying where (and whether a token is needed) through ``announce``; with ``follow``
+    (the arguments of ``minerwatch watch``), following the tip as well."""
     check_serve(host, port, token)
     with open_store(db, read_only=True) as store:  # fail now, not on the first page
         path = store.path
-    app = create_app(db, token=token)
+    app = create_app(path, token=token)
     shown = f"[{host}]" if ":" in host else host
     announce(f"serving {path} read-only at http://{shown}:{port}/ (Ctrl-C stops)")
     if token:
         announce("every request needs the token: Authorization: Bearer TOKEN or ?token=TOKEN")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    follower = None
+    if follow is not None:
+        argv = [sys.executable, "-m", "minerwatch", "watch", *follow, "--db", str(path)]
+        follower = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+        announce(f"following the tip: minerwatch watch {' '.join(follow)} (process {follower.pid})")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        if follower is not None:
+            follower.terminate()
+            try:
+                follower.wait(10)
+            except subprocess.TimeoutExpired:
+                follower.kill()

@@ -16,3 +16,19 @@
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
   document.addEventListener("htmx:afterSettle", function () { draw(document); });
 })();
+// A page that shows the latest day (the Now page without ?as_of) follows the database:
+// on each change the server announces (/events, server-sent events), its content is fetched
+// again and swapped in, as the as-of form does.
+(function () {
+  "use strict";
+  function follow() {
+    var live = document.querySelector("[data-live]");
+    if (!live || typeof EventSource === "undefined" || typeof htmx === "undefined") { return; }
+    var source = new EventSource("/events");
+    source.addEventListener("change", function () {
+      htmx.ajax("GET", window.location.pathname + window.location.search,
+                {target: "#page", select: "#page", swap: "outerHTML"});
+    });
+  }
+  document.addEventListener("DOMContentLoaded", follow);
+})();
