@@ -458,3 +458,26 @@ def test_bad_options_exit_2(cli, pools_db):
     assert done.returncode == 2 and "--window '2w' is not a window" in done.stderr
     done = cli("pools", "--db", pools_db, "--as-of", "2025-01-01")
     assert done.returncode == 2 and "--as-of 2025-01-01 is outside" in done.stderr
+
+
+def test_the_pools_page_shows_what_pools_json_gives(cli, pools_db):
+    import re
+
+    from minerwatch.web.app import create_app
+    from test_web import Client
+
+    web = Client(create_app(pools_db))
+    for window in ("epoch", "1d"):
+        r = json.loads(
+            cli(
+                "pools", "--db", pools_db, "--as-of", "2025-10-01", "--window", window, "--json"
+            ).stdout
+        )
+        page = web.get(f"/pools?as_of=2025-10-01&window={window}")
+        assert page.status_code == 200
+        rows = re.findall(r"<tr><td>([^<]+)</td><td class=\"num\">([\d,]+)</td>", page.text)
+        expected = [(p["name"], p["blocks"]) for p in r["pools"]]
+        if r["unknown"]["blocks"]:
+            expected.append(("unknown", r["unknown"]["blocks"]))
+        assert [(n, int(b.replace(",", ""))) for n, b in rows] == expected and len(rows) > 3
+        assert f'<option value="{window}" selected>' in page.text

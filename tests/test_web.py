@@ -479,3 +479,14 @@ def test_serve_watch_follows_the_node_and_announces_each_block(bitcoind, tmp_pat
     assert "following the tip: minerwatch watch" in stderr
     assert "cookie" not in stderr.split("following the tip")[0]
     assert os.path.exists(db)
+
+
+def test_the_episodes_page_lists_every_episode_of_the_cli(cli, web, loaded_db):
+    import re
+
+    r = json.loads(cli("episodes", "--as-of", "2025-10-06", "--json", "--db", loaded_db).stdout)
+    page = web.get("/episodes?as_of=2025-10-06")
+    assert page.status_code == 200
+    starts = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)[*†]*</td><td>(\d{4}-\d\d-\d\d)</td>", page.text)
+    assert starts == [(e["start"], e["end"]) for e in r["episodes"]] and len(starts) > 3
+    assert f"<b>{len(starts)} episodes</b>" in page.text

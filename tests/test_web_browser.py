@@ -164,7 +164,7 @@ def test_the_machines_form_takes_a_power_price(watched, base_url, artifacts):
     page.screenshot(path=artifacts / "machines.png", full_page=True)
 
 
-@pytest.mark.parametrize("page_path", ["/difficulty", "/data"])
+@pytest.mark.parametrize("page_path", ["/difficulty", "/episodes", "/data"])
 def test_the_other_pages_render(watched, base_url, artifacts, page_path):
     page = watched.page
     query = "" if page_path == "/data" else f"?as_of={DAY}"

@@ -1,4 +1,4 @@
-"""The server-rendered pages: Now, Charts, Difficulty, Machines and Data.
+"""The server-rendered pages: Now, Charts, Difficulty, Machines, Pools, Episodes and Data.
 
 Each page takes ``?as_of=YYYY-MM-DD`` and shows that day as the CLI does (the same library
 calls: ``status``, ``report``'s charts, ``difficulty``, ``asics``, ``info``); every number
@@ -39,8 +39,12 @@ PAGES = (
     ("/charts", "Charts"),
     ("/difficulty", "Difficulty"),
     ("/machines", "Machines"),
+    ("/pools", "Pools"),
+    ("/episodes", "Episodes"),
     ("/data", "Data"),
 )
+#: The windows the Pools page offers (``minerwatch pools --window``).
+POOL_WINDOWS = ("1d", "7d", "30d", "epoch", "1000")
 STATIC = {
     "htmx.min.js": "text/javascript",
     "app.js": "text/javascript",
@@ -276,6 +280,41 @@ def machines_page(
     rows = [([c.cell(r) for c in columns], bool(r["underwater"])) for r in machine_rows(a.machines)]
     return render(
         request, "machines.html", title="Machines", day=a.as_of, a=a, columns=columns, rows=rows
+    )
+
+
+@router.get("/pools", response_class=HTMLResponse)
+def pools_page(
+    request: Request, as_of: AsOf = None, window: Annotated[str | None, Query()] = None
+) -> HTMLResponse:
+    from minerwatch.analyses.pools import pool_shares
+    from minerwatch.web.api import given
+
+    with read_store(request) as store:
+        r = pool_shares(store, as_of, **given(window=window))
+    shares = [*r.pools, r.unknown] if r.unknown.blocks else list(r.pools)
+    rows = list(zip(shares, fmt.hashrates([s.hashrate_ehs for s in shares]), strict=True))
+    network = fmt.hashrates(
+        [r.network_hashrate_ehs, r.network_hashrate_low_ehs, r.network_hashrate_high_ehs]
+    )
+    windows = POOL_WINDOWS if r.window in POOL_WINDOWS else (*POOL_WINDOWS, r.window)
+    return render(
+        request, "pools.html", title="Pools", day=r.as_of, r=r, rows=rows, network=network,
+        windows=windows,
+    )  # fmt: skip
+
+
+@router.get("/episodes", response_class=HTMLResponse)
+def episodes_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
+    from minerwatch.analyses.studies import cost_episodes
+    from minerwatch.present.columns import episode_columns
+
+    with read_store(request) as store:
+        r = cost_episodes(store, as_of)
+    columns = list(episode_columns(r.horizons_days).values())
+    rows = [(e, [c.cell(e) for c in columns]) for e in r.episodes]
+    return render(
+        request, "episodes.html", title="Episodes", day=r.as_of, r=r, columns=columns, rows=rows
     )
 
 
