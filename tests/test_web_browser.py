@@ -154,6 +154,26 @@ def test_the_charts_are_drawn_and_drawn_again_for_another_day(watched, base_url,
     page.screenshot(path=artifacts / "charts.png", full_page=True)
 
 
+def test_a_chart_s_range_and_scale_buttons_work(watched, base_url):
+    """The range buttons (3m, 1y, 4y, all) narrow the time axis of every panel; the scale
+    buttons switch the value axes between linear and log."""
+    page = watched.page
+    page.goto(f"{base_url}/charts?as_of={DAY}")
+    chart = page.locator("div.chart[data-drawn='1']").first
+    expect(chart).to_be_visible()
+    span_days = "(() => { const r = document.querySelector('div.chart').layout.xaxis.range;"
+    span_days += " return (new Date(r[1]) - new Date(r[0])) / 86400000; })()"
+    full = page.evaluate(span_days)
+    chart.locator(".rangeselector .button", has_text="1y").click()
+    page.wait_for_function(f"{span_days} < 400")
+    assert 360 <= page.evaluate(span_days) <= 370 and full > 3000
+    axis_type = "document.querySelector('div.chart').layout.yaxis.type"
+    first = page.evaluate(axis_type)
+    other = "linear" if first == "log" else "log"
+    chart.locator(".updatemenu-button", has_text=other).click()
+    page.wait_for_function(f"{axis_type} === '{other}'")
+
+
 def test_the_machines_form_takes_a_power_price(watched, base_url, artifacts):
     page = watched.page
     page.goto(f"{base_url}/machines?as_of={DAY}")

@@ -192,6 +192,42 @@ def _trace(s) -> dict:
     return {"type": "scatter", **points, "mode": "lines", "line": line, **common, **axes}
 
 
+#: The range buttons of a time chart: the last 3 months, 1 and 4 years, everything.
+RANGE_SELECTOR = {
+    "buttons": [
+        {"count": 3, "label": "3m", "step": "month", "stepmode": "backward"},
+        {"count": 1, "label": "1y", "step": "year", "stepmode": "backward"},
+        {"count": 4, "label": "4y", "step": "year", "stepmode": "backward"},
+        {"step": "all", "label": "all"},
+    ],
+    "x": 0,
+    "y": 1.0,
+    "yanchor": "bottom",
+    "font": {"size": 11},
+}
+
+
+def _scale_menu(panels: int) -> dict[str, object]:
+    """Buttons that set every panel's value axis to a linear or a log scale (the chart
+    opens with its own choice, :attr:`Axis.log`)."""
+    axes = [_ref("yaxis", i) for i in range(panels)]
+    return {
+        "type": "buttons",
+        "direction": "right",
+        "showactive": False,
+        "x": 1.0,
+        "xanchor": "right",
+        "y": 1.0,
+        "yanchor": "bottom",
+        "pad": {"t": 0, "r": 0},
+        "font": {"size": 11},
+        "buttons": [
+            {"label": scale, "method": "relayout", "args": [{f"{a}.type": scale for a in axes}]}
+            for scale in ("linear", "log")
+        ],
+    }
+
+
 def figure(chart: Chart) -> dict:
     """The Plotly figure of ``chart`` as plotly.js's JSON (``data``, ``layout``): its
     panels stacked on one shared time axis, ``PANEL_SPACING`` apart, in the plotly_white
@@ -284,8 +320,13 @@ def figure(chart: Chart) -> dict:
     if chart.kind == "bar":  # inside, bottom right: beside the short bars
         legend.update(yanchor="bottom", y=0.01, xanchor="right", x=0.99)
         legend["bgcolor"] = "rgba(255,255,255,0.85)"
+    menus: list[dict[str, object]] = []
+    if chart.kind == "time":
+        axes[_ref("xaxis", 0)]["rangeselector"] = RANGE_SELECTOR
+        menus.append(_scale_menu(n))
     layout: dict[str, object] = {**axes}
     layout.update(
+        updatemenus=menus,
         template=json.loads(_plotly_file(PLOTLY_TEMPLATE)),
         title={"text": chart.title, "x": 0.01, "xanchor": "left"},
         height=chart.height_px,
