@@ -411,3 +411,38 @@ def test_a_bad_coinbase_or_count_names_line_and_column(tmp_path, cells, column, 
     with pytest.raises(InputError, match=words) as raised:
         block_files.read_blocks_csv(path)
     assert (raised.value.line, raised.value.column) == (3, column)
+
+
+@pytest.mark.parametrize(
+    "cell, column",
+    [
+        ('"abc\ndef0"', "coinbase_tag"),
+        ('"aa\nbb"', "payout_scripts"),
+        ('"aa\tbb"', "payout_scripts"),
+        ("aa  bb", "payout_scripts"),
+    ],
+)
+def test_hex_cells_hold_hex_and_single_spaces_only(tmp_path, cell, column):
+    """Quoted cells may hold any character: a line feed or a tab inside a coinbase or its
+    scripts is refused, and so is a doubled space (an empty script)."""
+    value = f"{cell}," if column == "coinbase_tag" else f"03aa,{cell}"
+    path = _write(tmp_path / "b.csv", _cb_rows(",,", f"5,{value}"))
+    with pytest.raises(InputError) as raised:
+        block_files.read_blocks_csv(path)
+    assert raised.value.column == column
+
+
+def test_a_height_given_twice_is_refused_by_the_store(tmp_path):
+    db = tmp_path / "c.duckdb"
+    path = _write(tmp_path / "b.csv", _cb_rows(",,", ",,", ",,"))
+    with minerwatch.open_store(db) as store:
+        minerwatch.import_blocks(store, path)
+        with (
+            pytest.raises(InputError, match="height 917281 follows height 917281"),
+            store.transaction(),
+        ):
+            store.write_block_coinbases(
+                np.array([917281, 917281]), np.array(["03aa", "03bb"], object),
+                np.array([None, None], object), np.array([2, 3]), "twice",
+            )  # fmt: skip
+        assert len(store.read_block_coinbases()["height"]) == 0

@@ -384,19 +384,25 @@ def test_every_writer_keeps_one_block_per_height_and_its_details(tmp_path):
     assert full["tx_count"][10:20].tolist() == [5] * 10
     assert full["tx_count"][20] == 1 + 20 % 7  # the node's count, untouched
     assert full["coinbase_tag"][320:330].tolist() == ["03bb"] * 10
-    # a CSV branch from height 250 up (other times): the node's blocks there are gone with
-    # their hashes and details, below 250 nothing moved
+    # a CSV branch over the node's blocks is refused (the node's sync makes its reorgs and
+    # keeps the replaced blocks as stale); nothing changes
     with open_store(db) as store:
         branch = _csv_of(chain, tmp_path / "b.csv", range(250, 340), shift_s=60)
+        with pytest.raises(InputError, match=r"from height 250 up came from a live source"):
+            minerwatch.import_blocks(store, branch, replace=True)
+    assert _blocks_full(db)["time"].tolist() == full["time"].tolist()
+    # a CSV branch over CSV blocks, from height 325 up: those blocks are gone with their
+    # details, below 325 nothing moved
+    with open_store(db) as store:
+        branch = _csv_of(chain, tmp_path / "c.csv", range(325, 340), shift_s=60)
         report = minerwatch.import_blocks(store, branch, replace=True)
         assert report.writes[0].removed == 10
-    assert _one_row_per_height(db) == (340, 250)
+    assert _one_row_per_height(db) == (340, 305)
     after = _blocks_full(db)
-    assert after["hash"][:250].tolist() == chain.hashes[:250]
-    assert set(after["hash"][250:]) == {None} and set(after["coinbase_tag"][250:]) == {None}
-    assert (after["time"][250:] - full["time"][250:340] == 60).all()
-    for name in ("time", "prev_hash", "nonce", "tx_count", "coinbase_tag"):
-        assert after[name][:250].tolist() == full[name][:250].tolist(), name
+    assert set(after["coinbase_tag"][325:]) == {None}
+    assert (after["time"][325:] - full["time"][325:340] == 60).all()
+    for name in ("hash", "time", "prev_hash", "nonce", "tx_count", "coinbase_tag"):
+        assert after[name][:325].tolist() == full[name][:325].tolist(), name
 
 
 def _blocks_full(db) -> dict[str, np.ndarray]:

@@ -490,3 +490,39 @@ def test_the_episodes_page_lists_every_episode_of_the_cli(cli, web, loaded_db):
     starts = re.findall(r"<tr><td>(\d{4}-\d\d-\d\d)[*†]*</td><td>(\d{4}-\d\d-\d\d)</td>", page.text)
     assert starts == [(e["start"], e["end"]) for e in r["episodes"]] and len(starts) > 3
     assert f"<b>{len(starts)} episodes</b>" in page.text
+
+
+def test_serve_says_when_its_follower_stops(loaded_db, tmp_path):
+    """A follower that cannot run (here a ZMQ endpoint that is no endpoint) gives its own
+    message and exit code, and the server, still serving, says pages no longer follow."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(loaded_db, db)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "minerwatch", "serve", "--watch", "--url", "http://127.0.0.1:9",
+         "--zmq", "bogus://x", "--port", str(port), "--db", str(db)],
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/api/v1/info", timeout=5).is_success
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.1)
+        time.sleep(3)  # the follower's start and exit
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/info", timeout=5).is_success
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=20)
+    assert "--zmq 'bogus://x' is not an endpoint" in stderr
+    assert "the follower stopped (minerwatch watch exited 2" in stderr

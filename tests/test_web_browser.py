@@ -243,3 +243,27 @@ def test_the_now_page_follows_a_write_by_another_process_without_a_reload(
         context.close()
     assert w.errors == [] and all(u.startswith(url + "/") for u in w.requests)
     assert shown_after_s < 10
+
+
+def test_a_stream_that_starts_after_a_commit_announces_it(loaded_db):
+    """A page rendered before a commit whose stream opens after it (or a browser that
+    reconnects after a commit) is told at once: the stream compares the state the page saw
+    with the database's."""
+    import httpx
+
+    with _serving(loaded_db) as url:
+        page = httpx.get(f"{url}/").text
+        seen = page.split('data-live="', 1)[1].split('"', 1)[0]
+        for since, changed in ((seen, False), ("0123456789abcdef", True)):
+            with httpx.stream("GET", f"{url}/events?since={since}", timeout=10) as events:
+                lines = events.iter_lines()
+                assert next(lines).startswith("retry:") and next(lines) == f"id: {since}"
+                assert next(lines) == ""
+                if changed:
+                    assert next(lines) == "event: change" and next(lines) == f"id: {seen}"
+            headers = {"Last-Event-ID": since}
+            with httpx.stream("GET", f"{url}/events", headers=headers, timeout=10) as events:
+                lines = events.iter_lines()
+                assert [next(lines) for _ in range(3)][1] == f"id: {since}"
+                if changed:
+                    assert next(lines) == "event: change"

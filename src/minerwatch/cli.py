@@ -1236,6 +1236,10 @@ def serve(
     Every page and analysis takes `?as_of=YYYY-MM-DD`."""
     follow = None
     if watch_tip:
+        if source_name not in ("node", "esplora"):
+            raise InputError(
+                f"--source {source_name!r}; expected node or esplora", parameter="source"
+            )
         follow = ["--source", source_name]
         options = (("--url", url), ("--cookie", cookie), ("--zmq", zmq), ("--poll", poll_s))
         for flag, value in options:
@@ -1336,6 +1340,7 @@ def _fail(label: str, message: Exception | str, code: int) -> int:
 # instead (the library's message begins with the parameter's name, or writes it in
 # backticks where it names another one).
 PARAMETER_OPTIONS = {
+    "zmq": "--zmq",
     "as_of": "--as-of",
     "at_height": "--at-height",
     "price_source": "--price-source",
@@ -1392,7 +1397,7 @@ def _branch(typer_app: typer.Typer, args: tuple[str, ...]) -> typer.Typer:
     return pruned
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # the names may be file paths: a bounded cache
 def _click_command(args: tuple[str, ...] = ()):
     """The click command of :data:`app` for a command line whose arguments after the root's
     flags are ``args``, built once per process and command: only the branch of the

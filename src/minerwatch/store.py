@@ -272,6 +272,19 @@ _BLOCK_TYPES = {
 }
 
 
+def _one_row_per_height(heights: np.ndarray, origin: str) -> None:
+    """:class:`InputError` at the first height given twice (or out of order): ``blocks``
+    and ``block_details`` keep one row a height by their writers, not by a key."""
+    steps = np.diff(heights)
+    if len(steps) and not (steps > 0).all():
+        i = int(np.flatnonzero(steps <= 0)[0])
+        raise InputError(
+            f"height {heights[i + 1]} follows height {heights[i]}; expected each height once, "
+            "ascending",
+            path=origin,
+        )
+
+
 def _any_known(values: np.ndarray) -> bool:
     """Whether an array of block values holds a known one (not -1, NaN or None/empty)."""
     if values.ndim == 1 and len(values) > 1 and values.strides[0] == 0:
@@ -592,7 +605,9 @@ class Store:
         is a conflict: an :class:`InputError` naming the height and both values, unless
         ``replace`` (a reorg): then that height and every stored height above it are
         replaced by the given rows, and stored heights above it that are not given are
-        deleted (counted in ``removed``). The caller holds the :meth:`transaction`.
+        deleted (counted in ``removed``). A reorg of blocks a live source wrote (with a hash)
+        is refused: the source's sync replaces them and keeps them as stale blocks. Heights
+        must rise (one row a height). The caller holds the :meth:`transaction`.
 
         The transaction counts, coinbase scriptSigs and payout scripts the rows carry
         (:meth:`~minerwatch.sources.blocks.Blocks.details`) go to ``block_details``: a
@@ -601,6 +616,7 @@ class Store:
         """
         if self.read_only:
             raise StoreReadOnly(f"database {self.path} is open read-only")
+        _one_row_per_height(np.asarray(blocks.height, np.int64), origin)
         details = self._stage_details(blocks)
         try:
             return self._write_block_rows(blocks, origin, replace, details)
@@ -707,6 +723,21 @@ class Store:
             )
         # Heights from the fork up are written as given; below it, values are merged.
         fork = int(conflict[0][0]) if conflict else _NO_HEIGHT
+        if conflict:
+            live = self.con.execute(
+                "SELECT min(height), any_value(source) FROM blocks "
+                "WHERE height >= ? AND hash IS NOT NULL",
+                [fork],
+            ).fetchall()[0]
+            if live[0] is not None:
+                self.con.execute("DROP TABLE _staged")
+                raise InputError(
+                    f"block {fork} differs from the stored one, and the blocks from height "
+                    f"{live[0]} up came from a live source ({live[1]}) with their hashes; "
+                    f"expected the stored blocks (a reorg of them is the source's to make: "
+                    f"`minerwatch sync {live[1]}` replaces them and keeps them as stale blocks)",
+                    path=origin,
+                )
         merged = ", ".join(
             f"CASE WHEN s.height >= $fork THEN s.{v} ELSE coalesce(s.{v}, t.{v}) END AS {v}"
             for v in _BLOCK_VALUES
@@ -1293,6 +1324,7 @@ class Store:
             ),  # fmt: skip
             "tx_count": np.asarray(tx_count, np.int64),
         }
+        _one_row_per_height(np.sort(staged["height"]), origin)
         self._details_table(staged)
         try:
             missing = self.con.execute(

@@ -35,7 +35,7 @@ import numpy as np
 
 from minerwatch.chain.consensus import RETARGET_INTERVAL, bits_to_difficulty_array
 from minerwatch.chain.networks import Network, network_named
-from minerwatch.errors import BadResponse, InputError, SourceError, TransientSourceError
+from minerwatch.errors import BadResponse, InputError, SourceError
 from minerwatch.ingest.sync import (
     DEFAULT_DEADLINE_S,
     DEFAULT_MAX_PAGES,
@@ -323,7 +323,7 @@ class ChainFeed:
     def _pages(self, request: PageRequest) -> list[BlockPage]:
         """The source's pages from ``request.start`` up, joined while they come quickly
         (:data:`CATCH_UP_BLOCKS`, :data:`CATCH_UP_S`) and link. A later page that fails
-        for a moment or does not link to the one before ends the run: the pages before
+        (any source fault) or does not link to the one before ends the run: the pages before
         it are written, and the next request meets the fault (retried) or the change."""
         pages: list[BlockPage] = []
         start, began, held = request.start, _time.monotonic(), 0
@@ -333,7 +333,7 @@ class ChainFeed:
                 break
             try:
                 page = self.source.page(start, count, economics=self.economics)
-            except TransientSourceError:
+            except SourceError:  # a later page's fault: the next request meets it again
                 if not pages:
                     raise
                 break

@@ -327,10 +327,14 @@ def _hex_cells(
         return _unknown(len(table), None, object)
     cells = np.char.strip(table.columns[column].astype(str))
     text = cells.tolist()
-    joined = "\n".join(text)
-    allowed = _HEX_DIGITS + b"\n" + (b" " if spaced else b"")
+    joined = "".join(text)
+    allowed = _HEX_DIGITS + (b" " if spaced else b"")
     lo, hi = lengths
-    pieces = joined.split() if spaced else [t for t in text if t]
+
+    def pieces_of(cell: str) -> list[str]:
+        return cell.split(" ") if spaced else [cell]
+
+    pieces = [piece for cell in text if cell for piece in pieces_of(cell)]
     size = np.array(list(map(len, pieces)), np.int64)
     if (
         not joined.isascii()
@@ -339,10 +343,11 @@ def _hex_cells(
         or ((size < 2 * lo) | (size > 2 * hi)).any()
     ):
         for i, cell in enumerate(text):  # the error path: find the first bad cell
-            for piece in cell.split() if spaced else [cell] if cell else []:
+            for piece in pieces_of(cell) if cell else []:
                 ok = piece.isascii() and not piece.encode().translate(None, _HEX_DIGITS)
                 if not ok or len(piece) % 2 or not lo <= len(piece) // 2 <= hi:
                     raise table.error(i, column, f"{piece[:80]!r} is not {what}")
+        raise AssertionError("a bad cell was not found")  # pragma: no cover
     out = np.char.lower(cells).astype(object)
     out[np.char.str_len(cells) == 0] = None
     return out

@@ -96,7 +96,16 @@ class ZmqNotifications:
         self._monitor = self._socket.get_monitor_socket(
             zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED
         )
-        self._socket.connect(endpoint)
+        try:
+            self._socket.connect(endpoint)
+        except zmq.ZMQError as exc:
+            self.close()
+            raise InputError(
+                f"zmq {endpoint!r} is not an endpoint ZMQ can connect to ({exc.strerror}); "
+                "expected the node's -zmqpubsequence or -zmqpubhashblock address, such as "
+                "tcp://127.0.0.1:28332",
+                parameter="zmq",
+            ) from None
         self._poller = zmq.Poller()
         self._poller.register(self._socket, zmq.POLLIN)
         self._poller.register(self._monitor, zmq.POLLIN)

@@ -8,16 +8,20 @@ seconds; when a commit by the writer (``minerwatch serve --watch``'s follower, a
 ``event: change`` with a counter, and a comment every :data:`KEEPALIVE_S` seconds so that
 proxies keep the connection. A page reloads its content on the event (``static/app.js``).
 Each stream ends after :data:`STREAM_S` seconds (the browser's ``EventSource`` reconnects
-by itself), so a server never holds a forgotten connection for ever.
+by itself, sending the ``id`` of the last event it got), so a server never holds a
+forgotten connection for ever. A page gives the state it was rendered at (``?since=``);
+a stream that starts at another state announces the change at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import AsyncIterator
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from minerwatch.web.app import AnswerCache
@@ -33,29 +37,43 @@ RETRY_MS = 2000
 """How long a browser waits before it reconnects (the ``retry:`` field)."""
 
 
-async def changes(request: Request, answers: AnswerCache) -> AsyncIterator[str]:
-    """The event stream of one client (see the module docstring)."""
-    yield f"retry: {RETRY_MS}\n\n"
+def state_id(state: tuple[object, ...]) -> str:
+    """A short name of a database file state (the ``id`` of the events): a page rendered
+    at one state and a stream that meets another learn of the change."""
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:16]
+
+
+async def changes(request: Request, answers: AnswerCache, since: str | None) -> AsyncIterator[str]:
+    """The event stream of one client (see the module docstring). ``since``: the state the
+    client last saw (the page's, or the ``Last-Event-ID`` of a reconnect); a stream that
+    finds another one announces a change at once, so that no commit made while no stream
+    was open is missed."""
     seen = answers.file_state()
-    count, began, quiet_since = 0, time.monotonic(), time.monotonic()
+    yield f"retry: {RETRY_MS}\nid: {since or state_id(seen)}\n\n"
+    if since is not None and since != state_id(seen):
+        yield f"event: change\nid: {state_id(seen)}\ndata: {state_id(seen)}\n\n"
+    began = quiet_since = time.monotonic()
     while time.monotonic() - began < STREAM_S:
         if await request.is_disconnected():
             return
         await asyncio.sleep(POLL_S)
         state = answers.file_state()
         if state != seen:
-            seen, count, quiet_since = state, count + 1, time.monotonic()
-            yield f"event: change\ndata: {count}\n\n"
+            seen, quiet_since = state, time.monotonic()
+            yield f"event: change\nid: {state_id(seen)}\ndata: {state_id(seen)}\n\n"
         elif time.monotonic() - quiet_since >= KEEPALIVE_S:
             quiet_since = time.monotonic()
             yield ": still here\n\n"
 
 
 @router.get("/events")
-async def events(request: Request) -> StreamingResponse:
+async def events(
+    request: Request, since: Annotated[str | None, Query()] = None
+) -> StreamingResponse:
     answers: AnswerCache = request.app.state.answers
+    last = request.headers.get("last-event-id") or since
     return StreamingResponse(
-        changes(request, answers),
+        changes(request, answers, last),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -215,8 +215,10 @@ def _now_figures(store: Store, as_of: str | None) -> tuple[Status, np.ndarray, f
 @router.get("/", response_class=HTMLResponse)
 def now_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
     from minerwatch.web.app import AnswerCache
+    from minerwatch.web.events import state_id
 
     answers: AnswerCache = request.app.state.answers
+    rendered_at = state_id(answers.file_state())  # before: a later write is announced
 
     def compute() -> tuple[Status, np.ndarray, float | None]:
         with read_store(request) as store:
@@ -225,7 +227,9 @@ def now_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
     s, hashprice, tip_s = answers.kept(f"now?{as_of}", compute)
     tiles = now_tiles(s, hashprice, None if tip_s is None else time.time() - tip_s)
     live = as_of is None  # the latest day: follows the database (web/events.py)
-    return render(request, "now.html", title="Now", day=s.as_of, tiles=tiles, live=live)
+    return render(
+        request, "now.html", title="Now", day=s.as_of, tiles=tiles, live=live, state=rendered_at
+    )
 
 
 def _figure_json(chart: Any) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ipaddress
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -74,17 +75,34 @@ def serve(
     announce(f"serving {path} read-only at http://{shown}:{port}/ (Ctrl-C stops)")
     if token:
         announce("every request needs the token: Authorization: Bearer TOKEN or ?token=TOKEN")
-    follower = None
+    follower, stopping = None, threading.Event()
     if follow is not None:
         argv = [sys.executable, "-m", "minerwatch", "watch", *follow, "--db", str(path)]
         follower = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
         announce(f"following the tip: minerwatch watch {' '.join(follow)} (process {follower.pid})")
+        threading.Thread(
+            target=_report_exit, args=(follower, stopping, announce), daemon=True
+        ).start()
     try:
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
+        stopping.set()
         if follower is not None:
             follower.terminate()
             try:
                 follower.wait(10)
             except subprocess.TimeoutExpired:
                 follower.kill()
+
+
+def _report_exit(
+    follower: subprocess.Popen, stopping: threading.Event, announce: Callable[[str], None]
+) -> None:
+    """Say so when the follower ends while the server still runs (a bad URL, another
+    network, a database error: its own message came before): pages stop following."""
+    code = follower.wait()
+    if not stopping.is_set():
+        announce(
+            f"the follower stopped (minerwatch watch exited {code}; its message is above): "
+            "the server goes on, but pages no longer follow the tip"
+        )

@@ -24,7 +24,7 @@
   function follow() {
     var live = document.querySelector("[data-live]");
     if (!live || typeof EventSource === "undefined" || typeof htmx === "undefined") { return; }
-    var source = new EventSource("/events");
+    var source = new EventSource("/events?since=" + encodeURIComponent(live.dataset.live));
     source.addEventListener("change", function () {
       htmx.ajax("GET", window.location.pathname + window.location.search,
                 {target: "#page", select: "#page", swap: "outerHTML"});
