@@ -503,7 +503,8 @@ def sync_chain(
             quick pages: ``hold_s``).
         source: the chain source (a node, an Esplora server).
         policy, deadline_s, max_pages, progress: as :func:`run_feed`; progress counts
-            blocks from the first height this source holds.
+            blocks from the first height this source holds; ``max_pages`` counts writes
+            (a catch-up joins up to :data:`CATCH_UP_BLOCKS` blocks of source pages in one).
         max_attempts, backoff_s: the retry policy when ``policy`` is not given (as
             :func:`~minerwatch.ingest.sync.sync_coinmetrics`).
         hold_s: seconds the database stays open across quick pages (default
