@@ -413,6 +413,12 @@ def _sync_coinmetrics(
     render.sync_report(out, report)
 
 
+def _check_source_name(name: str) -> None:
+    """A usage error unless ``name`` is a chain source the CLI follows (``--source``)."""
+    if name not in ("node", "esplora"):
+        raise InputError(f"--source {name!r}; expected node or esplora", parameter="source")
+
+
 def _chain_source(name: str, config: Any, check_pow: bool = True) -> Any:
     """The chain source ``name`` ("node", "esplora") as ``config`` describes it."""
     if name == "node":
@@ -728,8 +734,7 @@ def watch(
     from minerwatch.ingest.watch import watch as follow
     from minerwatch.present.tip import tip_lines
 
-    if source_name not in ("node", "esplora"):
-        raise InputError(f"--source {source_name!r}; expected node or esplora", parameter="source")
+    _check_source_name(source_name)
     config = load_config().with_options("node", url=url, cookie=cookie, zmq=zmq)
     if source_name == "esplora" and url:
         config = config.with_options("esplora", servers=(url,))
@@ -1236,10 +1241,7 @@ def serve(
     Every page and analysis takes `?as_of=YYYY-MM-DD`."""
     follow = None
     if watch_tip:
-        if source_name not in ("node", "esplora"):
-            raise InputError(
-                f"--source {source_name!r}; expected node or esplora", parameter="source"
-            )
+        _check_source_name(source_name)
         follow = ["--source", source_name]
         options = (("--url", url), ("--cookie", cookie), ("--zmq", zmq), ("--poll", poll_s))
         for flag, value in options:

@@ -94,6 +94,8 @@ _BLOCK_DETAILS = tuple(
     (name, kind) for name, kind in _BLOCK_COLUMNS_V2 if name not in ("hash", "source")
 )
 _DETAIL_NAMES = ", ".join(name for name, _ in _BLOCK_DETAILS)
+# The values of ``block_details`` that files and coinbase lists give too.
+_DETAIL_VALUES = ("tx_count", "coinbase_tag", "payout_scripts")
 # The columns of ``blocks`` (schema 3), in their order.
 _BLOCK_CORE = (
     "height", "time", "bits", "difficulty", "fees_sat", "subsidy_sat", "pool", "hash", "source"
@@ -659,7 +661,7 @@ class Store:
     def _merge_details(self, *, keep_stored: bool) -> None:
         """Write ``_details`` into ``block_details``: a stored row takes its values (only
         the known ones, ``keep_stored``), a height without a row gets one."""
-        names = ("tx_count", "coinbase_tag", "payout_scripts")
+        names = _DETAIL_VALUES
         value = "coalesce(s.{0}, block_details.{0})" if keep_stored else "s.{0}"
         self.con.execute(
             f"""UPDATE block_details SET {", ".join(f"{n} = {value.format(n)}" for n in names)}
@@ -759,8 +761,7 @@ class Store:
         ).fetchall()[0]
         if details:  # blocks whose only change is a detail
             differs = " OR ".join(
-                f"(s.{n} IS NOT NULL AND s.{n} IS DISTINCT FROM b.{n})"
-                for n in ("tx_count", "coinbase_tag", "payout_scripts")
+                f"(s.{n} IS NOT NULL AND s.{n} IS DISTINCT FROM b.{n})" for n in _DETAIL_VALUES
             )
             unchanged -= self.con.execute(
                 f"""SELECT count(*) FROM _details s JOIN _merged m ON m.height = s.height
@@ -769,8 +770,9 @@ class Store:
             ).fetchall()[0][0]
         removed = 0
         if conflict:
-            # From the fork up, the stored blocks are other blocks: all of them go (their
-            # hashes with them), and the given ones are inserted below as new rows.
+            # From the fork up, the stored blocks (CSV blocks: a live source's are refused
+            # above) are other blocks: all of them go, and the given ones are inserted
+            # below as new rows.
             removed = self.con.execute(
                 "SELECT count(*) FROM blocks WHERE height >= ? "
                 "AND height NOT IN (SELECT height FROM _staged)",
@@ -1315,13 +1317,7 @@ class Store:
         staged = {
             "height": np.asarray(height, np.int64),
             "coinbase_tag": np.asarray(coinbase_tag, object),
-            "payout_scripts": np.array(
-                [
-                    None if p is None else p if isinstance(p, str) else " ".join(p)
-                    for p in payout_scripts
-                ],
-                dtype=object,
-            ),  # fmt: skip
+            "payout_scripts": _joined_scripts(payout_scripts),
             "tx_count": np.asarray(tx_count, np.int64),
         }
         _one_row_per_height(np.sort(staged["height"]), origin)
@@ -1335,10 +1331,7 @@ class Store:
                     f"block {missing} is not stored; store the blocks before their coinbases",
                     path=origin,
                 )
-            same = " AND ".join(
-                f"b.{n} IS NOT DISTINCT FROM s.{n}"
-                for n in ("coinbase_tag", "payout_scripts", "tx_count")
-            )
+            same = " AND ".join(f"b.{n} IS NOT DISTINCT FROM s.{n}" for n in _DETAIL_VALUES)
             total, unchanged = self.con.execute(
                 f"SELECT count(*), count(*) FILTER (WHERE {same}) FROM _details s "
                 "JOIN blocks_full b ON b.height = s.height"
@@ -1525,12 +1518,12 @@ class Store:
 
 
 def _joined_scripts(scripts: np.ndarray) -> np.ndarray:
-    """Each block's payout scripts (a tuple of hex) as one space-separated text; None
-    stays None."""
-    if isinstance(scripts, np.ndarray) and not _any_known(scripts):
+    """Each block's payout scripts (a sequence of hex) as one space-separated text; a text
+    and None stay as they are."""
+    if isinstance(scripts, np.ndarray) and scripts.ndim == 1 and not _any_known(scripts):
         return scripts  # a page without coinbases
     return np.array(
-        [" ".join(s) if isinstance(s, tuple | list) else s for s in scripts], dtype=object
+        [s if s is None or isinstance(s, str) else " ".join(s) for s in scripts], dtype=object
     )
 
 

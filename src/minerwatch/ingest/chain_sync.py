@@ -342,9 +342,11 @@ class ChainFeed:
             pages.append(page)
             held += len(page)
             start += len(page)
-            if not len(page) or held >= self.batch_blocks:
-                break
-            if _time.monotonic() - began >= self.batch_s:
+            if (
+                not len(page)
+                or held >= self.batch_blocks
+                or _time.monotonic() - began >= self.batch_s
+            ):
                 break
         return pages
 
@@ -367,15 +369,15 @@ class ChainFeed:
 
     def _page(self, request: PageRequest) -> Page[Request]:
         pages = self._pages(request)
-        blocks = joined(pages)
+        first = pages[0]  # only the first page of a run may be empty
         state = self.state
-        if not len(blocks):
+        if not len(first):
             if request.fork is None:
                 return Page(self.url)
             # The new branch is no longer than the fork: the stale blocks still go.
             new_state = self._next_state(request, None)
-            return Page(self.url, records=(blocks, request, new_state), next=None)
-        if request.parent_hash is not None and blocks.prev_hash[0] != request.parent_hash:
+            return Page(self.url, records=(first, request, new_state), next=None)
+        if request.parent_hash is not None and first.prev_hash[0] != request.parent_hash:
             return Page(
                 self.url,
                 notes=(

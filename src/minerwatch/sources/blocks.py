@@ -52,16 +52,9 @@ from minerwatch.sources.table import (
 )
 from minerwatch.units import MAX_MONEY_BTC, SAT_PER_BTC
 
-OPTIONAL_COLUMNS = [
-    "bits",
-    "difficulty",
-    "fees_sat",
-    "subsidy_sat",
-    "pool",
-    "tx_count",
-    "coinbase_tag",
-    "payout_scripts",
-]
+#: The columns of what a live source knows of a block beyond its header and economics.
+DETAIL_COLUMNS = ("tx_count", "coinbase_tag", "payout_scripts")
+OPTIONAL_COLUMNS = ["bits", "difficulty", "fees_sat", "subsidy_sat", "pool", *DETAIL_COLUMNS]
 #: Most transactions a block can hold: 4,000,000 weight units (``MAX_BLOCK_WEIGHT``) over
 #: the 240 of the smallest transaction (60 bytes: one input, one output, no script).
 MAX_TX_COUNT = 4_000_000 // 240
@@ -459,11 +452,8 @@ def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
             parsed,
             height,
             "height",
-            [
-                "time", "bits", "fees_sat", "subsidy_sat", "pool",
-                "tx_count", "coinbase_tag", "payout_scripts",
-            ],
-        )  # fmt: skip
+            ["time", "bits", "fees_sat", "subsidy_sat", "pool", *DETAIL_COLUMNS],
+        )
     height, lines = height[keep], table.lines[keep]
     blocks = Blocks(
         height=height,
@@ -483,7 +473,7 @@ def read_blocks_csv(path: str | Path, *, now: int | None = None) -> Blocks:
                 "coinbase_tag": coinbase_tag[keep],
                 "payout_scripts": payout_scripts[keep],
             }
-            if any(table.has(c) for c in ("tx_count", "coinbase_tag", "payout_scripts"))
+            if any(table.has(c) for c in DETAIL_COLUMNS)
             else {}
         ),
     )

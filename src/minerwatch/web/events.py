@@ -43,6 +43,12 @@ def state_id(state: tuple[object, ...]) -> str:
     return hashlib.sha256(repr(state).encode()).hexdigest()[:16]
 
 
+def _change(state: tuple[object, ...]) -> str:
+    """The event that says the database is now at ``state``."""
+    name = state_id(state)
+    return f"event: change\nid: {name}\ndata: {name}\n\n"
+
+
 async def changes(request: Request, answers: AnswerCache, since: str | None) -> AsyncIterator[str]:
     """The event stream of one client (see the module docstring). ``since``: the state the
     client last saw (the page's, or the ``Last-Event-ID`` of a reconnect); a stream that
@@ -51,7 +57,7 @@ async def changes(request: Request, answers: AnswerCache, since: str | None) -> 
     seen = answers.file_state()
     yield f"retry: {RETRY_MS}\nid: {since or state_id(seen)}\n\n"
     if since is not None and since != state_id(seen):
-        yield f"event: change\nid: {state_id(seen)}\ndata: {state_id(seen)}\n\n"
+        yield _change(seen)
     began = quiet_since = time.monotonic()
     while time.monotonic() - began < STREAM_S:
         if await request.is_disconnected():
@@ -60,7 +66,7 @@ async def changes(request: Request, answers: AnswerCache, since: str | None) -> 
         state = answers.file_state()
         if state != seen:
             seen, quiet_since = state, time.monotonic()
-            yield f"event: change\nid: {state_id(seen)}\ndata: {state_id(seen)}\n\n"
+            yield _change(seen)
         elif time.monotonic() - quiet_since >= KEEPALIVE_S:
             quiet_since = time.monotonic()
             yield ": still here\n\n"
