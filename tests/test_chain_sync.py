@@ -18,6 +18,7 @@ from minerwatch.ingest.chain_sync import sync_chain
 from minerwatch.sources.chainpage import BlockPage, ChainTip, empty_economics
 from minerwatch.sources.retry import RetryPolicy
 from minerwatch.store import open_store
+from store_checks import assert_day_sums_kept
 
 GENESIS_TIME = 1_231_006_505
 BITS = 0x1D00FFFF
@@ -174,6 +175,7 @@ def test_reorg_moves_the_replaced_blocks_to_stale_and_logs_it(tmp_path, depth):
             "SELECT max(n) FROM (SELECT count(*) AS n FROM blocks GROUP BY height)"
         ).fetchall()[0][0]
     assert per_height == 1 and len(blocks) + len(stale) == 301 + depth
+    assert assert_day_sums_kept(db) == 3  # 301 blocks 600 s apart from 3 Jan 2009 18:15
 
 
 def test_reorg_during_the_sync(tmp_path):
@@ -195,6 +197,7 @@ def test_reorg_during_the_sync(tmp_path):
     # the reorg hit blocks the first page of this sync had written
     assert len(reorgs) == 1 and reorgs[0].depth == 5 and len(stale) == 5
     assert [h for h, _ in stale] == list(range(345, 350))
+    assert_day_sums_kept(db)
 
 
 def test_source_behind_changes_nothing(tmp_path):
@@ -220,6 +223,7 @@ def test_interrupted_sync_resumes_to_the_same_store(tmp_path):
     chain.fail_after_pages = None
     _sync(cut, chain)
     assert _held(cut)[0] == _held(whole)[0]
+    assert assert_day_sums_kept(cut) == assert_day_sums_kept(whole)
 
 
 def test_from_height_starts_a_fresh_database_and_is_refused_later(tmp_path):
@@ -379,6 +383,7 @@ def test_every_writer_keeps_one_block_per_height_and_its_details(tmp_path):
                 np.full(10, -1), "coinbases",
             )  # fmt: skip
     assert _one_row_per_height(db) == (350, 310)
+    assert_day_sums_kept(db)
     full = _blocks_full(db)
     assert full["hash"][:300].tolist() == chain.hashes and set(full["hash"][300:]) == {None}
     assert full["tx_count"][10:20].tolist() == [5] * 10
@@ -391,6 +396,7 @@ def test_every_writer_keeps_one_block_per_height_and_its_details(tmp_path):
         with pytest.raises(InputError, match=r"from height 250 up came from a live source"):
             minerwatch.import_blocks(store, branch, replace=True)
     assert _blocks_full(db)["time"].tolist() == full["time"].tolist()
+    assert_day_sums_kept(db)
     # a CSV branch over CSV blocks, from height 325 up: those blocks are gone with their
     # details, below 325 nothing moved
     with open_store(db) as store:
@@ -398,6 +404,7 @@ def test_every_writer_keeps_one_block_per_height_and_its_details(tmp_path):
         report = minerwatch.import_blocks(store, branch, replace=True)
         assert report.writes[0].removed == 10
     assert _one_row_per_height(db) == (340, 305)
+    assert_day_sums_kept(db)
     after = _blocks_full(db)
     assert set(after["coinbase_tag"][325:]) == {None}
     assert (after["time"][325:] - full["time"][325:340] == 60).all()
@@ -414,7 +421,7 @@ def _blocks_full(db) -> dict[str, np.ndarray]:
 def test_a_schema_2_database_keeps_every_block_value_when_migrated(tmp_path):
     import duckdb
 
-    from minerwatch.store import _MIGRATIONS
+    from minerwatch.store import _MIGRATIONS, SCHEMA_VERSION
 
     synced = tmp_path / "now.duckdb"
     chain = MemoryChain(120)
@@ -432,9 +439,10 @@ def test_a_schema_2_database_keeps_every_block_value_when_migrated(tmp_path):
         con.execute("INSERT INTO blocks (height, time, bits) VALUES (120, ?, ?)",
                     [GENESIS_TIME + 72_000, BITS])  # fmt: skip
     with open_store(old) as store:
-        assert store.schema_version() == 3
+        assert store.schema_version() == SCHEMA_VERSION
     assert _one_row_per_height(old) == (121, 120)
     migrated = _blocks_full(old)
     for name, values in expected.items():
         assert migrated[name][:120].tolist() == values.tolist(), name
     assert migrated["hash"][120] is None and migrated["prev_hash"][120] is None
+    assert assert_day_sums_kept(old) == 2  # summed up by the migration to schema 4

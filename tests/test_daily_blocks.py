@@ -13,9 +13,18 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minerwatch
-from minerwatch.blockdays import FUTURE_LIMIT_S, daily_from_blocks, whole_days
+from minerwatch.blockdays import (
+    FUTURE_LIMIT_S,
+    DaySums,
+    daily_from_blocks,
+    day_sums,
+    days_from_sums,
+    whole_days,
+)
 from minerwatch.frames import daily_frame
 from standins.chains import epoch_chain, write_blocks_csv
 
@@ -326,3 +335,43 @@ def test_a_blocks_days_figures_do_not_change_with_later_blocks(
     after = minerwatch.status(blocks_only_db, "2025-10-06").to_dict()
     assert before.pop("data_through") < after.pop("data_through")
     assert json.dumps(before) == json.dumps(after)
+
+
+# -- the day sums the store keeps ---------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    gaps=st.lists(st.integers(-7_000, 9_000), min_size=1, max_size=400),
+    fees=st.lists(st.integers(-1, 40_000), min_size=400, max_size=400),
+    cut=st.integers(0, 10),
+    first_height=st.integers(0, 420_010),
+)
+def test_the_sums_of_later_days_alone_equal_their_part_of_the_sums_of_all(
+    gaps, fees, cut, first_height
+):
+    """What a write relies on: summing the blocks stamped from some day on gives those
+    days' rows of the sums of every block, whatever the blocks before."""
+    n = len(gaps)
+    height = np.arange(first_height, first_height + n)
+    time = 1_700_000_000 + np.cumsum(np.abs(gaps)) + np.minimum(gaps, 0)  # not monotonic
+    difficulty = np.where(height % 2016 < 1000, 1.5e14, 1.7e14) * (1 + (height % 3) * 1e-9)
+    fee = np.array(fees[:n])
+    subsidy = np.where(height % 5 == 0, -1, 625_000_000)
+    whole = day_sums(height, time, difficulty, fee, subsidy)
+    if not len(whole):
+        return
+    from_day = whole.day_number[min(cut, len(whole) - 1)]
+    later = time // DAY_S >= from_day
+    part = day_sums(height[later], time[later], difficulty[later], fee[later], subsidy[later])
+    keep = whole.day_number >= from_day
+    for name in DaySums.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(part, name), getattr(whole, name)[keep], name)
+    # and the days built from the sums are those built from the blocks
+    span = (
+        np.datetime64(int(whole.day_number[0]), "D"),
+        np.datetime64(int(whole.day_number[-1]), "D"),
+    )
+    built = days_from_sums(whole, span, first_height=first_height, tip_height=int(height[-1]))
+    assert int(built.blocks.sum()) == int((height > 0).sum())
+    assert int(built.end_height[-1]) == int((height > 0).sum()) + max(first_height - 1, 0)

@@ -17,8 +17,9 @@ LAYERS: list[set[str]] = [
     {"_version", "errors", "units", "days", "params", "serialize", "tables", "config"},
     {"chain"},
     {"sources"},
+    {"blockdays"},  # pure: the day sums the store keeps and the daily frame reads
     {"store"},
-    {"frames", "blockdays", "chaindays"},
+    {"frames", "chaindays"},
     {"metrics"},
     {"models"},
     {"ingest"},

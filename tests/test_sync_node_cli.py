@@ -10,6 +10,7 @@ import json
 import pytest
 
 from standins.bitcoind import StandinChain
+from store_checks import assert_day_sums_kept
 
 FIRST, LAST = 915_264, 919_296
 PRICES_NOW = 1_767_252_600  # 2026-01-01 07:30 UTC: every day of the prices file is complete
@@ -267,6 +268,7 @@ def test_sigkill_at_random_points_then_resume_loses_and_duplicates_nothing(bitco
         for db in (whole, cut)
     ]
     assert exports[0] == exports[1] and exports[0].count("\n") == 40_002
+    assert assert_day_sums_kept(cut) == assert_day_sums_kept(whole)
 
 
 def _env(extra):

@@ -63,7 +63,7 @@ def test_watch_syncs_each_notified_block_at_once(tmp_path, topic):
     stop = threading.Event()
     deadline = time.monotonic() + 30
 
-    def on_tip(change):
+    def on_tip(change, store):
         changes.append(change)
         if change.new_height == 52:
             stop.set()
@@ -97,7 +97,7 @@ def test_watch_polls_without_notifications(tmp_path):
     changes = []
     deadline = time.monotonic() + 20
 
-    def on_tip(change):
+    def on_tip(change, store):
         changes.append(change)
         if len(changes) == 1:
             chain.extend(2)
@@ -128,7 +128,7 @@ def test_watch_resyncs_after_the_node_reconnects(tmp_path):
     deadline = time.monotonic() + 30
     started = threading.Event()
 
-    def on_tip(change):
+    def on_tip(change, store):
         changes.append(change)
         started.set()
 

@@ -11,8 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from minerwatch.blockdays import PROVISIONAL_DEPTH, BlockDays, daily_from_blocks, whole_days
-from minerwatch.chain.consensus import GENESIS_DAY, RETARGET_INTERVAL, bits_to_difficulty_array
+from minerwatch.blockdays import (
+    PROVISIONAL_DEPTH,
+    BlockDays,
+    DaySums,
+    day_sums,
+    days_from_sums,
+    known_difficulty,
+    whole_days,
+)
+from minerwatch.chain.consensus import GENESIS_DAY, RETARGET_INTERVAL
 from minerwatch.days import as_day, utc_now_s
 from minerwatch.errors import ChainDataGap, InputError, NoChainData
 from minerwatch.store import Store
@@ -78,20 +86,27 @@ def block_days(
     store: Store, as_of: np.datetime64, epochs: dict[str, np.ndarray]
 ) -> BlockDays | None:
     """The days up to ``as_of`` that the stored blocks cover whole, with their figures
-    (None when there are none). Reads the blocks stamped up to the end of the last such
-    day; a block's difficulty is its stored one, else its bits', else its epoch's."""
+    (None when there are none), from the store's kept day sums. A block's difficulty is its
+    stored one, else its bits'; where some block has neither, its epoch's from the epochs
+    table, reading the blocks stamped up to the end of the last such day."""
     edges = store.block_edges()
     span = None if edges is None else whole_days(edges[0], edges[1], edges[2])
     if edges is None or span is None or span[0] > as_of:
         return None
-    first, last = span[0], min(span[1], as_of)
+    days = span[0], min(span[1], as_of)
+    sums = store.read_day_sums(days[1])
+    if (sums.difficulty_unknown > 0).any():
+        sums = _sums_with_epochs(store, days[1], epochs)
+    return days_from_sums(sums, days, first_height=edges[0], tip_height=edges[3])
+
+
+def _sums_with_epochs(store: Store, last: np.datetime64, epochs: dict[str, np.ndarray]) -> DaySums:
+    """The day sums up to ``last`` from the blocks themselves, a block without difficulty
+    or bits taking its epoch's difficulty from the epochs table."""
     end_s = int((last + 1 - np.datetime64("1970-01-01", "D")).astype(np.int64)) * SECONDS_PER_DAY
     raw = store.read_block_economics(end_s - 1)
     height = raw["height"]
-    d = raw["difficulty"].copy()
-    from_bits = ~np.isfinite(d) & (raw["bits"] > 0)
-    if from_bits.any():
-        d[from_bits] = bits_to_difficulty_array(raw["bits"][from_bits])
+    d = known_difficulty(raw["difficulty"], raw["bits"])
     starts = epochs["start_height"]
     if not np.isfinite(d).all() and len(starts):
         epoch_start = height - height % RETARGET_INTERVAL
@@ -104,16 +119,7 @@ def block_days(
             f"block {bad}: no difficulty, bits or epochs-table difficulty; import the epochs "
             "(`minerwatch import epochs`) or blocks with bits"
         )
-    return daily_from_blocks(
-        height,
-        raw["time"],
-        d,
-        raw["fees_sat"],
-        raw["subsidy_sat"],
-        (first, last),
-        first_height=edges[0],
-        tip_height=edges[3],
-    )
+    return day_sums(height, raw["time"], d, raw["fees_sat"], raw["subsidy_sat"])
 
 
 def chain_rows(

@@ -748,12 +748,11 @@ def watch(
     ends = None if for_s is None else _time.monotonic() + for_s
     held: list[int | None] = [None]
 
-    def on_tip(change: Any) -> None:
+    def on_tip(change: Any, store: Any) -> None:
         first = (change.old_height + 1) if change.old_height is not None else 0
         if change.new_height is not None:  # at the start with nothing new: the tip itself
             first = min(first, change.new_height)
-        with _store(db, read_only=True) as store:
-            update = tip_update(store, first, notes=change.report.notes)
+        update = tip_update(store, first, notes=change.report.notes)
         held[0] = update.tip_height
         if json_out:
             typer.echo(json.dumps(to_jsonable(update), allow_nan=False))

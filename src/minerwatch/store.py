@@ -19,6 +19,10 @@ Tables (schema version :data:`SCHEMA_VERSION`):
   transaction count, weight, size, coinbase scriptSig and payout scripts); the view
   ``blocks_full`` joins it to ``blocks``. Kept apart because DuckDB's bulk insert pays for
   every column, NULL or not: 930,000 CSV rows went in 2.3 times faster without them.
+- ``block_day_sums``: sums over the blocks stamped on each UTC day (count, fees, issuance,
+  difficulty; :class:`~minerwatch.blockdays.DaySums`), refreshed by every write of
+  ``blocks`` from the first day it touches, so that the daily frame reads one row a day
+  instead of every block.
 - ``stale_blocks``: blocks a reorg replaced, with the id of that reorg; never deleted.
 - ``reorgs``: every reorg a sync found (fork height, depth, old and new tip).
 - ``chain_sync``: where each live chain source's sync stands (network, tip height and hash,
@@ -40,15 +44,16 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
 import numpy as np
 
+from minerwatch.blockdays import DaySums, day_sums, known_difficulty
 from minerwatch.chain.consensus import bits_to_difficulty_array
 from minerwatch.days import as_day
 from minerwatch.errors import (
@@ -62,12 +67,14 @@ from minerwatch.errors import (
     StoreReadOnly,
     StoreUnreadable,
 )
+from minerwatch.units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
     from minerwatch.sources.chainpage import BlockPage
     from minerwatch.sources.pools import PoolList
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+T = TypeVar("T")
 EPOCH_DAY = np.datetime64("1970-01-01", "D")
 
 # Columns schema 2 added to ``blocks``; schema 3 moved all but ``hash`` and ``source`` to
@@ -110,7 +117,7 @@ _BLOCK_VALUE_COLUMNS = (
     "subsidy_sat BIGINT, pool VARCHAR"
 )
 
-_MIGRATIONS: list[list[str]] = [
+_MIGRATIONS: list[list[str | Callable[[Store], None]]] = [
     # 1: initial schema
     [
         """CREATE TABLE chain_daily (
@@ -239,6 +246,23 @@ _MIGRATIONS: list[list[str]] = [
             SELECT {", ".join(f"b.{n}" for n in _BLOCK_CORE)},
                    {", ".join(f"d.{n}" for n, _ in _BLOCK_DETAILS)}
             FROM blocks b LEFT JOIN block_details d ON d.height = b.height""",
+    ],
+    # 4: the day sums of the blocks, kept by the writers (measured on 930,000 blocks: the
+    # daily frame read them and summed them up in about 0.2 s on every call).
+    [
+        """CREATE TABLE block_day_sums (
+            day DATE NOT NULL,
+            blocks INTEGER NOT NULL,
+            max_height INTEGER NOT NULL,
+            fees_sat BIGINT NOT NULL,
+            fees_missing BOOLEAN NOT NULL,
+            issuance_sat BIGINT NOT NULL,
+            subsidy_scheduled BOOLEAN NOT NULL,
+            difficulty_last DOUBLE,
+            difficulty_dev_sum DOUBLE,
+            difficulty_unknown INTEGER NOT NULL
+        )""",
+        lambda store: store._refresh_day_sums(None),
     ],
 ]
 
@@ -383,6 +407,9 @@ class Store:
         self.con = _connect(
             self.path, str(path), read_only, lock_wait_s() if wait_s is None else wait_s
         )
+        # Reads of ``blocks`` that status-like commands repeat, kept until a write: no other
+        # process writes while this connection holds the file.
+        self._block_reads: dict[tuple, object] = {}
         try:
             self._migrate()
         except BaseException:
@@ -403,13 +430,31 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """All writes inside happen together or not at all."""
+        self._block_reads.clear()
         self.con.begin()
         try:
             yield
         except BaseException:
             self.con.rollback()
+            self._block_reads.clear()
             raise
         self.con.commit()
+        self._block_reads.clear()
+
+    @contextmanager
+    def _changing_blocks(self) -> Iterator[None]:
+        """Around a write of ``blocks``: the kept block reads are forgotten on both sides."""
+        self._block_reads.clear()
+        try:
+            yield
+        finally:
+            self._block_reads.clear()
+
+    def _kept(self, key: tuple, read: Callable[[], T]) -> T:
+        """``read()``, once until the next write of ``blocks``."""
+        if key not in self._block_reads:
+            self._block_reads[key] = read()
+        return self._block_reads[key]  # type: ignore[return-value]
 
     def _blocks_held_at(self, heights: np.ndarray) -> int:
         """Stored blocks between the lowest and the highest of ``heights`` (0 for none): a
@@ -452,8 +497,9 @@ class Store:
         :class:`~minerwatch.errors.NotAMinerwatchStore` for one with tables but no minerwatch
         schema."""
         ours, tables = self.con.execute(
+            # duckdb_tables(), not information_schema.tables: 1.5 ms against 14 ms on open
             "SELECT count(*) FILTER (WHERE table_name = 'schema_version'), count(*) "
-            "FROM information_schema.tables"
+            "FROM duckdb_tables()"
         ).fetchall()[0]
         if not ours:
             if tables:
@@ -483,7 +529,10 @@ class Store:
             self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in _MIGRATIONS[target - 1]:
-                    self.con.execute(statement)
+                    if callable(statement):
+                        statement(self)
+                    else:
+                        self.con.execute(statement)
                 self.con.execute("INSERT INTO schema_version VALUES (?)", [target])
 
     # -- writes --------------------------------------------------------------------------
@@ -618,10 +667,23 @@ class Store:
         """
         if self.read_only:
             raise StoreReadOnly(f"database {self.path} is open read-only")
-        _one_row_per_height(np.asarray(blocks.height, np.int64), origin)
+        heights = np.asarray(blocks.height, np.int64)
+        _one_row_per_height(heights, origin)
         details = self._stage_details(blocks)
+        economics = {
+            "height": heights,
+            "time": np.asarray(blocks.time, np.int64),
+            "bits": np.asarray(blocks.bits, np.int64),
+            "difficulty": np.asarray(blocks.difficulty, np.float64),
+            "fees_sat": np.asarray(blocks.fees_sat, np.int64),
+            "subsidy_sat": np.asarray(blocks.subsidy_sat, np.int64),
+        }
         try:
-            return self._write_block_rows(blocks, origin, replace, details)
+            with (
+                self._changing_blocks(),
+                self._day_sums_kept(int(heights[0]) if len(heights) else _NO_HEIGHT, economics),
+            ):
+                return self._write_block_rows(blocks, origin, replace, details)
         finally:
             if details:
                 self.con.execute("DROP TABLE _details")
@@ -917,10 +979,13 @@ class Store:
         """Lowest and highest stored height (of blocks with header ``time <= max_time`` when
         given), or None when there are none."""
         cut = "" if max_time is None else "WHERE time <= ?"
-        lo, hi = self.con.execute(
-            f"SELECT min(height), max(height) FROM blocks {cut}",
-            [] if max_time is None else [int(max_time)],
-        ).fetchall()[0]
+        lo, hi = self._kept(
+            ("height_range", max_time),
+            lambda: self.con.execute(
+                f"SELECT min(height), max(height) FROM blocks {cut}",
+                [] if max_time is None else [int(max_time)],
+            ).fetchall()[0],
+        )
         return None if lo is None else (int(lo), int(hi))
 
     def counts(self) -> dict[str, int]:
@@ -1066,7 +1131,32 @@ class Store:
         if self.read_only:
             raise StoreReadOnly(f"database {self.path} is open read-only")
         columns = page.columns()
-        n = len(page)
+        heights = np.asarray(columns["height"], np.int64)
+        lowest = min(
+            int(heights[0]) if len(heights) else _NO_HEIGHT,
+            _NO_HEIGHT if fork is None else fork.fork_height + 1,
+        )
+        bits = np.asarray(columns["bits"], np.int64)
+        economics = {
+            "height": heights,
+            "time": np.asarray(columns["time"], np.int64),
+            "bits": bits,
+            "difficulty": bits_to_difficulty_array(bits),
+            "fees_sat": np.asarray(columns["fees_sat"], np.int64),
+            "subsidy_sat": np.asarray(columns["subsidy_sat"], np.int64),
+        }
+        with self._changing_blocks(), self._day_sums_kept(lowest, economics):
+            return self._write_page_rows(columns, economics, state, fork, origin)
+
+    def _write_page_rows(
+        self,
+        columns: dict[str, np.ndarray],
+        economics: dict[str, np.ndarray],
+        state: ChainState,
+        fork: Reorg | None,
+        origin: str,
+    ) -> WriteResult:
+        n = len(economics["height"])
         if fork is not None:
             reorg_id = self.con.execute("SELECT coalesce(max(id), 0) + 1 FROM reorgs").fetchall()[
                 0
@@ -1102,15 +1192,10 @@ class Store:
                     [fork.fork_height, given],
                 )
         staged = {
-            "height": np.asarray(columns["height"], np.int64),
-            "time": np.asarray(columns["time"], np.int64),
-            "bits": np.asarray(columns["bits"], np.int64),
-            "difficulty": bits_to_difficulty_array(np.asarray(columns["bits"], np.int64)),
+            **economics,
             "median_time": np.asarray(columns["median_time"], np.int64),
             "version": np.asarray(columns["version"], np.int64),
             "nonce": np.asarray(columns["nonce"], np.int64),
-            "fees_sat": np.asarray(columns["fees_sat"], np.int64),
-            "subsidy_sat": np.asarray(columns["subsidy_sat"], np.int64),
             "tx_count": np.asarray(columns["tx_count"], np.int64),
             "weight_wu": np.asarray(columns["weight_wu"], np.int64),
             "size_bytes": np.asarray(columns["size_bytes"], np.int64),
@@ -1487,6 +1572,9 @@ class Store:
         """(lowest height, header times of the ``n`` lowest blocks, of the ``n`` highest,
         highest height), both ascending by height; None without blocks. What
         :func:`minerwatch.blockdays.whole_days` needs to tell which days the blocks cover."""
+        return self._kept(("edges", n), lambda: self._block_edges(n))
+
+    def _block_edges(self, n: int) -> tuple[int, np.ndarray, np.ndarray, int] | None:
         span = self.block_height_range()
         if span is None:
             return None
@@ -1497,24 +1585,112 @@ class Store:
         high = self.con.execute(
             "SELECT time FROM blocks WHERE height > ? ORDER BY height", [hi - n]
         ).fetchnumpy()["time"]
-        return lo, np.asarray(low, np.int64), np.asarray(high, np.int64), hi
+        low, high = np.asarray(low, np.int64), np.asarray(high, np.int64)
+        low.flags.writeable = high.flags.writeable = False  # kept: shared by every caller
+        return lo, low, high, hi
 
-    def read_block_economics(self, max_time: int) -> dict[str, np.ndarray]:
-        """Stored blocks with header ``time <= max_time``, ascending by height: ``height``,
-        ``time``, ``bits`` (-1 unknown), ``difficulty`` (NaN unknown), ``fees_sat`` and
-        ``subsidy_sat`` (-1 unknown); the columns the daily figures read, without the
-        text columns of :meth:`read_blocks`."""
+    def read_block_economics(
+        self, max_time: int | None = None, *, min_time: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """Stored blocks with header time from ``min_time`` to ``max_time`` (each None: no
+        bound), ascending by height: ``height``, ``time``, ``bits`` (-1 unknown),
+        ``difficulty`` (NaN unknown), ``fees_sat`` and ``subsidy_sat`` (-1 unknown); the
+        columns the daily figures read, without the text columns of :meth:`read_blocks`."""
         raw = self.con.execute(
             """SELECT height, time, coalesce(bits, -1) AS bits, difficulty,
                       coalesce(fees_sat, -1) AS fees_sat, coalesce(subsidy_sat, -1) AS subsidy_sat
-               FROM blocks WHERE time <= ? ORDER BY height""",
-            [int(max_time)],
+               FROM blocks WHERE time BETWEEN coalesce(?, -1) AND coalesce(?, 9e18)
+               ORDER BY height""",
+            [min_time, max_time],
         ).fetchnumpy()
         out = {k: _plain(v) for k, v in raw.items()}
         for name in ("height", "time", "bits", "fees_sat", "subsidy_sat"):
             out[name] = out[name].astype(np.int64)
         out["difficulty"] = out["difficulty"].astype(np.float64)
         return out
+
+    def read_day_sums(self, last_day: np.datetime64) -> DaySums:
+        """The kept day sums of the blocks (``block_day_sums``) up to ``last_day``."""
+        raw = self._read_daily(
+            "blocks, max_height, fees_sat, fees_missing, issuance_sat, subsidy_scheduled, "
+            "difficulty_last, difficulty_dev_sum, difficulty_unknown",
+            "block_day_sums",
+            "day",
+            last_day,
+        )
+        day = raw.pop("day")
+        ints = ("blocks", "max_height", "fees_sat", "issuance_sat", "difficulty_unknown")
+        return DaySums(
+            day_number=(day - EPOCH_DAY).astype(np.int64),
+            **{k: v.astype(np.int64 if k in ints else v.dtype) for k, v in raw.items()},
+        )
+
+    @contextmanager
+    def _day_sums_kept(self, lowest_height: int, blocks: dict[str, np.ndarray]) -> Iterator[None]:
+        """Around a write that may change the stored blocks from ``lowest_height`` up and
+        stores ``blocks`` (economics columns as :meth:`read_block_economics` gives them,
+        ascending by height): afterwards, the day sums from the first UTC day a block on
+        either side is stamped on are summed again, from ``blocks`` themselves when no
+        other block is stamped on those days (a write above every held block's day)."""
+        old = self.con.execute(
+            "SELECT min(time) FROM blocks WHERE height >= ?", [int(lowest_height)]
+        ).fetchall()[0][0]
+        known = [int(old)] if old is not None else []
+        known += [int(np.min(blocks["time"]))] if len(blocks["time"]) else []
+        if not known:
+            yield
+            return
+        first_day = min(known) // SECONDS_PER_DAY
+        alone = (
+            old is None
+            and not self.con.execute(
+                "SELECT count(*) FROM blocks WHERE time >= ?", [first_day * SECONDS_PER_DAY]
+            ).fetchall()[0][0]
+        )
+        yield
+        self._refresh_day_sums(first_day, blocks if alone else None)
+
+    def sum_block_days(
+        self, min_time: int | None = None, blocks: dict[str, np.ndarray] | None = None
+    ) -> DaySums:
+        """The day sums of the stored blocks stamped from ``min_time`` on (all: None),
+        summed now (:func:`~minerwatch.blockdays.day_sums`), or of ``blocks`` when given."""
+        raw = blocks if blocks is not None else self.read_block_economics(min_time=min_time)
+        return day_sums(
+            raw["height"],
+            raw["time"],
+            known_difficulty(raw["difficulty"], raw["bits"]),
+            raw["fees_sat"],
+            raw["subsidy_sat"],
+        )
+
+    def _refresh_day_sums(
+        self, first_day: int | None, blocks: dict[str, np.ndarray] | None = None
+    ) -> None:
+        """Sum the blocks stamped from day number ``first_day`` on (all: None) into
+        ``block_day_sums`` in place of the rows from that day; ``blocks``: exactly those
+        blocks, given (else read)."""
+        start = None if first_day is None else first_day * SECONDS_PER_DAY
+        sums = self.sum_block_days(start, blocks)
+        if first_day is None:
+            self.con.execute("DELETE FROM block_day_sums")
+        else:
+            self.con.execute(
+                "DELETE FROM block_day_sums WHERE day >= DATE '1970-01-01' + CAST(? AS INTEGER)",
+                [first_day],
+            )
+        if not len(sums):
+            return
+        staged = {name: getattr(sums, name) for name in DaySums.__dataclass_fields__}
+        self.con.register("_sums_src", staged)
+        try:
+            self.con.execute(
+                f"""INSERT INTO block_day_sums SELECT
+                    DATE '1970-01-01' + CAST(day_number AS INTEGER),
+                    {", ".join(n for n in staged if n != "day_number")} FROM _sums_src"""
+            )
+        finally:
+            self.con.unregister("_sums_src")
 
 
 def _joined_scripts(scripts: np.ndarray) -> np.ndarray:

@@ -876,6 +876,19 @@ def _handler(node: StandinNode) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def _controls(node: StandinNode) -> None:
+    """Apply the controls read from stdin (``extend N``, ``reorg DEPTH EXTRA``), answering
+    each with ``{"tip_height": ...}`` on stdout; an unknown one gets ``{"error": ...}``."""
+    for line in sys.stdin:
+        word, *numbers = line.split()
+        try:
+            {"extend": node.extend, "reorg": node.reorg}[word](*map(int, numbers))
+            answer: dict[str, Any] = {"tip_height": node.chain.tip_height}
+        except (KeyError, TypeError, ValueError) as exc:
+            answer = {"error": f"{line.strip()!r}: {exc}"}
+        print(json.dumps(answer), flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="A stand-in Bitcoin Core on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0)
@@ -889,6 +902,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-rest", action="store_true")
     parser.add_argument("--datadir", type=Path, default=None)
     parser.add_argument("--data", type=Path, default=DATA_DIR)
+    parser.add_argument(
+        "--control-stdin",
+        action="store_true",
+        help="read controls from stdin, one a line ('extend N', 'reorg DEPTH EXTRA'), and "
+        "answer each with the new tip as a JSON line",
+    )
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     if args.chain == "mainnet-like":
@@ -918,6 +937,8 @@ def main(argv: list[str] | None = None) -> None:
         ),
         flush=True,
     )
+    if args.control_stdin:
+        threading.Thread(target=_controls, args=(node,), daemon=True).start()
     try:
         node._server.serve_forever()
     except KeyboardInterrupt:

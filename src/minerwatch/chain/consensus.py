@@ -126,7 +126,7 @@ def _as_int_array(values: object, name: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.dtype.kind not in "iu":
         raise InputError(f"{name} must be an integer array, got dtype {arr.dtype}")
-    return arr.astype(np.int64)
+    return arr.astype(np.int64, copy=False)
 
 
 def _as_height_array(heights: object, name: str = "heights") -> np.ndarray:
@@ -683,9 +683,8 @@ def subsidy_sat_array(heights: np.ndarray) -> np.ndarray:
     Bitcoin Core ``src/validation.cpp``, ``GetBlockSubsidy``.
     """
     h = _as_height_array(heights)
-    halvings = h // HALVING_INTERVAL
-    shifted = np.int64(INITIAL_SUBSIDY_SAT) >> np.minimum(halvings, _MAX_HALVINGS - 1)
-    return np.where(halvings >= _MAX_HALVINGS, np.int64(0), shifted).astype(np.int64)
+    subsidy: np.ndarray = _ERA_SUBSIDY[np.minimum(h // HALVING_INTERVAL, _MAX_HALVINGS)]
+    return subsidy
 
 
 def _era_tables() -> tuple[np.ndarray, np.ndarray]:

@@ -485,7 +485,7 @@ def _epochs_begun(store: Store, blocks: BlockPage, origin: str, *, fresh: bool) 
 
 
 def sync_chain(
-    db: Store | str | Path | None,
+    db: Store | Holder | str | Path | None,
     source: ChainSource,
     *,
     policy: RetryPolicy | None = None,
@@ -502,7 +502,8 @@ def sync_chain(
 
     Parameters:
         db: a writable open store, or a database path (opened per page, or held across
-            quick pages: ``hold_s``).
+            quick pages: ``hold_s``), or a :class:`~minerwatch.ingest.sync.Holder` (the
+            caller's, left as it is at the end, open or not).
         source: the chain source (a node, an Esplora server).
         policy, deadline_s, max_pages, progress: as :func:`run_feed`; progress counts
             blocks from the first height this source holds; ``max_pages`` counts writes
@@ -526,7 +527,8 @@ def sync_chain(
         raise InputError(
             f"page_size {page_size} is out of range; expected >= 1", parameter="page_size"
         )
-    holder = Holder(db, HOLD_S if hold_s is None else hold_s)
+    held = isinstance(db, Holder)
+    holder = db if isinstance(db, Holder) else Holder(db, HOLD_S if hold_s is None else hold_s)
     feed = ChainFeed(holder, source, **feed_options)
     try:
         return run_feed(
@@ -538,4 +540,5 @@ def sync_chain(
             progress=progress,
         )
     finally:
-        holder.close()
+        if not held:
+            holder.close()

@@ -8,8 +8,10 @@ seconds. With notifications the tip is still polled every :data:`FALLBACK_POLL_S
 since ZMQ drops messages under load and replays none after a reconnect.
 
 Each sync is :func:`~minerwatch.ingest.chain_sync.sync_chain` (a transaction per page,
-reorg-safe); after it, ``on_tip(change)`` is called with the heights the sync wrote, for
-the caller to print or recompute what it shows.
+reorg-safe); after it, ``on_tip(change, store)`` is called with the heights the sync wrote
+and the database still open from the sync, for the caller to print or recompute what it
+shows: one open of the database for the whole wake-up (measured on 930,000 blocks: an
+open and close costs about 90 ms, and a wake-up used four).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from minerwatch.errors import SourceError
-from minerwatch.ingest.chain_sync import sync_chain
-from minerwatch.ingest.sync import SyncReport, holding
+from minerwatch.ingest.chain_sync import HOLD_S, sync_chain
+from minerwatch.ingest.sync import Holder, SyncReport, holding
 from minerwatch.sources.chainpage import ChainSource
 from minerwatch.sources.zmq_notify import Notification
 from minerwatch.store import Store
@@ -54,7 +56,9 @@ class TipChange:
     latency_s: float
 
 
-def _tip_held(db: Store | str | Path | None, source: ChainSource) -> tuple[int, str] | None:
+def _tip_held(
+    db: Store | Holder | str | Path | None, source: ChainSource
+) -> tuple[int, str] | None:
     with holding(db) as store:
         state = store.chain_state(source.name)
     return None if state is None else (state.tip_height, state.tip_hash)
@@ -64,7 +68,7 @@ def watch(
     db: Store | str | Path | None,
     source: ChainSource,
     *,
-    on_tip: Callable[[TipChange], None],
+    on_tip: Callable[[TipChange, Store], None],
     notifications: Notifications | None = None,
     poll_s: float = DEFAULT_POLL_S,
     on_fault: Callable[[SourceError], None] | None = None,
@@ -74,16 +78,18 @@ def watch(
 ) -> None:
     """Follow ``source`` into ``db`` until ``should_stop()`` (or Ctrl-C).
 
-    ``on_tip`` is called after every sync that moved the tip (and after the first sync);
-    ``on_fault`` with a source fault (the watch goes on after :data:`RETRY_AFTER_FAULT_S`;
-    without ``on_fault`` the fault is raised). ``sync_options`` go to
-    :func:`~minerwatch.ingest.chain_sync.sync_chain`.
+    ``on_tip`` is called after every sync that moved the tip (and after the first sync),
+    with the store the sync wrote to (open for this wake-up only: the caller keeps no
+    reference); ``on_fault`` with a source fault (the watch goes on after
+    :data:`RETRY_AFTER_FAULT_S`; without ``on_fault`` the fault is raised).
+    ``sync_options`` go to :func:`~minerwatch.ingest.chain_sync.sync_chain`.
     """
     reason = "start"
     held = _tip_held(db, source)  # the one writer: it changes only by the syncs below
     while not should_stop():
         woke = clock()
         before = held
+        holder = Holder(db, HOLD_S)  # one open for a wake-up that takes less than HOLD_S
         try:
             if reason == "poll" and before is not None:
                 tip = source.tip()
@@ -91,24 +97,27 @@ def watch(
                     reason = ""
             if reason:
                 try:
-                    report = sync_chain(db, source, **sync_options)
+                    report = sync_chain(holder, source, **sync_options)
                 finally:  # a page committed before a fault moved it too
-                    held = after = _tip_held(db, source)
+                    held = after = _tip_held(holder, source)
                 if reason == "start" or after != before:
-                    on_tip(
-                        TipChange(
-                            None if before is None else before[0],
-                            None if after is None else after[0],
-                            reason,
-                            report,
-                            clock() - woke,
-                        )
+                    change = TipChange(
+                        None if before is None else before[0],
+                        None if after is None else after[0],
+                        reason,
+                        report,
+                        clock() - woke,
                     )
+                    with holding(holder) as store:
+                        on_tip(change, store)
         except SourceError as fault:
+            holder.close()  # not held through the pause
             if on_fault is None:
                 raise
             on_fault(fault)
             _pause(RETRY_AFTER_FAULT_S, notifications, should_stop)
+        finally:
+            holder.close()
         next_poll = clock() + (poll_s if notifications is None else FALLBACK_POLL_S)
         reason = _wait(notifications, next_poll, clock, should_stop)
 
