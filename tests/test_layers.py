@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "minerwatch"
 
 # Lowest first. A module may import modules of its own layer or of a layer below it.
 LAYERS: list[set[str]] = [
-    {"_version", "errors", "units", "days", "params", "serialize", "tables", "config"},
+    {"_version", "errors", "units", "days", "params", "serialize", "tables", "config", "servers"},
     {"chain"},
     {"sources"},
     {"blockdays"},  # pure: the day sums the store keeps and the daily frame reads

@@ -368,7 +368,10 @@ def test_only_loopback_serves_without_a_token(cli, loaded_db):
     assert bad_port.returncode == 2 and "port 70000 is not a TCP port" in bad_port.stderr
 
 
-def test_the_command_serves_on_loopback_and_says_where(loaded_db):
+def test_the_command_serves_on_loopback_and_says_where(loaded_db, cli, tmp_path):
+    """The server answers on loopback with its token; while it runs, a command that finds
+    the database busy names the server's URL, and the server's entry goes when it stops."""
+    import os
     import socket
     import subprocess
     import sys
@@ -380,7 +383,10 @@ def test_the_command_serves_on_loopback_and_says_where(loaded_db):
         port = probe.getsockname()[1]
     script = Path(sys.executable).with_name("minerwatch")
     args = [script, "serve", "--port", str(port), "--db", loaded_db, "--token", "t0ken"]
-    server = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    runtime = {"MINERWATCH_RUNTIME_DIR": str(tmp_path / "run")}
+    server = subprocess.Popen(
+        args, stderr=subprocess.PIPE, text=True, env={**os.environ, **runtime}
+    )
     try:
         said = [server.stderr.readline(), server.stderr.readline()]
         assert said[0].startswith(f"serving {loaded_db} read-only at http://127.0.0.1:{port}/")
@@ -396,9 +402,36 @@ def test_the_command_serves_on_loopback_and_says_where(loaded_db):
                 time.sleep(0.1)
         assert got.status_code == 200 and got.json()["path"] == str(loaded_db)
         assert httpx.get(url, timeout=5).status_code == 401
+        (entry,) = (tmp_path / "run" / "servers").iterdir()
+        assert "t0ken" not in entry.read_text()  # no credential written
+        # a writer holds the database (as the server's follower does between blocks)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_THE_STORE, str(loaded_db)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert holder.stdout.readline().strip() == "holding"
+            busy = cli("info", "--db", loaded_db, env={**runtime, "MINERWATCH_LOCK_WAIT_S": "0.3"})
+        finally:
+            holder.communicate("", timeout=60)
+        assert busy.returncode == 4 and "Traceback" not in busy.stderr
+        assert f"served by `minerwatch serve` at http://127.0.0.1:{port}/" in busy.stderr
     finally:
         server.terminate()
         server.wait(10)
+    assert not list((tmp_path / "run" / "servers").iterdir())  # gone with the server
+    stale = cli("info", "--db", loaded_db, env=runtime)  # and nothing is named after it
+    assert stale.returncode == 0
+
+
+HOLD_THE_STORE = (
+    "import sys, minerwatch\n"
+    "with minerwatch.open_store(sys.argv[1]):\n"
+    "    print('holding', flush=True)\n"
+    "    sys.stdin.read()\n"
+)
 
 
 def test_the_now_page_is_computed_once_per_database_state(loaded_db, monkeypatch):

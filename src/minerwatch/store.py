@@ -67,6 +67,7 @@ from minerwatch.errors import (
     StoreReadOnly,
     StoreUnreadable,
 )
+from minerwatch.servers import server_for
 from minerwatch.units import SECONDS_PER_DAY
 
 if TYPE_CHECKING:
@@ -1807,18 +1808,27 @@ def _connect(shown: Path, path: str, read_only: bool, wait_s: float) -> duckdb.D
             if "lock" not in str(exc).lower():
                 raise StoreUnreadable(f"cannot open database {shown}: {exc}") from None
             left = deadline - time.monotonic()
+            server = server_for(shown) if shown != Path(":memory:") else None
             if left <= 0:
+                if server is not None:
+                    raise StoreBusy(
+                        f"database {shown} is served by `minerwatch serve` at {server.url} "
+                        f"(process {server.pid}), which kept it for more than {wait_s:g} s; "
+                        f"read its figures there (JSON under {server.url.rstrip('/')}/api/v1/), "
+                        "or stop the server to use the database from the command line"
+                    ) from None
                 raise StoreBusy(
                     f"database {shown} is busy: another minerwatch process (a sync or an "
                     f"import) kept it for more than {wait_s:g} s; try again when it has "
                     "finished, or wait longer with MINERWATCH_LOCK_WAIT_S"
                 ) from None
             if not noticed:
-                _log.warning(
-                    "database %s is busy (another process is writing); waiting up to %g s",
-                    shown,
-                    wait_s,
+                holder = (
+                    f"`minerwatch serve` at {server.url} is using it"
+                    if server is not None
+                    else "another process is writing"
                 )
+                _log.warning("database %s is busy (%s); waiting up to %g s", shown, holder, wait_s)
                 noticed = True
             time.sleep(min(pause, left))
             pause = min(pause * 2, _LOCK_POLL_S[1])

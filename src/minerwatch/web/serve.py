@@ -11,11 +11,16 @@ database read-only between its commits and wait for one under way), and stops it
 server stops. Open pages learn of each commit through ``/events``
 (:mod:`minerwatch.web.events`). A process of its own rather than a thread: DuckDB does
 not let one process hold a database for writing and open it read-only beside.
+
+While it runs, the server is registered as the database's (:mod:`minerwatch.servers`), so
+that another command that finds the database busy names the server's URL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import signal
 import subprocess
 import sys
 import threading
@@ -25,6 +30,7 @@ from pathlib import Path
 import uvicorn
 
 from minerwatch.errors import InputError
+from minerwatch.servers import registered
 from minerwatch.store import open_store
 from minerwatch.web.app import create_app
 
@@ -84,7 +90,9 @@ def serve(
             target=_report_exit, args=(follower, stopping, announce), daemon=True
         ).start()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        _exit_on_sigterm()
+        with registered(path, f"http://{shown}:{port}/"):  # named by a command that waits
+            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         stopping.set()
         if follower is not None:
@@ -93,6 +101,18 @@ def serve(
                 follower.wait(10)
             except subprocess.TimeoutExpired:
                 follower.kill()
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM ends the server as Ctrl-C does, through ``finally`` (the follower stopped,
+    the server's entry removed): uvicorn stops on it, then raises it again once the
+    handler it replaced is back, which by default would end the process on the spot."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    with contextlib.suppress(ValueError):  # not the main thread: the embedding program's
+        signal.signal(signal.SIGTERM, stop)
 
 
 def _report_exit(
