@@ -4,8 +4,6 @@ errors for unusable paths and a busy database."""
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,18 +15,13 @@ import minerwatch
 from minerwatch.errors import InputError
 from minerwatch.sources import coinmetrics, files
 from minerwatch.store import Store
+from store_checks import store_held
 
 HEADER = "time,BlkCnt,FeeTotNtv,IssTotNtv,HashRate,PriceUSD,SplyCur"
 ROW = "{day},140,3.1,437.5,1000000000.5,114000.5,19930000.1"
+
+
 # A process that opens the store for writing, says so, and holds it until its stdin closes.
-HOLD_THE_STORE = (
-    "import sys, minerwatch\n"
-    "with minerwatch.open_store(sys.argv[1]):\n"
-    "    print('holding', flush=True)\n"
-    "    sys.stdin.read()\n"
-)
-
-
 def _supply(day: str) -> str:
     """A supply that grows by the rows' issuance (437.5 BTC) a day, as the chain rules ask."""
     days = int((np.datetime64(day) - np.datetime64("2025-09-01")) / np.timedelta64(1, "D"))
@@ -177,19 +170,10 @@ def test_database_path_inside_a_file_is_an_input_error(cli, tmp_path):
 
 def test_busy_database_gets_a_clear_message(cli, tmp_path, small_db):
     # Another process holds the file for writing, as a running sync does.
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_THE_STORE, str(small_db)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "holding"
+    with store_held(small_db):
         started = time.monotonic()
         result = cli("status", "--db", str(small_db), env={"MINERWATCH_LOCK_WAIT_S": "0.5"})
         waited = time.monotonic() - started
-    finally:
-        holder.communicate("", timeout=60)
     assert result.returncode == 4
     assert "is busy: another minerwatch process" in result.stderr
     assert "MINERWATCH_LOCK_WAIT_S" in result.stderr and "Traceback" not in result.stderr
@@ -201,22 +185,13 @@ def test_a_reader_waits_for_a_writer_then_reads(cli, tmp_path, small_db):
     # status waits for it (one notice on stderr) and prints what it prints without it.
     alone = cli("status", "--json", "--db", str(small_db))
     assert alone.returncode == 0
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_THE_STORE, str(small_db)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "holding"
+    with store_held(small_db) as holder:
         threading.Timer(1.0, holder.stdin.close).start()
         started = time.monotonic()
         waiting = cli(
             "status", "--json", "--db", str(small_db), env={"MINERWATCH_LOCK_WAIT_S": "60"}
         )
         waited = time.monotonic() - started
-    finally:
-        holder.wait(timeout=60)
     assert waiting.returncode == 0, waiting.stderr
     assert waiting.stdout == alone.stdout
     assert waiting.stderr.count("note: database") == 1 and "is busy" in waiting.stderr

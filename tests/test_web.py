@@ -405,17 +405,10 @@ def test_the_command_serves_on_loopback_and_says_where(loaded_db, cli, tmp_path)
         (entry,) = (tmp_path / "run" / "servers").iterdir()
         assert "t0ken" not in entry.read_text()  # no credential written
         # a writer holds the database (as the server's follower does between blocks)
-        holder = subprocess.Popen(
-            [sys.executable, "-c", HOLD_THE_STORE, str(loaded_db)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert holder.stdout.readline().strip() == "holding"
+        from store_checks import store_held
+
+        with store_held(loaded_db):
             busy = cli("info", "--db", loaded_db, env={**runtime, "MINERWATCH_LOCK_WAIT_S": "0.3"})
-        finally:
-            holder.communicate("", timeout=60)
         assert busy.returncode == 4 and "Traceback" not in busy.stderr
         assert f"served by `minerwatch serve` at http://127.0.0.1:{port}/" in busy.stderr
     finally:
@@ -424,14 +417,6 @@ def test_the_command_serves_on_loopback_and_says_where(loaded_db, cli, tmp_path)
     assert not list((tmp_path / "run" / "servers").iterdir())  # gone with the server
     stale = cli("info", "--db", loaded_db, env=runtime)  # and nothing is named after it
     assert stale.returncode == 0
-
-
-HOLD_THE_STORE = (
-    "import sys, minerwatch\n"
-    "with minerwatch.open_store(sys.argv[1]):\n"
-    "    print('holding', flush=True)\n"
-    "    sys.stdin.read()\n"
-)
 
 
 def test_the_now_page_is_computed_once_per_database_state(loaded_db, monkeypatch):
