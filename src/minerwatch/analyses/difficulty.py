@@ -177,7 +177,7 @@ class DifficultyOutlook(Jsonable, Tabular):
     interval_min_recent: float | None
     next_adjustment: NextAdjustment
     baseline: BaselineAdjustment
-    hashrate: dict[str, HashrateEstimate]
+    hashrate: dict[str, HashrateEstimate | BlockHashrateEstimate]
     model: ForecastModel
     notes: tuple[str, ...] = field(default_factory=tuple)
     provisional: bool = False
@@ -287,7 +287,7 @@ def _block_estimates(
 def _assemble(
     inputs: ForecastInputs,
     data: str,
-    hashrate: dict[str, HashrateEstimate],
+    hashrate: dict[str, HashrateEstimate | BlockHashrateEstimate],
     estimated_start: bool,
     notes: list[str],
 ) -> DifficultyOutlook:

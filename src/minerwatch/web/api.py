@@ -17,9 +17,19 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from minerwatch.analyses.asics import AsicEconomics
+from minerwatch.analyses.backtest import DifficultyBacktest
+from minerwatch.analyses.cost import ProductionCost
+from minerwatch.analyses.difficulty import DifficultyOutlook
+from minerwatch.analyses.info import Info
+from minerwatch.analyses.pools import PoolShares
+from minerwatch.analyses.signals import Signals
+from minerwatch.analyses.status import Status
+from minerwatch.analyses.studies import EpisodesReport, StudyResult
 from minerwatch.serialize import to_json
 from minerwatch.store import Store
 from minerwatch.web.app import AnswerCache, data_tag, not_modified, read_store
+from minerwatch.web.schemas import answer_model
 
 
 class ApiError(BaseModel):
@@ -34,13 +44,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ApiError, "description": "No database, no data, or a day outside it."},
     503: {"model": ApiError, "description": "The database is busy or cannot be used."},
 }
-#: The documented body of a result: the CLI's ``--json`` object of the analysis.
-RESULT: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The CLI's `--json` object for the same options (docs/*.md).",
-        "content": {"application/json": {"schema": {"type": "object"}}},
+
+
+def result(cls: type) -> dict[int | str, dict[str, Any]]:
+    """The documented answer of a route whose analysis returns a ``cls``: the model of the
+    CLI's ``--json`` object (:func:`~minerwatch.web.schemas.answer_model`)."""
+    return {
+        200: {
+            "model": answer_model(cls),
+            "description": "The CLI's `--json` object for the same options (docs/*.md).",
+        }
     }
-}
+
 
 router = APIRouter(prefix="/api/v1", tags=["analyses"], responses={**ERRORS})
 
@@ -74,7 +89,7 @@ def answer(request: Request, build: Callable[[Store], Any]) -> Response:
     return Response(body, media_type="application/json", headers={"ETag": tag})
 
 
-@router.get("/status", responses=RESULT, summary="minerwatch status --json")
+@router.get("/status", responses=result(Status), summary="minerwatch status --json")
 def status(
     request: Request,
     as_of: AsOf = None,
@@ -100,7 +115,7 @@ class CostQuery:
         )
 
 
-@router.get("/cost", responses=RESULT, summary="minerwatch cost --json")
+@router.get("/cost", responses=result(ProductionCost), summary="minerwatch cost --json")
 def cost(
     request: Request,
     query: Annotated[CostQuery, Depends()],
@@ -112,7 +127,7 @@ def cost(
     return answer(request, lambda s: production_cost(s, query.as_of, **options))
 
 
-@router.get("/episodes", responses=RESULT, summary="minerwatch episodes --json")
+@router.get("/episodes", responses=result(EpisodesReport), summary="minerwatch episodes --json")
 def episodes(
     request: Request,
     query: Annotated[CostQuery, Depends()],
@@ -125,7 +140,7 @@ def episodes(
     return answer(request, lambda s: cost_episodes(s, query.as_of, **options))
 
 
-@router.get("/signals", responses=RESULT, summary="minerwatch signals --json")
+@router.get("/signals", responses=result(Signals), summary="minerwatch signals --json")
 def signals(
     request: Request,
     as_of: AsOf = None,
@@ -138,7 +153,9 @@ def signals(
     return answer(request, lambda s: library_signals(s, as_of, **options))
 
 
-@router.get("/studies/{name}", responses=RESULT, summary="minerwatch study NAME --json")
+@router.get(
+    "/studies/{name}", responses=result(StudyResult), summary="minerwatch study NAME --json"
+)
 def studies(
     request: Request,
     name: Annotated[str, Path(description="compression, ribbons or below-cost.")],
@@ -152,7 +169,7 @@ def studies(
     return answer(request, lambda s: study(s, name, as_of, **options))
 
 
-@router.get("/asics", responses=RESULT, summary="minerwatch asics --json")
+@router.get("/asics", responses=result(AsicEconomics), summary="minerwatch asics --json")
 def asics(
     request: Request,
     power_price: PowerPrice = None,
@@ -167,7 +184,9 @@ def asics(
     return answer(request, lambda s: asic_economics(s, as_of, released_only=not all, **options))
 
 
-@router.get("/difficulty", responses=RESULT, summary="minerwatch difficulty --json")
+@router.get(
+    "/difficulty", responses=result(DifficultyOutlook), summary="minerwatch difficulty --json"
+)
 def difficulty(
     request: Request,
     as_of: AsOf = None,
@@ -178,14 +197,18 @@ def difficulty(
     return answer(request, lambda s: difficulty_outlook(s, as_of, at_height))
 
 
-@router.get("/backtest", responses=RESULT, summary="minerwatch backtest difficulty --json")
+@router.get(
+    "/backtest",
+    responses=result(DifficultyBacktest),
+    summary="minerwatch backtest difficulty --json",
+)
 def backtest(request: Request) -> Response:
     from minerwatch.analyses.backtest import backtest_difficulty
 
     return answer(request, backtest_difficulty)
 
 
-@router.get("/pools", responses=RESULT, summary="minerwatch pools --json")
+@router.get("/pools", responses=result(PoolShares), summary="minerwatch pools --json")
 def pools(
     request: Request,
     window: Annotated[str | None, Query(description="1d, 7d, 30d, epoch or N.")] = None,
@@ -196,7 +219,7 @@ def pools(
     return answer(request, lambda s: pool_shares(s, as_of, **given(window=window)))
 
 
-@router.get("/info", responses=RESULT, summary="minerwatch info --json")
+@router.get("/info", responses=result(Info), summary="minerwatch info --json")
 def info(request: Request) -> Response:
     from minerwatch.analyses.info import info as library_info
 
