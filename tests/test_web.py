@@ -366,6 +366,8 @@ def test_only_loopback_serves_without_a_token(cli, loaded_db):
     assert "--token or MINERWATCH_TOKEN" in shown.stderr
     bad_port = cli("serve", "--port", "70000", "--db", loaded_db)
     assert bad_port.returncode == 2 and "port 70000 is not a TCP port" in bad_port.stderr
+    both = cli("serve", "--read-only", "--watch", "--db", loaded_db)
+    assert both.returncode == 2 and "--read-only and --watch together" in both.stderr
 
 
 def test_the_command_serves_on_loopback_and_says_where(loaded_db, cli, tmp_path):
@@ -487,6 +489,12 @@ def test_serve_watch_follows_the_node_and_announces_each_block(bitcoind, tmp_pat
         tip = httpx.get(f"{base}/api/v1/info", timeout=10).json()["chain"]["node"]
         assert tip["tip_height"] == 701 and tip["tip_hash"] == chain.hashes[-1]
         assert announced_s < 5
+        lag = re.search(
+            r'^minerwatch_sync_age_seconds\{kind="chain",source="node"\} (\S+)$',
+            httpx.get(f"{base}/metrics", timeout=10).text,
+            re.M,
+        )
+        assert lag and 0 <= float(lag[1]) < 30  # the follower synced moments ago
     finally:
         server.send_signal(signal.SIGINT)
         try:

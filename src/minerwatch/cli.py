@@ -1231,6 +1231,14 @@ def serve(
     skip_pow_check: Annotated[
         bool, typer.Option("--skip-pow-check", help="With --watch: test chains only.")
     ] = False,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only",
+            help="Say that nothing may write (the server never does; refused with --watch, "
+            "whose follower writes each new block).",
+        ),
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Serve the web dashboard and the JSON API (needs the web extra): the Now, Charts,
@@ -1239,6 +1247,12 @@ def serve(
     each commit to the database). Read-only: each request opens the database read-only.
     Every page and analysis takes `?as_of=YYYY-MM-DD`."""
     follow = None
+    if read_only and watch_tip:
+        raise InputError(
+            "--read-only and --watch together: the follower of --watch writes each new block "
+            "to the database; drop one",
+            parameter="read-only",
+        )
     if watch_tip:
         _check_source_name(source_name)
         follow = ["--source", source_name]

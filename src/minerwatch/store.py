@@ -1037,6 +1037,16 @@ class Store:
             "strftime(updated_at, '%Y-%m-%d %H:%M:%S') FROM sync_state ORDER BY source"
         ).fetchall()
 
+    def sync_times(self) -> list[tuple[str, str, float]]:
+        """(kind, source, unix seconds) of the last sync of every source: ``daily`` for the
+        network sources of day rows (Coin Metrics, exchanges), ``chain`` for the live chain
+        sources; by kind and source."""
+        rows = self.con.execute(
+            "SELECT 'daily', source, epoch(updated_at) FROM sync_state "
+            "UNION ALL SELECT 'chain', source, epoch(updated_at) FROM chain_sync ORDER BY 1, 2"
+        ).fetchall()
+        return [(kind, source, float(at)) for kind, source, at in rows]
+
     def last_import(self) -> tuple[str, str, str] | None:
         """(when, table, origin) of the latest write in the imports log, or None."""
         rows = self.con.execute(

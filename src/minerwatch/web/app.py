@@ -153,12 +153,14 @@ def read_store(request: Request) -> Iterator[Store]:
 
 def data_tag(store: Store) -> str:
     """A weak ETag of what the database holds: the version, the chain days, the blocks
-    (count, heights, times), the rows of every table and the latest write. Any import or
-    sync changes it."""
+    (count, heights, times), each live source's tip hash, the rows of every table and the
+    latest write. Any import or sync changes it, and so does a reorg to a tip of the same
+    height."""
     parts = (
         __version__,
         store.chain_day_range(),
         store.block_span(),
+        [(c.source, c.tip_height, c.tip_hash) for c in store.chain_states()],
         store.counts(),
         store.last_import(),
     )

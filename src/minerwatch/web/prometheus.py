@@ -4,7 +4,8 @@
 Every gauge is a figure of ``minerwatch status --json`` on the last day held (the same
 library call), named with its unit; a figure the data cannot give is left out (no
 sample), never written as 0. ``minerwatch_tip_age_seconds`` is the time since the newest
-block held (its header time), or since the end of the last day held without blocks.
+block held (its header time), or since the end of the last day held without blocks;
+``minerwatch_sync_age_seconds`` the time since each source's last sync.
 """
 
 from __future__ import annotations
@@ -141,6 +142,15 @@ def exposition(store: Store, now_s: float | None = None) -> str:
             [({}, s.fees_share_pct_7d)],
         ),
         ("minerwatch_puell_multiple", "Puell multiple.", [({}, s.puell_multiple)]),
+        (
+            "minerwatch_sync_age_seconds",
+            "Seconds since each source's last sync (the sync lag; kind daily: day rows, "
+            "chain: a live chain source).",
+            [
+                ({"kind": kind, "source": source}, round(now_s - at, 3))
+                for kind, source, at in store.sync_times()
+            ],
+        ),
         (
             "minerwatch_data_day_timestamp_seconds",
             "Start of the last day held, unix seconds.",
