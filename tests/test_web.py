@@ -6,6 +6,8 @@ Prometheus format, and every response has the security headers."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import re
 import time
@@ -13,6 +15,7 @@ import time
 import httpx
 import pytest
 
+import minerwatch
 from minerwatch.present import format as fmt
 from minerwatch.web.app import CSP, create_app
 from minerwatch.web.serve import check_serve, is_loopback
@@ -235,10 +238,14 @@ def _status(cli, db, day) -> dict:
     return json.loads(shown.stdout)
 
 
-def _tile_text(html: str, key: str) -> str:
+def _tile_html(html: str, key: str) -> str:
     found = re.search(rf'<div class="tile" id="tile-{key}">(.*?)</div>', html, re.S)
     assert found, f"no tile {key}"
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found[1]))
+    return found[1]
+
+
+def _tile_text(html: str, key: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", _tile_html(html, key)))
 
 
 @pytest.mark.parametrize("day", DAYS)
@@ -284,6 +291,29 @@ def test_the_now_page_shows_the_figures_of_status_json(cli, web, loaded_db, day)
             assert text != fmt.NA and text in tile, (key, text, tile)
     if day == "2025-10-06":
         assert "block 1,050,000" in _tile_text(html, "halving")
+
+
+def test_the_provisional_badge_is_the_status_flag(web_blocks, blocks_db):
+    # The blocks file's tip (block 919,296) is stamped on 2025-10-16: within 6 of the tip.
+    for day in ("2025-10-16", "2025-10-06"):
+        flag = minerwatch.status(blocks_db, day).provisional
+        assert flag is (day == "2025-10-16")
+        html = web_blocks.get(f"/?as_of={day}").text
+        assert ('id="provisional"' in html) is flag, day
+
+
+def test_the_hashprice_sparkline_draws_the_last_90_days(cli, web, loaded_db):
+    rows = list(csv.DictReader(io.StringIO(cli("export", "daily", "--db", loaded_db).stdout)))
+    upto = [r for r in rows if r["day"] <= "2025-10-06"][-90:]
+    values = [float(r["hashprice_usd_ph_day"]) for r in upto if r["hashprice_usd_ph_day"]]
+    html = web.get("/?as_of=2025-10-06").text
+    points = re.search(r'<polyline points="([^"]+)"', _tile_html(html, "hashprice"))[1]
+    xy = [tuple(map(float, p.split(","))) for p in points.split()]
+    assert len(xy) == len(values) == 90
+    assert [x for x, _ in xy] == sorted(x for x, _ in xy)
+    # the highest day is drawn at the top, the lowest at the bottom
+    assert xy[values.index(max(values))][1] == 1.0
+    assert xy[values.index(min(values))][1] == 31.0
 
 
 def test_the_hashprice_changes_are_the_series_changes(cli, web, loaded_db):

@@ -80,12 +80,47 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
 
 @dataclass(frozen=True)
 class Tile:
-    """One figure of the Now page: ``label``, the ``value`` and the lines below it."""
+    """One figure of the Now page: ``label``, the ``value``, the lines below it and an
+    optional sparkline (:class:`Sparkline`)."""
 
     key: str
     label: str
     value: str
     lines: tuple[str, ...] = ()
+    spark: Sparkline | None = None
+
+
+#: Days a sparkline spans.
+SPARK_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    """A small line of a daily series drawn as SVG: ``points`` in a ``width`` x ``height``
+    box (the first day on the left, the highest value at the top), and what it shows."""
+
+    points: str
+    label: str
+    width: int = 120
+    height: int = 32
+
+
+def sparkline(series: np.ndarray, label: str, days: int = SPARK_DAYS) -> Sparkline | None:
+    """The last ``days`` values of ``series`` as a :class:`Sparkline` (missing days left
+    out); None with fewer than two values or no range to draw."""
+    tail = np.asarray(series, np.float64)[-days:]
+    x = np.flatnonzero(np.isfinite(tail))
+    if len(x) < 2:
+        return None
+    y = tail[x]
+    low, high = float(y.min()), float(y.max())
+    box = Sparkline("", label)
+    span_x = max(len(tail) - 1, 1)
+    scale_y = (box.height - 2) / (high - low) if high > low else 0.0
+    px = x * (box.width / span_x)
+    py = box.height - 1 - (y - low) * scale_y if scale_y else np.full(len(y), box.height / 2)
+    points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px, py, strict=True))
+    return Sparkline(points, label, box.width, box.height)
 
 
 def change_pct(series: np.ndarray, days: int) -> float | None:
@@ -152,6 +187,7 @@ def now_tiles(s: Status, hashprice_usd: np.ndarray, tip_age_s: float | None) -> 
                 f"1d {fmt.pct(change_pct(hashprice_usd, 1))}, "
                 f"7d {fmt.pct(change_pct(hashprice_usd, 7))}",
             ),
+            sparkline(hashprice_usd, f"hashprice, USD per {unit} per day, last {SPARK_DAYS} days"),
         ),
         Tile(
             "price",
@@ -228,8 +264,9 @@ def now_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
     tiles = now_tiles(s, hashprice, None if tip_s is None else time.time() - tip_s)
     live = as_of is None  # the latest day: follows the database (web/events.py)
     return render(
-        request, "now.html", title="Now", day=s.as_of, tiles=tiles, live=live, state=rendered_at
-    )
+        request, "now.html", title="Now", day=s.as_of, tiles=tiles, live=live, state=rendered_at,
+        provisional=s.provisional,
+    )  # fmt: skip
 
 
 def _figure_json(chart: Any) -> str:
