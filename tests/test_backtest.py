@@ -155,3 +155,20 @@ def test_june_2025_level_no_longer_collapses(loaded_db):
     o = minerwatch.difficulty_outlook(loaded_db, as_of="2025-06-15")
     assert o.model.level_time_constant_days <= 11.33
     assert o.model.random_walk_sd_pct_per_day >= 0.73
+
+
+def test_the_backtest_as_of_a_day_is_the_backtest_of_what_was_held_then(
+    loaded_db, db_to_2022_11_21, cli
+):
+    """``as_of`` scores only the epochs known at the end of the day: the same table as a
+    database holding the Coin Metrics rows and the epochs begun up to 2022-11-21."""
+    cut = minerwatch.backtest_difficulty(loaded_db, "2022-11-21")
+    held = minerwatch.backtest_difficulty(db_to_2022_11_21)
+    assert cut.to_dict() == held.to_dict()
+    assert cut.rows[0].epochs < minerwatch.backtest_difficulty(loaded_db).rows[0].epochs
+    shown = cli("backtest", "difficulty", "--as-of", "2022-11-21", "--json", "--db", loaded_db)
+    assert json.loads(shown.stdout) == cut.to_dict()
+    both = cli(
+        "backtest", "difficulty", "--walk-forward", "--as-of", "2022-11-21", "--db", loaded_db
+    )
+    assert both.returncode == 2 and "--as-of cuts the plain backtest" in both.stderr

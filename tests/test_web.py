@@ -316,6 +316,36 @@ def test_the_hashprice_sparkline_draws_the_last_90_days(cli, web, loaded_db):
     assert xy[values.index(min(values))][1] == 31.0
 
 
+@pytest.mark.parametrize("day", DAYS)
+def test_the_difficulty_page_shows_the_clis_outlook_and_backtest(
+    cli, web, web_2022, loaded_db, db_to_2022_11_21, day
+):
+    client, db = (web, loaded_db) if day == "2025-10-06" else (web_2022, db_to_2022_11_21)
+    o = json.loads(cli("difficulty", "--as-of", day, "--json", "--db", db).stdout)
+    bt = json.loads(cli("backtest", "difficulty", "--as-of", day, "--json", "--db", db).stdout)
+    html = client.get(f"/difficulty?as_of={day}").text
+    na = o["next_adjustment"]
+    assert f"Epoch {fmt.number(o['epoch'], ',d')}" in html
+    for text in (
+        fmt.pct(na["change_pct"]),
+        fmt.pct(na["change_pct_low"]),
+        fmt.pct(na["change_pct_high"]),
+        fmt.when(na["date"]),
+        fmt.pct(o["baseline"]["change_pct"]),
+        fmt.difficulty(o["difficulty"]),
+    ):
+        assert text in html, text
+    table = re.search(r'<table id="backtest">(.*?)</table>', html, re.S)[1]
+    shown = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.S)
+    assert len(shown) == len(bt["rows"]) > 0
+    for row, r in zip(shown, bt["rows"], strict=True):
+        values = re.findall(r"<td[^>]*>(.*?)</td>", row)
+        assert values[:3] == [r["data"], f"{r['level_pct']}%", fmt.number(r["epochs"], ",d")]
+        assert values[4] == fmt.number(r["mae_change_pp"], ".2f") + " pp"
+        assert values[6] == fmt.number(r["ratio_change"], ".2f")
+        assert values[10] == fmt.percent(r["coverage_change_pct"])
+
+
 def test_the_hashprice_changes_are_the_series_changes(cli, web, loaded_db):
     rows = _export_daily(cli, loaded_db, "2025-09-29", "2025-10-06")
     hp = [r["hashprice_usd_ph_day"] for r in rows]

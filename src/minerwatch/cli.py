@@ -1323,18 +1323,26 @@ def backtest_difficulty_cmd(
             "PIT histogram and the coverage by level to FILE (PNG).",
         ),
     ] = None,
+    as_of: AsOfOption = None,
 ) -> None:
     """Backtest the next-adjustment forecast against mempool.space's over every epoch the
     data allows, at 10/25/50/75/90% of the epoch: mean absolute errors of change and date,
-    ratio to the baseline, coverage of the 90% intervals."""
+    ratio to the baseline, coverage of the 90% intervals. With --as-of, only what was known
+    at the end of that day (the epochs whose next one had begun)."""
     from minerwatch.analyses import backtest
 
     if png is not None and not walk_forward:
         raise InputError("--png draws the walk-forward run: give --walk-forward too")
+    if as_of is not None and walk_forward:
+        raise InputError(
+            "--as-of cuts the plain backtest; the walk-forward run scores from 2014 on what "
+            "was known before each forecast already: drop one",
+            parameter="as-of",
+        )
     run = backtest.walk_forward_backtest if walk_forward else backtest.backtest_difficulty
     with _steps("backtest difficulty") as steps:
         steps.step("forecasting every epoch the data allows")
-        result = _answer(run, db)
+        result = _answer(run, db, *(() if as_of is None else (as_of,)))
     if png is not None:
         from minerwatch.present.calibration import write_calibration_png
 

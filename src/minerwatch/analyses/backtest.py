@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from minerwatch.chain.consensus import RETARGET_INTERVAL, TARGET_TIMESPAN_S
+from minerwatch.days import DayLike
 from minerwatch.errors import InputError
 from minerwatch.models import difficulty as forecaster
 from minerwatch.models.scoring import block_bootstrap_ratio
@@ -355,6 +356,7 @@ def backtest_arrays(
 
 def backtest_difficulty(
     db: Store | str | Path | None = None,
+    as_of: DayLike = None,
     *,
     levels: tuple[int, ...] = LEVELS_PCT,
     blocks: dict[str, np.ndarray] | None = None,
@@ -365,6 +367,10 @@ def backtest_difficulty(
     ----------
     db : Store, str or Path, optional
         The database (default: :func:`~minerwatch.store.default_db_path`).
+    as_of : str, optional
+        Score only what was known at the end of this day (YYYY-MM-DD): the daily data and
+        blocks up to it, the epochs started by then (an epoch is scored once the next one
+        began). Default: everything held.
     levels : tuple of int, default (10, 25, 50, 75, 90)
         Progress levels, percent of the epoch.
     blocks : dict of ndarray, optional
@@ -380,31 +386,42 @@ def backtest_difficulty(
 
     if not isinstance(db, Store):
         with open_store(Path(db) if db is not None else None, read_only=True) as store:
-            return backtest_difficulty(store, levels=levels, blocks=blocks)
-    daily, epochs, blocks = _load(db, blocks)
+            return backtest_difficulty(store, as_of, levels=levels, blocks=blocks)
+    daily, epochs, blocks = _load(db, blocks, as_of)
     return backtest_arrays(daily, epochs, blocks, levels)
 
 
 def _load(
-    db: Store, blocks: dict[str, np.ndarray] | None
+    db: Store, blocks: dict[str, np.ndarray] | None, as_of: DayLike = None
 ) -> tuple[forecaster.DailySeries | None, forecaster.Epochs, dict[str, np.ndarray] | None]:
-    """The daily series, the epochs and the blocks (``blocks`` if given) of ``db``."""
+    """The daily series, the epochs and the blocks (``blocks`` if given) of ``db``: all of
+    them, or what was known at the end of ``as_of`` (see :func:`backtest_difficulty`)."""
     from minerwatch.analyses.difficulty import _block_difficulty, _contiguous_blocks
     from minerwatch.chaindays import held_days
-    from minerwatch.frames import build_daily_frame
+    from minerwatch.frames import build_daily_frame, check_as_of, parse_as_of
 
-    epochs = forecaster.Epochs.from_store(db.read_epochs())
+    table = db.read_epochs()
+    day = None if as_of is None else check_as_of(db, parse_as_of(as_of))
+    cut = {} if day is None else {"max_time": int(forecaster.day_end_s(np.array([day]))[0]) - 1}
     daily = None
+    known = -1  # the highest height known at the end of the day
     if held_days(db) is not None:
-        daily = forecaster.DailySeries.from_frame(build_daily_frame(db))
-    if blocks is None:
-        raw = _contiguous_blocks(db)  # the blocks table holds one contiguous run of heights
-        if raw is not None:
-            blocks = {
-                "height": np.asarray(raw["height"], np.int64),
-                "time": np.asarray(raw["time"], np.int64),
-                "difficulty": _block_difficulty(raw, epochs),
-            }
+        frame = build_daily_frame(db, day)
+        daily = forecaster.DailySeries.from_frame(frame)
+        known = int(frame.end_height[-1])
+    raw = _contiguous_blocks(db, **cut) if blocks is None else None  # one run of heights
+    if raw is not None:
+        known = max(known, int(raw["height"][-1]))
+    if day is not None:  # an epoch is known once it has begun
+        begun = np.asarray(table["start_height"], np.int64) <= known
+        table = {k: np.asarray(v)[begun] for k, v in table.items()}
+    epochs = forecaster.Epochs.from_store(table)
+    if raw is not None:
+        blocks = {
+            "height": np.asarray(raw["height"], np.int64),
+            "time": np.asarray(raw["time"], np.int64),
+            "difficulty": _block_difficulty(raw, epochs),
+        }
     return daily, epochs, blocks
 
 

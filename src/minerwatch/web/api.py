@@ -202,10 +202,10 @@ def difficulty(
     responses=result(DifficultyBacktest),
     summary="minerwatch backtest difficulty --json",
 )
-def backtest(request: Request) -> Response:
+def backtest(request: Request, as_of: AsOf = None) -> Response:
     from minerwatch.analyses.backtest import backtest_difficulty
 
-    return answer(request, backtest_difficulty)
+    return answer(request, lambda s: backtest_difficulty(s, as_of))
 
 
 @router.get("/pools", responses=result(PoolShares), summary="minerwatch pools --json")

@@ -295,11 +295,21 @@ def charts_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
 
 @router.get("/difficulty", response_class=HTMLResponse)
 def difficulty_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
+    from minerwatch.analyses.backtest import DifficultyBacktest, backtest_difficulty
     from minerwatch.analyses.difficulty import difficulty_outlook
+    from minerwatch.web.app import AnswerCache
 
     with read_store(request) as store:
         o = difficulty_outlook(store, as_of)
-    return render(request, "difficulty.html", title="Difficulty", day=o.as_of_day or o.as_of, o=o)
+    answers: AnswerCache = request.app.state.answers
+
+    def scored() -> DifficultyBacktest:
+        with read_store(request) as store:
+            return backtest_difficulty(store, o.as_of_day or as_of)
+
+    b = answers.kept(f"backtest?{o.as_of_day or as_of}", scored)  # about 1 s: once a state
+    day = o.as_of_day or o.as_of
+    return render(request, "difficulty.html", title="Difficulty", day=day, o=o, backtest=b)
 
 
 @router.get("/machines", response_class=HTMLResponse)
