@@ -612,3 +612,23 @@ def test_serve_says_when_its_follower_stops(loaded_db, tmp_path):
         _, stderr = server.communicate(timeout=20)
     assert "--zmq 'bogus://x' is not an endpoint" in stderr
     assert "the follower stopped (minerwatch watch exited 2" in stderr
+
+
+@pytest.mark.parametrize("day", DAYS)
+def test_the_episodes_page_shows_each_studys_summary_of_the_cli(
+    cli, web, web_2022, loaded_db, db_to_2022_11_21, day
+):
+    from minerwatch.web.pages import STUDIES
+
+    client, db = (web, loaded_db) if day == "2025-10-06" else (web_2022, db_to_2022_11_21)
+    html = client.get(f"/episodes?as_of={day}").text
+    for name in STUDIES:
+        r = json.loads(cli("study", name, "--as-of", day, "--json", "--db", db).stdout)
+        section = html.split(f'<h2 id="study-{name}">')[1].split("</table>")[0]
+        shown = re.findall(r"<tr>(.*?)</tr>", section.split("<tbody>")[1], re.S)
+        assert len(shown) == len(r["rows"]) > 0, name
+        for row, expected in zip(shown, r["rows"], strict=True):
+            cells = dict(zip(expected, re.findall(r"<td[^>]*>(.*?)</td>", row), strict=True))
+            assert cells["horizon_days"] == f"{expected['horizon_days']:,}"
+            assert cells["mean_return_pct"] == fmt.pct(expected["mean_return_pct"])
+            assert cells["share_positive_pct"] == fmt.percent(expected["share_positive_pct"], 0)

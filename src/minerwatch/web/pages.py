@@ -357,16 +357,55 @@ def pools_page(
 
 @router.get("/episodes", response_class=HTMLResponse)
 def episodes_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
-    from minerwatch.analyses.studies import cost_episodes
+    from minerwatch.analyses.studies import cost_episodes, study
     from minerwatch.present.columns import episode_columns
 
     with read_store(request) as store:
         r = cost_episodes(store, as_of)
+        studies = [study_table(study(store, name, r.as_of)) for name in STUDIES]
     columns = list(episode_columns(r.horizons_days).values())
     rows = [(e, [c.cell(e) for c in columns]) for e in r.episodes]
     return render(
-        request, "episodes.html", title="Episodes", day=r.as_of, r=r, columns=columns, rows=rows
-    )
+        request, "episodes.html", title="Episodes", day=r.as_of, r=r, columns=columns, rows=rows,
+        studies=studies,
+    )  # fmt: skip
+
+
+#: The studies the Episodes page shows (``minerwatch study NAME``), with their defaults.
+STUDIES = ("below-cost", "ribbons", "compression")
+
+
+@dataclass(frozen=True)
+class StudyTable:
+    """A study's summary rows as the page shows them: ``name``, the column ``headers`` (the
+    keys of ``study NAME --json``'s rows) and the formatted ``cells``."""
+
+    name: str
+    first_day: str
+    headers: list[str]
+    cells: list[list[str]]
+    numeric: list[bool]  # per column: right-aligned
+
+
+def _study_cell(key: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return fmt.NA if value is None else str(value)
+    if isinstance(value, int):
+        return fmt.number(value, ",d")
+    if key == "share_positive_pct":
+        return fmt.percent(value, 0)
+    return fmt.pct(value) if key.endswith("_pct") else fmt.number(value)
+
+
+def study_table(r: Any) -> StudyTable:
+    """The summary table of a :class:`~minerwatch.analyses.studies.StudyResult`."""
+    from minerwatch.serialize import to_jsonable
+
+    rows = to_jsonable(r.rows)
+    headers = list(rows[0]) if rows else []
+    cells = [[_study_cell(k, row.get(k)) for k in headers] for row in rows]
+    numeric = [bool(rows) and isinstance(rows[0][k], int | float) for k in headers]
+    return StudyTable(r.name, r.first_day, headers, cells, numeric)
 
 
 @router.get("/data", response_class=HTMLResponse)
