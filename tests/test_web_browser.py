@@ -2,13 +2,15 @@
 driven by Playwright in Debian's Chromium (/usr/bin/chromium; Playwright's own browsers
 are never downloaded). Every page renders with no console error and no request leaving
 127.0.0.1, the Now page shows the figures of `status --json`, the as-of form swaps the page
-without a reload, the machines form takes its prices, and a screenshot of each page is
-saved under the session's artifacts folder."""
+without a reload, the machines form takes its prices, the Now page follows the blocks the
+stand-in node finds, and a screenshot of each page is saved in the artifacts folder
+(``test-artifacts/web``, or ``$MINERWATCH_ARTIFACTS/web``)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -58,8 +60,16 @@ def base_url(loaded_db):
 
 
 @pytest.fixture(scope="module")
-def artifacts(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("web-artifacts")
+def artifacts() -> Path:
+    """Where the screenshots go, kept after the run to be looked at:
+    ``$MINERWATCH_ARTIFACTS``, else ``test-artifacts/web`` in the repository (ignored by
+    git)."""
+    folder = Path(
+        os.environ.get("MINERWATCH_ARTIFACTS")
+        or Path(__file__).resolve().parents[1] / "test-artifacts"
+    ) / "web"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 class Watched:
@@ -243,6 +253,63 @@ def test_the_now_page_follows_a_write_by_another_process_without_a_reload(
         context.close()
     assert w.errors == [] and all(u.startswith(url + "/") for u in w.requests)
     assert shown_after_s < 10
+
+
+def test_the_now_page_shows_each_block_the_node_finds_without_a_reload(
+    browser, bitcoind, tmp_path, artifacts
+):
+    """`minerwatch serve --watch` following the stand-in node: a block the node finds
+    appears on the open Now page (the tip tile) within seconds, without a reload."""
+    import os
+    import signal
+    import socket
+
+    import httpx
+
+    from standins.bitcoind import StandinChain
+
+    chain = StandinChain.mainnet_like(919_000, start_height=915_000, seed=5)
+    node = bitcoind(chain)
+    db = str(tmp_path / "node.duckdb")
+    cli = [sys.executable, "-m", "minerwatch"]
+    node_args = ["--url", node.url, "--cookie", str(node.cookie_file), "--skip-pow-check"]
+    subprocess.run([*cli, "sync", "node", *node_args, "--from-height", "915000", "--db", db],
+                   check=True, capture_output=True)  # fmt: skip
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [*cli, "serve", "--watch", *node_args, "--poll", "0.2", "--port", str(port), "--db", db],
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "MINERWATCH_RUNTIME_DIR": str(tmp_path / "run")},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/api/v1/info", timeout=5).raise_for_status()
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.1)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        w = Watched(page)
+        page.goto(f"{url}/")
+        tip = page.locator("#tile-tip .value")
+        expect(tip).to_have_text(fmt.number(919_000, ",d"))
+        page.evaluate("window.__still_here = true")
+        for height in (919_001, 919_002):
+            node.extend(1)
+            expect(tip).to_have_text(fmt.number(height, ",d"), timeout=10_000)
+        assert page.evaluate("window.__still_here") is True
+        page.screenshot(path=artifacts / "now-node.png", full_page=True)
+        context.close()
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(20)
+    assert w.errors == [] and all(u.startswith(url + "/") for u in w.requests)
 
 
 def test_a_stream_that_starts_after_a_commit_announces_it(loaded_db):

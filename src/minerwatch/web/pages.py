@@ -141,18 +141,35 @@ def halving_eta_days(blocks_left: int, interval_min: float | None) -> float | No
     return blocks_left * interval_min / (24 * 60)
 
 
-def now_tiles(s: Status, hashprice_usd: np.ndarray, tip_age_s: float | None) -> list[Tile]:
+@dataclass(frozen=True)
+class Tip:
+    """The newest block held: its ``height`` and header time (``time_s``, unix seconds);
+    without blocks, the last day's end height and the end of that day."""
+
+    height: int | None
+    time_s: float
+
+
+def now_tiles(
+    s: Status, hashprice_usd: np.ndarray, tip: Tip | None, now_s: float | None = None
+) -> list[Tile]:
     """The Now page's tiles of the snapshot ``s`` (``status --json``), with the hashprice
     series of the days up to it (USD per PH/s per day) for its 1- and 7-day changes and the
-    age of the tip (seconds; None for a day before the last one held)."""
+    tip held (None for a day before the last one held: the day's end height is shown) with
+    its age at ``now_s`` (default now)."""
     unit = "PH/s"
     na = s.next_adjustment
     rib = s.hash_ribbons
+    now_s = time.time() if now_s is None else now_s
     age = (
-        f"age {fmt.number(tip_age_s / 3600, ',.1f')} h"
-        if tip_age_s is not None
+        f"age {fmt.number((now_s - tip.time_s) / 3600, ',.1f')} h"
+        if tip is not None
         else f"as of the end of {s.as_of}"
     )
+    tip_height = s.height if tip is None or tip.height is None else tip.height
+    tip_lines: tuple[str, ...] = (age, fmt.count(s.blocks_1d, "block") + f" on {s.as_of}")
+    if tip_height != s.height:
+        tip_lines += (f"the day ended at block {fmt.number(s.height, ',d')}",)
     difficulty_lines: tuple[str, ...] = ("no forecast",)
     if na is not None:
         difficulty_lines = (
@@ -172,12 +189,7 @@ def now_tiles(s: Status, hashprice_usd: np.ndarray, tip_age_s: float | None) -> 
         )
     models = [f"{m}: {fmt.usd(v)}" for m, v in s.production_cost_models.items()]
     return [
-        Tile(
-            "tip",
-            "Tip height",
-            fmt.number(s.height, ",d"),
-            (age, fmt.count(s.blocks_1d, "block") + " that day"),
-        ),
+        Tile("tip", "Tip height", fmt.number(tip_height, ",d"), tip_lines),
         Tile(
             "hashprice",
             "Hashprice",
@@ -229,23 +241,27 @@ def now_tiles(s: Status, hashprice_usd: np.ndarray, tip_age_s: float | None) -> 
     ]
 
 
-def _tip_time_s(store: Store, s: Status) -> float | None:
-    """The tip's time (:func:`~minerwatch.web.prometheus.tip_time_s`), or None when the
-    page shows a day before the last one held."""
+def _tip(store: Store, s: Status) -> Tip | None:
+    """The newest block held and its time (:func:`~minerwatch.web.prometheus.tip_time_s`),
+    or None when the page shows a day before the last one held."""
     from minerwatch.web.prometheus import tip_time_s
 
-    return None if s.as_of != s.data_through else tip_time_s(store, s.data_through)
+    if s.as_of != s.data_through:
+        return None
+    rows, _, highest, _, _ = store.block_span()
+    height = int(highest) if rows and highest is not None else s.height
+    return Tip(height, tip_time_s(store, s.data_through))
 
 
-def _now_figures(store: Store, as_of: str | None) -> tuple[Status, np.ndarray, float | None]:
+def _now_figures(store: Store, as_of: str | None) -> tuple[Status, np.ndarray, Tip | None]:
     """What the Now page shows of the database: the status, the hashprice history for its
-    sparkline and the tip's time."""
+    sparkline and the tip held."""
     from minerwatch.analyses.day import day_of
     from minerwatch.analyses.status import status
 
     with day_of(store, as_of) as day:
         s = status(day)
-        return s, day.metrics.hashprice_usd_ph_day, _tip_time_s(store, s)
+        return s, day.metrics.hashprice_usd_ph_day, _tip(store, s)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -256,12 +272,12 @@ def now_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
     answers: AnswerCache = request.app.state.answers
     rendered_at = state_id(answers.file_state())  # before: a later write is announced
 
-    def compute() -> tuple[Status, np.ndarray, float | None]:
+    def compute() -> tuple[Status, np.ndarray, Tip | None]:
         with read_store(request) as store:
             return _now_figures(store, as_of)
 
-    s, hashprice, tip_s = answers.kept(f"now?{as_of}", compute)
-    tiles = now_tiles(s, hashprice, None if tip_s is None else time.time() - tip_s)
+    s, hashprice, tip = answers.kept(f"now?{as_of}", compute)
+    tiles = now_tiles(s, hashprice, tip)
     live = as_of is None  # the latest day: follows the database (web/events.py)
     return render(
         request, "now.html", title="Now", day=s.as_of, tiles=tiles, live=live, state=rendered_at,
