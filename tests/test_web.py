@@ -224,8 +224,14 @@ def test_a_series_is_the_export_of_that_column(cli, web, loaded_db):
     csv_text = web.get(f"/api/v1/series/{metric}?from=2025-10-05&to=2025-10-06&format=csv").text
     assert csv_text.splitlines()[0] == f"day,{metric}"
     assert csv_text.splitlines()[2].startswith("2025-10-06,") and len(csv_text.splitlines()) == 3
-    listed = web.get("/api/v1/series").json()["metrics"]
+    series = web.get("/api/v1/series").json()
+    listed = series["metrics"]
     assert metric in listed and "price_usd" in listed and "day" not in listed
+    assert set(series["units"]) == set(listed) and all(series["units"].values())
+    assert series["units"][metric] == "USD per PH/s per day"
+    assert series["units"]["hashrate_hs_7d"] == "H/s" and series["units"]["fees_sat"] == "satoshi"
+    assert series["units"]["fees_share_pct_7d"] == "percent"
+    assert series["units"]["provisional"] == "boolean"
     assert set(listed) == set(rows[0]) - {"day"}
     assert web.get("/api/v1/series/nope").status_code == 404
     bad = web.get("/api/v1/series/price_usd?from=2025-10-06&to=2025-10-01")

@@ -26,6 +26,7 @@ trailing windows of ``daily`` still read the days before it).
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +97,48 @@ def daily_columns(
         else:
             columns[f.name] = value
     return columns
+
+
+#: The unit of a daily column by the end of its name, first match (``column_units``).
+_UNIT_SUFFIXES = (
+    ("_usd_ph_day", "USD per PH/s per day"),
+    ("_btc_ph_day", "BTC per PH/s per day"),
+    ("_day", "date, YYYY-MM-DD (UTC)"),
+    ("_source", "text: the source of the day's figure"),
+    ("_sat", "satoshi"),
+    ("_btc", "BTC"),
+    ("_usd", "USD"),
+    ("_pct", "percent"),
+    ("_multiple", "ratio"),
+)
+_UNIT_NAMES = {
+    "day": "date, YYYY-MM-DD (UTC)",
+    "blocks": "blocks",
+    "end_height": "blocks (the running count at the day's end)",
+    "height": "block height (the chain's, at the day's end)",
+}
+
+
+def column_units(columns: Columns) -> dict[str, str]:
+    """The unit of each daily column (:func:`daily_columns`), from its name (units are in
+    the names: ``_sat``, ``_usd``, ``_pct``, ``_hs_7d`` ...) or, for flags, its type."""
+    units = {}
+    for name, values in columns.items():
+        base = re.sub(r"_\d+d$", "", name)  # a window's column: its measure's unit
+        if name in _UNIT_NAMES:
+            unit = _UNIT_NAMES[name]
+        elif np.asarray(values).dtype.kind == "b":
+            unit = "boolean"
+        elif base.endswith("_hs"):
+            unit = "H/s"
+        elif base.startswith("difficulty"):
+            unit = "difficulty (dimensionless)"
+        elif base.endswith("_min"):
+            unit = "minutes"
+        else:
+            unit = next((u for end, u in _UNIT_SUFFIXES if base.endswith(end)), "")
+        units[name] = unit
+    return units
 
 
 @dataclass(frozen=True)

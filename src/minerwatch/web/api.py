@@ -227,9 +227,11 @@ def info(request: Request) -> Response:
 
 
 class SeriesList(BaseModel):
-    """The daily metric columns ``/api/v1/series/{metric}`` serves (units in the names)."""
+    """The daily metric columns ``/api/v1/series/{metric}`` serves, and the unit of each
+    (units are in the names too: ``_sat``, ``_usd``, ``_pct``, ``_hs_7d`` ...)."""
 
     metrics: list[str]
+    units: dict[str, str]
 
 
 def _daily(request: Request, start: str | None, end: str | None, as_of: str | None) -> Any:
@@ -241,8 +243,12 @@ def _daily(request: Request, start: str | None, end: str | None, as_of: str | No
 
 @router.get("/series", response_model=SeriesList, summary="the daily metric columns")
 def series_list(request: Request) -> SeriesList:
+    from minerwatch.analyses.export import column_units
+
     _, table = _daily(request, None, None, None)
-    return SeriesList(metrics=[name for name in table.columns if name != "day"])
+    units = column_units(table.columns)
+    names = [name for name in table.columns if name != "day"]
+    return SeriesList(metrics=names, units={name: units[name] for name in names})
 
 
 @router.get(
