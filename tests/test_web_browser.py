@@ -24,10 +24,18 @@ import pytest
 import uvicorn
 from playwright.sync_api import expect
 
+import test_pools
 from minerwatch.present import format as fmt
 from minerwatch.web.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
+# the database with pool data of tests/test_pools.py, and the fixtures it is made from
+list_file, raw_list, drawn, pools_db = (
+    test_pools.list_file,
+    test_pools.raw_list,
+    test_pools.drawn,
+    test_pools.pools_db,
+)
 DAY = "2025-10-06"
 
 
@@ -64,10 +72,13 @@ def artifacts() -> Path:
     """Where the screenshots go, kept after the run to be looked at:
     ``$MINERWATCH_ARTIFACTS``, else ``test-artifacts/web`` in the repository (ignored by
     git)."""
-    folder = Path(
-        os.environ.get("MINERWATCH_ARTIFACTS")
-        or Path(__file__).resolve().parents[1] / "test-artifacts"
-    ) / "web"
+    folder = (
+        Path(
+            os.environ.get("MINERWATCH_ARTIFACTS")
+            or Path(__file__).resolve().parents[1] / "test-artifacts"
+        )
+        / "web"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -201,6 +212,18 @@ def test_the_other_pages_render(watched, base_url, artifacts, page_path):
     page.goto(f"{base_url}{page_path}{query}")
     assert page.locator("main#content table").count() >= 1
     page.screenshot(path=artifacts / f"{page_path.strip('/')}.png", full_page=True)
+
+
+def test_the_pools_page_renders_on_blocks_with_pools(browser, pools_db, artifacts):
+    with _serving(pools_db) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        w = Watched(page)
+        page.goto(f"{url}/pools?as_of=2025-10-10&window=7d")
+        assert page.locator("main#content table tbody tr").count() >= 2
+        page.screenshot(path=artifacts / "pools.png", full_page=True)
+        context.close()
+    assert w.errors == [] and all(u.startswith(url + "/") for u in w.requests)
 
 
 def _next_day_csv(coinmetrics_csv: Path, path: Path) -> str:
