@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import queue
-import socket
 import statistics
 import struct
 import subprocess
@@ -42,12 +41,6 @@ sys.path.insert(0, str(BENCH))
 REPO = BENCH.parent
 DEBUG = False  # True: the server's messages on stderr
 sys.path.insert(0, str(REPO / "tests"))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _events(url: str, seen: queue.Queue[float], stop: threading.Event) -> None:
@@ -67,6 +60,7 @@ def run(blocks: int) -> dict[str, float]:
     import zmq
 
     from standins.bitcoind import StandinChain, StandinNode
+    from standins.serving import first_answer, free_port
 
     chain = StandinChain.mainnet_like(919_000, start_height=915_000, seed=5)
     node = StandinNode(chain).start()
@@ -79,7 +73,7 @@ def run(blocks: int) -> dict[str, float]:
         db = str(Path(tmp) / "live.duckdb")
         subprocess.run([*cli, "sync", "node", *node_args, "--from-height", "915000", "--db", db],
                        check=True, capture_output=True)  # fmt: skip
-        port = _free_port()
+        port = free_port()
         server = subprocess.Popen(
             [*cli, "serve", "--watch", *node_args, "--zmq", f"tcp://127.0.0.1:{endpoint_port}",
              "--port", str(port), "--db", db],
@@ -87,15 +81,7 @@ def run(blocks: int) -> dict[str, float]:
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(f"{base}/api/v1/info", timeout=5).raise_for_status()
-                    break
-                except httpx.TransportError:
-                    if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit("the server did not start") from None
-                    time.sleep(0.1)
+            first_answer(f"{base}/api/v1/info", server, 60).raise_for_status()
             seen: queue.Queue[float] = queue.Queue()
             reader = threading.Thread(
                 target=_events, args=(f"{base}/events", seen, stop), daemon=True

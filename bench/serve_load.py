@@ -29,16 +29,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent / "tests"))
 REPO = BENCH.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -66,31 +65,22 @@ def build_db(data: Path, db: Path) -> None:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(db: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    from standins.serving import first_answer, free_port
+
+    port = free_port()
     process = subprocess.Popen(
         [_cli(), "serve", "--db", str(db), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v1/info", timeout=2).status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the server did not answer within 30 s")
+    try:
+        first_answer(f"{url}/api/v1/info", process, 30).raise_for_status()
+    except Exception as exc:
+        process.kill()
+        raise SystemExit(f"the server did not answer: {exc}") from None
+    return process, url
 
 
 async def _load(url: str, paths: list[str], rate: float, seconds: float) -> dict:

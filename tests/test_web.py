@@ -19,6 +19,7 @@ import minerwatch
 from minerwatch.present import format as fmt
 from minerwatch.web.app import CSP, create_app
 from minerwatch.web.serve import check_serve, is_loopback
+from standins.serving import first_answer, free_port
 
 DAYS = ("2025-10-06", "2022-11-21")
 
@@ -440,15 +441,11 @@ def test_the_command_serves_on_loopback_and_says_where(loaded_db, cli, tmp_path)
     """The server answers on loopback with its token; while it runs, a command that finds
     the database busy names the server's URL, and the server's entry goes when it stops."""
     import os
-    import socket
     import subprocess
     import sys
-    import time
     from pathlib import Path
 
-    with socket.socket() as probe:  # a free port on 127.0.0.1
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     script = Path(sys.executable).with_name("minerwatch")
     args = [script, "serve", "--port", str(port), "--db", loaded_db, "--token", "t0ken"]
     runtime = {"MINERWATCH_RUNTIME_DIR": str(tmp_path / "run")}
@@ -460,14 +457,7 @@ def test_the_command_serves_on_loopback_and_says_where(loaded_db, cli, tmp_path)
         assert said[0].startswith(f"serving {loaded_db} read-only at http://127.0.0.1:{port}/")
         assert said[1].startswith("every request needs the token")
         url = f"http://127.0.0.1:{port}/api/v1/info"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                got = httpx.get(url, headers={"Authorization": "Bearer t0ken"}, timeout=5)
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline, "the server did not answer within 20 s"
-                time.sleep(0.1)
+        got = first_answer(url, server, 20, headers={"Authorization": "Bearer t0ken"})
         assert got.status_code == 200 and got.json()["path"] == str(loaded_db)
         assert httpx.get(url, timeout=5).status_code == 401
         (entry,) = (tmp_path / "run" / "servers").iterdir()
@@ -510,7 +500,6 @@ def test_serve_watch_follows_the_node_and_announces_each_block(bitcoind, tmp_pat
     stand-in node; /events announces the commit and the API shows the new tip."""
     import os
     import signal
-    import socket
     import subprocess
     import sys
 
@@ -525,9 +514,7 @@ def test_serve_watch_follows_the_node_and_announces_each_block(bitcoind, tmp_pat
         [*minerwatch, "sync", "node", *node_args, "--db", str(db)], capture_output=True
     )
     assert synced.returncode == 0, synced.stderr
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [*minerwatch, "serve", "--watch", *node_args, "--poll", "0.2", "--port", str(port),
          "--db", str(db)],
@@ -535,14 +522,7 @@ def test_serve_watch_follows_the_node_and_announces_each_block(bitcoind, tmp_pat
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                info = httpx.get(f"{base}/api/v1/info", timeout=5).json()
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.1)
+        info = first_answer(f"{base}/api/v1/info", server).json()
         assert info["chain"]["node"]["tip_height"] == 700
         with httpx.stream("GET", f"{base}/events", timeout=20) as events:
             lines = events.iter_lines()
@@ -588,29 +568,19 @@ def test_serve_says_when_its_follower_stops(loaded_db, tmp_path):
     """A follower that cannot run (here a ZMQ endpoint that is no endpoint) gives its own
     message and exit code, and the server, still serving, says pages no longer follow."""
     import shutil
-    import socket
     import subprocess
     import sys
 
     db = tmp_path / "copy.duckdb"
     shutil.copy(loaded_db, db)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "minerwatch", "serve", "--watch", "--url", "http://127.0.0.1:9",
          "--zmq", "bogus://x", "--port", str(port), "--db", str(db)],
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                assert httpx.get(f"http://127.0.0.1:{port}/api/v1/info", timeout=5).is_success
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.1)
+        assert first_answer(f"http://127.0.0.1:{port}/api/v1/info", server).is_success
         time.sleep(3)  # the follower's start and exit
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/info", timeout=5).is_success
     finally:

@@ -27,6 +27,7 @@ from playwright.sync_api import expect
 import test_pools
 from minerwatch.present import format as fmt
 from minerwatch.web.app import create_app
+from standins.serving import first_answer, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 # the database with pool data of tests/test_pools.py, and the fixtures it is made from
@@ -285,9 +286,6 @@ def test_the_now_page_shows_each_block_the_node_finds_without_a_reload(
     appears on the open Now page (the tip tile) within seconds, without a reload."""
     import os
     import signal
-    import socket
-
-    import httpx
 
     from standins.bitcoind import StandinChain
 
@@ -298,9 +296,7 @@ def test_the_now_page_shows_each_block_the_node_finds_without_a_reload(
     node_args = ["--url", node.url, "--cookie", str(node.cookie_file), "--skip-pow-check"]
     subprocess.run([*cli, "sync", "node", *node_args, "--from-height", "915000", "--db", db],
                    check=True, capture_output=True)  # fmt: skip
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [*cli, "serve", "--watch", *node_args, "--poll", "0.2", "--port", str(port), "--db", db],
         stderr=subprocess.DEVNULL,
@@ -308,14 +304,7 @@ def test_the_now_page_shows_each_block_the_node_finds_without_a_reload(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/api/v1/info", timeout=5).raise_for_status()
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None
-                time.sleep(0.1)
+        first_answer(f"{url}/api/v1/info", server).raise_for_status()
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         w = Watched(page)

@@ -442,15 +442,6 @@ class Store:
         self.con.commit()
         self._block_reads.clear()
 
-    @contextmanager
-    def _changing_blocks(self) -> Iterator[None]:
-        """Around a write of ``blocks``: the kept block reads are forgotten on both sides."""
-        self._block_reads.clear()
-        try:
-            yield
-        finally:
-            self._block_reads.clear()
-
     def _kept(self, key: tuple, read: Callable[[], T]) -> T:
         """``read()``, once until the next write of ``blocks``."""
         if key not in self._block_reads:
@@ -680,10 +671,7 @@ class Store:
             "subsidy_sat": np.asarray(blocks.subsidy_sat, np.int64),
         }
         try:
-            with (
-                self._changing_blocks(),
-                self._day_sums_kept(int(heights[0]) if len(heights) else _NO_HEIGHT, economics),
-            ):
+            with self._day_sums_kept(int(heights[0]) if len(heights) else _NO_HEIGHT, economics):
                 return self._write_block_rows(blocks, origin, replace, details)
         finally:
             if details:
@@ -1156,7 +1144,7 @@ class Store:
             "fees_sat": np.asarray(columns["fees_sat"], np.int64),
             "subsidy_sat": np.asarray(columns["subsidy_sat"], np.int64),
         }
-        with self._changing_blocks(), self._day_sums_kept(lowest, economics):
+        with self._day_sums_kept(lowest, economics):
             return self._write_page_rows(columns, economics, state, fork, origin)
 
     def _write_page_rows(
@@ -1642,24 +1630,29 @@ class Store:
         stores ``blocks`` (economics columns as :meth:`read_block_economics` gives them,
         ascending by height): afterwards, the day sums from the first UTC day a block on
         either side is stamped on are summed again, from ``blocks`` themselves when no
-        other block is stamped on those days (a write above every held block's day)."""
-        old = self.con.execute(
-            "SELECT min(time) FROM blocks WHERE height >= ?", [int(lowest_height)]
-        ).fetchall()[0][0]
-        known = [int(old)] if old is not None else []
-        known += [int(np.min(blocks["time"]))] if len(blocks["time"]) else []
-        if not known:
-            yield
-            return
-        first_day = min(known) // SECONDS_PER_DAY
-        alone = (
-            old is None
-            and not self.con.execute(
-                "SELECT count(*) FROM blocks WHERE time >= ?", [first_day * SECONDS_PER_DAY]
+        other block is stamped on those days (a write above every held block's day). The
+        kept block reads (:meth:`_kept`) are forgotten on both sides, failed write or not."""
+        self._block_reads.clear()
+        try:
+            old = self.con.execute(
+                "SELECT min(time) FROM blocks WHERE height >= ?", [int(lowest_height)]
             ).fetchall()[0][0]
-        )
-        yield
-        self._refresh_day_sums(first_day, blocks if alone else None)
+            known = [int(old)] if old is not None else []
+            known += [int(np.min(blocks["time"]))] if len(blocks["time"]) else []
+            if not known:
+                yield
+                return
+            first_day = min(known) // SECONDS_PER_DAY
+            alone = (
+                old is None
+                and not self.con.execute(
+                    "SELECT count(*) FROM blocks WHERE time >= ?", [first_day * SECONDS_PER_DAY]
+                ).fetchall()[0][0]
+            )
+            yield
+            self._refresh_day_sums(first_day, blocks if alone else None)
+        finally:
+            self._block_reads.clear()
 
     def sum_block_days(
         self, min_time: int | None = None, blocks: dict[str, np.ndarray] | None = None
@@ -1818,7 +1811,8 @@ def _connect(shown: Path, path: str, read_only: bool, wait_s: float) -> duckdb.D
             if "lock" not in str(exc).lower():
                 raise StoreUnreadable(f"cannot open database {shown}: {exc}") from None
             left = deadline - time.monotonic()
-            server = server_for(shown) if shown != Path(":memory:") else None
+            if not noticed:  # who holds it: looked up once
+                server = server_for(shown) if shown != Path(":memory:") else None
             if left <= 0:
                 if server is not None:
                     raise StoreBusy(

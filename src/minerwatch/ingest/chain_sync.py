@@ -527,8 +527,10 @@ def sync_chain(
         raise InputError(
             f"page_size {page_size} is out of range; expected >= 1", parameter="page_size"
         )
-    held = isinstance(db, Holder)
-    holder = db if isinstance(db, Holder) else Holder(db, HOLD_S if hold_s is None else hold_s)
+    if isinstance(db, Holder):
+        holder, held = db, True
+    else:
+        holder, held = Holder(db, HOLD_S if hold_s is None else hold_s), False
     feed = ChainFeed(holder, source, **feed_options)
     try:
         return run_feed(
