@@ -923,6 +923,96 @@ def _cost_parameters(
     return _given(model=model, electricity_usd_kwh=power_price, drm_fit_end=fit_end)
 
 
+FleetFileArgument = Annotated[
+    Path, typer.Argument(metavar="FILE", help="Fleet file (TOML; docs/fleet.md).")
+]
+
+
+@app.command()
+def fleet(
+    file: FleetFileArgument,
+    from_day: Annotated[
+        str | None,
+        _option("--from", "YYYY-MM-DD", "History: the first day of the P&L."),
+    ] = None,
+    to_day: Annotated[
+        str | None,
+        _option("--to", "YYYY-MM-DD", "History: the last day (default: the last day held)."),
+    ] = None,
+    plan: Annotated[
+        int | None,
+        _option("--plan", "MONTHS", "Plan this many months ahead (1 to 120)."),
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        _option(
+            "--scenario",
+            "NAME|FILE",
+            "Plan scenario: base (default), bear, hashrate-to-ai, storm, or a scenario file.",
+        ),
+    ] = None,
+    runs: Annotated[int | None, _option("--runs", "N", "Scenario runs (default 2000).")] = None,
+    seed: Annotated[int | None, _option("--seed", "N", "Random seed (default 0).")] = None,
+    compare: Annotated[
+        Path | None,
+        _option("--compare", "OTHER_FILE", "Plan OTHER_FILE against FILE on the same runs."),
+    ] = None,
+    tornado: Annotated[
+        bool,
+        typer.Option("--sensitivity", help="Plan: the median NPV as each input swings (tornado)."),
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="Plan: start after this day (default: the last held).",
+        ),
+    ] = None,
+    json_out: JsonOption = False,
+    csv_file: CsvOption = None,
+    db: DbOption = None,
+) -> None:
+    """The operator's desk: a fleet's P&L day by day (--from/--to) or its months ahead
+    under a scenario (--plan), with payback, NPV, breakevens and shutdown order; --compare
+    prices a swap of machines and --sensitivity the inputs that matter most."""
+    history = from_day is not None or to_day is not None
+    forward = plan is not None or compare is not None or tornado
+    if history == forward:
+        raise InputError(
+            "give --from DATE [--to DATE] for the history, or --plan MONTHS (with "
+            "--compare or --sensitivity) for the plan"
+        )
+    if history:
+        if from_day is None:
+            raise InputError("--to needs --from: the first day of the P&L")
+        if as_of is not None or scenario is not None or runs is not None or seed is not None:
+            raise InputError("--as-of, --scenario, --runs and --seed are options of --plan")
+        from minerwatch.analyses.fleet_history import fleet_history
+
+        result: Any = _answer(fleet_history, db, file, from_day, to_day)
+        _emit(result, json_out, "fleet_history_report", csv_file, "the per-day, per-lot rows")
+        return
+    months = 36 if plan is None else plan
+    kwargs = _given(runs=runs, seed=seed, as_of=as_of)
+    chosen = scenario or "base"
+    if compare is not None:
+        from minerwatch.analyses.fleet_decisions import compare_fleets
+
+        result = _answer(compare_fleets, db, file, compare, months, chosen, **kwargs)
+        _emit(result, json_out, "fleet_comparison_report")
+    elif tornado:
+        from minerwatch.analyses.fleet_decisions import sensitivity
+
+        result = _answer(sensitivity, db, file, months, chosen, **kwargs)
+        _emit(result, json_out, "fleet_sensitivity_report", csv_file, "the tornado rows")
+    else:
+        from minerwatch.analyses.fleet_plan import plan_fleet
+
+        result = _answer(plan_fleet, db, file, months, chosen, **kwargs)
+        _emit(result, json_out, "fleet_plan_report", csv_file, "the month bands")
+
+
 @app.command()
 def cost(
     model: CostModelOption = None,
@@ -1387,6 +1477,11 @@ PARAMETER_OPTIONS = {
     "start": "--start",
     "end": "--end",
     "from_day": "--from",
+    "to_day": "--to",
+    "months": "--plan",
+    "runs": "--runs",
+    "seed": "--seed",
+    "scenario": "--scenario",
 }
 
 

@@ -27,7 +27,7 @@ class MinerwatchError(Exception):
 class InputError(MinerwatchError):
     """Bad user input: a file, a row, a cell, a parameter or a date.
 
-    The message names where the problem is (file, line, column or parameter) and what was
+    The message names where the problem is (file, line, column, key or parameter) and what was
     expected there. ``line_label`` names what ``line`` counts ("item" for API pages).
     ``parameter`` names the library parameter a bad value was given for (the message then
     begins with that name), so the CLI can name its own option instead. ``reason`` is the
@@ -41,6 +41,7 @@ class InputError(MinerwatchError):
         path: str | None = None,
         line: int | None = None,
         column: str | None = None,
+        key: str | None = None,
         line_label: str = "line",
         parameter: str | None = None,
     ) -> None:
@@ -48,6 +49,7 @@ class InputError(MinerwatchError):
         self.path = path
         self.line = line
         self.column = column
+        self.key = key
         self.reason = message
         where = []
         if path is not None:
@@ -56,6 +58,8 @@ class InputError(MinerwatchError):
             where.append(f"{line_label} {line}")
         if column is not None:
             where.append(f"column {column!r}")
+        if key is not None:
+            where.append(f"key {key!r}")
         super().__init__(f"{': '.join([', '.join(where), message]) if where else message}")
 
 

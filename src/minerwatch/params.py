@@ -103,6 +103,7 @@ OPEN_PERCENTAGE = Quantity("a percentage", low=0.0, high=100.0, low_open=True, h
 FALL_PCT = Quantity("a negative percentage", low=-100.0, high=0.0, low_open=True, high_open=True)
 BOOTSTRAP_SAMPLES = Quantity("a whole number of resamples", low=10, whole=True)
 SEED = Quantity("a whole number", low=0, whole=True)
+RUNS = Quantity("a whole number of runs", low=1, high=1_000_000, whole=True)
 # Coverage of an interval.
 PROBABILITY = Quantity("a probability", low=0.0, high=1.0, low_open=True, high_open=True)
 DRM_MIN_FIT_DAYS = Quantity("a whole number of days", low=2, whole=True)

@@ -141,6 +141,19 @@ def usd(x: float | None, cents_below: float = 10.0, millions: bool = False) -> s
     return f"{sign}${sig(x, 3)}"
 
 
+def usd_short(x: float | None) -> str:
+    """Dollars in a narrow column: whole below $10,000, else three significant figures
+    with k or M (``$9,870``, ``$110k``, ``-$1.57M``)."""
+    if not _finite(x):
+        return NA
+    sign, x = ("-" if x < 0 else ""), abs(x)
+    if x < 10_000:
+        return f"{sign}${x:,.0f}"
+    if x < 1e6:
+        return f"{sign}${sig(x / 1e3, 3)}k"
+    return f"{sign}${sig(x / 1e6, 3)}M"
+
+
 def btc_amount(x: float | None) -> str:
     """A BTC amount without its unit: whole from 10,000, two decimals from 1, three
     significant figures below (``0.290``, ``0.000422``)."""

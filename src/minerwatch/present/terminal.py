@@ -20,6 +20,12 @@ from minerwatch.present.columns import (
     machine_rows,
     revenue_split,
 )
+from minerwatch.present.fleet import (  # noqa: F401  (renderers the CLI names)
+    fleet_comparison_report,
+    fleet_history_report,
+    fleet_plan_report,
+    fleet_sensitivity_report,
+)
 
 if TYPE_CHECKING:  # types only: an import's report need not load the analyses
     from minerwatch.analyses.asics import AsicEconomics

@@ -1,0 +1,791 @@
+"""A fleet's months ahead under a scenario (``minerwatch fleet FILE --plan MONTHS``):
+monthly P&L bands, payback three ways, NPV and IRR, the return against buying bitcoin
+with the same capital, each lot's breakevens and shutdown order, and what the curtailment
+rule is worth.
+
+The plan starts the day after ``as_of`` and reads nothing after it: the close, the
+difficulty, the next block's height and minerwatch's forecast of the coming retarget are
+that day's; the scenario's draws come from the history up to it
+(:mod:`minerwatch.models.scenario_paths`). Runs are simulated in chunks of
+:data:`~minerwatch.models.scenario_paths.CHUNK_RUNS`, each from its own child of the seed
+(``numpy.random.SeedSequence(seed).spawn``), so a seed gives the same figures to the bit and
+the first runs of a longer plan are those of a shorter one.
+
+Money. Each lot is bought at the plan's start for ``count * unit_price_usd`` (or in the
+month of a later ``purchase_date``; an earlier one only sets its age) and is sold at the
+resale curve's value at the end of the plan or of its life, whichever comes first. The
+loan is drawn at its ``start_date`` (else the plan's start) and repaid as an annuity.
+Cash flows are monthly; NPV discounts them at the site's ``discount_rate_pct``; payback is
+the month the cumulative cash flow without resale and loan turns non-negative.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from minerwatch import params
+from minerwatch.analyses.day import Day, day_of
+from minerwatch.analyses.difficulty import next_adjustment_or_none
+from minerwatch.chain.consensus import RETARGET_INTERVAL
+from minerwatch.errors import InputError, NoPriceOnDay
+from minerwatch.metrics.daily import next_block_subsidy_sat
+from minerwatch.models import finance
+from minerwatch.models import fleet_pnl as pnl
+from minerwatch.models.scenario_paths import CHUNK_RUNS, MarketStart, Paths, simulate
+from minerwatch.serialize import NOT_JSON, Jsonable
+from minerwatch.sources.fleet_file import Fleet, read_fleet
+from minerwatch.sources.scenario_file import Scenario, load_scenario
+from minerwatch.store import Store
+from minerwatch.tables import Tabular
+from minerwatch.units import SAT_PER_BTC
+
+#: Runs of a plan unless asked (the bands' 5% and 95% quantiles move by under 1% of their
+#: width between seeds at this count on the shipped scenarios).
+DEFAULT_RUNS = 2000
+DEFAULT_SEED = 0
+#: The longest plan simulated, months (machine lives past it are cut to it).
+MAX_MONTHS = 120
+#: Points of the price-duration curve an hourly price file is reduced to for the plan.
+PLAN_CURVE_POINTS = 12
+BANDS = (5.0, 50.0, 95.0)
+#: Threads the chunks are spread over (NumPy releases the GIL in its loops).
+THREADS = 2
+
+
+@dataclass(frozen=True)
+class Band:
+    """The 5%, 50% and 95% quantiles of a figure over the runs."""
+
+    p5: float | None
+    p50: float | None
+    p95: float | None
+
+
+def band(x: np.ndarray, axis: int = 0) -> np.ndarray:
+    """5/50/95% quantiles over ``axis`` (NaN ignored), stacked on a new first axis."""
+    return np.asarray(np.nanquantile(x, np.array(BANDS) / 100.0, axis=axis))
+
+
+def _band(x: np.ndarray) -> Band:
+    finite = x[np.isfinite(x)] if np.ndim(x) else np.array([x])
+    if finite.size == 0:
+        return Band(None, None, None)
+    q = band(finite)
+    return Band(float(q[0]), float(q[1]), float(q[2]))
+
+
+@dataclass(frozen=True)
+class MonthBand:
+    """One month of the plan: ``month`` (YYYY-MM), the fleet's ``margin_usd`` band
+    (revenue - power - fixed + credits, before capex and loan), ``revenue_usd``, ``btc``,
+    and the medians of the BTC price ``price_usd_p50`` and the hashprice
+    ``hashprice_usd_ph_day_p50`` (FPPS, USD per PH/s per day) and the network
+    ``difficulty_p50``."""
+
+    month: str
+    margin_usd: Band
+    revenue_usd: Band
+    btc: Band
+    price_usd_p50: float
+    hashprice_usd_ph_day_p50: float
+    difficulty_p50: float
+
+
+@dataclass(frozen=True)
+class Payback:
+    """Payback three ways. ``static_months``: capex over today's monthly margin held
+    forever (Bitdeer's static breakeven: ``fee / (hashrate * (output - electricity) per
+    day)``); ``median_months``: the median over runs of the first month the cumulative
+    cash flow is >= 0; ``probability_within_plan`` and ``probability_within_life`` (the
+    fleet's life: until its last lot retires, ``life_months``); ``does_not_pay_back``: the
+    static margin is not positive or the median run never pays back within the life."""
+
+    capex_usd: float
+    static_months: float | None
+    median_months: float | None
+    probability_within_plan: float
+    probability_within_life: float
+    life_months: int
+    does_not_pay_back: bool
+
+
+@dataclass(frozen=True)
+class LotOutlook:
+    """A lot at the plan's start: its breakevens (the value at which its revenue equals
+    its power cost, the others held at today's): ``breakeven_price_usd`` (BTC price),
+    ``breakeven_hashprice_usd_ph_day``, ``breakeven_power_price_usd_kwh`` and
+    ``breakeven_difficulty``; ``margin_usd_day_today``; ``shutdown_order`` (1: the first to
+    stop as hashprice falls); ``hashprice_fall_to_shutdown_pct``; over the runs,
+    ``probability_off_last_month`` (stopped by the rule for the whole last plan month) and
+    ``median_first_off_month`` (the first month it stops for a day or more; None when the
+    median run never does)."""
+
+    lot: str
+    machines: int
+    efficiency_j_th: float
+    breakeven_price_usd: float
+    breakeven_hashprice_usd_ph_day: float
+    breakeven_power_price_usd_kwh: float
+    breakeven_difficulty: float
+    margin_usd_day_today: float
+    shutdown_order: int
+    hashprice_fall_to_shutdown_pct: float
+    retire_day: str | None
+    probability_off_last_month: float | None
+    median_first_off_month: str | None
+
+
+@dataclass(frozen=True)
+class BtcReturn:
+    """Mining against buying bitcoin with the capex on day one. ``btc_if_bought``: capex /
+    today's close; ``fleet_btc``: BTC mined and held, less the BTC sold month by month to
+    pay the costs at the month's mean price, plus the resale value at the end in BTC;
+    ``fleet_over_bought_pct``: ``100 * (fleet_btc / btc_if_bought - 1)``;
+    ``probability_mining_wins``."""
+
+    btc_if_bought: float | None
+    fleet_btc: Band
+    fleet_over_bought_pct: Band
+    probability_mining_wins: float | None
+
+
+@dataclass(frozen=True)
+class StartPoint:
+    """The day the plan starts from and its figures: ``price_usd``, ``difficulty``,
+    ``hashprice_usd_ph_day`` (FPPS, the day's subsidy and fees), ``height`` of its last
+    block, ``next_retarget_height`` and the forecast ``next_change_pct`` with its 90%
+    interval."""
+
+    day: str
+    price_usd: float
+    difficulty: float
+    hashprice_usd_ph_day: float
+    height: int
+    next_retarget_height: int
+    next_change_pct: float | None
+    next_change_low_pct: float | None
+    next_change_high_pct: float | None
+
+
+@dataclass(frozen=True)
+class Halving:
+    """When the scenario's block production reaches the next halving height: ``height``,
+    the date's quantiles (``date_p5``, ``date_p50``, ``date_p95``; None past the plan) and
+    ``probability_within_plan``."""
+
+    height: int
+    date_p5: str | None
+    date_p50: str | None
+    date_p95: str | None
+    probability_within_plan: float
+
+
+@dataclass(frozen=True)
+class FleetPlan(Jsonable, Tabular):
+    """A fleet's plan: the inputs echoed (``fleet_file``, ``scenario`` and its
+    ``scenario_description``, ``runs``, ``seed``, ``months``, ``discount_rate_pct``,
+    ``curtailment``), ``start`` (:class:`StartPoint`), ``halving`` (:class:`Halving`),
+    ``months_table`` (:class:`MonthBand` per month), ``payback`` (:class:`Payback`),
+    ``npv_usd`` and ``irr_pct`` bands (``irr_undefined_share``: runs without an IRR),
+    ``btc_return`` (:class:`BtcReturn`), ``lots`` (:class:`LotOutlook`, in shutdown order),
+    ``curtailment_value_usd`` (NPV over the plan of the margin with the rule less the margin
+    running every day in service, band; 0 for the rule ``none``) and ``notes``."""
+
+    TABLE = "months_table"
+
+    fleet_file: str
+    scenario: str
+    scenario_description: str
+    runs: int
+    seed: int
+    months: int
+    discount_rate_pct: float
+    curtailment: str
+    start: StartPoint
+    halving: Halving
+    months_table: list[MonthBand]
+    payback: Payback
+    npv_usd: Band
+    irr_pct: Band
+    irr_undefined_share: float
+    btc_return: BtcReturn
+    lots: list[LotOutlook]
+    curtailment_value_usd: Band
+    notes: tuple[str, ...] = ()
+    npv_runs: np.ndarray = field(default_factory=lambda: np.zeros(0), metadata=NOT_JSON)
+
+
+def market_start(day: Day) -> MarketStart:
+    """What a plan starts from, as of ``day`` (nothing after it)."""
+    frame = day.frame
+    price = frame.price_usd
+    if not np.isfinite(price[-1]):
+        raise NoPriceOnDay(f"as_of {frame.day[-1]}: no BTC/USD close", parameter="as_of")
+    if frame.end_height[-1] < 0:
+        raise InputError(
+            "the plan needs block heights (import coinmetrics or blocks)", parameter="as_of"
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        returns = np.diff(np.log(price), prepend=np.nan)
+        growth = np.diff(np.log(frame.difficulty_last), prepend=np.nan)
+        fees = frame.fees_sat / frame.blocks / SAT_PER_BTC
+    next_height = int(frame.end_height[-1]) + 1
+    na = next_adjustment_or_none(day)
+    subsidy = float(next_block_subsidy_sat(frame)[-1]) / SAT_PER_BTC
+    fees_today = float(fees[-1]) if frame.blocks[-1] > 0 else 0.0
+    return MarketStart(
+        day=np.datetime64(frame.day[-1], "D"),
+        price_usd=float(price[-1]),
+        difficulty=float(frame.difficulty_last[-1]),
+        next_height=next_height,
+        retarget_height=(next_height // RETARGET_INTERVAL + 1) * RETARGET_INTERVAL
+        if next_height % RETARGET_INTERVAL
+        else next_height,
+        next_change_pct=None if na is None else na.change_pct,
+        next_change_low_pct=None if na is None else na.change_pct_low,
+        next_change_high_pct=None if na is None else na.change_pct_high,
+        log_returns=returns,
+        log_growth=growth,
+        fees_btc_per_block=np.where(frame.blocks > 0, fees, np.nan),
+        btc_per_th_day_fpps=float(
+            pnl.btc_per_th_day(subsidy, fees_today, frame.difficulty_last[-1])
+        ),
+        btc_per_th_day_pps=float(pnl.btc_per_th_day(subsidy, 0.0, frame.difficulty_last[-1])),
+    )
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The plan's days and months: ``days`` (``datetime64[D]``), ``month_start`` (index of
+    each month's first day), ``month`` labels, ``plan_months`` reported, ``month_days``."""
+
+    days: np.ndarray
+    month_start: np.ndarray
+    month: np.ndarray
+    plan_months: int
+
+    @property
+    def month_days(self) -> np.ndarray:
+        return np.diff(np.append(self.month_start, len(self.days))).astype(np.float64)
+
+
+def _grid(first: np.datetime64, months: int, sim_months: int) -> _Grid:
+    start_month = first.astype("datetime64[M]")
+    end = (start_month + sim_months).astype("datetime64[D]")
+    days = np.arange(first, end, dtype="datetime64[D]")
+    labels = start_month + np.arange(sim_months)
+    starts = np.maximum((labels.astype("datetime64[D]") - first).astype(np.int64), 0)
+    return _Grid(days, starts, labels, months)
+
+
+@dataclass(frozen=True)
+class _Lots:
+    """Per lot: TH/s of the lot, kWh per TH/s per running day (uptime and overhead in),
+    first and last+1 day index of service, capex month and amount, and the age in days at
+    the plan's first day (negative for a later purchase)."""
+
+    arrays: pnl.LotArrays
+    ths: np.ndarray
+    kwh_per_th_day: np.ndarray
+    serve_from: np.ndarray
+    serve_to: np.ndarray
+    capex_month: np.ndarray
+    capex_usd: np.ndarray
+    age_at_start_days: np.ndarray
+
+    def resale(
+        self, curve: tuple[tuple[float, float], ...] | None, grid: _Grid, end_day: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Month and value of each lot's sale: at the end of its life or on day
+        ``end_day`` (the plan's end), whichever comes first."""
+        sold = np.minimum(self.serve_to, end_day)
+        month = np.searchsorted(grid.month_start, np.maximum(sold - 1, 0), side="right") - 1
+        age_months = (self.age_at_start_days + sold) / (pnl.DAYS_PER_YEAR / 12)
+        value = self.capex_usd * finance.resale_pct(curve, age_months) / 100.0
+        return month, np.where(sold > self.serve_from, value, 0.0)
+
+    def fixed_monthly(self, fixed_usd_month: float, grid: _Grid) -> np.ndarray:
+        """The site's fixed costs per month, for the days any lot is in service."""
+        served = np.zeros(len(grid.days))
+        for a, b in zip(self.serve_from, self.serve_to, strict=True):
+            served[a:b] = 1.0
+        return np.asarray(
+            fixed_usd_month * np.add.reduceat(served, grid.month_start) / grid.month_days
+        )
+
+
+def _lots(fleet: Fleet, grid: _Grid) -> _Lots:
+    arrays = pnl.LotArrays.of(fleet)
+    site = fleet.site
+    first = grid.days[0]
+    bought = np.where(np.isnat(arrays.purchase_day), first, arrays.purchase_day)
+    serve_from = np.clip((bought - first).astype(np.int64), 0, len(grid.days))
+    life_end = (bought - first).astype(np.float64) + arrays.life_days
+    serve_to = np.clip(np.ceil(life_end), 0, len(grid.days)).astype(np.int64)
+    capex_month = np.searchsorted(grid.month_start, serve_from, side="right") - 1
+    kwh = pnl.lot_energy_kwh_day(arrays.power_w, 1.0, site.overhead_pct, site.uptime_pct)
+    return _Lots(
+        arrays=arrays,
+        ths=arrays.hashrate_ths * arrays.count,
+        kwh_per_th_day=kwh / arrays.hashrate_ths,
+        serve_from=serve_from,
+        serve_to=serve_to,
+        capex_month=capex_month,
+        capex_usd=arrays.unit_price_usd * arrays.count,
+        age_at_start_days=(first - bought).astype(np.float64),
+    )
+
+
+@dataclass
+class _Chunk:
+    """Monthly sums of a chunk of runs (``runs x months``, per lot ``runs x months x
+    lots``)."""
+
+    revenue: np.ndarray
+    btc: np.ndarray
+    power: np.ndarray
+    credit: np.ndarray
+    margin_always: np.ndarray
+    off_days: np.ndarray
+    price_mean: np.ndarray
+    hashprice_mean: np.ndarray
+    difficulty_mean: np.ndarray
+    halving_day: np.ndarray
+
+
+def _site_curve(fleet: Fleet) -> tuple[np.ndarray, np.ndarray]:
+    site = fleet.site
+    if site.hourly is None:
+        return pnl.price_curve(np.array([site.power_price_usd_kwh]))
+    ordered = np.sort(site.hourly.usd_kwh)
+    parts = np.array_split(ordered, PLAN_CURVE_POINTS)
+    return pnl.price_curve(np.array([p.mean() for p in parts]))
+
+
+def _chunk(fleet: Fleet, lots: _Lots, grid: _Grid, paths: Paths) -> _Chunk:
+    site = fleet.site
+    per_th = paths.btc_per_th_day_pps if site.pool_scheme == "pps" else paths.btc_per_th_day_fpps
+    keep = (1.0 - site.pool_fee_pct / 100.0) * site.uptime_pct / 100.0
+    storm = paths.site_uptime_factor
+    btc_th = per_th * keep  # BTC per TH/s per day of running, before the storm
+    usd_th = btc_th * paths.price_usd
+    ordered, sums = _site_curve(fleet)
+    credit_kwh = fleet.dr_credit_usd_mwh / 1000.0
+    runs, n = usd_th.shape
+    months = len(grid.month_start)
+    shape = (runs, months, len(lots.ths))
+    revenue, btc, power, credit, always, off = (np.zeros(shape) for _ in range(6))
+    mean_price = float(ordered.mean()) if ordered.size else 0.0
+
+    def monthly(x: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(x, grid.month_start, axis=1)
+
+    flat = ordered.size == 1
+    for j in range(len(lots.ths)):  # lots: a handful to a few dozen
+        a, b = lots.serve_from[j], lots.serve_to[j]
+        serving = np.zeros(n)
+        serving[a:b] = 1.0
+        e = lots.kwh_per_th_day[j]
+        per_kwh = usd_th / e
+        threshold = pnl.run_threshold_usd_kwh(
+            fleet.curtailment, per_kwh, fleet.max_power_price_usd_kwh, fleet.dr_credit_usd_mwh
+        )
+        if flat:
+            share = (threshold >= ordered[0]) * serving
+            paid = share * ordered[0]
+        else:
+            share, paid = pnl.run_on_curve(threshold, ordered, sums)
+            share, paid = share * serving, paid * serving
+        drawn = share * storm
+        th = lots.ths[j]
+        revenue[..., j] = th * monthly(usd_th * drawn)
+        btc[..., j] = th * monthly(btc_th * drawn)
+        energy_days = monthly(drawn)
+        power[..., j] = th * e * (energy_days * mean_price if flat else monthly(paid * storm))
+        served = monthly(np.broadcast_to(serving, (1, n)))
+        credit[..., j] = th * e * credit_kwh * (served - energy_days)
+        always_on = serving * storm
+        always[..., j] = th * (
+            monthly(usd_th * always_on)
+            - e * mean_price * monthly(np.broadcast_to(always_on, (1, n)))
+            + e * credit_kwh * monthly(np.broadcast_to(serving * (1 - storm), (1, n)))
+        )
+        off[..., j] = monthly((share == 0) & (serving > 0))
+    hashprice = per_th * 1000.0 * paths.price_usd
+    width = grid.month_days
+    return _Chunk(
+        revenue=revenue,
+        btc=btc,
+        power=power,
+        credit=credit,
+        margin_always=always,
+        off_days=off,
+        price_mean=monthly(paths.price_usd) / width,
+        hashprice_mean=monthly(hashprice) / width,
+        difficulty_mean=monthly(paths.difficulty) / width,
+        halving_day=paths.halving_day,
+    )
+
+
+def _simulate_fleet(
+    fleet: Fleet,
+    scenario: Scenario,
+    start: MarketStart,
+    grid: _Grid,
+    runs: int,
+    seed: int,
+) -> _Chunk:
+    lots = _lots(fleet, grid)
+    chunks = -(-runs // CHUNK_RUNS)
+    children = np.random.SeedSequence(seed).spawn(chunks)
+
+    def one(c: int) -> _Chunk:
+        size = min(CHUNK_RUNS, runs - c * CHUNK_RUNS)
+        paths = simulate(
+            start,
+            scenario,
+            len(grid.days),
+            np.random.default_rng(children[c]),
+            size,
+        )
+        return _chunk(fleet, lots, grid, paths)
+
+    try:
+        if chunks == 1:
+            parts = [one(0)]
+        else:
+            with ThreadPoolExecutor(THREADS) as pool:
+                parts = list(pool.map(one, range(chunks)))
+    except ValueError as exc:  # the history or the scenario's price file falls short
+        raise InputError(str(exc), parameter="scenario") from None
+    return _Chunk(
+        **{
+            f.name: np.concatenate([getattr(p, f.name) for p in parts])
+            for f in dataclasses.fields(_Chunk)
+        }
+    )
+
+
+@dataclass(frozen=True)
+class _Money:
+    """Per run: the unlevered monthly cash flow without resale (``operating``, runs x
+    months), the equity cash flow with capex, resale and loan (``equity``), NPV, IRR and
+    payback month."""
+
+    operating: np.ndarray
+    equity: np.ndarray
+    npv: np.ndarray
+    irr: np.ndarray
+    payback: np.ndarray
+    net_btc: np.ndarray
+
+
+def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, horizon: int) -> _Money:
+    site = fleet.site
+    margin = (sim.revenue - sim.power + sim.credit).sum(axis=-1)
+    fixed = lots.fixed_monthly(site.fixed_usd_month, grid)
+    capex = np.zeros(margin.shape[1])
+    np.add.at(capex, lots.capex_month, lots.capex_usd)
+    plan_end = int(grid.month_start[horizon]) if horizon < len(grid.month_start) else len(grid.days)
+    resale = np.zeros(margin.shape[1])
+    np.add.at(resale, *lots.resale(fleet.resale_curve, grid, plan_end))
+    operating = margin - fixed - capex
+    loan_flow = np.zeros(margin.shape[1])
+    if fleet.financing is not None:
+        loan = fleet.financing
+        month0 = 0
+        if loan.start_date:
+            month0 = max(
+                int((np.datetime64(loan.start_date, "M") - grid.month[0]).astype(np.int64)), 0
+            )
+        pay, _ = finance.loan_schedule(
+            loan.principal_usd, loan.rate_pct, loan.term_months, len(capex), month0
+        )
+        loan_flow = -pay
+        if month0 < len(capex):
+            loan_flow[month0] += loan.principal_usd
+    h = horizon
+    equity = operating[:, :h] + resale[:h] + loan_flow[:h]
+    cost_btc = (sim.power.sum(axis=-1) - sim.credit.sum(axis=-1) + fixed) / sim.price_mean
+    net_btc = (sim.btc.sum(axis=-1) - cost_btc)[:, :h].sum(axis=1) + (
+        resale[:h].sum() / sim.price_mean[:, h - 1]
+    )
+    return _Money(
+        operating=operating,
+        equity=equity,
+        npv=finance.npv(0.0, equity, site.discount_rate_pct),
+        irr=finance.irr_pct(0.0, equity),
+        payback=finance.payback_month(-capex[0], operating + np.eye(1, len(capex))[0] * capex[0]),
+        net_btc=net_btc,
+    )
+
+
+def _static(fleet: Fleet, lots: _Lots, start: MarketStart) -> dict[str, np.ndarray]:
+    """Today's figures per lot (the start day's chain data and close held forever)."""
+    site = fleet.site
+    per_th = start.btc_per_th_day_pps if site.pool_scheme == "pps" else start.btc_per_th_day_fpps
+    a = lots.arrays
+    btc_day = pnl.lot_btc_day(per_th, a.hashrate_ths, a.count, site.pool_fee_pct, site.uptime_pct)
+    kwh_day = pnl.lot_energy_kwh_day(a.power_w, a.count, site.overhead_pct, site.uptime_pct)
+    price_kwh = float(_site_curve(fleet)[0].mean())
+    revenue = btc_day * start.price_usd
+    cost = kwh_day * price_kwh
+    return {
+        "per_th": np.array(per_th),
+        "hashprice": np.array(per_th * 1000.0 * start.price_usd),
+        "revenue": revenue,
+        "cost": cost,
+        "btc_day": btc_day,
+        "kwh_day": kwh_day,
+        "price_kwh": np.array(price_kwh),
+    }
+
+
+def _lot_outlooks(
+    fleet: Fleet,
+    lots: _Lots,
+    start: MarketStart,
+    static: dict[str, np.ndarray],
+    sim: _Chunk,
+    grid: _Grid,
+) -> list[LotOutlook]:
+    site = fleet.site
+    a = lots.arrays
+    be_hashprice = pnl.breakeven_hashprice_usd_ph_day(
+        static["price_kwh"], a.efficiency_j_th, site.overhead_pct, site.pool_fee_pct
+    )
+    order = np.argsort(-be_hashprice, kind="stable")
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(1, len(order) + 1)
+    months = grid.plan_months
+    plan_end = int(grid.month_start[months]) if months < len(grid.month_start) else len(grid.days)
+    off = sim.off_days[:, :months, :]
+    first_off = np.where((off > 0).any(axis=1), np.argmax(off > 0, axis=1), np.inf)
+    out = []
+    for j in order:
+        median_first = float(np.median(first_off[:, j]))
+        a_j, b_j = int(lots.serve_from[j]), int(min(lots.serve_to[j], plan_end))
+        last_off = None
+        if b_j > a_j:
+            m = int(np.searchsorted(grid.month_start, b_j - 1, side="right") - 1)
+            in_month = min(b_j, int(grid.month_start[m] + grid.month_days[m])) - max(
+                a_j, int(grid.month_start[m])
+            )
+            last_off = float((off[:, m, j] >= in_month).mean())
+        out.append(
+            LotOutlook(
+                lot=str(a.name[j]),
+                machines=int(a.count[j]),
+                efficiency_j_th=float(a.efficiency_j_th[j]),
+                breakeven_price_usd=float(
+                    pnl.shutdown_price_usd(static["cost"][j], static["btc_day"][j])
+                ),
+                breakeven_hashprice_usd_ph_day=float(be_hashprice[j]),
+                breakeven_power_price_usd_kwh=float(static["revenue"][j] / static["kwh_day"][j]),
+                breakeven_difficulty=float(
+                    pnl.breakeven_difficulty(
+                        start.difficulty, static["revenue"][j], static["cost"][j]
+                    )
+                ),
+                margin_usd_day_today=float(static["revenue"][j] - static["cost"][j]),
+                shutdown_order=int(rank[j]),
+                hashprice_fall_to_shutdown_pct=float(
+                    100.0 * (be_hashprice[j] / static["hashprice"] - 1.0)
+                ),
+                retire_day=str(grid.days[lots.serve_to[j]])
+                if lots.serve_to[j] < len(grid.days)
+                else None,
+                probability_off_last_month=last_off,
+                median_first_off_month=None
+                if not np.isfinite(median_first)
+                else str(grid.month[int(median_first)]),
+            )
+        )
+    return out
+
+
+def _checked(months: int, runs: int, seed: int) -> tuple[int, int, int]:
+    months = params.MONTHS.check(months, "months")
+    if months > MAX_MONTHS:
+        raise InputError(f"months {months} is over {MAX_MONTHS}", parameter="months")
+    runs = params.RUNS.check(runs, "runs")
+    return months, runs, params.SEED.check(seed, "seed")
+
+
+def plan_from(
+    start: MarketStart,
+    fleet: Fleet,
+    months: int,
+    scenario: Scenario,
+    runs: int = DEFAULT_RUNS,
+    seed: int = DEFAULT_SEED,
+) -> FleetPlan:
+    """The plan from a :class:`MarketStart` already read (see :func:`plan_fleet`)."""
+    months, runs, seed = _checked(months, runs, seed)
+    life_months = int(np.ceil(max(lot.life_years for lot in fleet.lots) * 12))
+    grid = _grid(start.day + 1, months, min(max(months, life_months), MAX_MONTHS))
+    lots = _lots(fleet, grid)
+    sim = _simulate_fleet(fleet, scenario, start, grid, runs, seed)
+    money = _money(fleet, lots, grid, sim, months)
+    return _assemble(
+        fleet, scenario, start, grid, lots, _static(fleet, lots, start), sim, money, runs, seed
+    )
+
+
+def read_plan_inputs(
+    db: Day | Store | str | Path | None,
+    fleet: Fleet | str | Path,
+    scenario: Scenario | str | Path,
+    as_of: str | None,
+) -> tuple[MarketStart, Fleet, Scenario]:
+    """The start day's figures and the parsed fleet and scenario (files read once)."""
+    fleet = fleet if isinstance(fleet, Fleet) else read_fleet(fleet)
+    scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    with day_of(db, as_of) as day:
+        return market_start(day), fleet, scenario
+
+
+def plan_fleet(
+    db: Day | Store | str | Path | None,
+    fleet: Fleet | str | Path,
+    months: int,
+    scenario: Scenario | str | Path = "base",
+    *,
+    runs: int = DEFAULT_RUNS,
+    seed: int = DEFAULT_SEED,
+    as_of: str | None = None,
+) -> FleetPlan:
+    """The fleet's next ``months`` months under ``scenario`` (a shipped name or a file),
+    from ``runs`` seeded runs starting the day after ``as_of`` (default the last day held).
+
+    :class:`InputError` for a bad fleet or scenario file (file, line, key), months, runs
+    or seed out of range, too little history for the scenario's blocks."""
+    _checked(months, runs, seed)
+    start, fleet, scenario = read_plan_inputs(db, fleet, scenario, as_of)
+    return plan_from(start, fleet, months, scenario, runs, seed)
+
+
+def _assemble(
+    fleet: Fleet,
+    scenario: Scenario,
+    start: MarketStart,
+    grid: _Grid,
+    lots: _Lots,
+    static: dict[str, np.ndarray],
+    sim: _Chunk,
+    money: _Money,
+    runs: int,
+    seed: int,
+) -> FleetPlan:
+    site = fleet.site
+    months = grid.plan_months
+    fixed_month = site.fixed_usd_month
+    margin = (sim.revenue - sim.power + sim.credit).sum(axis=-1) - lots.fixed_monthly(
+        fixed_month, grid
+    )
+    q_margin, q_rev, q_btc = (
+        band(x[:, :months]) for x in (margin, sim.revenue.sum(-1), sim.btc.sum(-1))
+    )
+    table = [
+        MonthBand(
+            month=str(grid.month[m]),
+            margin_usd=Band(*map(float, q_margin[:, m])),
+            revenue_usd=Band(*map(float, q_rev[:, m])),
+            btc=Band(*map(float, q_btc[:, m])),
+            price_usd_p50=float(np.median(sim.price_mean[:, m])),
+            hashprice_usd_ph_day_p50=float(np.median(sim.hashprice_mean[:, m])),
+            difficulty_p50=float(np.median(sim.difficulty_mean[:, m])),
+        )
+        for m in range(months)
+    ]
+    capex = float(lots.capex_usd.sum())
+    static_margin_day = float((static["revenue"] - static["cost"]).sum()) - (
+        fixed_month / (pnl.DAYS_PER_YEAR / 12)
+    )
+    static_months = (
+        None
+        if capex > 0 and static_margin_day <= 0
+        else (capex / static_margin_day / (pnl.DAYS_PER_YEAR / 12) if capex > 0 else 0.0)
+    )
+    life = int(len(grid.month_start))
+    payback = money.payback
+    median_pb = float(np.median(payback))
+    payback_doc = Payback(
+        capex_usd=capex,
+        static_months=static_months,
+        median_months=median_pb if np.isfinite(median_pb) else None,
+        probability_within_plan=float((payback <= months).mean()),
+        probability_within_life=float((payback <= life).mean()),
+        life_months=life,
+        does_not_pay_back=static_months is None or not np.isfinite(median_pb),
+    )
+    bought = capex / start.price_usd if capex > 0 else None
+    btc_return = BtcReturn(
+        btc_if_bought=bought,
+        fleet_btc=_band(money.net_btc),
+        fleet_over_bought_pct=_band(100.0 * (money.net_btc / bought - 1.0))
+        if bought
+        else Band(None, None, None),
+        probability_mining_wins=float((money.net_btc > bought).mean()) if bought else None,
+    )
+    always = sim.margin_always.sum(axis=-1)[:, :months]
+    with_rule = (sim.revenue - sim.power + sim.credit).sum(axis=-1)[:, :months]
+    value = finance.npv(0.0, with_rule - always, site.discount_rate_pct)
+    notes = []
+    if fleet.curtailment == "none":
+        notes.append("curtailment rule none: the value of curtailment is 0 (rule never stops)")
+    if start.next_change_pct is None:
+        notes.append("no retarget forecast on the day: the coming retarget follows the scenario")
+    next_halving = (start.next_height // 210_000 + 1) * 210_000
+    hd = sim.halving_day.astype(np.float64)
+    hd = np.where(
+        (hd >= 0) & (hd < grid.month_start[months - 1] + grid.month_days[months - 1]), hd, np.inf
+    )
+
+    def date_at(q: float) -> str | None:
+        v = np.quantile(hd, q)
+        return None if not np.isfinite(v) else str(grid.days[int(v)])
+
+    return FleetPlan(
+        fleet_file=fleet.path,
+        scenario=scenario.name,
+        scenario_description=scenario.description,
+        runs=runs,
+        seed=seed,
+        months=months,
+        discount_rate_pct=site.discount_rate_pct,
+        curtailment=fleet.curtailment,
+        start=StartPoint(
+            day=str(start.day),
+            price_usd=start.price_usd,
+            difficulty=start.difficulty,
+            hashprice_usd_ph_day=float(static["hashprice"]),
+            height=start.next_height - 1,
+            next_retarget_height=start.retarget_height,
+            next_change_pct=start.next_change_pct,
+            next_change_low_pct=start.next_change_low_pct,
+            next_change_high_pct=start.next_change_high_pct,
+        ),
+        halving=Halving(
+            height=next_halving,
+            date_p5=date_at(0.05),
+            date_p50=date_at(0.5),
+            date_p95=date_at(0.95),
+            probability_within_plan=float(np.isfinite(hd).mean()),
+        ),
+        months_table=table,
+        payback=payback_doc,
+        npv_usd=_band(money.npv),
+        irr_pct=_band(money.irr),
+        irr_undefined_share=float(np.isnan(money.irr).mean()),
+        btc_return=btc_return,
+        lots=_lot_outlooks(fleet, lots, start, static, sim, grid),
+        curtailment_value_usd=_band(value),
+        notes=tuple(notes),
+        npv_runs=money.npv,
+    )

@@ -1,0 +1,115 @@
+"""Money over time for the fleet desk: loan annuities, discounting, NPV, IRR, payback and
+resale values. Pure and vectorised over runs (cash flows are ``... x months`` arrays with
+month 0 the plan's start).
+
+References: R. Brealey, S. Myers, F. Allen, *Principles of Corporate Finance* (NPV, IRR,
+payback period; the annuity formula ``P * r / (1 - (1 + r)**-n)``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+MONTHS_PER_YEAR = 12
+
+
+def monthly_rate(annual_pct: float) -> float:
+    """The monthly rate equivalent to an annual rate in percent: ``(1 + a/100)**(1/12) - 1``."""
+    return float((1.0 + annual_pct / 100.0) ** (1.0 / MONTHS_PER_YEAR) - 1.0)
+
+
+def loan_schedule(
+    principal_usd: float, rate_pct: float, term_months: int, months: int, start_month: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Payments and interest of an annuity loan, per month ``0..months-1`` (USD).
+
+    Drawn at the start of ``start_month``; paid at the end of each of the ``term_months``
+    months from there: ``payment = P * r / (1 - (1 + r)**-n)`` with ``r = rate/12/100``
+    (nominal annual rate, monthly compounding; ``P / n`` at 0%). Interest of month ``k``
+    is ``r`` times the balance owed during it.
+    """
+    r = rate_pct / 100.0 / MONTHS_PER_YEAR
+    n = term_months
+    payment = principal_usd / n if r == 0 else principal_usd * r / (1.0 - (1.0 + r) ** -n)
+    k = np.arange(n)
+    balance = (
+        principal_usd - payment * k
+        if r == 0
+        else principal_usd * (1 + r) ** k - payment * ((1 + r) ** k - 1) / r
+    )
+    pay, interest = np.zeros(months), np.zeros(months)
+    at = start_month + k
+    keep = at < months
+    pay[at[keep]] = payment
+    interest[at[keep]] = (balance * r)[keep]
+    return pay, interest
+
+
+def discount_factors(months: int, annual_pct: float) -> np.ndarray:
+    """``(1 + r_m)**-(m + 1)`` for months ``m = 0..months-1``: each month's flow is
+    discounted from its end."""
+    return (1.0 + monthly_rate(annual_pct)) ** -np.arange(1, months + 1)
+
+
+def npv(upfront_usd: ArrayLike, monthly_usd: ArrayLike, annual_pct: float) -> np.ndarray:
+    """Net present value: ``upfront + sum_m flow_m * (1 + r_m)**-(m+1)`` (``monthly``:
+    ``... x months``; ``upfront`` at the start, undiscounted)."""
+    flows = np.asarray(monthly_usd, np.float64)
+    return np.asarray(
+        np.asarray(upfront_usd, np.float64) + flows @ discount_factors(flows.shape[-1], annual_pct)
+    )
+
+
+def irr_pct(upfront_usd: ArrayLike, monthly_usd: ArrayLike, iterations: int = 100) -> np.ndarray:
+    """Internal rate of return, percent a year: the annual rate at which :func:`npv` is 0.
+
+    Bisection on the monthly rate in (-99.9%, +1000%) a month, vectorised over runs. NaN
+    where the NPV does not change sign in that range (no investment, or flows that never
+    recover it: no IRR).
+    """
+    flows = np.asarray(monthly_usd, np.float64)
+    upfront = np.broadcast_to(np.asarray(upfront_usd, np.float64), flows.shape[:-1])
+    m = np.arange(1, flows.shape[-1] + 1)
+
+    def value(rate: np.ndarray) -> np.ndarray:
+        return np.asarray(upfront + (flows * (1.0 + rate[..., None]) ** -m).sum(axis=-1))
+
+    low = np.full(flows.shape[:-1], -0.999)
+    high = np.full(flows.shape[:-1], 10.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        v_low, v_high = value(low), value(high)
+        ok = np.sign(v_low) * np.sign(v_high) < 0
+        for _ in range(iterations):
+            mid = (low + high) / 2.0
+            v_mid = value(mid)
+            same = np.sign(v_mid) == np.sign(v_low)
+            low = np.where(same, mid, low)
+            v_low = np.where(same, v_mid, v_low)
+            high = np.where(same, high, mid)
+    annual = ((1.0 + (low + high) / 2.0) ** MONTHS_PER_YEAR - 1.0) * 100.0
+    return np.where(ok, annual, np.nan)
+
+
+def payback_month(upfront_usd: ArrayLike, monthly_usd: ArrayLike) -> np.ndarray:
+    """The first month (1-based, counting from the start) at whose end the cumulative cash
+    flow ``upfront + sum of months`` is >= 0; +inf where it never is within the months
+    given (does not pay back); 0 with nothing invested."""
+    flows = np.asarray(monthly_usd, np.float64)
+    upfront = np.asarray(upfront_usd, np.float64)
+    cumulative = upfront[..., None] + np.cumsum(flows, axis=-1)
+    reached = cumulative >= 0
+    first = np.argmax(reached, axis=-1) + 1.0
+    out = np.where(reached.any(axis=-1), first, np.inf)
+    return np.where(upfront >= 0, 0.0, out)
+
+
+def resale_pct(curve: tuple[tuple[float, float], ...] | None, age_months: ArrayLike) -> np.ndarray:
+    """Resale value in percent of the unit price at an age: linear between the curve's
+    points ``(age_months, pct)``, the first value before the first age and the last after
+    the last; 0 without a curve."""
+    age = np.asarray(age_months, np.float64)
+    if not curve:
+        return np.zeros_like(age)
+    ages, values = zip(*curve, strict=True)
+    return np.asarray(np.interp(age, ages, values))

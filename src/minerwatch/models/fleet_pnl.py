@@ -1,0 +1,209 @@
+"""A lot of machines' day: BTC earned under the pool's scheme, the energy drawn and its
+cost, and when the lot runs under a curtailment rule. Pure and vectorised: every argument
+broadcasts (days, lots, runs), so ``minerwatch fleet`` computes a history or ten thousand
+scenario runs with the same functions.
+
+Units are in the names: hashrate TH/s, power W, energy kWh, electricity USD/kWh,
+difficulty as Bitcoin Core reports it, hashprice per PH/s per day (Luxor's unit).
+
+The expected value a pool pays per share (FPPS: subsidy and fees; PPS: subsidy only) is a
+miner's hashes times the reward per hash, ``(subsidy + fees) / (difficulty * 2**32)`` BTC:
+a lot of ``H`` TH/s earns ``H * 1e12 * 86400 * (subsidy + fees) / (difficulty * 2**32)``
+BTC a day before the pool fee (Luxor, *Hashrate Index: hashprice*; Bitcoin's block reward
+per expected 2**32 * difficulty hashes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
+from minerwatch.sources.fleet_file import Fleet
+from minerwatch.units import HOURS_PER_DAY, HS_PER_THS, SECONDS_PER_DAY, THS_PER_PHS, W_PER_KW
+
+#: Days of a year, for lives given in years and fixed costs given per month.
+DAYS_PER_YEAR = 365.25
+
+
+def _f(x: ArrayLike) -> np.ndarray:
+    return np.asarray(x, np.float64)
+
+
+def btc_per_th_day(
+    subsidy_btc_per_block: ArrayLike, fees_btc_per_block: ArrayLike, difficulty: ArrayLike
+) -> np.ndarray:
+    """Expected BTC a day per TH/s: ``(subsidy + fees) * 86400 * 1e12 / (difficulty * 2**32)``.
+
+    Pass ``fees_btc_per_block = 0`` for PPS (subsidy only). x1000 is Luxor's BTC hashprice
+    per PH/s per day.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(
+            (_f(subsidy_btc_per_block) + _f(fees_btc_per_block))
+            * SECONDS_PER_DAY
+            * HS_PER_THS
+            / (_f(difficulty) * HASHES_PER_DIFFICULTY)
+        )
+
+
+def lot_btc_day(
+    btc_per_th_day_: ArrayLike,
+    hashrate_ths: ArrayLike,
+    count: ArrayLike,
+    pool_fee_pct: ArrayLike,
+    uptime_pct: ArrayLike,
+) -> np.ndarray:
+    """BTC a lot earns in a day of running: ``btc/TH/day * TH/s * count * (1 - fee/100) *
+    uptime/100``."""
+    return np.asarray(
+        _f(btc_per_th_day_)
+        * _f(hashrate_ths)
+        * _f(count)
+        * (1.0 - _f(pool_fee_pct) / 100.0)
+        * (_f(uptime_pct) / 100.0)
+    )
+
+
+def lot_energy_kwh_day(
+    power_w: ArrayLike, count: ArrayLike, overhead_pct: ArrayLike, uptime_pct: ArrayLike
+) -> np.ndarray:
+    """kWh a lot draws in a day of running: ``W * count * (1 + overhead/100) * 24 h / 1000 *
+    uptime/100`` (the overhead: cooling and conversion losses on top of the machines)."""
+    return np.asarray(
+        _f(power_w)
+        * _f(count)
+        * (1.0 + _f(overhead_pct) / 100.0)
+        * HOURS_PER_DAY
+        / W_PER_KW
+        * (_f(uptime_pct) / 100.0)
+    )
+
+
+def run_threshold_usd_kwh(
+    rule: str,
+    revenue_usd_per_kwh: ArrayLike,
+    max_power_price_usd_kwh: float | None = None,
+    dr_credit_usd_mwh: float = 0.0,
+) -> np.ndarray:
+    """The highest power price at which a lot runs, USD/kWh, by curtailment rule.
+
+    ``none``: always runs (+inf). ``economic``: runs while an hour's revenue covers its power
+    and the demand-response credit it would forgo, i.e. while ``price + credit/1000 <=
+    revenue / kWh``. ``price-cap``: runs while the price is at most the cap.
+    """
+    revenue = _f(revenue_usd_per_kwh)
+    if rule == "none":
+        return np.full_like(revenue, np.inf)
+    if rule == "economic":
+        return revenue - dr_credit_usd_mwh / 1000.0
+    if rule == "price-cap":
+        if max_power_price_usd_kwh is None:
+            raise ValueError("the price-cap rule needs max_power_price_usd_kwh")
+        return np.full_like(revenue, max_power_price_usd_kwh)
+    raise ValueError(f"unknown curtailment rule {rule!r}")
+
+
+def price_curve(hourly_usd_kwh: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """A price-duration curve: the prices sorted ascending along the last axis, and their
+    running sums with a leading 0 (``sums[..., k]``: the sum of the ``k`` cheapest)."""
+    ordered = np.sort(_f(hourly_usd_kwh), axis=-1)
+    zero = np.zeros((*ordered.shape[:-1], 1))
+    return ordered, np.concatenate([zero, np.cumsum(ordered, axis=-1)], axis=-1)
+
+
+def run_on_curve(
+    threshold_usd_kwh: ArrayLike, ordered: np.ndarray, sums: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Share of a day's hours a lot runs and the mean price paid per hour of the day.
+
+    The lot runs in the hours priced at most ``threshold`` (the cheapest ``k`` of the
+    ``M`` points of the day's curve, :func:`price_curve`): ``run_share = k / M`` and
+    ``paid_usd_kwh = sum of those k prices / M`` (so the day's power cost is the full
+    day's kWh times ``paid_usd_kwh``). ``ordered`` is one curve (``M``, shared by every
+    day: a flat price is a curve of one point) or one per day (``days x M``, broadcasting
+    against ``threshold``'s ``days x lots`` as ``days x 1 x M``).
+    """
+    threshold = _f(threshold_usd_kwh)
+    points = ordered.shape[-1]
+    if ordered.ndim == 1:
+        k = np.searchsorted(ordered, threshold, side="right")
+        return k / points, sums[k] / points
+    k = (ordered[:, None, :] <= threshold[..., None]).sum(axis=-1)
+    return k / points, np.take_along_axis(sums[:, None, :], k[..., None], axis=-1)[..., 0] / points
+
+
+def shutdown_price_usd(power_cost_usd_day: ArrayLike, btc_day: ArrayLike) -> np.ndarray:
+    """BTC price at which a day's revenue equals its power cost: ``cost / BTC``, USD/BTC
+    (the revenue in USD is the BTC earned times the price)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(_f(power_cost_usd_day) / _f(btc_day))
+
+
+def breakeven_hashprice_usd_ph_day(
+    power_price_usd_kwh: ArrayLike,
+    efficiency_j_th: ArrayLike,
+    overhead_pct: ArrayLike,
+    pool_fee_pct: ArrayLike,
+) -> np.ndarray:
+    """Hashprice at which a machine's revenue equals its power cost, USD per PH/s per day:
+    ``c * e * (1 + overhead/100) * 0.024 * 1000 / (1 - fee/100)`` (one TH/s of ``e`` J/TH
+    draws ``e * 0.024`` kWh a day; uptime cancels)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(
+            _f(power_price_usd_kwh)
+            * _f(efficiency_j_th)
+            * (1.0 + _f(overhead_pct) / 100.0)
+            * HOURS_PER_DAY
+            / W_PER_KW
+            * THS_PER_PHS
+            / (1.0 - _f(pool_fee_pct) / 100.0)
+        )
+
+
+def breakeven_difficulty(
+    difficulty: ArrayLike, revenue_usd_day: ArrayLike, power_cost_usd_day: ArrayLike
+) -> np.ndarray:
+    """Network difficulty at which the revenue (inversely proportional to it) falls to the
+    power cost: ``difficulty * revenue / cost``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(_f(difficulty) * _f(revenue_usd_day) / _f(power_cost_usd_day))
+
+
+@dataclass(frozen=True)
+class LotArrays:
+    """A fleet's lots as arrays (one entry per lot) with the site's parameters beside:
+    ``name``, ``count``, ``hashrate_ths`` and ``power_w`` per machine, ``efficiency_j_th``,
+    ``unit_price_usd``, ``purchase_day`` (``datetime64[D]``, NaT: none) and ``life_days``."""
+
+    name: np.ndarray
+    count: np.ndarray
+    hashrate_ths: np.ndarray
+    power_w: np.ndarray
+    efficiency_j_th: np.ndarray
+    unit_price_usd: np.ndarray
+    purchase_day: np.ndarray
+    life_days: np.ndarray
+
+    @classmethod
+    def of(cls, fleet: Fleet) -> LotArrays:
+        lots = fleet.lots
+        return cls(
+            name=np.array([lot.name for lot in lots], object),
+            count=np.array([lot.count for lot in lots], np.float64),
+            hashrate_ths=np.array([lot.hashrate_ths for lot in lots], np.float64),
+            power_w=np.array([lot.power_w for lot in lots], np.float64),
+            efficiency_j_th=np.array([lot.efficiency_j_th for lot in lots], np.float64),
+            unit_price_usd=np.array([lot.unit_price_usd for lot in lots], np.float64),
+            purchase_day=np.array([lot.purchase_date or "NaT" for lot in lots], "datetime64[D]"),
+            life_days=np.array([lot.life_years * DAYS_PER_YEAR for lot in lots], np.float64),
+        )
+
+    def in_service(self, day: np.ndarray, first_day: np.datetime64) -> np.ndarray:
+        """``days x lots`` mask: on or after the purchase day (``first_day`` when there is
+        none) and before the end of the life counted from it."""
+        since = np.where(np.isnat(self.purchase_day), first_day, self.purchase_day)
+        age = (np.asarray(day, "datetime64[D]")[:, None] - since).astype(np.float64)
+        return (age >= 0) & (age < self.life_days)

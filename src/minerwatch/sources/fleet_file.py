@@ -1,0 +1,300 @@
+"""The operator's fleet file (TOML): the site, its lots of machines, financing, resale
+values, a curtailment rule and demand-response credits. ``docs/fleet.md`` has a full
+example; :func:`read_fleet` reads one into a :class:`Fleet`.
+
+A lot names a catalog model (:mod:`minerwatch.sources.catalog`, matched ignoring case) or
+gives ``hashrate_ths`` and ``power_w`` itself; both may be given to override a catalog
+model's nameplate (an underclocked or overclocked fleet). An hourly power price file
+(``power_prices = "hourly.csv"``, columns ``time,usd_kwh``, times in UTC) is read relative
+to the fleet file's folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from minerwatch.errors import InputError
+from minerwatch.sources.catalog import Catalog, load_catalog
+from minerwatch.sources.table import parse_float, read_csv
+from minerwatch.sources.toml_file import Section, read_toml
+
+POOL_SCHEMES = ("fpps", "pps")
+CURTAILMENT_RULES = ("none", "economic", "price-cap")
+
+# Defaults, each with its source (docs/fleet.md repeats them).
+#: A common planning uptime of hosting contracts (as :mod:`minerwatch.models.asics`).
+DEFAULT_UPTIME_PCT = 97.0
+#: The usual FPPS fee of the large pools (as :mod:`minerwatch.models.asics`).
+DEFAULT_POOL_FEE_PCT = 2.0
+#: Cooling and power conversion on top of the machines' nameplate watts: air-cooled sites
+#: run at a PUE of about 1.05-1.10 (CBECI's lower and best-guess overheads are 1.01 and
+#: 1.10); 0 unless the file says.
+DEFAULT_OVERHEAD_PCT = 0.0
+#: Service life of a machine, years (CBECI's five years, as ``minerwatch asics``).
+DEFAULT_LIFE_YEARS = 5.0
+#: Annual discount rate for NPV: the operator's cost of capital; 10% is a common hurdle
+#: rate for the sector's project finance, to be set by each user.
+DEFAULT_DISCOUNT_RATE_PCT = 10.0
+
+
+@dataclass(frozen=True)
+class Lot:
+    """One lot of identical machines: ``name`` (the model unless given), ``model`` (the
+    catalog name or None), ``count``, nameplate ``hashrate_ths`` and ``power_w`` per
+    machine, ``unit_price_usd`` (capex per machine, 0 when not given), ``purchase_date``
+    (YYYY-MM-DD or None: in service throughout) and ``life_years``."""
+
+    name: str
+    model: str | None
+    count: int
+    hashrate_ths: float
+    power_w: float
+    unit_price_usd: float
+    purchase_date: str | None
+    life_years: float
+
+    @property
+    def efficiency_j_th(self) -> float:
+        return self.power_w / self.hashrate_ths
+
+
+@dataclass(frozen=True)
+class Financing:
+    """A loan: ``principal_usd`` drawn at the plan's start (or ``start_date``), repaid as
+    an annuity over ``term_months`` at ``rate_pct`` a year (monthly compounding)."""
+
+    principal_usd: float
+    rate_pct: float
+    term_months: int
+    start_date: str | None
+
+
+@dataclass(frozen=True)
+class HourlyPrices:
+    """Hourly electricity prices: ``hour`` (``datetime64[h]``, UTC, ascending, unique) and
+    ``usd_kwh``; ``path`` the file they came from."""
+
+    path: str
+    hour: np.ndarray
+    usd_kwh: np.ndarray
+
+
+@dataclass(frozen=True)
+class Site:
+    """The site: a flat ``power_price_usd_kwh`` or ``hourly`` prices (then
+    ``power_price_usd_kwh`` is their mean), ``uptime_pct``, ``pool_fee_pct``,
+    ``pool_scheme`` (fpps: subsidy and fees; pps: subsidy only), ``overhead_pct``,
+    ``fixed_usd_month``, ``discount_rate_pct`` (annual, for NPV)."""
+
+    power_price_usd_kwh: float
+    hourly: HourlyPrices | None
+    uptime_pct: float
+    pool_fee_pct: float
+    pool_scheme: str
+    overhead_pct: float
+    fixed_usd_month: float
+    discount_rate_pct: float
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """A fleet file: ``site``, ``lots``, ``financing`` (or None), ``resale_curve`` (pairs
+    of machine age in months and resale value in percent of the unit price, ascending ages;
+    None: no resale value), ``curtailment`` (``none``, ``economic``: off whenever revenue is
+    below the power cost; ``price-cap``: off when power costs more than
+    ``max_power_price_usd_kwh``), ``dr_credit_usd_mwh`` (paid per MWh not drawn while
+    curtailed) and ``path``."""
+
+    path: str
+    site: Site
+    lots: tuple[Lot, ...]
+    financing: Financing | None
+    resale_curve: tuple[tuple[float, float], ...] | None
+    curtailment: str
+    max_power_price_usd_kwh: float | None
+    dr_credit_usd_mwh: float
+
+    @property
+    def capex_usd(self) -> float:
+        return float(sum(lot.count * lot.unit_price_usd for lot in self.lots))
+
+
+def read_hourly_prices(path: str | Path) -> HourlyPrices:
+    """An hourly price CSV (``time`` ISO 8601 UTC to the hour, ``usd_kwh``); each an
+    :class:`InputError` naming file and line: a time not on the hour, a repeated hour,
+    times out of order, a price that is not a number >= 0 and < 10 USD/kWh."""
+    table = read_csv(path, ("time", "usd_kwh"))
+    cells = table.columns["time"].astype(str)
+    text = np.char.replace(np.char.rstrip(np.char.strip(cells), "Z"), " ", "T")
+
+    def bad(i: int) -> InputError:
+        return InputError(
+            f"time {cells[i]!r}: expected an hour YYYY-MM-DDTHH:00 (UTC)",
+            path=str(path),
+            line=int(table.lines[i]),
+            column="time",
+        )
+
+    try:
+        stamps = text.astype("datetime64[s]")
+    except ValueError:
+        for i, cell in enumerate(text):  # only to name the first bad row
+            try:
+                np.datetime64(cell, "s")
+            except ValueError:
+                raise bad(i) from None
+        raise
+    off_hour = np.isnat(stamps) | (stamps != stamps.astype("datetime64[h]"))
+    if off_hour.any():
+        raise bad(int(np.flatnonzero(off_hour)[0]))
+    hours = stamps.astype("datetime64[h]")
+    steps = np.diff(hours).astype(np.int64)
+    if (steps <= 0).any():
+        i = int(np.flatnonzero(steps <= 0)[0]) + 1
+        raise InputError(
+            f"time {cells[i]!r} repeats or goes back; expected hours in ascending order",
+            path=str(path),
+            line=int(table.lines[i]),
+            column="time",
+        )
+    prices = parse_float(table, "usd_kwh", minimum=0.0, maximum=10.0)
+    return HourlyPrices(str(path), hours, prices)
+
+
+def _site(section: Section | None, fleet_dir: Path) -> Site:
+    if section is None:
+        raise InputError("missing table [site]; expected the site's power price and pool")
+    hourly = None
+    if section.has("power_prices"):
+        if section.has("power_price_usd_kwh"):
+            raise section.error(
+                "power_prices", "give power_price_usd_kwh or power_prices, not both"
+            )
+        name = section.text("power_prices")
+        hourly = read_hourly_prices(fleet_dir / name)
+        flat = float(np.mean(hourly.usd_kwh))
+    else:
+        flat = section.number(
+            "power_price_usd_kwh", low=0.0, high=10.0, low_open=True, unit="USD/kWh"
+        )
+    site = Site(
+        power_price_usd_kwh=flat,
+        hourly=hourly,
+        uptime_pct=section.number("uptime_pct", DEFAULT_UPTIME_PCT, low=0, high=100, low_open=True),
+        pool_fee_pct=section.number("pool_fee_pct", DEFAULT_POOL_FEE_PCT, low=0, high=100),
+        pool_scheme=section.text("pool_scheme", "fpps", choices=POOL_SCHEMES),
+        overhead_pct=section.number("overhead_pct", DEFAULT_OVERHEAD_PCT, low=0, high=100),
+        fixed_usd_month=section.number("fixed_usd_month", 0.0, low=0),
+        discount_rate_pct=section.number(
+            "discount_rate_pct", DEFAULT_DISCOUNT_RATE_PCT, low=-99, high=1000
+        ),
+    )
+    section.finish()
+    return site
+
+
+def _lot(section: Section, catalog: Catalog) -> Lot:
+    model = section.text("model") if section.has("model") else None
+    hashrate = power = None
+    if model is not None:
+        index = {str(m).lower(): i for i, m in enumerate(catalog.model)}
+        i = index.get(model.lower())
+        if i is None:
+            close = [str(m) for m in catalog.model if model.lower() in str(m).lower()][:5]
+            hint = f" (close: {', '.join(close)})" if close else ""
+            raise section.error(
+                "model",
+                f"model {model!r} is not in the catalog{hint}; expected a name from "
+                "`minerwatch asics list`, or hashrate_ths and power_w",
+            )
+        model = str(catalog.model[i])
+        hashrate, power = float(catalog.hashrate_ths[i]), float(catalog.power_w[i])
+    elif not (section.has("hashrate_ths") and section.has("power_w")):
+        raise section.error(None, "a lot needs model, or hashrate_ths and power_w")
+    hashrate = section.number("hashrate_ths", hashrate, low=0, low_open=True, unit="TH/s")
+    power = section.number("power_w", power, low=0, low_open=True, unit="W")
+    lot = Lot(
+        name=section.text("name", model or f"{hashrate:g} TH/s at {power:g} W"),
+        model=model,
+        count=int(section.number("count", low=1, whole=True)),
+        hashrate_ths=hashrate,
+        power_w=power,
+        unit_price_usd=section.number("unit_price_usd", 0.0, low=0, unit="USD"),
+        purchase_date=section.day("purchase_date"),
+        life_years=section.number("life_years", DEFAULT_LIFE_YEARS, low=0, low_open=True),
+    )
+    section.finish()
+    return lot
+
+
+def _financing(section: Section | None) -> Financing | None:
+    if section is None:
+        return None
+    loan = Financing(
+        principal_usd=section.number("principal_usd", low=0, low_open=True, unit="USD"),
+        rate_pct=section.number("rate_pct", low=0, high=100),
+        term_months=int(section.number("term_months", low=1, whole=True)),
+        start_date=section.day("start_date"),
+    )
+    section.finish()
+    return loan
+
+
+def _resale(section: Section | None) -> tuple[tuple[float, float], ...] | None:
+    if section is None:
+        return None
+    curve = section.pairs("curve")
+    if curve is None:
+        raise section.error(None, "missing key 'curve'; expected [[age_months, pct], ...]")
+    ages = [a for a, _ in curve]
+    if any(a < 0 for a in ages) or any(b <= a for a, b in zip(ages, ages[1:], strict=False)):
+        raise section.error("curve", "ages must be >= 0 and ascending; expected [[0, 100], ...]")
+    if any(not 0 <= p <= 100 for _, p in curve):
+        raise section.error("curve", "resale values must be percentages 0-100 of the unit price")
+    section.finish()
+    return tuple(curve)
+
+
+def read_fleet(path: str | Path, catalog: Catalog | None = None) -> Fleet:
+    """Read the fleet file at ``path`` (lots resolved against ``catalog``, default the
+    packaged one). Every problem is an :class:`InputError` naming the file, the line and
+    the key, and what was expected there; unknown keys are refused."""
+    doc = read_toml(path, "fleet file")
+    root = doc.root
+    catalog = catalog if catalog is not None else load_catalog()
+    site = _site(root.table("site"), Path(path).parent)
+    lots = tuple(_lot(s, catalog) for s in root.tables("lots"))
+    if not lots:
+        raise InputError("no [[lots]]; expected at least one lot of machines", path=str(path))
+    names = [lot.name.lower() for lot in lots]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise root.tables("lots")[i].error(
+                "name", f"lot name {lots[i].name!r} repeats; give each lot its own name"
+            )
+    rule, cap, credit = "none", None, 0.0
+    curtail = root.table("curtailment")
+    if curtail is not None:
+        rule = curtail.text("rule", "economic", choices=CURTAILMENT_RULES)
+        if rule == "price-cap":
+            cap = curtail.number("max_power_price_usd_kwh", low=0, low_open=True, unit="USD/kWh")
+        curtail.finish()
+    response = root.table("demand_response")
+    if response is not None:
+        credit = response.number("credit_usd_mwh", low=0, unit="USD/MWh")
+        response.finish()
+    fleet = Fleet(
+        path=str(path),
+        site=site,
+        lots=lots,
+        financing=_financing(root.table("financing")),
+        resale_curve=_resale(root.table("resale")),
+        curtailment=rule,
+        max_power_price_usd_kwh=cap,
+        dr_credit_usd_mwh=credit,
+    )
+    root.finish()
+    return fleet

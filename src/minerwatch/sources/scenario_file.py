@@ -1,0 +1,202 @@
+"""Scenario files (TOML) for ``minerwatch fleet --plan``: how difficulty, the BTC price,
+fees and the site's uptime move over the plan. The shipped scenarios (``base``, ``bear``,
+``hashrate-to-ai``, ``storm``) are files of the same form in ``scenarios/`` beside this
+module; ``docs/fleet.md`` documents every key and its default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from minerwatch.errors import InputError
+from minerwatch.sources.table import parse_date, parse_price_usd, read_csv
+from minerwatch.sources.toml_file import Section, read_toml
+
+DIFFICULTY_MODELS = ("bootstrap", "fixed")
+PRICE_MODELS = ("bootstrap", "flat", "drift", "csv")
+FEE_MODELS = ("bootstrap", "flat")
+PACKAGED = "scenarios"
+
+# Defaults, each with its reason (docs/fleet.md repeats them).
+#: Four years of history: one halving cycle, long enough to hold a bull and a bear market.
+DEFAULT_LOOKBACK_DAYS = 1461
+#: Thirty-day blocks keep a month of price and hashrate moves together (volatility
+#: clustering and the lag of hashrate behind price survive the resampling).
+DEFAULT_BLOCK_DAYS = 30
+#: Hashrate follows revenue: a price path 10% above history's trend brings, after a lag,
+#: 10% more hashrate (elasticity 1, the long-run proportionality of network hashrate and
+#: miners' revenue per hash that a flat hashprice in BTC implies), with a first-order lag
+#: of 90 days (machines are ordered and installed months after a price move). Both are
+#: stated assumptions, not fitted: set them in a scenario file.
+DEFAULT_HASHRATE_PRICE_ELASTICITY = 1.0
+DEFAULT_HASHRATE_LAG_DAYS = 90
+#: Fees: the last year (fee regimes change with the mempool; older years mislead).
+DEFAULT_FEE_LOOKBACK_DAYS = 365
+
+
+@dataclass(frozen=True)
+class PriceFile:
+    """A user's price path: ``day`` (``datetime64[D]``) and ``price_usd``."""
+
+    path: str
+    day: np.ndarray
+    price_usd: np.ndarray
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario.
+
+    Difficulty: ``difficulty_model`` (``bootstrap``: network hashrate grows as it did over
+    ``lookback_days`` of history, drawn in blocks of ``block_days`` together with the
+    price's returns; ``fixed``: by ``change_pct_per_epoch`` every epoch), plus
+    ``growth_add_pct_per_epoch`` added to the bootstrap's growth; ``next_from_forecast``:
+    the coming retarget is drawn from minerwatch's forecast and its interval. With the
+    bootstrap, hashrate answers the scenario's departures from history's price trend (its
+    drift, shock or file) with ``hashrate_price_elasticity`` after a first-order lag of
+    ``hashrate_lag_days``.
+
+    Price: ``price_model`` (``flat``; ``drift``: ``drift_pct_per_year`` without noise;
+    ``bootstrap``: history's daily log returns with their mean removed and the drift added;
+    ``csv``: ``price_file``), then an optional ``shock_pct`` reached linearly in log over
+    ``shock_days`` from the start.
+
+    Fees per block: ``fee_model`` (``bootstrap`` of the last ``fee_lookback_days`` in
+    blocks, or ``flat`` at ``fee_btc_per_block``, default the last 30 days' mean).
+
+    ``exit_share_pct`` of the network's hashrate leaves linearly over ``exit_over_days``
+    from day ``exit_start_day`` (hashrate to AI). ``storm_month_day`` (``MM-DD``),
+    ``storm_days`` and ``storm_site_uptime_pct``: every year of the plan the site runs at
+    that uptime for those days.
+    """
+
+    name: str
+    description: str
+    path: str | None
+    difficulty_model: str
+    change_pct_per_epoch: float
+    growth_add_pct_per_epoch: float
+    next_from_forecast: bool
+    hashrate_price_elasticity: float
+    hashrate_lag_days: int
+    lookback_days: int
+    block_days: int
+    price_model: str
+    drift_pct_per_year: float
+    price_file: PriceFile | None
+    shock_pct: float
+    shock_days: int
+    fee_model: str
+    fee_lookback_days: int
+    fee_btc_per_block: float | None
+    exit_share_pct: float
+    exit_over_days: int
+    exit_start_day: int
+    storm_month_day: str | None
+    storm_days: int
+    storm_site_uptime_pct: float
+
+
+def _price_file(path: Path) -> PriceFile:
+    table = read_csv(path, ("day", "price_usd"))
+    days = parse_date(table, "day")
+    if (np.diff(days).astype(np.int64) != 1).any():
+        raise InputError("days must be consecutive and ascending", path=str(path), column="day")
+    return PriceFile(str(path), days, parse_price_usd(table, "price_usd"))
+
+
+def _flag(section: Section, key: str, default: bool) -> bool:
+    if not section.has(key):
+        return default
+    value = section.values[key]
+    section.used.add(key)
+    if not isinstance(value, bool):
+        raise section.error(key, f"{key} = {value!r}; expected true or false")
+    return value
+
+
+def _parse(path: str | Path, name: str | None) -> Scenario:
+    doc = read_toml(path, "scenario file")
+    root = doc.root
+    folder = Path(path).parent
+    empty = type(root)(doc, ("?",), {})
+    diff = root.table("difficulty") or empty
+    price = root.table("price") or empty
+    fees = root.table("fees") or empty
+    exit_ = root.table("hashrate_exit") or empty
+    storm = root.table("storm") or empty
+    price_model = price.text("model", "bootstrap", choices=PRICE_MODELS)
+    storm_day = storm.text("month_day") if storm.has("month_day") else None
+    if storm_day is not None:
+        try:
+            np.datetime64(f"2001-{storm_day}")
+        except ValueError:
+            raise storm.error("month_day", f"month_day = {storm_day!r}; expected MM-DD") from None
+    fee_flat = fees.number("btc_per_block", -1.0, low=0) if fees.has("btc_per_block") else None
+    scenario = Scenario(
+        name=root.text("name", name or Path(path).stem),
+        description=root.text("description", ""),
+        path=str(path),
+        difficulty_model=diff.text("model", "bootstrap", choices=DIFFICULTY_MODELS),
+        change_pct_per_epoch=diff.number("change_pct_per_epoch", 0.0, low=-75, high=300),
+        growth_add_pct_per_epoch=diff.number("growth_add_pct_per_epoch", 0.0, low=-75, high=300),
+        next_from_forecast=_flag(diff, "next_from_forecast", True),
+        hashrate_price_elasticity=diff.number(
+            "hashrate_price_elasticity", DEFAULT_HASHRATE_PRICE_ELASTICITY, low=0, high=5
+        ),
+        hashrate_lag_days=int(
+            diff.number("hashrate_lag_days", DEFAULT_HASHRATE_LAG_DAYS, low=1, whole=True)
+        ),
+        lookback_days=int(price.number("lookback_days", DEFAULT_LOOKBACK_DAYS, low=60, whole=True)),
+        block_days=int(price.number("block_days", DEFAULT_BLOCK_DAYS, low=1, whole=True)),
+        price_model=price_model,
+        drift_pct_per_year=price.number("drift_pct_per_year", 0.0, low=-99, high=1000),
+        price_file=_price_file(folder / price.text("file")) if price_model == "csv" else None,
+        shock_pct=price.number("shock_pct", 0.0, low=-99, high=1000),
+        shock_days=int(price.number("shock_days", 1, low=1, whole=True)),
+        fee_model=fees.text("model", "bootstrap", choices=FEE_MODELS),
+        fee_lookback_days=int(
+            fees.number("lookback_days", DEFAULT_FEE_LOOKBACK_DAYS, low=30, whole=True)
+        ),
+        fee_btc_per_block=fee_flat,
+        exit_share_pct=exit_.number("share_pct", 0.0, low=0, high=100),
+        exit_over_days=int(exit_.number("over_days", 1, low=1, whole=True)),
+        exit_start_day=int(exit_.number("start_day", 0, low=0, whole=True)),
+        storm_month_day=storm_day,
+        storm_days=int(storm.number("days", 7, low=1, whole=True)),
+        storm_site_uptime_pct=storm.number("site_uptime_pct", 0.0, low=0, high=100),
+    )
+    for section in (diff, price, fees, exit_, storm):
+        section.finish()
+    root.finish()
+    return scenario
+
+
+def packaged_scenarios() -> list[str]:
+    """Names of the shipped scenarios."""
+    folder = resources.files("minerwatch.sources") / PACKAGED
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A shipped scenario by name, or a scenario file by path. :class:`InputError` naming
+    the file, line and key for a bad file, or listing the shipped names for an unknown
+    one."""
+    text = str(name_or_path)
+    if text in packaged_scenarios():
+        folder = resources.files("minerwatch.sources") / PACKAGED
+        with resources.as_file(folder / f"{text}.toml") as path:
+            return _parse(path, text)
+    if not Path(text).exists():
+        raise InputError(
+            f"scenario {text!r}: no such file and not a shipped scenario; expected a file or "
+            f"one of {', '.join(packaged_scenarios())}",
+            parameter="scenario",
+        )
+    return _parse(text, None)
