@@ -748,7 +748,7 @@ def _assemble(
     )
 
     def date_at(q: float) -> str | None:
-        v = np.quantile(hd, q)
+        v = np.quantile(hd, q, method="inverted_cdf")
         return None if not np.isfinite(v) else str(grid.days[int(v)])
 
     return FleetPlan(

@@ -62,8 +62,9 @@ def fleet_history_report(console: Console, h: FleetHistory) -> None:
         "lot", "machines", "days", "BTC", "revenue", "power", "fixed", "margin", title="per lot"
     )
     costs = _table(
-        "lot", "cash $/BTC", "all-in $/BTC", "below shutdown", "first", "shutdown $ (last day)"
-    )
+        "lot", "cash $/BTC", "all-in $/BTC", "below", "first below", "shutdown $",
+        title="cost per BTC; below: days the close was under the lot's shutdown price",
+    )  # fmt: skip
     for lot in h.lots:
         lots.add_row(
             escape(lot.lot),
@@ -79,7 +80,7 @@ def fleet_history_report(console: Console, h: FleetHistory) -> None:
             escape(lot.lot),
             fmt.usd(lot.cash_cost_usd_per_btc),
             fmt.usd(lot.all_in_cost_usd_per_btc),
-            f"{lot.shutdown_days:,} days",
+            f"{lot.shutdown_days:,}",
             lot.first_shutdown_day or "never",
             fmt.usd(lot.shutdown_price_usd_last),
         )

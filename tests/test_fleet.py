@@ -1,0 +1,540 @@
+"""The fleet desk on the real history: closed forms (a constant world reproduces `asics`,
+static payback is capex over the daily margin, Bitdeer's static breakeven), the halving
+step, PPS against FPPS, a shutdown price worked by hand from the raw files, seeded runs
+reproducible to the bit, no look-ahead, and the P&L's monotone response to price,
+difficulty and power price."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from minerwatch.analyses.asics import asic_economics
+from minerwatch.analyses.fleet_decisions import compare_fleets, sensitivity
+from minerwatch.analyses.fleet_history import fleet_history
+from minerwatch.analyses.fleet_plan import plan_fleet, plan_from, read_plan_inputs
+from minerwatch.models import finance
+from minerwatch.models import fleet_pnl as pnl
+from minerwatch.models.scenario_paths import cumulative_subsidy_btc, simulate
+from minerwatch.sources.scenario_file import load_scenario
+
+SITE = """[site]
+power_price_usd_kwh = {price}
+uptime_pct = {uptime}
+pool_fee_pct = {fee}
+pool_scheme = "{scheme}"
+overhead_pct = {overhead}
+fixed_usd_month = {fixed}
+"""
+LOT = """
+[[lots]]
+model = "{model}"
+count = {count}
+unit_price_usd = {unit}
+"""
+
+
+def fleet_file(
+    tmp_path: Path,
+    lots: list[tuple[str, int, float]],
+    *,
+    name: str = "fleet.toml",
+    price: float = 0.05,
+    uptime: float = 97,
+    fee: float = 2,
+    scheme: str = "fpps",
+    overhead: float = 0,
+    fixed: float = 0,
+    extra: str = "",
+) -> Path:
+    text = SITE.format(
+        price=price, uptime=uptime, fee=fee, scheme=scheme, overhead=overhead, fixed=fixed
+    )
+    text += "".join(LOT.format(model=m, count=c, unit=u) for m, c, u in lots) + extra
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def constant_scenario(tmp_path: Path, fee_btc_per_block: float) -> Path:
+    """Nothing moves: flat price and fees, difficulty unchanged at every retarget."""
+    path = tmp_path / "constant.toml"
+    path.write_text(
+        'name = "constant"\n[difficulty]\nmodel = "fixed"\nchange_pct_per_epoch = 0\n'
+        "next_from_forecast = false\n"
+        '[price]\nmodel = "flat"\n'
+        f'[fees]\nmodel = "flat"\nbtc_per_block = {fee_btc_per_block!r}\n'
+    )
+    return path
+
+
+def _day_without_retarget(loaded_db: Path, year: str = "2025") -> str:
+    """A day of ``year`` whose blocks all lie inside one epoch (mean difficulty equals the
+    last block's), so the day's hashprice is the asics figure exactly."""
+    from minerwatch.frames import daily_frame
+    from minerwatch.store import open_store
+
+    with open_store(loaded_db, read_only=True) as store:
+        frame = daily_frame(store)
+    days = frame.day.astype(str)
+    ok = (
+        (np.char.startswith(days, year))
+        & np.isclose(frame.difficulty_mean, frame.difficulty_last, rtol=1e-14, atol=0)
+        & np.isfinite(frame.price_usd)
+    )
+    return str(days[np.flatnonzero(ok)[40]])
+
+
+# -- closed forms ---------------------------------------------------------------------------
+
+
+def test_history_of_one_day_reproduces_asics(tmp_path, loaded_db):
+    day = _day_without_retarget(loaded_db)
+    path = fleet_file(tmp_path, [("Antminer S19j Pro", 1, 0), ("Antminer S21", 1, 0)])
+    history = fleet_history(loaded_db, path, day, day)
+    asics = asic_economics(loaded_db, day, power_price_usd_kwh=0.05, pool_fee_pct=2)
+    by_model = {str(m): i for i, m in enumerate(asics.machines.model)}
+    for row in history.lot_days:
+        i = by_model[str(row["lot"])]
+        assert row["revenue_usd"] == pytest.approx(asics.machines.revenue_usd_day[i], rel=1e-12)
+        assert row["power_cost_usd"] == pytest.approx(
+            asics.machines.power_cost_usd_day[i], rel=1e-12
+        )
+        assert row["shutdown_price_usd"] == pytest.approx(
+            asics.machines.shutdown_price_usd[i], rel=1e-12
+        )
+        assert row["above_shutdown"] is not bool(asics.machines.underwater[i])
+
+
+def test_constant_world_plan_is_asics_every_day(tmp_path, loaded_db):
+    """Flat price and fees, unchanged difficulty: every run and every month earns the start
+    day's asics revenue and power cost times the month's days (until the halving)."""
+    as_of = "2025-12-31"
+    path = fleet_file(tmp_path, [("Antminer S21", 10, 3000)])
+    start, fleet, _ = read_plan_inputs(loaded_db, path, "base", as_of)
+    fees = start.fees_btc_per_block[-1]
+    scenario = load_scenario(constant_scenario(tmp_path, float(fees)))
+    plan = plan_from(start, fleet, 12, scenario, runs=40, seed=3)
+    asics = asic_economics(loaded_db, as_of, power_price_usd_kwh=0.05, pool_fee_pct=2)
+    i = list(asics.machines.model).index("Antminer S21")
+    revenue_day = 10 * asics.machines.revenue_usd_day[i]
+    margin_day = revenue_day - 10 * asics.machines.power_cost_usd_day[i]
+    for month in plan.months_table:
+        days = np.busday_count(
+            np.datetime64(month.month + "-01"),
+            np.datetime64(month.month + "-01", "M") + 1,
+            weekmask="1111111",
+        )
+        assert month.revenue_usd.p5 == pytest.approx(days * revenue_day, rel=1e-9)
+        assert month.revenue_usd.p95 == pytest.approx(days * revenue_day, rel=1e-9)
+        assert month.margin_usd.p50 == pytest.approx(days * margin_day, rel=1e-9)
+    # static payback = capex / daily margin (in months of 365.25/12 days)
+    assert plan.payback.static_months * pnl.DAYS_PER_YEAR / 12 == pytest.approx(
+        30_000 / margin_day, rel=1e-12
+    )
+
+
+def test_static_payback_is_bitdeers_static_breakeven(tmp_path, loaded_db):
+    """Bitdeer: static breakeven days = hashrate fee / (hashrate * (output per TH/s per day
+    - electricity per TH/s per day)), with the output in USD at today's price."""
+    path = fleet_file(tmp_path, [("Antminer S21", 100, 2400)], uptime=100, fee=0, price=0.04)
+    plan = plan_fleet(loaded_db, path, 6, runs=20, as_of="2025-06-30")
+    start, _, _ = read_plan_inputs(loaded_db, path, "base", "2025-06-30")
+    ths = 100 * 200.0
+    output_usd_per_th_day = start.btc_per_th_day_fpps * start.price_usd
+    electricity_per_th_day = 3500 / 200 * 24 / 1000 * 0.04
+    days = 100 * 2400 / (ths * (output_usd_per_th_day - electricity_per_th_day))
+    assert plan.payback.static_months * pnl.DAYS_PER_YEAR / 12 == pytest.approx(days, rel=1e-12)
+
+
+def test_static_payback_says_does_not_pay_back_when_underwater(tmp_path, loaded_db):
+    path = fleet_file(tmp_path, [("Antminer S9", 100, 50)], price=0.08)
+    plan = plan_fleet(loaded_db, path, 6, runs=20, as_of="2025-12-31")
+    assert plan.payback.static_months is None
+    assert plan.payback.does_not_pay_back
+
+
+def test_shutdown_price_worked_by_hand_from_the_raw_files(tmp_path, loaded_db, cm_rows, epochs_csv):
+    """S19j Pro (104 TH/s, 3068 W) at 0.06 $/kWh, 5% overhead, 2% fee on 2025-06-15: the
+    BTC price at which a day's revenue meets its power cost, from the Coin Metrics row and
+    the epoch's difficulty read with csv alone."""
+    day = "2025-06-15"
+    upto = [r for r in cm_rows if r["time"][:10] <= day]
+    row = upto[-1]
+    end_height = sum(int(float(r["BlkCnt"] or 0)) for r in upto) - 1  # genesis is height 0
+    first_height = end_height - int(float(row["BlkCnt"])) + 1
+    with open(epochs_csv, newline="") as f:
+        starts = {int(r["start_height"]): float(r["difficulty"]) for r in csv.DictReader(f)}
+    epoch = first_height // 2016 * 2016
+    assert end_height // 2016 * 2016 == epoch, "the day lies inside one epoch"
+    difficulty = starts[epoch]
+    blocks = float(row["BlkCnt"])
+    reward_per_block = (float(row["IssTotNtv"]) + float(row["FeeTotNtv"])) / blocks
+    btc_per_th_day = reward_per_block * 86_400 * 1e12 / (difficulty * 2**32)
+    btc_day = 104 * btc_per_th_day * 0.98 * 0.97
+    cost_day = 3068 * 1.05 * 24 / 1000 * 0.97 * 0.06
+    by_hand = cost_day / btc_day
+    path = fleet_file(tmp_path, [("Antminer S19j Pro", 1, 0)], price=0.06, overhead=5)
+    history = fleet_history(loaded_db, path, day, day)
+    # the day's mean difficulty is Coin Metrics', within 1e-8 of the epoch's
+    assert history.lot_days[0]["shutdown_price_usd"] == pytest.approx(by_hand, rel=1e-7)
+    assert 40_000 < by_hand < 120_000
+
+
+def test_pps_pays_the_subsidy_share_of_fpps(tmp_path, loaded_db, cm_rows):
+    f = fleet_history(
+        loaded_db, fleet_file(tmp_path, [("Antminer S21", 5, 0)]), "2025-03-01", "2025-03-10"
+    )
+    p = fleet_history(
+        loaded_db,
+        fleet_file(tmp_path, [("Antminer S21", 5, 0)], scheme="pps", name="pps.toml"),
+        "2025-03-01",
+        "2025-03-10",
+    )
+    rows = {r["time"][:10]: r for r in cm_rows}
+    for a, b in zip(f.days, p.days, strict=True):
+        cm = rows[str(a["day"])]
+        share = float(cm["IssTotNtv"]) / (float(cm["IssTotNtv"]) + float(cm["FeeTotNtv"]))
+        assert b["btc"] == pytest.approx(a["btc"] * share, rel=1e-12)
+    assert p.totals.btc < f.totals.btc
+
+
+# -- the halving ----------------------------------------------------------------------------
+
+
+def test_subsidy_steps_between_heights_1049999_and_1050000():
+    h = np.array([1_049_999.0, 1_050_000.0, 1_050_001.0])
+    per_block = np.diff(cumulative_subsidy_btc(h))
+    assert per_block.tolist() == [3.125, 1.5625]
+    # the whole schedule: 21 million less the satoshi rounding of the late eras
+    assert cumulative_subsidy_btc(np.array([64 * 210_000.0]))[0] == pytest.approx(21e6, rel=1e-9)
+
+
+def test_plan_halving_falls_where_block_production_puts_it(tmp_path, loaded_db):
+    """Unchanged difficulty and hashrate: 144 blocks a day exactly, so height 1,050,000 is
+    mined on day (1,050,000 - next height) // 144 after the start, and the subsidy halves
+    within that day."""
+    start, _, _ = read_plan_inputs(
+        loaded_db, fleet_file(tmp_path, [("Antminer S21", 1, 0)]), "base", "2025-12-31"
+    )
+    scenario = load_scenario(constant_scenario(tmp_path, 0.02))
+    paths = simulate(start, scenario, 900, np.random.default_rng(1), 3)
+    k = (1_050_000 - start.next_height) // 144
+    assert (paths.halving_day == k).all()
+    np.testing.assert_allclose(paths.blocks, 144.0, rtol=1e-9)
+    assert paths.subsidy_btc[0, k - 1] == pytest.approx(3.125, rel=1e-12)
+    assert paths.subsidy_btc[0, k + 1] == pytest.approx(1.5625, rel=1e-12)
+    before = 1_050_000 - (start.next_height + 144 * k)
+    assert paths.subsidy_btc[0, k] == pytest.approx(
+        (before * 3.125 + (144 - before) * 1.5625) / 144, rel=1e-9
+    )
+    # faster blocks (+4% a retarget) bring the halving earlier
+    fast = dataclasses.replace(scenario, change_pct_per_epoch=4.0)
+    assert (simulate(start, fast, 900, np.random.default_rng(1), 3).halving_day < k).all()
+
+
+# -- runs, seeds, as_of -------------------------------------------------------------------
+
+
+def test_seeded_plan_reproduces_to_the_bit(tmp_path, loaded_db):
+    path = fleet_file(tmp_path, [("Antminer S21", 50, 2500), ("Antminer S19j Pro", 80, 300)])
+    a = plan_fleet(loaded_db, path, 12, runs=1500, seed=11)
+    b = plan_fleet(loaded_db, path, 12, runs=1500, seed=11)
+    assert np.array_equal(a.npv_runs, b.npv_runs)
+    assert json.dumps(a.to_dict()) == json.dumps(b.to_dict())
+    c = plan_fleet(loaded_db, path, 12, runs=1000, seed=11)
+    assert np.array_equal(a.npv_runs[:1000], c.npv_runs)  # the first chunk is the same
+    d = plan_fleet(loaded_db, path, 12, runs=1000, seed=12)
+    assert not np.array_equal(c.npv_runs, d.npv_runs)
+
+
+def test_plan_reads_nothing_after_as_of(tmp_path, loaded_db, db_to_2022_11_21):
+    path = fleet_file(tmp_path, [("Antminer S19j Pro", 100, 2000)])
+    full = plan_fleet(loaded_db, path, 12, runs=200, as_of="2022-11-21")
+    held = plan_fleet(db_to_2022_11_21, path, 12, runs=200)
+    assert np.array_equal(full.npv_runs, held.npv_runs)
+    assert full.to_dict() == {**held.to_dict(), "fleet_file": full.fleet_file}
+
+
+def test_history_of_a_day_does_not_change_when_later_days_arrive(
+    tmp_path, loaded_db, db_to_2022_11_21
+):
+    path = fleet_file(tmp_path, [("Antminer S19j Pro", 100, 2000)])
+    a = fleet_history(loaded_db, path, "2022-11-01", "2022-11-21")
+    b = fleet_history(db_to_2022_11_21, path, "2022-11-01")
+    assert a.to_dict() == b.to_dict()
+
+
+# -- the economics respond the right way ----------------------------------------------------
+
+FACTORS = st.floats(min_value=0.5, max_value=2.0, allow_nan=False)
+
+
+@pytest.fixture(scope="module")
+def small_plan(tmp_path_factory, loaded_db):
+    tmp = tmp_path_factory.mktemp("fleet")
+    path = fleet_file(
+        tmp,
+        [("Antminer S19j Pro", 100, 400), ("Antminer S21", 100, 2500)],
+        price=0.06,
+        overhead=5,
+        fixed=2000,
+        extra='[curtailment]\nrule = "economic"\n',
+    )
+    return read_plan_inputs(loaded_db, path, "base", "2025-06-30")
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(FACTORS, FACTORS)
+def test_npv_rises_with_price_and_falls_with_difficulty(small_plan, f1, f2):
+    start, fleet, scenario = small_plan
+    lo, hi = sorted((f1, f2))
+
+    def npv(**changes):
+        return plan_from(dataclasses.replace(start, **changes), fleet, 6, scenario, 60, 5).npv_runs
+
+    assert (npv(price_usd=start.price_usd * lo) <= npv(price_usd=start.price_usd * hi) + 1e-6).all()
+    assert (
+        npv(difficulty=start.difficulty * lo) >= npv(difficulty=start.difficulty * hi) - 1e-6
+    ).all()
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(FACTORS, FACTORS)
+def test_npv_falls_with_power_price(small_plan, f1, f2):
+    start, fleet, scenario = small_plan
+    lo, hi = sorted((f1, f2))
+
+    def npv(f):
+        site = dataclasses.replace(fleet.site, power_price_usd_kwh=0.06 * f)
+        return plan_from(start, dataclasses.replace(fleet, site=site), 6, scenario, 60, 5).npv_runs
+
+    assert (npv(lo) >= npv(hi) - 1e-6).all()
+
+
+def test_economic_curtailment_never_loses_on_power(tmp_path, loaded_db):
+    """With the economic rule a lot never runs at a loss on power; without it, an old
+    machine loses money on the days below its shutdown price."""
+    always = fleet_history(
+        loaded_db,
+        fleet_file(tmp_path, [("Antminer S19j Pro", 10, 0)], price=0.07),
+        "2025-01-01",
+        "2025-12-31",
+    )
+    ruled = fleet_history(
+        loaded_db,
+        fleet_file(
+            tmp_path,
+            [("Antminer S19j Pro", 10, 0)],
+            price=0.07,
+            name="ruled.toml",
+            extra='[curtailment]\nrule = "economic"\n[demand_response]\ncredit_usd_mwh = 10\n',
+        ),
+        "2025-01-01",
+        "2025-12-31",
+    )
+    below = [r for r in always.lot_days if not r["above_shutdown"]]
+    assert below and all(r["margin_usd"] < 0 for r in below)
+    kwh = 10 * 3068 * 24 / 1000 * 0.97
+    # with a credit of $10/MWh a day's run must also earn the credit it forgoes
+    forgo = {r["day"] for r in always.lot_days if r["margin_usd"] < kwh * 10 / 1000}
+    stopped = [r for r in ruled.lot_days if r["run_share"] == 0]
+    assert {r["day"] for r in stopped} == forgo and len(forgo) > len(below)
+    for r in stopped:  # off: no BTC, no power, the credit for the energy not drawn
+        assert r["btc"] == 0 and r["power_cost_usd"] == 0
+        assert r["dr_credit_usd"] == pytest.approx(kwh * 10 / 1000, rel=1e-12)
+    assert ruled.totals.margin_usd > always.totals.margin_usd
+
+
+def test_scenarios_move_the_paths_as_named(tmp_path, loaded_db):
+    start, _, _ = read_plan_inputs(
+        loaded_db, fleet_file(tmp_path, [("Antminer S21", 1, 0)]), "base", "2025-12-31"
+    )
+    days = 500
+    base = simulate(start, load_scenario("base"), days, np.random.default_rng(7), 300)
+    bear = simulate(start, load_scenario("bear"), days, np.random.default_rng(7), 300)
+    ai = simulate(start, load_scenario("hashrate-to-ai"), days, np.random.default_rng(7), 300)
+    storm = simulate(start, load_scenario("storm"), days, np.random.default_rng(7), 300)
+    # bear: the price 40% below base's from day 91 on, the same draws
+    np.testing.assert_allclose(bear.price_usd[:, 90:] / base.price_usd[:, 90:], 0.6, rtol=1e-12)
+    # and hashrate answers: difficulty lower than base's a year on
+    assert np.median(bear.difficulty[:, 400] / base.difficulty[:, 400]) < 0.8
+    # 10% of hashrate leaves over a year: difficulty about 10% lower, hashprice higher
+    ratio = np.median(ai.difficulty[:, 450] / base.difficulty[:, 450])
+    assert 0.87 < ratio < 0.93
+    assert (ai.price_usd == base.price_usd).all()
+    # the storm: the site is off from 24 January for 7 days
+    off = np.flatnonzero(storm.site_uptime_factor == 0)
+    first = start.day + 1 + off
+    assert [str(d) for d in first] == [f"{y}-01-{d}" for y in (2026, 2027) for d in range(24, 31)]
+    assert (base.site_uptime_factor == 1).all()
+
+
+# -- finance ----------------------------------------------------------------------------------
+
+
+def test_annuity_repays_the_principal_and_irr_recovers_the_rate():
+    pay, interest = finance.loan_schedule(100_000, 12.0, 24, 30)
+    assert pay[:24] == pytest.approx([pay[0]] * 24) and (pay[24:] == 0).all()
+    assert pay.sum() - interest.sum() == pytest.approx(100_000, rel=1e-12)
+    r = 0.01  # 1% a month
+    assert pay[0] == pytest.approx(100_000 * r / (1 - (1 + r) ** -24), rel=1e-12)
+    # lending 100,000 and receiving the payments: IRR is the loan's effective rate
+    irr = finance.irr_pct(np.array([-100_000.0]), pay[None, :24])[0]
+    assert irr == pytest.approx(((1 + r) ** 12 - 1) * 100, rel=1e-9)
+    assert finance.npv(-100_000.0, pay[:24], irr)[()] == pytest.approx(0, abs=1e-4)
+    assert math.isnan(finance.irr_pct(np.array([-1.0]), np.zeros((1, 12)))[0])
+    assert finance.payback_month(-100.0, np.array([30.0, 30, 30, 30, 30]))[()] == 4
+    assert finance.payback_month(-100.0, np.array([10.0, 10]))[()] == math.inf
+
+
+# -- the commands ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def desk_file(tmp_path_factory):
+    """The fleet of the issue: 1,000 S19j Pro and 500 S21 at 0.06 $/kWh."""
+    tmp = tmp_path_factory.mktemp("desk")
+    return fleet_file(
+        tmp,
+        [("Antminer S19j Pro", 1000, 350), ("Antminer S21", 500, 2800)],
+        price=0.06,
+        overhead=5,
+        fixed=15_000,
+        extra='[curtailment]\nrule = "economic"\n[resale]\ncurve = [[0, 100], [24, 35], [60, 5]]\n',
+    )
+
+
+def test_cli_year_of_pnl_with_shutdown_days(cli, loaded_db, desk_file, tmp_path):
+    out = tmp_path / "rows.csv"
+    result = cli(
+        "fleet",
+        desk_file,
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-12-31",
+        "--db",
+        loaded_db,
+        "--csv",
+        out,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "per lot" in result.stdout and "first below" in result.stdout
+    doc = json.loads(
+        cli(
+            "fleet",
+            desk_file,
+            "--from",
+            "2025-01-01",
+            "--to",
+            "2025-12-31",
+            "--db",
+            loaded_db,
+            "--json",
+        ).stdout
+    )
+    totals = doc["totals"]
+    for key in (
+        "btc",
+        "revenue_usd",
+        "power_cost_usd",
+        "fixed_cost_usd",
+        "margin_usd",
+        "cash_cost_usd_per_btc",
+    ):
+        assert isinstance(totals[key], float)
+    assert totals["margin_usd"] == pytest.approx(
+        totals["revenue_usd"]
+        - totals["power_cost_usd"]
+        - totals["fixed_cost_usd"]
+        + totals["dr_credit_usd"]
+    )
+    lots = {lot["lot"]: lot for lot in doc["lots"]}
+    assert lots["Antminer S19j Pro"]["shutdown_days"] > lots["Antminer S21"]["shutdown_days"]
+    assert len(doc["days"]) == 365 and len(doc["lot_days"]) == 730
+    assert sum(d["btc"] for d in doc["days"]) == pytest.approx(totals["btc"], rel=1e-12)
+    with open(out, newline="") as f:
+        assert len(list(csv.DictReader(f))) == 730
+    library = fleet_history(loaded_db, desk_file, "2025-01-01", "2025-12-31").to_dict()
+    assert doc == json.loads(json.dumps(library))
+
+
+@pytest.mark.parametrize("scenario", ["base", "hashrate-to-ai"])
+def test_cli_plan_prints_payback_and_bands(cli, loaded_db, desk_file, scenario):
+    result = cli(
+        "fleet",
+        desk_file,
+        "--plan",
+        "36",
+        "--runs",
+        "300",
+        "--scenario",
+        scenario,
+        "--db",
+        loaded_db,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "payback" in result.stdout and "margin p5" in result.stdout
+    doc = json.loads(
+        cli(
+            "fleet",
+            desk_file,
+            "--plan",
+            "36",
+            "--runs",
+            "300",
+            "--scenario",
+            scenario,
+            "--db",
+            loaded_db,
+            "--json",
+        ).stdout
+    )
+    assert len(doc["months_table"]) == 36
+    for month in doc["months_table"]:
+        m = month["margin_usd"]
+        assert m["p5"] <= m["p50"] <= m["p95"]
+    assert doc["halving"]["date_p50"] is not None  # 36 months from 2025-12-31 reach 2028
+    assert [lot["shutdown_order"] for lot in doc["lots"]] == [1, 2]
+    assert doc["lots"][0]["lot"] == "Antminer S19j Pro"
+
+
+def test_hashrate_leaving_raises_the_remaining_fleets_npv(loaded_db, desk_file):
+    base = plan_fleet(loaded_db, desk_file, 24, "base", runs=400)
+    ai = plan_fleet(loaded_db, desk_file, 24, "hashrate-to-ai", runs=400)
+    assert (ai.npv_runs >= base.npv_runs - 1e-6).all()
+    assert ai.npv_usd.p50 > base.npv_usd.p50
+
+
+def test_compare_and_sensitivity(tmp_path, loaded_db, desk_file):
+    same = compare_fleets(loaded_db, desk_file, desk_file, 12, runs=200)
+    assert same.npv_difference_usd.p5 == same.npv_difference_usd.p95 == 0
+    cheaper = fleet_file(
+        tmp_path,
+        [("Antminer S19j Pro", 1000, 300), ("Antminer S21", 500, 2800)],
+        price=0.06,
+        overhead=5,
+        fixed=15_000,
+        extra='[curtailment]\nrule = "economic"\n[resale]\ncurve = [[0, 100], [24, 35], [60, 5]]\n',
+    )
+    c = compare_fleets(loaded_db, desk_file, cheaper, 12, runs=200)
+    assert c.probability_b_better == 1.0 and c.npv_difference_usd.p50 > 0
+    s = sensitivity(loaded_db, desk_file, 12, runs=100)
+    rows = {r.factor: r for r in s.rows}
+    assert rows["BTC price"].npv_high_usd > rows["BTC price"].npv_low_usd
+    assert rows["power price"].npv_high_usd < rows["power price"].npv_low_usd
+    assert rows["growth/epoch"].npv_high_usd < rows["growth/epoch"].npv_low_usd
+    assert [r.swing_usd for r in s.rows] == sorted((r.swing_usd for r in s.rows), reverse=True)
