@@ -367,67 +367,139 @@ def _site_curve(fleet: Fleet) -> tuple[np.ndarray, np.ndarray]:
     return pnl.price_curve(np.array([p.mean() for p in parts]))
 
 
+def _local_months(grid: _Grid, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    """The months days ``a..b-1`` touch and where each begins within that slice."""
+    first = int(np.searchsorted(grid.month_start, a, side="right")) - 1
+    last = int(np.searchsorted(grid.month_start, b - 1, side="right")) - 1
+    index = np.arange(first, last + 1)
+    return index, np.maximum(grid.month_start[index] - a, 0)
+
+
+@dataclass(frozen=True)
+class _Served:
+    """A service range's days of a chunk: revenue and BTC per TH/s per day with the storm
+    applied (``usd``, ``btc``), the storm factor, the months touched (``index``) and their
+    starts in the slice, and per month the sums with the lot always running: ``usd_sum``,
+    ``btc_sum``, ``drawn_days`` (days weighted by the storm) and ``served_days``."""
+
+    usd_raw: np.ndarray
+    usd: np.ndarray
+    btc: np.ndarray
+    storm: np.ndarray | None
+    index: np.ndarray
+    starts: np.ndarray
+    usd_sum: np.ndarray
+    btc_sum: np.ndarray
+    drawn_days: np.ndarray
+    served_days: np.ndarray
+
+    def sums(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.add.reduceat(x, self.starts, axis=-1, dtype=np.float64))
+
+
+def _served(
+    usd_th: np.ndarray, btc_th: np.ndarray, storm: np.ndarray, grid: _Grid, a: int, b: int
+) -> _Served:
+    index, starts = _local_months(grid, a, b)
+    raw = usd_th[:, a:b]
+    factor = storm[a:b]
+    stormy = bool((factor != 1).any())
+    usd = raw * factor if stormy else raw
+    btc = btc_th[:, a:b] * factor if stormy else btc_th[:, a:b]
+
+    def sums(x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.add.reduceat(x, starts, axis=-1, dtype=np.float64))
+
+    return _Served(
+        usd_raw=raw,
+        usd=usd,
+        btc=btc,
+        storm=factor if stormy else None,
+        index=index,
+        starts=starts,
+        usd_sum=sums(usd),
+        btc_sum=sums(btc),
+        drawn_days=sums(factor),
+        served_days=sums(np.ones(b - a)),
+    )
+
+
 def _chunk(fleet: Fleet, lots: _Lots, grid: _Grid, paths: Paths) -> _Chunk:
+    """Each lot's monthly sums over a chunk of runs. Per lot the work is a comparison and
+    two masked sums over runs x days (the economic rule at a flat price), or the
+    price-duration curve's lookup (hourly prices); a lot's service range is sliced out, and
+    what does not depend on the lot is computed once per range."""
     site = fleet.site
-    per_th = paths.btc_per_th_day_pps if site.pool_scheme == "pps" else paths.btc_per_th_day_fpps
+    per_th = paths.btc_per_th_day(site.pool_scheme)
     keep = (1.0 - site.pool_fee_pct / 100.0) * site.uptime_pct / 100.0
-    storm = paths.site_uptime_factor
     btc_th = per_th * keep  # BTC per TH/s per day of running, before the storm
     usd_th = btc_th * paths.price_usd
-    ordered, sums = _site_curve(fleet)
+    ordered, cumulative = _site_curve(fleet)
     credit_kwh = fleet.dr_credit_usd_mwh / 1000.0
     runs, n = usd_th.shape
-    months = len(grid.month_start)
-    shape = (runs, months, len(lots.ths))
+    # Built lot by lot as lots x runs x months (each lot's block contiguous), handed on
+    # as runs x months x lots.
+    shape = (len(lots.ths), runs, len(grid.month_start))
     revenue, btc, power, credit, always, off = (np.zeros(shape) for _ in range(6))
-    mean_price = float(ordered.mean()) if ordered.size else 0.0
-
-    def monthly(x: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(x, grid.month_start, axis=1)
-
+    mean_price = float(ordered.mean())
     flat = ordered.size == 1
+    ranges: dict[tuple[int, int], _Served] = {}
     for j in range(len(lots.ths)):  # lots: a handful to a few dozen
-        a, b = lots.serve_from[j], lots.serve_to[j]
-        serving = np.zeros(n)
-        serving[a:b] = 1.0
-        e = lots.kwh_per_th_day[j]
-        per_kwh = usd_th / e
-        threshold = pnl.run_threshold_usd_kwh(
-            fleet.curtailment, per_kwh, fleet.max_power_price_usd_kwh, fleet.dr_credit_usd_mwh
-        )
-        if flat:
-            share = (threshold >= ordered[0]) * serving
-            paid = share * ordered[0]
+        a, b = int(lots.serve_from[j]), int(lots.serve_to[j])
+        if b <= a:
+            continue
+        if (a, b) not in ranges:
+            ranges[(a, b)] = _served(usd_th, btc_th, paths.site_uptime_factor, grid, a, b)
+        r = ranges[(a, b)]
+        e, th, m = lots.kwh_per_th_day[j], lots.ths[j], r.index
+        always_on = r.usd_sum - e * mean_price * r.drawn_days
+        always[j][:, m] = th * (always_on + e * credit_kwh * (r.served_days - r.drawn_days))
+        rule = fleet.curtailment
+        cap = fleet.max_power_price_usd_kwh
+        if flat and (
+            rule == "none" or (rule == "price-cap" and cap is not None and mean_price <= cap)
+        ):
+            rev, mined, drawn, run_days = r.usd_sum, r.btc_sum, r.drawn_days, r.served_days
+            paid = mean_price * drawn
+        elif flat and rule == "price-cap":
+            rev = mined = drawn = run_days = paid = np.zeros((runs, len(m)))
+        elif flat:  # economic: run while revenue covers power and the credit forgone
+            on = r.usd_raw >= (mean_price + credit_kwh) * e
+            rev, mined = r.sums(r.usd * on), r.sums(r.btc * on)
+            run_days = r.sums(on)
+            drawn = run_days if r.storm is None else r.sums(on * r.storm)
+            paid = mean_price * drawn
         else:
-            share, paid = pnl.run_on_curve(threshold, ordered, sums)
-            share, paid = share * serving, paid * serving
-        drawn = share * storm
-        th = lots.ths[j]
-        revenue[..., j] = th * monthly(usd_th * drawn)
-        btc[..., j] = th * monthly(btc_th * drawn)
-        energy_days = monthly(drawn)
-        power[..., j] = th * e * (energy_days * mean_price if flat else monthly(paid * storm))
-        served = monthly(np.broadcast_to(serving, (1, n)))
-        credit[..., j] = th * e * credit_kwh * (served - energy_days)
-        always_on = serving * storm
-        always[..., j] = th * (
-            monthly(usd_th * always_on)
-            - e * mean_price * monthly(np.broadcast_to(always_on, (1, n)))
-            + e * credit_kwh * monthly(np.broadcast_to(serving * (1 - storm), (1, n)))
-        )
-        off[..., j] = monthly((share == 0) & (serving > 0))
+            threshold = pnl.run_threshold_usd_kwh(rule, r.usd_raw / e, cap, fleet.dr_credit_usd_mwh)
+            share, paid_kwh = pnl.run_on_curve(threshold, ordered, cumulative)
+            weight = share if r.storm is None else share * r.storm
+            rev, mined = r.sums(r.usd_raw * weight), r.sums(btc_th[:, a:b] * weight)
+            drawn, run_days = r.sums(weight), r.sums(share > 0)
+            paid = r.sums(paid_kwh if r.storm is None else paid_kwh * r.storm)
+        revenue[j][:, m] = th * rev
+        btc[j][:, m] = th * mined
+        power[j][:, m] = th * e * paid
+        credit[j][:, m] = th * e * credit_kwh * (r.served_days - drawn)
+        off[j][:, m] = r.served_days - run_days
     hashprice = per_th * 1000.0 * paths.price_usd
     width = grid.month_days
+
+    def monthly_mean(x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.add.reduceat(x, grid.month_start, axis=1) / width)
+
+    def by_run(x: np.ndarray) -> np.ndarray:
+        return np.moveaxis(x, 0, -1)
+
     return _Chunk(
-        revenue=revenue,
-        btc=btc,
-        power=power,
-        credit=credit,
-        margin_always=always,
-        off_days=off,
-        price_mean=monthly(paths.price_usd) / width,
-        hashprice_mean=monthly(hashprice) / width,
-        difficulty_mean=monthly(paths.difficulty) / width,
+        revenue=by_run(revenue),
+        btc=by_run(btc),
+        power=by_run(power),
+        credit=by_run(credit),
+        margin_always=by_run(always),
+        off_days=by_run(off),
+        price_mean=monthly_mean(paths.price_usd),
+        hashprice_mean=monthly_mean(hashprice),
+        difficulty_mean=monthly_mean(paths.difficulty),
         halving_day=paths.halving_day,
     )
 
@@ -444,31 +516,35 @@ def _simulate_fleet(
     chunks = -(-runs // CHUNK_RUNS)
     children = np.random.SeedSequence(seed).spawn(chunks)
 
-    def one(c: int) -> _Chunk:
+    def one(c: int) -> tuple[int, _Chunk]:
         size = min(CHUNK_RUNS, runs - c * CHUNK_RUNS)
-        paths = simulate(
-            start,
-            scenario,
-            len(grid.days),
-            np.random.default_rng(children[c]),
-            size,
-        )
-        return _chunk(fleet, lots, grid, paths)
+        rng = np.random.default_rng(children[c])
+        paths = simulate(start, scenario, len(grid.days), rng, size)
+        return c, _chunk(fleet, lots, grid, paths)
 
     try:
         if chunks == 1:
-            parts = [one(0)]
-        else:
-            with ThreadPoolExecutor(THREADS) as pool:
-                parts = list(pool.map(one, range(chunks)))
+            return one(0)[1]
+        out: _Chunk | None = None
+        with ThreadPoolExecutor(THREADS) as pool:
+            for c, part in pool.map(one, range(chunks)):
+                if out is None:  # the whole result, filled chunk by chunk
+                    out = _Chunk(
+                        **{
+                            f.name: np.empty(
+                                (runs, *getattr(part, f.name).shape[1:]),
+                                getattr(part, f.name).dtype,
+                            )
+                            for f in dataclasses.fields(_Chunk)
+                        }
+                    )
+                rows = slice(c * CHUNK_RUNS, c * CHUNK_RUNS + len(part.halving_day))
+                for f in dataclasses.fields(_Chunk):
+                    getattr(out, f.name)[rows] = getattr(part, f.name)
     except ValueError as exc:  # the history or the scenario's price file falls short
         raise InputError(str(exc), parameter="scenario") from None
-    return _Chunk(
-        **{
-            f.name: np.concatenate([getattr(p, f.name) for p in parts])
-            for f in dataclasses.fields(_Chunk)
-        }
-    )
+    assert out is not None
+    return out
 
 
 @dataclass(frozen=True)

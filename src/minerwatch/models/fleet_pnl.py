@@ -40,12 +40,10 @@ def btc_per_th_day(
     Pass ``fees_btc_per_block = 0`` for PPS (subsidy only). x1000 is Luxor's BTC hashprice
     per PH/s per day.
     """
+    per_hash_day = SECONDS_PER_DAY * HS_PER_THS / HASHES_PER_DIFFICULTY
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(
-            (_f(subsidy_btc_per_block) + _f(fees_btc_per_block))
-            * SECONDS_PER_DAY
-            * HS_PER_THS
-            / (_f(difficulty) * HASHES_PER_DIFFICULTY)
+            (_f(subsidy_btc_per_block) + _f(fees_btc_per_block)) * per_hash_day / _f(difficulty)
         )
 
 

@@ -88,20 +88,24 @@ class Paths:
     """Daily paths of a chunk of runs (``runs x days``; day 0 is the day after the start).
 
     ``price_usd``, ``difficulty`` (at the day's middle), ``subsidy_btc`` (mean per block of
-    the day's blocks), ``fees_btc_per_block``, ``blocks`` (mined in the day),
-    ``btc_per_th_day_fpps`` and ``btc_per_th_day_pps``; ``site_uptime_factor`` (days: the
-    storm's); ``halving_day`` (per run: index of the day the block at the next halving
-    height is mined, -1 when not within the days)."""
+    the day's blocks), ``fees_btc_per_block``, ``blocks`` (mined in the day);
+    ``site_uptime_factor`` (days: the storm's); ``halving_day`` (per run: index of the day
+    the block at the next halving height is mined, -1 when not within the days).
+    :meth:`btc_per_th_day` is what a TH/s earns under a pool scheme."""
 
     price_usd: np.ndarray
     difficulty: np.ndarray
     subsidy_btc: np.ndarray
     fees_btc_per_block: np.ndarray
     blocks: np.ndarray
-    btc_per_th_day_fpps: np.ndarray
-    btc_per_th_day_pps: np.ndarray
     site_uptime_factor: np.ndarray
     halving_day: np.ndarray
+
+    def btc_per_th_day(self, pool_scheme: str) -> np.ndarray:
+        """BTC a day per TH/s before the pool fee: FPPS the subsidy and fees, PPS the
+        subsidy alone (:func:`minerwatch.models.fleet_pnl.btc_per_th_day`)."""
+        fees = self.fees_btc_per_block if pool_scheme == "fpps" else 0.0
+        return btc_per_th_day(self.subsidy_btc, fees, self.difficulty)
 
 
 def cumulative_subsidy_btc(height: np.ndarray) -> np.ndarray:
@@ -341,8 +345,6 @@ def simulate(
         subsidy_btc=subsidy,
         fees_btc_per_block=fees,
         blocks=mined,
-        btc_per_th_day_fpps=btc_per_th_day(subsidy, fees, difficulty),
-        btc_per_th_day_pps=btc_per_th_day(subsidy, 0.0, difficulty),
         site_uptime_factor=storm_factor(scenario, start.day, days),
         halving_day=halving_day,
     )
