@@ -11,6 +11,8 @@ to the fleet file's folder.
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +21,15 @@ import numpy as np
 from minerwatch.errors import InputError
 from minerwatch.sources.catalog import Catalog, load_catalog
 from minerwatch.sources.table import parse_float, read_csv
-from minerwatch.sources.toml_file import Section, read_toml
+from minerwatch.sources.toml_file import Section, TomlFile, parse_toml, read_toml
 
 POOL_SCHEMES = ("fpps", "pps")
+#: The most machines a lot may hold (the whole network is a few million machines).
+MAX_MACHINES = 10_000_000
+#: Hourly prices accepted, USD/kWh: at least -10 (wholesale prices go negative when the
+#: grid has too much power) and below 10.
+HOURLY_PRICE_RANGE_USD_KWH = (-10.0, 10.0)
+_HOUR = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?Z?$")
 CURTAILMENT_RULES = ("none", "economic", "price-cap")
 
 # Defaults, each with its source (docs/fleet.md repeats them).
@@ -123,27 +131,33 @@ class Fleet:
 
 
 def read_hourly_prices(path: str | Path) -> HourlyPrices:
-    """An hourly price CSV (``time`` ISO 8601 UTC to the hour, ``usd_kwh``); each an
-    :class:`InputError` naming file and line: a time not on the hour, a repeated hour,
-    times out of order, a price that is not a number >= 0 and < 10 USD/kWh."""
+    """An hourly price CSV (``time``: an hour in UTC, ``YYYY-MM-DDTHH:00[:00]`` with an
+    optional ``Z``, or a space for the ``T``; ``usd_kwh``); each an :class:`InputError`
+    naming file and line: a time that is not such an hour (a date alone, minutes or
+    seconds past the hour, a time-zone offset), a repeated hour, hours out of order, a
+    price that is not a number >= -10 and < 10 USD/kWh."""
     table = read_csv(path, ("time", "usd_kwh"))
     cells = table.columns["time"].astype(str)
     text = np.char.replace(np.char.rstrip(np.char.strip(cells), "Z"), " ", "T")
 
-    def bad(i: int) -> InputError:
+    def bad(i: int, why: str = "") -> InputError:
         return InputError(
-            f"time {cells[i]!r}: expected an hour YYYY-MM-DDTHH:00 (UTC)",
+            f"time {str(cells[i])!r}: expected an hour YYYY-MM-DDTHH:00 in UTC{why}",
             path=str(path),
             line=int(table.lines[i]),
             column="time",
         )
 
+    for i, cell in enumerate(np.char.strip(cells)):  # the form only; the values below
+        if not _HOUR.match(str(cell)):
+            offset = " (no time-zone offset)" if re.search(r"[+-]\d{2}:?\d{2}$", cell) else ""
+            raise bad(i, offset)
     try:
-        stamps = text.astype("datetime64[s]")
+        stamps = text.astype("datetime64[us]")
     except ValueError:
         for i, cell in enumerate(text):  # only to name the first bad row
             try:
-                np.datetime64(cell, "s")
+                np.datetime64(cell, "us")
             except ValueError:
                 raise bad(i) from None
         raise
@@ -155,18 +169,28 @@ def read_hourly_prices(path: str | Path) -> HourlyPrices:
     if (steps <= 0).any():
         i = int(np.flatnonzero(steps <= 0)[0]) + 1
         raise InputError(
-            f"time {cells[i]!r} repeats or goes back; expected hours in ascending order",
+            f"time {str(cells[i])!r} repeats or goes back; expected hours in ascending order",
             path=str(path),
             line=int(table.lines[i]),
             column="time",
         )
-    prices = parse_float(table, "usd_kwh", minimum=0.0, maximum=10.0)
+    low, high = HOURLY_PRICE_RANGE_USD_KWH
+    prices = parse_float(table, "usd_kwh", minimum=low, maximum=high)
+    if (prices >= high).any():
+        i = int(np.flatnonzero(prices >= high)[0])
+        raise InputError(
+            f"usd_kwh {prices[i]:g}: expected a price >= {low:g} and < {high:g} USD/kWh",
+            path=str(path),
+            line=int(table.lines[i]),
+            column="usd_kwh",
+        )
     return HourlyPrices(str(path), hours, prices)
 
 
-def _site(section: Section | None, fleet_dir: Path) -> Site:
+def _site(root: Section, fleet_dir: Path | None) -> Site:
+    section = root.table("site")
     if section is None:
-        raise InputError("missing table [site]; expected the site's power price and pool")
+        raise root.error(None, "missing table [site]; expected the site's power price and pool")
     hourly = None
     if section.has("power_prices"):
         if section.has("power_price_usd_kwh"):
@@ -174,6 +198,18 @@ def _site(section: Section | None, fleet_dir: Path) -> Site:
                 "power_prices", "give power_price_usd_kwh or power_prices, not both"
             )
         name = section.text("power_prices")
+        if fleet_dir is None:
+            raise section.error(
+                "power_prices",
+                "a pasted fleet file cannot name an hourly price file; give "
+                "power_price_usd_kwh, or run `minerwatch fleet FILE` with the file beside it",
+            )
+        if not (fleet_dir / name).is_file():
+            raise section.error(
+                "power_prices",
+                f"no such file {fleet_dir / name}; expected an hourly price CSV (time,usd_kwh) "
+                "beside the fleet file",
+            )
         hourly = read_hourly_prices(fleet_dir / name)
         flat = float(np.mean(hourly.usd_kwh))
     else:
@@ -203,7 +239,15 @@ def _lot(section: Section, catalog: Catalog) -> Lot:
         index = {str(m).lower(): i for i, m in enumerate(catalog.model)}
         i = index.get(model.lower())
         if i is None:
-            close = [str(m) for m in catalog.model if model.lower() in str(m).lower()][:5]
+            names = [str(m) for m in catalog.model]
+            lowered = {n.lower(): n for n in names}
+            close = [n for n in names if model.lower() in n.lower()]
+            close += [
+                lowered[n]
+                for n in difflib.get_close_matches(model.lower(), list(lowered), n=5, cutoff=0.6)
+                if lowered[n] not in close
+            ]
+            close = close[:5]
             hint = f" (close: {', '.join(close)})" if close else ""
             raise section.error(
                 "model",
@@ -219,7 +263,7 @@ def _lot(section: Section, catalog: Catalog) -> Lot:
     lot = Lot(
         name=section.text("name", model or f"{hashrate:g} TH/s at {power:g} W"),
         model=model,
-        count=int(section.number("count", low=1, whole=True)),
+        count=int(section.number("count", low=1, high=MAX_MACHINES, whole=True)),
         hashrate_ths=hashrate,
         power_w=power,
         unit_price_usd=section.number("unit_price_usd", 0.0, low=0, unit="USD"),
@@ -262,10 +306,21 @@ def read_fleet(path: str | Path, catalog: Catalog | None = None) -> Fleet:
     """Read the fleet file at ``path`` (lots resolved against ``catalog``, default the
     packaged one). Every problem is an :class:`InputError` naming the file, the line and
     the key, and what was expected there; unknown keys are refused."""
-    doc = read_toml(path, "fleet file")
+    return _fleet(read_toml(path, "fleet file"), Path(path).parent, catalog)
+
+
+def fleet_from_text(text: str, origin: str = "fleet.toml", catalog: Catalog | None = None) -> Fleet:
+    """A fleet file's text (pasted or uploaded; ``origin`` names it in messages), read as
+    :func:`read_fleet` reads a file. It has no folder, so an hourly price file cannot be
+    named: ``power_prices`` is refused."""
+    return _fleet(parse_toml(text, origin, "fleet file"), None, catalog)
+
+
+def _fleet(doc: TomlFile, folder: Path | None, catalog: Catalog | None) -> Fleet:
+    path = doc.path
     root = doc.root
     catalog = catalog if catalog is not None else load_catalog()
-    site = _site(root.table("site"), Path(path).parent)
+    site = _site(root, folder)
     lots = tuple(_lot(s, catalog) for s in root.tables("lots"))
     if not lots:
         raise InputError("no [[lots]]; expected at least one lot of machines", path=str(path))

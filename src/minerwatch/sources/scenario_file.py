@@ -6,6 +6,7 @@ module; ``docs/fleet.md`` documents every key and its default.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -104,8 +105,15 @@ class Scenario:
 def _price_file(path: Path) -> PriceFile:
     table = read_csv(path, ("day", "price_usd"))
     days = parse_date(table, "day")
-    if (np.diff(days).astype(np.int64) != 1).any():
-        raise InputError("days must be consecutive and ascending", path=str(path), column="day")
+    steps = np.diff(days).astype(np.int64)
+    if (steps != 1).any():
+        i = int(np.flatnonzero(steps != 1)[0]) + 1
+        raise InputError(
+            f"day {days[i]} after {days[i - 1]}: expected consecutive days in ascending order",
+            path=str(path),
+            line=int(table.lines[i]),
+            column="day",
+        )
     return PriceFile(str(path), days, parse_price_usd(table, "price_usd"))
 
 
@@ -133,9 +141,12 @@ def _parse(path: str | Path, name: str | None) -> Scenario:
     storm_day = storm.text("month_day") if storm.has("month_day") else None
     if storm_day is not None:
         try:
-            np.datetime64(f"2001-{storm_day}")
+            ok = re.fullmatch(r"\d{2}-\d{2}", storm_day) is not None
+            ok = ok and bool(np.datetime64(f"2000-{storm_day}"))  # 2000: 29 February exists
         except ValueError:
-            raise storm.error("month_day", f"month_day = {storm_day!r}; expected MM-DD") from None
+            ok = False
+        if not ok:
+            raise storm.error("month_day", f"month_day = {storm_day!r}; expected MM-DD")
     fee_flat = fees.number("btc_per_block", -1.0, low=0) if fees.has("btc_per_block") else None
     scenario = Scenario(
         name=root.text("name", name or Path(path).stem),

@@ -96,18 +96,18 @@ class Section:
             if default is None:
                 raise self.error(None, f"missing key {key!r}; expected {expected.strip()}")
             return default
-        value = self._get(key)
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        given = self._get(key)
+        ok = isinstance(given, int | float) and not isinstance(given, bool)
         if ok and whole:
-            ok = isinstance(value, int)
+            ok = isinstance(given, int)
         if ok:
-            value = float(value)
+            value = float(given)
             ok = value == value and abs(value) != float("inf")
             ok = ok and (low is None or (value > low if low_open else value >= low))
             ok = ok and (high is None or value <= high)
-        if not ok:
-            raise self.error(key, f"{key} = {value!r}; expected {expected.strip()}")
-        return float(value)
+        if not ok:  # the value as the file wrote it
+            raise self.error(key, f"{key} = {given!r}; expected {expected.strip()}")
+        return float(given)
 
     def text(self, key: str, default: str | None = None, *, choices: tuple[str, ...] = ()) -> str:
         """The string at ``key`` (one of ``choices`` when given)."""
@@ -173,9 +173,10 @@ class Section:
 
     def finish(self, known: tuple[str, ...] = ()) -> None:
         """Refuse keys nobody read (a misspelt key must not be silently ignored)."""
+        where = f"in [{_path_text(self.path)}]" if self.path else "at the top level"
         for key in self.values:
             if key not in self.used and key not in known:
-                raise self.error(key, f"unknown key {key!r} in [{_path_text(self.path)}]")
+                raise self.error(key, f"unknown key {key!r} {where}")
 
     def keys(self) -> Iterator[str]:
         return iter(self.values)
@@ -207,6 +208,22 @@ class TomlFile:
         return Section(self, (), self.data)
 
 
+def parse_toml(text: str, origin: str, what: str) -> TomlFile:
+    """Parse TOML ``text`` (``origin`` names it in messages); :class:`InputError` naming
+    the line of a syntax error."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark is no key
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+)", str(exc))
+        raise InputError(
+            f"not valid TOML ({exc}); expected a {what}",
+            path=origin,
+            line=int(found.group(1)) if found else None,
+        ) from None
+    return TomlFile(origin, text, data)
+
+
 def read_toml(path: str | Path, what: str) -> TomlFile:
     """Read and parse the TOML file at ``path``. :class:`InputError` naming the file (and
     the line, for a syntax error) when it cannot be read or parsed; ``what`` names the kind
@@ -221,13 +238,4 @@ def read_toml(path: str | Path, what: str) -> TomlFile:
         raise InputError(
             f"not a UTF-8 text file; expected a {what} in TOML", path=str(path)
         ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        found = re.search(r"line (\d+)", str(exc))
-        raise InputError(
-            f"not valid TOML ({exc}); expected a {what}",
-            path=str(path),
-            line=int(found.group(1)) if found else None,
-        ) from None
-    return TomlFile(str(path), text, data)
+    return parse_toml(text, str(path), what)
