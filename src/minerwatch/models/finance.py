@@ -61,10 +61,11 @@ def npv(upfront_usd: ArrayLike, monthly_usd: ArrayLike, annual_pct: float) -> np
     )
 
 
-def irr_pct(upfront_usd: ArrayLike, monthly_usd: ArrayLike, iterations: int = 100) -> np.ndarray:
+def irr_pct(upfront_usd: ArrayLike, monthly_usd: ArrayLike, iterations: int = 56) -> np.ndarray:
     """Internal rate of return, percent a year: the annual rate at which :func:`npv` is 0.
 
-    Bisection on the monthly rate in (-99.9%, +1000%) a month, vectorised over runs. NaN
+    Bisection on the monthly rate in (-99.9%, +1000%) a month, vectorised over runs (56
+    halvings leave an interval of 11 / 2**56, below 1e-15 a month). NaN
     where the NPV does not change sign in that range (no investment, or flows that never
     recover it: no IRR).
     """

@@ -15,8 +15,9 @@ subsidy is the subsidy schedule's integral over the day's heights (Bitcoin Core'
 1,050,000 steps the subsidy within the day the scenario reaches it.
 
 Hashrate growth and price returns are drawn together, in blocks of consecutive days of
-history (a moving-block bootstrap: H. R. Künsch (1989), *The jackknife and the bootstrap
-for general stationary observations*, Annals of Statistics 17(3)), so a month of falling
+history (the circular block bootstrap: D. N. Politis and J. P. Romano (1992), *A circular
+block-resampling procedure for stationary data*, in *Exploring the Limits of Bootstrap*,
+Wiley; after H. R. Künsch (1989), Annals of Statistics 17(3)), so a month of falling
 price comes with that month's hashrate; hashrate growth is read from the difficulty's daily
 log changes (the difficulty follows hashrate about an epoch late, without the Poisson noise
 of a daily hashrate estimate). Price returns have their historical mean removed and the
@@ -137,12 +138,14 @@ def first_order_lag(x: np.ndarray, tau_days: float) -> np.ndarray:
 def _block_indices(
     rng: np.random.Generator, runs: int, days: int, available: int, block: int
 ) -> np.ndarray:
-    """``runs x days`` indices into a history of ``available`` days: consecutive runs of
-    ``block`` days from random starts (the moving-block bootstrap)."""
+    """``runs x days`` indices into a history of ``available`` days: runs of ``block``
+    consecutive days from random starts, wrapping from the last day to the first (the
+    circular block bootstrap: every day of the history is drawn equally often, so the
+    draws keep the history's mean, which the moving-block bootstrap's edges do not)."""
     block = min(block, available)
     blocks = -(-days // block)
-    starts = rng.integers(0, available - block + 1, size=(runs, blocks))
-    return (starts[..., None] + np.arange(block)).reshape(runs, -1)[:, :days]
+    starts = rng.integers(0, available, size=(runs, blocks))
+    return ((starts[..., None] + np.arange(block)) % available).reshape(runs, -1)[:, :days]
 
 
 def _clean_window(values: np.ndarray, lookback: int) -> np.ndarray:
