@@ -419,33 +419,11 @@ def desk_file(tmp_path_factory):
 
 def test_cli_year_of_pnl_with_shutdown_days(cli, loaded_db, desk_file, tmp_path):
     out = tmp_path / "rows.csv"
-    result = cli(
-        "fleet",
-        desk_file,
-        "--from",
-        "2025-01-01",
-        "--to",
-        "2025-12-31",
-        "--db",
-        loaded_db,
-        "--csv",
-        out,
-    )
+    year = ("fleet", desk_file, "--from", "2025-01-01", "--to", "2025-12-31", "--db", loaded_db)
+    result = cli(*year, "--csv", out)
     assert result.returncode == 0, result.stderr
     assert "per lot" in result.stdout and "first below" in result.stdout
-    doc = json.loads(
-        cli(
-            "fleet",
-            desk_file,
-            "--from",
-            "2025-01-01",
-            "--to",
-            "2025-12-31",
-            "--db",
-            loaded_db,
-            "--json",
-        ).stdout
-    )
+    doc = json.loads(cli(*year, "--json").stdout)
     totals = doc["totals"]
     for key in (
         "btc",
@@ -474,35 +452,12 @@ def test_cli_year_of_pnl_with_shutdown_days(cli, loaded_db, desk_file, tmp_path)
 
 @pytest.mark.parametrize("scenario", ["base", "hashrate-to-ai"])
 def test_cli_plan_prints_payback_and_bands(cli, loaded_db, desk_file, scenario):
-    result = cli(
-        "fleet",
-        desk_file,
-        "--plan",
-        "36",
-        "--runs",
-        "300",
-        "--scenario",
-        scenario,
-        "--db",
-        loaded_db,
-    )
+    plan = ("fleet", desk_file, "--plan", "36", "--runs", "300", "--scenario", scenario)
+    result = cli(*plan, "--db", loaded_db)
     assert result.returncode == 0, result.stderr
     assert "payback" in result.stdout and "margin p5" in result.stdout
-    doc = json.loads(
-        cli(
-            "fleet",
-            desk_file,
-            "--plan",
-            "36",
-            "--runs",
-            "300",
-            "--scenario",
-            scenario,
-            "--db",
-            loaded_db,
-            "--json",
-        ).stdout
-    )
+    doc = json.loads(cli(*plan, "--db", loaded_db, "--json").stdout)
+    assert doc["scenario"] == scenario
     assert len(doc["months_table"]) == 36
     for month in doc["months_table"]:
         m = month["margin_usd"]
