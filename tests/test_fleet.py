@@ -493,3 +493,34 @@ def test_compare_and_sensitivity(tmp_path, loaded_db, desk_file):
     assert rows["power price"].npv_high_usd < rows["power price"].npv_low_usd
     assert rows["growth/epoch"].npv_high_usd < rows["growth/epoch"].npv_low_usd
     assert [r.swing_usd for r in s.rows] == sorted((r.swing_usd for r in s.rows), reverse=True)
+
+
+def _hourly_csv(path: Path, first: str, days: int, expensive: float, cheap: float) -> None:
+    """Hours 17:00-20:59 UTC at ``expensive``, the rest at ``cheap``."""
+    hours = np.datetime64(first, "h") + np.arange(days * 24)
+    prices = np.where(np.isin(hours.astype(int) % 24, [17, 18, 19, 20]), expensive, cheap)
+    lines = ["time,usd_kwh"] + [f"{h}:00:00Z,{p}" for h, p in zip(hours, prices, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_hourly_prices_curtail_the_expensive_hours(tmp_path, loaded_db):
+    """A day of 20 hours at 3 cents and 4 at 50: the economic rule runs the 20 cheap hours
+    (the S21's breakeven lies between), paying 20 * 0.03 / 24 per kWh of a full day; with
+    no rule it runs all 24 and pays the day's mean."""
+    _hourly_csv(tmp_path / "hourly.csv", "2025-03-01T00", 10, 0.50, 0.03)
+    site = SITE.format(price=0.05, uptime=97, fee=2, scheme="fpps", overhead=0, fixed=0)
+    site = site.replace("power_price_usd_kwh = 0.05", 'power_prices = "hourly.csv"')
+    lot = LOT.format(model="Antminer S21", count=10, unit=0)
+    (tmp_path / "none.toml").write_text(site + lot)
+    (tmp_path / "eco.toml").write_text(site + lot + '[curtailment]\nrule = "economic"\n')
+    none = fleet_history(loaded_db, tmp_path / "none.toml", "2025-03-01", "2025-03-10")
+    eco = fleet_history(loaded_db, tmp_path / "eco.toml", "2025-03-01", "2025-03-10")
+    kwh_day = 10 * 3500 * 24 / 1000 * 0.97
+    for a, b in zip(none.lot_days, eco.lot_days, strict=True):
+        assert a["run_share"] == 1 and b["run_share"] == pytest.approx(20 / 24)
+        assert a["power_cost_usd"] == pytest.approx(kwh_day * (20 * 0.03 + 4 * 0.50) / 24)
+        assert b["power_cost_usd"] == pytest.approx(kwh_day * 20 * 0.03 / 24)
+        assert b["btc"] == pytest.approx(a["btc"] * 20 / 24)
+    assert eco.totals.margin_usd > none.totals.margin_usd
+    plan = plan_fleet(loaded_db, tmp_path / "eco.toml", 6, runs=100, as_of="2025-03-10")
+    assert plan.curtailment_value_usd.p5 > 0  # stopping in the 50-cent hours always pays
