@@ -24,6 +24,7 @@ LAYERS: list[set[str]] = [
     {"models"},
     {"ingest"},
     {"analyses"},
+    {"notify"},  # alert delivery: webhooks, ntfy, Telegram, SMTP, commands, files
     {"present"},
     {"web"},  # minerwatch serve: imported by cli.py only
     {"cli"},

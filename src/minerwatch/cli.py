@@ -1386,6 +1386,59 @@ def config_show(json_out: JsonOption = False) -> None:
         config_table(out, config)
 
 
+alerts_app = typer.Typer(
+    help="Alert rules: their state on a day, a replay over history, delivery.",
+    no_args_is_help=True,
+)
+app.add_typer(alerts_app, name="alerts")
+RulesArgument = Annotated[
+    str,
+    typer.Argument(
+        metavar="RULES", help="Rule file (YAML; docs/alerts.md), or pack: minerwatch's own."
+    ),
+]
+FleetOption = Annotated[
+    Path | None,
+    _option("--fleet", "FILE", "A fleet file, for the fleet.* figures (docs/fleet.md)."),
+]
+
+
+@alerts_app.command("check")
+def alerts_check_cmd(
+    rules: RulesArgument,
+    as_of: AsOfOption = None,
+    fleet_file: FleetOption = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Each rule's state (normal, pending, firing, recovering, no-data, error) and value on
+    a day, with the day its state began."""
+    from minerwatch.analyses.alerts import alerts_check
+
+    result = _answer(alerts_check, db, rules, as_of, fleet=fleet_file)
+    _emit(result, json_out, "alerts_check_table")
+
+
+@alerts_app.command("backtest")
+def alerts_backtest_cmd(
+    rules: RulesArgument,
+    from_day: Annotated[str, _option("--from", "YYYY-MM-DD", "First day replayed.")],
+    to_day: Annotated[
+        str | None, _option("--to", "YYYY-MM-DD", "Last day (default: the last day held).")
+    ] = None,
+    fleet_file: FleetOption = None,
+    json_out: JsonOption = False,
+    csv_file: CsvOption = None,
+    db: DbOption = None,
+) -> None:
+    """Replay the rules over history with only the data each day had: every firing period
+    (start, end, value at start) and how often per year, before you switch a rule on."""
+    from minerwatch.analyses.alerts import alerts_backtest
+
+    result = _answer(alerts_backtest, db, rules, from_day, to_day, fleet=fleet_file)
+    _emit(result, json_out, "alerts_backtest_table", csv_file, "the firing periods")
+
+
 backtest_app = typer.Typer(help="Backtests of the forecasts over history.", no_args_is_help=True)
 app.add_typer(backtest_app, name="backtest")
 

@@ -14,6 +14,10 @@ from rich.table import Column, Table
 
 from minerwatch.metrics.intervals import UNKNOWN
 from minerwatch.present import format as fmt
+from minerwatch.present.alerts import (  # noqa: F401  (renderers the CLI names)
+    alerts_backtest_table,
+    alerts_check_table,
+)
 from minerwatch.present.columns import (
     MACHINE_COLUMNS,
     episode_columns,

@@ -1,0 +1,207 @@
+"""The figures alert rules read, as one series per name over every day up to ``as_of``.
+
+Names are the keys of ``minerwatch status --json`` (dotted for nested objects: the
+status snapshot of each day is the series' value that day), plus ``tip`` (unix seconds
+of the newest data: the end of the day for daily data, the newest block's time where
+blocks are held) and, with a fleet file, ``fleet.*`` (its history's figures that day).
+Every series is computed from the daily frame cut at ``as_of`` by trailing or expanding
+windows, so a day's value uses nothing after that day.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from minerwatch.analyses.cost import DEFAULT_MODEL, production_cost
+from minerwatch.analyses.day import Day
+from minerwatch.metrics import signals as sg
+from minerwatch.models import difficulty as forecaster
+from minerwatch.models.alerts import EvaluationProblem
+from minerwatch.sources.fleet_file import Fleet
+from minerwatch.units import HS_PER_EHS, SAT_PER_BTC, SECONDS_PER_DAY
+
+HASHRATE_WINDOWS = ("1d", "7d", "30d", "60d")
+_DAY0 = np.datetime64("1970-01-01", "D")
+
+
+class Figures:
+    """Lazily built series over the frame's days (``day``); :meth:`get` by name."""
+
+    def __init__(self, day: Day, fleet: Fleet | None = None, first_day: str | None = None) -> None:
+        self.context = day
+        #: the fleet's figures start here (its history needs a close every day)
+        self.first_row = (
+            0
+            if first_day is None
+            else int(np.searchsorted(day.frame.day, np.datetime64(first_day, "D")))
+        )
+        self.frame = day.frame
+        self.metrics = day.metrics
+        self.fleet = fleet
+        self.day = self.frame.day
+        self._cache: dict[str, np.ndarray] = {}
+        f, m = self.frame, self.metrics
+        price = f.price_usd
+        self._simple: dict[str, Callable[[], np.ndarray]] = {
+            "price_usd": lambda: price,
+            "price_ath_usd": lambda: m.price_ath_usd,
+            "price_drawdown_pct": lambda: m.price_drawdown_pct,
+            "price_change_7d_pct": lambda: m.price_change_7d_pct,
+            "price_change_30d_pct": lambda: m.price_change_30d_pct,
+            "height": lambda: f.end_height.astype(np.float64),
+            "blocks_1d": lambda: f.blocks.astype(np.float64),
+            "difficulty": lambda: f.difficulty_last,
+            "hashrate_ath_ehs": lambda: m.hashrate_ath_hs / HS_PER_EHS,
+            "hashrate_drawdown_pct": lambda: m.hashrate_drawdown_pct,
+            "block_interval_min_7d": lambda: m.block_interval_min_7d,
+            "revenue_usd_1d": lambda: m.revenue_usd,
+            "revenue_btc_1d": lambda: m.revenue_btc,
+            "subsidy_btc_1d": lambda: f.issuance_sat / SAT_PER_BTC,
+            "fees_btc_1d": lambda: f.fees_sat / SAT_PER_BTC,
+            "fees_share_pct_7d": lambda: m.fees_share_pct_7d,
+            "hashprice_usd_ph_day": lambda: m.hashprice_usd_ph_day,
+            "hashprice_btc_ph_day": lambda: m.hashprice_btc_ph_day,
+            "hashprice_realised_usd_ph_day": lambda: m.hashprice_realised_usd_ph_day,
+            "puell_multiple": lambda: m.puell_multiple,
+            "production_cost_usd": lambda: self._cost(DEFAULT_MODEL),
+            "price_to_cost_pct": lambda: 100.0 * (price / self._cost(DEFAULT_MODEL) - 1.0),
+            "hash_ribbons.state": self._ribbon_state,
+            "hash_ribbons.sma30_ehs": lambda: self._ribbons().sma_short_hs / HS_PER_EHS,
+            "hash_ribbons.sma60_ehs": lambda: self._ribbons().sma_long_hs / HS_PER_EHS,
+            "next_adjustment.change_pct": lambda: self._adjustment()[1],
+            "next_adjustment.change_pct_low": lambda: self._adjustment()[0],
+            "next_adjustment.change_pct_high": lambda: self._adjustment()[2],
+            "next_adjustment.blocks_remaining": lambda: self._adjustment()[3],
+            "tip": self._tip,
+        }
+        for w in HASHRATE_WINDOWS:
+            days = int(w[:-1])
+            self._simple[f"hashrate_ehs.{w}"] = functools.partial(self._hashrate_ehs, days)
+
+    def _hashrate_ehs(self, days: int) -> np.ndarray:
+        return np.asarray(self.metrics.hashrate_hs[days] / HS_PER_EHS)
+
+    def names(self) -> list[str]:
+        """Every name :meth:`get` knows (``production_cost_models.*`` and ``fleet.*``
+        included)."""
+        extra = [f"production_cost_models.{m}" for m in self._cost_models()]
+        if self.fleet is not None:
+            extra += [f"fleet.{k}" for k in FLEET_FIGURES]
+        return sorted([*self._simple, *extra])
+
+    def get(self, name: str, column: int | None = None) -> np.ndarray:
+        if name not in self._cache:
+            self._cache[name] = self._build(name, column)
+        return self._cache[name]
+
+    def _build(self, name: str, column: int | None) -> np.ndarray:
+        if name in self._simple:
+            with np.errstate(all="ignore"):
+                return np.asarray(self._simple[name]())
+        if name.startswith("production_cost_models."):
+            model = name.split(".", 1)[1]
+            if model in self._cost_models():
+                return self._cost(model)
+        if name.startswith("fleet.") and self.fleet is not None:
+            key = name.split(".", 1)[1]
+            if key in FLEET_FIGURES:
+                return self._fleet()[key]
+        if name.startswith("fleet.") and self.fleet is None and name[6:] in FLEET_FIGURES:
+            raise EvaluationProblem(
+                f"{name} needs a fleet file (--fleet FILE)", column, needs="fleet"
+            )
+        near = difflib.get_close_matches(name, self.names(), n=5, cutoff=0.5)
+        hint = f"; close: {', '.join(near)}" if near else ""
+        raise EvaluationProblem(f"unknown figure {name!r}{hint}", column)
+
+    def _cost_models(self) -> list[str]:
+        return sorted(self._cost_series())
+
+    def _cost_series(self) -> dict[str, np.ndarray]:
+        if "_costs" not in self._cache:
+            self._cache["_costs"] = production_cost(self.context).series.cost_usd  # type: ignore[assignment]
+        return self._cache["_costs"]  # type: ignore[return-value]
+
+    def _cost(self, model: str) -> np.ndarray:
+        return np.asarray(self._cost_series()[model], np.float64)
+
+    def _ribbons(self) -> sg.HashRibbons:
+        if "_ribbons" not in self._cache:
+            self._cache["_ribbons"] = sg.hash_ribbons(  # type: ignore[assignment]
+                self.metrics.hashrate_hs[1], self.frame.price_usd
+            )
+        return self._cache["_ribbons"]  # type: ignore[return-value]
+
+    def _ribbon_state(self) -> np.ndarray:
+        codes = self._ribbons().state
+        names = {code: text for code, text in sg.STATE_NAMES.items()}
+        return np.array([names.get(int(c)) for c in codes], dtype=object)
+
+    def _adjustment(self) -> tuple[np.ndarray, ...]:
+        """Per day: the forecast's 90% low, median and high change (percent) and the blocks
+        left, from the daily data at the day's end."""
+        if "_adjust" not in self._cache:
+            n = len(self.frame)
+            out = tuple(np.full(n, np.nan) for _ in range(4))
+            epochs_table = self.context.epochs
+            if epochs_table is not None and self.frame.end_height[0] >= 0:
+                series = forecaster.DailySeries.from_frame(self.frame)
+                epochs = forecaster.Epochs.from_store(epochs_table)
+                ctx = forecaster.daily_context(series, epochs)
+                inputs = forecaster.daily_inputs(ctx, np.arange(n), epochs)
+                with np.errstate(all="ignore"):
+                    q, _ = forecaster.adjustment_quantiles(inputs, [0.05, 0.5, 0.95])
+                known = np.isfinite(q).all(axis=1)
+                left = inputs.epoch_start_height + forecaster.EPOCH - inputs.height
+                out = (
+                    np.where(known, q[:, 0], np.nan),
+                    np.where(known, q[:, 1], np.nan),
+                    np.where(known, q[:, 2], np.nan),
+                    np.where(known, left, np.nan).astype(np.float64),
+                )
+            self._cache["_adjust"] = out  # type: ignore[assignment]
+        return self._cache["_adjust"]  # type: ignore[return-value]
+
+    def _tip(self) -> np.ndarray:
+        end_s = ((self.day - _DAY0).astype(np.int64) + 1) * SECONDS_PER_DAY
+        return end_s.astype(np.float64)
+
+    def _fleet(self) -> dict[str, np.ndarray]:
+        if "_fleet" not in self._cache:
+            from minerwatch.analyses.fleet_history import fleet_history
+
+            priced = np.flatnonzero(np.isfinite(self.frame.price_usd))
+            out = {k: np.full(len(self.day), np.nan) for k in FLEET_FIGURES}
+            if len(priced):
+                first = max(int(priced[0]), self.first_row)
+                h = fleet_history(self.context, self.fleet, str(self.day[first]), str(self.day[-1]))  # type: ignore[arg-type]
+                for k, src in FLEET_FIGURES.items():
+                    out[k][first:] = [float(r[src]) for r in h.days]  # type: ignore[arg-type]
+            self._cache["_fleet"] = out  # type: ignore[assignment]
+        return self._cache["_fleet"]  # type: ignore[return-value]
+
+
+#: fleet.<name> -> the history's per-day field
+FLEET_FIGURES = {
+    "margin_usd": "margin_usd",
+    "revenue_usd": "revenue_usd",
+    "power_cost_usd": "power_cost_usd",
+    "lots_above_shutdown": "lots_above_shutdown",
+}
+
+
+def figures_for(
+    day: Day, fleet: Fleet | str | Path | None = None, first_day: str | None = None
+) -> Figures:
+    """The figures of ``day`` (its frame's days), with a fleet's (from ``first_day``) when
+    given."""
+    if fleet is not None and not isinstance(fleet, Fleet):
+        from minerwatch.sources.fleet_file import read_fleet
+
+        fleet = read_fleet(fleet)
+    return Figures(day, fleet, first_day)

@@ -1,0 +1,317 @@
+"""Alert rules on a day and over history: each rule's state and value on ``as_of``
+(``minerwatch alerts check``), and every firing period a rule would have had, replayed
+over the days with only the data each day had (``minerwatch alerts backtest``).
+
+The expressions are evaluated over every day up to the last one asked
+(:mod:`minerwatch.analyses.alert_figures`, :mod:`minerwatch.models.alerts`), so a rule's
+state on a day depends on that day and the days before it only: the backtest is what the
+rule would have said, day by day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from minerwatch.analyses.alert_figures import Figures, figures_for
+from minerwatch.analyses.day import Day, day_of
+from minerwatch.errors import InputError
+from minerwatch.models import alerts as am
+from minerwatch.serialize import Jsonable, json_key, write_csv
+from minerwatch.sources.alert_expr import COMPARISONS, Binary, Node
+from minerwatch.sources.alert_rules import Rule, RuleFile, load_rules
+from minerwatch.sources.fleet_file import Fleet
+from minerwatch.store import Store
+from minerwatch.tables import Tabular
+
+DAYS_PER_YEAR = 365.25
+
+
+def value_node(node: Node) -> Node:
+    """What a rule's value is: the left side of its first comparison (``price_to_cost_pct``
+    in ``price_to_cost_pct < -20``), else the whole expression."""
+    if isinstance(node, Binary):
+        if node.op in COMPARISONS:
+            return node.left
+        if node.op in ("and", "or"):
+            return value_node(node.left)
+    return node
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """A rule over the days: its ``condition`` (1/0/NaN), ``value`` series and
+    :class:`~minerwatch.models.alerts.Timeline`; ``error``: why it could not be evaluated
+    (then every day's state is error)."""
+
+    rule: Rule
+    condition: np.ndarray
+    value: np.ndarray
+    timeline: am.Timeline
+    error: str | None = None
+
+
+def evaluate_rules(rules: RuleFile, figures: Figures, now_s: np.ndarray) -> list[Evaluated]:
+    """Every rule of the file over the figures' days. :class:`InputError` naming the file,
+    the rule's line and the token for an unknown figure or a type error."""
+    days = len(figures.day)
+    out = []
+    for rule in rules.rules:
+        try:
+            condition = am.evaluate(rule.tree, figures.get, days, now_s)
+            value = am.evaluate(value_node(rule.tree), figures.get, days, now_s)
+        except am.EvaluationProblem as exc:
+            if exc.needs:  # the rule cannot run without it; the file is fine
+                unknown = np.full(days, np.nan)
+                line = am.timeline(unknown, 0.0, 0.0)
+                line.state[:] = am.ERROR
+                out.append(Evaluated(rule, unknown, unknown, line, exc.reason))
+                continue
+            at = f"column {exc.column}: " if exc.column else ""
+            raise InputError(
+                f"expr {rule.expr!r}: {at}{exc.reason}",
+                path=rules.path,
+                line=rule.line,
+                key=f"{rule.alert}.expr",
+            ) from None
+        if condition.dtype == object:
+            raise InputError(
+                f"expr {rule.expr!r} is text; expected a condition (compare it with == or !=)",
+                path=rules.path,
+                line=rule.line,
+                key=f"{rule.alert}.expr",
+            )
+        out.append(
+            Evaluated(
+                rule, condition, value, am.timeline(condition, rule.for_s, rule.keep_firing_for_s)
+            )
+        )
+    return out
+
+
+def _value(x: np.ndarray, i: int) -> float | str | None:
+    v = x[i]
+    if x.dtype == object:
+        return None if v is None else str(v)
+    return float(v) if np.isfinite(v) else None
+
+
+def _day_end_s(days: np.ndarray) -> np.ndarray:
+    return (((days - np.datetime64("1970-01-01", "D")).astype(np.int64) + 1) * 86_400).astype(
+        np.float64
+    )
+
+
+@dataclass(frozen=True)
+class RuleState:
+    """A rule on one day: ``alert``, ``state`` (normal, pending, firing, recovering,
+    no-data), ``value`` (its value, see :func:`value_node`), ``since`` (the first day of the
+    current state), ``firing_since`` (the first day of the current firing period, or None),
+    ``expr``, ``labels``, the ``summary`` annotation rendered and ``error`` (why the rule
+    could not be evaluated, in the error state)."""
+
+    alert: str
+    state: str
+    value: float | str | None
+    since: str
+    firing_since: str | None
+    expr: str
+    labels: dict[str, str]
+    summary: str | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertsCheck(Jsonable, Tabular):
+    """Every rule's state on ``as_of`` (``rules``, one :class:`RuleState` each)."""
+
+    TABLE = "rules"
+
+    rule_file: str
+    as_of: str
+    rules: list[RuleState]
+    provisional: bool = False
+
+
+def _since(state: np.ndarray, i: int) -> int:
+    changed = np.flatnonzero(state[: i + 1] != state[i])
+    return int(changed[-1] + 1) if len(changed) else 0
+
+
+def render(template: str | None, figures: Figures, i: int, value: float | str | None) -> str | None:
+    """An annotation with ``{{ name }}`` / ``{{ name | usd }}`` / ``| pct`` / ``| num``
+    replaced by the figure's value on day ``i`` (``value``: the rule's value). Unknown names
+    are left as written."""
+    if template is None:
+        return None
+    import re
+
+    def one(m: re.Match[str]) -> str:
+        name, _, fmt = (p.strip() for p in m.group(1).partition("|"))
+        if name == "value":
+            v: float | str | None = value
+        else:
+            try:
+                v = _value(figures.get(name), i)
+            except am.EvaluationProblem:
+                return m.group(0)
+        if v is None:
+            return "n/a"
+        if isinstance(v, str):
+            return v
+        if fmt == "usd":
+            return f"${v:,.0f}"
+        if fmt == "pct":
+            return f"{v:+.1f}%"
+        return f"{v:,.4g}"
+
+    return re.sub(r"\{\{\s*([^}]+?)\s*\}\}", one, template)
+
+
+def alerts_check(
+    db: Day | Store | str | Path | None,
+    rules: RuleFile | str | Path,
+    as_of: str | None = None,
+    *,
+    fleet: Fleet | str | Path | None = None,
+) -> AlertsCheck:
+    """Each rule's state and value at the end of ``as_of`` (default the last day held)."""
+    rules = rules if isinstance(rules, RuleFile) else load_rules(rules)
+    with day_of(db, as_of) as day:
+        figures = figures_for(day, fleet, None if fleet is None else str(day.as_of - 400))
+        evaluated = evaluate_rules(rules, figures, _day_end_s(figures.day))
+        i = len(figures.day) - 1
+        out = []
+        for ev in evaluated:
+            state = ev.timeline.state
+            value = _value(ev.value, i)
+            firing_since = None
+            if ev.timeline.firing[i]:
+                firing_since = str(figures.day[int(ev.timeline.starts[-1])])
+            out.append(
+                RuleState(
+                    alert=ev.rule.alert,
+                    state=am.STATE_NAMES[int(state[i])],
+                    value=value,
+                    since=str(figures.day[_since(state, i)]),
+                    firing_since=firing_since,
+                    expr=ev.rule.expr,
+                    labels=ev.rule.labels,
+                    summary=render(ev.rule.annotations.get("summary"), figures, i, value),
+                    error=ev.error,
+                )
+            )
+        return AlertsCheck(rules.path, str(day.as_of), out, bool(day.frame.provisional[-1]))
+
+
+@dataclass(frozen=True)
+class Period:
+    """One firing period: ``start`` and ``end`` (inclusive days; ``end`` None while it is
+    still firing on the last day), ``days`` and the rule's ``value`` on its first day."""
+
+    start: str
+    end: str | None
+    days: int
+    value: float | str | None
+
+
+@dataclass(frozen=True)
+class RuleBacktest:
+    """A rule replayed over the days: ``alert``, ``expr``, ``periods`` (:class:`Period`),
+    ``periods_per_year``, ``days_firing`` and ``share_firing_pct`` (of the days with data),
+    ``days_no_data``, ``longest_days``."""
+
+    alert: str
+    expr: str
+    periods: list[Period]
+    periods_per_year: float
+    days_firing: int
+    share_firing_pct: float | None
+    days_no_data: int
+    longest_days: int
+
+
+@dataclass(frozen=True)
+class AlertsBacktest(Jsonable, Tabular):
+    """Every rule of ``rule_file`` from ``from_day`` to ``to_day`` (``years`` between):
+    ``rules`` (:class:`RuleBacktest`), the firing periods each rule would have had with
+    only the data of each day."""
+
+    TABLE = "rules"
+
+    rule_file: str
+    from_day: str = field(metadata=json_key("from"))
+    to_day: str = field(metadata=json_key("to"))
+    years: float = 0.0
+    rules: list[RuleBacktest] = field(default_factory=list)
+
+    def write_csv(self, path: str | Path) -> Path:
+        """One row per firing period: alert, start, end, days, value."""
+        rows = [
+            {"alert": r.alert, "start": p.start, "end": p.end, "days": p.days, "value": p.value}
+            for r in self.rules
+            for p in r.periods
+        ]
+        return write_csv(rows, path)
+
+
+def alerts_backtest(
+    db: Day | Store | str | Path | None,
+    rules: RuleFile | str | Path,
+    from_day: str,
+    to_day: str | None = None,
+    *,
+    fleet: Fleet | str | Path | None = None,
+) -> AlertsBacktest:
+    """Every firing period of every rule between ``from_day`` and ``to_day`` (a period
+    already firing on ``from_day`` is cut there; one still firing on ``to_day`` has no
+    end)."""
+    rules = rules if isinstance(rules, RuleFile) else load_rules(rules)
+    with day_of(db, to_day) as day:
+        figures = figures_for(day, fleet, from_day)
+        days = figures.day
+        first = np.datetime64(from_day, "D")
+        if first > days[-1] or first < days[0]:
+            raise InputError(
+                f"from {from_day} is outside the data ({days[0]} to {days[-1]})",
+                parameter="from_day",
+            )
+        lo = int(np.searchsorted(days, first))
+        evaluated = evaluate_rules(rules, figures, _day_end_s(days))
+    n = len(days)
+    years = (n - lo) / DAYS_PER_YEAR
+    out = []
+    for ev in evaluated:
+        t = ev.timeline
+        periods = []
+        for s, e in zip(t.starts, t.ends, strict=True):
+            if e < lo:
+                continue
+            s0 = max(int(s), lo)
+            still = int(e) == n - 1 and t.open_at_end
+            periods.append(
+                Period(
+                    start=str(days[s0]),
+                    end=None if still else str(days[int(e)]),
+                    days=int(e) - s0 + 1,
+                    value=_value(ev.value, s0),
+                )
+            )
+        window = slice(lo, n)
+        known = int(np.isfinite(ev.condition[window]).sum())
+        firing = int(t.firing[window].sum())
+        out.append(
+            RuleBacktest(
+                alert=ev.rule.alert,
+                expr=ev.rule.expr,
+                periods=periods,
+                periods_per_year=len(periods) / years if years > 0 else 0.0,
+                days_firing=firing,
+                share_firing_pct=100.0 * firing / known if known else None,
+                days_no_data=int((n - lo) - known),
+                longest_days=max((p.days for p in periods), default=0),
+            )
+        )
+    return AlertsBacktest(rules.path, str(days[lo]), str(days[-1]), years, out)

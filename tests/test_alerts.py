@@ -1,0 +1,264 @@
+"""Alert rules: the expression parser and its errors, three-valued logic, the state machine
+(a flapping condition gives one period), rule-file errors naming file, line and token,
+and the replay over the real history against counts worked out here independently."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+from minerwatch.analyses.alerts import alerts_backtest, alerts_check
+from minerwatch.errors import InputError
+from minerwatch.models import alerts as am
+from minerwatch.sources.alert_expr import SyntaxProblem, parse_expression
+from minerwatch.sources.alert_rules import load_rules, parse_rules
+
+
+def ev(text: str, **series: list[float]) -> np.ndarray:
+    days = len(next(iter(series.values()))) if series else 1
+    data = {k.replace("__", "."): np.asarray(v, dtype=np.float64) for k, v in series.items()}
+
+    def figure(name: str, column: int) -> np.ndarray:
+        if name not in data:
+            raise am.EvaluationProblem(f"unknown figure {name!r}", column)
+        return data[name]
+
+    return am.evaluate(parse_expression(text), figure, days, np.zeros(days))
+
+
+# -- the language -----------------------------------------------------------------------
+
+
+def test_precedence_and_arithmetic():
+    assert ev("1 + 2 * 3 == 7 and not 2 < 1")[0] == 1
+    assert ev("-(2 - 5) / 3", x=[0])[0] == 1
+    assert ev("x * 2 > 3 or x < 0", x=[1, 2, -1]).tolist() == [0, 1, 1]
+
+
+def test_three_valued_logic():
+    nan = math.nan
+    a = [1, 1, 1, 0, 0, 0, nan, nan, nan]
+    b = [1, 0, nan, 1, 0, nan, 1, 0, nan]
+    out_and = ev("a > 0 and b > 0", a=a, b=b)
+    out_or = ev("a > 0 or b > 0", a=a, b=b)
+    want_and = [1, 0, nan, 0, 0, 0, nan, 0, nan]
+    want_or = [1, 1, 1, 1, 0, nan, 1, nan, nan]
+    np.testing.assert_array_equal(out_and, want_and)
+    np.testing.assert_array_equal(out_or, want_or)
+    np.testing.assert_array_equal(ev("not a > 0", a=a), [0, 0, 0, 1, 1, 1, nan, nan, nan])
+
+
+def test_functions_use_only_the_past():
+    x = [100.0, 110, 121, 96.8, 90]
+    np.testing.assert_allclose(
+        ev("pct_change(x, 1)", x=x)[1:], [10, 10, -20, 100 * (90 / 96.8 - 1)]
+    )
+    assert math.isnan(ev("pct_change(x, 1)", x=x)[0])
+    np.testing.assert_array_equal(ev("min_over(x, 3)", x=x)[2:], [100, 96.8, 90])
+    np.testing.assert_array_equal(ev("crossed_below(x, 100)", x=x), [0, 0, 0, 1, 0])
+    # a value's own day and the days before it: changing the last day changes no earlier one
+    y = x[:-1] + [1000.0]
+    a, b = ev("mean_over(x, 2)", x=x), ev("mean_over(x, 2)", x=y)
+    np.testing.assert_array_equal(a[:-1], b[:-1])
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "token"),
+    [
+        ("price_usd <", 12, "end of the expression"),
+        ("price_usd < < 3", 13, "<"),
+        ("1 < 2 < 3", 7, "<"),
+        ("pct_chang(x, 3)", 1, "pct_chang"),
+        ("pct_change(x, 2.5)", 1, "pct_change"),
+        ("min_over(x)", 1, "min_over"),
+        ("x $ 2", 3, "$"),
+        ("(x > 1", 7, "end of the expression"),
+    ],
+)
+def test_syntax_errors_name_the_column_and_token(text, column, token):
+    with pytest.raises(SyntaxProblem) as caught:
+        parse_expression(text)
+    assert caught.value.column == column and caught.value.token == token
+
+
+# -- the state machine ------------------------------------------------------------------
+
+
+def _states(condition, for_days=0, keep_days=0):
+    t = am.timeline(np.asarray(condition, np.float64), for_days * 86_400, keep_days * 86_400)
+    return [am.STATE_NAMES[s] for s in t.state], t
+
+
+def test_for_waits_and_keep_firing_holds_through_flaps():
+    nan = math.nan
+    states, t = _states([0, 1, 1, 1, 0, 1, 0, 0, 0, 0, nan], for_days=2, keep_days=2)
+    assert states == [
+        "normal", "pending", "pending", "firing", "recovering", "firing", "recovering",
+        "recovering", "normal", "normal", "no-data",
+    ]  # fmt: skip
+    assert t.starts.tolist() == [3] and t.ends.tolist() == [7]  # one period despite the flap
+    flapping = [1, 0] * 20
+    _, t = _states(flapping, keep_days=1)
+    assert len(t.starts) == 1  # a flapping input: one notification, not twenty
+    _, t = _states(flapping)
+    assert len(t.starts) == 20
+    assert am.repeats_due(0, 7 * 86_400, 86_400 * 3) == 2 and am.repeats_due(0, 10, None) == 0
+
+
+def _sequential(condition: list[float], need: int, keep: int) -> list[tuple[int, int]]:
+    """The state machine written as a plain loop over the days, for comparison."""
+    periods, run, since_fire, start = [], 0, None, None
+    for i, c in enumerate(condition):
+        run = run + 1 if c == 1 else 0
+        if run >= need or (since_fire is not None and c == 1):  # firing: a hold renews it
+            since_fire = 0
+        elif since_fire is not None:
+            since_fire += 1
+        firing = since_fire is not None and since_fire <= keep
+        if firing and start is None:
+            start = i
+        if not firing and start is not None:
+            periods.append((start, i - 1))
+            start = None
+        if not firing:
+            since_fire = None
+    if start is not None:
+        periods.append((start, len(condition) - 1))
+    return periods
+
+
+# -- rule files -------------------------------------------------------------------------
+
+RULES = """groups:
+  - name: g
+    rules:
+      - alert: Cheap
+        expr: price_usd < 20000
+        for: 2d
+      - alert: Typo
+        expr: price_usdd > 1
+"""
+
+
+def test_a_rule_naming_an_unknown_figure_names_file_line_and_token(tmp_path, loaded_db):
+    path = tmp_path / "rules.yaml"
+    path.write_text(RULES)
+    with pytest.raises(InputError) as caught:
+        alerts_check(loaded_db, path, "2022-11-21")
+    text = str(caught.value)
+    assert text.startswith(f"{path}, line 8, key 'Typo.expr'")
+    assert "column 1" in text and "price_usdd" in text and "close: price_usd" in text
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "words"),
+    [
+        (("for: 2d", "for: two days"), 6, "expected a duration"),
+        (("expr: price_usd < 20000", "expr: price_usd <"), 5, "column 12"),
+        (("alert: Typo", "alert: Cheap"), 7, "repeats (first at line 5)"),
+        (
+            ("        for: 2d", "        for: 2d\n        severity: high"),
+            7,
+            "unknown key 'severity'",
+        ),
+        (("groups:", "group:"), 1, "unknown key 'group'"),
+    ],
+)
+def test_bad_rule_files_name_file_line_and_key(edit, line, words):
+    with pytest.raises(InputError) as caught:
+        parse_rules(RULES.replace(*edit), "r.yaml")
+    text = str(caught.value)
+    assert text.startswith(f"r.yaml, line {line}") and words in text, text
+
+
+def test_secrets_are_never_written_in_the_file():
+    text = RULES + "notifiers:\n  - {type: telegram, chat_id: 1, bot_token: abc}\n"
+    with pytest.raises(InputError) as caught:
+        parse_rules(text, "r.yaml")
+    assert "bot_token_env or bot_token_file" in str(caught.value)
+    assert "abc" not in str(caught.value)
+
+
+# -- on the real history ----------------------------------------------------------------
+
+
+def test_check_agrees_with_status_on_the_day(cli, loaded_db):
+    for day in ("2022-11-21", "2025-06-30"):
+        status = json.loads(cli("status", "--as-of", day, "--json", "--db", loaded_db).stdout)
+        check = alerts_check(loaded_db, "pack", day)
+        values = {r.alert: r.value for r in check.rules}
+        assert values["PriceFarBelowCost"] == pytest.approx(status["price_to_cost_pct"])
+        assert values["RibbonsCapitulation"] == status["hash_ribbons"]["state"]
+        assert values["BigNegativeRetarget"] == pytest.approx(
+            status["next_adjustment"]["change_pct_high"], abs=1e-3
+        )
+        assert values["PuellCapitulation"] == pytest.approx(status["puell_multiple"])
+
+
+def test_pack_backtest_matches_an_independent_replay(loaded_db, cm_rows):
+    """PuellCapitulation (puell_multiple < 0.5 for 3 days, kept 14 days) replayed from the
+    Coin Metrics file with csv and a plain loop: the same periods as the backtest."""
+    issuance_usd = [float(r["IssTotUSD"] or "nan") for r in cm_rows]
+    days = [r["time"][:10] for r in cm_rows]
+    puell = [math.nan] * len(days)
+    for i in range(364, len(days)):
+        window = issuance_usd[i - 364 : i + 1]
+        if all(math.isfinite(v) for v in window):
+            puell[i] = issuance_usd[i] / (sum(window) / 365)
+    condition = [math.nan if math.isnan(p) else float(p < 0.5) for p in puell]
+    expected = [
+        (days[s], days[e])
+        for s, e in _sequential(condition, need=4, keep=14)
+        if days[e] >= "2012-01-01" and days[s] <= "2025-12-31"
+    ]
+    result = alerts_backtest(loaded_db, "pack", "2012-01-01", "2025-12-31")
+    rule = next(r for r in result.rules if r.alert == "PuellCapitulation")
+    got = [(p.start, p.end) for p in rule.periods]
+    assert got == [(max(s, "2012-01-01"), e) for s, e in expected]
+    assert any(s.startswith("2018-11") for s, _ in got) and any(
+        s.startswith("2022") for s, _ in got
+    )
+    assert rule.periods_per_year == pytest.approx(len(got) / result.years)
+
+
+def test_backtest_of_a_day_does_not_change_when_later_days_arrive(loaded_db, db_to_2022_11_21):
+    full = alerts_backtest(loaded_db, "pack", "2018-01-01", "2022-11-21")
+    held = alerts_backtest(db_to_2022_11_21, "pack", "2018-01-01")
+    assert full.to_dict() == held.to_dict()
+
+
+def test_cli_backtest_prints_the_table_and_writes_the_periods(cli, loaded_db, tmp_path):
+    out = tmp_path / "periods.csv"
+    args = (
+        "alerts",
+        "backtest",
+        "pack",
+        "--from",
+        "2012-01-01",
+        "--to",
+        "2025-12-31",
+        "--db",
+        loaded_db,
+    )
+    result = cli(*args, "--csv", out)
+    assert result.returncode == 0, result.stderr
+    assert "per year" in result.stdout and "PriceFarBelowCost" in result.stdout
+    doc = json.loads(cli(*args, "--json").stdout)
+    assert {r["alert"] for r in doc["rules"]} >= {"PriceFarBelowCost", "RibbonsCapitulation"}
+    for rule in doc["rules"]:
+        for p in rule["periods"]:
+            assert set(p) >= {"start", "end", "value"}
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == sum(len(r["periods"]) for r in doc["rules"])
+    bad = cli("alerts", "check", tmp_path / "none.yaml", "--db", loaded_db)
+    assert bad.returncode == 2 and "no such file" in bad.stderr
+
+
+def test_the_shipped_pack_loads():
+    pack = load_rules("pack")
+    assert len(pack.rules) >= 6 and all(r.line > 0 for r in pack.rules)
