@@ -1439,6 +1439,23 @@ def alerts_backtest_cmd(
     _emit(result, json_out, "alerts_backtest_table", csv_file, "the firing periods")
 
 
+@alerts_app.command("run")
+def alerts_run_cmd(
+    rules: RulesArgument,
+    as_of: AsOfOption = None,
+    fleet_file: FleetOption = None,
+    json_out: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Evaluate the rules, deliver what they owe to the rule file's notifiers (each
+    transition once: the ledger in the database remembers), and store their states."""
+    from minerwatch.notify.run import run_alerts
+
+    with _store(db) as store:
+        result = run_alerts(store, rules, as_of, fleet=fleet_file)
+    _emit(result, json_out, "alerts_run_report")
+
+
 backtest_app = typer.Typer(help="Backtests of the forecasts over history.", no_args_is_help=True)
 app.add_typer(backtest_app, name="backtest")
 

@@ -31,6 +31,10 @@ Tables (schema version :data:`SCHEMA_VERSION`):
 - ``pools``: the pool list blocks are identified with, in its order (name, link, payout
   addresses, coinbase tags; :mod:`minerwatch.sources.pools`).
 - ``sync_state``: where each network source's incremental sync stands.
+- ``alert_states``: each alert rule's state after its last evaluation (per rule file).
+- ``alert_notifications``: the ledger of alert notifications, one row per (rule file,
+  alert, firing period, kind, sequence, notifier): written before delivery, marked
+  delivered or failed after, so that no transition is notified twice.
 - ``imports``: a log of every write (what, from where, how many rows new/changed).
 
 Writes go through a staging table and ``INSERT OR REPLACE`` (``blocks``: a delete, an
@@ -74,7 +78,7 @@ if TYPE_CHECKING:
     from minerwatch.sources.chainpage import BlockPage
     from minerwatch.sources.pools import PoolList
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 T = TypeVar("T")
 EPOCH_DAY = np.datetime64("1970-01-01", "D")
 
@@ -264,6 +268,36 @@ _MIGRATIONS: list[list[str | Callable[[Store], None]]] = [
             difficulty_unknown INTEGER NOT NULL
         )""",
         lambda store: store._refresh_day_sums(None),
+    ],
+    # 5: alert rules' states and the ledger of their notifications (``minerwatch alerts run``).
+    [
+        """CREATE TABLE alert_states (
+            rules VARCHAR NOT NULL,
+            alert VARCHAR NOT NULL,
+            state VARCHAR NOT NULL,
+            since_day DATE NOT NULL,
+            firing_since DATE,
+            value VARCHAR,
+            evaluated_day DATE NOT NULL,
+            updated_s DOUBLE NOT NULL,
+            PRIMARY KEY (rules, alert)
+        )""",
+        """CREATE TABLE alert_notifications (
+            rules VARCHAR NOT NULL,
+            alert VARCHAR NOT NULL,
+            period_start DATE NOT NULL,
+            kind VARCHAR NOT NULL,
+            seq INTEGER NOT NULL,
+            notifier VARCHAR NOT NULL,
+            day DATE NOT NULL,
+            status VARCHAR NOT NULL,
+            attempts INTEGER NOT NULL,
+            error VARCHAR,
+            payload VARCHAR NOT NULL,
+            created_s DOUBLE NOT NULL,
+            delivered_s DOUBLE,
+            PRIMARY KEY (rules, alert, period_start, kind, seq, notifier)
+        )""",
     ],
 ]
 
@@ -868,6 +902,102 @@ class Store:
             "INSERT OR REPLACE INTO sync_state VALUES (?, CAST(? AS DATE), now())",
             [source, str(as_day(last_day))],
         )
+
+    def write_alert_states(self, rows: list[dict[str, object]]) -> None:
+        """Replace the states of the rules in ``rows`` (keys as the table's columns, days
+        ``YYYY-MM-DD``); one transaction."""
+        if self.read_only:
+            raise StoreReadOnly(f"database {self.path} is open read-only")
+        with self.transaction():
+            for r in rows:
+                self.con.execute(
+                    "INSERT OR REPLACE INTO alert_states VALUES "
+                    "(?, ?, ?, CAST(? AS DATE), CAST(? AS DATE), ?, CAST(? AS DATE), ?)",
+                    [
+                        r["rules"], r["alert"], r["state"], r["since_day"], r["firing_since"],
+                        r["value"], r["evaluated_day"], time.time(),
+                    ],
+                )  # fmt: skip
+
+    def add_alert_notifications(self, rows: list[dict[str, object]]) -> int:
+        """Record notifications owed (``status`` pending) unless the ledger already holds
+        them (same rule file, alert, period, kind, sequence and notifier); the count added.
+        One transaction."""
+        if self.read_only:
+            raise StoreReadOnly(f"database {self.path} is open read-only")
+        before = self.con.execute("SELECT count(*) FROM alert_notifications").fetchall()[0][0]
+        with self.transaction():
+            for r in rows:
+                self.con.execute(
+                    "INSERT INTO alert_notifications VALUES "
+                    "(?, ?, CAST(? AS DATE), ?, ?, ?, CAST(? AS DATE), 'pending', 0, NULL, ?, ?, "
+                    "NULL) ON CONFLICT DO NOTHING",
+                    [
+                        r["rules"], r["alert"], r["period_start"], r["kind"], r["seq"],
+                        r["notifier"], r["day"], r["payload"], time.time(),
+                    ],
+                )  # fmt: skip
+        after = self.con.execute("SELECT count(*) FROM alert_notifications").fetchall()[0][0]
+        return int(after - before)
+
+    def mark_alert_notifications(
+        self,
+        keys: list[tuple[str, str, str, str, int, str]],
+        ok: bool,
+        attempts: int,
+        error: str | None,
+    ) -> None:
+        """Mark ledger rows (rules, alert, period_start, kind, seq, notifier) delivered or
+        failed after a delivery; one transaction."""
+        if self.read_only:
+            raise StoreReadOnly(f"database {self.path} is open read-only")
+        with self.transaction():
+            for key in keys:
+                self.con.execute(
+                    "UPDATE alert_notifications SET status = ?, attempts = attempts + ?, "
+                    "error = ?, delivered_s = ? WHERE rules = ? AND alert = ? AND "
+                    "period_start = CAST(? AS DATE) AND kind = ? AND seq = ? AND notifier = ?",
+                    [
+                        "delivered" if ok else "failed",
+                        attempts,
+                        error,
+                        time.time() if ok else None,
+                        *key,
+                    ],
+                )
+
+    def alert_notifications(self, rules: str, status: str | None = None) -> list[dict[str, object]]:
+        """The ledger rows of a rule file (optionally of one ``status``), oldest first."""
+        where = "WHERE rules = ?" + (" AND status = ?" if status else "")
+        params: list[object] = [rules, *([status] if status else [])]
+        cur = self.con.execute(
+            "SELECT rules, alert, CAST(period_start AS VARCHAR) AS period_start, kind, seq, "
+            "notifier, CAST(day AS VARCHAR) AS day, status, attempts, error, payload, "
+            "created_s, delivered_s "
+            f"FROM alert_notifications {where} ORDER BY created_s, alert, kind, seq, notifier",
+            params,
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def alert_states(self, rules: str) -> list[dict[str, object]]:
+        """The stored states of a rule file's alerts."""
+        cur = self.con.execute(
+            "SELECT alert, state, CAST(since_day AS VARCHAR), CAST(firing_since AS VARCHAR), "
+            "value, CAST(evaluated_day AS VARCHAR), updated_s FROM alert_states WHERE rules = ? "
+            "ORDER BY alert",
+            [rules],
+        )
+        names = [
+            "alert",
+            "state",
+            "since_day",
+            "firing_since",
+            "value",
+            "evaluated_day",
+            "updated_s",
+        ]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     # -- reads ---------------------------------------------------------------------------
 

@@ -315,3 +315,70 @@ def alerts_backtest(
             )
         )
     return AlertsBacktest(rules.path, str(days[lo]), str(days[-1]), years, out)
+
+
+@dataclass(frozen=True)
+class Owed:
+    """A notification a rule owes after the evaluation of day ``day``: ``kind`` (firing,
+    repeat, resolved) with ``seq`` (the repeat's number, 0 otherwise) for the firing period
+    that began on ``period_start``; ``status`` (firing or resolved), ``starts_at`` and
+    ``ends_at`` (ISO 8601 UTC: the ends of the period's first day and of its first day not
+    firing), the rule's ``value``, ``labels`` and rendered ``annotations``."""
+
+    alert: str
+    kind: str
+    seq: int
+    period_start: str
+    status: str
+    starts_at: str
+    ends_at: str | None
+    value: float | str | None
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    day: str
+
+
+def _iso(unix_s: float) -> str:
+    return str(np.datetime64(int(unix_s), "s")) + "Z"
+
+
+def owed_notifications(evaluated: list[Evaluated], figures: Figures, now_s: float) -> list[Owed]:
+    """What each rule owes on the last day of ``figures``: the start of its current firing
+    period (and the repeat due by ``now_s``), or the end of the period that ended last.
+    Whether each is still to send is the ledger's business (a period's end is only sent
+    after its start was)."""
+    days = figures.day
+    i = len(days) - 1
+    ends = _day_end_s(days)
+    out = []
+    for ev in evaluated:
+        t = ev.timeline
+        if ev.error or not len(t.starts):
+            continue
+        s = int(t.starts[-1])
+        value = _value(ev.value, i)
+        rendered = {k: render(v, figures, i, value) or "" for k, v in ev.rule.annotations.items()}
+
+        def owe(kind: str, seq: int, status: str, ends_at: str | None) -> Owed:
+            return Owed(
+                alert=ev.rule.alert,  # noqa: B023  (used at once, inside the loop)
+                kind=kind,
+                seq=seq,
+                period_start=str(days[s]),  # noqa: B023
+                status=status,
+                starts_at=_iso(ends[s]),  # noqa: B023
+                ends_at=ends_at,
+                value=value,  # noqa: B023
+                labels=ev.rule.labels,  # noqa: B023
+                annotations=rendered,  # noqa: B023
+                day=str(days[i]),
+            )
+
+        if t.firing[i]:
+            out.append(owe("firing", 0, "firing", None))
+            k = am.repeats_due(ends[s], now_s, ev.rule.repeat_s)
+            if k:
+                out.append(owe("repeat", k, "firing", None))
+        else:
+            out.append(owe("resolved", 0, "resolved", _iso(ends[min(int(t.ends[-1]) + 1, i)])))
+    return out

@@ -12,6 +12,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from minerwatch.analyses.alerts import AlertsBacktest, AlertsCheck
+    from minerwatch.notify.run import AlertsRun
 
 STATE_STYLE = {
     "firing": "bold red",
@@ -93,3 +94,23 @@ def alerts_backtest_table(console: Console, b: AlertsBacktest) -> None:
                 period.start, period.end or "still firing", str(period.days), _value(period.value)
             )
         console.print(p)
+
+
+def alerts_run_report(console: Console, r: AlertsRun) -> None:
+    """The states after the run and each delivery."""
+    firing = [a for a, s in r.states.items() if s in ("firing", "recovering")]
+    console.print(
+        f"[bold]alerts run on {r.as_of}[/] ({escape(r.rule_file)}): {len(r.states)} rules, "
+        f"{len(firing)} firing{': ' + ', '.join(firing) if firing else ''}; "
+        f"{r.recorded} new notifications recorded",
+        highlight=False,
+    )
+    for s in r.sent:
+        mark = "[green]delivered[/]" if s.ok else f"[red]failed[/] ({escape(s.error or '')})"
+        console.print(
+            f"  {escape(s.notifier)}: {len(s.alerts)} ({', '.join(s.alerts)}) {mark}, "
+            f"{s.attempts} attempt{'s' if s.attempts != 1 else ''}",
+            highlight=False,
+        )
+    if not r.sent:
+        console.print("  nothing to deliver", style="dim", highlight=False)

@@ -17,6 +17,7 @@ from minerwatch.present import format as fmt
 from minerwatch.present.alerts import (  # noqa: F401  (renderers the CLI names)
     alerts_backtest_table,
     alerts_check_table,
+    alerts_run_report,
 )
 from minerwatch.present.columns import (
     MACHINE_COLUMNS,
