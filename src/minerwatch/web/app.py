@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from minerwatch._version import __version__
 from minerwatch.errors import (
@@ -194,12 +196,24 @@ def error_message(exc: Exception) -> str:
     return input_message(exc) if isinstance(exc, InputError) else str(exc)
 
 
+#: Characters of a wrong value a message quotes (a request body may be long).
+QUOTED_CHARS = 80
+
+
 def _validation_message(exc: RequestValidationError) -> str:
-    """One sentence for a query value of the wrong type (the first one wrong)."""
+    """One sentence for a query value or a body field of the wrong type (the first one
+    wrong), a missing field, or a body that is not JSON."""
     first: dict[str, Any] = exc.errors()[0]
     name = str(first.get("loc", ("", "?"))[-1])
-    given = first.get("input")
-    return f"{name} {given!r} is not valid: {str(first.get('msg', '')).lower()}"
+    kind, message = first.get("type"), str(first.get("msg", "")).lower()
+    if kind == "missing":
+        return f"{name} is required"
+    if kind == "json_invalid":
+        return f"the request body is not valid JSON: {message}"
+    given = repr(first.get("input"))
+    if len(given) > QUOTED_CHARS:
+        given = given[: QUOTED_CHARS - 3] + "..."
+    return f"{name} {given} is not valid: {message}"
 
 
 def _token_ok(request: Request, token: str) -> tuple[bool, bool]:
@@ -219,13 +233,14 @@ def _token_ok(request: Request, token: str) -> tuple[bool, bool]:
 def create_app(db: Path | str | None = None, *, token: str | None = None) -> FastAPI:
     """The application serving the database ``db`` read-only; with ``token``, every request
     must carry it (``Authorization: Bearer TOKEN`` or ``?token=TOKEN``) or gets 401."""
-    from minerwatch.web import api, events, pages, prometheus
+    from minerwatch.web import api, events, fleet, pages, prometheus
 
     app = FastAPI(
         title="minerwatch",
         version=__version__,
         description="Bitcoin mining economics of a minerwatch database, read-only: the "
-        "CLI's `--json` objects, daily series and Prometheus metrics.",
+        "CLI's `--json` objects, daily series and Prometheus metrics, and the fleet desk "
+        "(a fleet file posted as text: its history and its plan).",
         docs_url=None,  # the interactive docs load scripts from a CDN
         redoc_url=None,
     )
@@ -254,7 +269,8 @@ def create_app(db: Path | str | None = None, *, token: str | None = None) -> Fas
                 )
                 response.headers.update(SECURITY_HEADERS)
                 return response
-        response = await call_next(request)
+        refused = fleet.body_refusal(request)
+        response = refused if refused is not None else await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         if from_query and settings.token is not None:
             response.set_cookie(TOKEN_COOKIE, settings.token, httponly=True, samesite="strict")
@@ -268,6 +284,14 @@ def create_app(db: Path | str | None = None, *, token: str | None = None) -> Fas
             return JSONResponse({"error": message}, status_code=status)
         return pages.error_page(request, status, message)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/"):  # as every other error of the API
+            return JSONResponse(
+                {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+            )
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(RequestValidationError)
     async def _bad_query(request: Request, exc: RequestValidationError) -> Response:
         message = _validation_message(exc)
@@ -276,9 +300,11 @@ def create_app(db: Path | str | None = None, *, token: str | None = None) -> Fas
         return pages.error_page(request, 400, message)
 
     app.include_router(api.router)
+    app.include_router(fleet.router)
     app.include_router(prometheus.router)
     app.include_router(events.router)
     app.include_router(pages.router)
+    app.include_router(fleet.page_router)
     _openapi_without_422(app)
     return app
 

@@ -1,4 +1,5 @@
-"""The server-rendered pages: Now, Charts, Difficulty, Machines, Pools, Episodes and Data.
+"""The server-rendered pages: Now, Charts, Difficulty, Machines, Pools, Episodes and Data
+(the Fleet page is :mod:`minerwatch.web.fleet`).
 
 Each page takes ``?as_of=YYYY-MM-DD`` and shows that day as the CLI does (the same library
 calls: ``status``, ``report``'s charts, ``difficulty``, ``asics``, ``info``); every number
@@ -41,6 +42,7 @@ PAGES = (
     ("/machines", "Machines"),
     ("/pools", "Pools"),
     ("/episodes", "Episodes"),
+    ("/fleet", "Fleet"),
     ("/data", "Data"),
 )
 #: The windows the Pools page offers (``minerwatch pools --window``).

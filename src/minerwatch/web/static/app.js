@@ -32,3 +32,18 @@
   }
   document.addEventListener("DOMContentLoaded", follow);
 })();
+// A form marked data-swap-errors (the Fleet page's) shows the server's answer to bad input
+// too: the page with the message in it, a 4xx or a 503, swapped in as a success is.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    var config = event.detail.requestConfig;  // detail.elt is the target, not the form
+    var source = config && config.elt ? config.elt : null;
+    var form = source && source.closest ? source.closest("[data-swap-errors]") : null;
+    if (form && ((status >= 400 && status < 500) || status === 503)) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+})();
