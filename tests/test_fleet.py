@@ -524,3 +524,141 @@ def test_hourly_prices_curtail_the_expensive_hours(tmp_path, loaded_db):
     assert eco.totals.margin_usd > none.totals.margin_usd
     plan = plan_fleet(loaded_db, tmp_path / "eco.toml", 6, runs=100, as_of="2025-03-10")
     assert plan.curtailment_value_usd.p5 > 0  # stopping in the 50-cent hours always pays
+
+
+# -- regressions found in review ------------------------------------------------------------
+
+
+def test_a_later_purchase_pays_back_from_its_month_not_before(tmp_path, loaded_db):
+    path = fleet_file(tmp_path, [("Antminer S21", 100, 2500)], price=0.05)
+    text = path.read_text().replace(
+        "unit_price_usd = 2500", 'unit_price_usd = 2500\npurchase_date = "2026-04-01"'
+    )
+    path.write_text(text)
+    plan = plan_fleet(loaded_db, path, 24, runs=200, as_of="2025-12-31")
+    assert plan.payback.median_months is None or plan.payback.median_months > 3
+
+
+def test_capex_on_day_one_is_not_discounted_and_a_repaid_loan_costs_nothing(tmp_path, loaded_db):
+    """A lot the economic rule never runs (power at 5 $/kWh) earns nothing: its NPV is
+    minus its capex exactly; a loan repaid before the plan changes nothing."""
+    path = fleet_file(
+        tmp_path,
+        [("Antminer S21", 10, 2000)],
+        price=5.0,
+        extra='[curtailment]\nrule = "economic"\n',
+    )
+    plan = plan_fleet(loaded_db, path, 12, runs=50, as_of="2025-12-31")
+    assert plan.npv_usd.p5 == plan.npv_usd.p95 == pytest.approx(-20_000, abs=1e-6)
+    assert plan.irr_pct.p50 is None and plan.irr_undefined_share == 1.0
+    loan = "[financing]\nprincipal_usd = 10000\nrate_pct = 10\nterm_months = 12\n"
+    loan += 'start_date = "2023-01-01"\n'
+    path.write_text(path.read_text() + loan)
+    again = plan_fleet(loaded_db, path, 12, runs=50, as_of="2025-12-31")
+    assert np.array_equal(again.npv_runs, plan.npv_runs)
+
+
+def test_a_partial_first_month_pays_its_share_of_fixed_costs(tmp_path, loaded_db):
+    path = fleet_file(
+        tmp_path,
+        [("Antminer S21", 1, 0)],
+        price=5.0,
+        fixed=3000,
+        extra='[curtailment]\nrule = "economic"\n',
+    )
+    plan = plan_fleet(loaded_db, path, 3, runs=20, as_of="2025-06-14")
+    june = plan.months_table[0]
+    assert june.month == "2025-06" and june.margin_usd.p50 == pytest.approx(-3000 * 16 / 30)
+    assert plan.months_table[1].margin_usd.p50 == pytest.approx(-3000)
+
+
+def test_compared_fleets_share_their_draws_whatever_their_lives(tmp_path, loaded_db):
+    a = fleet_file(tmp_path, [("Antminer S21", 100, 2500)], name="a.toml")
+    b = fleet_file(tmp_path, [("Antminer S21", 100, 2500)], name="b.toml")
+    b.write_text(
+        b.read_text().replace("unit_price_usd = 2500", "unit_price_usd = 2500\nlife_years = 8")
+    )
+    c = compare_fleets(loaded_db, a, b, 12, runs=300)
+    assert c.npv_difference_usd.p5 == c.npv_difference_usd.p95 == 0
+
+
+def test_owned_machines_lose_value_from_todays_price(tmp_path, loaded_db):
+    """A lot bought 24 months ago, worth 350 today: sold at the plan's end a year on, it
+    fetches 350 x curve(36) / curve(24) (about half)."""
+    extra = '[curtailment]\nrule = "economic"\n'
+    extra += "[resale]\ncurve = [[0, 100], [24, 40], [36, 20]]\n"
+    path = fleet_file(tmp_path, [("Antminer S19j Pro", 10, 350)], price=5.0, extra=extra)
+    path.write_text(
+        path.read_text().replace(
+            "unit_price_usd = 350", 'unit_price_usd = 350\npurchase_date = "2024-01-01"'
+        )
+    )
+    plan = plan_fleet(loaded_db, path, 12, runs=20, as_of="2025-12-31")
+    month = 365.25 / 12  # ages in days over the mean month
+    curve = ([0, 24, 36], [100, 40, 20])
+    now, sold = 731 / month, (731 + 365) / month  # 2024-01-01 to 2026-01-01, and a year on
+    resale = 3500 * np.interp(sold, *curve) / np.interp(now, *curve)
+    rate = (1 + 0.10) ** (1 / 12) - 1
+    assert plan.npv_usd.p50 == pytest.approx(-3500 + resale / (1 + rate) ** 12, rel=1e-9)
+
+
+def test_static_payback_counts_a_lot_the_rule_stops_as_stopped(tmp_path, loaded_db):
+    lots = [("Antminer S19j Pro", 1000, 0), ("Antminer S21", 500, 1000)]
+    ruled = fleet_file(
+        tmp_path, lots, price=0.06, overhead=5, extra='[curtailment]\nrule = "economic"\n'
+    )
+    plain = fleet_file(tmp_path, lots, price=0.06, overhead=5, name="plain.toml")
+    a = plan_fleet(loaded_db, ruled, 6, runs=20, as_of="2025-12-31")
+    b = plan_fleet(loaded_db, plain, 6, runs=20, as_of="2025-12-31")
+    s19 = next(lot for lot in b.lots if lot.lot == "Antminer S19j Pro")
+    s21 = next(lot for lot in b.lots if lot.lot == "Antminer S21")
+    assert s19.margin_usd_day_today < 0 < s21.margin_usd_day_today
+    assert a.payback.static_months * pnl.DAYS_PER_YEAR / 12 == pytest.approx(
+        500_000 / s21.margin_usd_day_today
+    )
+    assert b.payback.static_months * pnl.DAYS_PER_YEAR / 12 == pytest.approx(
+        500_000 / (s21.margin_usd_day_today + s19.margin_usd_day_today)
+    )
+
+
+def test_bad_dates_and_early_starts_are_input_errors(cli, tmp_path, loaded_db, desk_file):
+    for args, words in (
+        (("--from", "garbage"), "--from 'garbage' is not a date"),
+        (("--from", "2025-01-01", "--to", "2026-01-05"), "--to 2026-01-05 is outside"),
+        (("--from", "2008-01-01", "--to", "2009-02-01"), "before the first day held"),
+        (("--plan", "12", "--as-of", "2010-08-20"), "needs at least 365"),
+        (("--plan", "3", "--compare", desk_file, "--sensitivity"), "one at a time"),
+    ):
+        result = cli("fleet", desk_file, *args, "--db", loaded_db)
+        assert result.returncode == 2 and words in result.stderr, (args, result.stderr)
+
+
+def test_plan_and_tornado_write_their_tables(cli, tmp_path, loaded_db, desk_file):
+    months, rows = tmp_path / "months.csv", tmp_path / "tornado.csv"
+    assert (
+        cli(
+            "fleet", desk_file, "--plan", "4", "--runs", "50", "--csv", months, "--db", loaded_db
+        ).returncode
+        == 0
+    )
+    assert (
+        cli(
+            "fleet",
+            desk_file,
+            "--plan",
+            "4",
+            "--runs",
+            "50",
+            "--sensitivity",
+            "--csv",
+            rows,
+            "--db",
+            loaded_db,
+        ).returncode
+        == 0
+    )
+    with open(months, newline="") as f:
+        table = list(csv.DictReader(f))
+    assert len(table) == 4 and float(table[0]["margin_usd_p5"]) <= float(table[0]["margin_usd_p95"])
+    with open(rows, newline="") as f:
+        assert {r["factor"] for r in csv.DictReader(f)} >= {"BTC price", "power price"}

@@ -993,6 +993,10 @@ def fleet(
         result: Any = _answer(fleet_history, db, file, from_day, to_day)
         _emit(result, json_out, "fleet_history_report", csv_file, "the per-day, per-lot rows")
         return
+    if compare is not None and tornado:
+        raise InputError("--compare and --sensitivity are separate questions; ask one at a time")
+    if compare is not None and csv_file is not None:
+        raise InputError("--csv writes the plan's months or the tornado; --compare has no table")
     months = 36 if plan is None else plan
     kwargs = _given(runs=runs, seed=seed, as_of=as_of)
     chosen = scenario or "base"

@@ -24,6 +24,7 @@ from minerwatch.analyses.fleet_plan import (
     FleetPlan,
     plan_from,
     read_plan_inputs,
+    simulated_months,
 )
 from minerwatch.models.scenario_paths import MarketStart
 from minerwatch.serialize import Jsonable
@@ -93,6 +94,12 @@ class Sensitivity(Jsonable, Tabular):
     npv_base_usd: float
     rows: list[TornadoRow]
 
+    def write_csv(self, path: str | Path) -> Path:
+        """The tornado rows as CSV."""
+        from minerwatch.serialize import write_csv
+
+        return write_csv(self.rows, path)
+
 
 def _npv_runs(plan: FleetPlan) -> float:
     return float(plan.npv_usd.p50) if plan.npv_usd.p50 is not None else float("nan")
@@ -114,8 +121,9 @@ def compare_fleets(
     its price): the NPV difference per run and the chance the swap pays."""
     start, a, scenario = read_plan_inputs(db, fleet, scenario, as_of)
     b = other if isinstance(other, Fleet) else read_fleet(other)
-    plan_a = plan_from(start, a, months, scenario, runs, seed)
-    plan_b = plan_from(start, b, months, scenario, runs, seed)
+    horizon = max(simulated_months(a, months), simulated_months(b, months))  # same draws
+    plan_a = plan_from(start, a, months, scenario, runs, seed, horizon)
+    plan_b = plan_from(start, b, months, scenario, runs, seed, horizon)
     diff = plan_b.npv_runs - plan_a.npv_runs
     q = np.quantile(diff, [0.05, 0.5, 0.95])
     return Comparison(

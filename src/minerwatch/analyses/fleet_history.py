@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from minerwatch.analyses.day import Day, day_of
-from minerwatch.errors import InputError, NoPriceOnDay
+from minerwatch.days import parse_day
+from minerwatch.errors import AsOfOutOfRange, InputError, NoPriceOnDay
 from minerwatch.models import fleet_pnl as pnl
 from minerwatch.models.finance import loan_schedule
 from minerwatch.serialize import Jsonable, json_key, write_csv
@@ -168,11 +169,22 @@ def fleet_history(
     :class:`NoPriceOnDay` naming the first day without a close."""
     if not isinstance(fleet, Fleet):
         fleet = read_fleet(fleet)
-    with day_of(db, to_day) as context:
-        frame = context.frame
-    first = np.datetime64(from_day, "D")
+    first = parse_day(from_day, "from_day")
+    if first is None:
+        raise InputError("from_day is required: the first day of the P&L", parameter="from_day")
+    last = parse_day(to_day, "to_day")
+    try:
+        with day_of(db, last) as context:
+            frame = context.frame
+    except AsOfOutOfRange as exc:  # the library calls the last day as_of; here it is to_day
+        raise AsOfOutOfRange(exc.reason.replace("as_of", "to_day", 1), parameter="to_day") from None
     if first > frame.day[-1]:
-        raise InputError(f"from {from_day} is after to {frame.day[-1]}", parameter="from_day")
+        raise InputError(f"from_day {first} is after to_day {frame.day[-1]}", parameter="from_day")
+    if first < frame.day[0]:
+        raise AsOfOutOfRange(
+            f"from_day {first} is before the first day held ({frame.day[0]})",
+            parameter="from_day",
+        )
     row0 = frame.index_of(first)
     rows = slice(row0, len(frame))
     days = frame.day[rows]

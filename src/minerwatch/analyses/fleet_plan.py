@@ -71,6 +71,17 @@ def band(x: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.asarray(np.nanquantile(x, np.array(BANDS) / 100.0, axis=axis))
 
 
+def _band_none_lowest(x: np.ndarray) -> Band:
+    """The 5/50/95% quantiles over every run, a NaN (no value: an IRR that does not
+    exist because the flows never recover the capex) ranked below every number and
+    reported as None."""
+    q = np.quantile(
+        np.where(np.isnan(x), -np.inf, x), np.array(BANDS) / 100.0, method="inverted_cdf"
+    )
+    out = [float(v) if np.isfinite(v) else None for v in q]
+    return Band(out[0], out[1], out[2])
+
+
 def _band(x: np.ndarray) -> Band:
     finite = x[np.isfinite(x)] if np.ndim(x) else np.array([x])
     if finite.size == 0:
@@ -219,6 +230,22 @@ class FleetPlan(Jsonable, Tabular):
     notes: tuple[str, ...] = ()
     npv_runs: np.ndarray = field(default_factory=lambda: np.zeros(0), metadata=NOT_JSON)
 
+    def write_csv(self, path: str | Path) -> Path:
+        """The month bands as CSV, one row per month (nested bands as ``margin_usd_p5``
+        and the like)."""
+        from minerwatch.serialize import to_jsonable, write_csv
+
+        rows = []
+        for m in self.months_table:
+            row: dict[str, object] = {}
+            for key, value in to_jsonable(m).items():
+                if isinstance(value, dict):
+                    row.update({f"{key}_{k}": v for k, v in value.items()})
+                else:
+                    row[key] = value
+            rows.append(row)
+        return write_csv(rows, path)
+
 
 def market_start(day: Day) -> MarketStart:
     """What a plan starts from, as of ``day`` (nothing after it)."""
@@ -271,7 +298,14 @@ class _Grid:
 
     @property
     def month_days(self) -> np.ndarray:
+        """Days of each month within the plan (the first may be partial)."""
         return np.diff(np.append(self.month_start, len(self.days))).astype(np.float64)
+
+    @property
+    def calendar_days(self) -> np.ndarray:
+        """Days of each calendar month."""
+        first = self.month.astype("datetime64[D]")
+        return np.asarray(((self.month + 1).astype("datetime64[D]") - first).astype(np.float64))
 
 
 def _grid(first: np.datetime64, months: int, sim_months: int) -> _Grid:
@@ -302,20 +336,29 @@ class _Lots:
         self, curve: tuple[tuple[float, float], ...] | None, grid: _Grid, end_day: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Month and value of each lot's sale: at the end of its life or on day
-        ``end_day`` (the plan's end), whichever comes first."""
+        ``end_day`` (the plan's end), whichever comes first. A lot bought at the start or
+        later is worth the curve's share of its unit price; one owned already, whose unit
+        price is what it fetches today, falls from that by the curve's ratio of the two
+        ages."""
         sold = np.minimum(self.serve_to, end_day)
         month = np.searchsorted(grid.month_start, np.maximum(sold - 1, 0), side="right") - 1
-        age_months = (self.age_at_start_days + sold) / (pnl.DAYS_PER_YEAR / 12)
-        value = self.capex_usd * finance.resale_pct(curve, age_months) / 100.0
-        return month, np.where(sold > self.serve_from, value, 0.0)
+        per_month = pnl.DAYS_PER_YEAR / 12
+        at_sale = finance.resale_pct(curve, (self.age_at_start_days + sold) / per_month)
+        # a lot owned at the start is valued at today's price: its curve from today's age
+        now = finance.resale_pct(curve, np.maximum(self.age_at_start_days, 0) / per_month)
+        owned = self.age_at_start_days > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(owned, np.where(now > 0, at_sale / now, 0.0), at_sale / 100.0)
+        return month, np.where(sold > self.serve_from, self.capex_usd * share, 0.0)
 
     def fixed_monthly(self, fixed_usd_month: float, grid: _Grid) -> np.ndarray:
-        """The site's fixed costs per month, for the days any lot is in service."""
+        """The site's fixed costs per month: ``fixed_usd_month`` over the month's calendar
+        days, for the days any lot is in service (a partial first month pays its part)."""
         served = np.zeros(len(grid.days))
         for a, b in zip(self.serve_from, self.serve_to, strict=True):
             served[a:b] = 1.0
         return np.asarray(
-            fixed_usd_month * np.add.reduceat(served, grid.month_start) / grid.month_days
+            fixed_usd_month * np.add.reduceat(served, grid.month_start) / grid.calendar_days
         )
 
 
@@ -336,7 +379,7 @@ def _lots(fleet: Fleet, grid: _Grid) -> _Lots:
         serve_from=serve_from,
         serve_to=serve_to,
         capex_month=capex_month,
-        capex_usd=arrays.unit_price_usd * arrays.count,
+        capex_usd=np.where(serve_to > serve_from, arrays.unit_price_usd * arrays.count, 0.0),
         age_at_start_days=(first - bought).astype(np.float64),
     )
 
@@ -550,8 +593,9 @@ def _simulate_fleet(
 @dataclass(frozen=True)
 class _Money:
     """Per run: the unlevered monthly cash flow without resale (``operating``, runs x
-    months), the equity cash flow with capex, resale and loan (``equity``), NPV, IRR and
-    payback month."""
+    months, capex in its month), the equity cash flow after day one (``equity``: margin,
+    fixed, later capex, resale, loan; day one's capex and draw are the NPV's undiscounted
+    upfront), NPV, IRR and payback month."""
 
     operating: np.ndarray
     equity: np.ndarray
@@ -571,32 +615,47 @@ def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, horizon: int) ->
     resale = np.zeros(margin.shape[1])
     np.add.at(resale, *lots.resale(fleet.resale_curve, grid, plan_end))
     operating = margin - fixed - capex
-    loan_flow = np.zeros(margin.shape[1])
+    months = margin.shape[1]
+    loan_flow = np.zeros(months)
+    draw_now = 0.0
     if fleet.financing is not None:
         loan = fleet.financing
-        month0 = 0
+        k0 = 0
         if loan.start_date:
-            month0 = max(
-                int((np.datetime64(loan.start_date, "M") - grid.month[0]).astype(np.int64)), 0
-            )
+            k0 = int((np.datetime64(loan.start_date, "M") - grid.month[0]).astype(np.int64))
         pay, _ = finance.loan_schedule(
-            loan.principal_usd, loan.rate_pct, loan.term_months, len(capex), month0
+            loan.principal_usd, loan.rate_pct, loan.term_months, loan.term_months
         )
-        loan_flow = -pay
-        if month0 < len(capex):
-            loan_flow[month0] += loan.principal_usd
+        at = k0 + np.arange(loan.term_months)
+        inside = (at >= 0) & (at < months)
+        loan_flow[at[inside]] -= pay[inside]  # a loan drawn before the start: what is left
+        if k0 == 0:
+            draw_now = loan.principal_usd
+        elif 0 < k0 < months:
+            loan_flow[k0] += loan.principal_usd
     h = horizon
-    equity = operating[:, :h] + resale[:h] + loan_flow[:h]
+    # Month 0's capex and draw happen on day one (undiscounted); the rest at month ends.
+    upfront = -capex[0] + draw_now
+    monthly = operating[:, :h] + resale[:h] + loan_flow[:h]
+    monthly[:, 0] += capex[0]
     cost_btc = (sim.power.sum(axis=-1) - sim.credit.sum(axis=-1) + fixed) / sim.price_mean
     net_btc = (sim.btc.sum(axis=-1) - cost_btc)[:, :h].sum(axis=1) + (
         resale[:h].sum() / sim.price_mean[:, h - 1]
     )
+    invested = np.flatnonzero(capex > 0)
+    unlevered = operating.copy()
+    unlevered[:, 0] += capex[0]
+    payback = (
+        finance.payback_month(-capex[0], unlevered, int(invested[0]))
+        if len(invested)
+        else np.zeros(len(margin))
+    )
     return _Money(
         operating=operating,
-        equity=equity,
-        npv=finance.npv(0.0, equity, site.discount_rate_pct),
-        irr=finance.irr_pct(0.0, equity),
-        payback=finance.payback_month(-capex[0], operating + np.eye(1, len(capex))[0] * capex[0]),
+        equity=monthly,
+        npv=finance.npv(upfront, monthly, site.discount_rate_pct),
+        irr=finance.irr_pct(upfront, monthly),
+        payback=payback,
         net_btc=net_btc,
     )
 
@@ -620,6 +679,19 @@ def _static(fleet: Fleet, lots: _Lots, start: MarketStart) -> dict[str, np.ndarr
         "kwh_day": kwh_day,
         "price_kwh": np.array(price_kwh),
     }
+
+
+def _static_lot_margins(fleet: Fleet, static: dict[str, np.ndarray]) -> np.ndarray:
+    """Each lot's margin a day at today's figures, under the curtailment rule: a lot the
+    rule would stop earns the demand-response credit on the energy it does not draw."""
+    margin = static["revenue"] - static["cost"]
+    credit = fleet.dr_credit_usd_mwh / 1000.0 * static["kwh_day"]
+    cap = fleet.max_power_price_usd_kwh
+    if fleet.curtailment == "economic":
+        return np.asarray(np.maximum(margin, credit))
+    if fleet.curtailment == "price-cap" and cap is not None and float(static["price_kwh"]) > cap:
+        return np.asarray(credit)
+    return np.asarray(margin)
 
 
 def _lot_outlooks(
@@ -673,8 +745,8 @@ def _lot_outlooks(
                 hashprice_fall_to_shutdown_pct=float(
                     100.0 * (be_hashprice[j] / static["hashprice"] - 1.0)
                 ),
-                retire_day=str(grid.days[lots.serve_to[j]])
-                if lots.serve_to[j] < len(grid.days)
+                retire_day=str(grid.days[0] + int(lots.serve_to[j]))
+                if 0 < lots.serve_to[j] < len(grid.days)
                 else None,
                 probability_off_last_month=last_off,
                 median_first_off_month=None
@@ -700,17 +772,26 @@ def plan_from(
     scenario: Scenario,
     runs: int = DEFAULT_RUNS,
     seed: int = DEFAULT_SEED,
+    horizon_months: int | None = None,
 ) -> FleetPlan:
-    """The plan from a :class:`MarketStart` already read (see :func:`plan_fleet`)."""
+    """The plan from a :class:`MarketStart` already read (see :func:`plan_fleet`).
+    ``horizon_months``: the months simulated (default: the plan, or the longest life if
+    longer); plans compared run by run must share it, for their draws to be the same."""
     months, runs, seed = _checked(months, runs, seed)
-    life_months = int(np.ceil(max(lot.life_years for lot in fleet.lots) * 12))
-    grid = _grid(start.day + 1, months, min(max(months, life_months), MAX_MONTHS))
+    grid = _grid(start.day + 1, months, horizon_months or simulated_months(fleet, months))
     lots = _lots(fleet, grid)
     sim = _simulate_fleet(fleet, scenario, start, grid, runs, seed)
     money = _money(fleet, lots, grid, sim, months)
     return _assemble(
         fleet, scenario, start, grid, lots, _static(fleet, lots, start), sim, money, runs, seed
     )
+
+
+def simulated_months(fleet: Fleet, months: int) -> int:
+    """The months a plan simulates: its own, or the fleet's longest life when longer (for
+    the chance of paying back within it), at most :data:`MAX_MONTHS`."""
+    life_months = int(np.ceil(max(lot.life_years for lot in fleet.lots) * 12))
+    return min(max(months, life_months), MAX_MONTHS)
 
 
 def read_plan_inputs(
@@ -780,7 +861,7 @@ def _assemble(
         for m in range(months)
     ]
     capex = float(lots.capex_usd.sum())
-    static_margin_day = float((static["revenue"] - static["cost"]).sum()) - (
+    static_margin_day = float(_static_lot_margins(fleet, static).sum()) - (
         fixed_month / (pnl.DAYS_PER_YEAR / 12)
     )
     static_months = (
@@ -812,7 +893,11 @@ def _assemble(
     always = sim.margin_always.sum(axis=-1)[:, :months]
     with_rule = (sim.revenue - sim.power + sim.credit).sum(axis=-1)[:, :months]
     value = finance.npv(0.0, with_rule - always, site.discount_rate_pct)
-    notes = []
+    notes = [
+        f"lot {name} is past its life before the plan starts: no capex, no revenue"
+        for name, a, b in zip(lots.arrays.name, lots.serve_from, lots.serve_to, strict=True)
+        if b <= a
+    ]
     if fleet.curtailment == "none":
         notes.append("curtailment rule none: the value of curtailment is 0 (rule never stops)")
     if start.next_change_pct is None:
@@ -857,7 +942,7 @@ def _assemble(
         months_table=table,
         payback=payback_doc,
         npv_usd=_band(money.npv),
-        irr_pct=_band(money.irr),
+        irr_pct=_band_none_lowest(money.irr),
         irr_undefined_share=float(np.isnan(money.irr).mean()),
         btc_return=btc_return,
         lots=_lot_outlooks(fleet, lots, start, static, sim, grid),

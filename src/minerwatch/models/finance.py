@@ -65,9 +65,10 @@ def irr_pct(upfront_usd: ArrayLike, monthly_usd: ArrayLike, iterations: int = 56
     """Internal rate of return, percent a year: the annual rate at which :func:`npv` is 0.
 
     Bisection on the monthly rate in (-99.9%, +1000%) a month, vectorised over runs (56
-    halvings leave an interval of 11 / 2**56, below 1e-15 a month). NaN
-    where the NPV does not change sign in that range (no investment, or flows that never
-    recover it: no IRR).
+    halvings leave an interval of 11 / 2**56, below 1e-15 a month). NaN unless the flows
+    change sign exactly once (:func:`sign_changes`: then the root is unique) and the NPV
+    changes sign in that range: no investment, flows that never recover it, or flows
+    with several roots have no IRR.
     """
     flows = np.asarray(monthly_usd, np.float64)
     upfront = np.broadcast_to(np.asarray(upfront_usd, np.float64), flows.shape[:-1])
@@ -76,6 +77,7 @@ def irr_pct(upfront_usd: ArrayLike, monthly_usd: ArrayLike, iterations: int = 56
     def value(rate: np.ndarray) -> np.ndarray:
         return np.asarray(upfront + (flows * (1.0 + rate[..., None]) ** -m).sum(axis=-1))
 
+    conventional = sign_changes(upfront, flows) == 1
     low = np.full(flows.shape[:-1], -0.999)
     high = np.full(flows.shape[:-1], 10.0)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -89,20 +91,37 @@ def irr_pct(upfront_usd: ArrayLike, monthly_usd: ArrayLike, iterations: int = 56
             v_low = np.where(same, v_mid, v_low)
             high = np.where(same, high, mid)
     annual = ((1.0 + (low + high) / 2.0) ** MONTHS_PER_YEAR - 1.0) * 100.0
-    return np.where(ok, annual, np.nan)
+    return np.where(ok & conventional, annual, np.nan)
 
 
-def payback_month(upfront_usd: ArrayLike, monthly_usd: ArrayLike) -> np.ndarray:
-    """The first month (1-based, counting from the start) at whose end the cumulative cash
-    flow ``upfront + sum of months`` is >= 0; +inf where it never is within the months
-    given (does not pay back); 0 with nothing invested."""
+def payback_month(
+    upfront_usd: ArrayLike, monthly_usd: ArrayLike, from_month: int = 0
+) -> np.ndarray:
+    """The first month (1-based) at whose end the cumulative cash flow ``upfront + sum of
+    months`` is >= 0, counting from month ``from_month`` (0-based: the first capex), so a
+    purchase later in the plan does not "pay back" before it is made; +inf where it never
+    is within the months given (does not pay back)."""
     flows = np.asarray(monthly_usd, np.float64)
     upfront = np.asarray(upfront_usd, np.float64)
     cumulative = upfront[..., None] + np.cumsum(flows, axis=-1)
     reached = cumulative >= 0
+    reached[..., :from_month] = False
     first = np.argmax(reached, axis=-1) + 1.0
-    out = np.where(reached.any(axis=-1), first, np.inf)
-    return np.where(upfront >= 0, 0.0, out)
+    return np.asarray(np.where(reached.any(axis=-1), first, np.inf))
+
+
+def sign_changes(upfront_usd: ArrayLike, monthly_usd: ArrayLike) -> np.ndarray:
+    """How many times the cash flows (upfront first, zeros skipped) change sign: an IRR is
+    unique, and reported, only for one change (an investment, then its returns)."""
+    later = np.asarray(monthly_usd, np.float64)
+    first = np.broadcast_to(np.asarray(upfront_usd, np.float64), later.shape[:-1])
+    flows = np.concatenate([first[..., None], later], axis=-1)
+    signs = np.sign(flows)
+    # carry the last non-zero sign over zeros, then count the flips
+    idx = np.where(signs != 0, np.arange(signs.shape[-1]), 0)
+    np.maximum.accumulate(idx, axis=-1, out=idx)
+    carried = np.take_along_axis(signs, idx, axis=-1)
+    return np.asarray(((carried[..., 1:] * carried[..., :-1]) < 0).sum(axis=-1))
 
 
 def resale_pct(curve: tuple[tuple[float, float], ...] | None, age_months: ArrayLike) -> np.ndarray:

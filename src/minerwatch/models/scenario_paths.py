@@ -49,6 +49,12 @@ from minerwatch.units import SAT_PER_BTC, SECONDS_PER_DAY
 CHUNK_RUNS = 1000
 #: z of the two-sided 90% interval, to turn the forecast's interval into a log-sd.
 Z90 = 1.6448536269514722
+#: The least history (days with both a price return and a hashrate change) a bootstrap
+#: draws from: a year, so that every season and at least one drawdown are in it.
+MIN_HISTORY_DAYS = 365
+#: At most this many retargets a day on average over a plan (more means a hashrate path
+#: that grows faster than the x4 clamp can follow: history from bitcoin's first years).
+MAX_EPOCHS_PER_DAY = 1.0
 #: Days of an epoch at the target spacing.
 EPOCH_DAYS = TARGET_TIMESPAN_S / SECONDS_PER_DAY
 _ERAS = 34  # the subsidy is 0 from era 33 on
@@ -217,10 +223,11 @@ def simulate(
     docstring)."""
     joint = np.column_stack([start.log_returns, start.log_growth])
     history = _clean_window(joint, scenario.lookback_days)
-    if len(history) < scenario.block_days:
+    if len(history) < max(MIN_HISTORY_DAYS, scenario.block_days):
         raise ValueError(
-            f"{len(history)} days of price and hashrate history before {start.day}; the "
-            f"scenario draws blocks of {scenario.block_days} days"
+            f"{len(history)} days of price and hashrate history in the {scenario.lookback_days} "
+            f"days before {start.day}; the scenario needs at least "
+            f"{max(MIN_HISTORY_DAYS, scenario.block_days)}: choose a later start (--as-of)"
         )
     index = _block_indices(rng, runs, days, len(history), scenario.block_days)
     returns = history[:, 0] - history[:, 0].mean()
@@ -257,7 +264,10 @@ def simulate(
     # Network hashrate (H/s) per day: the level the coming retarget implies, then growth.
     add = np.log1p(scenario.growth_add_pct_per_epoch / 100.0) / EPOCH_DAYS
     if scenario.difficulty_model == "fixed":
-        growth = np.full((runs, days), np.log1p(scenario.change_pct_per_epoch / 100.0) / EPOCH_DAYS)
+        # hashrate growing at g a day makes epochs of 14 / (1 + c) days and retargets of
+        # c = exp(g * 14 / (1 + c)) - 1, so g = ln(1 + c) * (1 + c) / 14
+        c = scenario.change_pct_per_epoch / 100.0
+        growth = np.full((runs, days), np.log1p(c) * (1.0 + c) / EPOCH_DAYS)
     else:
         growth = history[:, 1][index]
     growth = growth + add
@@ -269,8 +279,9 @@ def simulate(
     next_change = np.zeros(runs)
     if scenario.next_from_forecast and start.next_change_pct is not None:
         median = np.log1p(start.next_change_pct / 100.0)
-        low = np.log1p((start.next_change_low_pct or start.next_change_pct) / 100.0)
-        high = np.log1p((start.next_change_high_pct or start.next_change_pct) / 100.0)
+        lo_pct, hi_pct = start.next_change_low_pct, start.next_change_high_pct
+        low = np.log1p((start.next_change_pct if lo_pct is None else lo_pct) / 100.0)
+        high = np.log1p((start.next_change_pct if hi_pct is None else hi_pct) / 100.0)
         next_change = median + rng.standard_normal(runs) * (high - low) / (2 * Z90)
     elif scenario.difficulty_model == "fixed":
         next_change = np.full(runs, np.log1p(scenario.change_pct_per_epoch / 100.0))
@@ -281,15 +292,30 @@ def simulate(
     per_day *= _exit_factor(scenario, days) * np.exp(response)
     work = np.zeros((runs, days + 1))
     np.cumsum(per_day, axis=1, out=work[:, 1:])
+    if not np.isfinite(work[:, -1]).all():
+        raise ValueError(
+            f"the hashrate drawn from the history before {start.day} grows without bound "
+            "over the plan; choose a later start or a shorter plan"
+        )
     search = _RowSearch(work, 0.0, float(work.max()))
 
     # Epochs: start times (days), difficulty, the work and height at each start.
-    starts_t, starts_w, starts_d, starts_h = [np.zeros(runs)], [np.zeros(runs)], [], []
+    starts_t: list[np.ndarray] = [np.zeros(runs)]
+    starts_w: list[np.ndarray] = [np.zeros(runs)]
+    starts_d: list[np.ndarray] = []
+    starts_h: list[np.ndarray] = []
     diff = np.ones(runs)  # difficulty / D0
     height = np.full(runs, float(start.next_height))
     blocks = np.full(runs, float(start.retarget_height - start.next_height))
     first = True
+    most = int(MAX_EPOCHS_PER_DAY * days) + 2
     while True:
+        if len(starts_d) > most:
+            raise ValueError(
+                f"more than {most - 2} retargets in {days} days: the hashrate drawn from the "
+                f"history before {start.day} grows faster than the retargets follow; choose a "
+                "later start"
+            )
         starts_d.append(diff)
         starts_h.append(height)
         target = starts_w[-1] + blocks * diff

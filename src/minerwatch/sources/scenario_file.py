@@ -145,8 +145,10 @@ def _parse(path: str | Path, name: str | None) -> Scenario:
             ok = ok and bool(np.datetime64(f"2000-{storm_day}"))  # 2000: 29 February exists
         except ValueError:
             ok = False
-        if not ok:
-            raise storm.error("month_day", f"month_day = {storm_day!r}; expected MM-DD")
+        if not ok or storm_day == "02-29":
+            raise storm.error(
+                "month_day", f"month_day = {storm_day!r}; expected MM-DD of a day every year has"
+            )
     fee_flat = fees.number("btc_per_block", -1.0, low=0) if fees.has("btc_per_block") else None
     scenario = Scenario(
         name=root.text("name", name or Path(path).stem),
