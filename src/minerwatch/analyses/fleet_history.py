@@ -27,8 +27,6 @@ from minerwatch.store import Store
 from minerwatch.tables import Tabular
 from minerwatch.units import SAT_PER_BTC
 
-DAYS_PER_MONTH = pnl.DAYS_PER_YEAR / 12
-
 
 @dataclass(frozen=True)
 class Totals:
@@ -231,7 +229,10 @@ def fleet_history(
     watts = lots.power_w * lots.count * on
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.nan_to_num(watts / watts.sum(axis=1, keepdims=True))
-    fixed = site.fixed_usd_month / DAYS_PER_MONTH * share * (watts.sum(axis=1, keepdims=True) > 0)
+    month = days.astype("datetime64[M]")
+    month_days = ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(float)
+    per_day = site.fixed_usd_month / month_days[:, None]  # a calendar month's costs, by its days
+    fixed = per_day * share * (watts.sum(axis=1, keepdims=True) > 0)
     capex = lots.unit_price_usd * lots.count
     depreciation = capex / lots.life_days * on
     interest = _interest_per_day(fleet, days)[:, None] * share
