@@ -386,8 +386,8 @@ def _lots(fleet: Fleet, grid: _Grid) -> _Lots:
 
 @dataclass
 class _Chunk:
-    """Monthly sums of a chunk of runs (``runs x months``, per lot ``runs x months x
-    lots``)."""
+    """Monthly sums of a chunk of runs over the fleet (``runs x months``), and per lot the
+    days the rule stopped it (``off_days``, ``runs x months x lots``)."""
 
     revenue: np.ndarray
     btc: np.ndarray
@@ -480,10 +480,9 @@ def _chunk(fleet: Fleet, lots: _Lots, grid: _Grid, paths: Paths) -> _Chunk:
     ordered, cumulative = _site_curve(fleet)
     credit_kwh = fleet.dr_credit_usd_mwh / 1000.0
     runs, n = usd_th.shape
-    # Built lot by lot as lots x runs x months (each lot's block contiguous), handed on
-    # as runs x months x lots.
-    shape = (len(lots.ths), runs, len(grid.month_start))
-    revenue, btc, power, credit, always, off = (np.zeros(shape) for _ in range(6))
+    months = len(grid.month_start)
+    revenue, btc, power, credit, always = (np.zeros((runs, months)) for _ in range(5))
+    off = np.zeros((len(lots.ths), runs, months))  # lots-major: each lot's block contiguous
     mean_price = float(ordered.mean())
     flat = ordered.size == 1
     ranges: dict[tuple[int, int], _Served] = {}
@@ -496,7 +495,7 @@ def _chunk(fleet: Fleet, lots: _Lots, grid: _Grid, paths: Paths) -> _Chunk:
         r = ranges[(a, b)]
         e, th, m = lots.kwh_per_th_day[j], lots.ths[j], r.index
         always_on = r.usd_sum - e * mean_price * r.drawn_days
-        always[j][:, m] = th * (always_on + e * credit_kwh * (r.served_days - r.drawn_days))
+        always[:, m] += th * (always_on + e * credit_kwh * (r.served_days - r.drawn_days))
         rule = fleet.curtailment
         cap = fleet.max_power_price_usd_kwh
         if flat and (
@@ -519,10 +518,10 @@ def _chunk(fleet: Fleet, lots: _Lots, grid: _Grid, paths: Paths) -> _Chunk:
             rev, mined = r.sums(r.usd_raw * weight), r.sums(btc_th[:, a:b] * weight)
             drawn, run_days = r.sums(weight), r.sums(share > 0)
             paid = r.sums(paid_kwh if r.storm is None else paid_kwh * r.storm)
-        revenue[j][:, m] = th * rev
-        btc[j][:, m] = th * mined
-        power[j][:, m] = th * e * paid
-        credit[j][:, m] = th * e * credit_kwh * (r.served_days - drawn)
+        revenue[:, m] += th * rev
+        btc[:, m] += th * mined
+        power[:, m] += th * e * paid
+        credit[:, m] += th * e * credit_kwh * (r.served_days - drawn)
         off[j][:, m] = r.served_days - run_days
     hashprice = per_th * 1000.0 * paths.price_usd
     width = grid.month_days
@@ -530,16 +529,13 @@ def _chunk(fleet: Fleet, lots: _Lots, grid: _Grid, paths: Paths) -> _Chunk:
     def monthly_mean(x: np.ndarray) -> np.ndarray:
         return np.asarray(np.add.reduceat(x, grid.month_start, axis=1) / width)
 
-    def by_run(x: np.ndarray) -> np.ndarray:
-        return np.moveaxis(x, 0, -1)
-
     return _Chunk(
-        revenue=by_run(revenue),
-        btc=by_run(btc),
-        power=by_run(power),
-        credit=by_run(credit),
-        margin_always=by_run(always),
-        off_days=by_run(off),
+        revenue=revenue,
+        btc=btc,
+        power=power,
+        credit=credit,
+        margin_always=always,
+        off_days=np.moveaxis(off, 0, -1),
         price_mean=monthly_mean(paths.price_usd),
         hashprice_mean=monthly_mean(hashprice),
         difficulty_mean=monthly_mean(paths.difficulty),
@@ -607,7 +603,7 @@ class _Money:
 
 def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, horizon: int) -> _Money:
     site = fleet.site
-    margin = (sim.revenue - sim.power + sim.credit).sum(axis=-1)
+    margin = sim.revenue - sim.power + sim.credit
     fixed = lots.fixed_monthly(site.fixed_usd_month, grid)
     capex = np.zeros(margin.shape[1])
     np.add.at(capex, lots.capex_month, lots.capex_usd)
@@ -638,8 +634,8 @@ def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, horizon: int) ->
     upfront = -capex[0] + draw_now
     monthly = operating[:, :h] + resale[:h] + loan_flow[:h]
     monthly[:, 0] += capex[0]
-    cost_btc = (sim.power.sum(axis=-1) - sim.credit.sum(axis=-1) + fixed) / sim.price_mean
-    net_btc = (sim.btc.sum(axis=-1) - cost_btc)[:, :h].sum(axis=1) + (
+    cost_btc = (sim.power - sim.credit + fixed) / sim.price_mean
+    net_btc = (sim.btc - cost_btc)[:, :h].sum(axis=1) + (
         resale[:h].sum() / sim.price_mean[:, h - 1]
     )
     invested = np.flatnonzero(capex > 0)
@@ -842,12 +838,8 @@ def _assemble(
     site = fleet.site
     months = grid.plan_months
     fixed_month = site.fixed_usd_month
-    margin = (sim.revenue - sim.power + sim.credit).sum(axis=-1) - lots.fixed_monthly(
-        fixed_month, grid
-    )
-    q_margin, q_rev, q_btc = (
-        band(x[:, :months]) for x in (margin, sim.revenue.sum(-1), sim.btc.sum(-1))
-    )
+    margin = (sim.revenue - sim.power + sim.credit) - lots.fixed_monthly(fixed_month, grid)
+    q_margin, q_rev, q_btc = (band(x[:, :months]) for x in (margin, sim.revenue, sim.btc))
     table = [
         MonthBand(
             month=str(grid.month[m]),
@@ -890,8 +882,8 @@ def _assemble(
         else Band(None, None, None),
         probability_mining_wins=float((money.net_btc > bought).mean()) if bought else None,
     )
-    always = sim.margin_always.sum(axis=-1)[:, :months]
-    with_rule = (sim.revenue - sim.power + sim.credit).sum(axis=-1)[:, :months]
+    always = sim.margin_always[:, :months]
+    with_rule = (sim.revenue - sim.power + sim.credit)[:, :months]
     value = finance.npv(0.0, with_rule - always, site.discount_rate_pct)
     notes = [
         f"lot {name} is past its life before the plan starts: no capex, no revenue"

@@ -72,10 +72,11 @@ def irr_pct(upfront_usd: ArrayLike, monthly_usd: ArrayLike, iterations: int = 56
     """
     flows = np.asarray(monthly_usd, np.float64)
     upfront = np.broadcast_to(np.asarray(upfront_usd, np.float64), flows.shape[:-1])
-    m = np.arange(1, flows.shape[-1] + 1)
 
     def value(rate: np.ndarray) -> np.ndarray:
-        return np.asarray(upfront + (flows * (1.0 + rate[..., None]) ** -m).sum(axis=-1))
+        # (1 + r)**-m for m = 1..months as a running product: one multiplication a month
+        factors = np.cumprod(np.broadcast_to((1.0 / (1.0 + rate))[..., None], flows.shape), axis=-1)
+        return np.asarray(upfront + (flows * factors).sum(axis=-1))
 
     conventional = sign_changes(upfront, flows) == 1
     low = np.full(flows.shape[:-1], -0.999)
