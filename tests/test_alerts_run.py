@@ -125,3 +125,34 @@ def test_cli_alerts_run(cli, tmp_path, db, httpserver):
     )
     assert doc["recorded"] == 0 and doc["sent"] == []  # the same day again: nothing new
     assert doc["states"]["PuellCapitulation"] in ("firing", "recovering")
+
+
+def test_a_sync_runs_the_configured_rules(
+    cli, tmp_path, coinmetrics_csv, epochs_csv, cm_rows, httpserver
+):
+    """`minerwatch sync` with MINERWATCH_ALERTS set: the days fetched are evaluated and the
+    firing that begins in them is delivered (the stand-in Coin Metrics API serves them)."""
+    from tests.test_sync import PATH, FakeCoinMetrics, _item
+
+    import minerwatch
+
+    lines = coinmetrics_csv.read_text().splitlines(keepends=True)
+    held = tmp_path / "held.csv"
+    held.write_text("".join([lines[0]] + [x for x in lines[1:] if x[:10] <= "2022-06-10"]))
+    db = tmp_path / "mw.duckdb"
+    with minerwatch.open_store(db) as store:
+        minerwatch.import_coinmetrics(store, held)
+        minerwatch.import_epochs(store, epochs_csv)
+    fake = FakeCoinMetrics([_item(r) for r in cm_rows])
+    httpserver.expect_request(PATH).respond_with_handler(fake)
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    rules = _rules(tmp_path, httpserver.url_for("/hook"))
+    env = {"MINERWATCH_ALERTS": str(rules), "MINERWATCH_CONFIG": str(tmp_path / "none.toml")}
+    result = cli(
+        "sync", "--url", httpserver.url_for("/v4"), "--end", "2022-06-30", "--db", db, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "alerts run on 2022-06-30" in result.stdout
+    hooks = [json.loads(r.get_data()) for r, _ in httpserver.log if r.path == "/hook"]
+    assert [h["status"] for h in hooks] == ["firing"]
+    assert hooks[0]["alerts"][0]["startsAt"] == "2022-06-20T00:00:00Z"

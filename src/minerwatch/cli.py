@@ -411,6 +411,37 @@ def _sync_coinmetrics(
             db, base_url=url, start=start, end=end, progress=progress, **options
         )
     render.sync_report(out, report)
+    _alerts_after(db)
+
+
+def _alerts_after(
+    db: Path | None, store: Any = None, rules: str | Path | None = None, json_out: bool = False
+) -> None:
+    """Run the configured alert rules (``[alerts] rules`` or ``$MINERWATCH_ALERTS``; ``rules``
+    overrides) after a sync or a new block (``json_out``: as one JSON line ``{"alerts":
+    ...}``). A rule problem or a delivery failure is printed and does not stop the sync or
+    the watch."""
+    from minerwatch.config import load_config
+
+    chosen = rules if rules is not None else load_config().get("alerts", "rules")
+    if not chosen:
+        return
+    from minerwatch.notify.run import run_alerts
+    from minerwatch.present import terminal as render
+
+    try:
+        if store is None:
+            with _store(db) as opened:
+                result = run_alerts(opened, str(chosen))
+        else:
+            result = run_alerts(store, str(chosen))
+    except MinerwatchError as exc:
+        err.print(f"alerts: {exc}", markup=False, highlight=False)
+        return
+    if json_out:
+        typer.echo(json.dumps({"alerts": to_jsonable(result)}, allow_nan=False))
+    else:
+        render.alerts_run_report(out, result)
 
 
 def _check_source_name(name: str) -> None:
@@ -463,6 +494,7 @@ def _sync_chain(
             **options,
         )
     render.sync_report(out, report, unit="block")
+    _alerts_after(db)
 
 
 @sync_app.command("node")
@@ -716,6 +748,14 @@ def watch(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object a sync (JSON lines).")
     ] = False,
+    alerts: Annotated[
+        str | None,
+        _option(
+            "--alerts",
+            "RULES",
+            "Run these alert rules on each new block (default: the config file's alerts.rules).",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Follow the tip: sync each new block as soon as the node announces it (ZMQ), or by
@@ -758,6 +798,7 @@ def watch(
             typer.echo(json.dumps(to_jsonable(update), allow_nan=False))
         else:
             tip_lines(out, update)
+        _alerts_after(db, store, alerts, json_out)  # the rules on the day so far (provisional)
 
     def on_fault(fault: SourceError) -> None:
         err.print(f"source error: {fault} (retrying)", markup=False, highlight=False)
@@ -802,6 +843,7 @@ def _sync_prices(
         )
     for report in result.reports:
         render.sync_report(out, report, unit="candle")
+    _alerts_after(db)
     if result.failures:
         name, error = result.failures[0]
         others = [n for n, _ in result.failures[1:]]

@@ -24,6 +24,9 @@ Example::
 
     [sync]
     sources = ["node", "prices"]
+
+    [alerts]
+    rules = "~/minerwatch/rules.yaml"   # or "pack"; run after each sync and in watch
 """
 
 from __future__ import annotations
@@ -101,6 +104,14 @@ SETTINGS: dict[str, dict[str, Spec]] = {
     },
     "coinmetrics": {
         "url": Spec("str", None, "MINERWATCH_COINMETRICS_URL", "Coin Metrics API v4 base URL"),
+    },
+    "alerts": {
+        "rules": Spec(
+            "path",
+            None,
+            "MINERWATCH_ALERTS",
+            "alert rule file (or pack) run after each sync and on each new block in watch",
+        ),
     },
     "sync": {
         "sources": Spec(
