@@ -32,8 +32,17 @@ _DAY0 = np.datetime64("1970-01-01", "D")
 class Figures:
     """Lazily built series over the frame's days (``day``); :meth:`get` by name."""
 
-    def __init__(self, day: Day, fleet: Fleet | None = None, first_day: str | None = None) -> None:
+    def __init__(
+        self,
+        day: Day,
+        fleet: Fleet | None = None,
+        first_day: str | None = None,
+        live: bool = False,
+    ) -> None:
         self.context = day
+        #: live: the last day also holds the blocks stamped after it (the day in progress,
+        #: not yet whole), for block-level rules on the newest data
+        self.live = live
         #: the fleet's figures start here (its history needs a close every day)
         self.first_row = (
             0
@@ -78,6 +87,9 @@ class Figures:
             "next_adjustment.change_pct_high": lambda: self._adjustment()[2],
             "next_adjustment.blocks_remaining": lambda: self._adjustment()[3],
             "tip": self._tip,
+            "last_block_interval_min": lambda: self._blocks()["last_interval_min"],
+            "slowest_block_min_1d": lambda: self._blocks()["slowest_min"],
+            "reorg_depth_1d": lambda: self._blocks()["reorg_depth"],
         }
         for w in HASHRATE_WINDOWS:
             days = int(w[:-1])
@@ -168,8 +180,56 @@ class Figures:
         return self._cache["_adjust"]  # type: ignore[return-value]
 
     def _tip(self) -> np.ndarray:
-        end_s = ((self.day - _DAY0).astype(np.int64) + 1) * SECONDS_PER_DAY
-        return end_s.astype(np.float64)
+        """The newest data of each day: its last block's time where blocks are held, else
+        the day's end (daily data is whole at the end of its day)."""
+        end_s = (((self.day - _DAY0).astype(np.int64) + 1) * SECONDS_PER_DAY).astype(np.float64)
+        last = self._blocks()["last_time"]
+        return np.where(np.isfinite(last), last, end_s)
+
+    def _blocks(self) -> dict[str, np.ndarray]:
+        """Per day, from the stored blocks stamped that day (NaN on days without them):
+        ``last_time`` (the day's newest block), ``last_interval_min`` (minutes from the block
+        before it to it), ``slowest_min`` (the longest gap before any of the day's blocks),
+        ``reorg_depth`` (the deepest reorg whose new tip is one of the day's blocks; 0 on
+        days with blocks and none)."""
+        if "_blocks" not in self._cache:
+            n = len(self.day)
+            out = {
+                k: np.full(n, np.nan)
+                for k in ("last_time", "last_interval_min", "slowest_min", "reorg_depth")
+            }
+            store = self.context.store
+            end = int(((self.day[-1] - _DAY0).astype(np.int64) + 1) * SECONDS_PER_DAY) - 1
+            cut = None if self.live else end
+            raw = store.read_blocks(max_time=cut) if store is not None else None
+            if store is not None and raw is not None and len(raw["height"]) >= 2:
+                t = raw["time"].astype(np.float64)
+                gap_min = np.r_[np.nan, np.diff(t)] / 60.0
+                block_day = (raw["time"] // SECONDS_PER_DAY).astype("datetime64[D]")
+                rows = np.searchsorted(self.day, block_day)
+                if self.live:  # the day in progress counts as the last day's
+                    rows = np.minimum(rows, n - 1)
+                    block_day = np.minimum(block_day, self.day[-1])
+                inside = (rows < n) & (self.day[np.minimum(rows, n - 1)] == block_day)
+                rows, t, gap_min = rows[inside], t[inside], gap_min[inside]
+                heights = raw["height"][inside]
+                order = np.argsort(rows, kind="stable")  # by day, then height
+                rows, t, gap_min, heights = rows[order], t[order], gap_min[order], heights[order]
+                firsts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+                lasts = np.r_[firsts[1:] - 1, len(rows) - 1]
+                day_rows = rows[firsts]
+                out["last_time"][day_rows] = t[lasts]
+                out["last_interval_min"][day_rows] = gap_min[lasts]
+                with np.errstate(invalid="ignore"):
+                    out["slowest_min"][day_rows] = np.fmax.reduceat(gap_min, firsts)
+                depth = np.zeros(n)
+                for reorg in store.reorgs():  # a handful in a chain's life
+                    hit = np.flatnonzero(heights == reorg.new_tip_height)
+                    if len(hit):
+                        depth[rows[hit[0]]] = max(depth[rows[hit[0]]], reorg.depth)
+                out["reorg_depth"][day_rows] = depth[day_rows]
+            self._cache["_blocks"] = out  # type: ignore[assignment]
+        return self._cache["_blocks"]  # type: ignore[return-value]
 
     def _fleet(self) -> dict[str, np.ndarray]:
         if "_fleet" not in self._cache:
@@ -196,12 +256,15 @@ FLEET_FIGURES = {
 
 
 def figures_for(
-    day: Day, fleet: Fleet | str | Path | None = None, first_day: str | None = None
+    day: Day,
+    fleet: Fleet | str | Path | None = None,
+    first_day: str | None = None,
+    live: bool = False,
 ) -> Figures:
     """The figures of ``day`` (its frame's days), with a fleet's (from ``first_day``) when
-    given."""
+    given; ``live``: the newest blocks count on the last day (see :class:`Figures`)."""
     if fleet is not None and not isinstance(fleet, Fleet):
         from minerwatch.sources.fleet_file import read_fleet
 
         fleet = read_fleet(fleet)
-    return Figures(day, fleet, first_day)
+    return Figures(day, fleet, first_day, live)

@@ -98,6 +98,17 @@ def _value(x: np.ndarray, i: int) -> float | str | None:
     return float(v) if np.isfinite(v) else None
 
 
+def moments(days: np.ndarray, live: bool) -> np.ndarray:
+    """When each day is evaluated (unix s): at its end; ``live`` (no as_of given: the data
+    so far), the last day now, so that ``age_seconds(tip)`` is the data's real age."""
+    import time
+
+    out = _day_end_s(days)
+    if live and len(out):
+        out[-1] = time.time()
+    return out
+
+
 def _day_end_s(days: np.ndarray) -> np.ndarray:
     return (((days - np.datetime64("1970-01-01", "D")).astype(np.int64) + 1) * 86_400).astype(
         np.float64
@@ -109,8 +120,9 @@ class RuleState:
     """A rule on one day: ``alert``, ``state`` (normal, pending, firing, recovering,
     no-data), ``value`` (its value, see :func:`value_node`), ``since`` (the first day of the
     current state), ``firing_since`` (the first day of the current firing period, or None),
-    ``expr``, ``labels``, the ``summary`` annotation rendered and ``error`` (why the rule
-    could not be evaluated, in the error state)."""
+    ``expr``, ``labels``, the ``summary`` annotation rendered (while pending, firing or
+    recovering: the text speaks of the condition) and ``error`` (why the rule could not be
+    evaluated, in the error state)."""
 
     alert: str
     state: str
@@ -180,8 +192,9 @@ def alerts_check(
     """Each rule's state and value at the end of ``as_of`` (default the last day held)."""
     rules = rules if isinstance(rules, RuleFile) else load_rules(rules)
     with day_of(db, as_of) as day:
-        figures = figures_for(day, fleet, None if fleet is None else str(day.as_of - 400))
-        evaluated = evaluate_rules(rules, figures, _day_end_s(figures.day))
+        first = None if fleet is None else str(day.as_of - 400)
+        figures = figures_for(day, fleet, first, live=as_of is None)
+        evaluated = evaluate_rules(rules, figures, moments(figures.day, live=as_of is None))
         i = len(figures.day) - 1
         out = []
         for ev in evaluated:
@@ -190,16 +203,20 @@ def alerts_check(
             firing_since = None
             if ev.timeline.firing[i]:
                 firing_since = str(figures.day[int(ev.timeline.starts[-1])])
+            name = am.STATE_NAMES[int(state[i])]
+            shown = name in ("pending", "firing", "recovering")  # the summary speaks of those
             out.append(
                 RuleState(
                     alert=ev.rule.alert,
-                    state=am.STATE_NAMES[int(state[i])],
+                    state=name,
                     value=value,
                     since=str(figures.day[_since(state, i)]),
                     firing_since=firing_since,
                     expr=ev.rule.expr,
                     labels=ev.rule.labels,
-                    summary=render(ev.rule.annotations.get("summary"), figures, i, value),
+                    summary=render(ev.rule.annotations.get("summary"), figures, i, value)
+                    if shown
+                    else None,
                     error=ev.error,
                 )
             )
@@ -209,12 +226,15 @@ def alerts_check(
 @dataclass(frozen=True)
 class Period:
     """One firing period: ``start`` and ``end`` (inclusive days; ``end`` None while it is
-    still firing on the last day), ``days`` and the rule's ``value`` on its first day."""
+    still firing on the last day), ``days`` and the rule's ``value`` on its first day;
+    ``began_before``: it was already firing on the first day replayed (then ``start`` is
+    that day, and the period is not counted in ``periods_per_year``)."""
 
     start: str
     end: str | None
     days: int
     value: float | str | None
+    began_before: bool = False
 
 
 @dataclass(frozen=True)
@@ -297,6 +317,7 @@ def alerts_backtest(
                     end=None if still else str(days[int(e)]),
                     days=int(e) - s0 + 1,
                     value=_value(ev.value, s0),
+                    began_before=int(s) < lo,
                 )
             )
         window = slice(lo, n)
@@ -307,7 +328,9 @@ def alerts_backtest(
                 alert=ev.rule.alert,
                 expr=ev.rule.expr,
                 periods=periods,
-                periods_per_year=len(periods) / years if years > 0 else 0.0,
+                periods_per_year=sum(not p.began_before for p in periods) / years
+                if years > 0
+                else 0.0,
                 days_firing=firing,
                 share_firing_pct=100.0 * firing / known if known else None,
                 days_no_data=int((n - lo) - known),

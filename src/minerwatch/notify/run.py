@@ -25,6 +25,7 @@ from minerwatch.analyses.alerts import (
     _since,
     _value,
     evaluate_rules,
+    moments,
     owed_notifications,
 )
 from minerwatch.analyses.day import Day, day_of
@@ -91,10 +92,12 @@ def run_alerts(
     rules = rules if isinstance(rules, RuleFile) else load_rules(rules)
     identity = rules_identity(rules)
     with day_of(Day(store, as_of)) as day:
-        figures = figures_for(day, fleet, None if fleet is None else str(day.as_of - 400))
-        evaluated = evaluate_rules(rules, figures, _day_end_s(figures.day))
+        live = as_of is None
+        first = None if fleet is None else str(day.as_of - 400)
+        figures = figures_for(day, fleet, first, live=live)
+        evaluated = evaluate_rules(rules, figures, moments(figures.day, live))
         last_end = float(_day_end_s(figures.day[-1:])[0])
-        moment = now_s if now_s is not None else min(time.time(), last_end)
+        moment = now_s if now_s is not None else (time.time() if live else last_end)
         owed = owed_notifications(evaluated, figures, moment)
         i = len(figures.day) - 1
         states: list[dict[str, object]] = []

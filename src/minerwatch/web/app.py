@@ -78,11 +78,13 @@ QUERY_NAMES = {
 
 @dataclass(frozen=True)
 class Settings:
-    """What the server reads: the database ``db`` and the ``token`` every request must
-    carry (None: no token, for a loopback address)."""
+    """What the server reads: the database ``db``, the ``token`` every request must
+    carry (None: no token, for a loopback address) and the ``alerts`` rule file the Alerts
+    page shows (None: the configuration's ``[alerts] rules``, else the shipped pack)."""
 
     db: Path
     token: str | None = None
+    alerts: str | Path | None = None
 
 
 #: Answers kept by :class:`AnswerCache` (the most recently used).
@@ -230,24 +232,33 @@ def _token_ok(request: Request, token: str) -> tuple[bool, bool]:
     return same(bearer) or same(query) or same(cookie), same(query)
 
 
-def create_app(db: Path | str | None = None, *, token: str | None = None) -> FastAPI:
+def create_app(
+    db: Path | str | None = None,
+    *,
+    token: str | None = None,
+    alerts: str | Path | None = None,
+) -> FastAPI:
     """The application serving the database ``db`` read-only; with ``token``, every request
-    must carry it (``Authorization: Bearer TOKEN`` or ``?token=TOKEN``) or gets 401."""
+    must carry it (``Authorization: Bearer TOKEN`` or ``?token=TOKEN``) or gets 401. The
+    Alerts page shows the rule file ``alerts`` (a path or ``pack``; default: the
+    configuration's ``[alerts] rules``, read on each request, else the shipped pack)."""
+    from minerwatch.web import alerts as alert_pages
     from minerwatch.web import api, events, fleet, pages, prometheus
 
     app = FastAPI(
         title="minerwatch",
         version=__version__,
         description="Bitcoin mining economics of a minerwatch database, read-only: the "
-        "CLI's `--json` objects, daily series and Prometheus metrics, and the fleet desk "
-        "(a fleet file posted as text: its history and its plan).",
+        "CLI's `--json` objects, daily series and Prometheus metrics, the fleet desk "
+        "(a fleet file posted as text: its history and its plan) and the alert rules "
+        "(their states, their history and what `minerwatch alerts run` stored).",
         docs_url=None,  # the interactive docs load scripts from a CDN
         redoc_url=None,
     )
     from minerwatch.store import default_db_path
 
     path = default_db_path() if db is None else Path(db)
-    app.state.settings = Settings(path, token or None)
+    app.state.settings = Settings(path, token or None, alerts)
     app.state.answers = AnswerCache(path)
 
     @app.middleware("http")
@@ -278,6 +289,7 @@ def create_app(db: Path | str | None = None, *, token: str | None = None) -> Fas
 
     @app.exception_handler(InputError)
     @app.exception_handler(StoreError)
+    @app.exception_handler(alert_pages.RulesUnusable)  # the server's rule file: a 503
     async def _library_error(request: Request, exc: Exception) -> Response:
         status, message = error_status(exc), error_message(exc)
         if request.url.path.startswith("/api/") or request.url.path == "/metrics":
@@ -301,10 +313,12 @@ def create_app(db: Path | str | None = None, *, token: str | None = None) -> Fas
 
     app.include_router(api.router)
     app.include_router(fleet.router)
+    app.include_router(alert_pages.router)
     app.include_router(prometheus.router)
     app.include_router(events.router)
     app.include_router(pages.router)
     app.include_router(fleet.page_router)
+    app.include_router(alert_pages.page_router)
     _openapi_without_422(app)
     return app
 

@@ -1,5 +1,5 @@
 """The server-rendered pages: Now, Charts, Difficulty, Machines, Pools, Episodes and Data
-(the Fleet page is :mod:`minerwatch.web.fleet`).
+(the Fleet page is :mod:`minerwatch.web.fleet`, the Alerts page :mod:`minerwatch.web.alerts`).
 
 Each page takes ``?as_of=YYYY-MM-DD`` and shows that day as the CLI does (the same library
 calls: ``status``, ``report``'s charts, ``difficulty``, ``asics``, ``info``); every number
@@ -43,6 +43,7 @@ PAGES = (
     ("/pools", "Pools"),
     ("/episodes", "Episodes"),
     ("/fleet", "Fleet"),
+    ("/alerts", "Alerts"),
     ("/data", "Data"),
 )
 #: The windows the Pools page offers (``minerwatch pools --window``).

@@ -68,15 +68,21 @@ def serve(
     *,
     token: str | None = None,
     follow: Sequence[str] | None = None,
+    alerts: str | Path | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
     """Serve the database ``db`` read-only at ``http://host:port/`` until interrupted,
     saying where (and whether a token is needed) through ``announce``; with ``follow``
-    (the arguments of ``minerwatch watch``), following the tip as well."""
+    (the arguments of ``minerwatch watch``), following the tip as well. ``alerts``: the
+    rule file the Alerts page shows (default: the configuration's, else the pack)."""
     check_serve(host, port, token)
     with open_store(db, read_only=True) as store:  # fail now, not on the first page
         path = store.path
-    app = create_app(path, token=token)
+    if alerts is not None:
+        from minerwatch.sources.alert_rules import load_rules
+
+        load_rules(alerts)  # likewise: a bad rule file is the CLI's error
+    app = create_app(path, token=token, alerts=alerts)
     shown = f"[{host}]" if ":" in host else host
     announce(f"serving {path} read-only at http://{shown}:{port}/ (Ctrl-C stops)")
     if token:
