@@ -154,8 +154,9 @@ class LotOutlook:
 @dataclass(frozen=True)
 class BtcReturn:
     """Mining against buying bitcoin with the capex on day one. ``btc_if_bought``: capex /
-    today's close; ``fleet_btc``: BTC mined and held, less the BTC sold month by month to
-    pay the costs at the month's mean price, plus the resale value at the end in BTC;
+    today's close; ``fleet_btc``: BTC mined and held, less the BTC sold month by month at
+    the month's mean price to pay the costs and later purchases, plus each resale in BTC at
+    its month's price (unlevered: the loan is left out);
     ``fleet_over_bought_pct``: ``100 * (fleet_btc / btc_if_bought - 1)``;
     ``probability_mining_wins``."""
 
@@ -634,10 +635,12 @@ def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, horizon: int) ->
     upfront = -capex[0] + draw_now
     monthly = operating[:, :h] + resale[:h] + loan_flow[:h]
     monthly[:, 0] += capex[0]
-    cost_btc = (sim.power - sim.credit + fixed) / sim.price_mean
-    net_btc = (sim.btc - cost_btc)[:, :h].sum(axis=1) + (
-        resale[:h].sum() / sim.price_mean[:, h - 1]
-    )
+    # Mine and hold: keep the BTC mined, sell BTC at each month's mean price for every
+    # other flow (power, fixed, credits, later capex, resale); day one's capex is the
+    # capital both strategies spend; the loan is left out (unlevered).
+    other = (operating - sim.revenue)[:, :h] + resale[:h]
+    other[:, 0] += capex[0]
+    net_btc = sim.btc[:, :h].sum(axis=1) + (other / sim.price_mean[:, :h]).sum(axis=1)
     invested = np.flatnonzero(capex > 0)
     unlevered = operating.copy()
     unlevered[:, 0] += capex[0]
