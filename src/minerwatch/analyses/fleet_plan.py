@@ -95,8 +95,8 @@ class MonthBand:
     """One month of the plan: ``month`` (YYYY-MM), the fleet's ``margin_usd`` band
     (revenue - power - fixed + credits, before capex and loan), ``revenue_usd``, ``btc``,
     and the medians of the BTC price ``price_usd_p50`` and the hashprice
-    ``hashprice_usd_ph_day_p50`` (FPPS, USD per PH/s per day) and the network
-    ``difficulty_p50``."""
+    ``hashprice_usd_ph_day_p50`` (under the fleet's pool scheme, before the fee; USD per
+    PH/s per day) and the network ``difficulty_p50``."""
 
     month: str
     margin_usd: Band

@@ -173,6 +173,7 @@ def storm_factor(scenario: Scenario, day0: np.datetime64, days: int) -> np.ndarr
     if scenario.storm_month_day is None:
         return factor
     years = np.unique(dates.astype("datetime64[Y]"))
+    years = np.r_[years[:1] - 1, years]  # a storm of the year before may run into the plan
     for year in years:  # one storm a year
         start = np.datetime64(f"{year}-{scenario.storm_month_day}", "D")
         hit = (dates >= start) & (dates < start + scenario.storm_days)
