@@ -1375,10 +1375,20 @@ def serve(
             "whose follower writes each new block).",
         ),
     ] = False,
+    alerts: Annotated[
+        str | None,
+        _option(
+            "--alerts",
+            "RULES",
+            "The rule file the Alerts page shows (default: the config file's alerts.rules, "
+            "else the shipped pack).",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Serve the web dashboard and the JSON API (needs the web extra): the Now, Charts,
-    Difficulty, Machines and Data pages, `/api/v1/` (each command's `--json` object),
+    Difficulty, Machines, Pools, Episodes, Fleet, Alerts and Data pages, `/api/v1/` (each
+    command's `--json` object),
     `/api/v1/series/METRIC`, `/metrics` (Prometheus) and `/events` (a server-sent event on
     each commit to the database). Read-only: each request opens the database read-only.
     Every page and analysis takes `?as_of=YYYY-MM-DD`."""
@@ -1409,6 +1419,7 @@ def serve(
         port,
         token=token,
         follow=follow,
+        alerts=alerts,
         announce=lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True),
     )
 
