@@ -313,3 +313,25 @@ def test_a_reorg_fires_a_reorg_rule_on_the_day_of_its_new_tip(tmp_path):
     _sync(db, chain)
     check = alerts_check(db, rules)
     assert check.rules[0].state == "firing" and check.rules[0].value == 3
+
+
+def test_a_value_is_not_a_condition_and_bad_days_are_input_errors(loaded_db):
+    rules = parse_rules(
+        "groups:\n  - name: g\n    rules:\n      - alert: V\n        expr: price_usd\n", "r.yaml"
+    )
+    with pytest.raises(InputError) as caught:
+        alerts_check(loaded_db, rules, "2022-11-21")
+    assert "not a condition" in str(caught.value) and "line 5" in str(caught.value)
+    with pytest.raises(InputError) as caught:
+        alerts_backtest(loaded_db, "pack", "2022-13-01")
+    assert caught.value.parameter == "from_day"
+
+
+def test_the_height_figure_is_the_chains_as_status_reports_it(cli, loaded_db):
+    from minerwatch.analyses.alert_figures import figures_for
+    from minerwatch.analyses.day import day_of
+
+    for day in ("2022-06-20", "2025-12-31"):
+        status = json.loads(cli("status", "--as-of", day, "--json", "--db", loaded_db).stdout)
+        with day_of(loaded_db, day) as d:
+            assert figures_for(d).get("height")[-1] == status["height"]

@@ -156,3 +156,49 @@ def test_a_sync_runs_the_configured_rules(
     hooks = [json.loads(r.get_data()) for r, _ in httpserver.log if r.path == "/hook"]
     assert [h["status"] for h in hooks] == ["firing"]
     assert hooks[0]["alerts"][0]["startsAt"] == "2022-06-20T00:00:00Z"
+
+
+def test_an_announced_period_that_ends_between_two_runs_is_resolved(tmp_path, db, httpserver):
+    """Runs a week apart: a period that ended and another that began in between are both
+    told (the first resolved, the second firing); a notifier whose settings cannot be used
+    fails on its own and the others are delivered."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "groups:\n  - name: g\n    rules:\n      - alert: Below20k\n"
+        "        expr: price_usd < 20000\n"
+        "notifiers:\n"
+        "  - {type: telegram, chat_id: 1, bot_token_env: MW_TEST_UNSET_TOKEN}\n"
+        f'  - {{type: webhook, url: "{httpserver.url_for("/hook")}", retries: 0}}\n'
+    )
+    backtest = alerts_backtest(db, path, "2022-06-01", "2022-12-31").rules[0].periods
+    # two runs with a period's end and the next one's start between them
+    gaps = [(a, b) for a, b in zip(backtest, backtest[1:], strict=False) if a.end and b.start]
+    first, second = gaps[0]
+    runs = [first.start, second.start]
+    for day in runs:
+        with open_store(db) as store:
+            result = run_alerts(store, path, day, env={})
+        telegram = [s for s in result.sent if s.notifier.startswith("telegram")]
+        assert (
+            telegram and not telegram[0].ok and "MW_TEST_UNSET_TOKEN" in (telegram[0].error or "")
+        )
+    bodies = [json.loads(r.get_data()) for r, _ in httpserver.log]
+    told = [(a["status"], a["startsAt"][:10]) for b in bodies for a in b["alerts"]]
+    after = lambda day: str(np.datetime64(day) + 1)  # noqa: E731
+    assert ("firing", after(first.start)) in told and ("resolved", after(first.start)) in told
+    assert ("firing", after(second.start)) in told
+
+
+def test_notifiers_differing_in_any_setting_are_separate_and_urls_keep_no_password(tmp_path, db):
+    from minerwatch.sources.alert_rules import parse_rules
+
+    rules = parse_rules(
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: price_usd > 0\n"
+        "notifiers:\n"
+        "  - {type: ntfy, url: 'http://u:secretPW@127.0.0.1:9', topic: ops}\n"
+        "  - {type: ntfy, url: 'http://u:secretPW@127.0.0.1:9', topic: boss}\n",
+        "r.yaml",
+    )
+    a, b = rules.notifiers
+    assert a.key != b.key and "secretPW" not in a.key + a.label + b.key + b.label

@@ -14,7 +14,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -380,6 +381,25 @@ def sync(
     config = load_config()
     failures: list[tuple[str, SourceError]] = []
     names = config.get("sync", "sources")
+    with _then_alerts(db):
+        _sync_sources(db, config, names, url, start, end, options, failures)
+    if failures:
+        name, error = failures[0]
+        raise type(error)(f"{name}: {error.reason}", url=error.url)
+
+
+def _sync_sources(
+    db: Path | None,
+    config: Any,
+    names: Any,
+    url: str | None,
+    start: str | None,
+    end: str | None,
+    options: dict,
+    failures: list[tuple[str, SourceError]],
+) -> None:
+    """Sync each source named, in order; with several, a source's fault is printed and kept
+    in ``failures`` and the next one goes on."""
     for name in names:
         try:
             if name == "coinmetrics":
@@ -393,9 +413,6 @@ def sync(
                 raise
             err.print(f"source error: {name}: {exc}", markup=False, highlight=False)
             failures.append((name, exc))
-    if failures:
-        name, error = failures[0]
-        raise type(error)(f"{name}: {error.reason}", url=error.url)
 
 
 def _sync_coinmetrics(
@@ -411,7 +428,16 @@ def _sync_coinmetrics(
             db, base_url=url, start=start, end=end, progress=progress, **options
         )
     render.sync_report(out, report)
-    _alerts_after(db)
+
+
+@contextmanager
+def _then_alerts(db: Path | None) -> Iterator[None]:
+    """Run the configured alert rules once the block inside ends, whether the sync in it
+    succeeded or failed (a source down is when a stale-data rule matters)."""
+    try:
+        yield
+    finally:
+        _alerts_after(db)
 
 
 def _alerts_after(
@@ -494,7 +520,6 @@ def _sync_chain(
             **options,
         )
     render.sync_report(out, report, unit="block")
-    _alerts_after(db)
 
 
 @sync_app.command("node")
@@ -597,7 +622,8 @@ def sync_node_cmd(
     )
     options = _given(backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s)
     source = _chain_source("node", config, check_pow=not skip_pow_check)
-    _sync_chain(db, source, from_height, skip_pow_check, not headers_only, options)
+    with _then_alerts(db):
+        _sync_chain(db, source, from_height, skip_pow_check, not headers_only, options)
 
 
 @sync_app.command("esplora")
@@ -638,7 +664,10 @@ def sync_esplora_cmd(
 
     config = load_config().with_options("esplora", servers=tuple(url) if url else None)
     options = _given(backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s)
-    _sync_chain(db, _chain_source("esplora", config), from_height, skip_pow_check, True, options)
+    with _then_alerts(db):
+        _sync_chain(
+            db, _chain_source("esplora", config), from_height, skip_pow_check, True, options
+        )
 
 
 def _counting(steps: Steps, unit: str) -> Callable[[int, int], None]:
@@ -700,7 +729,8 @@ def sync_prices_cmd(
     options = _given(
         backoff_s=backoff_s, max_attempts=max_attempts, deadline_s=deadline_s, now_s=now_s
     )
-    _sync_prices(db, source, url, from_day, options)
+    with _then_alerts(db):
+        _sync_prices(db, source, url, from_day, options)
 
 
 @app.command()
@@ -843,7 +873,6 @@ def _sync_prices(
         )
     for report in result.reports:
         render.sync_report(out, report, unit="candle")
-    _alerts_after(db)
     if result.failures:
         name, error = result.failures[0]
         others = [n for n, _ in result.failures[1:]]

@@ -62,7 +62,7 @@ class Figures:
             "price_drawdown_pct": lambda: m.price_drawdown_pct,
             "price_change_7d_pct": lambda: m.price_change_7d_pct,
             "price_change_30d_pct": lambda: m.price_change_30d_pct,
-            "height": lambda: f.end_height.astype(np.float64),
+            "height": lambda: self._adjustment()[4],
             "blocks_1d": lambda: f.blocks.astype(np.float64),
             "difficulty": lambda: f.difficulty_last,
             "hashrate_ath_ehs": lambda: m.hashrate_ath_hs / HS_PER_EHS,
@@ -159,7 +159,9 @@ class Figures:
         left, from the daily data at the day's end."""
         if "_adjust" not in self._cache:
             n = len(self.frame)
-            out = tuple(np.full(n, np.nan) for _ in range(4))
+            out = tuple(np.full(n, np.nan) for _ in range(4)) + (
+                np.where(self.frame.end_height >= 0, self.frame.end_height, np.nan).astype(float),
+            )
             epochs_table = self.context.epochs
             if epochs_table is not None and self.frame.end_height[0] >= 0:
                 series = forecaster.DailySeries.from_frame(self.frame)
@@ -175,6 +177,7 @@ class Figures:
                     np.where(known, q[:, 1], np.nan),
                     np.where(known, q[:, 2], np.nan),
                     np.where(known, left, np.nan).astype(np.float64),
+                    np.asarray(inputs.height, np.float64),  # the chain's, as status reports it
                 )
             self._cache["_adjust"] = out  # type: ignore[assignment]
         return self._cache["_adjust"]  # type: ignore[return-value]

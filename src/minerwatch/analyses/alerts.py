@@ -17,6 +17,7 @@ import numpy as np
 
 from minerwatch.analyses.alert_figures import Figures, figures_for
 from minerwatch.analyses.day import Day, day_of
+from minerwatch.days import parse_day
 from minerwatch.errors import InputError
 from minerwatch.models import alerts as am
 from minerwatch.serialize import Jsonable, json_key, write_csv
@@ -59,6 +60,14 @@ def evaluate_rules(rules: RuleFile, figures: Figures, now_s: np.ndarray) -> list
     days = len(figures.day)
     out = []
     for rule in rules.rules:
+        if not am.is_condition(rule.tree):
+            raise InputError(
+                f"expr {rule.expr!r} is a value, not a condition; expected a comparison "
+                "(such as price_usd < 20000), and/or/not, or a crossing",
+                path=rules.path,
+                line=rule.line,
+                key=f"{rule.alert}.expr",
+            )
         try:
             condition = am.evaluate(rule.tree, figures.get, days, now_s)
             value = am.evaluate(value_node(rule.tree), figures.get, days, now_s)
@@ -192,8 +201,7 @@ def alerts_check(
     """Each rule's state and value at the end of ``as_of`` (default the last day held)."""
     rules = rules if isinstance(rules, RuleFile) else load_rules(rules)
     with day_of(db, as_of) as day:
-        first = None if fleet is None else str(day.as_of - 400)
-        figures = figures_for(day, fleet, first, live=as_of is None)
+        figures = figures_for(day, fleet, live=as_of is None)
         evaluated = evaluate_rules(rules, figures, moments(figures.day, live=as_of is None))
         i = len(figures.day) - 1
         out = []
@@ -289,10 +297,13 @@ def alerts_backtest(
     already firing on ``from_day`` is cut there; one still firing on ``to_day`` has no
     end)."""
     rules = rules if isinstance(rules, RuleFile) else load_rules(rules)
-    with day_of(db, to_day) as day:
-        figures = figures_for(day, fleet, from_day)
+    first_day = parse_day(from_day, "from_day")
+    if first_day is None:
+        raise InputError("from_day is required: the first day replayed", parameter="from_day")
+    with day_of(db, parse_day(to_day, "to_day")) as day:
+        figures = figures_for(day, fleet, str(first_day))
         days = figures.day
-        first = np.datetime64(from_day, "D")
+        first = first_day
         if first > days[-1] or first < days[0]:
             raise InputError(
                 f"from {from_day} is outside the data ({days[0]} to {days[-1]})",

@@ -21,6 +21,7 @@ References: Prometheus, *Alerting rules* (``for``, ``keep_firing_for``); S. C. K
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -77,7 +78,8 @@ def _window(x: np.ndarray, days: int, reduce: Callable[..., Any]) -> np.ndarray:
     out = np.full_like(x, np.nan)
     if days <= len(x):
         windows = sliding_window_view(x, days)
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: unknown
             known = np.isfinite(windows).any(axis=1)
             values = reduce(np.where(np.isfinite(windows), windows, np.nan), axis=1)
         out[days - 1 :] = np.where(known, values, np.nan)
@@ -117,6 +119,18 @@ def _or(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _truth(x: np.ndarray) -> np.ndarray:
     """A number as a condition: non-zero true (NaN unknown)."""
     return np.where(np.isnan(x), np.nan, (x != 0).astype(np.float64))
+
+
+def is_condition(node: Node) -> bool:
+    """Whether an expression is a condition (true or false each day): a comparison, and,
+    or, not, a crossing, or the words true and false; a bare number or figure is not."""
+    if isinstance(node, Binary):
+        return node.op in ("<", "<=", ">", ">=", "==", "!=", "and", "or")
+    if isinstance(node, Unary):
+        return node.op == "not"
+    if isinstance(node, Call):
+        return node.function in ("crossed_below", "crossed_above")
+    return isinstance(node, Number) and node.value in (0.0, 1.0)
 
 
 def evaluate(

@@ -74,6 +74,11 @@ class Rule:
     line: int
 
 
+def _without_userinfo(text: str) -> str:
+    """A URL with ``user:password@`` taken out (other text as it is)."""
+    return re.sub(r"(?<=://)[^/@\s]*@", "", text)
+
+
 @dataclass(frozen=True)
 class Notifier:
     """A delivery target: ``type`` and its ``settings`` (as in the file), ``line``."""
@@ -84,12 +89,27 @@ class Notifier:
 
     @property
     def label(self) -> str:
-        """Where it delivers, without secrets (for messages and reports)."""
+        """Where it delivers, without secrets (for messages and reports): a URL's user and
+        password are left out."""
         s = self.settings
         where = s.get("url") or s.get("path") or s.get("host") or s.get("chat_id") or ""
         if self.type == "command":
             where = " ".join(map(str, s.get("argv", [])))[:60]
-        return f"{self.type} {where}".strip()
+        if self.type == "ntfy":
+            where = f"{where}/{s.get('topic', '')}"
+        return f"{self.type} {_without_userinfo(str(where))}".strip()
+
+    @property
+    def key(self) -> str:
+        """What the delivery ledger knows it by: its type and every setting (URLs without
+        their user and password; secrets are only named in settings, never held), so two
+        notifiers differing in any setting are two notifiers."""
+        import json
+
+        clean = {
+            k: _without_userinfo(v) if isinstance(v, str) else v for k, v in self.settings.items()
+        }
+        return f"{self.type} {json.dumps(clean, sort_keys=True, default=str)}"
 
 
 @dataclass(frozen=True)
