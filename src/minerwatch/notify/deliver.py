@@ -61,12 +61,7 @@ from minerwatch.errors import (
 )
 from minerwatch.sources.alert_rules import Notifier
 from minerwatch.sources.http import default_client, error_message, retry_after_s, send_once
-from minerwatch.sources.retry import (
-    DEFAULT_BACKOFF_S,
-    DEFAULT_MAX_BACKOFF_S,
-    Deadline,
-    backoff_delay,
-)
+from minerwatch.sources.retry import Deadline, Retry, RetryPolicy, call
 
 log = logging.getLogger(__name__)
 
@@ -353,54 +348,36 @@ class _Job:
 Send = Callable[[Deadline], None]
 
 
-class _Clock(Deadline):
-    """A :class:`Deadline` read from the caller's clock (``now``, monotonic seconds)."""
-
-    def __init__(self, total_s: float, now: Callable[[], float]) -> None:
-        super().__init__(total_s)
-        self._now = now
-        self.ends_at = now() + self.total_s
-
-    def remaining_s(self) -> float:
-        return max(0.0, self.ends_at - self._now())
-
-    def expired(self) -> bool:
-        return self._now() >= self.ends_at
-
-
 def _run(job: _Job, sends: Sequence[tuple[str, Send]], retries: int) -> tuple[int, str | None]:
-    """Every send in turn, each retried; (attempts in all, the error that ended it)."""
+    """Every send in turn, each retried by the sources' retry loop
+    (:func:`minerwatch.sources.retry.call`: backoff, ``Retry-After``, the deadline) on the
+    job's clock; (attempts in all, the error that ended it)."""
+    policy = RetryPolicy(max_attempts=retries + 1, max_retry_after_s=math.inf)
     attempts = 0
+
+    def log_retry(retry: Retry) -> None:
+        log.info(
+            "%s: attempt %d failed (%s); retrying in %.3g s",
+            job.redact(job.notifier.label),
+            retry.attempt,
+            job.redact(retry.reason),
+            retry.delay_s,
+        )
+
     for index, (what, send) in enumerate(sends):
         where = f"{what} ({index + 1} of {len(sends)}, {index} delivered): " * (len(sends) > 1)
-        for number in range(1, retries + 2):
-            if job.deadline.expired():
-                return attempts, f"{where}the deadline of {job.deadline.total_s:g} s passed"
+        if job.deadline.expired():
+            return attempts, f"{where}the deadline of {job.deadline.total_s:g} s passed"
+
+        def attempt(deadline: Deadline | None, send: Send = send) -> None:
+            nonlocal attempts
             attempts += 1
-            try:
-                send(job.deadline)
-                break
-            except TransientSourceError as exc:
-                if number > retries:
-                    return attempts, f"{where}{exc} after {number} attempt(s)"
-                delay = exc.retry_after_s
-                if delay is None:
-                    delay = backoff_delay(number, DEFAULT_BACKOFF_S, DEFAULT_MAX_BACKOFF_S)
-                if delay >= job.deadline.remaining_s():
-                    return attempts, (
-                        f"{where}{exc} at attempt {number}; the next was due in {delay:.3g} s, "
-                        f"past the deadline of {job.deadline.total_s:g} s"
-                    )
-                log.info(
-                    "%s: attempt %d failed (%s); retrying in %.3g s",
-                    job.redact(job.notifier.label),
-                    number,
-                    job.redact(str(exc)),
-                    delay,
-                )
-                job.sleep(delay)
-            except SourceError as exc:
-                return attempts, f"{where}{exc}"
+            send(job.deadline)
+
+        try:
+            call(attempt, policy=policy, deadline=job.deadline, on_retry=log_retry, sleep=job.sleep)
+        except SourceError as exc:
+            return attempts, f"{where}{exc}"
     return attempts, None
 
 
@@ -733,7 +710,7 @@ def deliver(
     job = _Job(
         notifier,
         os.environ if env is None else env,
-        _Clock(deadline_s, now),
+        Deadline(deadline_s, now),
         sleep,
         [],
     )

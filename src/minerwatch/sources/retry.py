@@ -80,24 +80,27 @@ class Retry:
 
 
 class Deadline:
-    """A total time budget of ``total_s`` seconds from its creation (monotonic clock;
-    ``math.inf`` for none)."""
+    """A total time budget of ``total_s`` seconds from its creation (``math.inf`` for none),
+    read on the clock ``now`` (monotonic seconds; a test may pass its own)."""
 
-    def __init__(self, total_s: float = math.inf) -> None:
+    def __init__(
+        self, total_s: float = math.inf, now: Callable[[], float] = time.monotonic
+    ) -> None:
         if not total_s > 0:
             raise InputError(
                 f"deadline_s {total_s} is out of range; expected > 0 seconds",
                 parameter="deadline_s",
             )
         self.total_s = float(total_s)
-        self.ends_at = time.monotonic() + self.total_s
+        self._now = now
+        self.ends_at = now() + self.total_s
 
     def remaining_s(self) -> float:
         """Seconds left, 0 when passed."""
-        return max(0.0, self.ends_at - time.monotonic())
+        return max(0.0, self.ends_at - self._now())
 
     def expired(self) -> bool:
-        return time.monotonic() >= self.ends_at
+        return self._now() >= self.ends_at
 
     def exceeded(self, doing: str, url: str | None = None) -> SyncDeadlineExceeded:
         """The error to raise: the deadline passed ``doing`` ("while reading ...")."""
@@ -118,11 +121,13 @@ def call(
     policy: RetryPolicy | None = None,
     deadline: Deadline | None = None,
     on_retry: Callable[[Retry], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """``attempt(deadline)``, retried under ``policy`` (see the module docstring).
 
-    ``on_retry`` is called with a :class:`Retry` before each wait. A wait that would end
-    past ``deadline`` is not begun: :class:`SyncDeadlineExceeded` at once.
+    ``on_retry`` is called with a :class:`Retry` before each wait, and ``sleep`` waits. A
+    wait that would end past ``deadline`` is not begun: :class:`SyncDeadlineExceeded` at
+    once.
     """
     policy = policy or RetryPolicy()
     for number in range(1, policy.max_attempts + 1):
@@ -145,5 +150,5 @@ def call(
             if on_retry is not None:
                 on_retry(Retry(exc.url, number, exc.reason, delay))
             if delay > 0:
-                time.sleep(delay)
+                sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
