@@ -18,6 +18,15 @@ def as_day(value: np.datetime64 | date | str) -> np.datetime64:
     return np.datetime64(cast(Any, value), "D")
 
 
+def days_in_month(day: np.ndarray) -> np.ndarray:
+    """Days of the calendar month each ``datetime64`` (a day or a month) falls in, as
+    floats (28 to 31)."""
+    month = np.asarray(day).astype("datetime64[M]")
+    return np.asarray(
+        ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(float)
+    )
+
+
 def utc_today() -> np.datetime64:
     """Today's UTC day."""
     return np.datetime64(datetime.now(UTC).date(), "D")

@@ -26,7 +26,6 @@ from minerwatch.sources.fleet_file import Fleet
 from minerwatch.units import HS_PER_EHS, SAT_PER_BTC, SECONDS_PER_DAY
 
 HASHRATE_WINDOWS = ("1d", "7d", "30d", "60d")
-_DAY0 = np.datetime64("1970-01-01", "D")
 
 
 class Figures:
@@ -185,7 +184,7 @@ class Figures:
     def _tip(self) -> np.ndarray:
         """The newest data of each day: its last block's time where blocks are held, else
         the day's end (daily data is whole at the end of its day)."""
-        end_s = (((self.day - _DAY0).astype(np.int64) + 1) * SECONDS_PER_DAY).astype(np.float64)
+        end_s = forecaster.day_end_s(self.day).astype(np.float64)
         last = self._blocks()["last_time"]
         return np.where(np.isfinite(last), last, end_s)
 
@@ -202,7 +201,7 @@ class Figures:
                 for k in ("last_time", "last_interval_min", "slowest_min", "reorg_depth")
             }
             store = self.context.store
-            end = int(((self.day[-1] - _DAY0).astype(np.int64) + 1) * SECONDS_PER_DAY) - 1
+            end = int(forecaster.day_end_s(self.day[-1:])[0]) - 1
             cut = None if self.live else end
             raw = store.read_blocks(max_time=cut) if store is not None else None
             if store is not None and raw is not None and len(raw["height"]) >= 2:

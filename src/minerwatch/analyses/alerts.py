@@ -17,9 +17,11 @@ import numpy as np
 
 from minerwatch.analyses.alert_figures import Figures, figures_for
 from minerwatch.analyses.day import Day, day_of
+from minerwatch.analyses.difficulty import iso_utc
 from minerwatch.days import parse_day
 from minerwatch.errors import InputError
 from minerwatch.models import alerts as am
+from minerwatch.models.difficulty import day_end_s
 from minerwatch.serialize import Jsonable, json_key, write_csv
 from minerwatch.sources.alert_expr import COMPARISONS, Binary, Node
 from minerwatch.sources.alert_rules import Rule, RuleFile, load_rules
@@ -119,9 +121,7 @@ def moments(days: np.ndarray, live: bool) -> np.ndarray:
 
 
 def _day_end_s(days: np.ndarray) -> np.ndarray:
-    return (((days - np.datetime64("1970-01-01", "D")).astype(np.int64) + 1) * 86_400).astype(
-        np.float64
-    )
+    return day_end_s(days).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -372,10 +372,6 @@ class Owed:
     day: str
 
 
-def _iso(unix_s: float) -> str:
-    return str(np.datetime64(int(unix_s), "s")) + "Z"
-
-
 def owed_notifications(evaluated: list[Evaluated], figures: Figures, now_s: float) -> list[Owed]:
     """What each rule owes on the last day of ``figures``: the start of its current firing
     period (and the repeat due by ``now_s``), or the end of the period that ended last.
@@ -400,7 +396,7 @@ def owed_notifications(evaluated: list[Evaluated], figures: Figures, now_s: floa
                 seq=seq,
                 period_start=str(days[s]),  # noqa: B023
                 status=status,
-                starts_at=_iso(ends[s]),  # noqa: B023
+                starts_at=iso_utc(ends[s]) or "",  # noqa: B023
                 ends_at=ends_at,
                 value=value,  # noqa: B023
                 labels=ev.rule.labels,  # noqa: B023
@@ -414,5 +410,5 @@ def owed_notifications(evaluated: list[Evaluated], figures: Figures, now_s: floa
             if k:
                 out.append(owe("repeat", k, "firing", None))
         else:
-            out.append(owe("resolved", 0, "resolved", _iso(ends[min(int(t.ends[-1]) + 1, i)])))
+            out.append(owe("resolved", 0, "resolved", iso_utc(ends[min(int(t.ends[-1]) + 1, i)])))
     return out

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from minerwatch.analyses.day import Day, day_of
-from minerwatch.days import parse_day
+from minerwatch.days import days_in_month, parse_day
 from minerwatch.errors import AsOfOutOfRange, InputError, NoPriceOnDay
 from minerwatch.models import fleet_pnl as pnl
 from minerwatch.models.finance import loan_schedule
@@ -149,9 +149,7 @@ def _interest_per_day(fleet: Fleet, days: np.ndarray) -> np.ndarray:
     index = (months - start).astype(np.int64)
     span = int(index.max()) + 1 if len(index) else 0
     _, interest = loan_schedule(loan.principal_usd, loan.rate_pct, loan.term_months, max(span, 1))
-    month_days = ((months + 1).astype("datetime64[D]") - months.astype("datetime64[D]")).astype(
-        np.float64
-    )
+    month_days = days_in_month(months)
     return np.where(index >= 0, interest[np.clip(index, 0, None)] / month_days, 0.0)
 
 
@@ -229,9 +227,7 @@ def fleet_history(
     watts = lots.power_w * lots.count * on
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.nan_to_num(watts / watts.sum(axis=1, keepdims=True))
-    month = days.astype("datetime64[M]")
-    month_days = ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(float)
-    per_day = site.fixed_usd_month / month_days[:, None]  # a calendar month's costs, by its days
+    per_day = site.fixed_usd_month / days_in_month(days)[:, None]  # a month's costs, by its days
     fixed = per_day * share * (watts.sum(axis=1, keepdims=True) > 0)
     capex = lots.unit_price_usd * lots.count
     depreciation = capex / lots.life_days * on

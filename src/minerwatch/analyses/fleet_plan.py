@@ -32,6 +32,7 @@ from minerwatch import params
 from minerwatch.analyses.day import Day, day_of
 from minerwatch.analyses.difficulty import next_adjustment_or_none
 from minerwatch.chain.consensus import RETARGET_INTERVAL
+from minerwatch.days import days_in_month
 from minerwatch.errors import InputError, NoPriceOnDay
 from minerwatch.metrics.daily import next_block_subsidy_sat
 from minerwatch.models import finance
@@ -305,8 +306,7 @@ class _Grid:
     @property
     def calendar_days(self) -> np.ndarray:
         """Days of each calendar month."""
-        first = self.month.astype("datetime64[D]")
-        return np.asarray(((self.month + 1).astype("datetime64[D]") - first).astype(np.float64))
+        return days_in_month(self.month)
 
 
 def _grid(first: np.datetime64, months: int, sim_months: int) -> _Grid:
@@ -438,7 +438,12 @@ class _Served:
     served_days: np.ndarray
 
     def sums(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(np.add.reduceat(x, self.starts, axis=-1, dtype=np.float64))
+        return _month_sums(x, self.starts)
+
+
+def _month_sums(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sums of ``x`` along its last axis over the runs of days beginning at ``starts``."""
+    return np.asarray(np.add.reduceat(x, starts, axis=-1, dtype=np.float64))
 
 
 def _served(
@@ -452,7 +457,7 @@ def _served(
     btc = btc_th[:, a:b] * factor if stormy else btc_th[:, a:b]
 
     def sums(x: np.ndarray) -> np.ndarray:
-        return np.asarray(np.add.reduceat(x, starts, axis=-1, dtype=np.float64))
+        return _month_sums(x, starts)
 
     return _Served(
         usd_raw=raw,
