@@ -551,13 +551,13 @@ def _chunk(fleet: Fleet, lots: _Lots, grid: _Grid, paths: Paths) -> _Chunk:
 
 def _simulate_fleet(
     fleet: Fleet,
+    lots: _Lots,
     scenario: Scenario,
     start: MarketStart,
     grid: _Grid,
     runs: int,
     seed: int,
 ) -> _Chunk:
-    lots = _lots(fleet, grid)
     chunks = -(-runs // CHUNK_RUNS)
     children = np.random.SeedSequence(seed).spawn(chunks)
 
@@ -784,7 +784,7 @@ def plan_from(
     months, runs, seed = _checked(months, runs, seed)
     grid = _grid(start.day + 1, months, horizon_months or simulated_months(fleet, months))
     lots = _lots(fleet, grid)
-    sim = _simulate_fleet(fleet, scenario, start, grid, runs, seed)
+    sim = _simulate_fleet(fleet, lots, scenario, start, grid, runs, seed)
     money = _money(fleet, lots, grid, sim, months)
     return _assemble(
         fleet, scenario, start, grid, lots, _static(fleet, lots, start), sim, money, runs, seed
