@@ -10,7 +10,7 @@ mainnet-like chain of 4,001 blocks (heights 915,000 to 919,000), synced first wi
 ``minerwatch sync node``. This process also runs a ZMQ publisher on 127.0.0.1 sending
 Core's ``sequence`` message of a connected block (``-zmqpubsequence``, the topic ``watch``
 subscribes to by default), and ``minerwatch serve --watch --zmq ENDPOINT`` runs as its
-own process (the server and its ``minerwatch watch`` follower). ``--blocks`` times, 1.5 s
+own process (the server, and its follower in a thread). ``--blocks`` times, 1.5 s
 apart: the node finds a block and publishes its hash; measured from the publication:
 
 1. the ``change`` event on an open ``/events`` stream (what an open page listens to):

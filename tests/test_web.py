@@ -197,6 +197,42 @@ def test_a_kept_answer_is_dropped_when_another_process_writes(tmp_path, syntheti
     assert (after.json()["price_usd"], after.json()["price_source"]) == (0.5, "csv")
 
 
+def test_a_server_holding_the_database_reads_each_commit_through_cursors(tmp_path, synthetic_db):
+    """With the database held open by the server (as `serve --watch` holds it for its
+    follower), each request reads through a read-only cursor: it sees a commit made by
+    another thread's cursor at once, during that writer's open transaction it reads the
+    last commit, and it refuses writes."""
+    import shutil
+    import threading
+
+    import minerwatch
+    from minerwatch.errors import StoreReadOnly
+
+    db = tmp_path / "mw.duckdb"
+    shutil.copy(synthetic_db, db)
+    closes = tmp_path / "closes.csv"
+    closes.write_text("date,close_usd\n2009-03-03,0.5\n")
+    with minerwatch.open_store(db) as owner:
+        client = Client(create_app(db, shared=owner))
+        before = client.get("/api/v1/status").json()
+        writer = owner.cursor(read_only=False)
+        writer.con.begin()  # a write under way in the follower: every day's chain row gone
+        writer.con.execute("DELETE FROM chain_daily")
+        during = client.get("/api/v1/status")  # not blocked, not failed: the last commit
+        assert during.status_code == 200 and during.json() == before
+        writer.con.rollback()
+        thread = threading.Thread(target=minerwatch.import_prices, args=(writer, closes))
+        thread.start()  # a commit from the follower's thread
+        thread.join(10)
+        after = client.get("/api/v1/status").json()
+        assert (after["price_usd"], after["price_source"]) == (0.5, "csv")
+        reader = owner.cursor()
+        with pytest.raises(StoreReadOnly):
+            minerwatch.import_prices(reader, closes)
+        reader.close()
+        writer.close()
+
+
 def test_the_answer_cache_keeps_the_latest_answers_of_one_file_state(tmp_path):
     from minerwatch.web.app import AnswerCache
 
@@ -496,8 +532,8 @@ def test_the_now_page_is_computed_once_per_database_state(loaded_db, monkeypatch
 
 def test_serve_watch_follows_the_node_and_announces_each_block(bitcoind, tmp_path):
     """`minerwatch serve --watch` as a user starts it: the server answers from the database
-    while its follower (a `minerwatch watch` process) commits each new block of the
-    stand-in node; /events announces the commit and the API shows the new tip."""
+    while its follower (a thread of the server) commits each new block of the stand-in
+    node; /events announces the commit and the API shows the new tip."""
     import os
     import signal
     import subprocess
@@ -541,6 +577,13 @@ def test_serve_watch_follows_the_node_and_announces_each_block(bitcoind, tmp_pat
             re.M,
         )
         assert lag and 0 <= float(lag[1]) < 30  # the follower synced moments ago
+        began = time.monotonic()  # another command: told at once who holds the database
+        busy = subprocess.run(
+            [*minerwatch, "info", "--db", str(db)], capture_output=True, text=True, timeout=60
+        )
+        assert busy.returncode == 4 and "Traceback" not in busy.stderr
+        assert f"held by `minerwatch serve --watch` at {base}/" in busy.stderr
+        assert time.monotonic() - began < 15  # not after the lock wait (30 s)
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -548,8 +591,8 @@ def test_serve_watch_follows_the_node_and_announces_each_block(bitcoind, tmp_pat
         except subprocess.TimeoutExpired:
             server.kill()
             _, stderr = server.communicate()
-    assert "following the tip: minerwatch watch" in stderr
-    assert "cookie" not in stderr.split("following the tip")[0]
+    assert "following the tip in this process (the one writer): --source node" in stderr
+    assert "cookie" not in stderr
     assert os.path.exists(db)
 
 
@@ -564,30 +607,49 @@ def test_the_episodes_page_lists_every_episode_of_the_cli(cli, web, loaded_db):
     assert f"<b>{len(starts)} episodes</b>" in page.text
 
 
-def test_serve_says_when_its_follower_stops(loaded_db, tmp_path):
-    """A follower that cannot run (here a ZMQ endpoint that is no endpoint) gives its own
-    message and exit code, and the server, still serving, says pages no longer follow."""
-    import shutil
+def test_serve_says_when_its_follower_stops(bitcoind, tmp_path):
+    """A follower that stops while the server runs (here: the database holds the main
+    chain and the node follows regtest) says why, and the server, still serving, says pages
+    no longer follow."""
     import subprocess
     import sys
 
-    db = tmp_path / "copy.duckdb"
-    shutil.copy(loaded_db, db)
+    from standins.bitcoind import StandinChain
+
+    main, regtest = StandinChain.mainnet_like(300, seed=3), StandinChain.regtest_like(50)
+    db = tmp_path / "main.duckdb"
+    minerwatch = [sys.executable, "-m", "minerwatch"]
+    node = bitcoind(main)
+    args = ["--url", node.url, "--cookie", str(node.cookie_file), "--skip-pow-check"]
+    synced = subprocess.run([*minerwatch, "sync", "node", *args, "--db", str(db)])
+    assert synced.returncode == 0
+    other = bitcoind(regtest)
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "minerwatch", "serve", "--watch", "--url", "http://127.0.0.1:9",
-         "--zmq", "bogus://x", "--port", str(port), "--db", str(db)],
+        [*minerwatch, "serve", "--watch", "--url", other.url, "--cookie",
+         str(other.cookie_file), "--skip-pow-check", "--poll", "0.2", "--port", str(port),
+         "--db", str(db)],
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert first_answer(f"http://127.0.0.1:{port}/api/v1/info", server).is_success
-        time.sleep(3)  # the follower's start and exit
-        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/info", timeout=5).is_success
+        time.sleep(2)  # the follower's first sync, and its end
+        info = httpx.get(f"http://127.0.0.1:{port}/api/v1/info", timeout=5)
+        assert info.json()["chain"]["node"]["tip_height"] == 300  # still serving, unchanged
     finally:
         server.terminate()
         _, stderr = server.communicate(timeout=20)
-    assert "--zmq 'bogus://x' is not an endpoint" in stderr
-    assert "the follower stopped (minerwatch watch exited 2" in stderr
+    assert "the follower stopped (the database holds the main chain" in stderr
+    assert "pages no longer follow the tip" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_serve_refuses_a_bad_follower_option_before_serving(loaded_db, cli):
+    """A follower option that cannot work (a ZMQ endpoint that is no endpoint) is the
+    command's usage error, before anything is served."""
+    bad = cli("serve", "--watch", "--zmq", "bogus://x", "--port", "0", "--db", loaded_db)
+    assert bad.returncode == 2 and "--zmq 'bogus://x' is not an endpoint" in bad.stderr
+    assert "serving" not in bad.stderr and "Traceback" not in bad.stderr
 
 
 @pytest.mark.parametrize("day", DAYS)

@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -441,12 +441,17 @@ def _then_alerts(db: Path | None) -> Iterator[None]:
 
 
 def _alerts_after(
-    db: Path | None, store: Any = None, rules: str | Path | None = None, json_out: bool = False
+    db: Path | None,
+    store: Any = None,
+    rules: str | Path | None = None,
+    json_out: bool = False,
+    *,
+    show: bool = True,
 ) -> None:
     """Run the configured alert rules (``[alerts] rules`` or ``$MINERWATCH_ALERTS``; ``rules``
-    overrides) after a sync or a new block (``json_out``: as one JSON line ``{"alerts":
-    ...}``). A rule problem or a delivery failure is printed and does not stop the sync or
-    the watch."""
+    overrides) after a sync or a new block and print what was delivered (``json_out``: as
+    one JSON line ``{"alerts": ...}``; ``show`` False: nothing). A rule problem or a
+    delivery failure is printed and does not stop the sync or the watch."""
     from minerwatch.config import load_config
 
     chosen = rules if rules is not None else load_config().get("alerts", "rules")
@@ -463,6 +468,8 @@ def _alerts_after(
             result = run_alerts(store, str(chosen))
     except MinerwatchError as exc:
         err.print(f"alerts: {exc}", markup=False, highlight=False)
+        return
+    if not show:
         return
     if json_out:
         typer.echo(json.dumps({"alerts": to_jsonable(result)}, allow_nan=False))
@@ -800,21 +807,9 @@ def watch(
     import time as _time
 
     from minerwatch.analyses.tip import tip_update
-    from minerwatch.config import load_config
-    from minerwatch.ingest.watch import watch as follow
     from minerwatch.present.tip import tip_lines
 
-    _check_source_name(source_name)
-    config = load_config().with_options("node", url=url, cookie=cookie, zmq=zmq)
-    if source_name == "esplora" and url:
-        config = config.with_options("esplora", servers=(url,))
-    source = _chain_source(source_name, config, check_pow=not skip_pow_check)
-    endpoint = config.get("node", "zmq") if source_name == "node" else None
-    notifications = None
-    if endpoint:
-        from minerwatch.sources.zmq_notify import ZmqNotifications
-
-        notifications = ZmqNotifications(endpoint, topic)
+    follow = _tip_follower(source_name, url, cookie, zmq, topic, poll_s, skip_pow_check)
     ends = None if for_s is None else _time.monotonic() + for_s
     held: list[int | None] = [None]
 
@@ -830,30 +825,65 @@ def watch(
             tip_lines(out, update)
         _alerts_after(db, store, alerts, json_out)  # the rules on the day so far (provisional)
 
-    def on_fault(fault: SourceError) -> None:
-        err.print(f"source error: {fault} (retrying)", markup=False, highlight=False)
-
     def should_stop() -> bool:
         done = until_height is not None and held[0] is not None and held[0] >= until_height
         return done or (ends is not None and _time.monotonic() >= ends)
 
-    try:
-        with source:
-            follow(
-                db,
-                source,
-                on_tip=on_tip,
-                notifications=notifications,
-                poll_s=poll_s,
-                on_fault=on_fault,
-                should_stop=should_stop,
-                check_pow=not skip_pow_check,
-            )
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if notifications is not None:
-            notifications.close()
+    with suppress(KeyboardInterrupt):
+        follow(db, should_stop, on_tip)
+
+
+def _tip_follower(
+    source_name: str,
+    url: str | None,
+    cookie: Path | None,
+    zmq: str | None,
+    topic: str,
+    poll_s: float,
+    skip_pow_check: bool,
+) -> Callable[[Any, Callable[[], bool], Callable[[Any, Any], None]], None]:
+    """``follow(db, should_stop, on_tip)``: follow the chain source these options (and the
+    config file) name into ``db`` until ``should_stop()``, calling ``on_tip(change, store)``
+    after each sync; the source, its notifications and the config are made now, so that a
+    bad option is an error before anything runs. Source faults are printed and retried."""
+    from minerwatch.config import load_config
+    from minerwatch.ingest.watch import watch as watch_tip
+
+    _check_source_name(source_name)
+    config = load_config().with_options("node", url=url, cookie=cookie, zmq=zmq)
+    if source_name == "esplora" and url:
+        config = config.with_options("esplora", servers=(url,))
+    source = _chain_source(source_name, config, check_pow=not skip_pow_check)
+    endpoint = config.get("node", "zmq") if source_name == "node" else None
+    notifications = None
+    if endpoint:
+        from minerwatch.sources.zmq_notify import ZmqNotifications
+
+        notifications = ZmqNotifications(endpoint, topic)
+
+    def on_fault(fault: SourceError) -> None:
+        err.print(f"source error: {fault} (retrying)", markup=False, highlight=False)
+
+    def follow(
+        db: Any, should_stop: Callable[[], bool], on_tip: Callable[[Any, Any], None]
+    ) -> None:
+        try:
+            with source:
+                watch_tip(
+                    db,
+                    source,
+                    on_tip=on_tip,
+                    notifications=notifications,
+                    poll_s=poll_s,
+                    on_fault=on_fault,
+                    should_stop=should_stop,
+                    check_pow=not skip_pow_check,
+                )
+        finally:
+            if notifications is not None:
+                notifications.close()
+
+    return follow
 
 
 def _sync_prices(
@@ -1373,8 +1403,9 @@ def serve(
         bool,
         typer.Option(
             "--watch",
-            help="Also follow the tip (a `minerwatch watch` process beside the server, the "
-            "one writer); open pages of the latest day update on each new block.",
+            help="Also follow the tip, as `minerwatch watch` does, in a thread of the server "
+            "(the one writer: the server then holds the database while it runs); open pages "
+            "of the latest day update on each new block.",
         ),
     ] = False,
     source_name: Annotated[
@@ -1419,35 +1450,43 @@ def serve(
     Difficulty, Machines, Pools, Episodes, Fleet, Alerts and Data pages, `/api/v1/` (each
     command's `--json` object),
     `/api/v1/series/METRIC`, `/metrics` (Prometheus) and `/events` (a server-sent event on
-    each commit to the database). Read-only: each request opens the database read-only.
-    Every page and analysis takes `?as_of=YYYY-MM-DD`."""
-    follow = None
+    each commit to the database). Read-only: each request opens the database read-only
+    (with --watch, a read-only cursor of the database the follower writes to). With
+    --watch, the rules of --alerts (else the config file's) run on each new block. Every
+    page and analysis takes `?as_of=YYYY-MM-DD`."""
     if read_only and watch_tip:
         raise InputError(
             "--read-only and --watch together: the follower of --watch writes each new block "
             "to the database; drop one",
             parameter="read-only",
         )
-    if watch_tip:
-        _check_source_name(source_name)
-        follow = ["--source", source_name]
-        options = (("--url", url), ("--cookie", cookie), ("--zmq", zmq), ("--poll", poll_s))
-        for flag, value in options:
-            if value is not None:
-                follow += [flag, str(value)]
-        follow += ["--skip-pow-check"] if skip_pow_check else []
     try:
         from minerwatch.web.serve import serve as library_serve
     except ImportError as exc:
         raise InputError(
             f"minerwatch serve needs the web extra: pip install 'minerwatch[web]' ({exc})"
         ) from None
+    follow, said = None, ""
+    if watch_tip:
+        tip_follower = _tip_follower(
+            source_name, url, cookie, zmq, "sequence", 10.0 if poll_s is None else poll_s,
+            skip_pow_check,
+        )  # fmt: skip
+
+        def follow(store: Any, should_stop: Callable[[], bool]) -> None:
+            def on_tip(change: Any, written: Any) -> None:  # the rules the Alerts page shows
+                _alerts_after(db, written, alerts, show=False)
+
+            tip_follower(store, should_stop, on_tip)
+
+        said = f"--source {source_name}" + (f" (ZMQ {zmq})" if zmq else "")
     library_serve(
         db,
         host,
         port,
         token=token,
         follow=follow,
+        follow_said=said,
         alerts=alerts,
         announce=lambda line: err.print(line, markup=False, highlight=False, soft_wrap=True),
     )

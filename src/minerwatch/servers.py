@@ -3,12 +3,15 @@ user's runtime folder, so that another command that finds the database busy can 
 server's URL instead of reporting a lock.
 
 While it runs, ``minerwatch serve`` keeps ``<runtime dir>/servers/<key>.json`` with its URL,
-process id and database path (``key``: the first 16 hex digits of the SHA-256 of the
-database's resolved path), and deletes it when it stops. The runtime folder is
-``$MINERWATCH_RUNTIME_DIR``, else platformdirs' ``user_runtime_dir("minerwatch")`` (on
-Linux ``/run/user/UID/minerwatch``), else a ``minerwatch-runtime`` folder in the system's
-temporary folder. The file holds no credential (a token is never written). An entry whose
-process is gone (a server killed without cleaning up) is ignored and removed.
+process id, database path and whether it holds the database for the whole run (``serve
+--watch``, whose follower writes to it: a command then learns at once that it must wait for
+the server to stop, instead of waiting for a lock that is not released); ``key`` is the
+first 16 hex digits of the SHA-256 of the database's resolved path. It deletes the file when
+it stops. The runtime folder is ``$MINERWATCH_RUNTIME_DIR``, else platformdirs'
+``user_runtime_dir("minerwatch")`` (on Linux ``/run/user/UID/minerwatch``), else a
+``minerwatch-runtime`` folder in the system's temporary folder. The file holds no
+credential (a token is never written). An entry whose process is gone (a server killed
+without cleaning up) is ignored and removed.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class ServerEntry:
-    """A running server of a database: its URL, process id and database path."""
+    """A running server of a database: its URL, process id, database path and whether it
+    ``holds`` the database open for writing while it runs."""
 
     url: str
     pid: int
     db: str
+    holds: bool = False
 
 
 def _runtime_dir() -> Path:
@@ -82,14 +87,15 @@ def server_for(db: Path) -> ServerEntry | None:
 
 
 @contextmanager
-def registered(db: Path, url: str) -> Iterator[None]:
-    """Keep this process's entry as the server of ``db`` at ``url`` for the block (none,
-    silently, where the runtime folder cannot be written: only the busy message loses)."""
+def registered(db: Path, url: str, *, holds: bool = False) -> Iterator[None]:
+    """Keep this process's entry as the server of ``db`` at ``url`` (which ``holds`` the
+    database for the whole block, or opens it per request) for the block (none, silently,
+    where the runtime folder cannot be written: only the busy message loses)."""
     path = _entry_path(db)
     written = False
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        body = {"url": url, "pid": os.getpid(), "db": str(Path(db).resolve())}
+        body = {"url": url, "pid": os.getpid(), "db": str(Path(db).resolve()), "holds": holds}
         path.write_text(json.dumps(body))
         written = True
     try:

@@ -453,6 +453,18 @@ class Store:
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    def cursor(self, *, read_only: bool = True) -> Store:
+        """Another store on this one's open database, for another thread: a DuckDB cursor
+        (its own connection to the same database in this process), which sees each commit
+        of the others at once and never waits for the file's lock. ``read_only`` (default)
+        refuses writes as a read-only open does. Close it when done; closing this store
+        closes its cursors too."""
+        view = object.__new__(Store)
+        view.path, view.read_only = self.path, read_only
+        view.con = self.con.cursor()
+        view._block_reads = {}
+        return view
+
     def close(self) -> None:
         self.con.close()
 
@@ -1943,6 +1955,14 @@ def _connect(shown: Path, path: str, read_only: bool, wait_s: float) -> duckdb.D
             left = deadline - time.monotonic()
             if not noticed:  # who holds it: looked up once
                 server = server_for(shown) if shown != Path(":memory:") else None
+                if server is not None and server.holds:
+                    raise StoreBusy(
+                        f"database {shown} is held by `minerwatch serve --watch` at "
+                        f"{server.url} (process {server.pid}), which writes each new block "
+                        f"to it while it runs; read its figures there (JSON under "
+                        f"{server.url.rstrip('/')}/api/v1/), or stop the server to use the "
+                        "database from the command line"
+                    ) from None
             if left <= 0:
                 if server is not None:
                     raise StoreBusy(

@@ -3,7 +3,10 @@ check, the read-only store of each request, the data's ETag and errors as JSON.
 
 Read-only by construction: each request opens the database read-only
 (:func:`minerwatch.store.open_store`, which waits for another process's commit rather than
-failing) and closes it before the response is sent; no route writes.
+failing) and closes it before the response is sent; no route writes. A server that follows
+the tip itself (``serve --watch``) holds the database open for its follower thread, and each
+request reads through a read-only cursor of that open database instead
+(:meth:`minerwatch.store.Store.cursor`): it sees each commit at once and never waits.
 """
 
 from __future__ import annotations
@@ -148,9 +151,34 @@ def settings_of(request: Request) -> Settings:
     return settings
 
 
+class SharedStore:
+    """The database held open by the server for the whole run (``serve --watch``, whose
+    follower thread writes to it), handing each request a read-only cursor of it. DuckDB
+    lets a process that holds a database for writing open no read-only connection beside:
+    its readers are cursors of the one open database (their own connections to it, one per
+    thread), made here one at a time."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._lock = threading.Lock()
+
+    def reader(self) -> Store:
+        with self._lock:
+            return self.store.cursor(read_only=True)
+
+
 @contextmanager
 def read_store(request: Request) -> Iterator[Store]:
-    """The database opened read-only for one request (closed when the block ends)."""
+    """The database read-only for one request (closed when the block ends): a cursor of the
+    server's open database when it holds one, else the file opened read-only."""
+    shared: SharedStore | None = request.app.state.shared
+    if shared is not None:
+        store = shared.reader()
+        try:
+            yield store
+        finally:
+            store.close()
+        return
     with open_store(settings_of(request).db, read_only=True) as store:
         yield store
 
@@ -237,11 +265,14 @@ def create_app(
     *,
     token: str | None = None,
     alerts: str | Path | None = None,
+    shared: Store | None = None,
 ) -> FastAPI:
     """The application serving the database ``db`` read-only; with ``token``, every request
     must carry it (``Authorization: Bearer TOKEN`` or ``?token=TOKEN``) or gets 401. The
     Alerts page shows the rule file ``alerts`` (a path or ``pack``; default: the
-    configuration's ``[alerts] rules``, read on each request, else the shipped pack)."""
+    configuration's ``[alerts] rules``, read on each request, else the shipped pack).
+    ``shared``: the database ``db`` open in this process (kept open by the caller for the
+    application's life), which requests then read through cursors of."""
     from minerwatch.web import alerts as alert_pages
     from minerwatch.web import api, events, fleet, pages, prometheus
 
@@ -260,6 +291,7 @@ def create_app(
     path = default_db_path() if db is None else Path(db)
     app.state.settings = Settings(path, token or None, alerts)
     app.state.answers = AnswerCache(path)
+    app.state.shared = None if shared is None else SharedStore(shared)
 
     @app.middleware("http")
     async def _guard(

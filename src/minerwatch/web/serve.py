@@ -4,13 +4,13 @@ A loopback address (127.0.0.1, ::1, localhost) serves anyone on this machine; an
 address needs a token, which every request must then carry. The database is checked once
 before the server starts (a missing or unusable file is the CLI's error, not a page).
 
-With ``follow`` (``minerwatch serve --watch``), the server also follows the tip: it
-starts ``minerwatch watch`` with those arguments on the same database as its own child
-process, the one writer (it commits each new block; the server's requests open the
-database read-only between its commits and wait for one under way), and stops it when the
-server stops. Open pages learn of each commit through ``/events``
-(:mod:`minerwatch.web.events`). A process of its own rather than a thread: DuckDB does
-not let one process hold a database for writing and open it read-only beside.
+With ``follow`` (``minerwatch serve --watch``), the server also follows the tip, in a
+thread of its own: it opens the database for writing once and holds it while it runs (the
+one writer: another command that needs the database is told at once that this server holds
+it), the follower commits each new block through one cursor of it, and each request reads
+through a read-only cursor of its own (:class:`~minerwatch.web.app.SharedStore`), which
+sees each commit at once and never waits for it. Open pages learn of each commit through
+``/events`` (:mod:`minerwatch.web.events`).
 
 While it runs, the server is registered as the database's (:mod:`minerwatch.servers`), so
 that another command that finds the database busy names the server's URL.
@@ -21,21 +21,25 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import signal
-import subprocess
-import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
 
-from minerwatch.errors import InputError
+from minerwatch.errors import InputError, MinerwatchError
 from minerwatch.servers import registered
-from minerwatch.store import open_store
+from minerwatch.store import Store, open_store
 from minerwatch.web.app import create_app
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
+FOLLOWER_STOP_S = 10.0
+"""Seconds the server waits for its follower to finish the sync under way when it stops."""
+
+#: A follower of the tip: ``follow(store, should_stop)`` syncs each new block into
+#: ``store`` until ``should_stop()`` (``minerwatch watch``'s loop, built by the CLI).
+Follower = Callable[[Store, Callable[[], bool]], None]
 
 
 def is_loopback(host: str) -> bool:
@@ -67,14 +71,16 @@ def serve(
     port: int = DEFAULT_PORT,
     *,
     token: str | None = None,
-    follow: Sequence[str] | None = None,
+    follow: Follower | None = None,
+    follow_said: str = "",
     alerts: str | Path | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
     """Serve the database ``db`` read-only at ``http://host:port/`` until interrupted,
-    saying where (and whether a token is needed) through ``announce``; with ``follow``
-    (the arguments of ``minerwatch watch``), following the tip as well. ``alerts``: the
-    rule file the Alerts page shows (default: the configuration's, else the pack)."""
+    saying where (and whether a token is needed) through ``announce``; with ``follow``,
+    following the tip as well (``follow_said``: what it follows, for the announcement).
+    ``alerts``: the rule file the Alerts page shows (default: the configuration's, else
+    the pack)."""
     check_serve(host, port, token)
     with open_store(db, read_only=True) as store:  # fail now, not on the first page
         path = store.path
@@ -82,31 +88,55 @@ def serve(
         from minerwatch.sources.alert_rules import load_rules
 
         load_rules(alerts)  # likewise: a bad rule file is the CLI's error
-    app = create_app(path, token=token, alerts=alerts)
+    owner = None if follow is None else open_store(path)  # held for the follower's writes
     shown = f"[{host}]" if ":" in host else host
-    announce(f"serving {path} read-only at http://{shown}:{port}/ (Ctrl-C stops)")
-    if token:
-        announce("every request needs the token: Authorization: Bearer TOKEN or ?token=TOKEN")
-    follower, stopping = None, threading.Event()
-    if follow is not None:
-        argv = [sys.executable, "-m", "minerwatch", "watch", *follow, "--db", str(path)]
-        follower = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
-        announce(f"following the tip: minerwatch watch {' '.join(follow)} (process {follower.pid})")
-        threading.Thread(
-            target=_report_exit, args=(follower, stopping, announce), daemon=True
-        ).start()
+    stopping = threading.Event()
+    follower: threading.Thread | None = None
     try:
+        app = create_app(path, token=token, alerts=alerts, shared=owner)
+        announce(f"serving {path} read-only at http://{shown}:{port}/ (Ctrl-C stops)")
+        if token:
+            announce("every request needs the token: Authorization: Bearer TOKEN or ?token=TOKEN")
+        if follow is not None and owner is not None:
+            follower = threading.Thread(
+                target=_follow,
+                args=(follow, owner.cursor(read_only=False), stopping, announce),
+                name="minerwatch-follower",
+                daemon=True,
+            )
+            follower.start()
+            announce(f"following the tip in this process (the one writer): {follow_said}")
         _exit_on_sigterm()
-        with registered(path, f"http://{shown}:{port}/"):  # named by a command that waits
+        with registered(path, f"http://{shown}:{port}/", holds=owner is not None):
             uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     finally:
         stopping.set()
         if follower is not None:
-            follower.terminate()
-            try:
-                follower.wait(10)
-            except subprocess.TimeoutExpired:
-                follower.kill()
+            follower.join(FOLLOWER_STOP_S)
+        if owner is not None:
+            owner.close()
+
+
+def _follow(
+    follow: Follower, store: Store, stopping: threading.Event, announce: Callable[[str], None]
+) -> None:
+    """The follower thread: ``follow`` into ``store`` until the server stops; when it ends
+    on its own (a bad URL, another network, a database error), say so: the server goes on,
+    but pages no longer follow the tip."""
+    try:
+        follow(store, stopping.is_set)
+    except MinerwatchError as exc:
+        said = str(exc)
+    except Exception as exc:  # the server outlives its follower, whatever ended it
+        said = f"{type(exc).__name__}: {exc}"
+    else:
+        said = "" if stopping.is_set() else "it ended"
+    finally:
+        store.close()
+    if said and not stopping.is_set():
+        announce(
+            f"the follower stopped ({said}): the server goes on, but pages no longer follow the tip"
+        )
 
 
 def _exit_on_sigterm() -> None:
@@ -119,16 +149,3 @@ def _exit_on_sigterm() -> None:
 
     with contextlib.suppress(ValueError):  # not the main thread: the embedding program's
         signal.signal(signal.SIGTERM, stop)
-
-
-def _report_exit(
-    follower: subprocess.Popen, stopping: threading.Event, announce: Callable[[str], None]
-) -> None:
-    """Say so when the follower ends while the server still runs (a bad URL, another
-    network, a database error: its own message came before): pages stop following."""
-    code = follower.wait()
-    if not stopping.is_set():
-        announce(
-            f"the follower stopped (minerwatch watch exited {code}; its message is above): "
-            "the server goes on, but pages no longer follow the tip"
-        )
