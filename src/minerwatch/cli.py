@@ -1468,15 +1468,17 @@ def serve(
         ) from None
     follow, said = None, ""
     if watch_tip:
+        from minerwatch.ingest.watch import DEFAULT_POLL_S
+
+        def on_tip(change: Any, written: Any) -> None:  # the rules the Alerts page shows
+            _alerts_after(db, written, alerts, show=False)
+
         tip_follower = _tip_follower(
-            source_name, url, cookie, zmq, "sequence", 10.0 if poll_s is None else poll_s,
-            skip_pow_check,
+            source_name, url, cookie, zmq, "sequence",
+            DEFAULT_POLL_S if poll_s is None else poll_s, skip_pow_check,
         )  # fmt: skip
 
         def follow(store: Any, should_stop: Callable[[], bool]) -> None:
-            def on_tip(change: Any, written: Any) -> None:  # the rules the Alerts page shows
-                _alerts_after(db, written, alerts, show=False)
-
             tip_follower(store, should_stop, on_tip)
 
         said = f"--source {source_name}" + (f" (ZMQ {zmq})" if zmq else "")

@@ -130,7 +130,7 @@ def _follow(
     except Exception as exc:  # the server outlives its follower, whatever ended it
         said = f"{type(exc).__name__}: {exc}"
     else:
-        said = "" if stopping.is_set() else "it ended"
+        said = "it ended"
     finally:
         store.close()
     if said and not stopping.is_set():
