@@ -80,6 +80,7 @@ ROUTES = [
     ),
     (["asics", "--as-of", "{d}", "--all"], "/api/v1/asics?as_of={d}&all=true"),
     (["difficulty", "--as-of", "{d}"], "/api/v1/difficulty?as_of={d}"),
+    (["info", "--as-of", "{d}"], "/api/v1/info?as_of={d}"),
 ]
 
 

@@ -5,8 +5,9 @@ real data as of 2025-10-06 (the whole database) and 2022-11-21 (a database cut t
   row, written from `asics --json` by the same column formatters, and the intro's figures;
 - /episodes: every episode row (start with its marks, end, every formatted cell) of
   `episodes --json`;
-- /data: path, schema version, size, every table's rows, heights, days and sources, the
-  syncs, the last write, the chains and the reorgs of `info --json`;
+- /data (of each database, and of the whole one as of each day): path, schema version,
+  size, every table's rows, heights, days, missing days and sources, the syncs, the last
+  write, the chains and the reorgs of `info --json` (and `--as-of`);
 - /charts: the plotted data (plotly JSON in the page) of the price-vs-cost, hashrate,
   difficulty, hashprice and revenue charts ends on the day with the figures of
   `status --json` and `export daily`, and the captions carry them;
@@ -153,10 +154,17 @@ def test_the_episodes_page_shows_every_row_of_episodes_json(cli, sites, day):
 
 
 @pytest.mark.parametrize("day", DAYS)
-def test_the_data_page_shows_info_json(cli, sites, day):
-    client, db = sites[day]  # /data takes no day: each database once
-    i = _json(cli, "info", "--db", db)
-    page = _page(client, "/data")
+@pytest.mark.parametrize("cut", ["database", "as_of"])
+def test_the_data_page_shows_info_json(cli, sites, day, cut):
+    """/data of each database, and /data?as_of=DAY of the whole one."""
+    client, db = sites[day] if cut == "database" else sites[DAYS[0]]
+    as_of = ["--as-of", day] if cut == "as_of" else []
+    i = _json(cli, "info", "--db", db, *as_of)
+    page = _page(client, "/data" + (f"?as_of={day}" if as_of else ""))
+    said = re.search(r'<p class="meta" id="day">(.*?)</p>', page, re.S)
+    assert (_text(said[1]) if said else None) == (
+        f"Day {day} (UTC): nothing after it is read." if as_of else None
+    )
     assert _intro(page, "db-path") == (
         f"{i['path']}: schema version {i['schema_version']}, {fmt.si(i['file_size_bytes'], 'B')}"
     )
@@ -168,19 +176,24 @@ def test_the_data_page_shows_info_json(cli, sites, day):
             heights = f"{fmt.number(t['first'], ',d')} to {fmt.number(t['last'], ',d')}"
         days = f"{t['first_day']} to {t['last_day']}" if t["first_day"] else ""
         sources = "; ".join(
-            f"{s}: {fmt.number(v['rows'], ',d')} ({v['first']} to {v['last']})"
+            f"{s}: {fmt.number(v['rows'], ',d')} ({v['first']} to {v['last']}, "
+            f"{fmt.number(v['missing'], ',d')} missing)"
             for s, v in t["sources"].items()
         )
-        want.append([name, fmt.number(t["rows"], ",d"), heights, days, sources])
+        missing = fmt.number(t["missing"], ",d") if t["rows"] else ""
+        want.append([name, fmt.number(t["rows"], ",d"), heights, days, missing, sources])
     assert [cells for _, cells in rows] == want
     assert sum(t["rows"] for t in i["tables"].values()) > 0
+    assert ('id="gaps"' in page) == any(t["gaps"] for t in i["tables"].values())
     items = [_text(li) for li in re.findall(r"<li>(.*?)</li>", page, re.S)]
     syncs = [
         f"last sync {s}: through {v['last_day']}, at {v['updated_at']} UTC"
         for s, v in i["sync"].items()
     ] or ["last sync: never"]
     last = i["last_import"]
-    writes = [f"last write: {last['table']} from {last['origin']}, at {last['at']} UTC"]
+    writes = (
+        [f"last write: {last['table']} from {last['origin']}, at {last['at']} UTC"] if last else []
+    )  # as of a day before the database was loaded, none yet
     chains = [
         f"chain from {s} ({c['network']}): tip {fmt.number(c['tip_height'], ',d')} {c['tip_hash']}"
         for s, c in i["chain"].items()
@@ -191,7 +204,7 @@ def test_the_data_page_shows_info_json(cli, sites, day):
         f"({r['source']})"
         for r in i["reorgs"]
     ]
-    assert items == syncs + (writes if last else []) + chains + reorgs
+    assert items == syncs + writes + chains + reorgs
 
 
 # -- charts ---------------------------------------------------------------------------------

@@ -1332,12 +1332,23 @@ def brief(
 
 
 @app.command()
-def info(json_out: JsonOption = False, db: DbOption = None) -> None:
-    """What the database holds: each table's rows, range and sources, the last sync and
-    write, reorgs seen, the schema version, the file's size and path."""
+def info(
+    json_out: JsonOption = False,
+    db: DbOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="What it held for the days up to this one (default: all it holds).",
+        ),
+    ] = None,
+) -> None:
+    """What the database holds: each table's rows, range, sources and gaps, the last sync
+    and write, reorgs seen, the schema version, the file's size and path."""
     from minerwatch.analyses.info import info as library_info
 
-    result = library_info(db)
+    result = library_info(db, as_of)
     if json_out:
         typer.echo(to_json(result))
     else:

@@ -9,6 +9,7 @@ from typing import Any, cast
 import numpy as np
 
 from minerwatch.errors import InputError
+from minerwatch.units import SECONDS_PER_DAY
 
 DayLike = str | date | np.datetime64 | None
 
@@ -25,6 +26,12 @@ def days_in_month(day: np.ndarray) -> np.ndarray:
     return np.asarray(
         ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(float)
     )
+
+
+def day_end_s(day: np.ndarray | np.datetime64) -> np.ndarray:
+    """Unix seconds at the end of each UTC ``day`` (00:00 UTC of the next day), int64."""
+    since_1970 = np.asarray(day, "datetime64[D]") + 1 - np.datetime64("1970-01-01", "D")
+    return since_1970.astype(np.int64) * SECONDS_PER_DAY
 
 
 def utc_today() -> np.datetime64:

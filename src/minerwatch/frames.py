@@ -138,6 +138,17 @@ def check_as_of(store: Store, as_of: np.datetime64 | None) -> np.datetime64:
     return as_of
 
 
+def epochs_begun_by(start_height: np.ndarray, start_time: np.ndarray, max_time: int) -> np.ndarray:
+    """Which epochs had begun by unix time ``max_time`` (bool per epoch): those with a
+    known start time (``start_time >= 0``) at or before it, and those of unknown start
+    (epoch 0, begun with the genesis block, or an epoch below one kept) no higher than the
+    highest epoch so kept."""
+    known = start_time >= 0
+    by_end = known & (start_time <= max_time)
+    highest = start_height[by_end].max() if by_end.any() else 0
+    return np.asarray(by_end | (~known & (start_height <= highest)))
+
+
 def epoch_difficulty_at(
     heights: np.ndarray,
     start_height: np.ndarray,

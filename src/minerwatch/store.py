@@ -81,6 +81,10 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 5
 T = TypeVar("T")
 EPOCH_DAY = np.datetime64("1970-01-01", "D")
+#: The current moment as a UTC ``TIMESTAMP``, for the times the log tables keep (``now()``
+#: alone is the session's local time zone, and a ``TIMESTAMP`` column would keep that
+#: local wall-clock time while every reader takes it as UTC).
+NOW_UTC = "(now() AT TIME ZONE 'UTC')"
 
 # Columns schema 2 added to ``blocks``; schema 3 moved all but ``hash`` and ``source`` to
 # ``block_details`` (see :class:`minerwatch.sources.chainpage.BlockPage`; ``payout_scripts``
@@ -904,14 +908,14 @@ class Store:
         """Record a write in the ``imports`` log; returns ``result``."""
         self.con.execute(
             "INSERT INTO imports "
-            "SELECT coalesce(max(id), 0) + 1, now(), ?, ?, ?, ?, ? FROM imports",
+            f"SELECT coalesce(max(id), 0) + 1, {NOW_UTC}, ?, ?, ?, ?, ? FROM imports",
             [result.table, origin, result.new, result.changed, result.unchanged],
         )
         return result
 
     def set_sync_state(self, source: str, last_day: np.datetime64) -> None:
         self.con.execute(
-            "INSERT OR REPLACE INTO sync_state VALUES (?, CAST(? AS DATE), now())",
+            f"INSERT OR REPLACE INTO sync_state VALUES (?, CAST(? AS DATE), {NOW_UTC})",
             [source, str(as_day(last_day))],
         )
 
@@ -1134,14 +1138,45 @@ class Store:
 
     # -- what the database holds (``minerwatch info``) ---------------------------------------
 
-    def day_sources(self, table: str) -> list[tuple[str, int, str, str]]:
+    def day_sources(
+        self, table: str, through: np.datetime64 | None = None
+    ) -> list[tuple[str, int, str, str]]:
         """(source, rows, first day, last day) of each source of a day-keyed table
-        (``chain_daily`` or ``prices``), by source name; days as YYYY-MM-DD."""
-        if table not in ("chain_daily", "prices"):
-            raise ValueError(f"{table} is not a day-keyed table")
+        (``chain_daily`` or ``prices``), by source name, of the days up to ``through``
+        when given; days as YYYY-MM-DD."""
+        cut, args = _day_cut(table, through)
         return self.con.execute(
             f"""SELECT source, count(*), CAST(min(day) AS VARCHAR), CAST(max(day) AS VARCHAR)
-                FROM {table} GROUP BY source ORDER BY source"""
+                FROM {table} {cut} GROUP BY source ORDER BY source""",
+            args,
+        ).fetchall()
+
+    def day_gaps(
+        self, table: str, through: np.datetime64 | None = None
+    ) -> list[tuple[str, str, int]]:
+        """(first, last, days) of each run of days a day-keyed table has no row for (from
+        any source) between its first and last day (up to ``through`` when given), oldest
+        first; days as YYYY-MM-DD."""
+        cut, args = _day_cut(table, through)
+        return self.con.execute(
+            f"""SELECT CAST(prev + 1 AS VARCHAR), CAST(day - 1 AS VARCHAR), day - prev - 1
+                FROM (SELECT day, lag(day) OVER (ORDER BY day) AS prev
+                      FROM (SELECT DISTINCT day FROM {table} {cut}))
+                WHERE day - prev > 1 ORDER BY day""",
+            args,
+        ).fetchall()
+
+    def block_gaps(self, max_time: int | None = None) -> list[tuple[int, int, int]]:
+        """(first, last, blocks) of each run of heights the best chain holds no block for
+        between its lowest and highest stored height (of blocks with header ``time <=
+        max_time`` when given), lowest first."""
+        cut, args = _time_cut(max_time)
+        return self.con.execute(
+            f"""SELECT prev + 1, height - 1, height - prev - 1
+                FROM (SELECT height, lag(height) OVER (ORDER BY height) AS prev
+                      FROM blocks {cut})
+                WHERE height - prev > 1 ORDER BY height""",
+            args,
         ).fetchall()
 
     def epoch_span(self) -> tuple[int, int | None, int | None, int | None, int | None]:
@@ -1152,19 +1187,27 @@ class Store:
             "max(start_time) FROM epochs"
         ).fetchall()[0]
 
-    def block_span(self) -> tuple[int, int | None, int | None, int | None, int | None]:
+    def block_span(
+        self, max_time: int | None = None
+    ) -> tuple[int, int | None, int | None, int | None, int | None]:
         """(rows, lowest and highest height, earliest and latest header time in unix
-        seconds) of the blocks table; None where empty."""
+        seconds) of the blocks table (of blocks with header ``time <= max_time`` when
+        given); None where empty."""
+        cut, args = _time_cut(max_time)
         return self.con.execute(
-            "SELECT count(*), min(height), max(height), min(time), max(time) FROM blocks"
+            f"SELECT count(*), min(height), max(height), min(time), max(time) FROM blocks {cut}",
+            args,
         ).fetchall()[0]
 
-    def sync_states(self) -> list[tuple[str, str | None, str]]:
-        """(source, last day synced, when) of every network source synced, by source;
-        days YYYY-MM-DD, times ``YYYY-MM-DD HH:MM:SS`` UTC."""
+    def sync_states(self, by: int | None = None) -> list[tuple[str, str | None, str]]:
+        """(source, last day synced, when) of every network source synced (its last sync,
+        when that came by unix time ``by`` where given), by source; days YYYY-MM-DD, times
+        ``YYYY-MM-DD HH:MM:SS`` UTC."""
+        cut, args = _moment_cut("updated_at", by)
         return self.con.execute(
             "SELECT source, CAST(last_day AS VARCHAR), "
-            "strftime(updated_at, '%Y-%m-%d %H:%M:%S') FROM sync_state ORDER BY source"
+            f"strftime(updated_at, '%Y-%m-%d %H:%M:%S') FROM sync_state {cut} ORDER BY source",
+            args,
         ).fetchall()
 
     def sync_times(self) -> list[tuple[str, str, float]]:
@@ -1177,11 +1220,14 @@ class Store:
         ).fetchall()
         return [(kind, source, float(at)) for kind, source, at in rows]
 
-    def last_import(self) -> tuple[str, str, str] | None:
-        """(when, table, origin) of the latest write in the imports log, or None."""
+    def last_import(self, by: int | None = None) -> tuple[str, str, str] | None:
+        """(when, table, origin) of the latest write in the imports log (of those by unix
+        time ``by`` where given), or None."""
+        cut, args = _moment_cut("imported_at", by)
         rows = self.con.execute(
             "SELECT strftime(imported_at, '%Y-%m-%d %H:%M:%S'), kind, origin FROM imports "
-            "ORDER BY id DESC LIMIT 1"
+            f"{cut} ORDER BY id DESC LIMIT 1",
+            args,
         ).fetchall()
         return rows[0] if rows else None
 
@@ -1303,7 +1349,7 @@ class Store:
                 0
             ][0]
             self.con.execute(
-                "INSERT INTO reorgs VALUES (?, now(), ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO reorgs VALUES (?, {NOW_UTC}, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     reorg_id,
                     state.source,
@@ -1396,7 +1442,7 @@ class Store:
             self.con.execute("DROP TABLE _page")
             self.con.execute("DROP TABLE _page_merged")
         self.con.execute(
-            "INSERT OR REPLACE INTO chain_sync VALUES (?, ?, ?, ?, ?, ?, ?, ?, now())",
+            f"INSERT OR REPLACE INTO chain_sync VALUES (?, ?, ?, ?, ?, ?, ?, ?, {NOW_UTC})",
             [
                 state.source,
                 state.network,
@@ -1411,12 +1457,20 @@ class Store:
         result = WriteResult("blocks", total - existing, existing - unchanged, unchanged)
         return self._log_write(result, origin)
 
-    def reorgs(self) -> list[Reorg]:
-        """Every reorg a sync found, oldest first."""
+    def reorgs(self, max_time: int | None = None) -> list[Reorg]:
+        """Every reorg a sync found, oldest first; with ``max_time``, those whose replaced
+        blocks began by then (the earliest header time of a reorg's stale blocks is
+        ``<= max_time``, unix seconds)."""
+        cut, args = "", []
+        if max_time is not None:
+            cut = "WHERE id IN (SELECT reorg_id FROM stale_blocks GROUP BY reorg_id "
+            cut += "HAVING min(time) <= ?)"
+            args = [int(max_time)]
         rows = self.con.execute(
             "SELECT fork_height, depth, old_tip_height, old_tip_hash, new_tip_height, "
             "new_tip_hash, source, strftime(seen_at, '%Y-%m-%d %H:%M:%S') FROM reorgs "
-            "ORDER BY id"
+            f"{cut} ORDER BY id",
+            args,
         ).fetchall()
         return [Reorg(*row) for row in rows]
 
@@ -1468,8 +1522,24 @@ class Store:
             out[name] = out[name].astype(object)
         return out
 
-    def stale_block_count(self) -> int:
-        return int(self.con.execute("SELECT count(*) FROM stale_blocks").fetchall()[0][0])
+    def stale_block_count(self, max_time: int | None = None) -> int:
+        """Stale blocks kept (of those with header ``time <= max_time`` where given)."""
+        cut, args = _time_cut(max_time)
+        return int(
+            self.con.execute(f"SELECT count(*) FROM stale_blocks {cut}", args).fetchall()[0][0]
+        )
+
+    def best_tips(self, max_time: int | None = None) -> dict[str, tuple[int, str | None]]:
+        """Per block source ('node', 'esplora', 'csv' for a CSV file's blocks): the height
+        and hash of its highest best-chain block (of those with header ``time <= max_time``
+        where given)."""
+        cut, args = _time_cut(max_time)
+        rows = self.con.execute(
+            f"""SELECT coalesce(source, 'csv'), max(height), arg_max(hash, height)
+                FROM blocks {cut} GROUP BY 1 ORDER BY 1""",
+            args,
+        ).fetchall()
+        return {source: (int(height), hash_) for source, height, hash_ in rows}
 
     # -- pools: the pool list and the blocks' coinbases (``minerwatch import pools``,
     # ``minerwatch pools``; :mod:`minerwatch.sources.pools`) ------------------------------
@@ -1898,6 +1968,28 @@ class Reorg:
     new_tip_hash: str
     source: str = ""
     seen_at: str = ""
+
+
+def _day_cut(table: str, through: np.datetime64 | None) -> tuple[str, list[object]]:
+    """The ``WHERE`` clause (and its argument) keeping a day-keyed table's days up to
+    ``through``; ValueError for a table that is not day-keyed."""
+    if table not in ("chain_daily", "prices"):
+        raise ValueError(f"{table} is not a day-keyed table")
+    if through is None:
+        return "", []
+    return "WHERE day <= CAST(? AS DATE)", [str(as_day(through))]
+
+
+def _time_cut(max_time: int | None) -> tuple[str, list[object]]:
+    """The ``WHERE`` clause (and its argument) keeping blocks with header ``time <=
+    max_time`` (unix seconds); none for None."""
+    return ("", []) if max_time is None else ("WHERE time <= ?", [int(max_time)])
+
+
+def _moment_cut(column: str, by: int | None) -> tuple[str, list[object]]:
+    """The ``WHERE`` clause (and its argument) keeping log rows whose UTC ``TIMESTAMP``
+    ``column`` is at or before unix time ``by``; none for None."""
+    return ("", []) if by is None else (f"WHERE epoch({column}) <= ?", [int(by)])
 
 
 def open_store(

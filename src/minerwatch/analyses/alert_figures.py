@@ -19,6 +19,7 @@ import numpy as np
 
 from minerwatch.analyses.cost import DEFAULT_MODEL, production_cost
 from minerwatch.analyses.day import Day
+from minerwatch.days import day_end_s
 from minerwatch.metrics import signals as sg
 from minerwatch.models import difficulty as forecaster
 from minerwatch.models.alerts import EvaluationProblem
@@ -184,7 +185,7 @@ class Figures:
     def _tip(self) -> np.ndarray:
         """The newest data of each day: its last block's time where blocks are held, else
         the day's end (daily data is whole at the end of its day)."""
-        end_s = forecaster.day_end_s(self.day).astype(np.float64)
+        end_s = day_end_s(self.day).astype(np.float64)
         last = self._blocks()["last_time"]
         return np.where(np.isfinite(last), last, end_s)
 
@@ -201,7 +202,7 @@ class Figures:
                 for k in ("last_time", "last_interval_min", "slowest_min", "reorg_depth")
             }
             store = self.context.store
-            end = int(forecaster.day_end_s(self.day[-1:])[0]) - 1
+            end = int(day_end_s(self.day[-1:])[0]) - 1
             cut = None if self.live else end
             raw = store.read_blocks(max_time=cut) if store is not None else None
             if store is not None and raw is not None and len(raw["height"]) >= 2:

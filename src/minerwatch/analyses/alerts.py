@@ -18,10 +18,9 @@ import numpy as np
 from minerwatch.analyses.alert_figures import Figures, figures_for
 from minerwatch.analyses.day import Day, day_of
 from minerwatch.analyses.difficulty import iso_utc
-from minerwatch.days import parse_day
+from minerwatch.days import day_end_s, parse_day
 from minerwatch.errors import InputError
 from minerwatch.models import alerts as am
-from minerwatch.models.difficulty import day_end_s
 from minerwatch.serialize import Jsonable, json_key, write_csv
 from minerwatch.sources.alert_expr import COMPARISONS, Binary, Node
 from minerwatch.sources.alert_rules import Rule, RuleFile, load_rules

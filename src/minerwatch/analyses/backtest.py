@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from minerwatch.chain.consensus import RETARGET_INTERVAL, TARGET_TIMESPAN_S
-from minerwatch.days import DayLike
+from minerwatch.days import DayLike, day_end_s
 from minerwatch.errors import InputError
 from minerwatch.models import difficulty as forecaster
 from minerwatch.models.scoring import block_bootstrap_ratio
@@ -402,7 +402,7 @@ def _load(
 
     table = db.read_epochs()
     day = None if as_of is None else check_as_of(db, parse_as_of(as_of))
-    cut = {} if day is None else {"max_time": int(forecaster.day_end_s(np.array([day]))[0]) - 1}
+    cut = {} if day is None else {"max_time": int(day_end_s(np.array([day]))[0]) - 1}
     daily = None
     known = -1  # the highest height known at the end of the day
     if held_days(db) is not None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from minerwatch.analyses.day import Day, cut_frame
 from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
+from minerwatch.days import day_end_s
 from minerwatch.errors import InputError
 from minerwatch.frames import DailyFrame
 from minerwatch.metrics import estimators as est
@@ -37,7 +38,6 @@ from minerwatch.models.difficulty import (
     block_inputs,
     daily_context,
     daily_inputs,
-    day_end_s,
     difficulty_after,
     forecast_adjustment,
     level_time_constant_days,

@@ -36,7 +36,7 @@ from minerwatch.chain.consensus import GENESIS_DAY
 from minerwatch.chaindays import require_days
 from minerwatch.days import DayLike, parse_day
 from minerwatch.errors import InputError
-from minerwatch.frames import DailyFrame, build_daily_frame, check_as_of
+from minerwatch.frames import DailyFrame, build_daily_frame, check_as_of, epochs_begun_by
 from minerwatch.metrics.daily import DailyMetrics, compute_daily_metrics
 from minerwatch.models.difficulty import height_offsets
 from minerwatch.store import Store, open_store
@@ -207,17 +207,14 @@ def _blocks(store: Store, start: np.datetime64 | None, max_time: int | None) -> 
 
 
 def _epochs(store: Store, start: np.datetime64 | None, max_time: int | None) -> Columns:
-    """Epochs begun by ``max_time``: a known start time at or before it; an unknown one
-    (epoch 0, begun with the genesis block, or an epoch below one kept) is kept too.
+    """Epochs begun by ``max_time`` (:func:`~minerwatch.frames.epochs_begun_by`).
     ``start`` keeps epochs whose first block came on or after that day."""
     rows = store.read_epochs()
     height, begun = rows["start_height"], rows["start_time"]
     known = begun >= 0
     keep = np.ones(len(height), bool)
     if max_time is not None:
-        by_end = known & (begun <= max_time)
-        highest = height[by_end].max() if by_end.any() else 0
-        keep = by_end | (~known & (height <= highest))
+        keep = epochs_begun_by(height, begun, max_time)
     if start is not None:
         genesis = ~known & (height == 0) & (start <= GENESIS_DAY)
         keep &= (known & (begun >= _unix_start(start))) | genesis

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from minerwatch.analyses.day import Day
-from minerwatch.days import DayLike, as_day
+from minerwatch.days import DayLike, as_day, day_end_s
 from minerwatch.errors import AsOfOutOfRange, InputError
 from minerwatch.metrics import estimators as est
 from minerwatch.metrics.pools import (
@@ -27,7 +27,7 @@ from minerwatch.metrics.pools import (
     wilson_interval,
     window_index,
 )
-from minerwatch.models.difficulty import Epochs, day_end_s
+from minerwatch.models.difficulty import Epochs
 from minerwatch.serialize import Jsonable
 from minerwatch.serialize import num as _num
 from minerwatch.store import Store, open_store

@@ -62,6 +62,7 @@ from minerwatch.chain.consensus import (
     TARGET_SPACING_S,
     TARGET_TIMESPAN_S,
 )
+from minerwatch.days import day_end_s
 from minerwatch.errors import InputError
 from minerwatch.frames import DailyFrame
 from minerwatch.metrics import estimators as est
@@ -123,7 +124,6 @@ HEIGHT_OFFSET_EPOCHS = 12
 QUARTER_EPOCH_BLOCKS = 503
 
 EPOCH = RETARGET_INTERVAL
-_UNIX_DAY0 = np.datetime64("1970-01-01", "D")
 
 
 # =========================================================================================
@@ -656,10 +656,6 @@ def baseline_adjustment(inputs: ForecastInputs) -> tuple[np.ndarray, np.ndarray]
 # =========================================================================================
 # Building the inputs from daily data and from per-block data
 # =========================================================================================
-
-
-def day_end_s(day: np.ndarray) -> np.ndarray:
-    return (np.asarray(day, "datetime64[D]") + 1 - _UNIX_DAY0).astype(np.int64) * SECONDS_PER_DAY
 
 
 def height_offsets(

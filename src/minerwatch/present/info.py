@@ -7,15 +7,21 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from minerwatch.analyses.info import Info
+from minerwatch.analyses.info import Info, TableInfo
 
 
-def _range(first: str | int | None, last: str | int | None) -> str:
+def _range(first: str | int | None, last: str | int | None = None) -> str:
+    """``first to last`` (heights with thousands separators), ``first`` alone without a
+    ``last``, ``-`` for nothing."""
     if first is None:
         return "-"
-    if isinstance(first, int) and isinstance(last, int):
-        return f"{first:,} to {last:,}"
-    return f"{first} to {last}"
+    ends = [f"{end:,}" if isinstance(end, int) else str(end) for end in (first, last)]
+    return ends[0] if last is None else f"{ends[0]} to {ends[1]}"
+
+
+def _count(n: int, plural: str) -> str:
+    """``n`` with thousands separators and the unit, singular for one (``1 day``)."""
+    return f"{n:,} {plural[:-1] if n == 1 else plural}"
 
 
 def _size(n_bytes: int | None) -> str:
@@ -27,21 +33,52 @@ def _size(n_bytes: int | None) -> str:
     return f"{n_bytes:,} bytes"
 
 
+#: Gaps listed per table on a terminal; the rest are counted (``--json`` has them all).
+GAPS_SHOWN = 10
+#: What a table's gaps count: days for the day tables, else epochs or blocks.
+_GAP_UNIT = {"epochs": "epochs", "blocks": "blocks"}
+
+
+def _gap_lines(name: str, t: TableInfo) -> list[str]:
+    """``name: N <unit> missing in G gaps`` and the first :data:`GAPS_SHOWN` gaps."""
+    if not t.gaps:
+        return []
+    unit = _GAP_UNIT.get(name, "days")
+    lines = [f"{name}: {_count(t.missing, unit)} missing, in {_count(len(t.gaps), 'gaps')}"]
+    for g in t.gaps[:GAPS_SHOWN]:
+        span = _range(g["first"], g["last"]) if g["first"] != g["last"] else _range(g["first"])
+        lines.append(f"  {span} ({g['count']:,})")
+    if len(t.gaps) > GAPS_SHOWN:
+        lines.append(f"  and {len(t.gaps) - GAPS_SHOWN:,} more")
+    return lines
+
+
 def info_panel(console: Console, info: Info) -> None:
-    """The tables (rows, range, sources), last sync and import, reorgs, schema and file."""
-    table = Table(title=f"database {escape(info.path)}", box=box.SIMPLE_HEAD)
-    for name in ("table", "rows", "heights", "days"):
-        table.add_column(name, justify="right" if name == "rows" else "left", no_wrap=True)
+    """The tables (rows, range, sources, gaps), last sync and import, reorgs, schema and
+    file; as of a day, said in the title."""
+    title = f"database {escape(info.path)}"
+    if info.as_of is not None:
+        title += f", as of {info.as_of}"
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("table", "rows", "heights", "days", "missing"):
+        table.add_column(
+            name, justify="right" if name in ("rows", "missing") else "left", no_wrap=True
+        )
     for name, t in info.tables.items():
         heights = _range(t.first, t.last) if t.unit == "height" else ""
-        table.add_row(name, f"{t.rows:,}", heights, _range(t.first_day, t.last_day))
+        missing = f"{t.missing:,}" if t.rows else ""
+        table.add_row(name, f"{t.rows:,}", heights, _range(t.first_day, t.last_day), missing)
     console.print(table)
     for name, t in info.tables.items():
         for source, v in t.sources.items():
             console.print(
-                f"{name} from {escape(source)}: {v['rows']:,} days, {v['first']} to {v['last']}",
+                f"{name} from {escape(source)}: {v['rows']:,} days, {v['first']} to "
+                f"{v['last']}, {v['missing']:,} missing",
                 highlight=False,
             )
+    for name, t in info.tables.items():
+        for line in _gap_lines(name, t):
+            console.print(line, highlight=False)
     if info.sync:
         for source, state in info.sync.items():
             console.print(

@@ -220,10 +220,10 @@ def pools(
 
 
 @router.get("/info", responses=result(Info), summary="minerwatch info --json")
-def info(request: Request) -> Response:
+def info(request: Request, as_of: AsOf = None) -> Response:
     from minerwatch.analyses.info import info as library_info
 
-    return answer(request, library_info)
+    return answer(request, lambda s: library_info(s, as_of))
 
 
 class SeriesList(BaseModel):

@@ -428,12 +428,16 @@ def study_table(r: Any) -> StudyTable:
 
 
 @router.get("/data", response_class=HTMLResponse)
-def data_page(request: Request) -> HTMLResponse:
+def data_page(request: Request, as_of: AsOf = None) -> HTMLResponse:
     from minerwatch.analyses.info import info
+    from minerwatch.present.info import GAPS_SHOWN
 
     with read_store(request) as store:
-        i = info(store)
-    return render(request, "data.html", title="Data", day=None, i=i)
+        i = info(store, as_of)
+    return render(
+        request, "data.html", title="Data", day=i.as_of, i=i, api_path="/api/v1/info",
+        gaps_shown=GAPS_SHOWN,
+    )  # fmt: skip
 
 
 @router.get("/static/plotly.min.js")
