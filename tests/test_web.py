@@ -13,6 +13,7 @@ import re
 import time
 
 import httpx
+import numpy as np
 import pytest
 
 import minerwatch
@@ -446,6 +447,80 @@ def test_metrics_are_the_status_figures_in_the_prometheus_format(cli, web, loade
     assert samples["minerwatch_tip_age_seconds"] > 0
 
 
+def _metrics(client) -> dict[str, float]:
+    return {
+        name: float(value)
+        for name, value in (
+            line.rsplit(" ", 1) for line in client.get("/metrics").text.splitlines()
+            if not line.startswith("#")
+        )
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def blocks_only_db(tmp_path_factory, epochs_csv, blocks_csv):
+    """The epochs and the blocks file, no Coin Metrics: the last whole day (2025-10-15)
+    ends below the newest block held (919,296, stamped on 2025-10-16)."""
+    path = tmp_path_factory.mktemp("blocks_only") / "blocks_only.duckdb"
+    with minerwatch.open_store(path) as store:
+        minerwatch.import_epochs(store, epochs_csv)
+        minerwatch.import_blocks(store, blocks_csv)
+    return path
+
+
+def test_past_the_days_last_block_the_now_page_and_metrics_forecast_at_the_tip(
+    cli, blocks_only_db, blocks_csv
+):
+    with open(blocks_csv, newline="") as f:
+        tip = max(int(r["height"]) for r in csv.DictReader(f))
+    s = json.loads(cli("status", "--json", "--db", blocks_only_db).stdout)
+    shown = cli("difficulty", "--at-height", str(tip), "--json", "--db", blocks_only_db)
+    assert shown.returncode == 0, shown.stderr
+    o = json.loads(shown.stdout)
+    na = o["next_adjustment"]
+    assert s["height"] < tip and na["blocks_remaining"] == 2016 - tip % 2016
+    assert na["blocks_remaining"] != s["next_adjustment"]["blocks_remaining"]
+    web = Client(create_app(blocks_only_db))
+    html = web.get("/").text
+    tile = _tile_text(html, "difficulty")
+    for text in (
+        fmt.difficulty(o["difficulty"]),
+        fmt.pct(na["change_pct"]),
+        fmt.pct(na["change_pct_low"]),
+        fmt.pct(na["change_pct_high"]),
+        fmt.when(na["date"]),
+        f"{fmt.number(na['blocks_remaining'], ',d')} blocks left",
+        f"forecast at block {fmt.number(tip, ',d')}",
+    ):
+        assert text in tile, (text, tile)
+    tip_tile = _tile_text(html, "tip")
+    assert fmt.number(tip, ",d") in tip_tile
+    assert f"the day ended at block {fmt.number(s['height'], ',d')}" in tip_tile
+    assert fmt.count(1_050_000 - tip, "block") in _tile_text(html, "halving")
+    day_page = web.get(f"/?as_of={s['as_of']}").text  # the same day, asked for by name
+    assert _tile_text(day_page, "difficulty") == tile
+    samples = _metrics(web)
+    assert samples["minerwatch_tip_height"] == tip
+    assert samples["minerwatch_blocks_to_retarget"] == na["blocks_remaining"]
+    assert samples["minerwatch_difficulty"] == o["difficulty"]
+    assert samples['minerwatch_next_adjustment_change_pct{bound="median"}'] == na["change_pct"]
+
+
+def test_blocks_below_the_days_end_leave_the_tip_at_the_day(cli, web_blocks, blocks_db):
+    """Coin Metrics days past the blocks held: the tip is the last day's end height."""
+    s = json.loads(cli("status", "--json", "--db", blocks_db).stdout)
+    html = web_blocks.get("/").text
+    tip_tile = _tile_text(html, "tip")
+    assert fmt.number(s["height"], ",d") in tip_tile and "the day ended" not in tip_tile
+    assert "forecast at block" not in _tile_text(html, "difficulty")
+    samples = _metrics(web_blocks)
+    assert samples["minerwatch_tip_height"] == s["height"]
+    assert samples["minerwatch_blocks_to_retarget"] == s["next_adjustment"]["blocks_remaining"]
+    day_end = np.datetime64(s["data_through"], "D") + 1
+    age = time.time() - day_end.astype("datetime64[s]").astype(np.int64)
+    assert abs(samples["minerwatch_tip_age_seconds"] - age) < 60
+
+
 def test_a_token_guards_every_request(loaded_db):
     guarded = Client(create_app(loaded_db, token="s3cret-token"))
     assert guarded.get("/api/v1/info").status_code == 401
@@ -512,6 +587,52 @@ def test_the_command_serves_on_loopback_and_says_where(loaded_db, cli, tmp_path)
     assert not list((tmp_path / "run" / "servers").iterdir())  # gone with the server
     stale = cli("info", "--db", loaded_db, env=runtime)  # and nothing is named after it
     assert stale.returncode == 0
+
+
+def test_ctrl_c_stops_the_server_at_once_with_a_page_open(loaded_db, tmp_path):
+    """An open page's event stream does not hold up a Ctrl-C: the server ends within
+    seconds, without a traceback; on port 0 it names the port it was given."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "minerwatch", "serve", "--port", "0", "--db", str(loaded_db)],
+        stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "MINERWATCH_RUNTIME_DIR": str(tmp_path / "run")},
+    )  # fmt: skip
+    try:
+        said = server.stderr.readline()
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", said)[1])
+        assert port > 0
+        base = f"http://127.0.0.1:{port}"
+        first_answer(f"{base}/api/v1/info", server).raise_for_status()
+        with httpx.stream("GET", f"{base}/events", timeout=10) as stream:
+            lines = stream.iter_lines()
+            assert next(lines).startswith("retry:")
+            asked = time.monotonic()
+            server.send_signal(signal.SIGINT)
+            assert server.wait(10) == 0
+            took_s = time.monotonic() - asked
+    finally:
+        if server.poll() is None:
+            server.kill()
+    rest = server.stderr.read()
+    assert took_s < 5 and "Traceback" not in rest and "ERROR" not in rest, rest
+
+
+def test_a_port_in_use_is_an_input_error_before_anything_is_announced(cli, loaded_db):
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        shown = cli("serve", "--port", str(port), "--db", loaded_db)
+    assert shown.returncode == 2 and "Traceback" not in shown.stderr
+    assert shown.stderr.startswith(f"error: cannot listen on 127.0.0.1 port {port}: ")
+    assert "choose another --port" in shown.stderr and "serving" not in shown.stderr
 
 
 def test_the_now_page_is_computed_once_per_database_state(loaded_db, monkeypatch):

@@ -25,6 +25,7 @@ import uvicorn
 from playwright.sync_api import expect
 
 import test_pools
+from minerwatch.chain.consensus import RETARGET_INTERVAL
 from minerwatch.present import format as fmt
 from minerwatch.web.app import create_app
 from standins.serving import first_answer, free_port
@@ -310,11 +311,15 @@ def test_the_now_page_shows_each_block_the_node_finds_without_a_reload(
         w = Watched(page)
         page.goto(f"{url}/")
         tip = page.locator("#tile-tip .value")
+        difficulty = page.locator("#tile-difficulty")
         expect(tip).to_have_text(fmt.number(919_000, ",d"))
         page.evaluate("window.__still_here = true")
         for height in (919_001, 919_002):
             node.extend(1)
             expect(tip).to_have_text(fmt.number(height, ",d"), timeout=10_000)
+            # the next adjustment is forecast at the new tip, not at an earlier day's end
+            left = RETARGET_INTERVAL - height % RETARGET_INTERVAL
+            expect(difficulty).to_contain_text(f"{fmt.number(left, ',d')} blocks left")
         assert page.evaluate("window.__still_here") is True
         page.screenshot(path=artifacts / "now-node.png", full_page=True)
         context.close()

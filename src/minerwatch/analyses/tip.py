@@ -1,6 +1,7 @@
-"""The blocks a sync just added, as ``minerwatch watch`` prints them: one line a block
-(height, time since the previous block, pool, fees, transactions) and the next difficulty
-adjustment as of the new tip."""
+"""The newest blocks held and the next difficulty adjustment forecast at the tip: the
+blocks a sync just added, as ``minerwatch watch`` prints them (one line a block: height,
+time since the previous block, pool, fees, transactions), and the tip the web's Now page
+and ``/metrics`` show beyond the last whole day (:func:`tip_of`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minerwatch.analyses.difficulty import NextAdjustment, iso_utc, outlook_from_store
+from minerwatch.analyses.difficulty import (
+    DifficultyOutlook,
+    NextAdjustment,
+    iso_utc,
+    outlook_from_store,
+)
+from minerwatch.analyses.status import Status
 from minerwatch.blockdays import PROVISIONAL_DEPTH
+from minerwatch.days import day_end_s
 from minerwatch.errors import InputError
 from minerwatch.serialize import Jsonable
 from minerwatch.store import Store
@@ -79,17 +87,65 @@ def tip_update(
                 provisional=bool(height[i] > tip - PROVISIONAL_DEPTH),
             )
         )
+    outlook, reason = _forecast_at(store, tip)
+    na = None if outlook is None or reason is not None else outlook.next_adjustment
+    return TipUpdate(tip, blocks, na, reason, list(notes or []))
+
+
+def _forecast_at(store: Store, height: int) -> tuple[DifficultyOutlook | None, str | None]:
+    """The outlook at block ``height`` and None, or why it gives no forecast there (another
+    network than main, a gap in the blocks, no epoch, no hashrate level yet)."""
     networks = {c.network for c in store.chain_states()} - {"main"}
     if networks:
-        other = (
+        return None, (
             f"not forecast on {', '.join(sorted(networks))}: the forecaster models the main "
             "network's retarget"
         )
-        return TipUpdate(tip, blocks, None, other, list(notes or []))
-    reason: str | None
     try:
-        outlook = outlook_from_store(store, at_height=tip)
-        na, reason = outlook.next_adjustment, outlook.next_adjustment.reason
+        outlook = outlook_from_store(store, at_height=height)
     except InputError as exc:
-        na, reason = None, str(exc)
-    return TipUpdate(tip, blocks, na if reason is None else None, reason, list(notes or []))
+        return None, str(exc)
+    return outlook, outlook.next_adjustment.reason
+
+
+@dataclass(frozen=True)
+class Tip:
+    """The newest block held, for the views that follow the chain (the web's Now page,
+    ``/metrics``): ``height`` and header ``time_s`` (unix seconds); ``difficulty`` of its
+    epoch and the ``next_adjustment`` forecast at it; ``at_block``: whether these are the
+    forecast at a block past the status's day (else the status's own).
+
+    ``status`` is a day's snapshot: its height and forecast are those of the last whole UTC
+    day's last block. Between that and the newest block held (the day under way, which no
+    daily figure covers yet) the epoch moves on; the tip takes the forecast at the newest
+    block, so that the blocks left and the change follow each block as it comes."""
+
+    height: int | None
+    time_s: float
+    difficulty: float | None
+    next_adjustment: NextAdjustment | None
+    at_block: bool = False
+
+
+def _day_end_s(day: str) -> float:
+    """Unix seconds of the end of ``day`` (YYYY-MM-DD, UTC)."""
+    return float(day_end_s(np.datetime64(day, "D")))
+
+
+def tip_of(store: Store, s: Status) -> Tip:
+    """The tip of ``store`` beyond ``s``, the status of its last day held: the highest
+    block held when it is above the day's end height, with the forecast at it (the
+    status's where the blocks cannot give one there); else the day's end (its last block's
+    time where blocks are held, else the end of the day) with the status's figures."""
+    rows, _, highest, _, latest_s = store.block_span()
+    day_height = s.height
+    day_end = Tip(day_height, _day_end_s(s.data_through), s.difficulty, s.next_adjustment)
+    if not rows or highest is None or (day_height is not None and highest < day_height):
+        return day_end
+    time_s = float(latest_s) if latest_s is not None else day_end.time_s
+    if day_height is not None and highest == day_height:
+        return Tip(day_height, time_s, s.difficulty, s.next_adjustment)
+    outlook, reason = _forecast_at(store, int(highest))
+    if outlook is None or reason is not None:
+        return Tip(int(highest), time_s, s.difficulty, s.next_adjustment)
+    return Tip(int(highest), time_s, outlook.difficulty, outlook.next_adjustment, at_block=True)

@@ -292,6 +292,7 @@ def create_app(
     app.state.settings = Settings(path, token or None, alerts)
     app.state.answers = AnswerCache(path)
     app.state.shared = None if shared is None else SharedStore(shared)
+    app.state.stopping = lambda: False  # ``minerwatch serve`` says when it is stopping
 
     @app.middleware("http")
     async def _guard(

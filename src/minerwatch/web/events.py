@@ -9,8 +9,10 @@ seconds; when a commit by the writer (``minerwatch serve --watch``'s follower, a
 proxies keep the connection. A page reloads its content on the event (``static/app.js``).
 Each stream ends after :data:`STREAM_S` seconds (the browser's ``EventSource`` reconnects
 by itself, sending the ``id`` of the last event it got), so a server never holds a
-forgotten connection for ever. A page gives the state it was rendered at (``?since=``);
-a stream that starts at another state announces the change at once.
+forgotten connection for ever, and as soon as the server starts to stop
+(``app.state.stopping``), so that an open page never holds up a Ctrl-C. A page gives the
+state it was rendered at (``?since=``); a stream that starts at another state announces
+the change at once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -59,8 +61,9 @@ async def changes(request: Request, answers: AnswerCache, since: str | None) -> 
     if since is not None and since != state_id(seen):
         yield _change(seen)
     began = quiet_since = time.monotonic()
+    stopping: Callable[[], bool] = request.app.state.stopping
     while time.monotonic() - began < STREAM_S:
-        if await request.is_disconnected():
+        if stopping() or await request.is_disconnected():
             return
         await asyncio.sleep(POLL_S)
         state = answers.file_state()

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import jinja2
 
     from minerwatch.analyses.status import Status
+    from minerwatch.analyses.tip import Tip
     from minerwatch.store import Store
 
 router = APIRouter(include_in_schema=False)
@@ -144,24 +145,17 @@ def halving_eta_days(blocks_left: int, interval_min: float | None) -> float | No
     return blocks_left * interval_min / (24 * 60)
 
 
-@dataclass(frozen=True)
-class Tip:
-    """The newest block held: its ``height`` and header time (``time_s``, unix seconds);
-    without blocks, the last day's end height and the end of that day."""
-
-    height: int | None
-    time_s: float
-
-
 def now_tiles(
     s: Status, hashprice_usd: np.ndarray, tip: Tip | None, now_s: float | None = None
 ) -> list[Tile]:
     """The Now page's tiles of the snapshot ``s`` (``status --json``), with the hashprice
     series of the days up to it (USD per PH/s per day) for its 1- and 7-day changes and the
     tip held (None for a day before the last one held: the day's end height is shown) with
-    its age at ``now_s`` (default now)."""
+    its age at ``now_s`` (default now); past the day's last block, the tip's difficulty
+    and forecast (:func:`~minerwatch.analyses.tip.tip_of`)."""
     unit = "PH/s"
-    na = s.next_adjustment
+    na = s.next_adjustment if tip is None else tip.next_adjustment
+    difficulty = s.difficulty if tip is None else tip.difficulty
     rib = s.hash_ribbons
     now_s = time.time() if now_s is None else now_s
     age = (
@@ -181,10 +175,12 @@ def now_tiles(
             f"at {fmt.when(na.date)}",
             f"{fmt.number(na.blocks_remaining, ',d')} blocks left",
         )
-    halving = None if s.height is None else next_halving_height(s.height)
+        if tip is not None and tip.at_block:
+            difficulty_lines += (f"forecast at block {fmt.number(tip_height, ',d')}",)
+    halving = None if tip_height is None else next_halving_height(tip_height)
     halving_lines: tuple[str, ...] = ()
-    if halving is not None and s.height is not None:
-        left = halving - s.height
+    if halving is not None and tip_height is not None:
+        left = halving - tip_height
         days = halving_eta_days(left, s.block_interval_min_7d)
         halving_lines = (
             f"block {fmt.number(halving, ',d')}",
@@ -214,7 +210,7 @@ def now_tiles(
                 *models,
             ),
         ),
-        Tile("difficulty", "Difficulty", fmt.difficulty(s.difficulty), difficulty_lines),
+        Tile("difficulty", "Difficulty", fmt.difficulty(difficulty), difficulty_lines),
         Tile(
             "hashrate",
             "Hashrate 7d",
@@ -228,8 +224,8 @@ def now_tiles(
             "halving",
             "Halving",
             "n/a"
-            if halving is None or s.height is None
-            else fmt.count(halving - s.height, "block") + " left",
+            if halving is None or tip_height is None
+            else fmt.count(halving - tip_height, "block") + " left",
             halving_lines,
         ),
         Tile(
@@ -245,15 +241,11 @@ def now_tiles(
 
 
 def _tip(store: Store, s: Status) -> Tip | None:
-    """The newest block held and its time (:func:`~minerwatch.web.prometheus.tip_time_s`),
+    """The newest block held with the forecast at it (:func:`~minerwatch.analyses.tip.tip_of`),
     or None when the page shows a day before the last one held."""
-    from minerwatch.web.prometheus import tip_time_s
+    from minerwatch.analyses.tip import tip_of
 
-    if s.as_of != s.data_through:
-        return None
-    rows, _, highest, _, _ = store.block_span()
-    height = int(highest) if rows and highest is not None else s.height
-    return Tip(height, tip_time_s(store, s.data_through))
+    return tip_of(store, s) if s.as_of == s.data_through else None
 
 
 def _now_figures(store: Store, as_of: str | None) -> tuple[Status, np.ndarray, Tip | None]:

@@ -3,8 +3,11 @@
 
 Every gauge is a figure of ``minerwatch status --json`` on the last day held (the same
 library call), named with its unit; a figure the data cannot give is left out (no
-sample), never written as 0. ``minerwatch_tip_age_seconds`` is the time since the newest
-block held (its header time), or since the end of the last day held without blocks;
+sample), never written as 0. The tip's gauges (``minerwatch_tip_height``, the difficulty,
+the next adjustment and the blocks to the retarget) are those of the newest block held,
+forecast there when it is past the day's last block
+(:func:`~minerwatch.analyses.tip.tip_of`); ``minerwatch_tip_age_seconds`` is the time
+since its header time, or since the end of the last day held without blocks;
 ``minerwatch_sync_age_seconds`` the time since each source's last sync.
 """
 
@@ -19,7 +22,6 @@ from fastapi.responses import PlainTextResponse
 
 from minerwatch.chain.consensus import RETARGET_INTERVAL
 from minerwatch.store import Store
-from minerwatch.units import SECONDS_PER_DAY
 from minerwatch.web.api import ERRORS
 from minerwatch.web.app import read_store
 
@@ -47,40 +49,31 @@ def _family(name: str, help_text: str, samples: Iterable[Sample]) -> list[str]:
     return lines
 
 
-def tip_time_s(store: Store, data_through: str) -> float:
-    """Unix seconds of the newest block held (its header time), else of the end of the last
-    day held (``data_through``, YYYY-MM-DD)."""
-    span = store.block_span()
-    if span[0] and span[4] is not None:
-        return float(span[4])
-    return float(np.datetime64(data_through, "D").astype("datetime64[s]").astype(np.int64)) + (
-        SECONDS_PER_DAY
-    )
-
-
 def exposition(store: Store, now_s: float | None = None) -> str:
     """The metrics text of the store's last day at ``now_s`` (unix seconds; default now)."""
     from minerwatch.analyses.status import status
+    from minerwatch.analyses.tip import tip_of
 
     s = status(store)
+    tip = tip_of(store, s)
     now_s = time.time() if now_s is None else now_s
     day_start = _unix(f"{s.data_through}T00:00:00Z")
-    tip_s = tip_time_s(store, s.data_through)
-    na = s.next_adjustment
+    na = tip.next_adjustment
     blocks_left = None if na is None else na.blocks_remaining
-    if blocks_left is None and s.height is not None:
-        blocks_left = RETARGET_INTERVAL - (s.height + 1) % RETARGET_INTERVAL
+    if blocks_left is None and tip.height is not None:
+        blocks_left = RETARGET_INTERVAL - tip.height % RETARGET_INTERVAL
     families: list[tuple[str, str, list[Sample]]] = [
         (
             "minerwatch_tip_height",
-            "Height of the last block of the last day held.",
-            [({}, s.height)],
+            "Height of the newest block held (without blocks past it, of the last block of "
+            "the last day held).",
+            [({}, tip.height)],
         ),
         (
             "minerwatch_tip_age_seconds",
             "Seconds since the newest block held (its header time; without blocks, the end "
             "of the last day held).",
-            [({}, round(now_s - tip_s, 3))],
+            [({}, round(now_s - tip.time_s, 3))],
         ),
         (
             "minerwatch_hashprice_usd_per_ph_day",
@@ -97,7 +90,7 @@ def exposition(store: Store, now_s: float | None = None) -> str:
             "Network hashrate, trailing mean over the window, EH/s.",
             [({"window": w}, v) for w, v in s.hashrate_ehs.items()],
         ),
-        ("minerwatch_difficulty", "Difficulty of the day's last block.", [({}, s.difficulty)]),
+        ("minerwatch_difficulty", "Difficulty of the newest block held.", [({}, tip.difficulty)]),
         (
             "minerwatch_next_adjustment_change_pct",
             "Forecast change of the next difficulty adjustment, percent (median, 90% interval).",

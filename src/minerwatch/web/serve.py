@@ -21,9 +21,11 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 
@@ -32,10 +34,19 @@ from minerwatch.servers import registered
 from minerwatch.store import Store, open_store
 from minerwatch.web.app import create_app
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 FOLLOWER_STOP_S = 10.0
 """Seconds the server waits for its follower to finish the sync under way when it stops."""
+LISTEN_BACKLOG = 2048
+"""Connections the listening socket queues (uvicorn's default)."""
+SHUTDOWN_GRACE_S = 3
+"""Seconds a stopping server gives the requests under way before it closes them: an open
+page's event stream (``/events``) would otherwise hold it for up to ``STREAM_S``; the page
+reconnects to the next server by itself."""
 
 #: A follower of the tip: ``follow(store, should_stop)`` syncs each new block into
 #: ``store`` until ``should_stop()`` (``minerwatch watch``'s loop, built by the CLI).
@@ -88,6 +99,8 @@ def serve(
         from minerwatch.sources.alert_rules import load_rules
 
         load_rules(alerts)  # likewise: a bad rule file is the CLI's error
+    sock = _listen(host, port)
+    port = sock.getsockname()[1]
     owner = None if follow is None else open_store(path)  # held for the follower's writes
     shown = f"[{host}]" if ":" in host else host
     stopping = threading.Event()
@@ -108,13 +121,52 @@ def serve(
             announce(f"following the tip in this process (the one writer): {follow_said}")
         _exit_on_sigterm()
         with registered(path, f"http://{shown}:{port}/", holds=owner is not None):
-            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+            _run(app, sock)
     finally:
+        sock.close()
         stopping.set()
         if follower is not None:
             follower.join(FOLLOWER_STOP_S)
         if owner is not None:
             owner.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (port 0: one the system picks) and listening, before
+    anything is announced; :class:`InputError` when it cannot be (the port in use, an
+    address not of this machine)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {host}: {exc}", parameter="host") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise InputError(
+            f"cannot listen on {host} port {port}: {exc.strerror or exc}; choose another "
+            "--port (or --host)",
+            parameter="port",
+        ) from None
+    return sock
+
+
+def _run(app: FastAPI, sock: socket.socket) -> None:
+    """Serve ``app`` on the listening ``sock`` until Ctrl-C (or SIGTERM): the open event
+    streams end as the server starts to stop (``app.state.stopping``), the requests under
+    way get :data:`SHUTDOWN_GRACE_S` seconds."""
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_S
+    )
+    server = uvicorn.Server(config)
+    app.state.stopping = lambda: server.should_exit
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
 
 
 def _follow(
