@@ -396,7 +396,11 @@ def test_a_bad_fleet_file_is_a_400_naming_the_line_and_key(web):
         ({"fleet": ""}, 400, "fleet.toml: missing table [site]"),
         ({"fleet": EXAMPLE, "from": "garbage"}, 400, "from 'garbage' is not a date"),
         ({"fleet": EXAMPLE, "from": "2021-02-30"}, 400, "from '2021-02-30' is not a date"),
-        ({"fleet": EXAMPLE, "from": "2025-06-01", "to": "2025-01-01"}, 400, "is after to"),
+        (
+            {"fleet": EXAMPLE, "from": "2025-06-01", "to": "2025-01-01"},
+            400,
+            "from 2025-06-01 is after `to` 2025-01-01",
+        ),
         ({"fleet": EXAMPLE, "to": "2099-01-01"}, 404, "to 2099-01-01 is outside the data"),
         ({"fleet": 3}, 400, "fleet 3 is not valid"),
         ({}, 400, "fleet is required"),

@@ -80,8 +80,22 @@ def _root(
 import_app = typer.Typer(help="Import data files into the database.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
-out = Console()
-err = Console(stderr=True)
+#: Columns of the output when it goes to a file or a pipe (and ``COLUMNS`` is not set): a
+#: table is never cut to a terminal's 80 columns there.
+PIPED_WIDTH = 200
+
+
+def _console(stderr: bool = False) -> Console:
+    """A console on stdout (or stderr): a terminal's own width; :data:`PIPED_WIDTH` when it
+    is not a terminal and ``COLUMNS`` does not say."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console = Console(stderr=stderr, width=PIPED_WIDTH)
+    return console
+
+
+out = _console()
+err = _console(stderr=True)
 _progress_lines = False  # --progress: progress lines on stderr even when not a terminal
 
 
@@ -1771,7 +1785,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     """
     global out, err, _progress_lines
     # Consoles of this run's streams (tests run many commands in one process).
-    out, err, _progress_lines = Console(), Console(stderr=True), False
+    out, err, _progress_lines = _console(), _console(stderr=True), False
     notices = _Notices(err)
     logging.getLogger("minerwatch").addHandler(notices)
     try:

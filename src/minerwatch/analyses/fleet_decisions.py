@@ -121,7 +121,8 @@ def compare_fleets(
     its price): the NPV difference per run and the chance the swap pays."""
     start, a, scenario = read_plan_inputs(db, fleet, scenario, as_of)
     b = other if isinstance(other, Fleet) else read_fleet(other)
-    horizon = max(simulated_months(a, months), simulated_months(b, months))  # same draws
+    first = start.day + 1
+    horizon = max(simulated_months(a, months, first), simulated_months(b, months, first))
     plan_a = plan_from(start, a, months, scenario, runs, seed, horizon)
     plan_b = plan_from(start, b, months, scenario, runs, seed, horizon)
     diff = plan_b.npv_runs - plan_a.npv_runs

@@ -175,7 +175,9 @@ def fleet_history(
     except AsOfOutOfRange as exc:  # the library calls the last day as_of; here it is to_day
         raise AsOfOutOfRange(exc.reason.replace("as_of", "to_day", 1), parameter="to_day") from None
     if first > frame.day[-1]:
-        raise InputError(f"from_day {first} is after to_day {frame.day[-1]}", parameter="from_day")
+        raise InputError(
+            f"from_day {first} is after `to_day` {frame.day[-1]}", parameter="from_day"
+        )
     if first < frame.day[0]:
         raise AsOfOutOfRange(
             f"from_day {first} is before the first day held ({frame.day[0]})",

@@ -782,7 +782,9 @@ def plan_from(
     ``horizon_months``: the months simulated (default: the plan, or the longest life if
     longer); plans compared run by run must share it, for their draws to be the same."""
     months, runs, seed = _checked(months, runs, seed)
-    grid = _grid(start.day + 1, months, horizon_months or simulated_months(fleet, months))
+    grid = _grid(
+        start.day + 1, months, horizon_months or simulated_months(fleet, months, start.day + 1)
+    )
     lots = _lots(fleet, grid)
     sim = _simulate_fleet(fleet, lots, scenario, start, grid, runs, seed)
     money = _money(fleet, lots, grid, sim, months)
@@ -791,10 +793,16 @@ def plan_from(
     )
 
 
-def simulated_months(fleet: Fleet, months: int) -> int:
-    """The months a plan simulates: its own, or the fleet's longest life when longer (for
-    the chance of paying back within it), at most :data:`MAX_MONTHS`."""
-    life_months = int(np.ceil(max(lot.life_years for lot in fleet.lots) * 12))
+def simulated_months(fleet: Fleet, months: int, first_day: np.datetime64) -> int:
+    """The months a plan from ``first_day`` simulates: its own, or until the fleet's last
+    lot retires when that is later (for the chance of paying back within the fleet's
+    life), at most :data:`MAX_MONTHS`. A lot retires ``life_years`` after its purchase
+    date (a lot already owned is that much older; without a date, bought on
+    ``first_day``)."""
+    arrays = pnl.LotArrays.of(fleet)
+    bought = np.where(np.isnat(arrays.purchase_day), first_day, arrays.purchase_day)
+    retire_days = (bought - first_day).astype(np.float64) + arrays.life_days
+    life_months = int(np.ceil(max(float(retire_days.max()), 0.0) / (pnl.DAYS_PER_YEAR / 12)))
     return min(max(months, life_months), MAX_MONTHS)
 
 
