@@ -327,6 +327,23 @@ def test_a_value_is_not_a_condition_and_bad_days_are_input_errors(loaded_db):
     assert caught.value.parameter == "from_day"
 
 
+def test_the_adjustment_and_sustainability_figures_are_status_s(cli, loaded_db):
+    from minerwatch.analyses.alert_figures import figures_for
+    from minerwatch.analyses.day import day_of
+
+    for day in ("2022-06-20", "2025-12-31"):
+        status = json.loads(cli("status", "--as-of", day, "--json", "--db", loaded_db).stdout)
+        na = status["next_adjustment"]
+        with day_of(loaded_db, day) as d:
+            figures = figures_for(d)
+            for key in ("height", "difficulty", "difficulty_low", "difficulty_high"):
+                got = figures.get(f"next_adjustment.{key}")[-1]
+                assert got == pytest.approx(na[key], rel=1e-9), key
+            got = figures.get("sustainability_index")[-1]
+            assert got == pytest.approx(status["sustainability_index"], rel=1e-9)
+        assert na["height"] % 2016 == 0 and na["height"] > status["height"]
+
+
 def test_the_height_figure_is_the_chains_as_status_reports_it(cli, loaded_db):
     from minerwatch.analyses.alert_figures import figures_for
     from minerwatch.analyses.day import day_of

@@ -86,6 +86,16 @@ class Figures:
             "next_adjustment.change_pct_low": lambda: self._adjustment()[0],
             "next_adjustment.change_pct_high": lambda: self._adjustment()[2],
             "next_adjustment.blocks_remaining": lambda: self._adjustment()[3],
+            "next_adjustment.height": lambda: self._adjustment()[5],
+            "next_adjustment.difficulty": lambda: self._next_difficulty(1),
+            "next_adjustment.difficulty_low": lambda: self._next_difficulty(0),
+            "next_adjustment.difficulty_high": lambda: self._next_difficulty(2),
+            "sustainability_index": lambda: sg.sustainability_index(
+                m.revenue_usd,
+                f.blocks,
+                f.difficulty_mean,
+                window_days=sg.SUSTAINABILITY_WINDOW_DAYS,
+            ),  # fmt: skip
             "tip": self._tip,
             "last_block_interval_min": lambda: self._blocks()["last_interval_min"],
             "slowest_block_min_1d": lambda: self._blocks()["slowest_min"],
@@ -155,12 +165,14 @@ class Figures:
         return np.array([names.get(int(c)) for c in codes], dtype=object)
 
     def _adjustment(self) -> tuple[np.ndarray, ...]:
-        """Per day: the forecast's 90% low, median and high change (percent) and the blocks
-        left, from the daily data at the day's end."""
+        """Per day: the forecast's 90% low, median and high change (percent), the blocks
+        left, the chain's height and the next epoch's first height, from the daily data at
+        the day's end."""
         if "_adjust" not in self._cache:
             n = len(self.frame)
             out = tuple(np.full(n, np.nan) for _ in range(4)) + (
                 np.where(self.frame.end_height >= 0, self.frame.end_height, np.nan).astype(float),
+                np.full(n, np.nan),
             )
             epochs_table = self.context.epochs
             if epochs_table is not None and self.frame.end_height[0] >= 0:
@@ -178,9 +190,16 @@ class Figures:
                     np.where(known, q[:, 2], np.nan),
                     np.where(known, left, np.nan).astype(np.float64),
                     np.asarray(inputs.height, np.float64),  # the chain's, as status reports it
+                    np.where(known, inputs.epoch_start_height + forecaster.EPOCH, np.nan),
                 )
             self._cache["_adjust"] = out  # type: ignore[assignment]
         return self._cache["_adjust"]  # type: ignore[return-value]
+
+    def _next_difficulty(self, bound: int) -> np.ndarray:
+        """The difficulty the next adjustment would set at the forecast's low (0), median (1)
+        or high (2) change: ``D (1 + change / 100)``, ``D`` the day's last block's, as
+        ``status`` gives ``next_adjustment.difficulty``."""
+        return self.frame.difficulty_last * (1.0 + self._adjustment()[bound] / 100.0)
 
     def _tip(self) -> np.ndarray:
         """The newest data of each day: its last block's time where blocks are held, else
