@@ -175,11 +175,19 @@ def test_bad_rule_files_name_file_line_and_key(edit, line, words):
     assert text.startswith(f"r.yaml, line {line}") and words in text, text
 
 
-def test_secrets_are_never_written_in_the_file():
-    text = RULES + "notifiers:\n  - {type: telegram, chat_id: 1, bot_token: abc}\n"
+@pytest.mark.parametrize(
+    ("notifier", "hint"),
+    [
+        ("{type: telegram, chat_id: 1, bot_token: abc}", "bot_token_env or bot_token_file"),
+        ("{type: telegram, chat_id: 1, token: abc}", "bot_token_env or bot_token_file"),
+        ("{type: ntfy, url: 'http://127.0.0.1/', topic: t, token: abc}", "token_env or token_file"),
+    ],
+)
+def test_secrets_are_never_written_in_the_file(notifier, hint):
+    text = RULES + f"notifiers:\n  - {notifier}\n"
     with pytest.raises(InputError) as caught:
         parse_rules(text, "r.yaml")
-    assert "bot_token_env or bot_token_file" in str(caught.value)
+    assert f"give {hint} (secrets" in str(caught.value)
     assert "abc" not in str(caught.value)
 
 

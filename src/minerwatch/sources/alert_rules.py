@@ -234,9 +234,12 @@ def _notifier(doc: _Doc, node: yaml.Node, where: str) -> Notifier:
     required, optional = NOTIFIER_KEYS[kind]
     for k, (knode, _) in keys.items():
         if k != "type" and k not in required + optional:
-            secret = k in ("password", "token", "bot_token")
+            given = [f"{k}_env", f"{k}_file"]  # the keys this notifier takes for that secret
+            if kind == "telegram" and k == "token":
+                given = ["bot_token_env", "bot_token_file"]
+            secret = k in ("password", "token", "bot_token") and given[0] in required + optional
             hint = (
-                f"; give {k}_env or {k}_file (secrets are never written in the file)"
+                f"; give {given[0]} or {given[1]} (secrets are never written in the file)"
                 if secret
                 else ""
             )
