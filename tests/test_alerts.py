@@ -232,7 +232,18 @@ def test_pack_backtest_matches_an_independent_replay(loaded_db, cm_rows):
     )
     whole = [p for p in rule.periods if not p.began_before]  # one began in 2011
     assert len(whole) == sum(s >= "2012-01-01" for s, _ in expected)
+    assert rule.days_no_data == 0  # the Puell multiple has data every day from 2012
     assert rule.periods_per_year == pytest.approx(len(whole) / result.years)
+    priced = [r["time"] for r in cm_rows if r["PriceUSD"] and r["time"] >= "2012-01-01"]
+    far = next(r for r in result.rules if r.alert == "PriceFarBelowCost")
+    with_data_days = (
+        (np.datetime64("2025-12-31") - np.datetime64("2012-01-01")).astype(int)
+        + 1
+        - far.days_no_data
+    )
+    assert 0 < with_data_days < len(priced)  # the cost model needs a year of history first
+    begun = [p for p in far.periods if not p.began_before]
+    assert far.periods_per_year == pytest.approx(len(begun) / (with_data_days / 365.25))
 
 
 def test_backtest_of_a_day_does_not_change_when_later_days_arrive(loaded_db, db_to_2022_11_21):

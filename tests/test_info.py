@@ -227,3 +227,26 @@ def test_info_times_are_utc_whatever_the_machines_zone(blocks_csv, tmp_path):
     )  # fmt: skip
     at = datetime.fromisoformat(json.loads(shown.stdout)["last_import"]["at"]).replace(tzinfo=UTC)
     assert before <= at <= after
+
+
+def test_as_of_cuts_headers_out_of_order_and_the_days_last_second(blocks_db, tmp_path):
+    """Header times are not monotonic: a block stamped after the day's end below one
+    stamped before it is not a gap of that day; a write at 23:59:59.4 is of that day."""
+    db = tmp_path / "order.duckdb"
+    shutil.copy(blocks_db, db)
+    end_s = int(np.datetime64("2025-10-02", "s").astype(np.int64))  # the end of 2025-10-01
+    with minerwatch.open_store(db) as store:
+        (h,) = store.con.execute(
+            "SELECT max(height) FROM blocks WHERE time < ?", [end_s]
+        ).fetchone()
+        store.con.execute("UPDATE blocks SET time = ? WHERE height = ?", [end_s + 100, h - 1])
+        store.con.execute("UPDATE blocks SET time = ? WHERE height = ?", [end_s - 50, h])
+        store.con.execute(
+            "UPDATE imports SET imported_at = TIMESTAMP '2025-10-01 23:59:59.4' "
+            "WHERE id = (SELECT max(id) FROM imports)"
+        )
+    day = minerwatch.info(db, as_of="2025-10-01")
+    blocks = day.tables["blocks"]
+    assert blocks.gaps == [] and blocks.last == h
+    assert day.last_import["at"] == "2025-10-01 23:59:59"
+    assert minerwatch.info(db, as_of="2025-09-30").last_import is None

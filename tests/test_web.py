@@ -506,6 +506,34 @@ def test_past_the_days_last_block_the_now_page_and_metrics_forecast_at_the_tip(
     assert samples['minerwatch_next_adjustment_change_pct{bound="median"}'] == na["change_pct"]
 
 
+def test_without_a_forecast_at_the_tip_the_days_is_not_carried_there(
+    cli, blocks_only_db, blocks_csv, tmp_path
+):
+    """A gap below the newest block (919,296, the first of an epoch) leaves no forecast at
+    it: the Now page and /metrics say so rather than show the last whole day's forecast,
+    and give no difficulty past the retarget."""
+    import shutil
+
+    db = tmp_path / "gap.duckdb"
+    shutil.copy(blocks_only_db, db)
+    with minerwatch.open_store(db) as store:
+        store.con.execute("DELETE FROM blocks WHERE height = 919270")
+    with open(blocks_csv, newline="") as f:
+        tip = max(int(r["height"]) for r in csv.DictReader(f))
+    s = json.loads(cli("status", "--json", "--db", db).stdout)
+    assert s["height"] // 2016 < tip // 2016  # the day ended in the epoch before the tip's
+    shown = cli("difficulty", "--at-height", str(tip), "--json", "--db", db)
+    assert shown.returncode != 0  # the blocks held cannot give a forecast there
+    web = Client(create_app(db))
+    tile = _tile_text(web.get("/").text, "difficulty")
+    assert f"no forecast at block {fmt.number(tip, ',d')}" in tile and "blocks left" not in tile
+    samples = _metrics(web)
+    assert samples["minerwatch_tip_height"] == tip
+    assert samples["minerwatch_blocks_to_retarget"] == 2016 - tip % 2016
+    assert "minerwatch_difficulty" not in samples
+    assert not any(k.startswith("minerwatch_next_adjustment") for k in samples)
+
+
 def test_blocks_below_the_days_end_leave_the_tip_at_the_day(cli, web_blocks, blocks_db):
     """Coin Metrics days past the blocks held: the tip is the last day's end height."""
     s = json.loads(cli("status", "--json", "--db", blocks_db).stdout)

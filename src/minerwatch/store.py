@@ -1168,9 +1168,13 @@ class Store:
 
     def block_gaps(self, max_time: int | None = None) -> list[tuple[int, int, int]]:
         """(first, last, blocks) of each run of heights the best chain holds no block for
-        between its lowest and highest stored height (of blocks with header ``time <=
-        max_time`` when given), lowest first."""
-        cut, args = _time_cut(max_time)
+        between its lowest and highest stored height (with ``max_time``, up to the highest
+        block with header ``time <= max_time``: header times are not monotonic, so a block
+        below it stamped after ``max_time`` is held, not missing), lowest first."""
+        cut, args = "", []
+        if max_time is not None:
+            cut = "WHERE height <= (SELECT max(height) FROM blocks WHERE time <= ?)"
+            args = [int(max_time)]
         return self.con.execute(
             f"""SELECT prev + 1, height - 1, height - prev - 1
                 FROM (SELECT height, lag(height) OVER (ORDER BY height) AS prev
@@ -1988,8 +1992,9 @@ def _time_cut(max_time: int | None) -> tuple[str, list[object]]:
 
 def _moment_cut(column: str, by: int | None) -> tuple[str, list[object]]:
     """The ``WHERE`` clause (and its argument) keeping log rows whose UTC ``TIMESTAMP``
-    ``column`` is at or before unix time ``by``; none for None."""
-    return ("", []) if by is None else (f"WHERE epoch({column}) <= ?", [int(by)])
+    ``column`` is before the second after unix time ``by`` (``by``'s own fractions of a
+    second included); none for None."""
+    return ("", []) if by is None else (f"WHERE epoch({column}) < ?", [int(by) + 1])
 
 
 def open_store(

@@ -247,8 +247,9 @@ class Period:
 @dataclass(frozen=True)
 class RuleBacktest:
     """A rule replayed over the days: ``alert``, ``expr``, ``periods`` (:class:`Period`),
-    ``periods_per_year``, ``days_firing`` and ``share_firing_pct`` (of the days with data),
-    ``days_no_data``, ``longest_days``."""
+    ``periods_per_year`` (those begun in the replay, per 365.25 days with data),
+    ``days_firing`` and ``share_firing_pct`` (of the days with data), ``days_no_data``,
+    ``longest_days``."""
 
     alert: str
     expr: str
@@ -338,8 +339,9 @@ def alerts_backtest(
                 alert=ev.rule.alert,
                 expr=ev.rule.expr,
                 periods=periods,
-                periods_per_year=sum(not p.began_before for p in periods) / years
-                if years > 0
+                periods_per_year=sum(not p.began_before for p in periods)
+                / (known / DAYS_PER_YEAR)
+                if known
                 else 0.0,
                 days_firing=firing,
                 share_firing_pct=100.0 * firing / known if known else None,

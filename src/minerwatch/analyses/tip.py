@@ -17,6 +17,7 @@ from minerwatch.analyses.difficulty import (
 )
 from minerwatch.analyses.status import Status
 from minerwatch.blockdays import PROVISIONAL_DEPTH
+from minerwatch.chain.consensus import RETARGET_INTERVAL
 from minerwatch.days import day_end_s
 from minerwatch.errors import InputError
 from minerwatch.serialize import Jsonable
@@ -125,6 +126,9 @@ class Tip:
     difficulty: float | None
     next_adjustment: NextAdjustment | None
     at_block: bool = False
+    #: why there is no forecast at a block past the day (a gap in the blocks, another
+    #: network): the day's forecast no longer holds there, so none is given
+    reason: str | None = None
 
 
 def _day_end_s(day: str) -> float:
@@ -134,8 +138,9 @@ def _day_end_s(day: str) -> float:
 
 def tip_of(store: Store, s: Status) -> Tip:
     """The tip of ``store`` beyond ``s``, the status of its last day held: the highest
-    block held when it is above the day's end height, with the forecast at it (the
-    status's where the blocks cannot give one there); else the day's end (its last block's
+    block held when it is above the day's end height, with the forecast at it (where the
+    blocks cannot give one, none, with the ``reason``: the day's forecast is not carried
+    there, nor its difficulty past a retarget); else the day's end (its last block's
     time where blocks are held, else the end of the day) with the status's figures."""
     rows, _, highest, _, latest_s = store.block_span()
     day_height = s.height
@@ -147,5 +152,10 @@ def tip_of(store: Store, s: Status) -> Tip:
         return Tip(day_height, time_s, s.difficulty, s.next_adjustment)
     outlook, reason = _forecast_at(store, int(highest))
     if outlook is None or reason is not None:
-        return Tip(int(highest), time_s, s.difficulty, s.next_adjustment)
+        # the day's last block's difficulty still holds in the same epoch, not past a retarget
+        same_epoch = day_height is not None and (
+            day_height // RETARGET_INTERVAL == highest // RETARGET_INTERVAL
+        )
+        difficulty = s.difficulty if same_epoch else None
+        return Tip(int(highest), time_s, difficulty, None, reason=reason or "no forecast")
     return Tip(int(highest), time_s, outlook.difficulty, outlook.next_adjustment, at_block=True)

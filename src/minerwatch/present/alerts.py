@@ -30,7 +30,7 @@ def _table(*headers: str, title: str | None = None) -> Table:
         t.add_column(
             h,
             justify="right"
-            if h in ("value", "per year", "days", "periods", "firing", "longest")
+            if h in ("value", "per year", "days", "periods", "firing", "longest", "no data")
             else "left",
         )
     return t
@@ -66,7 +66,7 @@ def alerts_check_table(console: Console, c: AlertsCheck) -> None:
 def alerts_backtest_table(console: Console, b: AlertsBacktest) -> None:
     """The summary per rule, then each rule's periods (the longest few, and the count)."""
     t = _table(
-        "alert", "periods", "per year", "firing", "longest",
+        "alert", "periods", "per year", "firing", "longest", "no data",
         title=f"rules replayed {b.from_day} to {b.to_day} ({b.years:.1f} years, "
         f"{escape(b.rule_file)})",
     )  # fmt: skip
@@ -78,21 +78,23 @@ def alerts_backtest_table(console: Console, b: AlertsBacktest) -> None:
             f"{r.periods_per_year:.2f}",
             share,
             f"{r.longest_days} d",
+            f"{r.days_no_data:,} d",
         )
     console.print(t)
     console.print(
-        "[dim]firing: share of the days with data the rule was firing; longest: the longest "
-        "period[/]",
+        "[dim]per year: periods begun in the replay per 365.25 days with data; firing: share "
+        "of the days with data the rule was firing; longest: the longest period; no data: "
+        "days the rule could not be evaluated[/]",
         highlight=False,
     )
     for r in b.rules:
         if not r.periods:
             continue
-        p = _table("start", "end", "days", "value", title=f"{escape(r.alert)}: {escape(r.expr)}")
+        console.print(f"\n[bold]{escape(r.alert)}[/]: {escape(r.expr)}", highlight=False)
+        p = _table("start", "end", "days", "value")
         for period in r.periods:
-            p.add_row(
-                period.start, period.end or "still firing", str(period.days), _value(period.value)
-            )
+            start = period.start + (" (began before)" if period.began_before else "")
+            p.add_row(start, period.end or "still firing", str(period.days), _value(period.value))
         console.print(p)
 
 

@@ -8,6 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from minerwatch.analyses.info import Info, TableInfo
+from minerwatch.present.format import count
 
 
 def _range(first: str | int | None, last: str | int | None = None) -> str:
@@ -17,11 +18,6 @@ def _range(first: str | int | None, last: str | int | None = None) -> str:
         return "-"
     ends = [f"{end:,}" if isinstance(end, int) else str(end) for end in (first, last)]
     return ends[0] if last is None else f"{ends[0]} to {ends[1]}"
-
-
-def _count(n: int, plural: str) -> str:
-    """``n`` with thousands separators and the unit, singular for one (``1 day``)."""
-    return f"{n:,} {plural[:-1] if n == 1 else plural}"
 
 
 def _size(n_bytes: int | None) -> str:
@@ -36,15 +32,15 @@ def _size(n_bytes: int | None) -> str:
 #: Gaps listed per table on a terminal; the rest are counted (``--json`` has them all).
 GAPS_SHOWN = 10
 #: What a table's gaps count: days for the day tables, else epochs or blocks.
-_GAP_UNIT = {"epochs": "epochs", "blocks": "blocks"}
+_GAP_UNIT = {"epochs": "epoch", "blocks": "block"}
 
 
 def _gap_lines(name: str, t: TableInfo) -> list[str]:
     """``name: N <unit> missing in G gaps`` and the first :data:`GAPS_SHOWN` gaps."""
     if not t.gaps:
         return []
-    unit = _GAP_UNIT.get(name, "days")
-    lines = [f"{name}: {_count(t.missing, unit)} missing, in {_count(len(t.gaps), 'gaps')}"]
+    unit = _GAP_UNIT.get(name, "day")
+    lines = [f"{name}: {count(t.missing, unit)} missing, in {count(len(t.gaps), 'gap')}"]
     for g in t.gaps[:GAPS_SHOWN]:
         span = _range(g["first"], g["last"]) if g["first"] != g["last"] else _range(g["first"])
         lines.append(f"  {span} ({g['count']:,})")

@@ -168,6 +168,8 @@ def now_tiles(
     if tip_height != s.height:
         tip_lines += (f"the day ended at block {fmt.number(s.height, ',d')}",)
     difficulty_lines: tuple[str, ...] = ("no forecast",)
+    if tip is not None and tip.reason is not None:
+        difficulty_lines = (f"no forecast at block {fmt.number(tip.height, ',d')}", tip.reason)
     if na is not None:
         difficulty_lines = (
             f"next {fmt.pct(na.change_pct)} ({fmt.pct(na.change_pct_low)} to "
