@@ -1183,14 +1183,6 @@ class Store:
             args,
         ).fetchall()
 
-    def epoch_span(self) -> tuple[int, int | None, int | None, int | None, int | None]:
-        """(rows, lowest and highest start height, earliest and latest known start time in
-        unix seconds) of the epochs table; None where empty or unknown."""
-        return self.con.execute(
-            "SELECT count(*), min(start_height), max(start_height), min(start_time), "
-            "max(start_time) FROM epochs"
-        ).fetchall()[0]
-
     def block_span(
         self, max_time: int | None = None
     ) -> tuple[int, int | None, int | None, int | None, int | None]:

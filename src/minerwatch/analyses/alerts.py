@@ -339,8 +339,7 @@ def alerts_backtest(
                 alert=ev.rule.alert,
                 expr=ev.rule.expr,
                 periods=periods,
-                periods_per_year=sum(not p.began_before for p in periods)
-                / (known / DAYS_PER_YEAR)
+                periods_per_year=sum(not p.began_before for p in periods) / (known / DAYS_PER_YEAR)
                 if known
                 else 0.0,
                 days_firing=firing,

@@ -234,12 +234,12 @@ def _notifier(doc: _Doc, node: yaml.Node, where: str) -> Notifier:
     required, optional = NOTIFIER_KEYS[kind]
     for k, (knode, _) in keys.items():
         if k != "type" and k not in required + optional:
-            given = [f"{k}_env", f"{k}_file"]  # the keys this notifier takes for that secret
-            if kind == "telegram" and k == "token":
-                given = ["bot_token_env", "bot_token_file"]
-            secret = k in ("password", "token", "bot_token") and given[0] in required + optional
+            # the notifier's own name of that secret: telegram's token is bot_token
+            names = [o[:-4] for o in required + optional if o.endswith("_env")]
+            taken = [n for n in names if n.endswith(k)]
+            secret = k in ("password", "token", "bot_token") and taken
             hint = (
-                f"; give {given[0]} or {given[1]} (secrets are never written in the file)"
+                f"; give {taken[0]}_env or {taken[0]}_file (secrets are never written in the file)"
                 if secret
                 else ""
             )
