@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,9 +21,12 @@ import numpy as np
 from minerwatch.analyses.cost import DEFAULT_MODEL, production_cost
 from minerwatch.analyses.day import Day
 from minerwatch.days import day_end_s
+from minerwatch.metrics import intervals as iv
 from minerwatch.metrics import signals as sg
+from minerwatch.metrics.price_index import price_index, price_now_rows
 from minerwatch.models import difficulty as forecaster
 from minerwatch.models.alerts import EvaluationProblem
+from minerwatch.sources.exchanges import HOUR_S
 from minerwatch.sources.fleet_file import Fleet
 from minerwatch.units import HS_PER_EHS, SAT_PER_BTC, SECONDS_PER_DAY
 
@@ -62,7 +66,7 @@ class Figures:
             "price_drawdown_pct": lambda: m.price_drawdown_pct,
             "price_change_7d_pct": lambda: m.price_change_7d_pct,
             "price_change_30d_pct": lambda: m.price_change_30d_pct,
-            "height": lambda: self._adjustment()[4],
+            "height": self._height,
             "blocks_1d": lambda: f.blocks.astype(np.float64),
             "difficulty": lambda: f.difficulty_last,
             "hashrate_ath_ehs": lambda: m.hashrate_ath_hs / HS_PER_EHS,
@@ -96,6 +100,12 @@ class Figures:
                 f.difficulty_mean,
                 window_days=sg.SUSTAINABILITY_WINDOW_DAYS,
             ),  # fmt: skip
+            "price_index_usd": lambda: self._price_index()[0],
+            "price_index_sources": lambda: self._price_index()[1],
+            "price_index_spread_pct": lambda: self._price_index()[2],
+            "price_now_usd": lambda: self._price_now()[0],
+            "price_now_time": lambda: self._price_now()[1],
+            "price_now_source": lambda: self._price_now()[2],
             "tip": self._tip,
             "last_block_interval_min": lambda: self._blocks()["last_interval_min"],
             "slowest_block_min_1d": lambda: self._blocks()["slowest_min"],
@@ -104,6 +114,11 @@ class Figures:
         for w in HASHRATE_WINDOWS:
             days = int(w[:-1])
             self._simple[f"hashrate_ehs.{w}"] = functools.partial(self._hashrate_ehs, days)
+        for key in (f"{w}.{s}" for w in iv.WINDOW_KEYS for s in iv.STAT_KEYS):
+            self._simple[f"block_intervals.{key}"] = functools.partial(self._intervals, key)
+        self._simple["block_intervals.source"] = lambda: np.where(
+            self._interval_series()["held"], "blocks", "daily counts"
+        ).astype(object)
 
     def _hashrate_ehs(self, days: int) -> np.ndarray:
         return np.asarray(self.metrics.hashrate_hs[days] / HS_PER_EHS)
@@ -165,41 +180,76 @@ class Figures:
         return np.array([names.get(int(c)) for c in codes], dtype=object)
 
     def _adjustment(self) -> tuple[np.ndarray, ...]:
-        """Per day: the forecast's 90% low, median and high change (percent), the blocks
-        left, the chain's height and the next epoch's first height, from the daily data at
-        the day's end."""
+        """Per day, as ``status`` gives its ``next_adjustment``: the forecast's 90% low,
+        median and high change (percent), the blocks left, the chain's height, the next
+        epoch's first height and the difficulty the change applies to. From the day's last
+        block where the day's outlook reads blocks (:meth:`_interval_series`
+        ``tip_height``), else from the daily data at the day's end."""
         if "_adjust" not in self._cache:
             n = len(self.frame)
-            out = tuple(np.full(n, np.nan) for _ in range(4)) + (
-                np.where(self.frame.end_height >= 0, self.frame.end_height, np.nan).astype(float),
-                np.full(n, np.nan),
-            )
+            out = [np.full(n, np.nan) for _ in range(6)] + [self.frame.difficulty_last.copy()]
+            out[4] = np.where(self.frame.end_height >= 0, self.frame.end_height, np.nan)
             epochs_table = self.context.epochs
             if epochs_table is not None and self.frame.end_height[0] >= 0:
-                series = forecaster.DailySeries.from_frame(self.frame)
                 epochs = forecaster.Epochs.from_store(epochs_table)
-                ctx = forecaster.daily_context(series, epochs)
+                ctx = forecaster.daily_context(
+                    forecaster.DailySeries.from_frame(self.frame), epochs
+                )
                 inputs = forecaster.daily_inputs(ctx, np.arange(n), epochs)
                 with np.errstate(all="ignore"):
                     q, _ = forecaster.adjustment_quantiles(inputs, [0.05, 0.5, 0.95])
                 known = np.isfinite(q).all(axis=1)
+                for k in range(3):
+                    out[k] = np.where(known, q[:, k], np.nan)
                 left = inputs.epoch_start_height + forecaster.EPOCH - inputs.height
-                out = (
-                    np.where(known, q[:, 0], np.nan),
-                    np.where(known, q[:, 1], np.nan),
-                    np.where(known, q[:, 2], np.nan),
-                    np.where(known, left, np.nan).astype(np.float64),
-                    np.asarray(inputs.height, np.float64),  # the chain's, as status reports it
-                    np.where(known, inputs.epoch_start_height + forecaster.EPOCH, np.nan),
-                )
-            self._cache["_adjust"] = out  # type: ignore[assignment]
+                out[3] = np.where(known, left, np.nan).astype(np.float64)
+                out[4] = np.asarray(inputs.height, np.float64)  # the chain's, as status's
+                out[5] = np.where(known, inputs.epoch_start_height + forecaster.EPOCH, np.nan)
+                self._block_adjustment(out, ctx, epochs)
+            self._cache["_adjust"] = tuple(out)  # type: ignore[assignment]
         return self._cache["_adjust"]  # type: ignore[return-value]
+
+    def _block_adjustment(
+        self, out: list[np.ndarray], ctx: forecaster.DailyContext, epochs: forecaster.Epochs
+    ) -> None:
+        """Overwrite ``out``'s rows of the days whose outlook reads blocks with the forecast
+        at each day's last block (``block_inputs`` over the run of consecutive heights
+        held, with the daily history for the process fit, as the backtest reads them)."""
+        from minerwatch.analyses.difficulty import _block_difficulty, _contiguous_blocks
+
+        tips = self._block_series()["tip_height"]
+        rows = np.flatnonzero(np.isfinite(tips))
+        store = self.context.store
+        if not len(rows) or store is None:
+            return
+        cut = int(day_end_s(self.day[-1:])[0]) - 1
+        raw = _contiguous_blocks(store, max_time=cut)
+        if raw is None:
+            return
+        h = np.asarray(raw["height"], np.int64)
+        tip = tips[rows].astype(np.int64)
+        rows = rows[(tip >= h[0]) & (tip <= h[-1])]
+        at = np.asarray(tips[rows], np.int64) - h[0]
+        if not len(at):
+            return
+        d = _block_difficulty(raw, epochs)
+        inputs = forecaster.block_inputs(h, raw["time"], d, at, daily=ctx, epochs=epochs)
+        with np.errstate(all="ignore"):
+            f = forecaster.forecast_adjustment(inputs)
+        known = np.isfinite(f.change_pct)
+        for k, change in enumerate((f.change_pct_low, f.change_pct, f.change_pct_high)):
+            out[k][rows] = np.where(known, change, np.nan)
+        out[3][rows] = np.where(known, forecaster.EPOCH - inputs.blocks_in_epoch, np.nan)
+        out[4][rows] = inputs.height
+        out[5][rows] = np.where(known, inputs.epoch_start_height + forecaster.EPOCH, np.nan)
+        out[6][rows] = inputs.difficulty
 
     def _next_difficulty(self, bound: int) -> np.ndarray:
         """The difficulty the next adjustment would set at the forecast's low (0), median (1)
-        or high (2) change: ``D (1 + change / 100)``, ``D`` the day's last block's, as
-        ``status`` gives ``next_adjustment.difficulty``."""
-        return self.frame.difficulty_last * (1.0 + self._adjustment()[bound] / 100.0)
+        or high (2) change: ``D (1 + change / 100)``, ``D`` the difficulty at the day's last
+        block (:meth:`_adjustment`), as ``status`` gives ``next_adjustment.difficulty``."""
+        adjust = self._adjustment()
+        return forecaster.difficulty_after(adjust[6], adjust[bound])
 
     def _tip(self) -> np.ndarray:
         """The newest data of each day: its last block's time where blocks are held, else
@@ -252,6 +302,105 @@ class Figures:
                 out["reorg_depth"][day_rows] = depth[day_rows]
             self._cache["_blocks"] = out  # type: ignore[assignment]
         return self._cache["_blocks"]  # type: ignore[return-value]
+
+    def _price_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per day, the exchanges' index as ``status`` gives it: the median USD close, the
+        number of sources (0 without any) and their spread in percent
+        (:func:`~minerwatch.metrics.price_index.price_index`)."""
+        if "_index" not in self._cache:
+            n = len(self.day)
+            out = (np.full(n, np.nan), np.zeros(n), np.full(n, np.nan))
+            store = self.context.store
+            if store is not None:
+                prices = store.read_prices(self.day[-1])
+                index = price_index(prices["day"], prices["source"], prices["close_usd"])
+                at = np.searchsorted(index.day, self.day)
+                hit = at < len(index.day)
+                hit[hit] = index.day[at[hit]] == self.day[hit]
+                j = np.minimum(at, max(len(index.day) - 1, 0))
+                if len(index.day):
+                    out = (
+                        np.where(hit, index.index_usd[j], np.nan),
+                        np.where(hit, index.sources[j], 0).astype(np.float64),
+                        np.where(hit, 100.0 * index.spread[j], np.nan),
+                    )
+            self._cache["_index"] = out  # type: ignore[assignment]
+        return self._cache["_index"]  # type: ignore[return-value]
+
+    def _price_now(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per day, the latest complete hourly close by the day's end (live: by now, on the
+        last day): the close, its close time (unix seconds) and its source, with the quote
+        when not USD (``status`` gives it for the last day held only)."""
+        if "_now" not in self._cache:
+            n = len(self.day)
+            at = day_end_s(self.day).astype(np.int64)
+            if self.live and n:
+                at[-1] = int(time.time())
+            close, when = np.full(n, np.nan), np.full(n, np.nan)
+            source = np.full(n, None, dtype=object)
+            store = self.context.store
+            hourly = store.read_prices_hourly(until_s=int(at[-1])) if store is not None else None
+            if hourly is not None and len(hourly["hour_s"]):
+                row = price_now_rows(hourly["hour_s"], hourly["source"], hourly["quote"], at)
+                got = row >= 0
+                r = row[got]
+                close[got] = hourly["close"][r]
+                when[got] = hourly["hour_s"][r] + HOUR_S
+                quote = hourly["quote"][r].astype(str)
+                names = hourly["source"][r].astype(str)
+                source[got] = np.where(
+                    quote == "USD",
+                    names,
+                    np.char.add(names, np.char.add(" (", np.char.add(quote, ")"))),
+                )
+            self._cache["_now"] = (close, when, source)  # type: ignore[assignment]
+        return self._cache["_now"]  # type: ignore[return-value]
+
+    def _height(self) -> np.ndarray:
+        """The chain's height at each day's end, as ``status`` gives it: the highest block
+        stamped before it where the day's difficulty outlook reads blocks, else the daily
+        counts' (:meth:`_adjustment`)."""
+        tip = self._block_series()["tip_height"]
+        return np.where(np.isfinite(tip), tip, self._adjustment()[4])
+
+    def _intervals(self, key: str) -> np.ndarray:
+        return self._interval_series()[key]
+
+    def _block_series(self) -> dict[str, np.ndarray]:
+        """:func:`~minerwatch.metrics.intervals.block_interval_series` of the blocks stamped
+        before the last day's end."""
+        if "_block_series" not in self._cache:
+            end_s = day_end_s(self.day)
+            store = self.context.store
+            raw = store.read_blocks(max_time=int(end_s[-1]) - 1) if store is not None else None
+            empty = np.zeros(0, np.int64)
+            self._cache["_block_series"] = iv.block_interval_series(  # type: ignore[assignment]
+                raw["height"] if raw is not None else empty,
+                raw["time"] if raw is not None else empty,
+                end_s,
+            )
+        return self._cache["_block_series"]  # type: ignore[return-value]
+
+    def _interval_series(self) -> dict[str, np.ndarray]:
+        """``status``'s ``block_intervals`` of every day: from the blocks stamped before the
+        day's end where they cover it, else from the daily counts (with the chain's height,
+        :meth:`_height`, for the epoch's)."""
+        if "_intervals" not in self._cache:
+            held = self._block_series()
+            epochs = self.context.epochs
+            empty = np.zeros(0, np.int64)
+            height = self._height()
+            daily = iv.daily_interval_series(
+                self.frame.blocks,
+                np.where(np.isfinite(height), height, self.frame.end_height).astype(np.int64),
+                day_end_s(self.day),
+                epochs["start_height"] if epochs is not None else empty,
+                epochs["start_time"] if epochs is not None else empty,
+            )
+            out = {k: np.where(held["held"], held[k], daily[k]) for k in daily}
+            out["held"] = held["held"]
+            self._cache["_intervals"] = out  # type: ignore[assignment]
+        return self._cache["_intervals"]  # type: ignore[return-value]
 
     def _fleet(self) -> dict[str, np.ndarray]:
         if "_fleet" not in self._cache:

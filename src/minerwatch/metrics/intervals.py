@@ -244,3 +244,162 @@ def daily_interval_windows(
         int(count[0]) if count[0] >= 0 else None,
     )
     return out
+
+
+#: The statistics of a window, as :class:`IntervalStats` names them.
+STAT_KEYS = ("mean_min", "median_min", "slow_30m", "slow_60m", "blocks")
+#: Cells gathered at once when the medians of many windows are taken together.
+_GATHER_CELLS = 2_000_000
+
+
+def _window_stats(
+    d_s: np.ndarray, member_lo: np.ndarray, lo: np.ndarray, hi: np.ndarray, floor: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Mean, median (minutes) and slow counts of the intervals ``d_s[lo:hi]`` whose
+    ``member_lo`` is at least ``floor``, one window per row of ``lo``/``hi``/``floor``:
+    gathered in chunks of rows into a padded matrix (NaN outside the window)."""
+    rows = len(lo)
+    out = {k: np.full(rows, np.nan) for k in ("mean_min", "median_min", "slow_30m", "slow_60m")}
+    width = np.maximum(hi - lo, 0)
+    span = max(int(width.max(initial=0)), 1)
+    step = max(1, _GATHER_CELLS // span)
+    for r in range(0, rows, step):
+        stop = min(r + step, rows)
+        idx = lo[r:stop, None] + np.arange(span)[None, :]
+        valid = idx < hi[r:stop, None]
+        idx = np.minimum(idx, max(len(d_s) - 1, 0))
+        if len(d_s):
+            valid &= member_lo[idx] >= floor[r:stop, None]
+            cells = np.where(valid, d_s[idx], np.nan)
+        else:
+            cells = np.full(idx.shape, np.nan)
+        k = valid.sum(axis=1)
+        some = k > 0
+        with np.errstate(all="ignore"):
+            out["mean_min"][r:stop] = np.where(some, np.nansum(cells, axis=1) / k / 60.0, np.nan)
+            if some.any():
+                med = np.full(stop - r, np.nan)
+                med[some] = np.nanmedian(cells[some], axis=1) / 60.0
+                out["median_min"][r:stop] = med
+        for m in SLOW_THRESHOLDS_MIN:
+            out[f"slow_{m}m"][r:stop] = (np.nan_to_num(cells, nan=-np.inf) > m * 60).sum(axis=1)
+    return out
+
+
+def block_interval_series(
+    heights: np.ndarray, times: np.ndarray, day_end_time: np.ndarray
+) -> dict[str, np.ndarray]:
+    """:func:`block_interval_windows` at the end of every day at once, vectorised.
+
+    ``heights``/``times``: the stored blocks (ascending heights, unique), ``day_end_time``:
+    each day's end (unix seconds, exclusive). Returns ``"<window>.<stat>"`` arrays for the
+    windows ``1d``, ``7d``, ``epoch`` and the :data:`STAT_KEYS` (float64; NaN where the
+    window is None or the statistic unknown), ``"held"`` (bool): the day has a block
+    stamped on it and the 1-day window is covered, when ``status`` reads its intervals from
+    the blocks (:func:`~minerwatch.analyses.status.block_intervals_at`), and
+    ``"tip_height"``: the highest block stamped before the day's end where one is stamped
+    on the day and the blocks reach back to its epoch's first (NaN otherwise; then the
+    difficulty outlook of the day reads blocks, and its height is this one).
+
+    Formula: an interval ``t(h) - t(h - 1)`` is in a day window ``[S, T)`` when both
+    blocks are (the earlier of the two times at or after ``S``, the later before ``T``),
+    and in the epoch window when block ``h - 1`` is of the epoch of the highest block
+    stamped before ``T`` and both are stamped before ``T``; the statistics are those of
+    :func:`interval_stats` over the members.
+    """
+    h = np.asarray(heights, np.int64)
+    t = np.asarray(times, np.int64)
+    end = np.asarray(day_end_time, np.int64)
+    n = len(end)
+    out: dict[str, np.ndarray] = {
+        f"{w}.{s}": np.full(n, np.nan) for w in WINDOW_KEYS for s in STAT_KEYS
+    }
+    out["held"] = np.zeros(n, bool)
+    out["tip_height"] = np.full(n, np.nan)
+    if len(h) == 0 or n == 0:
+        return out
+    consecutive = np.diff(h) == 1
+    d_s = np.diff(t)[consecutive].astype(np.float64)
+    lo_t = np.minimum(t[:-1], t[1:])[consecutive]
+    hi_t = np.maximum(t[:-1], t[1:])[consecutive]
+    prev_h = h[:-1][consecutive]
+    t_sorted = np.sort(t)
+    before_end = np.searchsorted(t_sorted, end)  # blocks stamped before each day's end
+    covered_1d = np.zeros(n, bool)
+    by_hi = np.argsort(hi_t, kind="stable")
+    hi_sorted = hi_t[by_hi]
+    for key, days in TIME_WINDOWS_DAYS.items():
+        start = end - days * SECONDS_PER_DAY
+        covered = t_sorted[0] < start
+        if key == "1d":
+            covered_1d = covered & (before_end - np.searchsorted(t_sorted, start) > 0)
+        stats = _window_stats(
+            d_s[by_hi],
+            lo_t[by_hi],
+            np.searchsorted(hi_sorted, start),
+            np.searchsorted(hi_sorted, end),
+            start,
+        )
+        stats["blocks"] = (before_end - np.searchsorted(t_sorted, start)).astype(np.float64)
+        for s in STAT_KEYS:
+            out[f"{key}.{s}"] = np.where(covered, stats[s], np.nan)
+    out["held"] = covered_1d
+    # The epoch of the highest block stamped before each day's end.
+    by_time = np.argsort(t, kind="stable")
+    top = np.maximum.accumulate(h[by_time])
+    bottom = np.minimum.accumulate(h[by_time])
+    some = before_end > 0
+    last = np.where(some, top[np.maximum(before_end - 1, 0)], -1)
+    lowest = np.where(some, bottom[np.maximum(before_end - 1, 0)], -1)
+    epoch = np.where(some, last // RETARGET_INTERVAL, -1)
+    reaches = some & (lowest <= epoch * RETARGET_INTERVAL)
+    shift = np.int64(1) << 34  # above every header time (uint32)
+    key_i = (prev_h // RETARGET_INTERVAL) * shift + hi_t
+    by_key = np.argsort(key_i, kind="stable")
+    keys = key_i[by_key]
+    first = np.searchsorted(keys, epoch * shift)
+    stop = np.searchsorted(keys, epoch * shift + end)
+    stats = _window_stats(d_s[by_key], np.zeros(len(keys)), first, stop, np.zeros(n))
+    key_b = np.sort((h // RETARGET_INTERVAL) * shift + t)
+    stats["blocks"] = (
+        np.searchsorted(key_b, epoch * shift + end) - np.searchsorted(key_b, epoch * shift)
+    ).astype(np.float64)
+    for s in STAT_KEYS:
+        out[f"epoch.{s}"] = np.where(reaches, stats[s], np.nan)
+    stamped_on_day = before_end - np.searchsorted(t_sorted, end - SECONDS_PER_DAY) > 0
+    tip_time = np.where(reaches, t[np.searchsorted(h, np.maximum(last, h[0]))], -1)
+    out["tip_height"] = np.where(
+        reaches & stamped_on_day & (tip_time >= end - SECONDS_PER_DAY), last, np.nan
+    )
+    return out
+
+
+def daily_interval_series(
+    blocks: np.ndarray,
+    end_height: np.ndarray,
+    day_end_time: np.ndarray,
+    epoch_start_height: np.ndarray,
+    epoch_start_time: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """:func:`daily_interval_windows` of every day at once: ``"<window>.<stat>"`` arrays
+    (means and block counts; the medians and slow counts NaN, as are days before a whole
+    window)."""
+    blocks = np.asarray(blocks, np.int64)
+    n = len(blocks)
+    out = {f"{w}.{s}": np.full(n, np.nan) for w in WINDOW_KEYS for s in STAT_KEYS}
+    total = np.concatenate([[0], np.cumsum(blocks)])
+    rows = np.arange(n)
+    for key, days in TIME_WINDOWS_DAYS.items():
+        whole = rows + 1 >= days
+        count = (total[rows + 1] - total[np.maximum(rows + 1 - days, 0)]).astype(np.float64)
+        with np.errstate(divide="ignore"):
+            out[f"{key}.mean_min"] = np.where(
+                whole & (count > 0), days * MINUTES_PER_DAY / count, np.nan
+            )
+        out[f"{key}.blocks"] = np.where(whole, count, np.nan)
+    mean, count = epoch_mean_interval_min_daily(
+        end_height, day_end_time, epoch_start_height, epoch_start_time
+    )
+    out["epoch.mean_min"] = mean
+    out["epoch.blocks"] = np.where(count >= 0, count, np.nan).astype(np.float64)
+    return out

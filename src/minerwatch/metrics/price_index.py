@@ -84,16 +84,31 @@ def price_now(
 ) -> PriceNow | None:
     """The "price now" among hourly closes (``hour_s``: each hour's start, unix seconds) of
     candles closed by ``now_s``; None when there are none (see the module docstring)."""
+    row = price_now_rows(hour_s, source, quote, np.array([now_s], np.int64))[0]
+    if row < 0:
+        return None
+    return PriceNow(float(close[row]), str(quote[row]), int(hour_s[row]) + HOUR_S, str(source[row]))
+
+
+def price_now_rows(
+    hour_s: np.ndarray, source: np.ndarray, quote: np.ndarray, at_s: np.ndarray
+) -> np.ndarray:
+    """The row of the "price now" at each moment of ``at_s`` (unix seconds), -1 where no
+    candle had closed: vectorised over the moments. The USD rows are sorted by close time
+    and, within an hour, by source name descending, so the last row closed by a moment is
+    the latest hour's first source by name; USDT rows only where no USD row exists."""
     hour_s = np.asarray(hour_s, np.int64)
-    done = hour_s + HOUR_S <= now_s
+    at_s = np.asarray(at_s, np.int64)
     quotes = np.asarray(quote).astype(str)
+    names = np.asarray(source).astype(str)
+    out = np.full(len(at_s), -1, np.int64)
     for wanted in ("USD", "USDT"):
-        rows = np.flatnonzero(done & (quotes == wanted))
-        if len(rows):
-            names = np.asarray(source).astype(str)[rows]
-            # Latest hour first, then the first source by name.
-            best = rows[np.lexsort((names, -hour_s[rows]))[0]]
-            return PriceNow(
-                float(close[best]), wanted, int(hour_s[best]) + HOUR_S, str(source[best])
-            )
-    return None
+        rows = np.flatnonzero(quotes == wanted)
+        if not len(rows):
+            continue
+        _, name_rank = np.unique(names[rows], return_inverse=True)
+        rows = rows[np.lexsort((-name_rank, hour_s[rows]))]
+        k = np.searchsorted(hour_s[rows] + HOUR_S, at_s, side="right") - 1
+        pick = np.where(k >= 0, rows[np.maximum(k, 0)], -1)
+        out = np.where(out >= 0, out, pick)
+    return out
