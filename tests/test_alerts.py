@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -371,3 +372,85 @@ def test_the_height_figure_is_the_chains_as_status_reports_it(cli, loaded_db):
         status = json.loads(cli("status", "--as-of", day, "--json", "--db", loaded_db).stdout)
         with day_of(loaded_db, day) as d:
             assert figures_for(d).get("height")[-1] == status["height"]
+
+
+def test_the_fleet_pack_replays_the_fleets_margin(loaded_db, tmp_path):
+    """FleetBelowCost (fleet.margin_usd < 0 for 2 days, kept 3) over 2022, against the
+    fleet's daily margins from its history replayed with a plain loop."""
+    from tests.test_fleet import fleet_file
+
+    from minerwatch.analyses.fleet_history import fleet_history
+
+    fleet = fleet_file(tmp_path, [("Antminer S19j Pro", 100, 300.0)], price=0.08, fixed=2000)
+    history = fleet_history(loaded_db, fleet, "2022-01-01", "2022-12-31")
+    days = [str(r["day"]) for r in history.days]
+    condition = [float(r["margin_usd"] < 0) for r in history.days]
+    expected = [(days[s], days[e]) for s, e in _sequential(condition, need=3, keep=3)]
+    result = alerts_backtest(loaded_db, "fleet-pack", "2022-01-01", "2022-12-31", fleet=fleet)
+    rule = next(r for r in result.rules if r.alert == "FleetBelowCost")
+    assert len(expected) >= 1  # a 2022 of 8-cent power: the margin went below zero
+    got = [(p.start, p.end) for p in rule.periods]
+    last_open = rule.periods[-1].end is None if rule.periods else False
+    if last_open:
+        got[-1] = (got[-1][0], "2022-12-31")
+    assert got == expected
+    without = alerts_check(loaded_db, "fleet-pack", "2022-11-21")
+    assert {r.state for r in without.rules} == {"error"}
+    assert all("--fleet" in (r.error or "") for r in without.rules)
+
+
+def test_the_pack_fires_on_a_reorg_and_says_how_stale_the_data_is(tmp_path):
+    from tests.test_chain_sync import MemoryChain, _sync
+
+    db = tmp_path / "c.duckdb"
+    chain = MemoryChain(300)
+    _sync(db, chain)
+    chain.reorg(2, extra=1)
+    _sync(db, chain)
+    states = {r.alert: r for r in alerts_check(db, "pack").rules}
+    assert states["Reorg"].state == "firing" and states["Reorg"].value == 2
+    assert states["Reorg"].summary.startswith("A reorganisation 2 blocks deep")
+    stale = states["DataStale"]
+    if stale.state == "firing":  # the stand-in chain's blocks are stamped in the past
+        assert re.fullmatch(r"The newest data is [\d,.]+ (s|min|h|days) old", stale.summary)
+
+
+@pytest.mark.parametrize(
+    ("summary", "words"),
+    [
+        ("close {{ price_us | usd }}", "unknown figure 'price_us'; close: price_usd"),
+        ("close {{ price_usd | eur }}", "unknown filter 'eur'; expected usd, pct, num, age"),
+    ],
+)
+def test_an_annotation_quoting_an_unknown_figure_or_filter_is_refused(
+    loaded_db, tmp_path, summary, words
+):
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: price_usd < 1\n"
+        f"        annotations:\n          summary: {summary!r}\n"
+    )
+    with pytest.raises(InputError) as caught:
+        alerts_check(loaded_db, path, "2022-11-21")
+    text = str(caught.value)
+    assert text.startswith(f"{path}, line 5, key 'A.annotations.summary'") and words in text
+
+
+def test_a_backtest_from_after_to_is_refused(cli, loaded_db):
+    result = cli(
+        "alerts", "backtest", "pack", "--from", "2023-01-01", "--to", "2022-01-01",
+        "--db", loaded_db,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "2023-01-01 is after to 2022-01-01" in result.stderr
+
+
+def test_age_text_reads_like_a_person():
+    from minerwatch.analyses.alerts import _age_text
+
+    assert [_age_text(s) for s in (40, 600, 9_000, 29_080_000)] == [
+        "40 s",
+        "10 min",
+        "2.5 h",
+        "337 days",
+    ]

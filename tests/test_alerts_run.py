@@ -5,30 +5,36 @@ middle of a firing period and a receiver that was down; the states are kept."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
 import pytest
 from tests.standins.serving import free_port
+from tests.standins.smtp import smtp_server
 
 from minerwatch.analyses.alerts import alerts_backtest
 from minerwatch.notify.run import run_alerts
 from minerwatch.store import open_store
 
-RULES = """groups:
+PUELL_RULE = """groups:
   - name: g
     rules:
       - alert: PuellCapitulation
         expr: puell_multiple < 0.5
         for: 3d
         keep_firing_for: 14d
-        labels: {{severity: info}}
+        labels: {{severity: {severity}}}
         annotations:
           summary: "Puell {{{{ puell_multiple }}}}"
-notifiers:
+"""
+RULES = (
+    PUELL_RULE.replace("{severity}", "info")
+    + """notifiers:
   - {{type: webhook, url: "{url}", retries: 0}}
   - {{type: jsonl, path: "{jsonl}"}}
 """
+)
 
 
 @pytest.fixture
@@ -36,6 +42,12 @@ def db(tmp_path, loaded_db):
     path = tmp_path / "mw.duckdb"
     shutil.copy(loaded_db, path)
     return path
+
+
+@pytest.fixture
+def smtp():
+    with smtp_server() as served:
+        yield served
 
 
 def _rules(tmp_path, url):
@@ -202,3 +214,95 @@ def test_notifiers_differing_in_any_setting_are_separate_and_urls_keep_no_passwo
     )
     a, b = rules.notifiers
     assert a.key != b.key and "secretPW" not in a.key + a.label + b.key + b.label
+
+
+EVERY_NOTIFIER = (
+    PUELL_RULE.replace("{severity}", "warning")
+    + """notifiers:
+  - {{type: webhook, url: "{base}/hook", retries: 0}}
+  - {{type: ntfy, url: "{base}/", topic: miners, token_env: MW_TEST_NTFY, retries: 0}}
+  - {{type: telegram, chat_id: 42, bot_token_env: MW_TEST_BOT, api_url: "{base}", retries: 0}}
+  - {{type: email, host: 127.0.0.1, port: {smtp_port}, from: mw@example.org,
+     to: ops@example.org, retries: 0}}
+  - {{type: command, argv: ["{python}", "-c", "{script}", "{payload}"], retries: 0}}
+  - {{type: jsonl, path: "{jsonl}"}}
+"""
+)
+
+
+def test_cli_alerts_run_delivers_to_every_notifier_once(cli, tmp_path, db, httpserver, smtp):
+    """One firing period, through `minerwatch alerts run`, reaches a webhook, ntfy,
+    Telegram, an SMTP server, a command and a file on 127.0.0.1, each once; the same day
+    again sends nothing; a receiver down makes the run exit 3 and the next run delivers."""
+    import email
+    import email.policy
+    import sys
+
+    from tests.test_notify import WRITE_STDIN
+
+    bot = "123456:SECRET-bot-token"
+    for path in ("/hook", "/miners", f"/bot{bot}/sendMessage"):
+        httpserver.expect_request(path, method="POST").respond_with_json({"ok": True, "result": {}})
+    port, recorder = smtp
+    payload = tmp_path / "payload.json"
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        EVERY_NOTIFIER.format(
+            base=httpserver.url_for("").rstrip("/"),
+            smtp_port=port,
+            python=sys.executable,
+            script=WRITE_STDIN.replace('"', '\\"'),
+            payload=payload,
+            jsonl=tmp_path / "out.jsonl",
+        )
+    )
+    env = {"MW_TEST_NTFY": "tk_ntfy", "MW_TEST_BOT": bot}
+    result = cli("alerts", "run", rules, "--as-of", "2022-06-25", "--db", db, "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["states"]["PuellCapitulation"] in ("firing", "recovering")
+    assert [s["ok"] for s in doc["sent"]] == [True] * 6
+    paths = sorted(r.path for r, _ in httpserver.log)
+    assert paths == sorted(["/hook", "/miners", f"/bot{bot}/sendMessage"])
+    by_path = {r.path: r for r, _ in httpserver.log}
+    hook = json.loads(by_path["/hook"].get_data())
+    assert hook["status"] == "firing" and hook["alerts"][0]["labels"]["alertname"] == (
+        "PuellCapitulation"
+    )
+    assert by_path["/miners"].headers["Title"] == "PuellCapitulation firing"
+    assert by_path["/miners"].headers["Authorization"] == "Bearer tk_ntfy"
+    assert re.fullmatch(r"Puell 0\.\d{4}", by_path["/miners"].get_data(as_text=True))
+    message = by_path[f"/bot{bot}/sendMessage"].get_json()
+    assert message["chat_id"] == 42 and "FIRING PuellCapitulation" in message["text"]
+    (envelope,) = recorder.envelopes
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert mail["Subject"] == "[minerwatch] 1 firing: PuellCapitulation"
+    assert json.loads(payload.read_text()) == hook  # the command gets the webhook payload
+    assert [json.loads(x)["status"] for x in (tmp_path / "out.jsonl").read_text().splitlines()] == [
+        "firing"
+    ]
+    assert bot not in result.stdout + result.stderr
+    again = cli("alerts", "run", rules, "--as-of", "2022-06-25", "--db", db, "--json", env=env)
+    assert json.loads(again.stdout)["sent"] == [] and len(httpserver.log) == 3
+    assert len(recorder.envelopes) == 1
+    # The ntfy server goes away: the resolution reaches the others, the run exits 3, and
+    # the next run (ntfy back) delivers it to ntfy alone.
+    httpserver.clear()
+    httpserver.expect_request("/hook", method="POST").respond_with_json({"ok": True})
+    httpserver.expect_request(f"/bot{bot}/sendMessage", method="POST").respond_with_json(
+        {"ok": True, "result": {}}
+    )
+    httpserver.expect_request("/miners", method="POST").respond_with_data("down", status=503)
+    ended = alerts_backtest(db, rules, "2022-06-20", "2023-03-01").rules[0].periods[0].end
+    after = str(np.datetime64(ended) + 1)
+    down = cli("alerts", "run", rules, "--as-of", after, "--db", db, "--json", env=env)
+    assert down.returncode == 3, down.stderr
+    assert "1 delivery of 6 failed" in down.stderr, down.stdout
+    sent = {s["notifier"].split(" ")[0]: s["ok"] for s in json.loads(down.stdout)["sent"]}
+    assert [k for k, ok in sent.items() if not ok] == ["ntfy"]
+    httpserver.clear()
+    httpserver.expect_request("/miners", method="POST").respond_with_json({"id": "x"})
+    back = cli("alerts", "run", rules, "--as-of", after, "--db", db, "--json", env=env)
+    assert back.returncode == 0, back.stderr
+    assert [r.headers["Title"] for r, _ in httpserver.log] == ["PuellCapitulation resolved"]
+    assert len(recorder.envelopes) == 2

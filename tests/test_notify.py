@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from tests.standins.smtp import PASSWORD, smtp_server
 from werkzeug import Response
 
 from minerwatch.errors import InputError
@@ -32,7 +33,6 @@ from minerwatch.notify.deliver import (
 from minerwatch.sources.alert_rules import Notifier, parse_rules
 
 TOKEN = "123456789:AAH-very-secret-token_xyz"
-PASSWORD = "pw-s3cret-!"
 
 
 class FakeClock:
@@ -437,45 +437,11 @@ def test_a_missing_bot_token_file_is_an_input_error(clock, batch, tmp_path):
 # -------------------------------------------------------------------------------- email
 
 
-class Recorder:
-    """An aiosmtpd handler that keeps every envelope."""
-
-    def __init__(self) -> None:
-        self.envelopes: list = []
-        self.logins: list[tuple[str, bytes, bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def authenticate(self, server, session, envelope, mechanism, auth_data):
-        from aiosmtpd.smtp import AuthResult
-
-        self.logins.append((mechanism, auth_data.login, auth_data.password))
-        ok = auth_data.login == b"miner" and auth_data.password == PASSWORD.encode()
-        return AuthResult(success=ok, handled=False)  # the server answers 235 or 535
-
-
 @pytest.fixture
 def smtp():
     """An SMTP server on 127.0.0.1 (AUTH offered without TLS): (port, recorder)."""
-    from aiosmtpd.controller import Controller
-
-    recorder = Recorder()
-    port = free_port()
-    controller = Controller(
-        recorder,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=recorder.authenticate,
-        auth_require_tls=False,
-        ready_timeout=5,
-    )
-    controller.start()
-    try:
-        yield port, recorder
-    finally:
-        controller.stop()
+    with smtp_server() as served:
+        yield served
 
 
 def test_email_sends_one_message(smtp, clock, batch):

@@ -184,6 +184,48 @@ def test_watch_prints_each_new_block_from_the_node(cli, bitcoind, tmp_path):
     assert update["tip_height"] == 163 and update["blocks"][-1]["provisional"] is True
 
 
+def test_watch_runs_the_rules_on_each_block_and_a_reorg_fires_at_once(cli, bitcoind, tmp_path):
+    """`watch --alerts RULES`: the rules run after each block the node finds; a reorg 2
+    deep fires the pack's kind of Reorg rule within the same wake-up, delivered once to a
+    JSONL file (the block after it delivers nothing new)."""
+    import threading
+    import time
+
+    chain = StandinChain.regtest_like(160, seed=7)
+    node = bitcoind(chain)
+    db = tmp_path / "a.duckdb"
+    out = tmp_path / "alerts.jsonl"
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "groups:\n  - name: chain\n    rules:\n      - alert: Reorg\n"
+        "        expr: reorg_depth_1d >= 1\n"
+        '        annotations: {summary: "reorg {{ reorg_depth_1d }} deep"}\n'
+        f'notifiers:\n  - {{type: jsonl, path: "{out}"}}\n'
+    )
+
+    def mine():
+        time.sleep(1.5)
+        node.reorg(2, extra=1)  # 158 and 159 replaced, 160 on top
+        time.sleep(1.0)
+        node.extend(1)
+
+    thread = threading.Thread(target=mine, daemon=True)
+    thread.start()
+    result = cli(
+        "watch", "--url", node.url, "--cookie", node.cookie_file, "--poll", "0.2",
+        "--until-height", 161, "--for", 60, "--alerts", rules, "--json", "--db", db,
+    )  # fmt: skip
+    thread.join(10)
+    assert result.returncode == 0, result.stderr
+    updates = [json.loads(x) for x in result.stdout.splitlines()]
+    runs = [u["alerts"] for u in updates if "alerts" in u]
+    assert len(runs) >= 2  # on the start and after each new tip
+    assert any(r["states"]["Reorg"] == "firing" for r in runs)
+    delivered = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [(d["status"], d["labels"]["alertname"]) for d in delivered] == [("firing", "Reorg")]
+    assert delivered[0]["annotations"]["summary"] == "reorg 2 deep"
+
+
 def _fresh_copy(cli, node, tmp_path, name, first):
     db = tmp_path / name
     assert _sync(cli, node, db, "--from-height", first).returncode == 0

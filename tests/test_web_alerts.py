@@ -115,7 +115,7 @@ def test_the_page_shows_each_rule_as_alerts_check_does(web, loaded_db, pack, day
     assert "<script>" not in page and " style=" not in page  # nothing inline to allow
     assert not re.findall(r"""(?:src|href|action)=["'](?:https?:)?//""", page)
     c = alerts_check(loaded_db, pack, day)
-    assert c.as_of == day and len(c.rules) == len(pack.rules) == 6
+    assert c.as_of == day and len(c.rules) == len(pack.rules) == 8
     rows = _rows(page, "alerts-state")
     assert [a for a, _ in rows] == [f' id="rule-{r.alert}"' for r in c.rules]
     for r, (_, cells) in zip(c.rules, rows, strict=True):

@@ -1600,12 +1600,23 @@ def alerts_run_cmd(
     db: DbOption = None,
 ) -> None:
     """Evaluate the rules, deliver what they owe to the rule file's notifiers (each
-    transition once: the ledger in the database remembers), and store their states."""
+    transition once: the ledger in the database remembers), and store their states. Exit 3
+    when a delivery failed (it stays owed: the next run tries it again)."""
     from minerwatch.notify.run import run_alerts
 
     with _store(db) as store:
         result = run_alerts(store, rules, as_of, fleet=fleet_file)
     _emit(result, json_out, "alerts_run_report")
+    failed = [s for s in result.sent if not s.ok]
+    if failed:
+        from minerwatch.present.format import count
+
+        err.print(
+            f"{count(len(failed), 'delivery', 'deliveries')} of {len(result.sent)} failed "
+            "(still owed: the next run tries again)",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_SOURCE)
 
 
 backtest_app = typer.Typer(help="Backtests of the forecasts over history.", no_args_is_help=True)

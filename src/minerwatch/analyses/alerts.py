@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -69,6 +70,7 @@ def evaluate_rules(rules: RuleFile, figures: Figures, now_s: np.ndarray) -> list
                 line=rule.line,
                 key=f"{rule.alert}.expr",
             )
+        check_annotations(rule, rules.path, figures)
         try:
             condition = am.evaluate(rule.tree, figures.get, days, now_s)
             value = am.evaluate(value_node(rule.tree), figures.get, days, now_s)
@@ -99,6 +101,52 @@ def evaluate_rules(rules: RuleFile, figures: Figures, now_s: np.ndarray) -> list
             )
         )
     return out
+
+
+#: ``{{ name }}`` or ``{{ name | filter }}`` in an annotation
+PLACEHOLDER = r"\{\{\s*([^}]+?)\s*\}\}"
+#: The filters of a placeholder (none: the number as ``num`` shows it)
+FILTERS = ("usd", "pct", "num", "age")
+
+
+def _age_text(seconds: float) -> str:
+    """Seconds as a reader says them: ``40 s``, ``12 min``, ``3.5 h``, ``337 days``."""
+    for limit, size, unit, digits in (
+        (120, 1, "s", 0),
+        (7_200, 60, "min", 0),
+        (172_800, 3_600, "h", 1),
+    ):
+        if abs(seconds) < limit:
+            return f"{seconds / size:,.{digits}f} {unit}"
+    return f"{seconds / 86_400:,.0f} days"
+
+
+def check_annotations(rule: Rule, path: str, figures: Figures) -> None:
+    """Refuse an annotation quoting a figure that does not exist or an unknown filter:
+    :class:`InputError` naming the file, the rule's line and the annotation. A figure that
+    needs a fleet file is accepted (the rule is in error without one)."""
+    import re
+
+    for key, template in rule.annotations.items():
+        for m in re.finditer(PLACEHOLDER, template):
+            name, bar, fmt = (p.strip() for p in m.group(1).partition("|"))
+            where: dict[str, Any] = {
+                "path": path,
+                "line": rule.line,
+                "key": f"{rule.alert}.annotations.{key}",
+            }
+            if bar and fmt not in FILTERS:
+                raise InputError(
+                    f"{m.group(0)!r}: unknown filter {fmt!r}; expected {', '.join(FILTERS)}",
+                    **where,
+                )
+            if name == "value":
+                continue
+            try:
+                figures.get(name)
+            except am.EvaluationProblem as exc:
+                if not exc.needs:
+                    raise InputError(f"{m.group(0)!r}: {exc.reason}", **where) from None
 
 
 def _value(x: np.ndarray, i: int) -> float | str | None:
@@ -161,9 +209,11 @@ def _since(state: np.ndarray, i: int) -> int:
 
 
 def render(template: str | None, figures: Figures, i: int, value: float | str | None) -> str | None:
-    """An annotation with ``{{ name }}`` / ``{{ name | usd }}`` / ``| pct`` / ``| num``
-    replaced by the figure's value on day ``i`` (``value``: the rule's value). Unknown names
-    are left as written."""
+    """An annotation with ``{{ name }}`` / ``{{ name | usd }}`` / ``| pct`` / ``| num`` /
+    ``| age`` (seconds as ``12 min``, ``3.5 h``, ``337 days``)
+    replaced by the figure's value on day ``i`` (``value``: the rule's value). Names the
+    figures do not have (refused by :func:`check_annotations` before) are left as
+    written."""
     if template is None:
         return None
     import re
@@ -185,9 +235,11 @@ def render(template: str | None, figures: Figures, i: int, value: float | str | 
             return f"${v:,.0f}"
         if fmt == "pct":
             return f"{v:+.1f}%"
+        if fmt == "age":
+            return _age_text(v)
         return f"{v:,.4g}"
 
-    return re.sub(r"\{\{\s*([^}]+?)\s*\}\}", one, template)
+    return re.sub(PLACEHOLDER, one, template)
 
 
 def alerts_check(
@@ -300,7 +352,13 @@ def alerts_backtest(
     first_day = parse_day(from_day, "from_day")
     if first_day is None:
         raise InputError("from_day is required: the first day replayed", parameter="from_day")
-    with day_of(db, parse_day(to_day, "to_day")) as day:
+    last_day = parse_day(to_day, "to_day")
+    if last_day is not None and first_day > last_day:
+        raise InputError(
+            f"from {first_day} is after to {last_day}; expected from on or before to",
+            parameter="from_day",
+        )
+    with day_of(db, last_day) as day:
         figures = figures_for(day, fleet, str(first_day))
         days = figures.day
         first = first_day

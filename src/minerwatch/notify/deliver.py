@@ -229,10 +229,12 @@ def _summary(n: Notification) -> str:
 
 
 def subject(notifications: Sequence[Notification]) -> str:
-    """ "[minerwatch] <n> firing, <m> resolved: <alert names>" (names once each, in order)."""
+    """ "[minerwatch] <n> firing, <m> resolved: <alert names>" (names once each, in order;
+    a count of none left out)."""
     firing = sum(n.status == "firing" for n in notifications)
+    counts = ((firing, "firing"), (len(notifications) - firing, "resolved"))
     names = ", ".join(dict.fromkeys(n.alert for n in notifications))
-    return f"[minerwatch] {firing} firing, {len(notifications) - firing} resolved: {names}"
+    return f"[minerwatch] {', '.join(f'{k} {what}' for k, what in counts if k)}: {names}"
 
 
 def text_body(notifications: Sequence[Notification], marks: bool = False) -> str:
@@ -473,7 +475,7 @@ def _ntfy_priority(job: _Job, n: Notification) -> str:
 
 
 def _ntfy(job: _Job, batch: Sequence[Notification], client: httpx.Client) -> list[tuple[str, Send]]:
-    url = f"{job.url('url')}/{job.text('topic').strip('/')}"
+    url = f"{job.url('url').rstrip('/')}/{job.text('topic').strip('/')}"
     token = job.secret("token", required=False)
     sends = []
     for n in batch:

@@ -96,7 +96,7 @@ class Notifier:
         if self.type == "command":
             where = " ".join(map(str, s.get("argv", [])))[:60]
         if self.type == "ntfy":
-            where = f"{where}/{s.get('topic', '')}"
+            where = f"{str(where).rstrip('/')}/{str(s.get('topic', '')).strip('/')}"
         return f"{self.type} {_without_userinfo(str(where))}".strip()
 
     @property
@@ -318,15 +318,20 @@ def read_rules(path: str | Path) -> RuleFile:
 
 
 PACK = "pack"
+#: The shipped rule files by name (``sources/rules/<name>.yaml``, documented in
+#: docs/alerts.md): the pack, and the fleet rules that need ``--fleet``.
+PACKS = (PACK, "fleet-pack")
 
 
 def load_rules(name_or_path: str | Path) -> RuleFile:
-    """The rule file at a path, or minerwatch's own pack for ``pack``
-    (``sources/rules/pack.yaml``, documented in docs/alerts.md)."""
-    if str(name_or_path) == PACK and not Path(PACK).exists():
+    """The rule file at a path, or one of minerwatch's own :data:`PACKS` by name (unless a
+    file of that name is in the working directory)."""
+    name = str(name_or_path)
+    if name in PACKS and not Path(name).exists():
         from importlib import resources
 
-        with resources.as_file(resources.files("minerwatch.sources") / "rules" / "pack.yaml") as p:
-            doc = parse_rules(p.read_text(encoding="utf-8"), PACK)
-        return doc
+        text = (resources.files("minerwatch.sources") / "rules" / f"{name}.yaml").read_text(
+            encoding="utf-8"
+        )
+        return parse_rules(text, name)
     return read_rules(name_or_path)
