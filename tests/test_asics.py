@@ -21,10 +21,13 @@ from minerwatch.models.asics import (
     DEFAULT_POOL_FEE_PCT,
     DEFAULT_POWER_PRICE_USD_KWH,
     DEFAULT_UPTIME_PCT,
+    breakeven_hashprice_usd_ph_day,
     breakeven_power_price_usd_kwh,
     check_parameters,
+    energy_kwh_day,
     machine_economics,
     power_cost_usd_day,
+    revenue_btc_day,
     revenue_usd_day,
     shutdown_price_usd,
 )
@@ -158,6 +161,28 @@ def test_at_the_breakeven_price_revenue_equals_power_cost(catalog):
         power_cost_usd_day(catalog.power_w, be, 90.0),
         rtol=1e-12,
     )
+
+
+def test_at_the_breakeven_hashprice_revenue_equals_power_cost(catalog):
+    # S21 at 17.5 J/TH, 0.06 $/kWh, 2% fee: 0.06 * 17.5 * 0.024 * 1000 / 0.98 $/PH/day.
+    assert breakeven_hashprice_usd_ph_day(0.06, 17.5, 2.0) == pytest.approx(25.2 / 0.98)
+    hashprice = breakeven_hashprice_usd_ph_day(0.06, catalog.efficiency_j_th, 2.0)
+    np.testing.assert_allclose(
+        revenue_usd_day(hashprice, catalog.hashrate_ths, 2.0, 90.0),
+        power_cost_usd_day(catalog.power_w, 0.06, 90.0),
+        rtol=1e-12,
+    )
+    # the two breakevens are each other's inverse
+    np.testing.assert_allclose(
+        breakeven_power_price_usd_kwh(hashprice, catalog.efficiency_j_th, 2.0), 0.06, rtol=1e-12
+    )
+
+
+def test_btc_revenue_and_energy_by_hand():
+    # 0.00045 BTC/PH/day on 200 TH/s, 2% fee, 97% uptime; 3500 W at 97% uptime
+    assert revenue_btc_day(0.00045, 200.0) == pytest.approx(0.00045 * 0.2 * 0.98 * 0.97)
+    assert energy_kwh_day(3500.0) == pytest.approx(84 * 0.97)
+    assert power_cost_usd_day(3500.0, 0.06) == pytest.approx(energy_kwh_day(3500.0) * 0.06)
 
 
 def test_at_the_shutdown_price_revenue_equals_power_cost(catalog):

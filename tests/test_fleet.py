@@ -21,6 +21,7 @@ from minerwatch.analyses.asics import asic_economics
 from minerwatch.analyses.fleet_decisions import compare_fleets, sensitivity
 from minerwatch.analyses.fleet_history import fleet_history
 from minerwatch.analyses.fleet_plan import plan_fleet, plan_from, read_plan_inputs
+from minerwatch.errors import InputError
 from minerwatch.models import finance
 from minerwatch.models import fleet_pnl as pnl
 from minerwatch.models.scenario_paths import cumulative_subsidy_btc, simulate
@@ -140,6 +141,99 @@ def test_constant_world_plan_is_asics_every_day(tmp_path, loaded_db):
     assert plan.payback.static_months * pnl.DAYS_PER_YEAR / 12 == pytest.approx(
         30_000 / margin_day, rel=1e-12
     )
+
+
+def _fee_scenario(tmp_path: Path, name: str, fees: str) -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(
+        f'name = "{name}"\n[difficulty]\nmodel = "fixed"\nchange_pct_per_epoch = 0\n'
+        'next_from_forecast = false\n[price]\nmodel = "flat"\n[fees]\n' + fees
+    )
+    return path
+
+
+def test_fee_paths_drift_and_file(tmp_path, loaded_db):
+    """Fees per block: a drift grows the flat level by its rate a year; a file gives every
+    day's value; a file that stops short names the first day it lacks."""
+    path = fleet_file(tmp_path, [("Antminer S21", 10, 3000)])
+    start, fleet, _ = read_plan_inputs(loaded_db, path, "base", "2025-12-31")
+    days = 400
+    drift = load_scenario(
+        _fee_scenario(tmp_path, "drift", 'model = "drift"\nbtc_per_block = 0.02\n'
+                      "drift_pct_per_year = 50\n")
+    )  # fmt: skip
+    fees = simulate(start, drift, days, np.random.default_rng(0), 2).fees_btc_per_block
+    t = np.arange(1, days + 1)
+    np.testing.assert_allclose(fees[1], 0.02 * 1.5 ** (t / 365.25), rtol=1e-12)
+    wanted = np.datetime64("2026-01-01") + np.arange(days)
+    values = np.round(0.01 + 0.001 * (np.arange(days) % 17), 6)
+    (tmp_path / "fees.csv").write_text(
+        "day,fees_btc_per_block\n"
+        + "".join(f"{d},{v:.6f}\n" for d, v in zip(wanted.astype(str), values, strict=True))
+    )
+    from_file = load_scenario(_fee_scenario(tmp_path, "file", 'model = "csv"\nfile = "fees.csv"\n'))
+    fees = simulate(start, from_file, days, np.random.default_rng(0), 3).fees_btc_per_block
+    np.testing.assert_array_equal(fees, np.broadcast_to(values, (3, days)))
+    with pytest.raises(ValueError, match=r"fees.csv: no fees per block for 2027-02-05"):
+        simulate(start, from_file, days + 1, np.random.default_rng(0), 3)
+    # a file holding one value every day is the flat model at that value, to the bit (a
+    # plan simulates to the end of the lots' lives: five years here)
+    every = np.datetime64("2026-01-01") + np.arange(5 * 366)
+    (tmp_path / "same.csv").write_text(
+        "day,fees_btc_per_block\n" + "".join(f"{d},0.0125\n" for d in every.astype(str))
+    )
+    same = load_scenario(_fee_scenario(tmp_path, "same", 'model = "csv"\nfile = "same.csv"\n'))
+    flat = load_scenario(
+        _fee_scenario(tmp_path, "flat", 'model = "flat"\nbtc_per_block = 0.0125\n')
+    )
+    a = plan_from(start, fleet, 12, same, runs=20, seed=1)
+    b = plan_from(start, fleet, 12, flat, runs=20, seed=1)
+    assert a.npv_runs.tobytes() == b.npv_runs.tobytes()
+    # the plan refuses a fee file shorter than the plan, naming it
+    with pytest.raises(InputError, match=r"no fees per block for 2027-02-05"):
+        plan_from(start, fleet, 12, from_file, runs=20, seed=1)
+
+
+def test_fee_file_errors_name_file_line_and_column(tmp_path):
+    (tmp_path / "sats.csv").write_text(
+        "day,fees_btc_per_block\n2026-01-01,0.02\n2026-01-02,2500000\n"
+    )
+    with pytest.raises(InputError, match=r"out of range") as e:
+        load_scenario(_fee_scenario(tmp_path, "sats", 'model = "csv"\nfile = "sats.csv"\n'))
+    assert (e.value.line, e.value.column) == (3, "fees_btc_per_block")
+    with pytest.raises(InputError, match=r"no such file .*none.csv") as e:
+        load_scenario(_fee_scenario(tmp_path, "none", 'model = "csv"\nfile = "none.csv"\n'))
+    assert e.value.line == 10
+
+
+def test_no_machine_runs_before_its_model_is_on_sale(tmp_path, loaded_db):
+    """The S21 was launched in 2023-09 (the catalog): a lot of them without a purchase date
+    earns nothing until the catalog's first day on sale, 2023-10-01, and says so; a plan
+    from before then buys it that month."""
+    path = fleet_file(tmp_path, [("Antminer S21", 10, 3000), ("Antminer S19j Pro", 10, 0)])
+    history = fleet_history(loaded_db, path, "2023-09-25", "2023-10-05")
+    s21 = [r for r in history.lot_days if r["lot"] == "Antminer S21"]
+    served = {r["day"]: r["in_service"] for r in s21}
+    assert not any(v for d, v in served.items() if d < "2023-10-01")
+    assert all(v for d, v in served.items() if d >= "2023-10-01")
+    assert all(r["btc"] == 0 for r in s21 if r["day"] < "2023-10-01")
+    s19 = [r for r in history.lot_days if r["lot"] == "Antminer S19j Pro"]
+    assert all(r["in_service"] and r["btc"] > 0 for r in s19)
+    assert "lot Antminer S21: the model was not on sale before 2023-10-01" in " ".join(
+        history.notes
+    )
+    start, fleet, base = read_plan_inputs(loaded_db, path, "base", "2023-07-15")
+    plan = plan_from(start, fleet, 6, base, runs=20, horizon_months=72)
+    assert "not on sale before 2023-10-01" in " ".join(plan.notes)
+    months = {m.month: m for m in plan.months_table}
+    only_s19 = fleet_file(tmp_path, [("Antminer S19j Pro", 10, 0)], name="s19.toml")
+    _, alone_fleet, _ = read_plan_inputs(loaded_db, only_s19, "base", "2023-07-15")
+    alone = plan_from(start, alone_fleet, 6, base, runs=20, horizon_months=72)
+    for m in alone.months_table:  # the S21 adds nothing before October
+        if m.month < "2023-10":
+            assert months[m.month].revenue_usd.p50 == pytest.approx(m.revenue_usd.p50, rel=1e-12)
+        else:
+            assert months[m.month].revenue_usd.p50 > 1.5 * m.revenue_usd.p50
 
 
 def test_static_payback_is_bitdeers_static_breakeven(tmp_path, loaded_db):

@@ -161,6 +161,8 @@ BAD = [  # id, line replaced, replacement, line the error is at (None: the repla
      "site.power_prices", "not both"),
     ("bad-date", "purchase_date = 2024-03-01", 'purchase_date = "2025-13-01"', None,
      "lots[1].purchase_date", "'2025-13-01'", "YYYY-MM-DD"),
+    ("bought-before-launch", "purchase_date = 2024-03-01", "purchase_date = 2021-05-31", None,
+     "lots[1].purchase_date", "Antminer S19j Pro was launched in 2021-06", "launch month"),
     ("descending-ages", "curve = [[0, 100], [12, 60], [36, 20]]",
      "curve = [[0, 100], [36, 60], [12, 20]]", None, "resale.curve", "ascending"),
     ("resale-over-100", "curve = [[0, 100], [12, 60], [36, 20]]", "curve = [[0, 120], [12, 60]]",
@@ -349,7 +351,7 @@ def test_a_scenario_file_with_every_key(tmp_path):
     assert (s.price_model, s.lookback_days, s.block_days, s.drift_pct_per_year) == (
         "csv", 730, 14, 5)  # fmt: skip
     assert s.price_file.day.astype(str).tolist() == ["2025-01-01", "2025-01-02", "2025-01-03"]
-    assert s.price_file.price_usd.tolist() == [90000, 91000, 92000]
+    assert s.price_file.values.tolist() == [90000, 91000, 92000]
     assert (s.shock_pct, s.shock_days) == (-20, 30)
     assert (s.fee_model, s.fee_lookback_days, s.fee_btc_per_block) == ("flat", 90, 0.05)
     assert (s.exit_share_pct, s.exit_over_days, s.exit_start_day) == (5, 100, 10)

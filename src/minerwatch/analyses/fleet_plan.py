@@ -35,7 +35,7 @@ from minerwatch.chain.consensus import RETARGET_INTERVAL
 from minerwatch.days import days_in_month
 from minerwatch.errors import InputError, NoPriceOnDay
 from minerwatch.metrics.daily import next_block_subsidy_sat
-from minerwatch.models import finance
+from minerwatch.models import asics, finance
 from minerwatch.models import fleet_pnl as pnl
 from minerwatch.models.scenario_paths import CHUNK_RUNS, MarketStart, Paths, simulate
 from minerwatch.serialize import NOT_JSON, Jsonable
@@ -132,7 +132,10 @@ class LotOutlook:
     its power cost, the others held at today's): ``breakeven_price_usd`` (BTC price),
     ``breakeven_hashprice_usd_ph_day``, ``breakeven_power_price_usd_kwh`` and
     ``breakeven_difficulty``; ``margin_usd_day_today``; ``shutdown_order`` (1: the first to
-    stop as hashprice falls); ``hashprice_fall_to_shutdown_pct``; over the runs,
+    stop as hashprice falls); ``hashprice_fall_to_shutdown_pct`` (how far today's hashprice
+    may fall before the lot's power costs more than it earns, ``100 * (1 - breakeven /
+    hashprice)``: positive while it earns, negative when hashprice must rise by that much
+    first); over the runs,
     ``probability_off_last_month`` (stopped by the rule for the whole last plan month) and
     ``median_first_off_month`` (the first month it stops for a day or more; None when the
     median run never does)."""
@@ -367,7 +370,7 @@ def _lots(fleet: Fleet, grid: _Grid) -> _Lots:
     arrays = pnl.LotArrays.of(fleet)
     site = fleet.site
     first = grid.days[0]
-    bought = np.where(np.isnat(arrays.purchase_day), first, arrays.purchase_day)
+    bought = arrays.since(first)
     serve_from = np.clip((bought - first).astype(np.int64), 0, len(grid.days))
     life_end = (bought - first).astype(np.float64) + arrays.life_days
     serve_to = np.clip(np.ceil(life_end), 0, len(grid.days)).astype(np.int64)
@@ -708,8 +711,12 @@ def _lot_outlooks(
 ) -> list[LotOutlook]:
     site = fleet.site
     a = lots.arrays
-    be_hashprice = pnl.breakeven_hashprice_usd_ph_day(
-        static["price_kwh"], a.efficiency_j_th, site.overhead_pct, site.pool_fee_pct
+    wall_j_th = pnl.with_overhead_j_th(a.efficiency_j_th, site.overhead_pct)
+    be_hashprice = asics.breakeven_hashprice_usd_ph_day(
+        static["price_kwh"], wall_j_th, site.pool_fee_pct
+    )
+    be_power = asics.breakeven_power_price_usd_kwh(
+        static["hashprice"], wall_j_th, site.pool_fee_pct
     )
     order = np.argsort(-be_hashprice, kind="stable")
     rank = np.empty(len(order), np.int64)
@@ -738,7 +745,7 @@ def _lot_outlooks(
                     pnl.shutdown_price_usd(static["cost"][j], static["btc_day"][j])
                 ),
                 breakeven_hashprice_usd_ph_day=float(be_hashprice[j]),
-                breakeven_power_price_usd_kwh=float(static["revenue"][j] / static["kwh_day"][j]),
+                breakeven_power_price_usd_kwh=float(be_power[j]),
                 breakeven_difficulty=float(
                     pnl.breakeven_difficulty(
                         start.difficulty, static["revenue"][j], static["cost"][j]
@@ -747,7 +754,7 @@ def _lot_outlooks(
                 margin_usd_day_today=float(static["revenue"][j] - static["cost"][j]),
                 shutdown_order=int(rank[j]),
                 hashprice_fall_to_shutdown_pct=float(
-                    100.0 * (be_hashprice[j] / static["hashprice"] - 1.0)
+                    100.0 * (1.0 - be_hashprice[j] / static["hashprice"])
                 ),
                 retire_day=str(grid.days[0] + int(lots.serve_to[j]))
                 if 0 < lots.serve_to[j] < len(grid.days)
@@ -800,7 +807,7 @@ def simulated_months(fleet: Fleet, months: int, first_day: np.datetime64) -> int
     date (a lot already owned is that much older; without a date, bought on
     ``first_day``)."""
     arrays = pnl.LotArrays.of(fleet)
-    bought = np.where(np.isnat(arrays.purchase_day), first_day, arrays.purchase_day)
+    bought = arrays.since(first_day)
     retire_days = (bought - first_day).astype(np.float64) + arrays.life_days
     life_months = int(np.ceil(max(float(retire_days.max()), 0.0) / (pnl.DAYS_PER_YEAR / 12)))
     return min(max(months, life_months), MAX_MONTHS)
@@ -901,7 +908,7 @@ def _assemble(
     always = sim.margin_always[:, :months]
     with_rule = (sim.revenue - sim.power + sim.credit)[:, :months]
     value = finance.npv(0.0, with_rule - always, site.discount_rate_pct)
-    notes = [
+    notes = lots.arrays.launch_notes(grid.days[0]) + [
         f"lot {name} is past its life before the plan starts: no capex, no revenue"
         for name, a, b in zip(lots.arrays.name, lots.serve_from, lots.serve_to, strict=True)
         if b <= a

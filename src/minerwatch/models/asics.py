@@ -80,8 +80,30 @@ def revenue_usd_day(
     ----------
     Luxor Technology, *Hashrate Index: hashprice* (definition of hashprice per PH/s per day).
     """
+    return _earned_day(hashprice_usd_ph_day, hashrate_ths, pool_fee_pct, uptime_pct)
+
+
+def revenue_btc_day(
+    hashprice_btc_ph_day: ArrayLike,
+    hashrate_ths: ArrayLike,
+    pool_fee_pct: ArrayLike = DEFAULT_POOL_FEE_PCT,
+    uptime_pct: ArrayLike = DEFAULT_UPTIME_PCT,
+) -> np.ndarray:
+    """Expected daily revenue of a machine after the pool fee, BTC/day:
+    :func:`revenue_usd_day`'s formula with the hashprice in BTC per PH/s per day,
+    ``hashprice_btc / 1000 * TH/s * (1 - fee/100) * uptime/100`` (what a pool pays on
+    FPPS for a hashprice of subsidy and fees, on PPS for one of the subsidy alone)."""
+    return _earned_day(hashprice_btc_ph_day, hashrate_ths, pool_fee_pct, uptime_pct)
+
+
+def _earned_day(
+    hashprice_ph_day: ArrayLike,
+    hashrate_ths: ArrayLike,
+    pool_fee_pct: ArrayLike,
+    uptime_pct: ArrayLike,
+) -> np.ndarray:
     return _floats(
-        np.asarray(hashprice_usd_ph_day, np.float64)
+        np.asarray(hashprice_ph_day, np.float64)
         / THS_PER_PHS
         * np.asarray(hashrate_ths, np.float64)
         * (1.0 - _fraction(pool_fee_pct))
@@ -115,11 +137,15 @@ def power_cost_usd_day(
     Definition (energy = power x time); CBECI methodology for the 0.05 USD/kWh default.
     """
     return _floats(
-        np.asarray(power_w, np.float64)
-        / W_PER_KW
-        * HOURS_PER_DAY
-        * np.asarray(power_price_usd_kwh, np.float64)
-        * _fraction(uptime_pct)
+        energy_kwh_day(power_w, uptime_pct) * np.asarray(power_price_usd_kwh, np.float64)
+    )
+
+
+def energy_kwh_day(power_w: ArrayLike, uptime_pct: ArrayLike = DEFAULT_UPTIME_PCT) -> np.ndarray:
+    """Energy a machine draws in a day, kWh: ``W / 1000 * 24 h * uptime/100`` (idle
+    machines are assumed off)."""
+    return _floats(
+        np.asarray(power_w, np.float64) / W_PER_KW * HOURS_PER_DAY * _fraction(uptime_pct)
     )
 
 
@@ -164,6 +190,29 @@ def breakeven_power_price_usd_kwh(
         * (1.0 - _fraction(pool_fee_pct))
         / (np.asarray(efficiency_j_th, np.float64) * KWH_PER_W_DAY)
     )
+
+
+def breakeven_hashprice_usd_ph_day(
+    power_price_usd_kwh: ArrayLike,
+    efficiency_j_th: ArrayLike,
+    pool_fee_pct: ArrayLike = DEFAULT_POOL_FEE_PCT,
+) -> np.ndarray:
+    """Hashprice at which a machine's revenue equals its power cost, USD per PH/s per day:
+    :func:`breakeven_power_price_usd_kwh` solved for the hashprice,
+
+    ``hashprice = c * J/TH * 0.024 * 1000 / (1 - fee/100)``
+
+    (uptime cancels). Below it the machine loses money on power; a site's cooling and
+    conversion overhead enters as a higher efficiency, ``J/TH * (1 + overhead/100)``.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _floats(
+            np.asarray(power_price_usd_kwh, np.float64)
+            * np.asarray(efficiency_j_th, np.float64)
+            * KWH_PER_W_DAY
+            * THS_PER_PHS
+            / (1.0 - _fraction(pool_fee_pct))
+        )
 
 
 def shutdown_price_usd(

@@ -6,11 +6,13 @@ scenario runs with the same functions.
 Units are in the names: hashrate TH/s, power W, energy kWh, electricity USD/kWh,
 difficulty as Bitcoin Core reports it, hashprice per PH/s per day (Luxor's unit).
 
-The expected value a pool pays per share (FPPS: subsidy and fees; PPS: subsidy only) is a
-miner's hashes times the reward per hash, ``(subsidy + fees) / (difficulty * 2**32)`` BTC:
-a lot of ``H`` TH/s earns ``H * 1e12 * 86400 * (subsidy + fees) / (difficulty * 2**32)``
-BTC a day before the pool fee (Luxor, *Hashrate Index: hashprice*; Bitcoin's block reward
-per expected 2**32 * difficulty hashes).
+The machine economics are :mod:`minerwatch.models.asics`' (revenue, energy, breakevens)
+applied to a lot's count and the site's overhead. The expected value a pool pays per share
+(FPPS: subsidy and fees; PPS: subsidy only) is a miner's hashes times the reward per hash,
+``(subsidy + fees) / (difficulty * 2**32)`` BTC: a lot of ``H`` TH/s earns
+``H * 1e12 * 86400 * (subsidy + fees) / (difficulty * 2**32)`` BTC a day before the pool
+fee (Luxor, *Hashrate Index: hashprice*; Bitcoin's block reward per expected
+2**32 * difficulty hashes).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
+from minerwatch.metrics.revenue import hashprice_btc_ph_day
+from minerwatch.models import asics
 from minerwatch.sources.fleet_file import Fleet
-from minerwatch.units import HOURS_PER_DAY, HS_PER_THS, SECONDS_PER_DAY, THS_PER_PHS, W_PER_KW
+from minerwatch.units import SAT_PER_BTC, THS_PER_PHS
 
 #: Days of a year, for lives given in years and fixed costs given per month.
 DAYS_PER_YEAR = 365.25
@@ -35,15 +38,20 @@ def _f(x: ArrayLike) -> np.ndarray:
 def btc_per_th_day(
     subsidy_btc_per_block: ArrayLike, fees_btc_per_block: ArrayLike, difficulty: ArrayLike
 ) -> np.ndarray:
-    """Expected BTC a day per TH/s: ``(subsidy + fees) * 86400 * 1e12 / (difficulty * 2**32)``.
+    """Expected BTC a day per TH/s: Luxor's BTC hashprice per PH/s per day
+    (:func:`minerwatch.metrics.revenue.hashprice_btc_ph_day`) / 1000, i.e.
+    ``(subsidy + fees) * 86400 * 1e12 / (difficulty * 2**32)``.
 
-    Pass ``fees_btc_per_block = 0`` for PPS (subsidy only). x1000 is Luxor's BTC hashprice
-    per PH/s per day.
+    Pass ``fees_btc_per_block = 0`` for PPS (subsidy only).
     """
-    per_hash_day = SECONDS_PER_DAY * HS_PER_THS / HASHES_PER_DIFFICULTY
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(
-            (_f(subsidy_btc_per_block) + _f(fees_btc_per_block)) * per_hash_day / _f(difficulty)
+            hashprice_btc_ph_day(
+                _f(subsidy_btc_per_block) * SAT_PER_BTC,
+                _f(fees_btc_per_block) * SAT_PER_BTC,
+                _f(difficulty),
+            )
+            / THS_PER_PHS
         )
 
 
@@ -54,30 +62,27 @@ def lot_btc_day(
     pool_fee_pct: ArrayLike,
     uptime_pct: ArrayLike,
 ) -> np.ndarray:
-    """BTC a lot earns in a day of running: ``btc/TH/day * TH/s * count * (1 - fee/100) *
-    uptime/100``."""
-    return np.asarray(
-        _f(btc_per_th_day_)
-        * _f(hashrate_ths)
-        * _f(count)
-        * (1.0 - _f(pool_fee_pct) / 100.0)
-        * (_f(uptime_pct) / 100.0)
+    """BTC a lot earns in a day: ``count`` machines' :func:`minerwatch.models.asics.
+    revenue_btc_day`, ``btc/TH/day * TH/s * count * (1 - fee/100) * uptime/100``."""
+    return asics.revenue_btc_day(
+        _f(btc_per_th_day_) * THS_PER_PHS, _f(hashrate_ths) * _f(count), pool_fee_pct, uptime_pct
     )
 
 
 def lot_energy_kwh_day(
     power_w: ArrayLike, count: ArrayLike, overhead_pct: ArrayLike, uptime_pct: ArrayLike
 ) -> np.ndarray:
-    """kWh a lot draws in a day of running: ``W * count * (1 + overhead/100) * 24 h / 1000 *
-    uptime/100`` (the overhead: cooling and conversion losses on top of the machines)."""
-    return np.asarray(
-        _f(power_w)
-        * _f(count)
-        * (1.0 + _f(overhead_pct) / 100.0)
-        * HOURS_PER_DAY
-        / W_PER_KW
-        * (_f(uptime_pct) / 100.0)
+    """kWh a lot draws in a day: :func:`minerwatch.models.asics.energy_kwh_day` of its
+    machines' watts and the site's overhead (cooling and conversion losses on top of the
+    machines), ``W * count * (1 + overhead/100) * 24 h / 1000 * uptime/100``."""
+    return asics.energy_kwh_day(
+        _f(power_w) * _f(count) * (1.0 + _f(overhead_pct) / 100.0), uptime_pct
     )
+
+
+def with_overhead_j_th(efficiency_j_th: ArrayLike, overhead_pct: ArrayLike) -> np.ndarray:
+    """A machine's efficiency at the site's wall: ``J/TH * (1 + overhead/100)``."""
+    return np.asarray(_f(efficiency_j_th) * (1.0 + _f(overhead_pct) / 100.0))
 
 
 def run_threshold_usd_kwh(
@@ -140,27 +145,6 @@ def shutdown_price_usd(power_cost_usd_day: ArrayLike, btc_day: ArrayLike) -> np.
         return np.asarray(_f(power_cost_usd_day) / _f(btc_day))
 
 
-def breakeven_hashprice_usd_ph_day(
-    power_price_usd_kwh: ArrayLike,
-    efficiency_j_th: ArrayLike,
-    overhead_pct: ArrayLike,
-    pool_fee_pct: ArrayLike,
-) -> np.ndarray:
-    """Hashprice at which a machine's revenue equals its power cost, USD per PH/s per day:
-    ``c * e * (1 + overhead/100) * 0.024 * 1000 / (1 - fee/100)`` (one TH/s of ``e`` J/TH
-    draws ``e * 0.024`` kWh a day; uptime cancels)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(
-            _f(power_price_usd_kwh)
-            * _f(efficiency_j_th)
-            * (1.0 + _f(overhead_pct) / 100.0)
-            * HOURS_PER_DAY
-            / W_PER_KW
-            * THS_PER_PHS
-            / (1.0 - _f(pool_fee_pct) / 100.0)
-        )
-
-
 def breakeven_difficulty(
     difficulty: ArrayLike, revenue_usd_day: ArrayLike, power_cost_usd_day: ArrayLike
 ) -> np.ndarray:
@@ -174,7 +158,9 @@ def breakeven_difficulty(
 class LotArrays:
     """A fleet's lots as arrays (one entry per lot) with the site's parameters beside:
     ``name``, ``count``, ``hashrate_ths`` and ``power_w`` per machine, ``efficiency_j_th``,
-    ``unit_price_usd``, ``purchase_day`` (``datetime64[D]``, NaT: none) and ``life_days``."""
+    ``unit_price_usd``, ``purchase_day`` (``datetime64[D]``, NaT: none), ``life_days`` and
+    ``launch_day`` (the first day of the month after the model's release month, NaT: none;
+    the catalog's convention, :meth:`minerwatch.sources.catalog.Catalog.released_by`)."""
 
     name: np.ndarray
     count: np.ndarray
@@ -184,6 +170,7 @@ class LotArrays:
     unit_price_usd: np.ndarray
     purchase_day: np.ndarray
     life_days: np.ndarray
+    launch_day: np.ndarray
 
     @classmethod
     def of(cls, fleet: Fleet) -> LotArrays:
@@ -197,11 +184,32 @@ class LotArrays:
             unit_price_usd=np.array([lot.unit_price_usd for lot in lots], np.float64),
             purchase_day=np.array([lot.purchase_date or "NaT" for lot in lots], "datetime64[D]"),
             life_days=np.array([lot.life_years * DAYS_PER_YEAR for lot in lots], np.float64),
+            launch_day=(
+                np.array([lot.release_month or "NaT" for lot in lots], "datetime64[M]") + 1
+            ).astype("datetime64[D]"),
         )
 
+    def since(self, first_day: np.datetime64) -> np.ndarray:
+        """Each lot's first day of service: its purchase day, else ``first_day`` or the
+        model's launch day when that is later (no machine runs before it is on sale)."""
+        first = np.asarray(first_day, "datetime64[D]")
+        launched = np.where(np.isnat(self.launch_day), first, np.maximum(first, self.launch_day))
+        return np.asarray(np.where(np.isnat(self.purchase_day), launched, self.purchase_day))
+
+    def launch_notes(self, first_day: np.datetime64) -> list[str]:
+        """A note for each lot without a purchase day whose model was not yet on sale on
+        ``first_day``: it counts from its launch day."""
+        first = np.asarray(first_day, "datetime64[D]")
+        waits = np.isnat(self.purchase_day) & ~np.isnat(self.launch_day)
+        waits &= self.launch_day > first
+        return [
+            f"lot {name}: the model was not on sale before {day}; counted from then"
+            for name, day in zip(self.name[waits], self.launch_day[waits], strict=True)
+        ]
+
     def in_service(self, day: np.ndarray, first_day: np.datetime64) -> np.ndarray:
-        """``days x lots`` mask: on or after the purchase day (``first_day`` when there is
-        none) and before the end of the life counted from it."""
-        since = np.where(np.isnat(self.purchase_day), first_day, self.purchase_day)
+        """``days x lots`` mask: on or after the first day of service (:meth:`since`) and
+        before the end of the life counted from it."""
+        since = self.since(first_day)
         age = (np.asarray(day, "datetime64[D]")[:, None] - since).astype(np.float64)
-        return (age >= 0) & (age < self.life_days)
+        return np.asarray((age >= 0) & (age < self.life_days))

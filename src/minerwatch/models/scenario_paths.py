@@ -42,7 +42,7 @@ from minerwatch.chain.consensus import (
     TARGET_TIMESPAN_S,
 )
 from minerwatch.models.fleet_pnl import btc_per_th_day
-from minerwatch.sources.scenario_file import Scenario
+from minerwatch.sources.scenario_file import DayFile, Scenario
 from minerwatch.units import SAT_PER_BTC, SECONDS_PER_DAY
 
 #: Runs simulated at once (memory: about ten runs x days float arrays of this many rows).
@@ -213,6 +213,20 @@ def _invert_work(work: np.ndarray, search: _RowSearch, target: np.ndarray) -> np
     return np.where(beyond, np.inf, i - 1 + frac)
 
 
+def _file_path(file: DayFile, start_day: np.datetime64, days: int, what: str) -> np.ndarray:
+    """A user's file's values for the ``days`` days after ``start_day``; ValueError
+    naming the first day it lacks."""
+    wanted = start_day + 1 + np.arange(days)
+    where = np.searchsorted(file.day, wanted)
+    known = (where < len(file.day)) & (file.day[np.minimum(where, len(file.day) - 1)] == wanted)
+    if not known.all():
+        raise ValueError(
+            f"{file.path}: no {what} for {wanted[~known][0]}; expected a row for every day "
+            f"from {wanted[0]} to {wanted[-1]}"
+        )
+    return np.asarray(file.values[where])
+
+
 def simulate(
     start: MarketStart,
     scenario: Scenario,
@@ -243,15 +257,7 @@ def simulate(
         log_price = np.cumsum(returns[index] + drift, axis=1)
     else:
         assert scenario.price_file is not None
-        wanted = start.day + 1 + np.arange(days)
-        where = np.searchsorted(scenario.price_file.day, wanted)
-        known = (where < len(scenario.price_file.day)) & (
-            scenario.price_file.day[np.minimum(where, len(scenario.price_file.day) - 1)] == wanted
-        )
-        if not known.all():
-            missing = wanted[~known][0]
-            raise ValueError(f"{scenario.price_file.path}: no price for {missing}")
-        path = scenario.price_file.price_usd[where] / start.price_usd
+        path = _file_path(scenario.price_file, start.day, days, "price") / start.price_usd
         log_price = np.broadcast_to(np.log(path), (runs, days)).copy()
     shock = np.log1p(scenario.shock_pct / 100.0) * np.clip(t_days / scenario.shock_days, 0, 1)
     price = start.price_usd * np.exp(log_price + shock)
@@ -356,15 +362,21 @@ def simulate(
         subsidy = np.where(mined > 0, issued / mined, 0.0)
     difficulty = start.difficulty * d_k[rows, epoch_at(0.5, days)]
 
-    if scenario.fee_model == "flat":
-        recent = start.fees_btc_per_block[-30:]
-        flat = scenario.fee_btc_per_block
-        fee_value = float(np.nanmean(recent)) if flat is None else flat
-        fees = np.full((runs, days), fee_value)
-    else:
+    if scenario.fee_model == "bootstrap":
         pool = start.fees_btc_per_block[-scenario.fee_lookback_days :]
         pool = pool[np.isfinite(pool)][:, None]
         fees = pool[_block_indices(rng, runs, days, len(pool), scenario.block_days), 0]
+    elif scenario.fee_model == "csv":
+        assert scenario.fee_file is not None
+        fee_path = _file_path(scenario.fee_file, start.day, days, "fees per block")
+        fees = np.broadcast_to(fee_path, (runs, days))
+    else:  # flat, or a drift from the flat level
+        recent = start.fees_btc_per_block[-30:]
+        given = scenario.fee_btc_per_block
+        fee_level = float(np.nanmean(recent)) if given is None else given
+        fee_growth = np.log1p(scenario.fee_drift_pct_per_year / 100.0) / 365.25
+        rate = fee_growth if scenario.fee_model == "drift" else 0.0
+        fees = np.broadcast_to(fee_level * np.exp(rate * t_days), (runs, days))
 
     next_halving = (start.next_height // HALVING_INTERVAL + 1) * HALVING_INTERVAL
     crossed = height_b[:, 1:] > next_halving

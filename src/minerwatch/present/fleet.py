@@ -179,6 +179,7 @@ def fleet_plan_report(console: Console, p: FleetPlan) -> None:
         )
     breakevens = _table(
         "#", "lot", "margin/day", "BTC price", "hashprice", "power", "difficulty",
+        "hashprice to shutdown",
         title="breakevens today (shutdown order as hashprice falls)",
     )  # fmt: skip
     outlook = _table("lot", "machines", "J/TH", "retires", "first off", "off at end")
@@ -191,6 +192,7 @@ def fleet_plan_report(console: Console, p: FleetPlan) -> None:
             fmt.hashprice_usd(lot.breakeven_hashprice_usd_ph_day, "PH/s"),
             f"${fmt.power_price(lot.breakeven_power_price_usd_kwh)}",
             fmt.difficulty(lot.breakeven_difficulty),
+            fmt.pct(-lot.hashprice_fall_to_shutdown_pct),
         )
         off = lot.probability_off_last_month
         outlook.add_row(

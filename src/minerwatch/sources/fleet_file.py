@@ -53,7 +53,9 @@ class Lot:
     """One lot of identical machines: ``name`` (the model unless given), ``model`` (the
     catalog name or None), ``count``, nameplate ``hashrate_ths`` and ``power_w`` per
     machine, ``unit_price_usd`` (capex per machine, 0 when not given), ``purchase_date``
-    (YYYY-MM-DD or None: in service throughout) and ``life_years``."""
+    (YYYY-MM-DD or None: in service throughout, from the model's launch), ``life_years``
+    and ``release_month`` (YYYY-MM, the catalog model's launch month; None for a machine
+    given by its figures or a catalog row without one)."""
 
     name: str
     model: str | None
@@ -63,6 +65,7 @@ class Lot:
     unit_price_usd: float
     purchase_date: str | None
     life_years: float
+    release_month: str | None = None
 
     @property
     def efficiency_j_th(self) -> float:
@@ -235,6 +238,7 @@ def _site(root: Section, fleet_dir: Path | None) -> Site:
 def _lot(section: Section, catalog: Catalog) -> Lot:
     model = section.text("model") if section.has("model") else None
     hashrate = power = None
+    release = None
     if model is not None:
         index = {str(m).lower(): i for i, m in enumerate(catalog.model)}
         i = index.get(model.lower())
@@ -256,10 +260,19 @@ def _lot(section: Section, catalog: Catalog) -> Lot:
             )
         model = str(catalog.model[i])
         hashrate, power = float(catalog.hashrate_ths[i]), float(catalog.power_w[i])
+        month = catalog.release_month[i]
+        release = None if np.isnat(month) else str(month)
     elif not (section.has("hashrate_ths") and section.has("power_w")):
         raise section.error(None, "a lot needs model, or hashrate_ths and power_w")
     hashrate = section.number("hashrate_ths", hashrate, low=0, low_open=True, unit="TH/s")
     power = section.number("power_w", power, low=0, low_open=True, unit="W")
+    purchase = section.day("purchase_date")
+    if purchase is not None and release is not None and purchase[:7] < release:
+        raise section.error(
+            "purchase_date",
+            f"purchase_date = {purchase}: the {model} was launched in {release}; expected a "
+            "date in or after its launch month",
+        )
     lot = Lot(
         name=section.text("name", model or f"{hashrate:g} TH/s at {power:g} W"),
         model=model,
@@ -267,8 +280,9 @@ def _lot(section: Section, catalog: Catalog) -> Lot:
         hashrate_ths=hashrate,
         power_w=power,
         unit_price_usd=section.number("unit_price_usd", 0.0, low=0, unit="USD"),
-        purchase_date=section.day("purchase_date"),
+        purchase_date=purchase,
         life_years=section.number("life_years", DEFAULT_LIFE_YEARS, low=0, low_open=True),
+        release_month=release,
     )
     section.finish()
     return lot

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from minerwatch.errors import InputError
-from minerwatch.sources.table import parse_date, parse_price_usd, read_csv
+from minerwatch.sources.table import parse_date, parse_float, parse_price_usd, read_csv
 from minerwatch.sources.toml_file import Section, read_toml
 
 DIFFICULTY_MODELS = ("bootstrap", "fixed")
 PRICE_MODELS = ("bootstrap", "flat", "drift", "csv")
-FEE_MODELS = ("bootstrap", "flat")
+FEE_MODELS = ("bootstrap", "flat", "drift", "csv")
 PACKAGED = "scenarios"
 
 # Defaults, each with its reason (docs/fleet.md repeats them).
@@ -37,15 +37,19 @@ DEFAULT_HASHRATE_PRICE_ELASTICITY = 1.0
 DEFAULT_HASHRATE_LAG_DAYS = 90
 #: Fees: the last year (fee regimes change with the mempool; older years mislead).
 DEFAULT_FEE_LOOKBACK_DAYS = 365
+#: The most fees per block a fee file may give, BTC (a day's mean; far above any day so
+#: far, low enough to catch a file in satoshis).
+MAX_FEE_BTC_PER_BLOCK = 100.0
 
 
 @dataclass(frozen=True)
-class PriceFile:
-    """A user's price path: ``day`` (``datetime64[D]``) and ``price_usd``."""
+class DayFile:
+    """A user's path of one figure a day: ``day`` (``datetime64[D]``, consecutive) and
+    ``values`` (a price file's ``price_usd``, a fee file's ``fees_btc_per_block``)."""
 
     path: str
     day: np.ndarray
-    price_usd: np.ndarray
+    values: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,8 @@ class Scenario:
     ``shock_days`` from the start.
 
     Fees per block: ``fee_model`` (``bootstrap`` of the last ``fee_lookback_days`` in
-    blocks, or ``flat`` at ``fee_btc_per_block``, default the last 30 days' mean).
+    blocks; ``flat`` at ``fee_btc_per_block``, default the last 30 days' mean; ``drift``:
+    from that level by ``fee_drift_pct_per_year``; ``csv``: ``fee_file``).
 
     ``exit_share_pct`` of the network's hashrate leaves linearly over ``exit_over_days``
     from day ``exit_start_day`` (hashrate to AI). ``storm_month_day`` (``MM-DD``),
@@ -88,12 +93,14 @@ class Scenario:
     block_days: int
     price_model: str
     drift_pct_per_year: float
-    price_file: PriceFile | None
+    price_file: DayFile | None
     shock_pct: float
     shock_days: int
     fee_model: str
     fee_lookback_days: int
     fee_btc_per_block: float | None
+    fee_drift_pct_per_year: float
+    fee_file: DayFile | None
     exit_share_pct: float
     exit_over_days: int
     exit_start_day: int
@@ -102,8 +109,11 @@ class Scenario:
     storm_site_uptime_pct: float
 
 
-def _price_file(path: Path) -> PriceFile:
-    table = read_csv(path, ("day", "price_usd"))
+def _day_file(path: Path, column: str) -> DayFile:
+    """A CSV of ``day`` and ``column``, one row for each consecutive day: a price file
+    (``price_usd``, the importers' price range) or a fee file (``fees_btc_per_block``,
+    0 to :data:`MAX_FEE_BTC_PER_BLOCK`)."""
+    table = read_csv(path, ("day", column))
     days = parse_date(table, "day")
     steps = np.diff(days).astype(np.int64)
     if (steps != 1).any():
@@ -114,7 +124,24 @@ def _price_file(path: Path) -> PriceFile:
             line=int(table.lines[i]),
             column="day",
         )
-    return PriceFile(str(path), days, parse_price_usd(table, "price_usd"))
+    if column == "price_usd":
+        values = parse_price_usd(table, column)
+    else:
+        values = parse_float(
+            table,
+            column,
+            minimum=0.0,
+            maximum=MAX_FEE_BTC_PER_BLOCK,
+            expected="fees per block in BTC",
+        )
+    return DayFile(str(path), days, values)
+
+
+def _file_key(section: Section, folder: Path, column: str) -> DayFile:
+    name = section.text("file")
+    if not (folder / name).is_file():
+        raise section.error("file", f"no such file {folder / name}; expected a CSV of day,{column}")
+    return _day_file(folder / name, column)
 
 
 def _flag(section: Section, key: str, default: bool) -> bool:
@@ -138,6 +165,7 @@ def _parse(path: str | Path, name: str | None) -> Scenario:
     exit_ = root.table("hashrate_exit") or empty
     storm = root.table("storm") or empty
     price_model = price.text("model", "bootstrap", choices=PRICE_MODELS)
+    fee_model = fees.text("model", "bootstrap", choices=FEE_MODELS)
     storm_day = storm.text("month_day") if storm.has("month_day") else None
     if storm_day is not None:
         try:
@@ -168,14 +196,16 @@ def _parse(path: str | Path, name: str | None) -> Scenario:
         block_days=int(price.number("block_days", DEFAULT_BLOCK_DAYS, low=1, whole=True)),
         price_model=price_model,
         drift_pct_per_year=price.number("drift_pct_per_year", 0.0, low=-99, high=1000),
-        price_file=_price_file(folder / price.text("file")) if price_model == "csv" else None,
+        price_file=_file_key(price, folder, "price_usd") if price_model == "csv" else None,
         shock_pct=price.number("shock_pct", 0.0, low=-99, high=1000),
         shock_days=int(price.number("shock_days", 1, low=1, whole=True)),
-        fee_model=fees.text("model", "bootstrap", choices=FEE_MODELS),
+        fee_model=fee_model,
         fee_lookback_days=int(
             fees.number("lookback_days", DEFAULT_FEE_LOOKBACK_DAYS, low=30, whole=True)
         ),
         fee_btc_per_block=fee_flat,
+        fee_drift_pct_per_year=fees.number("drift_pct_per_year", 0.0, low=-99, high=1000),
+        fee_file=_file_key(fees, folder, "fees_btc_per_block") if fee_model == "csv" else None,
         exit_share_pct=exit_.number("share_pct", 0.0, low=0, high=100),
         exit_over_days=int(exit_.number("over_days", 1, low=1, whole=True)),
         exit_start_day=int(exit_.number("start_day", 0, low=0, whole=True)),

@@ -832,7 +832,7 @@ def plan_view(p: FleetPlan) -> PlanView:
                 fmt.hashprice_usd(lot.breakeven_hashprice_usd_ph_day, "PH/s"),
                 f"${fmt.power_price(lot.breakeven_power_price_usd_kwh)}",
                 fmt.difficulty(lot.breakeven_difficulty),
-                fmt.pct(lot.hashprice_fall_to_shutdown_pct),
+                fmt.pct(-lot.hashprice_fall_to_shutdown_pct),
                 lot.retire_day or "after the plan", lot.median_first_off_month or "never",
                 _probability(lot.probability_off_last_month),
             ]
