@@ -236,6 +236,77 @@ def test_no_machine_runs_before_its_model_is_on_sale(tmp_path, loaded_db):
             assert months[m.month].revenue_usd.p50 > 1.5 * m.revenue_usd.p50
 
 
+def test_static_figures_count_only_the_lots_the_plan_holds(tmp_path, loaded_db):
+    """A lot past its life before the start, and one bought after the plan's months, add
+    neither capex nor margin (nor a demand-response credit) to the static payback; the
+    lot past its life is left out of the lots' table, with a note."""
+    credit = '[curtailment]\nrule = "economic"\n[demand_response]\ncredit_usd_mwh = 20\n'
+    live = fleet_file(tmp_path, [("Antminer S21", 10, 3000)], extra=credit, name="live.toml")
+    dated = (
+        '[[lots]]\nname = "retired"\nmodel = "Antminer S19j Pro"\ncount = 500\n'
+        "unit_price_usd = 100\npurchase_date = 2021-07-01\nlife_years = 3\n"
+        '[[lots]]\nname = "later"\nmodel = "Antminer S21 XP"\ncount = 50\n'
+        "unit_price_usd = 5000\npurchase_date = 2027-06-01\n"
+    )
+    mixed = fleet_file(tmp_path, [("Antminer S21", 10, 3000)], extra=credit + dated)
+    a = plan_fleet(loaded_db, live, 12, runs=20, as_of="2025-12-31")
+    b = plan_fleet(loaded_db, mixed, 12, runs=20, as_of="2025-12-31")
+    assert b.payback.capex_usd == a.payback.capex_usd == 30_000
+    assert b.payback.static_months == pytest.approx(a.payback.static_months, rel=1e-12)
+    assert [lot.lot for lot in b.lots] == ["Antminer S21", "later"]
+    assert sorted(lot.shutdown_order for lot in b.lots) == [1, 2]  # ranked among the live
+    assert "lot retired is past its life before the plan starts" in " ".join(b.notes)
+    later = {lot.lot: lot for lot in b.lots}["later"]
+    assert later.retire_day == "2032-06-01"  # five years of 365.25 days, the first day out
+    assert "no [resale] curve" in " ".join(a.notes)
+
+
+def test_bitcoin_bought_with_the_capital_when_the_fleet_spends_it(tmp_path, loaded_db):
+    """A constant world (flat price P): a lot bought in March is set against the BTC its
+    capex buys in March, not against a day-one purchase it did not make; the fleet holds
+    its months' margins in BTC (costs paid by selling BTC at P), the capex is not taken
+    from it."""
+    as_of = "2025-12-31"
+    lots = '[[lots]]\nmodel = "Antminer S21"\ncount = 10\nunit_price_usd = 3000\n'
+    path = fleet_file(tmp_path, [], extra=lots + "purchase_date = 2026-03-15\n")
+    start, fleet, _ = read_plan_inputs(loaded_db, path, "base", as_of)
+    scenario = load_scenario(constant_scenario(tmp_path, float(start.fees_btc_per_block[-1])))
+    plan = plan_from(start, fleet, 12, scenario, runs=20, seed=3)
+    price = start.price_usd
+    assert plan.btc_return.btc_if_bought == pytest.approx(30_000 / price, rel=1e-12)
+    held = sum(m.margin_usd.p50 for m in plan.months_table) / price
+    assert plan.btc_return.fleet_btc.p50 == pytest.approx(held, rel=1e-9)
+    assert plan.btc_return.fleet_over_bought_pct.p50 == pytest.approx(
+        100 * (held / (30_000 / price) - 1), rel=1e-9
+    )
+
+
+def test_cli_history_shows_demand_response_credits_where_earned(cli, loaded_db, tmp_path):
+    extra = '[curtailment]\nrule = "economic"\n[demand_response]\ncredit_usd_mwh = 40\n'
+    paid = fleet_file(tmp_path, [("Antminer S19j Pro", 100, 0)], price=0.08, extra=extra)
+    plain = fleet_file(tmp_path, [("Antminer S19j Pro", 100, 0)], price=0.08, name="p.toml")
+    days = ("--from", "2025-11-01", "--to", "2025-11-30", "--db", loaded_db)
+    with_credits = cli("fleet", paid, *days)
+    assert with_credits.returncode == 0, with_credits.stderr
+    header = next(line for line in with_credits.stdout.splitlines() if "revenue" in line)
+    assert "credits" in header
+    assert "credits" not in next(
+        line for line in cli("fleet", plain, *days).stdout.splitlines() if "revenue" in line
+    )
+    pps = fleet_file(tmp_path, [("Antminer S21", 1, 0)], scheme="pps", name="pps.toml")
+    assert "the day's subsidy, mean difficulty" in " ".join(cli("fleet", pps, *days).stdout.split())
+
+
+def test_a_lookback_beyond_the_history_is_said(tmp_path, loaded_db):
+    path = fleet_file(tmp_path, [("Antminer S21", 10, 3000)])
+    long = tmp_path / "long.toml"
+    long.write_text("[price]\nlookback_days = 100000\n")
+    notes = " ".join(plan_fleet(loaded_db, path, 3, long, runs=20, as_of="2025-12-31").notes)
+    assert "lookback of 100,000 days reaches before the history held" in notes
+    assert "since 2009-01-03" in notes
+    assert "lookback" not in " ".join(plan_fleet(loaded_db, path, 3, runs=20).notes)
+
+
 def test_static_payback_is_bitdeers_static_breakeven(tmp_path, loaded_db):
     """Bitdeer: static breakeven days = hashrate fee / (hashrate * (output per TH/s per day
     - electricity per TH/s per day)), with the output in USD at today's price."""

@@ -128,16 +128,18 @@ class Payback:
 
 @dataclass(frozen=True)
 class LotOutlook:
-    """A lot at the plan's start: its breakevens (the value at which its revenue equals
+    """A lot at the plan's start (lots already past their life are left out, with a note):
+    its breakevens (the value at which its revenue equals
     its power cost, the others held at today's): ``breakeven_price_usd`` (BTC price),
     ``breakeven_hashprice_usd_ph_day``, ``breakeven_power_price_usd_kwh`` and
     ``breakeven_difficulty``; ``margin_usd_day_today``; ``shutdown_order`` (1: the first to
     stop as hashprice falls); ``hashprice_fall_to_shutdown_pct`` (how far today's hashprice
     may fall before the lot's power costs more than it earns, ``100 * (1 - breakeven /
     hashprice)``: positive while it earns, negative when hashprice must rise by that much
-    first); over the runs,
-    ``probability_off_last_month`` (stopped by the rule for the whole last plan month) and
-    ``median_first_off_month`` (the first month it stops for a day or more; None when the
+    first); ``retire_day`` (the first day out of service: ``life_years`` after it was bought,
+    on or after the plan's start); over the runs, ``probability_off_last_month`` (stopped
+    by the rule for the whole last plan month) and ``median_first_off_month`` (the first
+    month it stops for a day or more; None when the
     median run never does)."""
 
     lot: str
@@ -150,19 +152,20 @@ class LotOutlook:
     margin_usd_day_today: float
     shutdown_order: int
     hashprice_fall_to_shutdown_pct: float
-    retire_day: str | None
+    retire_day: str
     probability_off_last_month: float | None
     median_first_off_month: str | None
 
 
 @dataclass(frozen=True)
 class BtcReturn:
-    """Mining against buying bitcoin with the capex on day one. ``btc_if_bought``: capex /
-    today's close; ``fleet_btc``: BTC mined and held, less the BTC sold month by month at
-    the month's mean price to pay the costs and later purchases, plus each resale in BTC at
-    its month's price (unlevered: the loan is left out);
-    ``fleet_over_bought_pct``: ``100 * (fleet_btc / btc_if_bought - 1)``;
-    ``probability_mining_wins``."""
+    """Mining against buying bitcoin with the same capital when the fleet spends it.
+    ``btc_if_bought``: day one's capex / today's close, plus each later purchase / its
+    month's mean price (the median over runs; exact when every lot is bought on day one);
+    ``fleet_btc``: BTC mined and held, less the BTC sold month by month at the month's mean
+    price to pay the costs, plus each resale in BTC at its month's price (unlevered: the
+    loan is left out); ``fleet_over_bought_pct``: ``100 * (fleet_btc / btc_if_bought - 1)``
+    run by run; ``probability_mining_wins``."""
 
     btc_if_bought: float | None
     fleet_btc: Band
@@ -307,6 +310,12 @@ class _Grid:
         return np.diff(np.append(self.month_start, len(self.days))).astype(np.float64)
 
     @property
+    def plan_end(self) -> int:
+        """Index of the first day after the plan's months (the simulation may run on)."""
+        m = self.plan_months
+        return int(self.month_start[m]) if m < len(self.month_start) else len(self.days)
+
+    @property
     def calendar_days(self) -> np.ndarray:
         """Days of each calendar month."""
         return days_in_month(self.month)
@@ -335,6 +344,12 @@ class _Lots:
     capex_month: np.ndarray
     capex_usd: np.ndarray
     age_at_start_days: np.ndarray
+    retire_day: np.ndarray
+
+    def held_in_plan(self, plan_end: int) -> np.ndarray:
+        """The lots in service at some day before ``plan_end`` (a day index): bought by
+        then and not past their life at the start."""
+        return np.asarray((self.serve_to > self.serve_from) & (self.serve_from < plan_end))
 
     def resale(
         self, curve: tuple[tuple[float, float], ...] | None, grid: _Grid, end_day: int
@@ -385,6 +400,7 @@ def _lots(fleet: Fleet, grid: _Grid) -> _Lots:
         capex_month=capex_month,
         capex_usd=np.where(serve_to > serve_from, arrays.unit_price_usd * arrays.count, 0.0),
         age_at_start_days=(first - bought).astype(np.float64),
+        retire_day=bought + np.ceil(arrays.life_days).astype(np.int64),
     )
 
 
@@ -600,7 +616,10 @@ class _Money:
     """Per run: the unlevered monthly cash flow without resale (``operating``, runs x
     months, capex in its month), the equity cash flow after day one (``equity``: margin,
     fixed, later capex, resale, loan; day one's capex and draw are the NPV's undiscounted
-    upfront), NPV, IRR and payback month."""
+    upfront), NPV, IRR and payback month; ``net_btc``: the BTC the fleet holds at the
+    plan's end (mined and held, costs paid by selling BTC, purchases paid with the capital);
+    ``bought_btc``: the BTC the same capital buys when the fleet spends it (day one's capex
+    at the close, a later purchase at its month's mean price)."""
 
     operating: np.ndarray
     equity: np.ndarray
@@ -608,15 +627,18 @@ class _Money:
     irr: np.ndarray
     payback: np.ndarray
     net_btc: np.ndarray
+    bought_btc: np.ndarray
 
 
-def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, horizon: int) -> _Money:
+def _money(
+    fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, horizon: int, price_usd: float
+) -> _Money:
     site = fleet.site
     margin = sim.revenue - sim.power + sim.credit
     fixed = lots.fixed_monthly(site.fixed_usd_month, grid)
     capex = np.zeros(margin.shape[1])
     np.add.at(capex, lots.capex_month, lots.capex_usd)
-    plan_end = int(grid.month_start[horizon]) if horizon < len(grid.month_start) else len(grid.days)
+    plan_end = grid.plan_end
     resale = np.zeros(margin.shape[1])
     np.add.at(resale, *lots.resale(fleet.resale_curve, grid, plan_end))
     operating = margin - fixed - capex
@@ -644,11 +666,12 @@ def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, horizon: int) ->
     monthly = operating[:, :h] + resale[:h] + loan_flow[:h]
     monthly[:, 0] += capex[0]
     # Mine and hold: keep the BTC mined, sell BTC at each month's mean price for every
-    # other flow (power, fixed, credits, later capex, resale); day one's capex is the
-    # capital both strategies spend; the loan is left out (unlevered).
-    other = (operating - sim.revenue)[:, :h] + resale[:h]
-    other[:, 0] += capex[0]
+    # other flow (power, fixed, credits, resale); the capex is the capital both strategies
+    # spend, when the fleet spends it: bitcoin bought instead on day one at the close and
+    # later at the month's mean price; the loan is left out (unlevered).
+    other = (operating - sim.revenue)[:, :h] + resale[:h] + capex[:h]
     net_btc = sim.btc[:, :h].sum(axis=1) + (other / sim.price_mean[:, :h]).sum(axis=1)
+    bought_btc = capex[0] / price_usd + (capex[1:h] / sim.price_mean[:, 1:h]).sum(axis=1)
     invested = np.flatnonzero(capex > 0)
     unlevered = operating.copy()
     unlevered[:, 0] += capex[0]
@@ -664,6 +687,7 @@ def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, horizon: int) ->
         irr=finance.irr_pct(upfront, monthly),
         payback=payback,
         net_btc=net_btc,
+        bought_btc=bought_btc,
     )
 
 
@@ -718,11 +742,12 @@ def _lot_outlooks(
     be_power = asics.breakeven_power_price_usd_kwh(
         static["hashprice"], wall_j_th, site.pool_fee_pct
     )
-    order = np.argsort(-be_hashprice, kind="stable")
-    rank = np.empty(len(order), np.int64)
+    live = np.flatnonzero(lots.serve_to > lots.serve_from)  # lots past their life: a note
+    order = live[np.argsort(-be_hashprice[live], kind="stable")]
+    rank = np.zeros(len(be_hashprice), np.int64)
     rank[order] = np.arange(1, len(order) + 1)
     months = grid.plan_months
-    plan_end = int(grid.month_start[months]) if months < len(grid.month_start) else len(grid.days)
+    plan_end = grid.plan_end
     off = sim.off_days[:, :months, :]
     first_off = np.where((off > 0).any(axis=1), np.argmax(off > 0, axis=1), np.inf)
     out = []
@@ -756,9 +781,7 @@ def _lot_outlooks(
                 hashprice_fall_to_shutdown_pct=float(
                     100.0 * (1.0 - be_hashprice[j] / static["hashprice"])
                 ),
-                retire_day=str(grid.days[0] + int(lots.serve_to[j]))
-                if 0 < lots.serve_to[j] < len(grid.days)
-                else None,
+                retire_day=str(lots.retire_day[j]),
                 probability_off_last_month=last_off,
                 median_first_off_month=None
                 if not np.isfinite(median_first)
@@ -794,7 +817,7 @@ def plan_from(
     )
     lots = _lots(fleet, grid)
     sim = _simulate_fleet(fleet, lots, scenario, start, grid, runs, seed)
-    money = _money(fleet, lots, grid, sim, months)
+    money = _money(fleet, lots, grid, sim, months, start.price_usd)
     return _assemble(
         fleet, scenario, start, grid, lots, _static(fleet, lots, start), sim, money, runs, seed
     )
@@ -875,8 +898,9 @@ def _assemble(
         )
         for m in range(months)
     ]
-    capex = float(lots.capex_usd.sum())
-    static_margin_day = float(_static_lot_margins(fleet, static).sum()) - (
+    held = lots.held_in_plan(grid.plan_end)
+    capex = float(lots.capex_usd[held].sum())
+    static_margin_day = float(_static_lot_margins(fleet, static)[held].sum()) - (
         fixed_month / (pnl.DAYS_PER_YEAR / 12)
     )
     static_months = (
@@ -896,14 +920,14 @@ def _assemble(
         life_months=life,
         does_not_pay_back=static_months is None or not np.isfinite(median_pb),
     )
-    bought = capex / start.price_usd if capex > 0 else None
+    bought = money.bought_btc if capex > 0 else None
     btc_return = BtcReturn(
-        btc_if_bought=bought,
+        btc_if_bought=None if bought is None else float(np.median(bought)),
         fleet_btc=_band(money.net_btc),
         fleet_over_bought_pct=_band(100.0 * (money.net_btc / bought - 1.0))
-        if bought
+        if bought is not None
         else Band(None, None, None),
-        probability_mining_wins=float((money.net_btc > bought).mean()) if bought else None,
+        probability_mining_wins=None if bought is None else float((money.net_btc > bought).mean()),
     )
     always = sim.margin_always[:, :months]
     with_rule = (sim.revenue - sim.power + sim.credit)[:, :months]
@@ -913,8 +937,21 @@ def _assemble(
         for name, a, b in zip(lots.arrays.name, lots.serve_from, lots.serve_to, strict=True)
         if b <= a
     ]
+    if capex > 0 and fleet.resale_curve is None:
+        notes.append(
+            "no [resale] curve: the machines fetch nothing when sold at the plan's end or "
+            "their life's (the NPV writes the capex off within the plan)"
+        )
     if fleet.curtailment == "none":
         notes.append("curtailment rule none: the value of curtailment is 0 (rule never stops)")
+    held_days = len(start.log_returns)
+    if scenario.lookback_days > held_days:
+        usable = np.isfinite(start.log_returns) & np.isfinite(start.log_growth)
+        notes.append(
+            f"the scenario's lookback of {scenario.lookback_days:,} days reaches before the "
+            f"history held: it draws from all {int(usable.sum()):,} days with a price and a "
+            f"difficulty change since {start.day - held_days + 1}"
+        )
     if start.next_change_pct is None:
         notes.append("no retarget forecast on the day: the coming retarget follows the scenario")
     next_halving = (start.next_height // 210_000 + 1) * 210_000

@@ -58,9 +58,9 @@ def fleet_history_report(console: Console, h: FleetHistory) -> None:
         )
         + f", curtailment {h.curtailment}",
     )
-    lots = _table(
-        "lot", "machines", "days", "BTC", "revenue", "power", "fixed", "margin", title="per lot"
-    )
+    credits = t.dr_credit_usd > 0  # a column only when the fleet earns them
+    money_columns = ("revenue", "power", "fixed", *(("credits",) if credits else ()), "margin")
+    lots = _table("lot", "machines", "days", "BTC", *money_columns, title="per lot")
     costs = _table(
         "lot", "cash $/BTC", "all-in $/BTC", "below", "first below", "shutdown $",
         title="cost per BTC; below: days the close was under the lot's shutdown price",
@@ -74,6 +74,7 @@ def fleet_history_report(console: Console, h: FleetHistory) -> None:
             fmt.usd(lot.revenue_usd),
             fmt.usd(lot.power_cost_usd),
             fmt.usd(lot.fixed_cost_usd),
+            *((fmt.usd(lot.dr_credit_usd),) if credits else ()),
             fmt.usd(lot.margin_usd),
         )
         costs.add_row(
@@ -86,7 +87,8 @@ def fleet_history_report(console: Console, h: FleetHistory) -> None:
         )
     lots.add_row(
         "[bold]fleet[/]", "", f"{t.days:,}", fmt.btc_amount(t.btc), fmt.usd(t.revenue_usd),
-        fmt.usd(t.power_cost_usd), fmt.usd(t.fixed_cost_usd), fmt.usd(t.margin_usd),
+        fmt.usd(t.power_cost_usd), fmt.usd(t.fixed_cost_usd),
+        *((fmt.usd(t.dr_credit_usd),) if credits else ()), fmt.usd(t.margin_usd),
     )  # fmt: skip
     costs.add_row(
         "[bold]fleet[/]", fmt.usd(t.cash_cost_usd_per_btc), fmt.usd(t.all_in_cost_usd_per_btc),
@@ -94,7 +96,7 @@ def fleet_history_report(console: Console, h: FleetHistory) -> None:
     )  # fmt: skip
     console.print(lots)
     console.print(costs)
-    months = _table("month", "BTC", "revenue", "power", "fixed", "margin", title="per month")
+    months = _table("month", "BTC", *money_columns, title="per month")
     for m in h.months:
         months.add_row(
             str(m["month"]),
@@ -105,6 +107,7 @@ def fleet_history_report(console: Console, h: FleetHistory) -> None:
                     (fmt.usd, "revenue_usd"),
                     (fmt.usd, "power_cost_usd"),
                     (fmt.usd, "fixed_cost_usd"),
+                    *(((fmt.usd, "dr_credit_usd"),) if credits else ()),
                     (fmt.usd, "margin_usd"),
                 )
             ),
@@ -112,7 +115,8 @@ def fleet_history_report(console: Console, h: FleetHistory) -> None:
     console.print(months)
     _say(
         console,
-        f"BTC at the pool's expected value per share (the day's subsidy and fees, mean "
+        f"BTC at the pool's expected value per share (the day's "
+        f"{'subsidy' if h.pool_scheme == 'pps' else 'subsidy and fees'}, mean "
         f"difficulty); cash cost {fmt.usd(t.cash_cost_usd_per_btc)}/BTC, all-in "
         f"{fmt.usd(t.all_in_cost_usd_per_btc)}/BTC (depreciation {fmt.usd(t.depreciation_usd)}, "
         f"interest {fmt.usd(t.interest_usd)}); demand-response credits {fmt.usd(t.dr_credit_usd)}",
@@ -172,9 +176,9 @@ def fleet_plan_report(console: Console, p: FleetPlan) -> None:
     if br.btc_if_bought:
         _say(
             console,
-            f"against buying {fmt.btc(br.btc_if_bought)} with the capex on day one: the fleet "
-            f"ends with {_band(br.fleet_btc, money=False)} BTC (5/50/95%), "
-            f"{fmt.pct(br.fleet_over_bought_pct.p50)} median; mining wins in "
+            f"against buying {fmt.btc(br.btc_if_bought)} with the capex when the fleet spends "
+            f"it: the fleet ends with {_band(br.fleet_btc, money=False)} BTC (5/50/95%), "
+            f"{fmt.pct(br.fleet_over_bought_pct.p50)} against the bought (median); mining wins in "
             f"{fmt.percent(100 * (br.probability_mining_wins or 0))} of runs",
         )
     breakevens = _table(
@@ -199,7 +203,7 @@ def fleet_plan_report(console: Console, p: FleetPlan) -> None:
             escape(lot.lot),
             f"{lot.machines:,}",
             f"{lot.efficiency_j_th:.1f}",
-            lot.retire_day or "after the plan",
+            lot.retire_day,
             lot.median_first_off_month or "never",
             fmt.percent(None if off is None else 100 * off),
         )

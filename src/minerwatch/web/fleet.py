@@ -811,9 +811,9 @@ def plan_view(p: FleetPlan) -> PlanView:
         )
     if br.btc_if_bought:
         lines.append(
-            f"Against buying {fmt.btc(br.btc_if_bought)} with the capex on day one: the fleet "
-            f"ends with {fmt.btc_amount(br.fleet_btc.p50)} BTC in the median run, "
-            f"{fmt.pct(br.fleet_over_bought_pct.p50)}; mining wins in "
+            f"Against buying {fmt.btc(br.btc_if_bought)} with the capex when the fleet spends "
+            f"it: the fleet ends with {fmt.btc_amount(br.fleet_btc.p50)} BTC in the median run, "
+            f"{fmt.pct(br.fleet_over_bought_pct.p50)} against the bought; mining wins in "
             f"{_probability(br.probability_mining_wins)} of runs."
         )
     lines.append(
@@ -833,7 +833,7 @@ def plan_view(p: FleetPlan) -> PlanView:
                 f"${fmt.power_price(lot.breakeven_power_price_usd_kwh)}",
                 fmt.difficulty(lot.breakeven_difficulty),
                 fmt.pct(-lot.hashprice_fall_to_shutdown_pct),
-                lot.retire_day or "after the plan", lot.median_first_off_month or "never",
+                lot.retire_day, lot.median_first_off_month or "never",
                 _probability(lot.probability_off_last_month),
             ]
             for lot in p.lots
