@@ -307,6 +307,28 @@ def test_a_lookback_beyond_the_history_is_said(tmp_path, loaded_db):
     assert "lookback" not in " ".join(plan_fleet(loaded_db, path, 3, runs=20).notes)
 
 
+def test_history_depreciates_what_the_machines_cost(tmp_path, loaded_db):
+    """All-in cost: straight-line depreciation of purchase_price_usd (else the unit price)
+    over the life, per day in service; the plan's capital stays the unit price."""
+    lot = (
+        '[[lots]]\nmodel = "Antminer S21"\ncount = 500\nunit_price_usd = 1050\n'
+        "purchase_date = 2024-03-01\n"
+    )
+    used = fleet_file(tmp_path, [], extra=lot, name="used.toml")
+    paid = fleet_file(tmp_path, [], extra=lot + "purchase_price_usd = 2800\n")
+    a = fleet_history(loaded_db, used, "2025-01-01", "2025-12-31").totals
+    b = fleet_history(loaded_db, paid, "2025-01-01", "2025-12-31").totals
+    assert a.depreciation_usd == pytest.approx(500 * 1050 / (5 * 365.25) * 365, rel=1e-12)
+    assert b.depreciation_usd == pytest.approx(500 * 2800 / (5 * 365.25) * 365, rel=1e-12)
+    assert b.all_in_cost_usd_per_btc - a.all_in_cost_usd_per_btc == pytest.approx(
+        (b.depreciation_usd - a.depreciation_usd) / b.btc, rel=1e-12
+    )
+    assert b.cash_cost_usd_per_btc == a.cash_cost_usd_per_btc
+    plan_a = plan_fleet(loaded_db, used, 3, runs=20, as_of="2025-12-31")
+    plan_b = plan_fleet(loaded_db, paid, 3, runs=20, as_of="2025-12-31")
+    assert plan_a.payback.capex_usd == plan_b.payback.capex_usd == 500 * 1050
+
+
 def test_static_payback_is_bitdeers_static_breakeven(tmp_path, loaded_db):
     """Bitdeer: static breakeven days = hashrate fee / (hashrate * (output per TH/s per day
     - electricity per TH/s per day)), with the output in USD at today's price."""

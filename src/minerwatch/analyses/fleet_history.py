@@ -34,7 +34,8 @@ class Totals:
     ``energy_kwh``, ``power_cost_usd``, ``fixed_cost_usd``, ``dr_credit_usd``,
     ``margin_usd`` (revenue - power - fixed + credits), ``cash_cost_usd_per_btc`` ((power +
     fixed - credits) / BTC), ``all_in_cost_usd_per_btc`` (adding straight-line depreciation
-    of the capex over the life, ``depreciation_usd``, and loan interest, ``interest_usd``),
+    of what the machines cost, ``purchase_price_usd`` or else ``unit_price_usd``, over their
+    life, ``depreciation_usd``, and loan interest, ``interest_usd``),
     ``days`` counted."""
 
     btc: float
@@ -231,8 +232,7 @@ def fleet_history(
         share = np.nan_to_num(watts / watts.sum(axis=1, keepdims=True))
     per_day = site.fixed_usd_month / days_in_month(days)[:, None]  # a month's costs, by its days
     fixed = per_day * share * (watts.sum(axis=1, keepdims=True) > 0)
-    capex = lots.unit_price_usd * lots.count
-    depreciation = capex / lots.life_days * on
+    depreciation = lots.paid_usd * lots.count / lots.life_days * on
     interest = _interest_per_day(fleet, days)[:, None] * share
     shutdown = pnl.shutdown_price_usd(kwh_full * day_price[:, None], btc_full)
     below = serving & (price[:, None] < shutdown)

@@ -158,7 +158,8 @@ def breakeven_difficulty(
 class LotArrays:
     """A fleet's lots as arrays (one entry per lot) with the site's parameters beside:
     ``name``, ``count``, ``hashrate_ths`` and ``power_w`` per machine, ``efficiency_j_th``,
-    ``unit_price_usd``, ``purchase_day`` (``datetime64[D]``, NaT: none), ``life_days`` and
+    ``unit_price_usd``, ``paid_usd`` (each machine's purchase price), ``purchase_day``
+    (``datetime64[D]``, NaT: none), ``life_days`` and
     ``launch_day`` (the first day of the month after the model's release month, NaT: none;
     the catalog's convention, :meth:`minerwatch.sources.catalog.Catalog.released_by`)."""
 
@@ -168,6 +169,7 @@ class LotArrays:
     power_w: np.ndarray
     efficiency_j_th: np.ndarray
     unit_price_usd: np.ndarray
+    paid_usd: np.ndarray
     purchase_day: np.ndarray
     life_days: np.ndarray
     launch_day: np.ndarray
@@ -182,6 +184,7 @@ class LotArrays:
             power_w=np.array([lot.power_w for lot in lots], np.float64),
             efficiency_j_th=np.array([lot.efficiency_j_th for lot in lots], np.float64),
             unit_price_usd=np.array([lot.unit_price_usd for lot in lots], np.float64),
+            paid_usd=np.array([lot.paid_usd for lot in lots], np.float64),
             purchase_day=np.array([lot.purchase_date or "NaT" for lot in lots], "datetime64[D]"),
             life_days=np.array([lot.life_years * DAYS_PER_YEAR for lot in lots], np.float64),
             launch_day=(

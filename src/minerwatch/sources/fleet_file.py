@@ -52,7 +52,9 @@ DEFAULT_DISCOUNT_RATE_PCT = 10.0
 class Lot:
     """One lot of identical machines: ``name`` (the model unless given), ``model`` (the
     catalog name or None), ``count``, nameplate ``hashrate_ths`` and ``power_w`` per
-    machine, ``unit_price_usd`` (capex per machine, 0 when not given), ``purchase_date``
+    machine, ``unit_price_usd`` (capex per machine, 0 when not given: for machines owned
+    already, what they fetch today), ``purchase_price_usd`` (what each cost when bought, for
+    the history's depreciation; default ``unit_price_usd``), ``purchase_date``
     (YYYY-MM-DD or None: in service throughout, from the model's launch), ``life_years``
     and ``release_month`` (YYYY-MM, the catalog model's launch month; None for a machine
     given by its figures or a catalog row without one)."""
@@ -66,6 +68,12 @@ class Lot:
     purchase_date: str | None
     life_years: float
     release_month: str | None = None
+    purchase_price_usd: float | None = None
+
+    @property
+    def paid_usd(self) -> float:
+        """What each machine cost when bought (``purchase_price_usd``, else the unit price)."""
+        return self.unit_price_usd if self.purchase_price_usd is None else self.purchase_price_usd
 
     @property
     def efficiency_j_th(self) -> float:
@@ -283,6 +291,9 @@ def _lot(section: Section, catalog: Catalog) -> Lot:
         purchase_date=purchase,
         life_years=section.number("life_years", DEFAULT_LIFE_YEARS, low=0, low_open=True),
         release_month=release,
+        purchase_price_usd=section.number("purchase_price_usd", low=0, unit="USD")
+        if section.has("purchase_price_usd")
+        else None,
     )
     section.finish()
     return lot
