@@ -21,6 +21,11 @@ apart: the node finds a block and publishes its hash; measured from the publicat
 
 Target (issue 12): a new block reaches an open page within 1 s of the notification.
 Median and worst of the runs are reported.
+
+Baseline, in the same run: a bare subscriber in this process (a ZMQ ``SUB`` socket on the
+same endpoint, in a thread of its own) that, on each notification, asks the node's REST
+interface for the block's header (``/rest/headers/<hash>.json?count=1``): the least any
+follower must do before it knows a block. It runs beside the server, on the same cores.
 """
 
 from __future__ import annotations
@@ -55,6 +60,32 @@ def _events(url: str, seen: queue.Queue[float], stop: threading.Event) -> None:
                 seen.put(time.monotonic())
 
 
+def _bare_follower(endpoint: str, node_url: str, done: queue.Queue[float]) -> threading.Event:
+    """The baseline: on each ``sequence`` message, GET the block's header from the node's
+    REST interface; put the time it arrived. Returns the event that stops it."""
+    import httpx
+    import zmq
+
+    stop = threading.Event()
+    sub = zmq.Context.instance().socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, b"sequence")
+    sub.connect(endpoint)
+
+    def loop() -> None:
+        with httpx.Client(base_url=node_url, timeout=10) as client:
+            while not stop.is_set():
+                if not sub.poll(100):
+                    continue
+                _, body, _ = sub.recv_multipart()
+                block_hash = body[:32].hex()
+                client.get(f"/rest/headers/{block_hash}.json", params={"count": 1})
+                done.put(time.monotonic())
+        sub.close(linger=0)
+
+    threading.Thread(target=loop, daemon=True).start()
+    return stop
+
+
 def run(blocks: int) -> dict[str, float]:
     import httpx
     import zmq
@@ -87,10 +118,12 @@ def run(blocks: int) -> dict[str, float]:
                 target=_events, args=(f"{base}/events", seen, stop), daemon=True
             )
             reader.start()
-            time.sleep(2.0)  # the follower's first sync and the subscriber's connection
+            bare: queue.Queue[float] = queue.Queue()
+            stop_bare = _bare_follower(f"tcp://127.0.0.1:{endpoint_port}", node.url, bare)
+            time.sleep(2.0)  # the follower's first sync and the subscribers' connections
             while not seen.empty():
                 seen.get()
-            to_event, to_page = [], []
+            to_event, to_page, to_bare = [], [], []
             with httpx.Client(base_url=base, timeout=10) as client:
                 for seq in range(blocks):
                     time.sleep(1.5)
@@ -107,6 +140,8 @@ def run(blocks: int) -> dict[str, float]:
                     shown = time.monotonic()
                     to_event.append(1000 * (announced - published))
                     to_page.append(1000 * (shown - published))
+                    to_bare.append(1000 * (bare.get(timeout=30) - published))
+            stop_bare.set()
         finally:
             stop.set()
             server.terminate()
@@ -119,6 +154,12 @@ def run(blocks: int) -> dict[str, float]:
         "to_event_ms_max": round(max(to_event), 1),
         "to_page_ms_median": round(statistics.median(to_page), 1),
         "to_page_ms_max": round(max(to_page), 1),
+        "baseline_header_fetched_ms_median": round(statistics.median(to_bare), 1),
+        "baseline_header_fetched_ms_max": round(max(to_bare), 1),
+        "ratio_event_to_baseline": round(
+            statistics.median(to_event) / statistics.median(to_bare), 1
+        ),
+        "ratio_page_to_baseline": round(statistics.median(to_page) / statistics.median(to_bare), 1),
     }
 
 

@@ -22,7 +22,12 @@ that falls behind shows its queueing delay (no coordinated omission). Figures:
 3. the Now page (``/``): ``first-contentful-paint`` as Chromium reports it, median of 7
    loads in a fresh page each. Target < 300 ms.
 
-The server and the load generator share this machine's cores.
+Baseline, in the same run: the server's answers to ``/api/v1/status`` and ``/`` (with the
+page's scripts and styles) served from memory by a static twin under the same uvicorn
+(``bench/static_twin.py``), loaded and painted the same way; the ratios say what
+minerwatch's own work costs over the HTTP stack and the browser.
+
+The servers and the load generator share this machine's cores.
 """
 
 from __future__ import annotations
@@ -47,6 +52,9 @@ FILES = (
     ("epochs", "difficulty_epochs.csv"),
     ("prices", "prices_btcusd_daily.csv"),
 )
+
+
+import static_twin  # noqa: E402  (bench/ is on the path)
 
 
 def _cli() -> str:
@@ -183,9 +191,18 @@ def main(argv: list[str] | None = None) -> None:
             cold_paths = [f"{status}?as_of={d}" for d in span[:: max(1, len(span) // 3000)]]
             cold = asyncio.run(_load(url, cold_paths, COLD_RATE, min(args.seconds, 20)))
             paint = first_paint(url)
+            snap = static_twin.snapshot(url, [status, "/"])
         finally:
             process.terminate()
             process.wait()
+        twin, twin_url = static_twin.start(snap, Path(tmp))
+        try:
+            asyncio.run(_load(twin_url, [status], 20, 1))
+            twin_hot = asyncio.run(_load(twin_url, [status], args.rate, args.seconds))
+            twin_paint = first_paint(twin_url)
+        finally:
+            twin.terminate()
+            twin.wait()
     result = {
         **machine(),
         "rate": args.rate,
@@ -193,6 +210,14 @@ def main(argv: list[str] | None = None) -> None:
         "status_one_url": hot,
         "status_a_new_day_each_request": {"rate": COLD_RATE, **cold},
         "now_page_first_contentful_paint": paint,
+        "baseline_static_twin": {"status_one_url": twin_hot, "first_contentful_paint": twin_paint},
+        "ratios_to_baseline": {
+            "status_p50": round(hot["p50_ms"] / twin_hot["p50_ms"], 2),
+            "status_p95": round(hot["p95_ms"] / twin_hot["p95_ms"], 2),
+            "first_paint": round(paint["median_ms"] / twin_paint["median_ms"], 2)
+            if "median_ms" in paint and "median_ms" in twin_paint
+            else None,
+        },
         "targets_met": {
             "status_p50_under_20_ms": hot["p50_ms"] < 20 and hot["errors"] == 0,
             "status_p95_under_50_ms": hot["p95_ms"] < 50 and hot["errors"] == 0,
