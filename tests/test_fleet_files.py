@@ -263,13 +263,28 @@ def test_hourly_prices_beside_the_fleet_file_give_the_mean(tmp_path, monkeypatch
     assert Path(site.hourly.path).resolve() == (folder / "hourly.csv").resolve()
 
 
+def test_hourly_prices_with_offsets_are_read_in_utc(tmp_path):
+    """Local hours with their offsets (a day across a daylight-saving change in Central
+    Europe, +01:00 then +02:00) land on the UTC hours they name."""
+    path = tmp_path / "hourly.csv"
+    path.write_text(
+        "time,usd_kwh\n2025-03-30T01:00+01:00,0.05\n2025-03-30T03:00+02:00,0.06\n"
+        "2025-03-30 04:00:00+0200,0.07\n2025-03-30T03:00Z,0.08\n"
+    )
+    hourly = read_hourly_prices(path)
+    utc = ["2025-03-30T00", "2025-03-30T01", "2025-03-30T02", "2025-03-30T03"]
+    assert hourly.hour.astype(str).tolist() == utc
+    assert hourly.usd_kwh.tolist() == [0.05, 0.06, 0.07, 0.08]
+
+
 HOURLY_BAD = [  # id, cell replaced, replacement, column, words
     ("half-hour", "2025-01-01 01:00", "2025-01-01 00:30", "time", "expected an hour"),
     ("unparsable", "2025-01-01 01:00", "1 Jan 2025 01h", "time", "expected an hour"),
     ("repeated", "2025-01-01T02:00Z", "2025-01-01T01:00Z", "time", "repeats or goes back"),
     ("backwards", "2025-01-01T02:00Z", "2024-12-31T23:00Z", "time", "ascending order"),
     ("below-minus-ten", "0.06", "-10.5", "usd_kwh", "'-10.5'", ">= -10"),
-    ("offset", "2025-01-01 01:00", "2025-01-01T01:00+02:00", "time", "no time-zone offset"),
+    ("odd-offset", "2025-01-01 01:00", "2025-01-01T01:00+05:30", "time", "falls off the hour"),
+    ("offset-back", "2025-01-01 01:00", "2025-01-01T02:00+02:00", "time", "repeats or goes back"),
     ("date-alone", "2025-01-01 01:00", "2025-01-02", "time", "expected an hour"),
     ("over-ten", "0.06", "12", "usd_kwh", "'12'", "at most 10"),
 ]

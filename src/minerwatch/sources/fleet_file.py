@@ -29,7 +29,10 @@ MAX_MACHINES = 10_000_000
 #: Hourly prices accepted, USD/kWh: at least -10 (wholesale prices go negative when the
 #: grid has too much power) and below 10.
 HOURLY_PRICE_RANGE_USD_KWH = (-10.0, 10.0)
-_HOUR = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?Z?$")
+_HOUR = re.compile(
+    r"^(?P<local>\d{4}-\d{2}-\d{2}[T ]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)"
+    r"(?P<zone>Z|(?P<sign>[+-])(?P<hh>\d{2}):?(?P<mm>\d{2}))?$"
+)
 CURTAILMENT_RULES = ("none", "economic", "price-cap")
 
 # Defaults, each with its source (docs/fleet.md repeats them).
@@ -142,39 +145,52 @@ class Fleet:
 
 
 def read_hourly_prices(path: str | Path) -> HourlyPrices:
-    """An hourly price CSV (``time``: an hour in UTC, ``YYYY-MM-DDTHH:00[:00]`` with an
-    optional ``Z``, or a space for the ``T``; ``usd_kwh``); each an :class:`InputError`
-    naming file and line: a time that is not such an hour (a date alone, minutes or
-    seconds past the hour, a time-zone offset), a repeated hour, hours out of order, a
-    price that is not a number >= -10 and < 10 USD/kWh."""
+    """An hourly price CSV (``time``: the start of an hour, ``YYYY-MM-DDTHH:00[:00]`` in
+    UTC with an optional ``Z``, or with an offset ``+01:00`` / ``-0600`` as market data
+    gives local hours, converted to UTC; a space may stand for the ``T``; ``usd_kwh``);
+    each an :class:`InputError` naming file and line: a time that is not such an hour (a
+    date alone, minutes or seconds past the hour, in UTC after its offset), a repeated
+    hour, hours out of order, a price that is not a number >= -10 and < 10 USD/kWh."""
     table = read_csv(path, ("time", "usd_kwh"))
     cells = table.columns["time"].astype(str)
-    text = np.char.replace(np.char.rstrip(np.char.strip(cells), "Z"), " ", "T")
 
     def bad(i: int, why: str = "") -> InputError:
         return InputError(
-            f"time {str(cells[i])!r}: expected an hour YYYY-MM-DDTHH:00 in UTC{why}",
+            f"time {str(cells[i])!r}: expected an hour YYYY-MM-DDTHH:00 (its start) in UTC "
+            f"or with its offset (+01:00){why}",
             path=str(path),
             line=int(table.lines[i]),
             column="time",
         )
 
-    for i, cell in enumerate(np.char.strip(cells)):  # the form only; the values below
-        if not _HOUR.match(str(cell)):
-            offset = " (no time-zone offset)" if re.search(r"[+-]\d{2}:?\d{2}$", cell) else ""
-            raise bad(i, offset)
+    found = [_HOUR.match(str(cell)) for cell in np.char.strip(cells)]  # the form only
+    for i, match in enumerate(found):
+        if match is None:
+            raise bad(i)
+    local = np.array([m["local"].replace(" ", "T") for m in found if m is not None])
+    offset_min = np.array(
+        [
+            0
+            if m is None or not m["sign"]
+            else (1 if m["sign"] == "+" else -1) * (60 * int(m["hh"]) + int(m["mm"]))
+            for m in found
+        ],
+        np.int64,
+    )
     try:
-        stamps = text.astype("datetime64[us]")
+        stamps = local.astype("datetime64[us]")
     except ValueError:
-        for i, cell in enumerate(text):  # only to name the first bad row
+        for i, cell in enumerate(local):  # only to name the first bad row
             try:
                 np.datetime64(cell, "us")
             except ValueError:
                 raise bad(i) from None
         raise
+    stamps = stamps - offset_min.astype("timedelta64[m]")
     off_hour = np.isnat(stamps) | (stamps != stamps.astype("datetime64[h]"))
     if off_hour.any():
-        raise bad(int(np.flatnonzero(off_hour)[0]))
+        i = int(np.flatnonzero(off_hour)[0])
+        raise bad(i, "; in UTC it falls off the hour" if offset_min[i] % 60 else "")
     hours = stamps.astype("datetime64[h]")
     steps = np.diff(hours).astype(np.int64)
     if (steps <= 0).any():
