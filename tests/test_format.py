@@ -47,6 +47,14 @@ def test_usd_in_prose_and_with_cents_to_1000():
 
 @pytest.mark.parametrize(
     ("x", "text"),
+    [(-0.3, "$0"), (-0.6, "-$1"), (9_870.0, "$9,870"), (-1_570_000.0, "-$1.57M"), (110e3, "$110k")],
+)
+def test_usd_short_has_no_minus_zero(x, text):
+    assert fmt.usd_short(x) == text
+
+
+@pytest.mark.parametrize(
+    ("x", "text"),
     [
         (0.0, "0 BTC"),
         (1e-3, "0.00100 BTC"),

@@ -148,7 +148,7 @@ def usd_short(x: float | None) -> str:
         return NA
     sign, x = ("-" if x < 0 else ""), abs(x)
     if x < 10_000:
-        return f"{sign}${x:,.0f}"
+        return f"{sign if round(x) else ''}${x:,.0f}"  # no -$0
     if x < 1e6:
         return f"{sign}${sig(x / 1e3, 3)}k"
     return f"{sign}${sig(x / 1e6, 3)}M"
