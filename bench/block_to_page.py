@@ -77,8 +77,13 @@ def _bare_follower(endpoint: str, node_url: str, done: queue.Queue[float]) -> th
                 if not sub.poll(100):
                     continue
                 _, body, _ = sub.recv_multipart()
+                if body[32:33] != b"C":  # only a connected block
+                    continue
                 block_hash = body[:32].hex()
-                client.get(f"/rest/headers/{block_hash}.json", params={"count": 1})
+                response = client.get(f"/rest/headers/{block_hash}.json", params={"count": 1})
+                response.raise_for_status()
+                if response.json()[0]["hash"] != block_hash:
+                    raise RuntimeError(f"the node answered another header than {block_hash}")
                 done.put(time.monotonic())
         sub.close(linger=0)
 

@@ -222,6 +222,15 @@ def test_no_machine_runs_before_its_model_is_on_sale(tmp_path, loaded_db):
     assert "lot Antminer S21: the model was not on sale before 2023-10-01" in " ".join(
         history.notes
     )
+    dated = fleet_file(
+        tmp_path, [], extra='[[lots]]\nmodel = "Antminer S21"\ncount = 10\n'
+        'purchase_date = 2023-09-15\n', name="dated.toml"
+    )  # fmt: skip
+    early = fleet_history(loaded_db, dated, "2023-09-10", "2023-10-05")
+    assert [r["day"] for r in early.lot_days if r["in_service"]][0] == "2023-10-01"
+    assert "bought before then, counted from then" in " ".join(early.notes)
+    gone = fleet_history(loaded_db, path, "2023-09-01", "2023-09-20")
+    assert "not on sale before 2023-10-01; not in service in the period" in " ".join(gone.notes)
     start, fleet, base = read_plan_inputs(loaded_db, path, "base", "2023-07-15")
     plan = plan_from(start, fleet, 6, base, runs=20, horizon_months=72)
     assert "not on sale before 2023-10-01" in " ".join(plan.notes)
@@ -253,24 +262,27 @@ def test_static_figures_count_only_the_lots_the_plan_holds(tmp_path, loaded_db):
     b = plan_fleet(loaded_db, mixed, 12, runs=20, as_of="2025-12-31")
     assert b.payback.capex_usd == a.payback.capex_usd == 30_000
     assert b.payback.static_months == pytest.approx(a.payback.static_months, rel=1e-12)
-    assert [lot.lot for lot in b.lots] == ["Antminer S21", "later"]
-    assert sorted(lot.shutdown_order for lot in b.lots) == [1, 2]  # ranked among the live
+    assert [(lot.lot, lot.shutdown_order) for lot in b.lots] == [("Antminer S21", 1)]
     assert "lot retired is past its life before the plan starts" in " ".join(b.notes)
-    later = {lot.lot: lot for lot in b.lots}["later"]
+    assert "lot later: bought on 2027-06-01, after the plan's months" in " ".join(b.notes)
+    longer = plan_fleet(loaded_db, mixed, 24, runs=20, as_of="2025-12-31")
+    later = {lot.lot: lot for lot in longer.lots}["later"]
     assert later.retire_day == "2032-06-01"  # five years of 365.25 days, the first day out
+    assert longer.payback.capex_usd == 30_000 + 50 * 5000
     assert "no [resale] curve" in " ".join(a.notes)
 
 
 def test_bitcoin_bought_with_the_capital_when_the_fleet_spends_it(tmp_path, loaded_db):
-    """A constant world (flat price P): a lot bought in March is set against the BTC its
-    capex buys in March, not against a day-one purchase it did not make; the fleet holds
-    its months' margins in BTC (costs paid by selling BTC at P), the capex is not taken
-    from it."""
+    """A lot bought in March is set against the BTC its capex buys at March's mean price,
+    not against a day-one purchase it did not make (the price drifts, so the two differ);
+    in a constant world (flat price P) the fleet holds its months' margins in BTC, the
+    capex not taken from it."""
     as_of = "2025-12-31"
     lots = '[[lots]]\nmodel = "Antminer S21"\ncount = 10\nunit_price_usd = 3000\n'
     path = fleet_file(tmp_path, [], extra=lots + "purchase_date = 2026-03-15\n")
     start, fleet, _ = read_plan_inputs(loaded_db, path, "base", as_of)
-    scenario = load_scenario(constant_scenario(tmp_path, float(start.fees_btc_per_block[-1])))
+    fee = float(start.fees_btc_per_block[-1])
+    scenario = load_scenario(constant_scenario(tmp_path, fee))
     plan = plan_from(start, fleet, 12, scenario, runs=20, seed=3)
     price = start.price_usd
     assert plan.btc_return.btc_if_bought == pytest.approx(30_000 / price, rel=1e-12)
@@ -279,6 +291,19 @@ def test_bitcoin_bought_with_the_capital_when_the_fleet_spends_it(tmp_path, load
     assert plan.btc_return.fleet_over_bought_pct.p50 == pytest.approx(
         100 * (held / (30_000 / price) - 1), rel=1e-9
     )
+    rising = tmp_path / "rising.toml"
+    rising.write_text(
+        constant_scenario(tmp_path, fee)
+        .read_text()
+        .replace(
+            '[price]\nmodel = "flat"\n', '[price]\nmodel = "drift"\ndrift_pct_per_year = 100\n'
+        )
+    )
+    up = plan_from(start, fleet, 12, load_scenario(rising), runs=20, seed=3)
+    march = np.arange(59, 90) + 1  # days after 2025-12-31: 1 March 2026 is the 60th
+    march_price = price * np.mean(2.0 ** (march / 365.25))
+    assert up.btc_return.btc_if_bought == pytest.approx(30_000 / march_price, rel=1e-9)
+    assert up.btc_return.btc_if_bought < 0.9 * 30_000 / price
 
 
 def test_cli_history_shows_demand_response_credits_where_earned(cli, loaded_db, tmp_path):
@@ -635,6 +660,38 @@ def test_cli_year_of_pnl_with_shutdown_days(cli, loaded_db, desk_file, tmp_path)
         assert len(list(csv.DictReader(f))) == 730
     library = fleet_history(loaded_db, desk_file, "2025-01-01", "2025-12-31").to_dict()
     assert doc == json.loads(json.dumps(library))
+
+
+def test_cli_plan_of_a_fleet_past_its_life_says_so(cli, loaded_db, tmp_path):
+    old = '[[lots]]\nmodel = "Antminer S9"\ncount = 10\npurchase_date = 2017-01-01\n'
+    path = fleet_file(tmp_path, [], extra=old)
+    result = cli("fleet", path, "--plan", "6", "--runs", "20", "--db", loaded_db)
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "lot Antminer S9 is past its life before the plan starts" in text
+    assert "no lot is in service within the plan's months" in text
+    assert "payback" not in text
+
+
+def test_hashprice_fall_to_shutdown_is_positive_while_a_lot_earns(cli, loaded_db, desk_file):
+    """``hashprice_fall_to_shutdown_pct``: how far today's hashprice may fall before the lot
+    earns less than its power, ``100 * (1 - breakeven / hashprice)``; the table shows it as
+    the change to breakeven (the S19j Pro at 6 cents is under water, the S21 is not)."""
+    from minerwatch.present import format as fmt
+
+    plan = ("fleet", desk_file, "--plan", "3", "--runs", "50", "--db", loaded_db)
+    doc = json.loads(cli(*plan, "--json").stdout)
+    hashprice = doc["start"]["hashprice_usd_ph_day"]
+    table = cli(*plan).stdout
+    signs = {}
+    for lot in doc["lots"]:
+        fall = lot["hashprice_fall_to_shutdown_pct"]
+        be = lot["breakeven_hashprice_usd_ph_day"]
+        assert fall == pytest.approx(100 * (1 - be / hashprice), rel=1e-12)
+        assert (fall > 0) == (lot["margin_usd_day_today"] > 0)
+        signs[lot["lot"]] = fall > 0
+        assert fmt.pct(-fall) in table  # the change to breakeven, in the breakevens table
+    assert signs == {"Antminer S19j Pro": False, "Antminer S21": True}
 
 
 @pytest.mark.parametrize("scenario", ["base", "hashrate-to-ai"])

@@ -320,12 +320,10 @@ model = "csv"
 file = "path.csv"
 lookback_days = 730
 block_days = 14
-drift_pct_per_year = 5
 shock_pct = -20
 shock_days = 30
 [fees]
 model = "flat"
-lookback_days = 90
 btc_per_block = 0.05
 [hashrate_exit]
 share_pct = 5
@@ -364,11 +362,11 @@ def test_a_scenario_file_with_every_key(tmp_path):
     assert (s.next_from_forecast, s.hashrate_price_elasticity, s.hashrate_lag_days) == (
         False, 0.5, 60)  # fmt: skip
     assert (s.price_model, s.lookback_days, s.block_days, s.drift_pct_per_year) == (
-        "csv", 730, 14, 5)  # fmt: skip
+        "csv", 730, 14, 0)  # fmt: skip
     assert s.price_file.day.astype(str).tolist() == ["2025-01-01", "2025-01-02", "2025-01-03"]
     assert s.price_file.values.tolist() == [90000, 91000, 92000]
     assert (s.shock_pct, s.shock_days) == (-20, 30)
-    assert (s.fee_model, s.fee_lookback_days, s.fee_btc_per_block) == ("flat", 90, 0.05)
+    assert (s.fee_model, s.fee_lookback_days, s.fee_btc_per_block) == ("flat", 365, 0.05)
     assert (s.exit_share_pct, s.exit_over_days, s.exit_start_day) == (5, 100, 10)
     assert (s.storm_month_day, s.storm_days, s.storm_site_uptime_pct) == ("07-15", 3, 50)
 
@@ -381,6 +379,12 @@ def test_a_scenario_file_with_every_key(tmp_path):
         ("days = 3", "dayz = 3", "storm.dayz", ("unknown key 'dayz' in [storm]",)),
         ("next_from_forecast = false", "next_from_forecast = 1",
          "difficulty.next_from_forecast", ("true or false",)),
+        ("shock_days = 30", "drift_pct_per_year = 5", "price.drift_pct_per_year",
+         ("applies to model = 'drift' or 'bootstrap'", "has model = 'csv'")),
+        ("btc_per_block = 0.05", "lookback_days = 90", "fees.lookback_days",
+         ("applies to model = 'bootstrap'", "[fees] has model = 'flat'")),
+        ("btc_per_block = 0.05", 'file = "fees.csv"', "fees.file",
+         ("applies to model = 'csv'",)),
     ],
 )  # fmt: skip
 def test_a_bad_scenario_file_names_file_line_and_key(tmp_path, old, new, key, words):

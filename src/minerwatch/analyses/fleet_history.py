@@ -314,7 +314,7 @@ def fleet_history(
         {"month": str(month_of[f]), **{k: float(v[i]) for k, v in month_sums.items()}}
         for i, f in enumerate(firsts)
     ]
-    notes = lots.launch_notes(days[0])
+    notes = lots.launch_notes(days[0], days[-1])
     if frame.provisional[rows].any():
         notes.append("the last days are provisional (blocks within 6 of the tip or today)")
     return FleetHistory(

@@ -128,7 +128,8 @@ class Payback:
 
 @dataclass(frozen=True)
 class LotOutlook:
-    """A lot at the plan's start (lots already past their life are left out, with a note):
+    """A lot at the plan's start (lots past their life, and lots bought after the plan's
+    months, are left out, with a note):
     its breakevens (the value at which its revenue equals
     its power cost, the others held at today's): ``breakeven_price_usd`` (BTC price),
     ``breakeven_hashprice_usd_ph_day``, ``breakeven_power_price_usd_kwh`` and
@@ -630,9 +631,7 @@ class _Money:
     bought_btc: np.ndarray
 
 
-def _money(
-    fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, horizon: int, price_usd: float
-) -> _Money:
+def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, price_usd: float) -> _Money:
     site = fleet.site
     margin = sim.revenue - sim.power + sim.credit
     fixed = lots.fixed_monthly(site.fixed_usd_month, grid)
@@ -660,7 +659,7 @@ def _money(
             draw_now = loan.principal_usd
         elif 0 < k0 < months:
             loan_flow[k0] += loan.principal_usd
-    h = horizon
+    h = grid.plan_months
     # Month 0's capex and draw happen on day one (undiscounted); the rest at month ends.
     upfront = -capex[0] + draw_now
     monthly = operating[:, :h] + resale[:h] + loan_flow[:h]
@@ -742,7 +741,7 @@ def _lot_outlooks(
     be_power = asics.breakeven_power_price_usd_kwh(
         static["hashprice"], wall_j_th, site.pool_fee_pct
     )
-    live = np.flatnonzero(lots.serve_to > lots.serve_from)  # lots past their life: a note
+    live = np.flatnonzero(lots.held_in_plan(grid.plan_end))  # the others: a note each
     order = live[np.argsort(-be_hashprice[live], kind="stable")]
     rank = np.zeros(len(be_hashprice), np.int64)
     rank[order] = np.arange(1, len(order) + 1)
@@ -817,7 +816,7 @@ def plan_from(
     )
     lots = _lots(fleet, grid)
     sim = _simulate_fleet(fleet, lots, scenario, start, grid, runs, seed)
-    money = _money(fleet, lots, grid, sim, months, start.price_usd)
+    money = _money(fleet, lots, grid, sim, start.price_usd)
     return _assemble(
         fleet, scenario, start, grid, lots, _static(fleet, lots, start), sim, money, runs, seed
     )
@@ -932,10 +931,16 @@ def _assemble(
     always = sim.margin_always[:, :months]
     with_rule = (sim.revenue - sim.power + sim.credit)[:, :months]
     value = finance.npv(0.0, with_rule - always, site.discount_rate_pct)
-    notes = lots.arrays.launch_notes(grid.days[0]) + [
+    notes = lots.arrays.launch_notes(grid.days[0], grid.days[grid.plan_end - 1]) + [
         f"lot {name} is past its life before the plan starts: no capex, no revenue"
         for name, a, b in zip(lots.arrays.name, lots.serve_from, lots.serve_to, strict=True)
         if b <= a
+    ]
+    notes += [
+        f"lot {name}: bought on {grid.days[0] + int(a)}, after the plan's months: left out "
+        "of its figures"
+        for name, a, b in zip(lots.arrays.name, lots.serve_from, lots.serve_to, strict=True)
+        if b > a and a >= grid.plan_end
     ]
     if capex > 0 and fleet.resale_curve is None:
         notes.append(

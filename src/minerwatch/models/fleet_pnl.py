@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike
 
 from minerwatch.metrics.revenue import hashprice_btc_ph_day
 from minerwatch.models import asics
+from minerwatch.sources.catalog import on_sale_day
 from minerwatch.sources.fleet_file import Fleet
 from minerwatch.units import SAT_PER_BTC, THS_PER_PHS
 
@@ -187,28 +188,41 @@ class LotArrays:
             paid_usd=np.array([lot.paid_usd for lot in lots], np.float64),
             purchase_day=np.array([lot.purchase_date or "NaT" for lot in lots], "datetime64[D]"),
             life_days=np.array([lot.life_years * DAYS_PER_YEAR for lot in lots], np.float64),
-            launch_day=(
-                np.array([lot.release_month or "NaT" for lot in lots], "datetime64[M]") + 1
-            ).astype("datetime64[D]"),
+            launch_day=on_sale_day(
+                np.array([lot.release_month or "NaT" for lot in lots], "datetime64[M]")
+            ),
         )
 
     def since(self, first_day: np.datetime64) -> np.ndarray:
-        """Each lot's first day of service: its purchase day, else ``first_day`` or the
-        model's launch day when that is later (no machine runs before it is on sale)."""
+        """Each lot's first day of service: its purchase day (else ``first_day``), or the
+        model's launch day when that is later (no machine runs before it is on sale; a
+        purchase in the release month waits for the month after)."""
         first = np.asarray(first_day, "datetime64[D]")
-        launched = np.where(np.isnat(self.launch_day), first, np.maximum(first, self.launch_day))
-        return np.asarray(np.where(np.isnat(self.purchase_day), launched, self.purchase_day))
+        bought = np.where(np.isnat(self.purchase_day), first, self.purchase_day)
+        launched = np.where(np.isnat(self.launch_day), bought, np.maximum(bought, self.launch_day))
+        return np.asarray(launched)
 
-    def launch_notes(self, first_day: np.datetime64) -> list[str]:
-        """A note for each lot without a purchase day whose model was not yet on sale on
-        ``first_day``: it counts from its launch day."""
+    def launch_notes(self, first_day: np.datetime64, last_day: np.datetime64) -> list[str]:
+        """A note for each lot that waits for its model's launch day, from ``first_day``
+        or its purchase day, within the days ``first_day..last_day``."""
         first = np.asarray(first_day, "datetime64[D]")
-        waits = np.isnat(self.purchase_day) & ~np.isnat(self.launch_day)
-        waits &= self.launch_day > first
-        return [
-            f"lot {name}: the model was not on sale before {day}; counted from then"
-            for name, day in zip(self.name[waits], self.launch_day[waits], strict=True)
-        ]
+        bought = np.where(np.isnat(self.purchase_day), first, self.purchase_day)
+        waits = ~np.isnat(self.launch_day) & (self.launch_day > bought)
+        out = []
+        for name, day, dated in zip(
+            self.name[waits],
+            self.launch_day[waits],
+            ~np.isnat(self.purchase_day[waits]),
+            strict=True,
+        ):  # one per lot that waits
+            since = "bought before then, " if dated else ""
+            when = (
+                "counted from then"
+                if day <= np.asarray(last_day, "datetime64[D]")
+                else "not in service in the period"
+            )
+            out.append(f"lot {name}: the model was not on sale before {day}; {since}{when}")
+        return out
 
     def in_service(self, day: np.ndarray, first_day: np.datetime64) -> np.ndarray:
         """``days x lots`` mask: on or after the first day of service (:meth:`since`) and

@@ -133,7 +133,13 @@ def fleet_plan_report(console: Console, p: FleetPlan) -> None:
         f"[bold]Fleet plan: {p.months} months from {s.day}[/] ({escape(p.fleet_file)}), "
         f"scenario [bold]{escape(p.scenario)}[/], {p.runs:,} runs, seed {p.seed}",
     )
-    _say(console, f"[dim]{escape(p.scenario_description)}[/]")
+    if p.scenario_description:
+        _say(console, f"[dim]{escape(p.scenario_description)}[/]")
+    if not p.lots:  # every lot past its life or bought after the plan: nothing to plan
+        for note in p.notes:
+            _say(console, f"[dim]note: {escape(note)}[/]")
+        _say(console, "no lot is in service within the plan's months")
+        return
     change = (
         f"next retarget at {s.next_retarget_height:,}: {fmt.pct(s.next_change_pct)} "
         f"({fmt.pct(s.next_change_low_pct)} to {fmt.pct(s.next_change_high_pct)}, 90%)"
@@ -183,7 +189,7 @@ def fleet_plan_report(console: Console, p: FleetPlan) -> None:
         )
     breakevens = _table(
         "#", "lot", "margin/day", "BTC price", "hashprice", "power", "difficulty",
-        "hashprice to shutdown",
+        "hashprice to breakeven",
         title="breakevens today (shutdown order as hashprice falls)",
     )  # fmt: skip
     outlook = _table("lot", "machines", "J/TH", "retires", "first off", "off at end")

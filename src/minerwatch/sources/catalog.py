@@ -83,14 +83,20 @@ class Catalog(Columns):
         month (the S21, launched 2023-09, is listed from 2023-10-01). A model without a
         release month (a user's own machine) is always released.
         """
-        month = as_day(day).astype("datetime64[M]")
-        return np.isnat(self.release_month) | (self.release_month < month)
+        return np.isnat(self.release_month) | (on_sale_day(self.release_month) <= as_day(day))
 
     def select(self, mask: np.ndarray) -> Catalog:
         """The models where ``mask`` is true (or at the given indices), in that order."""
         return Catalog(
             **{name: getattr(self, name)[mask] for name in CATALOG_COLUMNS}, notes=self.notes
         )
+
+
+def on_sale_day(release_month: np.ndarray) -> np.ndarray:
+    """The first day a model counts as on sale: the first day of the month after its
+    release month (release months have month resolution; see :meth:`Catalog.released_by`);
+    NaT for NaT."""
+    return (np.asarray(release_month, "datetime64[M]") + 1).astype("datetime64[D]")
 
 
 def _text_column(table: Table, column: str, default: str) -> tuple[np.ndarray, np.ndarray]:

@@ -144,6 +144,29 @@ def _file_key(section: Section, folder: Path, column: str) -> DayFile:
     return _day_file(folder / name, column)
 
 
+#: The keys of [price] and [fees] that only some models use: key -> those models (a key
+#: another model would ignore is refused, not silently dropped).
+PRICE_KEYS_BY_MODEL = {"drift_pct_per_year": ("drift", "bootstrap"), "file": ("csv",)}
+FEE_KEYS_BY_MODEL = {
+    "lookback_days": ("bootstrap",),
+    "btc_per_block": ("flat", "drift"),
+    "drift_pct_per_year": ("drift",),
+    "file": ("csv",),
+}
+
+
+def _only_where_used(
+    section: Section, table: str, model: str, keys: dict[str, tuple[str, ...]]
+) -> None:
+    for key, models in keys.items():
+        if section.has(key) and model not in models:
+            raise section.error(
+                key,
+                f"{key} applies to model = {' or '.join(repr(m) for m in models)}; this "
+                f"[{table}] has model = {model!r}",
+            )
+
+
 def _flag(section: Section, key: str, default: bool) -> bool:
     if not section.has(key):
         return default
@@ -166,6 +189,8 @@ def _parse(path: str | Path, name: str | None) -> Scenario:
     storm = root.table("storm") or empty
     price_model = price.text("model", "bootstrap", choices=PRICE_MODELS)
     fee_model = fees.text("model", "bootstrap", choices=FEE_MODELS)
+    _only_where_used(price, "price", price_model, PRICE_KEYS_BY_MODEL)
+    _only_where_used(fees, "fees", fee_model, FEE_KEYS_BY_MODEL)
     storm_day = storm.text("month_day") if storm.has("month_day") else None
     if storm_day is not None:
         try:

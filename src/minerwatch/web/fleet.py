@@ -823,7 +823,7 @@ def plan_view(p: FleetPlan) -> PlanView:
     lots = _table(
         "plan-lots",
         ["#", "lot", "machines", "J/TH", "margin/day", "BTC price", "hashprice", "power",
-         "difficulty", "hashprice to shutdown", "retires", "first off", "off at end"],
+         "difficulty", "hashprice to breakeven", "retires", "first off", "off at end"],
         [
             [
                 str(lot.shutdown_order), lot.lot, f"{lot.machines:,}",
