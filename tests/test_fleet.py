@@ -612,6 +612,32 @@ def test_annuity_repays_the_principal_and_irr_recovers_the_rate():
     assert finance.payback_month(-100.0, np.array([10.0, 10]))[()] == math.inf
 
 
+def test_mirr_closed_forms_and_flows_without_an_irr():
+    """An outlay P, then A at each of n month ends: FV = A ((1 + r)**n - 1) / r at the
+    reinvestment rate r, MIRR_month = (FV / P)**(1/n) - 1; it lies between the finance rate
+    and the IRR when the IRR is above it; it exists where the IRR does not (Lin 1976)."""
+    r = finance.monthly_rate(10.0)
+    n, a, p = 24, 5_000.0, 100_000.0
+    month = (a * ((1 + r) ** n - 1) / r / p) ** (1 / n) - 1
+    mirr = finance.mirr_pct(np.array([-p]), np.full((1, n), a), 10.0)[0]
+    assert mirr == pytest.approx(((1 + month) ** 12 - 1) * 100, rel=1e-12)
+    irr = finance.irr_pct(np.array([-p]), np.full((1, n), a))[0]
+    assert 10.0 < mirr < irr
+    # outflows discounted at the finance rate: -P now and -B at month 3's end
+    flows = np.zeros(n)
+    flows[2], flows[10:] = -20_000.0, 9_000.0
+    pv = p + 20_000.0 / (1 + r) ** 3
+    fv = sum(9_000.0 * (1 + r) ** (n - t) for t in range(11, n + 1))
+    want = (((fv / pv) ** (1 / n)) ** 12 - 1) * 100
+    assert finance.mirr_pct(-p, flows, 10.0)[()] == pytest.approx(want, rel=1e-12)
+    # a flow that turns negative again has no IRR, but an MIRR
+    twice = np.array([[30_000.0] * 6 + [-5_000.0] * 3 + [30_000.0] * 6])
+    assert math.isnan(finance.irr_pct(np.array([-100_000.0]), twice)[0])
+    assert math.isfinite(finance.mirr_pct(np.array([-100_000.0]), twice, 10.0)[0])
+    assert finance.mirr_pct(-1.0, np.zeros(12), 10.0)[()] == -100.0  # nothing back
+    assert math.isnan(finance.mirr_pct(0.0, np.ones(12), 10.0)[()])  # no outlay
+
+
 # -- the commands ----------------------------------------------------------------------------
 
 

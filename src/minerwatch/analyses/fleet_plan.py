@@ -212,6 +212,8 @@ class FleetPlan(Jsonable, Tabular):
     ``curtailment``), ``start`` (:class:`StartPoint`), ``halving`` (:class:`Halving`),
     ``months_table`` (:class:`MonthBand` per month), ``payback`` (:class:`Payback`),
     ``npv_usd`` and ``irr_pct`` bands (``irr_undefined_share``: runs without an IRR),
+    ``mirr_pct`` (the modified IRR at the discount rate, which every run with an outlay
+    has),
     ``btc_return`` (:class:`BtcReturn`), ``lots`` (:class:`LotOutlook`, in shutdown order),
     ``curtailment_value_usd`` (NPV over the plan of the margin with the rule less the margin
     running every day in service, band; 0 for the rule ``none``) and ``notes``."""
@@ -233,6 +235,7 @@ class FleetPlan(Jsonable, Tabular):
     npv_usd: Band
     irr_pct: Band
     irr_undefined_share: float
+    mirr_pct: Band
     btc_return: BtcReturn
     lots: list[LotOutlook]
     curtailment_value_usd: Band
@@ -617,7 +620,7 @@ class _Money:
     """Per run: the unlevered monthly cash flow without resale (``operating``, runs x
     months, capex in its month), the equity cash flow after day one (``equity``: margin,
     fixed, later capex, resale, loan; day one's capex and draw are the NPV's undiscounted
-    upfront), NPV, IRR and payback month; ``net_btc``: the BTC the fleet holds at the
+    upfront), NPV, IRR, MIRR and payback month; ``net_btc``: the BTC the fleet holds at the
     plan's end (mined and held, costs paid by selling BTC, purchases paid with the capital);
     ``bought_btc``: the BTC the same capital buys when the fleet spends it (day one's capex
     at the close, a later purchase at its month's mean price)."""
@@ -626,6 +629,7 @@ class _Money:
     equity: np.ndarray
     npv: np.ndarray
     irr: np.ndarray
+    mirr: np.ndarray
     payback: np.ndarray
     net_btc: np.ndarray
     bought_btc: np.ndarray
@@ -684,6 +688,7 @@ def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, price_usd: float
         equity=monthly,
         npv=finance.npv(upfront, monthly, site.discount_rate_pct),
         irr=finance.irr_pct(upfront, monthly),
+        mirr=finance.mirr_pct(upfront, monthly, site.discount_rate_pct),
         payback=payback,
         net_btc=net_btc,
         bought_btc=bought_btc,
@@ -1001,6 +1006,7 @@ def _assemble(
         npv_usd=_band(money.npv),
         irr_pct=_band_none_lowest(money.irr),
         irr_undefined_share=float(np.isnan(money.irr).mean()),
+        mirr_pct=_band(money.mirr),
         btc_return=btc_return,
         lots=_lot_outlooks(fleet, lots, start, static, sim, grid),
         curtailment_value_usd=_band(value),

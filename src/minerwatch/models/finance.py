@@ -3,7 +3,9 @@ resale values. Pure and vectorised over runs (cash flows are ``... x months`` ar
 month 0 the plan's start).
 
 References: R. Brealey, S. Myers, F. Allen, *Principles of Corporate Finance* (NPV, IRR,
-payback period; the annuity formula ``P * r / (1 - (1 + r)**-n)``).
+payback period; the annuity formula ``P * r / (1 - (1 + r)**-n)``). S. A. Y. Lin (1976),
+*The modified internal rate of return and investment criterion*, The Engineering Economist
+21(4) (the MIRR, defined for any sign pattern of the flows).
 """
 
 from __future__ import annotations
@@ -93,6 +95,35 @@ def irr_pct(upfront_usd: ArrayLike, monthly_usd: ArrayLike, iterations: int = 56
             high = np.where(same, high, mid)
     annual = ((1.0 + (low + high) / 2.0) ** MONTHS_PER_YEAR - 1.0) * 100.0
     return np.where(ok & conventional, annual, np.nan)
+
+
+def mirr_pct(
+    upfront_usd: ArrayLike,
+    monthly_usd: ArrayLike,
+    finance_annual_pct: float,
+    reinvest_annual_pct: float | None = None,
+) -> np.ndarray:
+    """Modified internal rate of return, percent a year (Lin 1976; Excel's ``MIRR``).
+
+    ``MIRR_month = (FV / PV)**(1/n) - 1`` over the ``n`` months, with ``PV`` the outflows
+    (the upfront and every negative month) discounted to day one at the finance rate and
+    ``FV`` the inflows compounded to the last month's end at the reinvestment rate (default
+    the finance rate); annual: ``(1 + MIRR_month)**12 - 1``. It exists whatever the signs
+    of the flows (unlike :func:`irr_pct`): -100% when nothing comes back, NaN without an
+    outflow.
+    """
+    flows = np.asarray(monthly_usd, np.float64)
+    upfront = np.broadcast_to(np.asarray(upfront_usd, np.float64), flows.shape[:-1])
+    months = flows.shape[-1]
+    f = monthly_rate(finance_annual_pct)
+    r = monthly_rate(finance_annual_pct if reinvest_annual_pct is None else reinvest_annual_pct)
+    t = np.arange(1, months + 1)
+    pv = np.minimum(upfront, 0.0) + (np.minimum(flows, 0.0) * (1.0 + f) ** -t).sum(axis=-1)
+    fv = (np.maximum(flows, 0.0) * (1.0 + r) ** (months - t)).sum(axis=-1)
+    fv = fv + np.maximum(upfront, 0.0) * (1.0 + r) ** months
+    with np.errstate(invalid="ignore", divide="ignore"):
+        month = (fv / -pv) ** (1.0 / months) - 1.0
+    return np.where(pv < 0, ((1.0 + month) ** MONTHS_PER_YEAR - 1.0) * 100.0, np.nan)
 
 
 def payback_month(

@@ -176,7 +176,9 @@ def fleet_plan_report(console: Console, p: FleetPlan) -> None:
             f" ({fmt.percent(100 * p.irr_undefined_share)} of runs have none)"
             if p.irr_undefined_share
             else ""
-        ),
+        )
+        + f"; MIRR at {p.discount_rate_pct:g}% (5/50/95%): {fmt.pct(p.mirr_pct.p5)} / "
+        f"{fmt.pct(p.mirr_pct.p50)} / {fmt.pct(p.mirr_pct.p95)}",
     )
     br = p.btc_return
     if br.btc_if_bought:

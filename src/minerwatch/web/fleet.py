@@ -790,6 +790,7 @@ def plan_view(p: FleetPlan) -> PlanView:
     rows = [
         [f"NPV at {p.discount_rate_pct:g}%/yr", *_band_cells(p.npv_usd, fmt.usd)],
         ["IRR", *_band_cells(p.irr_pct, fmt.percent)],
+        [f"MIRR at {p.discount_rate_pct:g}%/yr", *_band_cells(p.mirr_pct, fmt.pct)],
         ["curtailment rule's value (NPV)", *_band_cells(p.curtailment_value_usd, fmt.usd)],
     ]
     if br.btc_if_bought:
@@ -807,7 +808,8 @@ def plan_view(p: FleetPlan) -> PlanView:
     if p.irr_undefined_share:
         lines.append(
             f"IRR: {_probability(p.irr_undefined_share)} of runs have none (their cash flows "
-            "never change sign); its quantiles are over the others."
+            "change sign more than once, or never: no single rate); its quantiles rank them "
+            "lowest. The MIRR exists for every run."
         )
     if br.btc_if_bought:
         lines.append(
