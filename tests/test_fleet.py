@@ -612,6 +612,43 @@ def test_annuity_repays_the_principal_and_irr_recovers_the_rate():
     assert finance.payback_month(-100.0, np.array([10.0, 10]))[()] == math.inf
 
 
+def test_the_plan_months_carry_the_cash_schedule_that_sums_to_the_npv(tmp_path, loaded_db):
+    """Each month's scheduled money (fixed, purchases, sales, the loan) and the equity cash
+    flow: at a 0% discount rate, in a constant world, the running sum at the plan's end is
+    the NPV; the CSV carries every column."""
+    extra = (
+        '[[lots]]\nname = "later"\nmodel = "Antminer S21"\ncount = 5\nunit_price_usd = 3000\n'
+        "purchase_date = 2026-04-10\nlife_years = 1\n"
+        "[resale]\ncurve = [[0, 100], [12, 40]]\n"
+        "[financing]\nprincipal_usd = 20000\nrate_pct = 12\nterm_months = 6\n"
+    )
+    path = fleet_file(tmp_path, [("Antminer S21", 10, 3000)], fixed=500, extra=extra)
+    path.write_text(path.read_text().replace("fixed_usd_month = 500", "fixed_usd_month = 500\n"
+                                             "discount_rate_pct = 0"))  # fmt: skip
+    start, fleet, _ = read_plan_inputs(loaded_db, path, "base", "2025-12-31")
+    scenario = load_scenario(constant_scenario(tmp_path, float(start.fees_btc_per_block[-1])))
+    plan = plan_from(start, fleet, 12, scenario, runs=20, seed=3)
+    months = {m.month: m for m in plan.months_table}
+    assert months["2026-01"].capex_usd == 30_000 and months["2026-04"].capex_usd == 15_000
+    assert sum(m.capex_usd for m in plan.months_table) == 45_000
+    pay = finance.loan_schedule(20_000, 12.0, 6, 6)[0]
+    assert months["2026-01"].loan_usd == pytest.approx(20_000 - pay[0], rel=1e-12)
+    assert sum(m.loan_usd for m in plan.months_table) == pytest.approx(20_000 - pay.sum())
+    # both lots are sold at the plan's end (the later one's life runs past it)
+    assert [m.resale_usd > 0 for m in plan.months_table] == [False] * 11 + [True]
+    assert all(m.fixed_usd == pytest.approx(500) for m in plan.months_table)
+    for m in plan.months_table:
+        want = m.margin_usd.p50 - m.capex_usd + m.resale_usd + m.loan_usd
+        assert m.cash_flow_usd.p50 == pytest.approx(want, rel=1e-9, abs=1e-6)
+    last = plan.months_table[-1].cumulative_cash_flow_usd.p50
+    assert last == pytest.approx(plan.npv_usd.p50, rel=1e-9)
+    out = plan.write_csv(tmp_path / "plan.csv")
+    with open(out, newline="") as f:
+        header = next(csv.reader(f))
+    for column in ("power_usd_p50", "capex_usd", "loan_usd", "cumulative_cash_flow_usd_p95"):
+        assert column in header
+
+
 def test_mirr_closed_forms_and_flows_without_an_irr():
     """An outlay P, then A at each of n month ends: FV = A ((1 + r)**n - 1) / r at the
     reinvestment rate r, MIRR_month = (FV / P)**(1/n) - 1; it lies between the finance rate

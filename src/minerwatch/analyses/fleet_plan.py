@@ -95,9 +95,13 @@ def _band(x: np.ndarray) -> Band:
 class MonthBand:
     """One month of the plan: ``month`` (YYYY-MM), the fleet's ``margin_usd`` band
     (revenue - power - fixed + credits, before capex and loan), ``revenue_usd``, ``btc``,
-    and the medians of the BTC price ``price_usd_p50`` and the hashprice
+    ``power_usd``, the medians of the BTC price ``price_usd_p50`` and the hashprice
     ``hashprice_usd_ph_day_p50`` (under the fleet's pool scheme, before the fee; USD per
-    PH/s per day) and the network ``difficulty_p50``."""
+    PH/s per day) and the network ``difficulty_p50``; the month's scheduled money, the same
+    in every run: ``fixed_usd``, ``capex_usd`` (purchases), ``resale_usd`` (sales),
+    ``loan_usd`` (the draw, positive, less the payments); and the equity
+    ``cash_flow_usd`` (margin - capex + resale + loan) with its running sum from day one,
+    ``cumulative_cash_flow_usd`` (bands: each month's quantiles over the runs)."""
 
     month: str
     margin_usd: Band
@@ -106,6 +110,13 @@ class MonthBand:
     price_usd_p50: float
     hashprice_usd_ph_day_p50: float
     difficulty_p50: float
+    power_usd: Band
+    fixed_usd: float
+    capex_usd: float
+    resale_usd: float
+    loan_usd: float
+    cash_flow_usd: Band
+    cumulative_cash_flow_usd: Band
 
 
 @dataclass(frozen=True)
@@ -627,6 +638,11 @@ class _Money:
 
     operating: np.ndarray
     equity: np.ndarray
+    upfront: float
+    fixed: np.ndarray
+    capex: np.ndarray
+    resale: np.ndarray
+    loan: np.ndarray
     npv: np.ndarray
     irr: np.ndarray
     mirr: np.ndarray
@@ -683,9 +699,15 @@ def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, price_usd: float
         if len(invested)
         else np.zeros(len(margin))
     )
+    loan_flow[0] += draw_now
     return _Money(
         operating=operating,
         equity=monthly,
+        upfront=upfront,
+        fixed=fixed,
+        capex=capex,
+        resale=resale,
+        loan=loan_flow,
         npv=finance.npv(upfront, monthly, site.discount_rate_pct),
         irr=finance.irr_pct(upfront, monthly),
         mirr=finance.mirr_pct(upfront, monthly, site.discount_rate_pct),
@@ -889,16 +911,39 @@ def _assemble(
     months = grid.plan_months
     fixed_month = site.fixed_usd_month
     margin = (sim.revenue - sim.power + sim.credit) - lots.fixed_monthly(fixed_month, grid)
-    q_margin, q_rev, q_btc = (band(x[:, :months]) for x in (margin, sim.revenue, sim.btc))
+    scheduled = (-money.capex + money.resale + money.loan)[:months]
+    cash = margin[:, :months] + scheduled
+    q_margin, q_rev, q_btc, q_power, q_cash, q_cum = (
+        band(x)
+        for x in (
+            margin[:, :months],
+            sim.revenue[:, :months],
+            sim.btc[:, :months],
+            sim.power[:, :months],
+            cash,
+            np.cumsum(cash, axis=1),
+        )
+    )
+
+    def q(x: np.ndarray, m: int) -> Band:
+        return Band(*map(float, x[:, m]))
+
     table = [
         MonthBand(
             month=str(grid.month[m]),
-            margin_usd=Band(*map(float, q_margin[:, m])),
-            revenue_usd=Band(*map(float, q_rev[:, m])),
-            btc=Band(*map(float, q_btc[:, m])),
+            margin_usd=q(q_margin, m),
+            revenue_usd=q(q_rev, m),
+            btc=q(q_btc, m),
             price_usd_p50=float(np.median(sim.price_mean[:, m])),
             hashprice_usd_ph_day_p50=float(np.median(sim.hashprice_mean[:, m])),
             difficulty_p50=float(np.median(sim.difficulty_mean[:, m])),
+            power_usd=q(q_power, m),
+            fixed_usd=float(money.fixed[m]),
+            capex_usd=float(money.capex[m]),
+            resale_usd=float(money.resale[m]),
+            loan_usd=float(money.loan[m]),
+            cash_flow_usd=q(q_cash, m),
+            cumulative_cash_flow_usd=q(q_cum, m),
         )
         for m in range(months)
     ]
