@@ -131,7 +131,7 @@ def fleet_plan_report(console: Console, p: FleetPlan) -> None:
     _say(
         console,
         f"[bold]Fleet plan: {p.months} months from {s.day}[/] ({escape(p.fleet_file)}), "
-        f"scenario [bold]{escape(p.scenario)}[/], {p.runs:,} runs, seed {p.seed}",
+        f"scenario [bold]{escape(p.scenario)}[/], {fmt.count(p.runs, 'run')}, seed {p.seed}",
     )
     if p.scenario_description:
         _say(console, f"[dim]{escape(p.scenario_description)}[/]")
@@ -251,7 +251,7 @@ def fleet_comparison_report(console: Console, c: Comparison) -> None:
     _say(
         console,
         f"[bold]{escape(c.fleet_b)} against {escape(c.fleet_a)}[/]: {c.months} months, "
-        f"scenario {escape(c.scenario)}, the same {c.runs:,} runs (seed {c.seed})",
+        f"scenario {escape(c.scenario)}, the same {fmt.count(c.runs, 'run')} (seed {c.seed})",
     )
     t = _table("", "fleet", "capex", "NPV p5", "NPV p50", "NPV p95", "payback (median)")
     for tag, label, capex, npv, pb in (
@@ -279,7 +279,8 @@ def fleet_sensitivity_report(console: Console, s: Sensitivity) -> None:
     _say(
         console,
         f"[bold]Sensitivity of the median NPV[/] ({escape(s.fleet_file)}, {s.months} months, "
-        f"scenario {escape(s.scenario)}, {s.runs:,} runs): base {fmt.usd_short(s.npv_base_usd)}",
+        f"scenario {escape(s.scenario)}, {fmt.count(s.runs, 'run')}): base "
+        f"{fmt.usd_short(s.npv_base_usd)}",
     )
     widest = max((r.swing_usd for r in s.rows), default=0.0) or 1.0
     t = _table("input", "low", "NPV", "high", "NPV", "swing")

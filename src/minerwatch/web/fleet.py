@@ -750,7 +750,7 @@ def plan_view(p: FleetPlan) -> PlanView:
     s = p.start
     heading = (
         f"Fleet plan: {p.months} months from {s.day} ({p.fleet_file}), scenario {p.scenario}, "
-        f"{p.runs:,} runs, seed {p.seed}"
+        f"{fmt.count(p.runs, 'run')}, seed {p.seed}"
     )
     change = (
         f"next retarget at {s.next_retarget_height:,}: {fmt.pct(s.next_change_pct)} "
