@@ -649,6 +649,58 @@ def test_the_plan_months_carry_the_cash_schedule_that_sums_to_the_npv(tmp_path, 
         assert column in header
 
 
+def test_a_loan_costs_the_plan_its_interest_whatever_its_term(tmp_path, loaded_db):
+    """At a 0% discount rate a loan adds to the plan's NPV its draw less what is paid back
+    within the plan and what it still owes at the end (repaid with the sale): minus the
+    interest of the plan's months, for a term shorter or longer than the plan."""
+    path = fleet_file(tmp_path, [("Antminer S21", 10, 3000)], name="none.toml")
+    path.write_text(path.read_text().replace("[[lots]]", "discount_rate_pct = 0\n[[lots]]", 1))
+    start, fleet, _ = read_plan_inputs(loaded_db, path, "base", "2025-12-31")
+    scenario = load_scenario(constant_scenario(tmp_path, float(start.fees_btc_per_block[-1])))
+    base = plan_from(start, fleet, 12, scenario, runs=10, seed=1).npv_usd.p50
+    for term in (6, 24, 120):
+        loan = f"[financing]\nprincipal_usd = 100000\nrate_pct = 12\nterm_months = {term}\n"
+        with_loan = tmp_path / f"loan{term}.toml"
+        with_loan.write_text(path.read_text() + loan)
+        _, f, _ = read_plan_inputs(loaded_db, with_loan, "base", "2025-12-31")
+        npv = plan_from(start, f, 12, scenario, runs=10, seed=1).npv_usd.p50
+        interest = finance.loan_schedule(100_000, 12.0, term, 12)[1].sum()
+        assert npv - base == pytest.approx(-interest, rel=1e-9), term
+    pay, interest = finance.loan_schedule(100_000, 12.0, 24, 24)
+    owed = 100_000 - np.cumsum(pay - interest)
+    for k in (0, 1, 12, 24, 30):
+        want = 100_000.0 if k == 0 else max(float(owed[min(k, 24) - 1]), 0.0)
+        assert finance.loan_balance_usd(100_000, 12.0, 24, k) == pytest.approx(want, abs=1e-6)
+
+
+def test_a_loan_dated_before_the_plans_first_day_was_drawn_before_it(tmp_path, loaded_db):
+    """A plan from 16 December: a loan dated 1 December was drawn before it (its payments
+    and what it owes at the end count, not its draw); one dated 16 December is drawn on
+    day one. And the MIRR says over how many runs it is taken."""
+    path = fleet_file(tmp_path, [("Antminer S21", 10, 3000)], name="base.toml")
+    path.write_text(path.read_text().replace("[[lots]]", "discount_rate_pct = 0\n[[lots]]", 1))
+    start, fleet, _ = read_plan_inputs(loaded_db, path, "base", "2025-12-15")
+    scenario = load_scenario(constant_scenario(tmp_path, float(start.fees_btc_per_block[-1])))
+    base = plan_from(start, fleet, 12, scenario, runs=10, seed=1).npv_usd.p50
+    npv = {}
+    for day in ("2025-12-01", "2025-12-16"):
+        loan = (
+            "[financing]\nprincipal_usd = 100000\nrate_pct = 12\nterm_months = 24\n"
+            f"start_date = {day}\n"
+        )
+        dated = tmp_path / f"loan{day}.toml"
+        dated.write_text(path.read_text() + loan)
+        _, f, _ = read_plan_inputs(loaded_db, dated, "base", "2025-12-15")
+        npv[day] = plan_from(start, f, 12, scenario, runs=10, seed=1).npv_usd.p50 - base
+    assert npv["2025-12-16"] == pytest.approx(
+        -finance.loan_schedule(100_000, 12.0, 24, 12)[1].sum(), rel=1e-9
+    )
+    assert npv["2025-12-01"] < -100_000  # paid back in full, the draw before the plan
+    free = fleet_file(tmp_path, [("Antminer S21", 10, 0)], name="free.toml")
+    plan = plan_fleet(loaded_db, free, 6, runs=20, as_of="2025-12-31")
+    assert plan.mirr_undefined_share > 0.5
+
+
 def test_mirr_closed_forms_and_flows_without_an_irr():
     """An outlay P, then A at each of n month ends: FV = A ((1 + r)**n - 1) / r at the
     reinvestment rate r, MIRR_month = (FV / P)**(1/n) - 1; it lies between the finance rate

@@ -14,7 +14,9 @@ the first runs of a longer plan are those of a shorter one.
 Money. Each lot is bought at the plan's start for ``count * unit_price_usd`` (or in the
 month of a later ``purchase_date``; an earlier one only sets its age) and is sold at the
 resale curve's value at the end of the plan or of its life, whichever comes first. The
-loan is drawn at its ``start_date`` (else the plan's start) and repaid as an annuity.
+loan is drawn at its ``start_date`` (else the plan's start; a loan dated before the plan's
+first day counts only its payments) and repaid as an annuity; what it still owes at the
+plan's end is repaid then, with the machines' sale.
 Cash flows are monthly; NPV discounts them at the site's ``discount_rate_pct``; payback is
 the month the cumulative cash flow without resale and loan turns non-negative.
 """
@@ -223,8 +225,8 @@ class FleetPlan(Jsonable, Tabular):
     ``curtailment``), ``start`` (:class:`StartPoint`), ``halving`` (:class:`Halving`),
     ``months_table`` (:class:`MonthBand` per month), ``payback`` (:class:`Payback`),
     ``npv_usd`` and ``irr_pct`` bands (``irr_undefined_share``: runs without an IRR),
-    ``mirr_pct`` (the modified IRR at the discount rate, which every run with an outlay
-    has),
+    ``mirr_pct`` (the modified IRR at the discount rate, over the runs with an outlay;
+    ``mirr_undefined_share``: the runs without one),
     ``btc_return`` (:class:`BtcReturn`), ``lots`` (:class:`LotOutlook`, in shutdown order),
     ``curtailment_value_usd`` (NPV over the plan of the margin with the rule less the margin
     running every day in service, band; 0 for the rule ``none``) and ``notes``."""
@@ -247,6 +249,7 @@ class FleetPlan(Jsonable, Tabular):
     irr_pct: Band
     irr_undefined_share: float
     mirr_pct: Band
+    mirr_undefined_share: float
     btc_return: BtcReturn
     lots: list[LotOutlook]
     curtailment_value_usd: Band
@@ -662,6 +665,7 @@ def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, price_usd: float
     np.add.at(resale, *lots.resale(fleet.resale_curve, grid, plan_end))
     operating = margin - fixed - capex
     months = margin.shape[1]
+    h = grid.plan_months
     loan_flow = np.zeros(months)
     draw_now = 0.0
     if fleet.financing is not None:
@@ -675,11 +679,19 @@ def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, price_usd: float
         at = k0 + np.arange(loan.term_months)
         inside = (at >= 0) & (at < months)
         loan_flow[at[inside]] -= pay[inside]  # a loan drawn before the start: what is left
-        if k0 == 0:
+        drawn_before = (
+            loan.start_date is not None and np.datetime64(loan.start_date, "D") < (grid.days[0])
+        )
+        if k0 == 0 and not drawn_before:
             draw_now = loan.principal_usd
         elif 0 < k0 < months:
             loan_flow[k0] += loan.principal_usd
-    h = grid.plan_months
+        if k0 < h < k0 + loan.term_months:  # still owed at the plan's end: repaid then
+            owed = finance.loan_balance_usd(
+                loan.principal_usd, loan.rate_pct, loan.term_months, h - k0
+            )
+            loan_flow[h - 1] -= owed
+            loan_flow[h:] = 0.0
     # Month 0's capex and draw happen on day one (undiscounted); the rest at month ends.
     upfront = -capex[0] + draw_now
     monthly = operating[:, :h] + resale[:h] + loan_flow[:h]
@@ -1052,6 +1064,7 @@ def _assemble(
         irr_pct=_band_none_lowest(money.irr),
         irr_undefined_share=float(np.isnan(money.irr).mean()),
         mirr_pct=_band(money.mirr),
+        mirr_undefined_share=float(np.isnan(money.mirr).mean()),
         btc_return=btc_return,
         lots=_lot_outlooks(fleet, lots, start, static, sim, grid),
         curtailment_value_usd=_band(value),

@@ -48,6 +48,21 @@ def loan_schedule(
     return pay, interest
 
 
+def loan_balance_usd(principal_usd: float, rate_pct: float, term_months: int, paid: int) -> float:
+    """What an annuity loan (:func:`loan_schedule`) still owes after ``paid`` of its
+    payments: ``P (1 + r)**k - payment ((1 + r)**k - 1) / r`` with ``k = paid`` (clipped to
+    ``0..term``; ``P - k P / n`` at 0%)."""
+    r = rate_pct / 100.0 / MONTHS_PER_YEAR
+    n = term_months
+    k = min(max(paid, 0), n)
+    if k == n:
+        return 0.0
+    if r == 0:
+        return float(principal_usd * (1.0 - k / n))
+    payment = principal_usd * r / (1.0 - (1.0 + r) ** -n)
+    return float(principal_usd * (1 + r) ** k - payment * ((1 + r) ** k - 1) / r)
+
+
 def discount_factors(months: int, annual_pct: float) -> np.ndarray:
     """``(1 + r_m)**-(m + 1)`` for months ``m = 0..months-1``: each month's flow is
     discounted from its end."""

@@ -178,7 +178,12 @@ def fleet_plan_report(console: Console, p: FleetPlan) -> None:
             else ""
         )
         + f"; MIRR at {p.discount_rate_pct:g}% (5/50/95%): {fmt.pct(p.mirr_pct.p5)} / "
-        f"{fmt.pct(p.mirr_pct.p50)} / {fmt.pct(p.mirr_pct.p95)}",
+        f"{fmt.pct(p.mirr_pct.p50)} / {fmt.pct(p.mirr_pct.p95)}"
+        + (
+            f" (over the {fmt.percent(100 * (1 - p.mirr_undefined_share))} of runs with an outlay)"
+            if p.mirr_undefined_share
+            else ""
+        ),
     )
     br = p.btc_return
     if br.btc_if_bought:

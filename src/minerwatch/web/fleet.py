@@ -809,7 +809,7 @@ def plan_view(p: FleetPlan) -> PlanView:
         lines.append(
             f"IRR: {_probability(p.irr_undefined_share)} of runs have none (their cash flows "
             "change sign more than once, or never: no single rate); its quantiles rank them "
-            "lowest. The MIRR exists for every run."
+            "lowest. The MIRR exists for every run with an outlay."
         )
     if br.btc_if_bought:
         lines.append(
