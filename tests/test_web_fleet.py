@@ -328,6 +328,9 @@ def test_a_plan_posted_from_the_form_shows_the_librarys_figures(web, loaded_db, 
     for row, m in zip(table, p.months_table, strict=True):
         assert row[:4] == [m.month, *_band(m.margin_usd, fmt.usd)], m.month
         assert row[5:7] == [fmt.btc_amount(m.btc.p50), fmt.usd(m.price_usd_p50)], m.month
+        assert row[9:] == [fmt.usd(m.cash_flow_usd.p50), fmt.usd(m.cumulative_cash_flow_usd.p50)], (
+            m.month
+        )
     # the chart: the band's three lines are the months' margin quantiles
     spec = re.search(
         r'<script type="application/json" id="spec-plan-margin-\w+">(.*?)</script>', page, re.S

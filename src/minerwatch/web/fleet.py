@@ -849,19 +849,22 @@ def plan_view(p: FleetPlan) -> PlanView:
     months = _table(
         "plan-months",
         ["month", "margin p5", "margin p50", "margin p95", "revenue p50", "BTC p50",
-         "BTC $ p50", "hashprice p50", "difficulty p50"],
+         "BTC $ p50", "hashprice p50", "difficulty p50", "cash flow p50", "cumulative p50"],
         [
             [
                 m.month, *_band_cells(m.margin_usd, fmt.usd), fmt.usd(m.revenue_usd.p50),
                 fmt.btc_amount(m.btc.p50), fmt.usd(m.price_usd_p50),
                 fmt.hashprice_usd(m.hashprice_usd_ph_day_p50, "PH/s"),
-                fmt.difficulty(m.difficulty_p50),
+                fmt.difficulty(m.difficulty_p50), fmt.usd(m.cash_flow_usd.p50),
+                fmt.usd(m.cumulative_cash_flow_usd.p50),
             ]
             for m in p.months_table
         ],
         [("underwater" if (m.margin_usd.p50 or 0.0) < 0 else "") for m in p.months_table],
         caption="the fleet's months: margin = revenue - power - fixed + credits (before "
-        "capex and loan), 5/50/95% of runs; hashprice FPPS, USD per PH/s per day",
+        "capex and loan), 5/50/95% of runs; hashprice FPPS, USD per PH/s per day; cash flow "
+        "= margin - purchases + sales + loan, and its running sum from day one (each the "
+        "month's median over the runs)",
     )  # fmt: skip
     return PlanView(
         p, heading, start, halving, payback, verdict, returns, lines, lots, months,
