@@ -124,6 +124,7 @@ def test_constant_world_plan_is_asics_every_day(tmp_path, loaded_db):
     fees = start.fees_btc_per_block[-1]
     scenario = load_scenario(constant_scenario(tmp_path, float(fees)))
     plan = plan_from(start, fleet, 12, scenario, runs=40, seed=3)
+    assert "the forecast on the start line is for information" in " ".join(plan.notes)
     asics = asic_economics(loaded_db, as_of, power_price_usd_kwh=0.05, pool_fee_pct=2)
     i = list(asics.machines.model).index("Antminer S21")
     revenue_day = 10 * asics.machines.revenue_usd_day[i]

@@ -1019,6 +1019,11 @@ def _assemble(
             f"history held: it draws from all {int(usable.sum()):,} days with a price and a "
             f"difficulty change since {start.day - held_days + 1}"
         )
+    if start.next_change_pct is not None and not scenario.next_from_forecast:
+        notes.append(
+            "the scenario sets the coming retarget itself (next_from_forecast = false): the "
+            "forecast on the start line is for information"
+        )
     if start.next_change_pct is None:
         notes.append("no retarget forecast on the day: the coming retarget follows the scenario")
     next_halving = (start.next_height // 210_000 + 1) * 210_000
