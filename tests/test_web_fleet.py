@@ -365,6 +365,20 @@ def test_the_api_gives_the_librarys_json(web, loaded_db, example):
     assert got.status_code == 200 and got.json()["start"]["day"] == as_of
 
 
+def test_a_plan_of_a_fleet_past_its_life_shows_its_notes_alone(web):
+    old = (
+        '[site]\npower_price_usd_kwh = 0.05\n[[lots]]\nmodel = "Antminer S9"\ncount = 10\n'
+        "purchase_date = 2017-01-01\n"
+    )
+    fields = {"fleet": old, "mode": "plan", "months": "6", "scenario": "base", "runs": "20",
+              "seed": "0", "as_of": ""}  # fmt: skip
+    got = web.form(fields)
+    assert got.status_code == 200, _error(got.text)
+    assert "No lot is in service within the plan" in got.text
+    assert "is past its life before the plan starts" in got.text
+    assert 'id="plan-payback"' not in got.text and 'id="plan-months"' not in got.text
+
+
 def test_the_plan_defaults_are_the_librarys(web, loaded_db, example):
     """months 36, scenario base, runs 2000, seed 0, as of the last day held."""
     got = web.post("/api/v1/fleet/plan", json={"fleet": EXAMPLE})
