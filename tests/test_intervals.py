@@ -121,12 +121,12 @@ def test_daily_counts_fallback_without_blocks(loaded_db, cm_rows, epochs_csv):
     )
 
 
-def test_a_partial_day_of_block_data_reads_its_blocks(blocks_db):
-    # The block file ends at 06:05 on 16 Oct 2025: that day's figures come from the blocks
-    # held (provisional until the rest arrive), as they will once it is whole, so a day's
-    # source does not switch when a later block arrives.
+def test_a_partial_day_of_block_data_reads_its_blocks(blocks_db, loaded_db):
+    # The block file ends at 06:05 on 16 Oct 2025, a day Coin Metrics holds whole: that
+    # day's figures are its row's (the daily counts), as without the blocks.
     bi = minerwatch.status(blocks_db, as_of="2025-10-16").block_intervals
-    assert bi.source == "blocks" and bi.last_1d is not None
+    assert bi.source == "daily counts"
+    assert bi == minerwatch.status(loaded_db, as_of="2025-10-16").block_intervals
     # It starts at 14:47 on 18 Sep: 19 Sep is whole, its 7-day window is not.
     bi = minerwatch.status(blocks_db, as_of="2025-09-19").block_intervals
     assert bi.source == "blocks" and bi.last_7d is None

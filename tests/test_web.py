@@ -338,12 +338,15 @@ def test_the_now_page_shows_the_figures_of_status_json(cli, web, loaded_db, day)
         assert "block 1,050,000" in _tile_text(html, "halving")
 
 
-def test_the_provisional_badge_is_the_status_flag(web_blocks, blocks_db):
-    # The blocks file's tip (block 919,296) is stamped on 2025-10-16: within 6 of the tip.
-    for day in ("2025-10-16", "2025-10-06"):
+def test_the_provisional_badge_is_the_status_flag(blocks_db, monkeypatch):
+    # "Now" inside 2025-10-06: that day is the current UTC day, provisional; the day before
+    # is not.
+    monkeypatch.setenv("MINERWATCH_NOW", "2025-10-06T15:00:00Z")
+    web = Client(create_app(blocks_db))  # its own answers, under that clock
+    for day in ("2025-10-06", "2025-10-05"):
         flag = minerwatch.status(blocks_db, day).provisional
-        assert flag is (day == "2025-10-16")
-        html = web_blocks.get(f"/?as_of={day}").text
+        assert flag is (day == "2025-10-06"), day
+        html = web.get(f"/?as_of={day}").text
         assert ('id="provisional"' in html) is flag, day
 
 

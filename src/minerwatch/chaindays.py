@@ -66,17 +66,35 @@ def require_days(store: Store) -> tuple[np.datetime64, np.datetime64]:
     )
 
 
+def blocks_end_inside_a_daily_row(store: Store, day: np.datetime64) -> bool:
+    """Whether the stored blocks stop inside ``day`` (the tip is stamped on it) while the
+    daily rows (Coin Metrics) hold the whole day: that day's figures are then the daily
+    row's, not those of the blocks up to the tip (a blocks file that ends at 06:05 knows
+    less of its last day than the day's row does). A live tip's day has no daily row yet."""
+    edges = store.block_edges()
+    span = store.chain_day_range()
+    if edges is None or span is None or not span[0] <= as_day(day) <= span[1]:
+        return False
+    start = int((as_day(day) - np.datetime64("1970-01-01", "D")).astype(np.int64))
+    start *= SECONDS_PER_DAY
+    return start <= int(edges[2][-1]) < start + SECONDS_PER_DAY
+
+
 def provisional_blocks_on(store: Store, day: np.datetime64) -> bool:
     """Whether the per-block figures of ``day`` use a provisional block: some block is
     stamped on the day (the per-block reads reach it) and some block within
     :data:`~minerwatch.blockdays.PROVISIONAL_DEPTH` of the stored tip is stamped before
-    the day's end; or the day is the current UTC day or later (:func:`utc_now_s`)."""
+    the day's end, unless the day's figures are a daily row's
+    (:func:`blocks_end_inside_a_daily_row`); or the day is the current UTC day or later
+    (:func:`utc_now_s`)."""
     start = int((as_day(day) - np.datetime64("1970-01-01", "D")).astype(np.int64))
     if start >= utc_now_s() // SECONDS_PER_DAY:
         return True
     start *= SECONDS_PER_DAY
     edges = store.block_edges(PROVISIONAL_DEPTH)
     if edges is None or int(edges[2].min()) >= start + SECONDS_PER_DAY:
+        return False
+    if blocks_end_inside_a_daily_row(store, day):
         return False
     upto_end = store.block_height_range(max_time=start + SECONDS_PER_DAY - 1)
     return upto_end != store.block_height_range(max_time=start - 1)

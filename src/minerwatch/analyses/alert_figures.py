@@ -20,6 +20,7 @@ import numpy as np
 
 from minerwatch.analyses.cost import DEFAULT_MODEL, production_cost
 from minerwatch.analyses.day import Day
+from minerwatch.chaindays import blocks_end_inside_a_daily_row
 from minerwatch.days import day_end_s
 from minerwatch.metrics import intervals as iv
 from minerwatch.metrics import signals as sg
@@ -374,11 +375,22 @@ class Figures:
             store = self.context.store
             raw = store.read_blocks(max_time=int(end_s[-1]) - 1) if store is not None else None
             empty = np.zeros(0, np.int64)
-            self._cache["_block_series"] = iv.block_interval_series(  # type: ignore[assignment]
+            series = iv.block_interval_series(
                 raw["height"] if raw is not None else empty,
                 raw["time"] if raw is not None else empty,
                 end_s,
             )
+            edges = store.block_edges() if store is not None else None
+            if store is not None and edges is not None:
+                # the day the blocks end inside, where its daily row is known: status reads
+                # the row (:func:`~minerwatch.chaindays.blocks_end_inside_a_daily_row`)
+                tip_day = np.datetime64(int(edges[2][-1]), "s").astype("datetime64[D]")
+                row = np.flatnonzero(self.day == tip_day)
+                if len(row) and blocks_end_inside_a_daily_row(store, tip_day):
+                    series = {k: v.copy() for k, v in series.items()}
+                    series["held"][row] = False
+                    series["tip_height"][row] = np.nan
+            self._cache["_block_series"] = series  # type: ignore[assignment]
         return self._cache["_block_series"]  # type: ignore[return-value]
 
     def _interval_series(self) -> dict[str, np.ndarray]:

@@ -448,6 +448,7 @@ def _outlook_from_store(
     frame: DailyFrame | None,
     epochs_table: dict[str, np.ndarray] | None,
 ) -> DifficultyOutlook:
+    from minerwatch.chaindays import blocks_end_inside_a_daily_row
     from minerwatch.frames import build_daily_frame, check_as_of
 
     if as_of is not None and at_height is not None:
@@ -482,7 +483,7 @@ def _outlook_from_store(
     day = check_as_of(store, as_of)
     day_end = int(day_end_s(np.array([day]))[0])
     held = store.block_height_range(max_time=day_end - 1)
-    if held is not None:
+    if held is not None and not blocks_end_inside_a_daily_row(store, day):
         # The tip, if the blocks reach this day, is stamped on it: the daily history is the
         # days before it.
         daily = _daily_before(store, epochs, day_end - 1, frame)

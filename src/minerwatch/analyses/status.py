@@ -16,7 +16,11 @@ from minerwatch.analyses.cost import ProductionCost, production_cost
 from minerwatch.analyses.day import Day, day_of
 from minerwatch.analyses.signals import RibbonsSummary, ribbons_summary, sustainability_today
 from minerwatch.chain.consensus import RETARGET_INTERVAL
-from minerwatch.chaindays import provisional_blocks_on, require_days
+from minerwatch.chaindays import (
+    blocks_end_inside_a_daily_row,
+    provisional_blocks_on,
+    require_days,
+)
 from minerwatch.days import DayLike, utc_now_s
 from minerwatch.errors import InputError
 from minerwatch.frames import DailyFrame
@@ -244,7 +248,12 @@ def block_intervals_at(
     end = int(day_end[row])
     held = store.block_height_range() if store is not None else None
     cut = store.block_height_range(max_time=end - 1) if store is not None and held else None
-    if store is not None and held is not None and cut is not None:
+    if (
+        store is not None
+        and held is not None
+        and cut is not None
+        and not blocks_end_inside_a_daily_row(store, frame.day[row])
+    ):
         last = cut[1]
         longest = max(TIME_WINDOWS_DAYS.values()) * SECONDS_PER_DAY
         before = store.block_height_range(max_time=end - longest - 1)
