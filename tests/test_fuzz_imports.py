@@ -217,7 +217,7 @@ def _prices_accepted(store, before) -> None:
     close = after["close_usd"]
     assert ((close >= 1e-4) & (close <= 1e9)).all()
     assert (after["day"] >= np.datetime64("2009-01-03")).all()
-    # Nothing beyond x10 of Coin Metrics' close gets in without --force.
+    # Nothing beyond x3 of Coin Metrics' close gets in without --force.
     theirs = before["source"] == "coinmetrics"
     cm = dict(
         zip(before["day"][theirs].tolist(), before["close_usd"][theirs].tolist(), strict=True)

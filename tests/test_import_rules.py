@@ -334,17 +334,32 @@ def _copy(db: Path, tmp_path: Path) -> Path:
     return out
 
 
+def test_a_close_with_a_slipped_digit_is_refused_in_plain_figures(tmp_path, cm_db):
+    """A close ten times too high (1,247,500 for 124,750 on 2025-10-06, a few tenths of a
+    percent from Coin Metrics' 124,824) is x9.99 of the stored close: refused, in dollars;
+    one a tenth of it likewise."""
+    for value, times in (("1247500", "9.99 times"), ("12475", "0.0999 times")):
+        db = _copy(cm_db, tmp_path)
+        path = _write(tmp_path / "p.csv", ["date,close_usd", f"2025-10-06,{value}"])
+        result = _cli("import", "prices", str(path), "--db", str(db))
+        assert result.returncode == 2, result.stderr
+        assert f"{int(value):,}.00 USD on 2025-10-06 is {times} source 'coinmetrics'" in (
+            result.stderr
+        )
+        assert "(124,824.45 USD)" in result.stderr and "np.float64" not in result.stderr
+
+
 def test_prices_far_from_the_other_sources_are_refused_unless_forced(tmp_path, cm_db):
     db = _copy(cm_db, tmp_path)
     path = _write(tmp_path / "p.csv", ["date,close_usd", "2025-12-30,88400", "2025-12-31,900000"])
     result = _cli("import", "prices", str(path), "--db", str(db))
     assert result.returncode == 2
     assert "line 3, column 'close_usd'" in result.stderr
-    assert "x10 of the other stored sources" in result.stderr and "'coinmetrics'" in result.stderr
+    assert "x3 of the other stored sources" in result.stderr and "'coinmetrics'" in result.stderr
     result = _cli("import", "prices", str(path), "--db", str(db), "--force")
     assert result.returncode == 0, result.stderr
     with minerwatch.open_store(db, read_only=True) as store:
-        assert "--force: 1 close(s) beyond x10" in store.import_log()[-1][3]
+        assert "--force: 1 close(s) beyond x3" in store.import_log()[-1][3]
     warn = _write(tmp_path / "w.csv", ["date,close_usd", "2025-12-29,200000"])
     with minerwatch.open_store(db) as store:
         report = minerwatch.import_prices(store, warn)

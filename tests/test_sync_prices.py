@@ -177,7 +177,7 @@ def test_a_storm_that_never_lifts_fails_that_exchange_only(cli, tmp_path, venues
     assert {s for _, s in _stored(db)["daily"]} == {"bitstamp"}
 
 
-def test_a_page_beyond_x10_of_another_source_is_refused(cli, tmp_path, venues):
+def test_a_page_beyond_x3_of_another_source_is_refused(cli, tmp_path, venues):
     db = tmp_path / "db.duckdb"
     assert cli("sync", "prices", "--source", "bitstamp", "--url", venues.url, "--db", db,
                env=_env()).returncode == 0  # fmt: skip
@@ -186,7 +186,7 @@ def test_a_page_beyond_x10_of_another_source_is_refused(cli, tmp_path, venues):
         "sync", "prices", "--source", "coinbase", "--url", venues.url, "--db", db, env=_env()
     )
     assert result.returncode == 3
-    assert "x20 source 'bitstamp'" in result.stderr and "not stored" in result.stderr
+    assert "20 times source 'bitstamp'" in result.stderr and "not stored" in result.stderr
     assert {s for _, s in _stored(db)["daily"]} == {"bitstamp"}
 
 

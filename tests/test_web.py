@@ -191,12 +191,12 @@ def test_a_kept_answer_is_dropped_when_another_process_writes(tmp_path, syntheti
     assert (again.content, again.headers["etag"]) == (first.content, first.headers["etag"])
     assert first.json()["price_source"] == "coinmetrics"
     closes = tmp_path / "closes.csv"
-    closes.write_text("date,close_usd\n2009-03-03,0.5\n")
+    closes.write_text("date,close_usd\n2009-03-03,0.25\n")
     with minerwatch.open_store(db) as store:  # a write, as an import in another process
         minerwatch.import_prices(store, closes)
     after = client.get("/api/v1/status")
     assert after.headers["etag"] != first.headers["etag"]
-    assert (after.json()["price_usd"], after.json()["price_source"]) == (0.5, "csv")
+    assert (after.json()["price_usd"], after.json()["price_source"]) == (0.25, "csv")
 
 
 def test_a_server_holding_the_database_reads_each_commit_through_cursors(tmp_path, synthetic_db):
@@ -213,7 +213,7 @@ def test_a_server_holding_the_database_reads_each_commit_through_cursors(tmp_pat
     db = tmp_path / "mw.duckdb"
     shutil.copy(synthetic_db, db)
     closes = tmp_path / "closes.csv"
-    closes.write_text("date,close_usd\n2009-03-03,0.5\n")
+    closes.write_text("date,close_usd\n2009-03-03,0.25\n")
     with minerwatch.open_store(db) as owner:
         client = Client(create_app(db, shared=owner))
         before = client.get("/api/v1/status").json()
@@ -227,7 +227,7 @@ def test_a_server_holding_the_database_reads_each_commit_through_cursors(tmp_pat
         thread.start()  # a commit from the follower's thread
         thread.join(10)
         after = client.get("/api/v1/status").json()
-        assert (after["price_usd"], after["price_source"]) == (0.5, "csv")
+        assert (after["price_usd"], after["price_source"]) == (0.25, "csv")
         reader = owner.cursor()
         with pytest.raises(StoreReadOnly):
             minerwatch.import_prices(reader, closes)

@@ -228,7 +228,7 @@ def import_prices_cmd(
         bool,
         typer.Option(
             "--force",
-            help="Import closes beyond x10 of another stored source's close that day "
+            help="Import closes beyond x3 of another stored source's close that day "
             "(recorded in the import log).",
         ),
     ] = False,
@@ -741,7 +741,7 @@ def sync_prices_cmd(
     complete candles are stored. Incremental per exchange: from the day (hour) after the
     last one held; a first sync fetches each exchange's whole daily history (Kraken serves
     only its latest 720 candles) and the last 30 days of hours. Each page is committed on
-    its own and checked against the other stored sources' closes (beyond x10 refused).
+    its own and checked against the other stored sources' closes (beyond x3 refused).
     Binance quotes BTC/USDT: stored as source binance, left out of the USD index.
     Retries, MINERWATCH_HTTP_ATTEMPTS, MINERWATCH_HTTP_BACKOFF_S and
     MINERWATCH_SYNC_DEADLINE_S (per exchange) as for `minerwatch sync`. Exit code 3 when an

@@ -142,7 +142,7 @@ def check_block_times(store: Store, blocks: Blocks) -> None:
 
 def check_price_band(store: Store, prices: DailyPrices, *, force: bool) -> tuple[list[str], int]:
     """Closes against the other stored sources' closes of the same day
-    (:func:`rules.price_band`): notes, and how many rows lie beyond x10 (forced)."""
+    (:func:`rules.price_band`): notes, and how many rows lie beyond x3 (forced)."""
     where = _where(prices.origin, prices.lines)
     held = store.read_prices()
     other = ~np.isin(held["source"].astype(str), np.unique(prices.source.astype(str)))

@@ -19,6 +19,7 @@ import numpy as np
 from minerwatch.ingest import checks
 from minerwatch.sources import blocks as block_files
 from minerwatch.sources import coinmetrics, files
+from minerwatch.sources.rules import PRICE_REFUSE_RATIO
 from minerwatch.store import Store, WriteResult
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def import_prices(
     """Import a ``date,close_usd[,source]`` CSV of daily closes.
 
     Closes must lie in the plausible band against the other stored sources of the same
-    day (:func:`minerwatch.sources.rules.price_band`): beyond x1.5 is noted, beyond x10
+    day (:func:`minerwatch.sources.rules.price_band`): beyond x1.5 is noted, beyond x3
     refused unless ``force``; a forced import says so in the imports log (its origin).
     """
     progress(f"reading {path}")
@@ -123,8 +124,9 @@ def import_prices(
     notes, forced = checks.check_price_band(store, prices, force=force)
     origin = str(path)
     if forced:
-        origin += f" [--force: {forced} close(s) beyond x10 of another source]"
-        notes.append(f"--force: {forced:,} close(s) beyond x10 of another source imported")
+        beyond = f"close(s) beyond x{PRICE_REFUSE_RATIO:g} of another source"
+        origin += f" [--force: {forced} {beyond}]"
+        notes.append(f"--force: {forced:,} {beyond} imported")
     progress(f"writing {len(prices):,} closes")
     with store.transaction():
         write = store.write_prices(prices.day, prices.close_usd, prices.source, origin)

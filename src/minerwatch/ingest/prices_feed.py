@@ -13,7 +13,7 @@ Each feed fetches the exchange's daily candles, then its hourly ones
 
 Each page is checked as a price file is: against the other stored sources' closes of the
 same day (or hour), :func:`minerwatch.sources.rules.price_band` notes a ratio beyond x1.5
-and refuses one beyond x10 (a source fault: the page is not stored). Binance's closes are
+and refuses one beyond x3 (a source fault: the page is not stored). Binance's closes are
 BTC/USDT: stored as they are under source ``binance`` (hourly with quote ``USDT``), flagged
 in the report, and left out of the USD price index
 (:mod:`minerwatch.metrics.price_index`).

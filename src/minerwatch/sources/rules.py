@@ -62,7 +62,10 @@ RETARGET_TOLERANCE = 0.02
 MIN_PRICE_USD = 1e-4
 MAX_PRICE_USD = 1e9
 PRICE_WARN_RATIO = 1.5
-PRICE_REFUSE_RATIO = 10.0
+#: Beyond x3 of another source's same-day close a close is refused: real exchanges' closes
+#: of a day differ by a few percent, while a slipped digit (x10) or another unit (cents,
+#: thousands) is x10 or more, and a x10 typo against sources a little apart is x9.9.
+PRICE_REFUSE_RATIO = 3.0
 #: Bitcoin Core's ``MAX_FUTURE_BLOCK_TIME``: a header more than 2 hours ahead is rejected.
 MAX_FUTURE_S = 2 * 60 * 60
 _MTP_SPAN = 11
@@ -397,7 +400,7 @@ def price_band(
 ) -> tuple[list[str], int]:
     """Closes against other sources' closes of the same day.
 
-    Returns notes (rows beyond x1.5, first few) and how many rows lie beyond x10 (allowed
+    Returns notes (rows beyond x1.5, first few) and how many rows lie beyond x3 (allowed
     only when ``force``; otherwise the first is an error).
     """
     notes: list[str] = []
@@ -418,8 +421,8 @@ def price_band(
         raise where.error(
             i,
             "close_usd",
-            f"{close_usd[i]!r} USD on {day[i]} is x{factor[i]:.3g} source "
-            f"{os_[j[i]]!r}'s close that day ({oc[j[i]]!r} USD); expected within "
+            f"{float(close_usd[i]):,.2f} USD on {day[i]} is {float(ratio[i]):.3g} times source "
+            f"{os_[j[i]]!r}'s close that day ({float(oc[j[i]]):,.2f} USD); expected within "
             f"x{PRICE_REFUSE_RATIO:g} of the other stored sources (--force to import it "
             "anyway; the import log records it)",
         )
