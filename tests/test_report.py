@@ -292,6 +292,22 @@ def test_png_ticks_read_well_on_short_and_narrow_axes(loaded_db):
     assert not any("10^" in v or "times" in v for v in values), values  # no 6x10^-2
 
 
+def test_the_machines_chart_labels_each_dollar_tick_with_its_value(loaded_db):
+    """The breakeven electricity prices of 2025-10-06 run to about $0.20: ticks every
+    $0.025 read $0.025, $0.05, ... (not $0.03 for 0.025)."""
+    from minerwatch.present.png import draw
+
+    charts = build_charts(minerwatch.report_data(loaded_db, "2025-10-06"))
+    machines = next(c for c in charts if c.key == "machines")
+    fig = draw(machines, "2025-10-06")
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    for tick, text in zip(ax.get_xticks(), ax.xaxis.get_ticklabels(), strict=True):
+        label = text.get_text()
+        if label:
+            assert float(label.replace("\\$", "").replace("$", "")) == pytest.approx(tick)
+
+
 # -- early days, no look-ahead, the command ----------------------------------------------------
 
 

@@ -205,9 +205,19 @@ def _log_minor_labels(ax, prefix: str) -> None:
 
 
 def _formatter_dollars():
+    """Dollar ticks with as many decimals as the ticks need to differ (``$0.025``, not
+    ``$0.03``, on an axis of steps of 0.025), at least cents."""
     from matplotlib.ticker import FuncFormatter
 
-    return FuncFormatter(lambda v, _: _t(f"${v:.2f}"))
+    def label(v: float, _: object) -> str:
+        text = f"{v:.2f}"
+        for decimals in (2, 3, 4):  # the fewest that show the value exactly
+            text = f"{v:.{decimals}f}"
+            if abs(float(text) - v) < 1e-9:
+                break
+        return _t(f"${text}")
+
+    return FuncFormatter(label)
 
 
 def write_pngs(charts: list[Chart], folder: str | Path, *, as_of: str) -> list[Path]:
