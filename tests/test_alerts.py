@@ -442,7 +442,7 @@ def test_a_backtest_from_after_to_is_refused(cli, loaded_db):
         "--db", loaded_db,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "2023-01-01 is after to 2022-01-01" in result.stderr
+    assert "--from 2023-01-01 is after --to 2022-01-01" in result.stderr
 
 
 def test_age_text_reads_like_a_person():

@@ -355,7 +355,7 @@ def alerts_backtest(
     last_day = parse_day(to_day, "to_day")
     if last_day is not None and first_day > last_day:
         raise InputError(
-            f"from {first_day} is after to {last_day}; expected from on or before to",
+            f"--from {first_day} is after --to {last_day}; expected --from on or before --to",
             parameter="from_day",
         )
     with day_of(db, last_day) as day:
