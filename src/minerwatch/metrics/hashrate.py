@@ -17,7 +17,7 @@ from minerwatch.chain.consensus import HASHES_PER_DIFFICULTY
 from minerwatch.metrics.rolling import trailing_sum
 from minerwatch.units import MINUTES_PER_DAY, SECONDS_PER_DAY
 
-ESTIMATOR = "daily blocks x mean difficulty x 2^32 / 86400 s (Coin Metrics HashRate)"
+ESTIMATOR = "daily blocks x mean difficulty x 2^32 / 86400 s (Coin Metrics' HashRate definition)"
 
 
 def work_hashes(blocks: np.ndarray, difficulty_mean: np.ndarray) -> np.ndarray:
