@@ -381,6 +381,8 @@ def test_epoch_and_block_windows(cli, pools_db, drawn):
     r = _json(cli, pools_db, "--as-of", day, "--window", "144")
     assert r["blocks"] == 144 and r["first_height"] == last[0][0]
     assert r["unknown"]["blocks"] == _expected_counts(last).get(None, 0)
+    text = cli("pools", "--db", pools_db, "--as-of", day, "--window", "144").stdout
+    assert f"Pools, 144-block window to the end of {day}" in text
 
 
 def test_a_week_before_the_blocks_reach_back_has_no_network_hashrate(cli, pools_db):

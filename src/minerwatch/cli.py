@@ -1405,7 +1405,11 @@ def export(
     if text is not None:
         sys.stdout.write(text)
     else:
-        err.print(f"{len(result):,} rows written to {out_file}", style="dim", highlight=False)
+        from minerwatch.present.format import count
+
+        err.print(
+            f"{count(len(result), 'row')} written to {out_file}", style="dim", highlight=False
+        )
 
 
 @app.command()

@@ -938,7 +938,8 @@ def pool_shares_table(console: Console, r: PoolShares) -> None:
     mark = " [yellow](provisional)[/]" if r.provisional else ""
     _say(
         console,
-        f"[bold]Pools, {escape(r.window)} window to the end of {r.as_of}[/]{mark}: "
+        f"[bold]Pools, {escape(r.window + ('-block' if r.window.isdigit() else ''))} window "
+        f"to the end of {r.as_of}[/]{mark}: "
         f"{fmt.count(r.blocks, 'block')}, heights {fmt.number(r.first_height, ',d')} to "
         f"{fmt.number(r.last_height, ',d')} "
         f"({when})",
