@@ -74,21 +74,13 @@ def build_db(data: Path, db: Path) -> None:
 
 
 def start_server(db: Path) -> tuple[subprocess.Popen, str]:
-    from standins.serving import first_answer, free_port
+    from report import start_on_free_port
 
-    port = free_port()
-    process = subprocess.Popen(
-        [_cli(), "serve", "--db", str(db), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    return start_on_free_port(
+        lambda port: [_cli(), "serve", "--db", str(db), "--port", str(port)],
+        "/api/v1/info",
+        "the server",
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        first_answer(f"{url}/api/v1/info", process, 30).raise_for_status()
-    except Exception as exc:
-        process.kill()
-        raise SystemExit(f"the server did not answer: {exc}") from None
-    return process, url
 
 
 async def _load(url: str, paths: list[str], rate: float, seconds: float) -> dict:

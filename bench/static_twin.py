@@ -43,24 +43,15 @@ def snapshot(url: str, paths: list[str]) -> dict[str, dict[str, str]]:
 
 def start(snap: dict[str, dict[str, str]], folder: Path) -> tuple[subprocess.Popen, str]:
     """The twin in its own process on a free port of 127.0.0.1, answering."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from standins.serving import first_answer, free_port
+    from report import start_on_free_port  # bench/report.py (bench/ is on the path)
 
     file = folder / "twin.json"
     file.write_text(json.dumps(snap))
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, __file__, "--port", str(port), "--snapshot", str(file)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    return start_on_free_port(
+        lambda port: [sys.executable, __file__, "--port", str(port), "--snapshot", str(file)],
+        next(iter(snap)),
+        "the static twin",
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        first_answer(f"{url}{next(iter(snap))}", process, 30).raise_for_status()
-    except Exception as exc:
-        process.kill()
-        raise SystemExit(f"the static twin did not answer: {exc}") from None
-    return process, url
 
 
 def _app(snap: dict[str, dict[str, str]]):

@@ -66,18 +66,22 @@ def require_days(store: Store) -> tuple[np.datetime64, np.datetime64]:
     )
 
 
-def blocks_end_inside_a_daily_row(store: Store, day: np.datetime64) -> bool:
-    """Whether the stored blocks stop inside ``day`` (the tip is stamped on it) while the
-    daily rows (Coin Metrics) hold the whole day: that day's figures are then the daily
-    row's, not those of the blocks up to the tip (a blocks file that ends at 06:05 knows
-    less of its last day than the day's row does). A live tip's day has no daily row yet."""
+def partial_block_day(store: Store) -> np.datetime64 | None:
+    """The day the stored blocks stop inside (the tip is stamped on it) while the daily
+    rows (Coin Metrics) hold that day whole, or None. That day's figures are the daily
+    row's, not those of the blocks up to the tip: a blocks file that ends at 06:05 knows
+    less of its last day than the day's row does. A live tip's day has no daily row yet."""
     edges = store.block_edges()
     span = store.chain_day_range()
-    if edges is None or span is None or not span[0] <= as_day(day) <= span[1]:
-        return False
-    start = int((as_day(day) - np.datetime64("1970-01-01", "D")).astype(np.int64))
-    start *= SECONDS_PER_DAY
-    return start <= int(edges[2][-1]) < start + SECONDS_PER_DAY
+    if edges is None or span is None:
+        return None
+    tip_day = np.datetime64(int(edges[2][-1]), "s").astype("datetime64[D]")
+    return tip_day if span[0] <= tip_day <= span[1] else None
+
+
+def blocks_end_inside_a_daily_row(store: Store, day: np.datetime64) -> bool:
+    """Whether ``day`` is :func:`partial_block_day`: its figures are its daily row's."""
+    return bool(partial_block_day(store) == as_day(day))
 
 
 def provisional_blocks_on(store: Store, day: np.datetime64) -> bool:

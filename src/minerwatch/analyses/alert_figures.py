@@ -20,7 +20,7 @@ import numpy as np
 
 from minerwatch.analyses.cost import DEFAULT_MODEL, production_cost
 from minerwatch.analyses.day import Day
-from minerwatch.chaindays import blocks_end_inside_a_daily_row
+from minerwatch.chaindays import partial_block_day
 from minerwatch.days import day_end_s
 from minerwatch.metrics import intervals as iv
 from minerwatch.metrics import signals as sg
@@ -380,13 +380,12 @@ class Figures:
                 raw["time"] if raw is not None else empty,
                 end_s,
             )
-            edges = store.block_edges() if store is not None else None
-            if store is not None and edges is not None:
-                # the day the blocks end inside, where its daily row is known: status reads
-                # the row (:func:`~minerwatch.chaindays.blocks_end_inside_a_daily_row`)
-                tip_day = np.datetime64(int(edges[2][-1]), "s").astype("datetime64[D]")
-                row = np.flatnonzero(self.day == tip_day)
-                if len(row) and blocks_end_inside_a_daily_row(store, tip_day):
+            # the day the blocks end inside, where its daily row is known: status reads the
+            # row (:func:`~minerwatch.chaindays.partial_block_day`)
+            partial = partial_block_day(store) if store is not None else None
+            if partial is not None:
+                row = np.flatnonzero(self.day == partial)
+                if len(row):
                     series = {k: v.copy() for k, v in series.items()}
                     series["held"][row] = False
                     series["tip_height"][row] = np.nan

@@ -641,7 +641,6 @@ class _Money:
 
     operating: np.ndarray
     equity: np.ndarray
-    upfront: float
     fixed: np.ndarray
     capex: np.ndarray
     resale: np.ndarray
@@ -679,8 +678,8 @@ def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, price_usd: float
         at = k0 + np.arange(loan.term_months)
         inside = (at >= 0) & (at < months)
         loan_flow[at[inside]] -= pay[inside]  # a loan drawn before the start: what is left
-        drawn_before = (
-            loan.start_date is not None and np.datetime64(loan.start_date, "D") < (grid.days[0])
+        drawn_before = loan.start_date is not None and (
+            np.datetime64(loan.start_date, "D") < grid.days[0]
         )
         if k0 == 0 and not drawn_before:
             draw_now = loan.principal_usd
@@ -691,7 +690,6 @@ def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, price_usd: float
                 loan.principal_usd, loan.rate_pct, loan.term_months, h - k0
             )
             loan_flow[h - 1] -= owed
-            loan_flow[h:] = 0.0
     # Month 0's capex and draw happen on day one (undiscounted); the rest at month ends.
     upfront = -capex[0] + draw_now
     monthly = operating[:, :h] + resale[:h] + loan_flow[:h]
@@ -715,7 +713,6 @@ def _money(fleet: Fleet, lots: _Lots, grid: _Grid, sim: _Chunk, price_usd: float
     return _Money(
         operating=operating,
         equity=monthly,
-        upfront=upfront,
         fixed=fixed,
         capex=capex,
         resale=resale,
@@ -922,7 +919,8 @@ def _assemble(
     site = fleet.site
     months = grid.plan_months
     fixed_month = site.fixed_usd_month
-    margin = (sim.revenue - sim.power + sim.credit) - lots.fixed_monthly(fixed_month, grid)
+    site_margin = sim.revenue - sim.power + sim.credit  # before fixed costs
+    margin = site_margin - money.fixed
     scheduled = (-money.capex + money.resale + money.loan)[:months]
     cash = margin[:, :months] + scheduled
     q_margin, q_rev, q_btc, q_power, q_cash, q_cum = (
@@ -991,7 +989,7 @@ def _assemble(
         probability_mining_wins=None if bought is None else float((money.net_btc > bought).mean()),
     )
     always = sim.margin_always[:, :months]
-    with_rule = (sim.revenue - sim.power + sim.credit)[:, :months]
+    with_rule = site_margin[:, :months]
     value = finance.npv(0.0, with_rule - always, site.discount_rate_pct)
     notes = lots.arrays.launch_notes(grid.days[0], grid.days[grid.plan_end - 1]) + [
         f"lot {name} is past its life before the plan starts: no capex, no revenue"

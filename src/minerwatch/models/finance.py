@@ -21,6 +21,20 @@ def monthly_rate(annual_pct: float) -> float:
     return float((1.0 + annual_pct / 100.0) ** (1.0 / MONTHS_PER_YEAR) - 1.0)
 
 
+def _balance_usd(
+    principal_usd: float, rate_pct: float, term_months: int, k: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The annuity's monthly rate and what it owes after ``k`` payments:
+    ``P (1 + r)**k - payment ((1 + r)**k - 1) / r``, ``payment = P r / (1 - (1 + r)**-n)``
+    (``P - k P / n`` at 0%)."""
+    r = rate_pct / 100.0 / MONTHS_PER_YEAR
+    n = term_months
+    payment = principal_usd / n if r == 0 else principal_usd * r / (1.0 - (1.0 + r) ** -n)
+    if r == 0:
+        return payment, principal_usd - payment * k
+    return payment, principal_usd * (1 + r) ** k - payment * ((1 + r) ** k - 1) / r
+
+
 def loan_schedule(
     principal_usd: float, rate_pct: float, term_months: int, months: int, start_month: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -32,14 +46,8 @@ def loan_schedule(
     is ``r`` times the balance owed during it.
     """
     r = rate_pct / 100.0 / MONTHS_PER_YEAR
-    n = term_months
-    payment = principal_usd / n if r == 0 else principal_usd * r / (1.0 - (1.0 + r) ** -n)
-    k = np.arange(n)
-    balance = (
-        principal_usd - payment * k
-        if r == 0
-        else principal_usd * (1 + r) ** k - payment * ((1 + r) ** k - 1) / r
-    )
+    k = np.arange(term_months)
+    payment, balance = _balance_usd(principal_usd, rate_pct, term_months, k)
     pay, interest = np.zeros(months), np.zeros(months)
     at = start_month + k
     keep = at < months
@@ -50,17 +58,11 @@ def loan_schedule(
 
 def loan_balance_usd(principal_usd: float, rate_pct: float, term_months: int, paid: int) -> float:
     """What an annuity loan (:func:`loan_schedule`) still owes after ``paid`` of its
-    payments: ``P (1 + r)**k - payment ((1 + r)**k - 1) / r`` with ``k = paid`` (clipped to
-    ``0..term``; ``P - k P / n`` at 0%)."""
-    r = rate_pct / 100.0 / MONTHS_PER_YEAR
-    n = term_months
-    k = min(max(paid, 0), n)
-    if k == n:
+    payments (clipped to ``0..term``; 0 once all are made)."""
+    k = min(max(paid, 0), term_months)
+    if k == term_months:
         return 0.0
-    if r == 0:
-        return float(principal_usd * (1.0 - k / n))
-    payment = principal_usd * r / (1.0 - (1.0 + r) ** -n)
-    return float(principal_usd * (1 + r) ** k - payment * ((1 + r) ** k - 1) / r)
+    return float(_balance_usd(principal_usd, rate_pct, term_months, np.array(k))[1])
 
 
 def discount_factors(months: int, annual_pct: float) -> np.ndarray:

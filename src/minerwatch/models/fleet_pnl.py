@@ -193,21 +193,23 @@ class LotArrays:
             ),
         )
 
+    def _bought(self, first_day: np.datetime64) -> np.ndarray:
+        """Each lot's purchase day, ``first_day`` where it has none."""
+        first = np.asarray(first_day, "datetime64[D]")
+        return np.where(np.isnat(self.purchase_day), first, self.purchase_day)
+
     def since(self, first_day: np.datetime64) -> np.ndarray:
         """Each lot's first day of service: its purchase day (else ``first_day``), or the
         model's launch day when that is later (no machine runs before it is on sale; a
         purchase in the release month waits for the month after)."""
-        first = np.asarray(first_day, "datetime64[D]")
-        bought = np.where(np.isnat(self.purchase_day), first, self.purchase_day)
+        bought = self._bought(first_day)
         launched = np.where(np.isnat(self.launch_day), bought, np.maximum(bought, self.launch_day))
         return np.asarray(launched)
 
     def launch_notes(self, first_day: np.datetime64, last_day: np.datetime64) -> list[str]:
         """A note for each lot that waits for its model's launch day, from ``first_day``
         or its purchase day, within the days ``first_day..last_day``."""
-        first = np.asarray(first_day, "datetime64[D]")
-        bought = np.where(np.isnat(self.purchase_day), first, self.purchase_day)
-        waits = ~np.isnat(self.launch_day) & (self.launch_day > bought)
+        waits = ~np.isnat(self.launch_day) & (self.launch_day > self._bought(first_day))
         out = []
         for name, day, dated in zip(
             self.name[waits],
